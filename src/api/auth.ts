@@ -1,0 +1,44 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Role, TokenConfig } from '../config/schema.js';
+
+export interface Principal {
+  /** Token name from api.toml: who did it, for the audit log. Never the secret. */
+  name: string;
+  role: Role;
+}
+
+const RANK: Record<Role, number> = { ingest: 0, viewer: 1, operator: 2, admin: 3 };
+
+/** May `have` do what needs `need`? `ingest` is a separate lane (webhooks only). */
+export function allows(have: Role, need: Role): boolean {
+  if (need === 'ingest') return have === 'ingest' || have === 'admin';
+  if (have === 'ingest') return false;
+  return RANK[have] >= RANK[need];
+}
+
+/** Token lookup in constant time per token; secrets are kept only as hashes. */
+export class TokenAuth {
+  private readonly entries: { hash: Buffer; principal: Principal }[];
+  constructor(tokens: readonly TokenConfig[]) {
+    this.entries = tokens.map((t) => ({ hash: sha(t.token), principal: { name: t.name, role: t.role } }));
+  }
+  check(token: string | null | undefined): Principal | null {
+    if (!token) return null;
+    const h = sha(token);
+    let found: Principal | null = null;
+    for (const e of this.entries) if (timingSafeEqual(e.hash, h)) found = e.principal;
+    return found;
+  }
+  /** Bearer header first, then `?token=`. */
+  fromRequest(headers: Record<string, string | string[] | undefined>, url: string): Principal | null {
+    const h = headers.authorization;
+    const auth = Array.isArray(h) ? h[0] : h;
+    if (auth?.startsWith('Bearer ')) return this.check(auth.slice(7).trim());
+    const q = new URL(url, 'http://x').searchParams.get('token');
+    return this.check(q);
+  }
+}
+
+function sha(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}

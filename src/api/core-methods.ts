@@ -1,0 +1,145 @@
+import { Type } from '@sinclair/typebox';
+import type { DeviceHost } from '../host/host.js';
+import type { DeviceStateStore } from '../state/devices.js';
+import type { AuditLog } from '../store/audit.js';
+import { AgentError } from '../util/errors.js';
+import type { RpcClient, RpcRegistry } from './rpc.js';
+
+export interface CoreDeps {
+  rpc: RpcRegistry;
+  host: DeviceHost;
+  devices: DeviceStateStore;
+  audit: AuditLog;
+  info: () => Record<string, unknown>;
+}
+
+const DeviceParam = Type.Object({ device: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+const TopicsParam = Type.Object(
+  { topics: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }) },
+  { additionalProperties: false },
+);
+
+/** The methods every room has: system, devices, actions, subscriptions, audit. */
+export function registerCoreMethods(d: CoreDeps): void {
+  const { rpc, host, devices } = d;
+
+  rpc.method({
+    name: 'system.info',
+    description: 'Name, version, room id, uptime of the agent.',
+    role: 'viewer',
+    params: Type.Object({}, { additionalProperties: false }),
+    handler: () => d.info(),
+  });
+
+  rpc.method({
+    name: 'devices.list',
+    description: 'Every device with its status and state.',
+    role: 'viewer',
+    params: Type.Object({}, { additionalProperties: false }),
+    handler: () => devices.list(),
+  });
+
+  rpc.method({
+    name: 'devices.get',
+    description: 'One device with its status and state.',
+    role: 'viewer',
+    params: DeviceParam,
+    handler: (p) => {
+      const rec = devices.get(p.device);
+      if (!rec) throw new AgentError('DEVICE_NOT_FOUND', `no device "${p.device}"`);
+      return rec;
+    },
+  });
+
+  rpc.method({
+    name: 'actions.list',
+    description: "A device's actions, each with its parameter schema (JSON Schema), so a UI can draw controls.",
+    role: 'viewer',
+    params: DeviceParam,
+    handler: (p) => {
+      if (!devices.get(p.device)) throw new AgentError('DEVICE_NOT_FOUND', `no device "${p.device}"`);
+      return Object.entries(host.actions(p.device)).map(([name, a]) => ({
+        name,
+        description: a.description,
+        params: JSON.parse(JSON.stringify(a.params)),
+        read_only: a.readOnly === true,
+        allow_offline: a.allowOffline === true,
+      }));
+    },
+  });
+
+  rpc.method({
+    name: 'device.action',
+    description: 'Run a device action; answers with its result once the device confirmed it.',
+    role: 'operator',
+    params: Type.Object(
+      {
+        device: Type.String({ minLength: 1 }),
+        action: Type.String({ minLength: 1 }),
+        params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      },
+      { additionalProperties: false },
+    ),
+    handler: (p, client) =>
+      host.invoke(p.device, p.action, p.params ?? {}, {
+        kind: client.transport === 'mqtt' ? 'mqtt' : 'api',
+        name: client.principal.name,
+        detail: client.remote,
+      }),
+  });
+
+  rpc.method({
+    name: 'subscribe',
+    description: 'Subscribe to topics; answers with a snapshot of each, then pushes `event` notifications.',
+    role: 'viewer',
+    params: TopicsParam,
+    handler: (p, client: RpcClient) => {
+      const unknown = p.topics.filter((t) => !rpc.getTopic(t));
+      if (unknown.length) {
+        const known = rpc
+          .listTopics()
+          .map((t) => t.name)
+          .join(', ');
+        throw new AgentError('INVALID_PARAMS', `unknown topic(s) ${unknown.join(', ')}; topics: ${known}`);
+      }
+      const snapshot: Record<string, unknown> = {};
+      for (const t of p.topics) {
+        client.topics.add(t);
+        snapshot[t] = rpc.getTopic(t)?.snapshot(client);
+      }
+      return { subscribed: [...client.topics], snapshot };
+    },
+  });
+
+  rpc.method({
+    name: 'unsubscribe',
+    description: 'Stop receiving the given topics.',
+    role: 'viewer',
+    params: TopicsParam,
+    handler: (p, client: RpcClient) => {
+      for (const t of p.topics) client.topics.delete(t);
+      return { subscribed: [...client.topics] };
+    },
+  });
+
+  rpc.method({
+    name: 'audit.list',
+    description: 'The audit log: every device action, who asked, the result and duration (newest first).',
+    role: 'admin',
+    params: Type.Object(
+      {
+        device: Type.Optional(Type.String()),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        before_id: Type.Optional(Type.Integer({ minimum: 1 })),
+      },
+      { additionalProperties: false },
+    ),
+    handler: (p) => d.audit.list(p),
+  });
+
+  rpc.topic({
+    name: 'devices',
+    description: 'Device status and state changes: {device, status} or {device, state: {key: {value, changed_at, cause}}}.',
+    snapshot: () => devices.list(),
+  });
+}

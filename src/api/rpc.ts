@@ -1,0 +1,91 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Role } from '../config/schema.js';
+import { compileParams, type ParamsValidator } from '../host/validate.js';
+import { AgentError, ERROR_CODES } from '../util/errors.js';
+import type { Principal } from './auth.js';
+import { allows } from './auth.js';
+
+export interface RpcClient {
+  principal: Principal;
+  /** Remote address, for the audit log's detail. */
+  remote: string;
+  /** Topics this client subscribed to. */
+  topics: Set<string>;
+  transport: 'ws' | 'mqtt' | 'internal';
+}
+
+export interface MethodDef<P extends TSchema = TSchema> {
+  name: string;
+  description: string;
+  role: Role;
+  params: P;
+  /** JSON Schema of the result, for docs and the typed client. */
+  result?: TSchema;
+  handler(params: Static<P>, client: RpcClient): Promise<unknown> | unknown;
+}
+
+export interface TopicDef {
+  name: string;
+  description: string;
+  /** Current picture sent on subscribe, before any change. */
+  snapshot(client: RpcClient): unknown;
+  /** Payload schema of the pushed changes, for docs and the typed client. */
+  data?: TSchema;
+}
+
+export interface RpcError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** Methods and topics, registered by each module; one dispatcher for WS and MQTT. */
+export class RpcRegistry {
+  private readonly methods = new Map<string, { def: MethodDef; validate: ParamsValidator }>();
+  private readonly topicDefs = new Map<string, TopicDef>();
+
+  method<P extends TSchema>(def: MethodDef<P>): void {
+    if (this.methods.has(def.name)) throw new Error(`method ${def.name} registered twice`);
+    this.methods.set(def.name, { def: def as unknown as MethodDef, validate: compileParams(def.name, def.params) });
+  }
+  topic(def: TopicDef): void {
+    if (this.topicDefs.has(def.name)) throw new Error(`topic ${def.name} registered twice`);
+    this.topicDefs.set(def.name, def);
+  }
+  listMethods(): MethodDef[] {
+    return [...this.methods.values()].map((m) => m.def);
+  }
+  listTopics(): TopicDef[] {
+    return [...this.topicDefs.values()];
+  }
+  getTopic(name: string): TopicDef | undefined {
+    return this.topicDefs.get(name);
+  }
+
+  /** Runs one call; errors come back as JSON-RPC error objects, never thrown. */
+  async call(method: string, params: unknown, client: RpcClient): Promise<{ result: unknown } | { error: RpcError }> {
+    const m = this.methods.get(method);
+    if (!m) return { error: { code: ERROR_CODES.METHOD_NOT_FOUND, message: `unknown method "${method}"` } };
+    if (!allows(client.principal.role, m.def.role)) {
+      return {
+        error: {
+          code: ERROR_CODES.FORBIDDEN,
+          message: `${method} needs role ${m.def.role}; token "${client.principal.name}" has role ${client.principal.role}`,
+        },
+      };
+    }
+    try {
+      const p = m.validate(params ?? {});
+      return { result: (await m.def.handler(p, client)) ?? null };
+    } catch (e) {
+      return { error: toRpcError(e) };
+    }
+  }
+}
+
+export function toRpcError(e: unknown): RpcError {
+  if (e instanceof AgentError) {
+    return { code: ERROR_CODES[e.code], message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) };
+  }
+  return { code: ERROR_CODES.INTERNAL, message: `internal error: ${e instanceof Error ? e.message : String(e)}` };
+}

@@ -1,0 +1,184 @@
+import path from 'node:path';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { builtinDrivers } from '../drivers/index.js';
+import { TokenAuth } from './api/auth.js';
+import { registerCoreMethods } from './api/core-methods.js';
+import { AgentMetrics } from './api/metrics.js';
+import { RpcRegistry } from './api/rpc.js';
+import { registerWs } from './api/ws.js';
+import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
+import { type LoadedConfig, loadConfig } from './config/load.js';
+import { features as builtinFeatures } from './features.js';
+import { DeviceHost } from './host/host.js';
+import { DriverRegistry } from './host/registry.js';
+import { Bus, RoomEvents } from './state/bus.js';
+import { DeviceStateStore } from './state/devices.js';
+import { AuditLog } from './store/audit.js';
+import { Store } from './store/db.js';
+import { realClock, type Clock } from './util/clock.js';
+import { errorMessage } from './util/errors.js';
+import { createLogger } from './util/logger.js';
+import { VERSION } from './version.js';
+
+export interface AgentOptions {
+  configFile: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** Override `[agent] listen` (tests use 127.0.0.1:0). */
+  listen?: string;
+  /** Override `[agent] data_dir`. */
+  dataDir?: string;
+  features?: FeatureFactory[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The agent: core services boot in order and fail fast (config, store, API);
+ * devices and features fail soft (status "error", retried) so one bad device
+ * never keeps the room from starting.
+ */
+export class Agent {
+  readonly loaded: LoadedConfig;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly http: FastifyInstance;
+  readonly host: DeviceHost;
+  readonly devices: DeviceStateStore;
+  readonly rpc = new RpcRegistry();
+  readonly bus = new Bus();
+  readonly events = new RoomEvents();
+  readonly drivers = new DriverRegistry(builtinDrivers);
+  readonly startedAt = new Date().toISOString();
+  readonly ctx: AgentContext;
+  private readonly features: Feature[] = [];
+  private ws: ReturnType<typeof registerWs> | null = null;
+  private address = '';
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly o: AgentOptions) {
+    this.loaded = loadConfig(o.configFile, this.drivers, o.env);
+    const cfg = this.loaded.config;
+    const clock = o.clock ?? realClock;
+    this.logger = o.logger ?? createLogger(cfg.agent.log_level);
+    const dataDir = path.resolve(path.dirname(this.loaded.file), o.dataDir ?? cfg.agent.data_dir);
+    this.store = new Store(path.join(dataDir, 'room-agent.db'));
+    const audit = new AuditLog(this.store);
+    this.devices = new DeviceStateStore(this.bus, this.events, clock);
+    this.host = new DeviceHost({
+      devices: cfg.devices,
+      registry: this.drivers,
+      state: this.devices,
+      events: this.events,
+      audit,
+      logger: this.logger,
+      dataDir,
+      clock,
+      actionTimeoutMs: cfg.agent.action_timeout_ms,
+    });
+    const auth = new TokenAuth(cfg.agent.tokens);
+    this.http = Fastify({
+      loggerInstance: this.logger.child({ mod: 'http' }),
+      disableRequestLogging: true,
+      bodyLimit: 1024 * 1024,
+      forceCloseConnections: true,
+    }) as unknown as FastifyInstance;
+    void this.http.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+    const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0);
+    this.host.metrics = metrics;
+    registerCoreMethods({ rpc: this.rpc, host: this.host, devices: this.devices, audit, info: () => this.info() });
+    this.http.get('/healthz', async () => ({
+      status: 'ok',
+      version: VERSION,
+      room_id: cfg.agent.room_id,
+      uptime_s: Math.round(process.uptime()),
+      devices: Object.fromEntries(this.devices.list().map((d) => [d.id, d.status.status])),
+    }));
+    this.http.get('/metrics', async (_req, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+    const byName = new Map<string, Feature>();
+    this.ctx = {
+      config: cfg,
+      loaded: this.loaded,
+      version: VERSION,
+      startedAt: this.startedAt,
+      dataDir,
+      logger: this.logger,
+      clock,
+      store: this.store,
+      audit,
+      bus: this.bus,
+      events: this.events,
+      devices: this.devices,
+      host: this.host,
+      drivers: this.drivers,
+      rpc: this.rpc,
+      auth,
+      http: this.http,
+      feature: <T extends Feature>(name: string) => byName.get(name) as T | undefined,
+    };
+    void this.http.register(async (scoped) => {
+      this.ws = registerWs(scoped, { rpc: this.rpc, auth, bus: this.bus, logger: this.logger.child({ mod: 'ws' }) });
+    });
+    for (const make of o.features ?? builtinFeatures) {
+      const f = make(this.ctx);
+      if (f) {
+        this.features.push(f);
+        byName.set(f.name, f);
+      }
+    }
+  }
+
+  info(): Record<string, unknown> {
+    const a = this.loaded.config.agent;
+    return {
+      name: a.name ?? a.room_id,
+      room_id: a.room_id,
+      version: VERSION,
+      started_at: this.startedAt,
+      uptime_s: Math.round(process.uptime()),
+      node: process.version,
+    };
+  }
+
+  /** Listens, then starts devices and features. Resolves with the bound address. */
+  async start(): Promise<string> {
+    const listen = this.o.listen ?? this.loaded.config.agent.listen;
+    const i = listen.lastIndexOf(':');
+    const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(listen.slice(i + 1));
+    this.address = await this.http.listen({ host, port });
+    await this.host.start();
+    for (const f of this.features) {
+      try {
+        await f.start();
+      } catch (e) {
+        this.logger.error({ feature: f.name, err: errorMessage(e) }, 'feature failed to start');
+        throw e;
+      }
+    }
+    this.logger.info({ address: this.address, devices: this.host.ids().length }, 'room-agent ready');
+    return this.address;
+  }
+
+  get url(): string {
+    return this.address;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const f of [...this.features].reverse()) {
+        await f.stop().catch((e) => this.logger.warn({ feature: f.name, err: errorMessage(e) }, 'feature stop failed'));
+      }
+      this.ws?.closeAll();
+      await this.http.close().catch(() => undefined);
+      await this.host.stop();
+      this.store.close();
+      this.logger.flush?.();
+    })();
+    return this.stopping;
+  }
+}

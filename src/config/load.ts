@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TObject, TSchema } from '@sinclair/typebox';
+import { parse, TomlError } from 'smol-toml';
+import type { DriverRegistry } from '../host/registry.js';
+import { ajv, describeAjvError } from '../util/ajv.js';
+import { lineOf, locateKeys, type LineMap } from './locate.js';
+import { type Config, ConfigSchema, DeviceCommonSchema } from './schema.js';
+import { Type } from '@sinclair/typebox';
+
+export interface ConfigIssue {
+  file: string;
+  line?: number;
+  key: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}${i.line ? `:${i.line}` : ''}: ${i.key ? `${i.key}: ` : ''}${i.message}`;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  file: string;
+  /** Key path → line, for later checks that want to point at the file. */
+  lines: LineMap;
+  /** Paths of values that came from ${ENV} (secrets): never echo them. */
+  secretPaths: Set<string>;
+}
+
+const validateTop = ajv.compile(ConfigSchema);
+
+/** Reads, parses and validates api.toml; throws ConfigError listing every issue. */
+export function loadConfig(file: string, registry: DriverRegistry, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ file, key: '', message: `cannot read: ${(e as Error).message}` }]);
+  }
+  return parseConfig(text, file, registry, env);
+}
+
+export function parseConfig(
+  text: string,
+  file: string,
+  registry: DriverRegistry,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const first = e.message.split('\n')[0];
+      throw new ConfigError([{ file, line: e.line, key: '', message: `TOML syntax error: ${first} (column ${e.column})` }]);
+    }
+    throw e;
+  }
+  const lines = locateKeys(text);
+  const issues: ConfigIssue[] = [];
+  const secretPaths = new Set<string>();
+  const at = (p: string[]) => lineOf(lines, p);
+
+  // ${ENV} substitution, before validation so types are checked on real values.
+  substituteEnv(raw, [], env, secretPaths, (p, name) =>
+    issues.push({
+      file,
+      line: at(p),
+      key: p.join('.'),
+      message: `environment variable ${name} is not set (expected it to supply this value)`,
+    }),
+  );
+
+  const data = structuredClone(raw);
+  if (!validateTop(data)) {
+    for (const e of validateTop.errors ?? []) {
+      const p = ajvPath(e.instancePath, e.params);
+      issues.push({ file, line: at(p), key: p.join('.'), message: explain(e, valueAt(raw, p), secretPaths.has(p.join('.'))) });
+    }
+  }
+
+  const devices = (data.devices ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [id, dev] of Object.entries(devices)) {
+    if (!dev || typeof dev !== 'object' || typeof dev.driver !== 'string') continue;
+    const def = registry.get(dev.driver);
+    const base = ['devices', id];
+    if (!def) {
+      issues.push({
+        file,
+        line: at([...base, 'driver']),
+        key: [...base, 'driver'].join('.'),
+        message: `unknown driver "${dev.driver}"; expected one of: ${registry.names().join(', ')}`,
+      });
+      continue;
+    }
+    const v = deviceValidator(def.name, def.config);
+    if (!v(dev)) {
+      for (const e of v.errors ?? []) {
+        const p = [...base, ...ajvPath(e.instancePath, e.params)];
+        issues.push({ file, line: at(p), key: p.join('.'), message: explain(e, valueAt(raw, p), secretPaths.has(p.join('.'))) });
+      }
+    }
+    if (dev.simulated === true && !def.simulate) {
+      issues.push({
+        file,
+        line: at([...base, 'simulated']),
+        key: [...base, 'simulated'].join('.'),
+        message: `driver ${def.name} has no simulator`,
+      });
+    }
+  }
+  if (issues.length) throw new ConfigError(dedupe(issues));
+  return { config: data as unknown as Config, file: path.resolve(file), lines, secretPaths };
+}
+
+const deviceValidators = new Map<string, ReturnType<typeof ajv.compile>>();
+function deviceValidator(name: string, driverSchema: TObject) {
+  let v = deviceValidators.get(name);
+  if (!v) {
+    const schema = Type.Composite([DeviceCommonSchema, driverSchema], { additionalProperties: false });
+    v = ajv.compile(schema as TSchema);
+    deviceValidators.set(name, v);
+  }
+  return v;
+}
+
+function ajvPath(instancePath: string, params: Record<string, unknown>): string[] {
+  const p = instancePath
+    ? instancePath
+        .slice(1)
+        .split('/')
+        .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+    : [];
+  if (typeof params.additionalProperty === 'string') p.push(params.additionalProperty);
+  if (typeof params.missingProperty === 'string') p.push(params.missingProperty);
+  return p;
+}
+
+function explain(e: import('ajv').ErrorObject, found: unknown, secret: boolean): string {
+  const shown = secret ? '(value from environment, hidden)' : JSON.stringify(found);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return 'unknown key (check the spelling; see docs/config.md)';
+    case 'required':
+      return 'required key is missing';
+    case 'type':
+      return `expected ${(e.params as { type: string }).type}, found ${typeName(found)} ${shown}`;
+    default: {
+      const msg = describeAjvError(e);
+      return `${msg.slice(msg.indexOf(': ') + 2)}, found ${shown}`;
+    }
+  }
+}
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v === null) return 'null';
+  if (v instanceof Date) return 'date';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+function valueAt(obj: unknown, p: string[]): unknown {
+  let cur = obj;
+  for (const k of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+function substituteEnv(
+  node: Record<string, unknown> | unknown[],
+  p: string[],
+  env: NodeJS.ProcessEnv,
+  secretPaths: Set<string>,
+  missing: (p: string[], name: string) => void,
+): void {
+  const entries: [string, unknown][] = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
+  for (const [k, v] of entries) {
+    const here = [...p, k];
+    if (typeof v === 'string' && v.includes('${')) {
+      let used = false;
+      const out = v.replace(ENV_RE, (_m, name: string, dflt: string | undefined) => {
+        used = true;
+        const val = env[name];
+        if (val !== undefined && val !== '') return val;
+        if (dflt !== undefined) return dflt;
+        missing(here, name);
+        return '';
+      });
+      if (used) secretPaths.add(here.join('.'));
+      (node as Record<string, unknown>)[k] = out;
+    } else if (v && typeof v === 'object' && !(v instanceof Date)) {
+      substituteEnv(v as Record<string, unknown>, here, env, secretPaths, missing);
+    }
+  }
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = formatIssue(i);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

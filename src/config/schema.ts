@@ -1,0 +1,65 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { sectionSchemas } from './sections.js';
+
+export const ROLES = ['viewer', 'operator', 'admin', 'ingest'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const TokenSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Shown in the audit log as who did it.' }),
+    token: Type.String({ minLength: 16, description: 'The secret; use ${ENV_VAR} to keep it out of the file.' }),
+    role: Type.Union(
+      ROLES.map((r) => Type.Literal(r)),
+      { description: 'viewer: read + subscribe; operator: + actions; admin: everything; ingest: webhooks only.' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AgentSchema = Type.Object(
+  {
+    room_id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique id of the room (MQTT topics, events).' }),
+    name: Type.Optional(Type.String({ description: 'Human name of the room.' })),
+    listen: Type.String({
+      default: '127.0.0.1:8080',
+      pattern: '^[^\\s]+:\\d{1,5}$',
+      description: 'host:port of the HTTP/WS API.',
+    }),
+    data_dir: Type.String({ default: './data', description: 'SQLite database, recordings, device files.' }),
+    log_level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    timezone: Type.Optional(Type.String({ description: "IANA zone of the room (default: the machine's)." })),
+    action_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+    tokens: Type.Array(TokenSchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+/** Keys every `[devices.<id>]` table may have, whatever its driver. */
+export const DeviceCommonSchema = Type.Object({
+  driver: Type.String({ description: 'Driver name (see docs/drivers/).' }),
+  name: Type.Optional(Type.String({ description: 'Human name shown in UIs.' })),
+  simulated: Type.Optional(
+    Type.Boolean({ description: 'true: start the built-in simulator and talk to it instead of hardware.' }),
+  ),
+  enabled: Type.Optional(Type.Boolean({ description: 'false: keep the device in config but do not start it.' })),
+  action_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+});
+export type DeviceConfig = Static<typeof DeviceCommonSchema> & Record<string, unknown>;
+
+export const ConfigSchema = Type.Object(
+  {
+    agent: AgentSchema,
+    devices: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Type.Object({ driver: Type.String() }), {
+      default: {},
+    }),
+    ...sectionSchemas,
+  },
+  { additionalProperties: false },
+);
+
+export type AgentConfig = Static<typeof AgentSchema>;
+export type TokenConfig = Static<typeof TokenSchema>;
+export type Config = Omit<Static<typeof ConfigSchema>, 'devices'> & { devices: Record<string, DeviceConfig> };

@@ -1,0 +1,306 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { DeviceConfig } from '../config/schema.js';
+import type { RoomEvents } from '../state/bus.js';
+import type { DeviceStateStore } from '../state/devices.js';
+import type { AuditLog } from '../store/audit.js';
+import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
+import { Backoff } from '../transport/backoff.js';
+import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
+import type { DriverRegistry } from './registry.js';
+import { compileParams, type ParamsValidator } from './validate.js';
+
+export interface HostOptions {
+  devices: Record<string, DeviceConfig>;
+  registry: DriverRegistry;
+  state: DeviceStateStore;
+  events: RoomEvents;
+  audit: AuditLog;
+  logger: Logger;
+  dataDir: string;
+  clock?: Clock;
+  /** Default action timeout (ms); a driver action may set its own. */
+  actionTimeoutMs?: number;
+}
+
+interface Managed {
+  id: string;
+  config: DeviceConfig;
+  driver: DriverDefinition;
+  instance: DeviceInstance | null;
+  simulator: RunningSimulator | null;
+  validators: Map<string, ParamsValidator>;
+  restartTimer: TimerHandle | null;
+  backoff: Backoff;
+  /** Cause of the action in flight, so device reports during it are attributed. */
+  activeCause: { cause: Cause; until: number } | null;
+  stopped: boolean;
+}
+
+export interface ActionMetrics {
+  observe(driver: string, action: string, ok: boolean, seconds: number): void;
+}
+
+/** How long after an action a device report is still attributed to it (ms). */
+const CAUSE_WINDOW_MS = 2000;
+
+/**
+ * Owns device lifecycle: starts every device concurrently, restarts crashed
+ * drivers with backoff, validates and times out actions, writes the audit log.
+ * One device's failure never blocks another or the API.
+ */
+export class DeviceHost {
+  private readonly managed = new Map<string, Managed>();
+  private readonly clock: Clock;
+  metrics: ActionMetrics | null = null;
+
+  constructor(private readonly o: HostOptions) {
+    this.clock = o.clock ?? realClock;
+    for (const [id, config] of Object.entries(o.devices)) {
+      const driver = o.registry.get(config.driver);
+      if (!driver) throw new Error(`device ${id}: unknown driver "${config.driver}"`);
+      o.state.add({
+        id,
+        name: config.name ?? id,
+        driver: driver.name,
+        kind: driver.kind,
+        simulated: config.simulated === true,
+      });
+      this.managed.set(id, {
+        id,
+        config,
+        driver,
+        instance: null,
+        simulator: null,
+        validators: new Map(),
+        restartTimer: null,
+        // Companion-like crash restarts: 1 s, doubling to 60 s.
+        backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
+        activeCause: null,
+        stopped: false,
+      });
+    }
+  }
+
+  /** Starts all enabled devices concurrently; resolves when each has tried once. */
+  async start(): Promise<void> {
+    await Promise.allSettled(
+      [...this.managed.values()].filter((m) => m.config.enabled !== false).map((m) => this.startDevice(m, false)),
+    );
+    for (const m of this.managed.values()) {
+      if (m.config.enabled === false) this.o.state.setStatus(m.id, 'offline', 'disabled in config');
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(
+      [...this.managed.values()].map(async (m) => {
+        m.stopped = true;
+        this.clock.clearTimeout(m.restartTimer);
+        await this.stopInstance(m);
+      }),
+    );
+  }
+
+  ids(): string[] {
+    return [...this.managed.keys()];
+  }
+
+  driverOf(id: string): DriverDefinition | undefined {
+    return this.managed.get(id)?.driver;
+  }
+
+  actions(id: string): Record<string, ActionDefinition> {
+    const m = this.require(id);
+    return m.instance?.actions ?? {};
+  }
+
+  /** Runs a device action: validate, check online, time out, audit. */
+  async invoke(id: string, action: string, params: unknown, cause: Cause, signal?: AbortSignal): Promise<unknown> {
+    const m = this.require(id);
+    const def = m.instance?.actions[action];
+    if (!def) {
+      const known = Object.keys(m.instance?.actions ?? {}).join(', ') || 'none (device not started)';
+      throw new AgentError('ACTION_NOT_FOUND', `device ${id} has no action "${action}"; actions: ${known}`);
+    }
+    const validator = this.validator(m, action, def);
+    const p = validator(params ?? {});
+    const status = this.o.state.get(id)?.status;
+    if (!def.allowOffline && status?.status !== 'online') {
+      throw new DeviceError(
+        `device ${id} is ${status?.status ?? 'unknown'}${status?.message ? ` (${status.message})` : ''}; action "${action}" was not sent`,
+        'DEVICE_OFFLINE',
+      );
+    }
+    const timeoutMs = def.timeoutMs ?? m.config.action_timeout_ms ?? this.o.actionTimeoutMs ?? 10_000;
+    const ac = new AbortController();
+    const onOuterAbort = () => ac.abort(signal?.reason);
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const started = performance.now();
+    const at = new Date(this.clock.now()).toISOString();
+    m.activeCause = { cause, until: Number.POSITIVE_INFINITY };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        def.run(p, { cause, signal: ac.signal }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const err = new DeviceError(`device ${id}: action "${action}" timed out after ${timeoutMs} ms`, 'DEVICE_TIMEOUT');
+            ac.abort(err);
+            reject(err);
+          }, timeoutMs);
+        }),
+      ]);
+      this.finishAction(m, action, p, cause, at, started, true, result, null);
+      return result;
+    } catch (e) {
+      this.finishAction(m, action, p, cause, at, started, false, undefined, errorMessage(e));
+      if (e instanceof AgentError) throw e;
+      throw new DeviceError(`device ${id}: ${action} failed: ${errorMessage(e)}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onOuterAbort);
+      if (m.activeCause?.cause === cause) m.activeCause = { cause, until: this.clock.now() + CAUSE_WINDOW_MS };
+    }
+  }
+
+  private finishAction(
+    m: Managed,
+    action: string,
+    params: unknown,
+    cause: Cause,
+    at: string,
+    started: number,
+    ok: boolean,
+    result: unknown,
+    error: string | null,
+  ): void {
+    const duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    // Audit row and room event are written before the caller hears back, so an
+    // acknowledged action is always in the log (see the SIGKILL test).
+    this.o.audit.record({ at, cause, device: m.id, action, params, ok, result, error, duration_ms });
+    this.o.events.emit({
+      type: 'device.action',
+      at,
+      data: { device: m.id, action, params: params as Record<string, unknown>, ok, error, duration_ms, cause },
+    });
+    this.metrics?.observe(m.driver.name, action, ok, duration_ms / 1000);
+  }
+
+  private validator(m: Managed, action: string, def: ActionDefinition): ParamsValidator {
+    let v = m.validators.get(action);
+    if (!v) {
+      v = compileParams(`${m.id}.${action}`, def.params);
+      m.validators.set(action, v);
+    }
+    return v;
+  }
+
+  private require(id: string): Managed {
+    const m = this.managed.get(id);
+    if (!m) {
+      throw new AgentError('DEVICE_NOT_FOUND', `no device "${id}"; devices: ${[...this.managed.keys()].join(', ') || 'none'}`);
+    }
+    return m;
+  }
+
+  private makeContext(m: Managed): DriverContext {
+    const logger = this.o.logger.child({ device: m.id, driver: m.driver.name });
+    const state = this.o.state;
+    const dir = path.join(this.o.dataDir, 'devices', m.id);
+    return {
+      id: m.id,
+      logger,
+      clock: this.clock,
+      get dataDir() {
+        fs.mkdirSync(dir, { recursive: true });
+        return dir;
+      },
+      setStatus: (status, message) => {
+        if (m.stopped) return;
+        const prev = state.get(m.id)?.status.status;
+        // A link that comes back online after being lost counts as a restart.
+        const restart = status === 'online' && prev !== undefined && prev !== 'online' && prev !== 'connecting';
+        if (status !== prev) logger.info({ status, message }, `device ${status}`);
+        state.setStatus(m.id, status, message, { restart });
+      },
+      reportError: (message) => {
+        logger.warn({ err: message }, 'device error');
+        state.reportError(m.id, message);
+      },
+      setState: (patch, cause) => {
+        const active = m.activeCause && m.activeCause.until >= this.clock.now() ? m.activeCause.cause : null;
+        state.setState(m.id, patch, cause ?? active ?? { kind: 'device' });
+      },
+      emit: (event) => {
+        this.o.events.emit({
+          type: event.type,
+          at: new Date(this.clock.now()).toISOString(),
+          data: { device: m.id, ...event.data },
+        });
+        this.deviceEventListener?.(m.id, event);
+      },
+    };
+  }
+
+  /** Called for every device event (e.g. `mic`); the director and triggers listen here. */
+  deviceEventListener: ((device: string, event: { type: string; data: Record<string, unknown> }) => void) | null = null;
+
+  private async startDevice(m: Managed, isRestart: boolean): Promise<void> {
+    m.restartTimer = null;
+    if (m.stopped) return;
+    const ctx = this.makeContext(m);
+    try {
+      let config = stripCommon(m.config);
+      if (m.config.simulated) {
+        if (!m.driver.simulate) throw new AgentError('INVALID_PARAMS', `driver ${m.driver.name} has no simulator`);
+        m.simulator ??= await m.driver.simulate(config as never, { logger: ctx.logger.child({ simulator: true }), id: m.id });
+        config = { ...config, ...m.simulator.endpoint };
+      }
+      ctx.setStatus('connecting', isRestart ? 'restarting driver' : 'starting');
+      if (isRestart) this.o.state.setStatus(m.id, 'connecting', 'restarting driver', { restart: true });
+      m.instance = m.driver.create(config as never, ctx);
+      await m.instance.start();
+      m.backoff.reset();
+    } catch (e) {
+      const msg = errorMessage(e);
+      const badConfig = e instanceof AgentError && e.code === 'INVALID_PARAMS';
+      this.o.state.setStatus(m.id, badConfig ? 'bad_config' : 'error', msg);
+      ctx.logger.error({ err: msg }, 'driver failed to start');
+      await this.stopInstance(m, false);
+      if (!badConfig) this.scheduleRestart(m);
+    }
+  }
+
+  /** A driver that crashed (threw from start) is restarted with backoff. */
+  private scheduleRestart(m: Managed): void {
+    if (m.stopped || m.restartTimer) return;
+    const delay = m.backoff.next();
+    m.restartTimer = this.clock.setTimeout(() => void this.startDevice(m, true), delay);
+  }
+
+  private async stopInstance(m: Managed, withSimulator = true): Promise<void> {
+    const inst = m.instance;
+    m.instance = null;
+    if (inst) {
+      try {
+        await inst.stop();
+      } catch (e) {
+        this.o.logger.warn({ device: m.id, err: errorMessage(e) }, 'driver stop failed');
+      }
+    }
+    if (withSimulator && m.simulator) {
+      const sim = m.simulator;
+      m.simulator = null;
+      await sim.stop().catch(() => undefined);
+    }
+  }
+}
+
+const COMMON_KEYS = new Set(['driver', 'name', 'simulated', 'enabled', 'action_timeout_ms']);
+function stripCommon(c: DeviceConfig): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(c).filter(([k]) => !COMMON_KEYS.has(k)));
+}

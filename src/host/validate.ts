@@ -1,0 +1,18 @@
+import type { TSchema } from '@sinclair/typebox';
+import { AgentError } from '../util/errors.js';
+import { ajv, describeAjvError } from '../util/ajv.js';
+
+export type ParamsValidator = (params: unknown) => unknown;
+
+/** Compiles a params schema once; the validator returns the params with defaults applied. */
+export function compileParams(label: string, schema: TSchema): ParamsValidator {
+  const fn = ajv.compile(schema);
+  return (params: unknown) => {
+    const copy = params === undefined ? {} : structuredClone(params);
+    if (!fn(copy)) {
+      const msgs = (fn.errors ?? []).map((e) => describeAjvError(e));
+      throw new AgentError('INVALID_PARAMS', `${label}: ${msgs.join('; ')}`, { errors: msgs });
+    }
+    return copy;
+  };
+}

@@ -1,0 +1,96 @@
+import type { Cause } from '../host/contract.js';
+import type { Db, Migration, Store } from './db.js';
+
+export const auditMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'audit log',
+    up(db: Db) {
+      db.exec(`CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        cause_kind TEXT NOT NULL,
+        cause_name TEXT,
+        cause_detail TEXT,
+        device TEXT NOT NULL,
+        action TEXT NOT NULL,
+        params TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        result TEXT,
+        error TEXT,
+        duration_ms REAL NOT NULL
+      );
+      CREATE INDEX audit_device_at ON audit(device, at);`);
+    },
+  },
+];
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  cause: Cause;
+  device: string;
+  action: string;
+  params: unknown;
+  ok: boolean;
+  result: unknown;
+  error: string | null;
+  duration_ms: number;
+}
+
+/** Every device action, who asked for it and how it went. */
+export class AuditLog {
+  private readonly insert;
+  constructor(private readonly store: Store) {
+    store.migrate('audit', auditMigrations);
+    this.insert = store.db.prepare(
+      `INSERT INTO audit (at, cause_kind, cause_name, cause_detail, device, action, params, ok, result, error, duration_ms)
+       VALUES (@at, @cause_kind, @cause_name, @cause_detail, @device, @action, @params, @ok, @result, @error, @duration_ms)`,
+    );
+  }
+
+  record(e: Omit<AuditEntry, 'id'>): number {
+    const info = this.insert.run({
+      at: e.at,
+      cause_kind: e.cause.kind,
+      cause_name: e.cause.name ?? null,
+      cause_detail: e.cause.detail ?? null,
+      device: e.device,
+      action: e.action,
+      params: JSON.stringify(e.params ?? {}),
+      ok: e.ok ? 1 : 0,
+      result: e.result === undefined ? null : JSON.stringify(e.result),
+      error: e.error,
+      duration_ms: e.duration_ms,
+    });
+    return Number(info.lastInsertRowid);
+  }
+
+  list(q: { device?: string; limit?: number; before_id?: number } = {}): AuditEntry[] {
+    const rows = this.store.db
+      .prepare(
+        `SELECT * FROM audit WHERE (@device IS NULL OR device = @device) AND (@before IS NULL OR id < @before)
+         ORDER BY id DESC LIMIT @limit`,
+      )
+      .all({ device: q.device ?? null, before: q.before_id ?? null, limit: Math.min(q.limit ?? 100, 1000) }) as Record<
+      string,
+      unknown
+    >[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      at: r.at as string,
+      cause: {
+        kind: r.cause_kind as Cause['kind'],
+        ...(r.cause_name ? { name: r.cause_name as string } : {}),
+        ...(r.cause_detail ? { detail: r.cause_detail as string } : {}),
+      },
+      device: r.device as string,
+      action: r.action as string,
+      params: JSON.parse(r.params as string),
+      ok: r.ok === 1,
+      result: r.result === null ? null : JSON.parse(r.result as string),
+      error: (r.error as string | null) ?? null,
+      duration_ms: r.duration_ms as number,
+    }));
+  }
+}

@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+export interface Migration {
+  /** Strictly increasing per module, starting at 1. */
+  version: number;
+  name: string;
+  up(db: Db): void;
+}
+
+/**
+ * The agent's SQLite file. WAL with synchronous=NORMAL: a committed
+ * transaction survives a process kill (SIGKILL); a power loss may lose the
+ * last transactions (documented in docs/architecture.md). Each module owns
+ * its tables and its forward-only migrations, tracked per module.
+ */
+export class Store {
+  readonly db: Db;
+  readonly file: string;
+  constructor(file: string) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.file = file;
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+      module TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      applied_at TEXT NOT NULL
+    )`);
+  }
+
+  /** Applies the module's pending migrations in one transaction each; refuses a
+   * database written by a newer agent (downgrades are not supported). */
+  migrate(module: string, migrations: readonly Migration[]): number {
+    const sorted = [...migrations].sort((a, b) => a.version - b.version);
+    sorted.forEach((m, i) => {
+      if (m.version !== i + 1) throw new Error(`${module}: migrations must be numbered 1..n, found ${m.version} at ${i + 1}`);
+    });
+    const row = this.db.prepare('SELECT version FROM schema_version WHERE module = ?').get(module) as
+      | { version: number }
+      | undefined;
+    const current = row?.version ?? 0;
+    const latest = sorted.length;
+    if (current > latest) {
+      throw new Error(
+        `database ${this.file}: module "${module}" is at schema version ${current}, this agent knows only ${latest}; ` +
+          'it was written by a newer room-agent — upgrade the agent or restore a backup',
+      );
+    }
+    for (const m of sorted.slice(current)) {
+      this.db.transaction(() => {
+        m.up(this.db);
+        this.db
+          .prepare(
+            `INSERT INTO schema_version (module, version, applied_at) VALUES (?, ?, ?)
+             ON CONFLICT(module) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
+          )
+          .run(module, m.version, new Date().toISOString());
+      })();
+    }
+    return latest - current;
+  }
+
+  version(module: string): number {
+    const row = this.db.prepare('SELECT version FROM schema_version WHERE module = ?').get(module) as
+      | { version: number }
+      | undefined;
+    return row?.version ?? 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,8 @@
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { DelimiterFramer, LineFramer } from './framing.js';
+export { Link, type LinkOptions } from './link.js';
+export { SerialLink, setSerialBinding, type SerialLinkOptions } from './serial.js';
+export { TcpLink, type TcpLinkOptions } from './tcp.js';
+export { TelnetFilter } from './telnet.js';
+export { UdpLink, type UdpLinkOptions } from './udp.js';
+export { CommandQueue, type QueueOptions } from './queue.js';

@@ -1,0 +1,72 @@
+import dgram from 'node:dgram';
+import { Link, type LinkOptions } from './link.js';
+
+export interface UdpLinkOptions extends LinkOptions {
+  host: string;
+  port: number;
+  /** Local port to bind (0 = any). Sony VISCA-over-IP cameras may insist on 52381. */
+  localPort?: number;
+  localAddress?: string;
+  /** Accept datagrams only from the device's address (and port when strict). */
+  strictSourcePort?: boolean;
+}
+
+/** UDP "link": up once bound. UDP cannot tell whether the device is there,
+ * so liveness is the driver's job (a request timing out means offline). */
+export class UdpLink extends Link {
+  private socket: dgram.Socket | null = null;
+  private readonly o: UdpLinkOptions;
+  constructor(o: UdpLinkOptions) {
+    super(o);
+    this.o = o;
+  }
+  describe(): string {
+    return `udp://${this.o.host}:${this.o.port}`;
+  }
+  protected open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const s = dgram.createSocket({ type: this.o.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+      let bound = false;
+      s.on('error', (err) => {
+        if (!bound) reject(err);
+        else {
+          this.logger?.debug({ link: this.describe(), err: err.message }, 'udp error');
+          this.socket = null;
+          s.close();
+          this.lost(err.message);
+        }
+      });
+      s.on('message', (msg, rinfo) => {
+        if (rinfo.address !== this.o.host && !isLoopbackPair(rinfo.address, this.o.host)) return;
+        if (this.o.strictSourcePort && rinfo.port !== this.o.port) return;
+        this.emit('data', msg, { address: rinfo.address, port: rinfo.port });
+      });
+      s.bind({ port: this.o.localPort ?? 0, address: this.o.localAddress, exclusive: true }, () => {
+        bound = true;
+        this.socket = s;
+        resolve();
+      });
+    });
+  }
+  protected async close(): Promise<void> {
+    const s = this.socket;
+    this.socket = null;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+  write(data: Buffer | string): void {
+    if (!this.socket) {
+      this.logger?.debug({ link: this.describe() }, 'write while down dropped');
+      return;
+    }
+    this.socket.send(typeof data === 'string' ? Buffer.from(data) : data, this.o.port, this.o.host);
+  }
+  /** The locally bound port (for tests and diagnostics). */
+  get localPort(): number | undefined {
+    return this.socket?.address().port;
+  }
+}
+
+function isLoopbackPair(a: string, b: string): boolean {
+  const lo = (x: string) => x === 'localhost' || x.startsWith('127.') || x === '::1';
+  return lo(a) && lo(b);
+}

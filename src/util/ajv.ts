@@ -1,0 +1,19 @@
+import { Ajv, type ErrorObject } from 'ajv';
+
+/** One shared Ajv: defaults applied, unknown keys rejected where schemas say so. */
+export const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, strict: false });
+
+/** "params/speed: must be <= 24 (found 30)"-style message for one Ajv error. */
+export function describeAjvError(e: ErrorObject, data?: unknown): string {
+  const where = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(root)';
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${where === '(root)' ? '' : `${where}.`}${(e.params as { additionalProperty: string }).additionalProperty}: unknown key`;
+    case 'required':
+      return `${where === '(root)' ? '' : `${where}.`}${(e.params as { missingProperty: string }).missingProperty}: required key is missing`;
+    case 'enum':
+      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${where}: ${e.message ?? e.keyword}${data !== undefined ? ` (found ${JSON.stringify(data)})` : ''}`;
+  }
+}
