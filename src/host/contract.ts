@@ -94,6 +94,17 @@ export interface RunningSimulator {
   stop(): Promise<void>;
 }
 
+export interface SimulatorContext {
+  logger: Logger;
+  id: string;
+  /** Where to listen; default 127.0.0.1 and an ephemeral port (0). `room-agent simulate`
+   * passes the integrator's choice (e.g. 0.0.0.0:52381) for commissioning. */
+  host?: string;
+  port?: number;
+  /** Serial path for serial simulators (a binding-mock port is created under this path). */
+  path?: string;
+}
+
 export interface DriverDefinition<C extends TObject = TObject> {
   name: string;
   kind: DeviceKind;
@@ -102,7 +113,7 @@ export interface DriverDefinition<C extends TObject = TObject> {
   config: C;
   create(config: Static<C>, ctx: DriverContext): DeviceInstance;
   /** Starts a protocol-faithful simulator on loopback for `simulated = true`. */
-  simulate?(config: Static<C>, ctx: { logger: Logger; id: string }): Promise<RunningSimulator>;
+  simulate?(config: Static<C>, ctx: SimulatorContext): Promise<RunningSimulator>;
 }
 
 export function defineDriver<C extends TObject>(def: DriverDefinition<C>): DriverDefinition<C> {
