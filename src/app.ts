@@ -11,6 +11,7 @@ import { registerWs } from './api/ws.js';
 import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
 import { type LoadedConfig, loadConfig } from './config/load.js';
 import { features as builtinFeatures } from './features.js';
+import type { DriverDefinition } from './host/contract.js';
 import { DeviceHost } from './host/host.js';
 import { DriverRegistry } from './host/registry.js';
 import { Bus, RoomEvents } from './state/bus.js';
@@ -31,6 +32,8 @@ export interface AgentOptions {
   /** Override `[agent] data_dir`. */
   dataDir?: string;
   features?: FeatureFactory[];
+  /** Extra drivers beside the built-in ones (tests, site-specific plug-ins). */
+  drivers?: DriverDefinition[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -49,7 +52,7 @@ export class Agent {
   readonly rpc = new RpcRegistry();
   readonly bus = new Bus();
   readonly events = new RoomEvents();
-  readonly drivers = new DriverRegistry(builtinDrivers);
+  readonly drivers: DriverRegistry;
   readonly startedAt = new Date().toISOString();
   readonly ctx: AgentContext;
   private readonly features: Feature[] = [];
@@ -58,6 +61,7 @@ export class Agent {
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly o: AgentOptions) {
+    this.drivers = new DriverRegistry([...builtinDrivers, ...(o.drivers ?? [])]);
     this.loaded = loadConfig(o.configFile, this.drivers, o.env);
     const cfg = this.loaded.config;
     const clock = o.clock ?? realClock;
@@ -79,8 +83,8 @@ export class Agent {
     });
     const auth = new TokenAuth(cfg.agent.tokens);
     this.http = Fastify({
-      loggerInstance: this.logger.child({ mod: 'http' }),
-      disableRequestLogging: true,
+      // Per-request logs stay off (warn level) so the API's hot path does not log.
+      loggerInstance: this.logger.child({ mod: 'http' }, { level: 'warn' }),
       bodyLimit: 1024 * 1024,
       forceCloseConnections: true,
     }) as unknown as FastifyInstance;

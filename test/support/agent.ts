@@ -7,6 +7,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { Agent } from '../../src/app.js';
 import type { FeatureFactory } from '../../src/app-context.js';
+import type { DriverDefinition } from '../../src/host/contract.js';
 import type { Clock } from '../../src/util/clock.js';
 
 export const TOKENS = {
@@ -32,15 +33,26 @@ export interface TestAgent {
 /** `body` is appended after an [agent] table with the test tokens. */
 export async function startTestAgent(
   body = '',
-  opts: { dir?: string; features?: FeatureFactory[]; clock?: Clock; logLevel?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    dir?: string;
+    features?: FeatureFactory[];
+    drivers?: DriverDefinition[];
+    clock?: Clock;
+    logLevel?: string;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<TestAgent> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'room-agent-test-'));
   const file = path.join(dir, 'api.toml');
-  fs.writeFileSync(file, `[agent]\nroom_id = "test-room"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n${TOKENS_TOML}\n${body}\n`);
+  fs.writeFileSync(
+    file,
+    `[agent]\nroom_id = "test-room"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n${TOKENS_TOML}\n${body}\n`,
+  );
   const agent = new Agent({
     configFile: file,
     logger: pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),
     features: opts.features,
+    drivers: opts.drivers,
     clock: opts.clock,
     env: opts.env,
   });
@@ -96,7 +108,10 @@ export class RpcTestClient {
   }
 
   /** Resolves with the raw reply ({result} or {error}). */
-  request(method: string, params?: unknown): Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }> {
+  request(
+    method: string,
+    params?: unknown,
+  ): Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);

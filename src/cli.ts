@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// room-agent command line: start | check-config | simulate | version.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Value } from '@sinclair/typebox/value';
+import { builtinDrivers } from '../drivers/index.js';
+import { Agent } from './app.js';
+import { ConfigError, formatIssue, loadConfig } from './config/load.js';
+import { DriverRegistry } from './host/registry.js';
+import { errorMessage } from './util/errors.js';
+import { createLogger } from './util/logger.js';
+import { VERSION } from './version.js';
+import { checkScenarioFiles } from './config/extra-checks.js';
+
+const DEFAULT_CONFIG = process.env.ROOM_AGENT_CONFIG ?? 'api.toml';
+
+const HELP: Record<string, string> = {
+  main: `room-agent ${VERSION} — the meeting-room edge agent
+
+Usage: room-agent <command> [options]
+
+Commands:
+  start [--config FILE]            run the agent (default config: ${DEFAULT_CONFIG})
+  check-config [FILE]              validate api.toml (and scenarios); prints OK or every error
+  simulate <driver> [key=value…]   run a device simulator for commissioning
+  version                          print the version
+
+Run 'room-agent <command> --help' for a command's options.`,
+  start: `Usage: room-agent start [--config FILE]
+
+Loads FILE (default ${DEFAULT_CONFIG}, or $ROOM_AGENT_CONFIG), starts the API,
+every device (simulators for 'simulated = true') and the feature modules.
+Stops cleanly on SIGTERM/SIGINT.`,
+  'check-config': `Usage: room-agent check-config [FILE]
+
+Validates FILE (default ${DEFAULT_CONFIG}). Prints OK, or one line per error
+as FILE:LINE: key: what was found and what was expected. Exit code 1 on error.`,
+  simulate: `Usage: room-agent simulate <driver> [--host ADDR] [--port N] [--path DEV] [key=value…]
+
+Runs the driver's protocol-faithful simulator until Ctrl-C, so a room can be
+commissioned before the hardware arrives. key=value pairs set driver config
+keys (numbers and true/false are converted). Default: 127.0.0.1 on a free port.
+Drivers with a simulator: ${builtinDrivers
+    .filter((d) => d.simulate)
+    .map((d) => d.name)
+    .join(', ')}`,
+  version: 'Usage: room-agent version\n\nPrints the version.',
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(HELP.main);
+    return cmd ? 0 : 1;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    if (!HELP[cmd]) return unknownCommand(cmd);
+    console.log(HELP[cmd]);
+    return 0;
+  }
+  switch (cmd) {
+    case 'version':
+    case '--version':
+      console.log(VERSION);
+      return 0;
+    case 'check-config':
+      return checkConfig(rest);
+    case 'start':
+      return start(rest);
+    case 'simulate':
+      return simulate(rest);
+    default:
+      return unknownCommand(cmd);
+  }
+}
+
+function unknownCommand(cmd: string): number {
+  console.error(`room-agent: unknown command "${cmd}"\n\n${HELP.main}`);
+  return 2;
+}
+
+function checkConfig(args: string[]): number {
+  const file = args[0] ?? DEFAULT_CONFIG;
+  const registry = new DriverRegistry(builtinDrivers);
+  try {
+    const loaded = loadConfig(file, registry);
+    const problems = checkScenarioFiles(loaded, registry);
+    if (problems.length) {
+      for (const p of problems) console.error(formatIssue(p));
+      return 1;
+    }
+    console.log('OK');
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const i of e.issues) console.error(formatIssue(i));
+      return 1;
+    }
+    console.error(`${file}: ${errorMessage(e)}`);
+    return 1;
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
+  const file = values.config ?? DEFAULT_CONFIG;
+  let agent: Agent;
+  try {
+    agent = new Agent({ configFile: file });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const i of e.issues) console.error(formatIssue(i));
+      console.error(`room-agent: not started; fix ${file} (room-agent check-config ${file})`);
+      return 1;
+    }
+    console.error(`room-agent: cannot start: ${errorMessage(e)}`);
+    return 1;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    agent.logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    void agent.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    await agent.start();
+  } catch (e) {
+    agent.logger.fatal({ err: errorMessage(e) }, 'start failed');
+    await agent.stop().catch(() => undefined);
+    return 1;
+  }
+  return new Promise<number>(() => undefined); // runs until a signal
+}
+
+async function simulate(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { host: { type: 'string' }, port: { type: 'string' }, path: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const [name, ...pairs] = positionals;
+  const def = builtinDrivers.find((d) => d.name === name);
+  if (!def?.simulate) {
+    console.error(`room-agent simulate: no simulator for "${name ?? ''}"\n\n${HELP.simulate}`);
+    return 2;
+  }
+  const cfg: Record<string, unknown> = Value.Default(def.config, {}) as Record<string, unknown>;
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i < 1) {
+      console.error(`room-agent simulate: expected key=value, got "${p}"`);
+      return 2;
+    }
+    const raw = p.slice(i + 1);
+    cfg[p.slice(0, i)] = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+  }
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'info');
+  const sim = await def.simulate(cfg as never, {
+    logger,
+    id: `sim-${name}`,
+    host: values.host,
+    port: values.port ? Number(values.port) : undefined,
+    path: values.path,
+  });
+  console.log(JSON.stringify({ simulator: name, endpoint: sim.endpoint }));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sim.stop();
+  return 0;
+}
+
+// Run when executed directly (also through the /usr/bin symlink), not when imported by tests.
+const entry = process.argv[1] ? fs.realpathSync(path.resolve(process.argv[1])) : '';
+if (entry.endsWith(`${path.sep}cli.js`) || entry.endsWith(`${path.sep}cli.ts`)) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      console.error(`room-agent: ${errorMessage(e)}`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+export { main };
