@@ -36,6 +36,7 @@ export interface LoadedConfig {
 }
 
 const validateTop = ajv.compile(ConfigSchema);
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Reads, parses and validates api.toml; throws ConfigError listing every issue. */
 export function loadConfig(file: string, registry: DriverRegistry, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -92,6 +93,14 @@ export function parseConfig(
     if (!dev || typeof dev !== 'object' || typeof dev.driver !== 'string') continue;
     const def = registry.get(dev.driver);
     const base = ['devices', id];
+    if (!DEVICE_ID.test(id)) {
+      issues.push({
+        file,
+        line: at(base),
+        key: base.join('.'),
+        message: `device id must be 1–64 letters, digits, "-" or "_", found ${JSON.stringify(id)}`,
+      });
+    }
     if (!def) {
       issues.push({
         file,

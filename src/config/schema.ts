@@ -52,7 +52,7 @@ export type DeviceConfig = Static<typeof DeviceCommonSchema> & Record<string, un
 export const ConfigSchema = Type.Object(
   {
     agent: AgentSchema,
-    devices: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Type.Object({ driver: Type.String() }), {
+    devices: Type.Record(Type.String(), Type.Object({ driver: Type.String() }), {
       default: {},
     }),
     ...sectionSchemas,
