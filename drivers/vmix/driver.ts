@@ -1,0 +1,190 @@
+// vMix over its TCP API: one request in flight, tally by subscription, input
+// names and program/preview from the XML document. State is only ever what
+// vMix reports (TALLY pushes, XML), never what we asked for.
+import { type Static, Type } from '@sinclair/typebox';
+import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
+import { CommandQueue } from '../../src/transport/queue.js';
+import { TcpLink } from '../../src/transport/tcp.js';
+import type { TimerHandle } from '../../src/util/clock.js';
+import { DeviceError, errorMessage } from '../../src/util/errors.js';
+import { encodeFunction, parseTally, parseVmixXml, tallyInputs, type VmixMessage, VmixParser } from './protocol.js';
+
+export const VmixConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, description: 'Address of the vMix PC.' }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 8099, description: 'vMix TCP API port (fixed at 8099 in vMix).' }),
+    request_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'Per-request reply timeout.' }),
+    poll_interval_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'How often the XML document is re-read (input names; also the keep-alive).',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type VmixConfig = Static<typeof VmixConfigSchema>;
+
+const InputParam = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], {
+  description: 'Input number (1-based), title or key.',
+});
+
+export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstance {
+  const port = config.port ?? 8099;
+  const link = new TcpLink({ host: config.host, port, logger: ctx.logger, clock: ctx.clock, connectTimeoutMs: 3000 });
+  const parser = new VmixParser();
+  const queue = new CommandQueue<VmixMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
+  let pollTimer: TimerHandle | null = null;
+  let session = 0;
+
+  function request(label: string, line: string, signal?: AbortSignal): Promise<VmixMessage> {
+    return queue.request(label, () => link.write(line), { signal });
+  }
+
+  function applyTally(digits: string): void {
+    const tally = parseTally(digits);
+    const { program, preview } = tallyInputs(tally);
+    ctx.setState({ tally, program, preview });
+  }
+
+  function applyXml(body: string): void {
+    const x = parseVmixXml(body);
+    ctx.setState({
+      inputs: x.inputs.map((i) => ({ number: i.number, title: i.title, type: i.type, key: i.key })),
+      program: x.program,
+      preview: x.preview,
+      ...(x.version ? { version: x.version } : {}),
+    });
+  }
+
+  function onMessage(msg: VmixMessage): void {
+    if (msg.kind === 'garbage') {
+      ctx.logger.warn({ line: msg.line.slice(0, 200) }, 'vMix sent a line that is not a response; ignored');
+      return;
+    }
+    const current = queue.current;
+    if (msg.kind === 'data') {
+      if (msg.command === 'XML') applyXml(msg.body);
+      if (current === msg.command) queue.resolveCurrent(msg);
+      return;
+    }
+    // Subscribed tally changes arrive as `TALLY OK …` at any time, and look
+    // exactly like the answer to a TALLY request: apply both, settle if asked.
+    if (msg.command === 'TALLY' && msg.ok) applyTally(msg.text);
+    if (msg.command === 'VERSION') {
+      if (msg.ok) ctx.setState({ version: msg.text });
+      return;
+    }
+    if (current !== msg.command) {
+      if (msg.command !== 'TALLY') ctx.logger.debug({ msg }, 'unsolicited vMix response ignored');
+      return;
+    }
+    if (msg.ok) queue.resolveCurrent(msg);
+    else queue.rejectCurrent(new DeviceError(`vMix refused ${msg.command}: ${msg.text || 'ER'}`));
+  }
+
+  async function startSession(id: number): Promise<void> {
+    try {
+      await request('SUBSCRIBE', 'SUBSCRIBE TALLY\r\n');
+      await request('XML', 'XML\r\n');
+      await request('TALLY', 'TALLY\r\n');
+      if (id !== session) return;
+      ctx.setStatus('online', `connected to ${link.describe()}`);
+      schedulePoll(id);
+    } catch (e) {
+      if (id !== session) return;
+      ctx.reportError(`vMix session start failed: ${errorMessage(e)}`);
+      link.reconnect(`session start failed: ${errorMessage(e)}`);
+    }
+  }
+
+  function schedulePoll(id: number): void {
+    ctx.clock.clearTimeout(pollTimer);
+    pollTimer = ctx.clock.setTimeout(() => {
+      pollTimer = null;
+      request('XML', 'XML\r\n').then(
+        () => id === session && schedulePoll(id),
+        (e) => {
+          if (id !== session) return;
+          // No answer to a keep-alive read: the TCP link is half-dead.
+          ctx.reportError(`vMix XML poll failed: ${errorMessage(e)}`);
+          link.reconnect(`no reply from vMix: ${errorMessage(e)}`);
+        },
+      );
+    }, config.poll_interval_ms ?? 10_000);
+  }
+
+  link.on('up', (info) => {
+    session++;
+    parser.reset();
+    ctx.logger.debug({ link: info }, 'vMix link up');
+    void startSession(session);
+  });
+  link.on('down', (reason) => {
+    session++;
+    ctx.clock.clearTimeout(pollTimer);
+    pollTimer = null;
+    queue.failAll(new DeviceError(`vMix connection lost: ${reason}`, 'DEVICE_OFFLINE'));
+    ctx.setStatus('offline', `${link.describe()}: ${reason}`);
+  });
+  link.on('data', (chunk) => {
+    for (const msg of parser.push(chunk)) onMessage(msg);
+  });
+
+  async function fn(name: string, params: Record<string, string | number>, signal: AbortSignal): Promise<{ reply: string }> {
+    const reply = await request('FUNCTION', encodeFunction(name, params), signal);
+    return { reply: reply.kind === 'status' ? reply.text : '' };
+  }
+
+  const actions: Record<string, ActionDefinition> = {
+    program: defineAction({
+      description: 'Put an input on program at once (vMix CutDirect; preview is unchanged).',
+      params: Type.Object({ input: InputParam }, { additionalProperties: false }),
+      run: (p, a) => fn('CutDirect', { Input: p.input }, a.signal),
+    }),
+    preview: defineAction({
+      description: 'Put an input on preview (vMix PreviewInput).',
+      params: Type.Object({ input: InputParam }, { additionalProperties: false }),
+      run: (p, a) => fn('PreviewInput', { Input: p.input }, a.signal),
+    }),
+    cut: defineAction({
+      description: 'Cut: swap preview and program.',
+      params: Type.Object({}, { additionalProperties: false }),
+      run: (_p, a) => fn('Cut', {}, a.signal),
+    }),
+    auto: defineAction({
+      description: 'Auto transition (vMix Fade) from preview to program.',
+      params: Type.Object(
+        {
+          duration_ms: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 60_000, description: 'Fade length; vMix default if absent.' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      run: (p, a) => fn('Fade', p.duration_ms === undefined ? {} : { Duration: p.duration_ms }, a.signal),
+    }),
+    aux: defineAction({
+      description: 'Route an input to an extra output (vMix SetOutput2..4 with Value=Input).',
+      params: Type.Object(
+        { bus: Type.Integer({ minimum: 2, maximum: 4, description: 'vMix output number 2, 3 or 4.' }), input: InputParam },
+        { additionalProperties: false },
+      ),
+      run: (p, a) => fn(`SetOutput${p.bus}`, { Value: 'Input', Input: p.input }, a.signal),
+    }),
+  };
+
+  return {
+    actions,
+    async start() {
+      link.start();
+    },
+    async stop() {
+      session++;
+      ctx.clock.clearTimeout(pollTimer);
+      pollTimer = null;
+      queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
+      await link.stop();
+    },
+  };
+}
