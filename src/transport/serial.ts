@@ -1,7 +1,7 @@
 import { SerialPortStream } from '@serialport/stream';
 import { Link, type LinkOptions } from './link.js';
 
-type BindingInterface = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
+export type BindingInterface = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
 
 export interface SerialLinkOptions extends LinkOptions {
   path: string;
@@ -9,6 +9,8 @@ export interface SerialLinkOptions extends LinkOptions {
   dataBits?: 5 | 6 | 7 | 8;
   stopBits?: 1 | 1.5 | 2;
   parity?: 'none' | 'even' | 'odd' | 'mark' | 'space';
+  /** This link's own binding (e.g. a simulator's binding-mock port); default: the module-wide one. */
+  binding?: BindingInterface;
 }
 
 // The OS binding is loaded lazily and can be swapped (binding-mock in tests
@@ -36,7 +38,7 @@ export class SerialLink extends Link {
     return `serial://${this.o.path}@${this.o.baudRate}`;
   }
   protected async open(): Promise<void> {
-    const b = await currentBinding();
+    const b = this.o.binding ?? (await currentBinding());
     await new Promise<void>((resolve, reject) => {
       const p = new SerialPortStream({
         binding: b,
