@@ -28,10 +28,15 @@ export const AgentSchema = Type.Object(
     data_dir: Type.String({ default: './data', description: 'SQLite database, recordings, device files.' }),
     log_level: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
-      { default: 'info' },
+      { default: 'info', description: 'Log verbosity (JSON lines on stdout; secrets are redacted).' },
     ),
     timezone: Type.Optional(Type.String({ description: "IANA zone of the room (default: the machine's)." })),
-    action_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+    action_timeout_ms: Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'How long a device action may take before it fails with DEVICE_TIMEOUT (a driver may set its own).',
+    }),
     tokens: Type.Array(TokenSchema, { default: [] }),
   },
   { additionalProperties: false },
@@ -45,7 +50,13 @@ export const DeviceCommonSchema = Type.Object({
     Type.Boolean({ description: 'true: start the built-in simulator and talk to it instead of hardware.' }),
   ),
   enabled: Type.Optional(Type.Boolean({ description: 'false: keep the device in config but do not start it.' })),
-  action_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+  action_timeout_ms: Type.Optional(
+    Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      description: "Overrides [agent] action_timeout_ms for this device's actions.",
+    }),
+  ),
 });
 export type DeviceConfig = Static<typeof DeviceCommonSchema> & Record<string, unknown>;
 

@@ -1,0 +1,15 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generatedDocs } from '../scripts/gen-docs.js';
+
+describe('generated docs are up to date', () => {
+  const docs = generatedDocs();
+  for (const [rel, text] of Object.entries(docs)) {
+    it(`${rel} matches the code (run \`npm run docs\` after changing schemas or methods)`, () => {
+      const file = path.join(import.meta.dirname, '..', rel);
+      expect(fs.existsSync(file), `${rel} missing`).toBe(true);
+      expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    });
+  }
+});
