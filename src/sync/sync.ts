@@ -1,0 +1,282 @@
+// The sync feature: room events → outbox → `events`; retained status, state,
+// devices and meetings; commands and relayed conference events inbound.
+import type { IPublishPacket } from 'mqtt';
+import type { Logger } from 'pino';
+import type { AgentContext, Feature } from '../app-context.js';
+import type { TopicMessage } from '../state/bus.js';
+import { errorMessage } from '../util/errors.js';
+import type { AlertSink } from './alerts.js';
+import { CommandHandler, type ReplyTarget, replyTarget, runInbox, type TrackingIngest } from './commands.js';
+import { Drainer } from './drain.js';
+import { MqttLink } from './link.js';
+import { MeetingCache, Outbox } from './outbox.js';
+import type { MqttSection } from './schema.js';
+import {
+  type AlertMessage,
+  type DeviceMessage,
+  type ReplyMessage,
+  type StateMessage,
+  type StatusMessage,
+  Topics,
+  topicLevel,
+} from './topics.js';
+
+const EXPIRE_EVERY_MS = 60_000;
+
+export class SyncFeature implements Feature {
+  readonly name = 'sync';
+  readonly topics: Topics;
+  readonly outbox: Outbox;
+  readonly link: MqttLink;
+  readonly drainer: Drainer;
+  private readonly meetings: MeetingCache;
+  private readonly commands: CommandHandler;
+  private readonly log: Logger;
+  private readonly room: string;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly dirtyDevices = new Set<string>();
+  private stateDirty = false;
+  private flushScheduled = false;
+  private director: unknown = null;
+  private meeting: unknown = null;
+  private alerts: AlertSink | null = null;
+  private expireTimer: ReturnType<AgentContext['clock']['setTimeout']> | null = null;
+  private lastDropAt = 0;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly cfg: MqttSection,
+  ) {
+    this.room = ctx.config.agent.room_id;
+    this.log = ctx.logger.child({ mod: 'sync' });
+    this.topics = new Topics(cfg.topic_prefix, this.room);
+    this.outbox = new Outbox(ctx.store, this.room, { maxRows: cfg.outbox_max_rows, maxAgeMs: cfg.outbox_max_age_h * 3_600_000 });
+    this.meetings = new MeetingCache(ctx.store);
+    this.commands = new CommandHandler(ctx.rpc, ctx.auth, cfg);
+    this.link = new MqttLink({
+      cfg,
+      clientId: cfg.client_id ?? this.room,
+      will: { topic: this.topics.status, payload: JSON.stringify({ state: 'offline', room: this.room } satisfies StatusMessage) },
+      clock: ctx.clock,
+      logger: this.log,
+      handlers: {
+        up: () => this.onUp(),
+        down: () => this.drainer.disconnected(),
+        message: (topic, payload, packet) => void this.onMessage(topic, payload, packet),
+      },
+    });
+    this.drainer = new Drainer(this.outbox, this.link, this.topics.events, cfg.inflight_window);
+    this.outbox.onAppend = () => this.drainer.schedule();
+    this.outbox.onDrop = (n, total, reason) => this.onDrop(n, total, reason);
+    this.drainer.onAcked = () => this.maybeClearDropping();
+    // Registered now, not in start(): device status events from the host's
+    // start come before features start and must be in the outbox too.
+    this.unsubscribe.push(ctx.events.on((e) => this.outbox.append(e.type, e.at, e.data, ctx.clock.now())));
+    this.unsubscribe.push(ctx.bus.subscribe((m) => this.onBus(m)));
+  }
+
+  async start(): Promise<void> {
+    this.alerts = this.ctx.feature<AlertSink & Feature>('alerts') ?? null;
+    this.expire();
+    this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.ctx.clock.clearTimeout(this.expireTimer);
+    await this.link.stop({ topic: this.topics.status, payload: JSON.stringify(this.status('offline')) });
+  }
+
+  /** Figures for health checks and the benchmark. */
+  stats(): { connected: boolean; outbox: number; dropped: number; in_flight: number; published: number; acknowledged: number } {
+    const m = this.outbox.meta();
+    return {
+      connected: this.link.isUp,
+      outbox: m.rows,
+      dropped: m.dropped,
+      in_flight: this.drainer.inFlight,
+      published: this.drainer.published,
+      acknowledged: this.drainer.acknowledged,
+    };
+  }
+
+  private status(state: 'online' | 'offline'): StatusMessage {
+    const at = new Date(this.ctx.clock.now()).toISOString();
+    return state === 'online'
+      ? { state, room: this.room, version: this.ctx.version, started_at: this.ctx.startedAt, at }
+      : { state, room: this.room, at };
+  }
+
+  private onUp(): void {
+    const c = this.link.current;
+    if (!c) return;
+    c.subscribe([this.topics.commands, this.topics.inbox], { qos: 1 }, (err) => {
+      if (err) this.log.warn({ err: errorMessage(err) }, 'mqtt subscribe failed');
+    });
+    // Brokers lose retained messages (restart without persistence): every
+    // connection republishes the whole retained picture.
+    this.retain(this.topics.status, this.status('online'));
+    for (const d of this.ctx.devices.list()) this.dirtyDevices.add(d.id);
+    for (const m of this.meetings.all())
+      this.link.publish(this.topics.meeting(topicLevel(m.id)), m.payload, { qos: 1, retain: true });
+    this.stateDirty = true;
+    this.flushRetained();
+    this.drainer.connected();
+  }
+
+  private retain(topic: string, data: unknown): void {
+    this.link.publish(topic, JSON.stringify(data), { qos: 1, retain: true });
+  }
+
+  private onBus(m: TopicMessage): void {
+    const data = m.data as Record<string, unknown> | null;
+    switch (m.topic) {
+      case 'devices':
+        if (data && typeof data.device === 'string') this.dirtyDevices.add(data.device);
+        if (data && 'status' in data) this.stateDirty = true;
+        break;
+      case 'meetings':
+        this.onMeeting(data);
+        break;
+      case 'director':
+        this.director = m.data;
+        this.stateDirty = true;
+        break;
+      case 'alerts':
+        if (this.link.isUp) this.link.publish(this.topics.alerts, JSON.stringify(m.data), { qos: 1 });
+        this.stateDirty = true;
+        break;
+    }
+    if (this.cfg.forward_bus_topics.includes(m.topic)) {
+      const payload = data && typeof data === 'object' && !Array.isArray(data) ? data : { value: m.data };
+      this.outbox.append(m.topic, new Date(this.ctx.clock.now()).toISOString(), payload, this.ctx.clock.now());
+    }
+    this.scheduleFlush();
+  }
+
+  private onMeeting(data: Record<string, unknown> | null): void {
+    if (!data || typeof data !== 'object') return;
+    const inner = (data.insight && typeof data.insight === 'object' ? data.insight : data) as Record<string, unknown>;
+    const id = pickString(data, ['meeting_id', 'id']) ?? pickString(inner, ['meeting_id', 'id']);
+    if (!id) return;
+    const payload = JSON.stringify(data);
+    const pruned = this.meetings.put(id, payload, this.ctx.clock.now(), this.cfg.recent_meetings);
+    this.link.publish(this.topics.meeting(topicLevel(id)), payload, { qos: 1, retain: true });
+    // An empty retained message deletes the retained copy on the broker.
+    for (const old of pruned) this.link.publish(this.topics.meeting(topicLevel(old)), '', { qos: 1, retain: true });
+    const status = pickString(inner, ['status']);
+    if (status === 'live') this.meeting = data;
+    else if (this.meeting && pickString(this.meetingInner(), ['meeting_id', 'id']) === id)
+      this.meeting = status === 'ended' || status === 'failed' ? null : data;
+    this.stateDirty = true;
+  }
+
+  private meetingInner(): Record<string, unknown> {
+    const m = this.meeting as Record<string, unknown>;
+    return (m.insight && typeof m.insight === 'object' ? m.insight : m) as Record<string, unknown>;
+  }
+
+  /** Coalesces bursts of bus changes into one retained publish per device per turn. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || (!this.stateDirty && !this.dirtyDevices.size)) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushRetained());
+  }
+
+  private flushRetained(): void {
+    this.flushScheduled = false;
+    if (!this.link.isUp) return; // republished in full on the next connect
+    for (const id of this.dirtyDevices) {
+      const d = this.ctx.devices.get(id);
+      if (!d) continue;
+      const msg: DeviceMessage = {
+        id: d.id,
+        name: d.name,
+        driver: d.driver,
+        kind: d.kind,
+        simulated: d.simulated,
+        status: d.status,
+        state: d.state,
+      };
+      this.retain(this.topics.device(topicLevel(id)), msg);
+    }
+    this.dirtyDevices.clear();
+    if (this.stateDirty) {
+      this.stateDirty = false;
+      this.retain(this.topics.state, this.summary());
+    }
+  }
+
+  summary(): StateMessage {
+    const devices: StateMessage['devices'] = {};
+    for (const d of this.ctx.devices.list())
+      devices[d.id] = { status: d.status.status, since: d.status.since, message: d.status.message };
+    return {
+      room: this.room,
+      at: new Date(this.ctx.clock.now()).toISOString(),
+      devices,
+      meeting: this.meeting,
+      director: this.director,
+      alerts: this.alerts?.active() ?? ([] as AlertMessage[]),
+      outbox: this.outbox.meta(),
+    };
+  }
+
+  private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
+    let reply: ReplyMessage;
+    let target: ReplyTarget;
+    if (topic === this.topics.inbox) {
+      target = replyTarget(packet, `${this.topics.inbox}/reply`);
+      reply = await runInbox(this.ctx.feature<TrackingIngest & Feature>('tracking'), payload, this.cfg.inbox_source);
+      if ('error' in reply) this.log.warn({ err: reply.error.message }, 'inbox/events delivery refused');
+    } else {
+      const method = this.topics.commandMethod(topic);
+      if (!method) return;
+      target = replyTarget(packet, this.topics.reply(method));
+      reply = await this.commands.run(method, payload);
+    }
+    this.link.publish(target.topic, JSON.stringify(reply), {
+      qos: 1,
+      ...(target.properties ? { properties: target.properties } : {}),
+    });
+  }
+
+  private onDrop(n: number, total: number, reason: 'rows' | 'age'): void {
+    this.lastDropAt = this.ctx.clock.now();
+    this.log.warn({ dropped: n, total, reason }, 'outbox bound hit: oldest events dropped');
+    const bound = reason === 'rows' ? `${this.cfg.outbox_max_rows} rows` : `${this.cfg.outbox_max_age_h} h`;
+    this.alerts?.raise('outbox_dropping', 'outbox', `outbox over its bound (${bound}): oldest events are being dropped`, {
+      dropped_total: total,
+      reason,
+    });
+  }
+
+  /** The dropping alert clears once the backlog is well under the bound and nothing was dropped for a minute. */
+  private maybeClearDropping(): void {
+    if (!this.alerts?.isActive('outbox_dropping', 'outbox')) return;
+    if (this.ctx.clock.now() - this.lastDropAt < EXPIRE_EVERY_MS) return;
+    const { rows, dropped } = this.outbox.meta();
+    if (rows < this.cfg.outbox_max_rows * 0.9) {
+      this.alerts.clear('outbox_dropping', 'outbox', `outbox back under its bound (${rows} queued)`, { dropped_total: dropped });
+    }
+  }
+
+  private expire(): void {
+    try {
+      this.outbox.expire(this.ctx.clock.now());
+      this.maybeClearDropping();
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, 'outbox expiry failed');
+    }
+    this.expireTimer = this.ctx.clock.setTimeout(() => this.expire(), EXPIRE_EVERY_MS);
+  }
+}
+
+function pickString(o: Record<string, unknown>, keys: string[]): string | undefined {
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v === 'string' && v) return v;
+    if (typeof v === 'number') return String(v);
+  }
+  return undefined;
+}

@@ -1,0 +1,124 @@
+// Every MQTT topic the room uses and the shape of its payload, declared once
+// (docs/mqtt.md describes the same map for the central service).
+import type { DeviceKind, DeviceStatusInfo } from '../host/contract.js';
+import type { StateValue } from '../state/devices.js';
+
+/** `<prefix>/<room>/events`, QoS 1, not retained. */
+export interface EventMessage {
+  /** Unique (UUID v4): the central service stores events idempotently by it. */
+  id: string;
+  /** Per-room, only grows; a gap means events were dropped (see alert outbox_dropping). */
+  seq: number;
+  room: string;
+  /** ISO 8601 time of the event. */
+  at: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** `<prefix>/<room>/status`, retained; also the Last Will (`offline`). */
+export interface StatusMessage {
+  state: 'online' | 'offline';
+  room: string;
+  version?: string;
+  started_at?: string;
+  /** When this status was published. */
+  at?: string;
+}
+
+/** `<prefix>/<room>/devices/<id>`, retained. */
+export interface DeviceMessage {
+  id: string;
+  name: string;
+  driver: string;
+  kind: DeviceKind;
+  simulated: boolean;
+  status: DeviceStatusInfo;
+  state: Record<string, StateValue>;
+}
+
+/** `<prefix>/<room>/alerts` (QoS 1, not retained) and events `alert.raised` / `alert.cleared`. */
+export interface AlertMessage {
+  kind: AlertKind;
+  /** What the alert is about within its kind (device id, meeting id, path…). */
+  key: string;
+  state: 'raised' | 'cleared';
+  severity: 'warning' | 'critical';
+  message: string;
+  at: string;
+  /** When it was raised (equals `at` for a raise). */
+  since: string;
+  data: Record<string, unknown>;
+}
+export type AlertKind = 'device_offline' | 'meeting_late' | 'recorder_failure' | 'disk_low' | 'outbox_dropping';
+
+/** `<prefix>/<room>/state`, retained: the room at a glance. */
+export interface StateMessage {
+  room: string;
+  at: string;
+  devices: Record<string, { status: string; since: string; message: string }>;
+  meeting: unknown;
+  director: unknown;
+  alerts: AlertMessage[];
+  outbox: { rows: number; dropped: number };
+}
+
+/** Payload of `cmd/<method>` (MQTT 5 may use response topic + correlation data instead of `transaction`). */
+export interface CommandMessage {
+  params?: unknown;
+  transaction?: string | number;
+  /** Optional API token: the command then runs with that token's role instead of `[mqtt] command_role`. */
+  token?: string;
+}
+
+/** Reply on the response topic or on `cmd/<method>/reply`. */
+export type ReplyMessage =
+  | { transaction?: string | number; result: unknown }
+  | { transaction?: string | number; error: { code: number; message: string; data?: unknown } };
+
+export class Topics {
+  readonly base: string;
+  constructor(prefix: string, room: string) {
+    this.base = `${prefix}/${room}`;
+  }
+  get status(): string {
+    return `${this.base}/status`;
+  }
+  get state(): string {
+    return `${this.base}/state`;
+  }
+  get events(): string {
+    return `${this.base}/events`;
+  }
+  get alerts(): string {
+    return `${this.base}/alerts`;
+  }
+  get inbox(): string {
+    return `${this.base}/inbox/events`;
+  }
+  /** Subscription filter for commands. */
+  get commands(): string {
+    return `${this.base}/cmd/+`;
+  }
+  device(id: string): string {
+    return `${this.base}/devices/${id}`;
+  }
+  meeting(id: string): string {
+    return `${this.base}/meetings/${id}`;
+  }
+  reply(method: string): string {
+    return `${this.base}/cmd/${method}/reply`;
+  }
+  /** The method of a `cmd/<method>` topic, or null for anything else (replies included). */
+  commandMethod(topic: string): string | null {
+    const head = `${this.base}/cmd/`;
+    if (!topic.startsWith(head)) return null;
+    const rest = topic.slice(head.length);
+    return rest && !rest.includes('/') ? rest : null;
+  }
+}
+
+/** Topic level safe for ids coming from devices or meetings (no wildcards or separators). */
+export function topicLevel(id: string): string {
+  return id.replace(/[/#+\s]/g, '_') || '_';
+}
