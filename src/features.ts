@@ -1,10 +1,16 @@
 // Feature modules, started in this order after the devices and stopped in
 // reverse. Each entry is one line; a module keeps everything else to itself.
 import type { FeatureFactory } from './app-context.js';
+import { createDirector } from './director/index.js';
+import { createTracking } from './tracking/index.js';
 import { createAlerts, createSync } from './sync/index.js';
+import { createVideo } from './video/index.js';
 
 export const features: FeatureFactory[] = [
   // one line per feature module, e.g. createTracking,
+  createDirector,
   createAlerts,
+  createVideo,
+  createTracking,
   createSync, // keep last: sync publishes what the others produce
 ];

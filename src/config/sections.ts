@@ -2,12 +2,18 @@
 // here (one line), so `api.toml` rejects keys nobody reads.
 import type { TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
+import { DirectorSectionSchema } from '../director/config.js';
 import { AlertsSectionSchema, MqttSectionSchema } from '../sync/schema.js';
+import { VideoSectionSchema } from '../video/schema.js';
+import { TrackingSectionSchema } from '../tracking/config.js';
 
 export const sectionSchemas = {
   // feature sections are added below, one per module
+  director: Type.Optional(DirectorSectionSchema),
   mqtt: Type.Optional(MqttSectionSchema),
+  video: Type.Optional(VideoSectionSchema),
   alerts: Type.Optional(AlertsSectionSchema),
+  tracking: Type.Optional(TrackingSectionSchema),
 } satisfies Record<string, TSchema>;
 
 export { Type };

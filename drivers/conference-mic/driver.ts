@@ -1,0 +1,156 @@
+import { Type } from '@sinclair/typebox';
+import { defineAction, defineDriver } from '../../src/host/contract.js';
+import { type Link, type LinkOptions, SerialLink, TcpLink, UdpLink } from '../../src/transport/index.js';
+import { AgentError } from '../../src/util/errors.js';
+import { MicChannels } from './channels.js';
+import { ConfideaParser } from './confidea.js';
+import { type ConferenceProtocol, type MicParser, type MicUpdate, PROTOCOLS } from './protocol.js';
+import { SdcParser } from './sdc8000.js';
+import { startConferenceMicSimulator } from './simulator.js';
+import { TaidenParser } from './taiden.js';
+
+export const ConferenceMicConfig = Type.Object(
+  {
+    protocol: Type.Union(
+      PROTOCOLS.map((p) => Type.Literal(p)),
+      { description: 'taiden: E5 camera positions; sdc8000: Sennheiser SDC 8000 serial output; confidea: Televic UDP JSON.' },
+    ),
+    transport: Type.Optional(
+      Type.Union([Type.Literal('serial'), Type.Literal('tcp'), Type.Literal('udp')], {
+        description: 'Default: serial for taiden and sdc8000, udp for confidea. tcp = a serial-to-IP gateway.',
+      }),
+    ),
+    path: Type.Optional(Type.String({ minLength: 1, description: 'Serial port, e.g. /dev/ttyUSB0 (transport serial).' })),
+    baud_rate: Type.Optional(
+      Type.Integer({ minimum: 300, maximum: 921600, description: 'Default 9600 (taiden) or 19200 (sdc8000).' }),
+    ),
+    host: Type.Optional(
+      Type.String({ minLength: 1, description: 'tcp: gateway address; udp: address the unit sends from (others are ignored).' }),
+    ),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'tcp: gateway port.' })),
+    listen_port: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 65535, description: 'udp: local port the unit sends to (Confidea default 8000).' }),
+    ),
+    chairman: Type.Array(Type.Integer({ minimum: 1 }), {
+      default: [],
+      description: 'Microphone numbers of chairman seats (Taiden and Confidea ON do not flag the chairman).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+type Config = typeof ConferenceMicConfig.static;
+
+function parserFor(p: ConferenceProtocol): MicParser {
+  if (p === 'taiden') return new TaidenParser();
+  if (p === 'sdc8000') return new SdcParser();
+  return new ConfideaParser();
+}
+
+function bad(msg: string): never {
+  throw new AgentError('INVALID_PARAMS', msg);
+}
+
+/** The link for the configured transport; throws INVALID_PARAMS (status bad_config) on missing keys. */
+export function linkFor(config: Config, common: LinkOptions): Link {
+  const transport = config.transport ?? (config.protocol === 'confidea' ? 'udp' : 'serial');
+  if (config.protocol === 'confidea' && transport !== 'udp')
+    bad('protocol "confidea" sends UDP datagrams: use transport = "udp"');
+  if (transport === 'serial') {
+    if (!config.path) bad('transport "serial" needs "path" (e.g. /dev/ttyUSB0)');
+    const baudRate = config.baud_rate ?? (config.protocol === 'sdc8000' ? 19200 : 9600);
+    return new SerialLink({ ...common, path: config.path, baudRate });
+  }
+  if (transport === 'tcp') {
+    if (!config.host || !config.port) bad('transport "tcp" needs "host" and "port" of the serial-to-IP gateway');
+    return new TcpLink({ ...common, host: config.host, port: config.port });
+  }
+  if (!config.host) bad('transport "udp" needs "host" (the address the unit sends from)');
+  return new UdpLink({ ...common, host: config.host, port: config.port ?? 8000, localPort: config.listen_port ?? 8000 });
+}
+
+export const conferenceMicDriver = defineDriver({
+  name: 'conference-mic',
+  kind: 'microphone',
+  description: 'Delegate microphone systems (Taiden, Sennheiser SDC 8000, Televic Confidea) over RS-232, TCP or UDP.',
+  config: ConferenceMicConfig,
+  create(config, ctx) {
+    const link = linkFor(config, { logger: ctx.logger, clock: ctx.clock });
+    const parser = parserFor(config.protocol);
+    const channels = new MicChannels(ctx, config.chairman ?? []);
+    let badFrames = 0;
+
+    const apply = (u: MicUpdate) => {
+      switch (u.kind) {
+        case 'mic':
+          channels.set(u.channel, u.on, u.chairman ?? false);
+          break;
+        case 'position':
+          // Taiden names the one microphone to show; the others are no longer shown.
+          channels.sync([u.channel], 'camera position');
+          break;
+        case 'all_off':
+          channels.allOff(u.why);
+          break;
+        case 'sync':
+          channels.sync(u.active, 'sync');
+          break;
+        case 'bad_frame':
+          badFrames++;
+          ctx.logger.warn({ reason: u.reason, raw: u.raw }, 'frame dropped');
+          ctx.setState({ bad_frames: badFrames });
+          break;
+        case 'info':
+          ctx.logger.debug({ info: u.text }, 'unit message');
+          break;
+      }
+    };
+
+    link.on('up', (info) => {
+      parser.reset();
+      // With listen_port = 0 the OS picks the port; show it so the unit can be pointed at it.
+      ctx.setState(link instanceof UdpLink ? { link: info, listen_port: link.localPort } : { link: info });
+      ctx.setStatus('online', `${config.protocol} on ${info}`);
+    });
+    link.on('down', (reason) => {
+      parser.reset();
+      channels.allOff('link_lost');
+      ctx.setStatus('offline', reason);
+    });
+    link.on('data', (chunk) => {
+      for (const u of parser.push(chunk)) apply(u);
+    });
+
+    return {
+      async start() {
+        link.start();
+      },
+      async stop() {
+        await link.stop();
+      },
+      actions: {
+        clear: defineAction({
+          description: 'Forget which microphones are on (as if the unit sent "all off").',
+          params: Type.Object({}, { additionalProperties: false }),
+          allowOffline: true,
+          async run() {
+            channels.allOff('cleared by operator');
+            return { active: channels.active() };
+          },
+        }),
+      },
+    };
+  },
+  async simulate(config, ctx) {
+    // The simulator speaks the same bytes; serial protocols are simulated over TCP
+    // so the demo needs no serial ports.
+    const sim = await startConferenceMicSimulator({
+      protocol: config.protocol,
+      transport: config.protocol === 'confidea' ? 'udp' : 'tcp',
+      host: ctx.host,
+      port: ctx.port,
+      chairman: config.chairman,
+    });
+    return { endpoint: sim.endpoint, stop: () => sim.stop() };
+  },
+});

@@ -1,0 +1,392 @@
+// The camera director's rules, on an injectable clock and actuator so every
+// rule can be tested as a timeline on a FakeClock. Synchronous: inputs update
+// state and re-evaluate at once; one wake-up timer covers every deadline.
+import type { Cause } from '../host/contract.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { CameraQueue } from './cameras.js';
+import type { DirectorMode, DirectorSection, DirectorSource } from './config.js';
+import type { CurrentShot, Decision, DecisionRule, DirectorActuator, DirectorStatus, Shot } from './types.js';
+
+export interface MicInput {
+  device: string;
+  channel: number;
+  on: boolean;
+  chairman?: boolean;
+}
+
+interface Talker {
+  key: string;
+  source: DirectorSource;
+  name: string;
+  on: boolean;
+  chairman: boolean;
+  /** Start of the talk spell; pauses shorter than gap_s do not end it. */
+  since: number | null;
+  offAt: number | null;
+}
+
+interface Want {
+  shot: Shot;
+  rule: DecisionRule;
+  reason: string;
+  mic: string | null;
+}
+
+export const micKey = (device: string, channel: number) => `${device}/${channel}`;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class DirectorEngine {
+  private mode: DirectorMode;
+  private pausedUntil: number | null = null;
+  private current: (CurrentShot & { sinceMs: number }) | null = null;
+  private readonly talkers = new Map<string, Talker>();
+  private switches: number[] = [];
+  private pingPongUntil = 0;
+  private farEndSince: number | null = null;
+  private lastOff = Number.NEGATIVE_INFINITY;
+  private program: string | number | null = null;
+  private moveTimer: TimerHandle | null = null;
+  private wake: TimerHandle | null = null;
+  private running = false;
+  /** Rule to name the first overview after start or resume. */
+  private freshRule: DecisionRule | null = 'start';
+  private readonly cameras: CameraQueue;
+
+  constructor(
+    private readonly s: DirectorSection,
+    private readonly clock: Clock,
+    private readonly actuator: DirectorActuator,
+    private readonly onDecision: (d: Decision) => void,
+    /** Anything in the status changed (for the `director` topic). */
+    private readonly onChange: () => void = () => undefined,
+  ) {
+    this.mode = s.mode;
+    for (const src of s.sources) {
+      const key = micKey(src.device, src.channel);
+      this.talkers.set(key, {
+        key,
+        source: src,
+        name: src.name ?? `${src.device} channel ${src.channel}`,
+        on: false,
+        chairman: src.chairman === true,
+        since: null,
+        offAt: null,
+      });
+    }
+    this.cameras = new CameraQueue(actuator, (camera, preset, err) => this.settled(camera, preset, err));
+  }
+
+  start(): void {
+    this.running = true;
+    this.evaluate();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.clock.clearTimeout(this.wake);
+    this.clock.clearTimeout(this.moveTimer);
+    this.wake = this.moveTimer = null;
+  }
+
+  /** A microphone event. Returns false when the microphone is not mapped to a shot. */
+  mic(ev: MicInput): boolean {
+    const t = this.talkers.get(micKey(ev.device, ev.channel));
+    if (!t) return false;
+    const now = this.clock.now();
+    t.chairman = t.source.chairman === true || ev.chairman === true;
+    if (ev.on && !t.on) {
+      if (!this.isActive(t, now)) t.since = now;
+      t.on = true;
+      t.offAt = null;
+    } else if (!ev.on && t.on) {
+      t.on = false;
+      t.offAt = now;
+      this.lastOff = now;
+    }
+    this.evaluate();
+    return true;
+  }
+
+  /** A device went offline/online: its microphones stop; a camera that returns gets its shot again. */
+  deviceStatus(device: string, online: boolean): void {
+    const now = this.clock.now();
+    if (!online) {
+      for (const t of this.talkers.values()) {
+        if (t.source.device === device && t.on) {
+          t.on = false;
+          t.offAt = this.lastOff = now;
+        }
+      }
+    } else if (this.mode === 'auto' && this.current?.camera === device) {
+      this.cameras.forget(device);
+      this.cameras.request(device, this.current.preset, this.cause(this.current.rule, this.current.mic, this.current.reason));
+    }
+    this.evaluate();
+  }
+
+  /** The far-end speech signal changed. */
+  farEnd(active: boolean): void {
+    if (active && this.farEndSince === null) this.farEndSince = this.clock.now();
+    if (!active) this.farEndSince = null;
+    this.evaluate();
+  }
+
+  /** Someone else drove a camera, the mixer or a scenario ran: pause for override_s. */
+  manualAction(device: string, detail: string): void {
+    if (this.s.mixer && device === this.s.mixer.device) this.program = null;
+    if (device === this.s.overview.camera || this.s.sources.some((x) => x.camera === device)) this.cameras.forget(device);
+    if (this.mode === 'off' || this.s.override_s <= 0) return;
+    const now = this.clock.now();
+    const until = now + this.s.override_s * 1000;
+    if (this.mode === 'paused' && this.pausedUntil === null) return; // paused by hand: stays paused
+    this.mode = 'paused';
+    this.pausedUntil = Math.max(until, this.pausedUntil ?? 0);
+    this.leaveAuto();
+    this.decide({ rule: 'override', shot: null, mic: null, reason: `${detail}; director paused until ${iso(this.pausedUntil)}` });
+    this.evaluate();
+  }
+
+  setMode(mode: DirectorMode, forS?: number, who = 'operator'): void {
+    const now = this.clock.now();
+    this.mode = mode;
+    this.pausedUntil = mode === 'paused' && forS ? now + forS * 1000 : null;
+    if (mode === 'auto') {
+      // Cameras may have been moved meanwhile: start from a fresh picture.
+      this.current = null;
+      this.freshRule = 'resume';
+    } else this.leaveAuto();
+    const until = this.pausedUntil !== null ? ` until ${iso(this.pausedUntil)}` : '';
+    this.decide({ rule: 'mode', shot: null, mic: null, reason: `${who} set mode ${mode}${until}` });
+    this.evaluate();
+  }
+
+  status(): DirectorStatus {
+    const { sinceMs: _ignored, ...shot } = this.current ?? { sinceMs: 0 };
+    return {
+      mode: this.mode,
+      paused_until: this.pausedUntil !== null ? iso(this.pausedUntil) : null,
+      shot: this.current ? (shot as CurrentShot) : null,
+      talkers: [...this.talkers.values()].map((t) => ({
+        mic: t.key,
+        name: t.name,
+        on: t.on,
+        chairman: t.chairman,
+        since: t.since !== null && this.isActive(t, this.clock.now()) ? iso(t.since) : null,
+      })),
+      cameras: this.cameras.snapshot(),
+      program: this.program,
+      far_end: this.farEndSince !== null,
+    };
+  }
+
+  private isActive(t: Talker, now: number): boolean {
+    return t.on || (t.offAt !== null && now - t.offAt < this.s.gap_s * 1000);
+  }
+
+  private evaluate(): void {
+    if (!this.running) return;
+    const now = this.clock.now();
+    if (this.mode === 'paused' && this.pausedUntil !== null && now >= this.pausedUntil) {
+      this.mode = 'auto';
+      this.pausedUntil = null;
+      this.current = null;
+      this.freshRule = 'resume';
+      this.decide({ rule: 'resume', shot: null, mic: null, reason: 'manual override ended; director back in auto' });
+    }
+    if (this.mode === 'auto') {
+      let want = this.want(now);
+      const cur = this.current;
+      if (want && !(cur && cur.camera === want.shot.camera && cur.preset === want.shot.preset)) {
+        if (!cur || now >= cur.sinceMs + this.s.min_dwell_s * 1000) {
+          if (want.shot.kind === 'speaker') want = this.pingPong(now, want);
+          if (!(cur && cur.camera === want.shot.camera && cur.preset === want.shot.preset)) this.take(want, now);
+        }
+      }
+    }
+    this.schedule(now);
+    this.onChange();
+  }
+
+  /** Counts switches to speaker shots; one too many within the window → overview. */
+  private pingPong(now: number, want: Want): Want {
+    const windowMs = this.s.ping_pong_window_s * 1000;
+    this.switches = this.switches.filter((t) => now - t < windowMs);
+    if (this.switches.length < this.s.ping_pong_switches) {
+      this.switches.push(now);
+      return want;
+    }
+    this.switches = [];
+    this.pingPongUntil = now + this.s.ping_pong_hold_s * 1000;
+    return {
+      shot: this.overview(),
+      rule: 'ping_pong',
+      mic: want.mic,
+      reason:
+        `more than ${this.s.ping_pong_switches} switches within ${this.s.ping_pong_window_s} s ` +
+        `(next would be ${want.mic}); overview held until ${iso(this.pingPongUntil)}`,
+    };
+  }
+
+  private overview(): Shot {
+    return { kind: 'overview', camera: this.s.overview.camera, preset: this.s.overview.preset };
+  }
+
+  /** The shot the rules ask for now, or null to keep the current one. */
+  private want(now: number): Want | null {
+    const fe = this.s.far_end;
+    if (fe && this.farEndSince !== null && now - this.farEndSince >= fe.delay_s * 1000) {
+      return { shot: this.overview(), rule: 'far_end', mic: null, reason: `far end speaking (${fe.device} ${fe.state})` };
+    }
+    if (now < this.pingPongUntil) {
+      return { shot: this.overview(), rule: 'ping_pong', mic: null, reason: `overview held until ${iso(this.pingPongUntil)}` };
+    }
+    const triggerMs = this.s.trigger_s * 1000;
+    const eligible = [...this.talkers.values()].filter(
+      (t) => this.isActive(t, now) && t.since !== null && now - t.since >= triggerMs && (t.on || this.current?.mic === t.key),
+    );
+    if (eligible.length) {
+      const dir = this.s.priority === 'first' ? 1 : -1;
+      eligible.sort((a, b) => Number(b.chairman) - Number(a.chairman) || dir * ((a.since ?? 0) - (b.since ?? 0)));
+      const online = eligible.filter((t) => this.actuator.isOnline(t.source.camera));
+      const skipped = eligible
+        .filter((t) => !online.includes(t))
+        .map((t) => `skipped ${t.name}: camera ${t.source.camera} offline`);
+      const best = online[0];
+      if (!best) {
+        return { shot: this.overview(), rule: 'camera_offline', mic: eligible[0].key, reason: skipped.join('; ') };
+      }
+      const rule: DecisionRule =
+        online.length === 1
+          ? best.chairman
+            ? 'chairman'
+            : 'speaker'
+          : best.chairman && online.some((t) => !t.chairman)
+            ? 'chairman'
+            : this.s.priority === 'first'
+              ? 'first_come'
+              : 'last_come';
+      const others = online.slice(1).map((t) => t.name);
+      const reason = [
+        `${best.name} (${best.key}${best.chairman ? ', chairman' : ''}) speaking since ${iso(best.since ?? now)}`,
+        ...(others.length ? [`also speaking: ${others.join(', ')}`] : []),
+        ...skipped,
+      ].join('; ');
+      return { shot: { kind: 'speaker', camera: best.source.camera, preset: best.source.preset }, rule, mic: best.key, reason };
+    }
+    // Someone is speaking but not yet long enough, or pausing within gap_s: keep the shot.
+    if ([...this.talkers.values()].some((t) => this.isActive(t, now))) return null;
+    if (this.current?.kind === 'overview') return null;
+    if (!this.current) {
+      return { shot: this.overview(), rule: this.freshRule ?? 'silence', mic: null, reason: 'nobody speaks' };
+    }
+    if (now - this.lastOff >= this.s.silence_s * 1000) {
+      return { shot: this.overview(), rule: 'silence', mic: null, reason: `no microphone on for ${this.s.silence_s} s` };
+    }
+    return null;
+  }
+
+  private take(want: Want, now: number): void {
+    this.current = { ...want.shot, since: iso(now), sinceMs: now, rule: want.rule, reason: want.reason, mic: want.mic };
+    this.freshRule = null;
+    const online = this.actuator.isOnline(want.shot.camera);
+    const reason = online ? want.reason : `${want.reason}; camera ${want.shot.camera} is offline, recall not sent`;
+    this.current.reason = reason;
+    this.decide({ rule: want.rule, shot: want.shot, mic: want.mic, reason });
+    if (!online) return;
+    const cause = this.cause(want.rule, want.mic, reason);
+    const mixer = this.s.mixer;
+    const input = mixer?.inputs[want.shot.camera];
+    if (!mixer || input === undefined) {
+      this.cameras.request(want.shot.camera, want.shot.preset, cause);
+      return;
+    }
+    this.clock.clearTimeout(this.moveTimer);
+    this.moveTimer = null;
+    if (!this.cameras.needsMove(want.shot.camera, want.shot.preset)) {
+      this.cut(input, cause);
+      return;
+    }
+    // Hide the move: never show a camera on air while it travels.
+    if (this.program === input) {
+      const cover = this.coverFor(want.shot.camera);
+      if (cover !== null) this.cut(cover, cause);
+    }
+    this.cameras.request(want.shot.camera, want.shot.preset, cause);
+    this.moveTimer = this.clock.setTimeout(() => {
+      this.moveTimer = null;
+      this.cutBack(want.shot.camera, want.shot.preset);
+    }, mixer.move_timeout_s * 1000);
+  }
+
+  private coverFor(camera: string): string | number | null {
+    const mixer = this.s.mixer;
+    if (!mixer) return null;
+    const ov = this.s.overview.camera;
+    const ovInput = mixer.inputs[ov];
+    if (ov !== camera && ovInput !== undefined && !this.cameras.isMoving(ov) && this.actuator.isOnline(ov)) return ovInput;
+    return mixer.cover_input ?? null;
+  }
+
+  private cutBack(camera: string, preset: number): void {
+    const cur = this.current;
+    const input = this.s.mixer?.inputs[camera];
+    if (this.mode !== 'auto' || !cur || cur.camera !== camera || cur.preset !== preset || input === undefined) return;
+    this.cut(input, this.cause(cur.rule, cur.mic, cur.reason));
+    this.onChange();
+  }
+
+  private cut(input: string | number, cause: Cause): void {
+    if (this.program === input) return;
+    this.program = input;
+    this.actuator.cut(input, cause, (err) => {
+      if (!err) return;
+      if (this.program === input) this.program = null;
+      this.decide({ rule: 'error', shot: null, mic: null, reason: `cut to input ${input} failed: ${err.message}` });
+      this.onChange();
+    });
+  }
+
+  private settled(camera: string, preset: number, err: Error | null): void {
+    if (err) {
+      this.decide({ rule: 'error', shot: null, mic: null, reason: `${camera} preset ${preset} failed: ${err.message}` });
+    }
+    const cur = this.current;
+    if (cur && cur.camera === camera && cur.preset === preset && this.moveTimer) {
+      this.clock.clearTimeout(this.moveTimer);
+      this.moveTimer = null;
+      this.cutBack(camera, preset);
+    }
+    this.onChange();
+  }
+
+  private leaveAuto(): void {
+    this.clock.clearTimeout(this.moveTimer);
+    this.moveTimer = null;
+  }
+
+  private cause(rule: DecisionRule, mic: string | null, reason: string): Cause {
+    const t = mic ? this.talkers.get(mic) : undefined;
+    return { kind: 'director', name: rule, detail: t ? `microphone ${t.key} (${t.name})` : reason };
+  }
+
+  private decide(d: Omit<Decision, 'at'>): void {
+    this.onDecision({ at: iso(this.clock.now()), ...d });
+  }
+
+  /** One timer for the earliest deadline any rule waits for. */
+  private schedule(now: number): void {
+    const times: number[] = [];
+    const s = this.s;
+    for (const t of this.talkers.values()) {
+      if (t.on && t.since !== null) times.push(t.since + s.trigger_s * 1000);
+      if (!t.on && t.offAt !== null) times.push(t.offAt + s.gap_s * 1000);
+    }
+    times.push(this.lastOff + s.silence_s * 1000, this.pingPongUntil);
+    if (this.current) times.push(this.current.sinceMs + s.min_dwell_s * 1000);
+    if (this.farEndSince !== null && s.far_end) times.push(this.farEndSince + s.far_end.delay_s * 1000);
+    if (this.pausedUntil !== null) times.push(this.pausedUntil);
+    const next = Math.min(...times.filter((x) => x > now));
+    this.clock.clearTimeout(this.wake);
+    this.wake = Number.isFinite(next) ? this.clock.setTimeout(() => this.evaluate(), next - now) : null;
+  }
+}

@@ -1,0 +1,200 @@
+// Wires the director engine into the agent: microphone and device events in,
+// camera/mixer actions out through the host (audited with cause), the
+// decision log, the `director.*` methods and the `director` topic.
+import { Type } from '@sinclair/typebox';
+import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
+import type { DeviceChange } from '../state/devices.js';
+import type { TimerHandle } from '../util/clock.js';
+import { AgentError } from '../util/errors.js';
+import type { DirectorSection } from './config.js';
+import { DirectorEngine } from './engine.js';
+import { DecisionLog } from './log.js';
+import type { DirectorActuator } from './types.js';
+
+/** Camera action the director calls (VISCA driver: resolves on the camera's Completion). */
+export const RECALL_ACTION = 'preset.recall';
+
+/** Replaces every "{input}" string value with the input (keeping its number type). */
+export function fillParams(params: Record<string, unknown>, input: string | number): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v === '{input}' ? input : v]));
+}
+
+/** Every device the section names must exist. */
+export function checkDevices(s: DirectorSection, known: readonly string[]): void {
+  const need = new Set<string>([s.overview.camera]);
+  for (const src of s.sources) need.add(src.device).add(src.camera);
+  if (s.mixer) {
+    need.add(s.mixer.device);
+    for (const cam of Object.keys(s.mixer.inputs)) need.add(cam);
+  }
+  if (s.far_end) need.add(s.far_end.device);
+  const missing = [...need].filter((d) => !known.includes(d));
+  if (missing.length) {
+    throw new AgentError(
+      'INVALID_PARAMS',
+      `[director] names unknown device(s) ${missing.join(', ')}; devices: ${known.join(', ')}`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const src of s.sources) {
+    const k = `${src.device}/${src.channel}`;
+    if (seen.has(k)) throw new AgentError('INVALID_PARAMS', `[director] sources: microphone ${k} is mapped twice`);
+    seen.add(k);
+  }
+}
+
+export class DirectorFeature implements Feature {
+  readonly name = 'director';
+  readonly engine: DirectorEngine;
+  readonly log: DecisionLog;
+  private readonly cameraIds: Set<string>;
+  private unsubscribe: (() => void)[] = [];
+  private publishTimer: TimerHandle | null = null;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly s: DirectorSection,
+  ) {
+    checkDevices(s, ctx.host.ids());
+    this.cameraIds = new Set([s.overview.camera, ...s.sources.map((x) => x.camera)]);
+    this.log = new DecisionLog(ctx.store, ctx.events, s.decision_log_size);
+    const logger = ctx.logger.child({ mod: 'director' });
+    const actuator: DirectorActuator = {
+      isOnline: (id) => ctx.devices.get(id)?.status.status === 'online',
+      recall: (camera, preset, cause, done) => {
+        ctx.host.invoke(camera, RECALL_ACTION, { preset }, cause).then(
+          () => done(null),
+          (e: Error) => done(e),
+        );
+      },
+      cut: (input, cause, done) => {
+        const m = s.mixer;
+        if (!m) return done(new Error('no mixer configured'));
+        ctx.host.invoke(m.device, m.action, fillParams(m.params, input), cause).then(
+          () => done(null),
+          (e: Error) => done(e),
+        );
+      },
+    };
+    this.engine = new DirectorEngine(
+      s,
+      ctx.clock,
+      actuator,
+      (d) => {
+        const stored = this.log.record(d);
+        logger.info({ rule: d.rule, shot: d.shot, mic: d.mic }, d.reason);
+        ctx.bus.publish('director', { decision: stored });
+      },
+      () => this.schedulePublish(),
+    );
+    this.registerApi();
+  }
+
+  private registerApi(): void {
+    const { rpc } = this.ctx;
+    rpc.method({
+      name: 'director.status',
+      description: 'Mode, the current shot and why (microphone, rule), talkers, cameras and the on-air input.',
+      role: 'viewer',
+      params: Type.Object({}, { additionalProperties: false }),
+      handler: () => this.engine.status(),
+    });
+    rpc.method({
+      name: 'director.set',
+      description: 'Set the mode: auto, paused (optionally for for_s seconds) or off.',
+      role: 'operator',
+      params: Type.Object(
+        {
+          mode: Type.Union([Type.Literal('auto'), Type.Literal('paused'), Type.Literal('off')]),
+          for_s: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+        },
+        { additionalProperties: false },
+      ),
+      handler: (p, client) => {
+        this.engine.setMode(p.mode, p.for_s, client.principal.name);
+        return this.engine.status();
+      },
+    });
+    rpc.method({
+      name: 'director.decisions',
+      description: 'The decision log, newest first (persisted; the last decision_log_size are kept).',
+      role: 'viewer',
+      params: Type.Object(
+        {
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          before_id: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+      handler: (p) => ({ decisions: this.log.recent(p.limit ?? 50, p.before_id) }),
+    });
+    rpc.topic({
+      name: 'director',
+      description: 'Director status ({status}) on every change and each decision ({decision}) as it is made.',
+      snapshot: () => ({ status: this.engine.status() }),
+    });
+  }
+
+  /** Status pushes are coalesced: a burst of gate changes sends one update. */
+  private schedulePublish(): void {
+    if (this.publishTimer) return;
+    this.publishTimer = this.ctx.clock.setTimeout(() => {
+      this.publishTimer = null;
+      this.ctx.bus.publish('director', { status: this.engine.status() });
+    }, 50);
+  }
+
+  async start(): Promise<void> {
+    const { ctx, s } = this;
+    this.unsubscribe.push(
+      ctx.events.on((e) => {
+        const d = e.data;
+        if (e.type === 'mic') {
+          if (typeof d.device === 'string' && typeof d.channel === 'number' && typeof d.on === 'boolean') {
+            this.engine.mic({ device: d.device, channel: d.channel, on: d.on, chairman: d.chairman === true });
+          }
+        } else if (e.type === 'device.status' && typeof d.device === 'string') {
+          this.engine.deviceStatus(d.device, d.status === 'online');
+        } else if (e.type === 'device.action' && typeof d.device === 'string' && d.ok === true) {
+          this.onAction(d.device, String(d.action), d.cause as { kind: string; name?: string; detail?: string });
+        }
+      }),
+    );
+    const fe = s.far_end;
+    if (fe) {
+      this.unsubscribe.push(
+        ctx.bus.subscribe((m) => {
+          if (m.topic !== 'devices') return;
+          const c = m.data as DeviceChange;
+          if (c.device !== fe.device || !('state' in c) || !(fe.state in c.state)) return;
+          this.engine.farEnd(Boolean(c.state[fe.state].value));
+        }),
+      );
+      if (ctx.devices.values(fe.device)[fe.state]) this.engine.farEnd(true);
+    }
+    this.engine.start();
+  }
+
+  /** Manual override: an operator on a camera or the mixer, or any scenario action. */
+  private onAction(device: string, action: string, cause: { kind: string; name?: string; detail?: string } | undefined): void {
+    if (!cause || cause.kind === 'director' || cause.kind === 'device') return;
+    if (this.ctx.host.actions(device)[action]?.readOnly) return;
+    const watched = this.cameraIds.has(device) || device === this.s.mixer?.device;
+    if (!watched && cause.kind !== 'scenario') return;
+    const who = cause.kind === 'scenario' ? `scenario ${cause.name ?? ''}`.trim() : `${cause.kind} ${cause.name ?? ''}`.trim();
+    this.engine.manualAction(device, `${who} ran ${device}.${action}`);
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    this.ctx.clock.clearTimeout(this.publishTimer);
+    this.publishTimer = null;
+    this.engine.stop();
+  }
+}
+
+export const createDirector: FeatureFactory = (ctx) => {
+  const s = (ctx.config as { director?: DirectorSection }).director;
+  return s ? new DirectorFeature(ctx, s) : null;
+};
