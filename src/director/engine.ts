@@ -161,7 +161,7 @@ export class DirectorEngine {
   }
 
   status(): DirectorStatus {
-    const { sinceMs: _ignored, ...shot } = this.current ?? { sinceMs: 0 };
+    const { sinceMs: _dwellFrom, ...shot } = this.current ?? { sinceMs: 0 };
     return {
       mode: this.mode,
       paused_until: this.pausedUntil !== null ? iso(this.pausedUntil) : null,
@@ -196,7 +196,13 @@ export class DirectorEngine {
     if (this.mode === 'auto') {
       let want = this.want(now);
       const cur = this.current;
-      if (want && !(cur && cur.camera === want.shot.camera && cur.preset === want.shot.preset)) {
+      if (want && cur && cur.camera === want.shot.camera && cur.preset === want.shot.preset && want.rule !== cur.rule) {
+        // Same picture for a new reason (e.g. the talker's camera went offline): say so.
+        cur.rule = want.rule;
+        cur.reason = want.reason;
+        cur.mic = want.mic;
+        this.decide({ rule: want.rule, shot: want.shot, mic: want.mic, reason: `${want.reason}; shot unchanged` });
+      } else if (want && !(cur && cur.camera === want.shot.camera && cur.preset === want.shot.preset)) {
         if (!cur || now >= cur.sinceMs + this.s.min_dwell_s * 1000) {
           if (want.shot.kind === 'speaker') want = this.pingPong(now, want);
           if (!(cur && cur.camera === want.shot.camera && cur.preset === want.shot.preset)) this.take(want, now);
@@ -286,7 +292,16 @@ export class DirectorEngine {
   }
 
   private take(want: Want, now: number): void {
-    this.current = { ...want.shot, since: iso(now), sinceMs: now, rule: want.rule, reason: want.reason, mic: want.mic };
+    // The first shot after start/resume is housekeeping, not a cut the audience saw: no dwell.
+    const fresh = want.rule === 'start' || want.rule === 'resume';
+    this.current = {
+      ...want.shot,
+      since: iso(now),
+      sinceMs: fresh ? Number.NEGATIVE_INFINITY : now,
+      rule: want.rule,
+      reason: want.reason,
+      mic: want.mic,
+    };
     this.freshRule = null;
     const online = this.actuator.isOnline(want.shot.camera);
     const reason = online ? want.reason : `${want.reason}; camera ${want.shot.camera} is offline, recall not sent`;
