@@ -1,0 +1,67 @@
+// Sony VISCA over IP framing (PROTOCOLS.md §1.2): an 8-byte big-endian header
+// (payload type, payload length, sequence number) before each VISCA message.
+// Pure: no I/O.
+
+export const PAYLOAD = {
+  command: 0x0100,
+  inquiry: 0x0110,
+  reply: 0x0111,
+  deviceSetting: 0x0120,
+  control: 0x0200,
+  controlReply: 0x0201,
+} as const;
+
+export const HEADER_LENGTH = 8;
+export const MAX_SEQUENCE = 0xffffffff;
+
+/** Control payloads: `01` RESET (and its ACK), `0F 01` abnormal sequence number, `0F 02` abnormal message. */
+export const CONTROL = {
+  reset: Buffer.from([0x01]),
+  errorSequence: Buffer.from([0x0f, 0x01]),
+  errorMessage: Buffer.from([0x0f, 0x02]),
+};
+
+export interface IpFrame {
+  payloadType: number;
+  sequence: number;
+  payload: Buffer;
+}
+
+export function encodeFrame(payloadType: number, sequence: number, payload: Uint8Array): Buffer {
+  const out = Buffer.alloc(HEADER_LENGTH + payload.length);
+  out.writeUInt16BE(payloadType, 0);
+  out.writeUInt16BE(payload.length, 2);
+  out.writeUInt32BE(sequence >>> 0, 4);
+  out.set(payload, HEADER_LENGTH);
+  return out;
+}
+
+/** RESET as Sony's own tools send it (`02 00 00 01 <seq> 01`). */
+export function encodeReset(sequence = 0): Buffer {
+  return encodeFrame(PAYLOAD.control, sequence, CONTROL.reset);
+}
+
+export type FrameResult = { ok: true; frame: IpFrame } | { ok: false; reason: string };
+
+const KNOWN_TYPES = new Set<number>(Object.values(PAYLOAD));
+
+/** Decodes one datagram. Never throws; a bad datagram is `{ok: false}` with a reason. */
+export function decodeFrame(d: Uint8Array): FrameResult {
+  if (d.length < HEADER_LENGTH + 1)
+    return { ok: false, reason: `datagram of ${d.length} bytes is shorter than header + payload` };
+  const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  const payloadType = b.readUInt16BE(0);
+  const length = b.readUInt16BE(2);
+  if (!KNOWN_TYPES.has(payloadType))
+    return { ok: false, reason: `unknown payload type 0x${payloadType.toString(16).padStart(4, '0')}` };
+  if (length < 1 || length > 16) return { ok: false, reason: `payload length ${length} outside 1–16` };
+  if (b.length !== HEADER_LENGTH + length) {
+    return { ok: false, reason: `payload length field ${length} but ${b.length - HEADER_LENGTH} bytes follow` };
+  }
+  return { ok: true, frame: { payloadType, sequence: b.readUInt32BE(4), payload: Buffer.from(b.subarray(HEADER_LENGTH)) } };
+}
+
+/** The sequence number after `s` (wraps to 0 at the limit). */
+export function nextSequence(s: number): number {
+  return s >= MAX_SEQUENCE ? 0 : s + 1;
+}

@@ -1,0 +1,415 @@
+// The per-camera conversation: one message on the wire awaiting its first
+// reply (ACK, inquiry reply or error), at most two commands executing in the
+// camera's two sockets, replies correlated by sequence number (Sony framing)
+// or by order and socket (raw framings). Transport-agnostic: the driver hands
+// in `write` and feeds received bytes to `receive`.
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../src/util/clock.js';
+import { DeviceError } from '../../src/util/errors.js';
+import { CONTROL, decodeFrame, encodeFrame, nextSequence, PAYLOAD } from './ip-header.js';
+import { type CameraMessage, decodeMessage, hex, ViscaStreamDecoder } from './protocol.js';
+
+export type Framing = 'sony-udp' | 'raw-tcp' | 'raw-udp' | 'serial';
+
+/** Sony cameras (and the PTZOptics family) have two command sockets. */
+export const SOCKETS = 2;
+
+type Kind = 'command' | 'inquiry' | 'control' | 'broadcast';
+
+interface Exchange {
+  kind: Kind;
+  label: string;
+  bytes: Buffer;
+  seq: number;
+  attempts: number;
+  socket: number;
+  busyRetried: boolean;
+  seqErrors: number;
+  notBefore: number;
+  timer: TimerHandle | null;
+  completionTimeoutMs: number;
+  /** For broadcasts: picks the answer out of the camera's messages. */
+  match?: (m: CameraMessage) => unknown;
+  onAck?: () => void;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+export interface SessionOptions {
+  framing: Framing;
+  /** Camera address 1–7 (replies come from header (address+8)<<4). */
+  address: number;
+  write: (bytes: Buffer) => void;
+  clock: Clock;
+  logger?: Logger;
+  replyTimeoutMs: number;
+  /** Resends after a reply timeout (Sony framing: same sequence number). */
+  retries: number;
+  completionTimeoutMs: number;
+  /** Delay before the one retry after `60 03` (command buffer full). */
+  busyRetryMs: number;
+  maxQueue: number;
+  /** A message got no reply after all resends: the camera is not answering. */
+  onUnresponsive: (reason: string) => void;
+  onNetworkChange: () => void;
+  /** Bytes that were not VISCA (counted; the driver logs them rate-limited). */
+  onGarbage: (bytes: number, sample: string) => void;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal;
+  /** Jump the queue (e.g. `stop` must not wait behind queued moves). */
+  priority?: boolean;
+  completionTimeoutMs?: number;
+  onAck?: () => void;
+}
+
+export class ViscaSession {
+  private readonly queue: Exchange[] = [];
+  private inFlight: Exchange | null = null;
+  private readonly executing: Exchange[] = [];
+  private seq = 0;
+  private readonly stream = new ViscaStreamDecoder();
+  private wakeTimer: TimerHandle | null = null;
+  private readonly fromHeaders: Set<number>;
+  /** Messages that crossed the wire since start (diagnostics, tests). */
+  stats = { sent: 0, resent: 0, timeouts: 0, busyRetries: 0, garbageBytes: 0, staleReplies: 0 };
+
+  constructor(private readonly o: SessionOptions) {
+    // Over IP the reply header is fixed at 90 whatever the address [PROTOCOLS §1.1].
+    this.fromHeaders = new Set([o.address, ...(o.framing === 'serial' ? [] : [1])]);
+  }
+
+  /** Sends a socket command; resolves on Completion. */
+  command(label: string, bytes: Buffer, opts: SendOptions = {}): Promise<void> {
+    return this.enqueue('command', label, bytes, opts) as Promise<void>;
+  }
+  /** Sends an inquiry; resolves with the reply data (between `y0 50` and FF). */
+  inquiry(label: string, bytes: Buffer, opts: SendOptions = {}): Promise<Buffer> {
+    return this.enqueue('inquiry', label, bytes, opts) as Promise<Buffer>;
+  }
+  /** Sony framing: RESET the camera's sequence counter. Ours restarts at 0 once it is acknowledged. */
+  reset(): Promise<void> {
+    return this.enqueue('control', 'RESET', CONTROL.reset, { priority: true }) as Promise<void>;
+  }
+  /** Serial interface broadcasts (AddressSet, IF_Clear): `match` picks the answer. */
+  broadcast<T>(label: string, bytes: Buffer, match: (m: CameraMessage) => T | undefined): Promise<T> {
+    return this.enqueue('broadcast', label, bytes, { priority: true }, match) as Promise<T>;
+  }
+
+  get busySockets(): number {
+    return this.executing.length;
+  }
+  get pending(): number {
+    return this.queue.length + (this.inFlight ? 1 : 0) + this.executing.length;
+  }
+
+  /** Fails everything queued, on the wire and executing (link lost, camera silent, stop). */
+  failAll(err: Error): void {
+    const all = [...(this.inFlight ? [this.inFlight] : []), ...this.executing.splice(0), ...this.queue.splice(0)];
+    this.inFlight = null;
+    this.o.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    this.stream.reset();
+    for (const ex of all) {
+      this.o.clock.clearTimeout(ex.timer);
+      ex.reject(err);
+    }
+  }
+
+  /** Feeds bytes from the link: one datagram (UDP) or any chunk of the stream (TCP, serial). */
+  receive(chunk: Buffer) {
+    if (this.o.framing === 'sony-udp') return this.receiveFrame(chunk);
+    const before = this.stream.garbageBytes;
+    const packets = this.o.framing === 'raw-udp' ? new ViscaStreamDecoder().push(chunk) : this.stream.push(chunk);
+    if (this.o.framing === 'raw-udp') {
+      // A datagram is self-contained: count what the fresh decoder skipped.
+      const total = chunk.length - packets.reduce((n, p) => n + p.length, 0);
+      if (total > 0) this.garbage(total, chunk);
+    } else if (this.stream.garbageBytes > before) {
+      this.garbage(this.stream.garbageBytes - before, chunk);
+    }
+    for (const p of packets) this.handle(decodeMessage(p), null, p);
+  }
+
+  private receiveFrame(d: Buffer) {
+    const r = decodeFrame(d);
+    if (!r.ok) return this.garbage(d.length, d);
+    const { payloadType, sequence, payload } = r.frame;
+    if (payloadType === PAYLOAD.controlReply) return this.handleControlReply(sequence, payload);
+    if (payloadType !== PAYLOAD.reply) return this.garbage(d.length, d);
+    this.handle(decodeMessage(payload), sequence, payload);
+  }
+
+  private handleControlReply(sequence: number, payload: Buffer) {
+    const ex = this.inFlight;
+    if (!ex) return;
+    if (payload.equals(CONTROL.reset) && ex.kind === 'control') {
+      this.seq = 0;
+      return this.settle(ex, undefined);
+    }
+    if (payload.equals(CONTROL.errorSequence)) {
+      if (ex.seq !== sequence && ex.kind !== 'control') return this.stale();
+      if (ex.attempts > 1 && ex.kind === 'command') {
+        // A resend the camera had already seen: it ran the command and only
+        // our ACK (or the Completion) was lost [PROTOCOLS §1.2].
+        this.o.logger?.debug({ label: ex.label }, 'resend answered "abnormal sequence number": command already ran');
+        return this.settle(ex, undefined);
+      }
+      // Inquiry whose reply was lost, or counters out of step: ask again with
+      // a fresh sequence number (after a RESET when it was the first try).
+      this.clearInFlight(ex);
+      if (ex.kind === 'control' || ++ex.seqErrors > 2) {
+        return this.fail(ex, new DeviceError(`${ex.label}: camera keeps answering "abnormal sequence number"`, 'DEVICE_ERROR'));
+      }
+      const firstTry = ex.attempts === 1;
+      ex.attempts = 0;
+      this.queue.unshift(ex);
+      if (firstTry) this.queue.unshift(this.makeExchange('control', 'RESET', CONTROL.reset, {}, undefined, noop, noop));
+      return this.pump();
+    }
+    if (payload.equals(CONTROL.errorMessage)) {
+      return this.fail(ex, new DeviceError(`${ex.label}: camera rejected the message ("abnormal message")`, 'DEVICE_ERROR'));
+    }
+    this.garbage(payload.length, payload);
+  }
+
+  private handle(m: CameraMessage, sequence: number | null, raw: Buffer) {
+    if (m.type === 'unknown') return this.garbage(raw.length, raw);
+    if (m.type === 'network-change') return this.o.onNetworkChange();
+    if ('from' in m && !this.fromHeaders.has(m.from)) {
+      this.o.logger?.debug({ from: m.from, bytes: hex(raw) }, 'message from another camera ignored');
+      return;
+    }
+    const ex = this.inFlight;
+    if (ex?.kind === 'broadcast') {
+      const v = ex.match?.(m);
+      if (v !== undefined) this.settle(ex, v);
+      return;
+    }
+    // Sony framing: the reply carries the sequence number of its message.
+    if (sequence !== null && ex?.seq !== sequence) {
+      const running = this.executing.find((e) => e.seq === sequence);
+      if (running) return this.handleExecuting(running, m);
+      return this.stale();
+    }
+    if (sequence === null && (m.type === 'completion' || (m.type === 'error' && m.socket !== 0))) {
+      const running = this.executing.find((e) => e.socket === m.socket);
+      if (running) return this.handleExecuting(running, m);
+    }
+    if (!ex) return this.stale();
+    switch (m.type) {
+      case 'ack':
+        if (ex.kind !== 'command') return this.stale();
+        this.clearInFlight(ex);
+        ex.socket = m.socket;
+        this.executing.push(ex);
+        ex.timer = this.o.clock.setTimeout(() => {
+          this.remove(this.executing, ex);
+          this.fail(
+            ex,
+            new DeviceError(`${ex.label}: no completion within ${ex.completionTimeoutMs} ms`, 'DEVICE_TIMEOUT'),
+            false,
+          );
+          this.pump();
+        }, ex.completionTimeoutMs);
+        ex.onAck?.();
+        return this.pump();
+      case 'completion':
+        // Completion without an ACK (some cameras skip it for instant commands).
+        return ex.kind === 'command' ? this.settle(ex, undefined) : this.stale();
+      case 'reply':
+        if (ex.kind === 'inquiry') return this.settle(ex, m.data);
+        if (ex.kind === 'command' && m.data.length === 0) return this.settle(ex, undefined);
+        return this.stale();
+      case 'error':
+        if (m.code === 0x03 && ex.kind === 'command' && !ex.busyRetried) {
+          // Both sockets busy (another controller?): retry once, shortly.
+          this.stats.busyRetries++;
+          this.clearInFlight(ex);
+          ex.busyRetried = true;
+          ex.attempts = 0;
+          ex.notBefore = this.o.clock.now() + this.o.busyRetryMs;
+          this.queue.unshift(ex);
+          return this.pump();
+        }
+        return this.fail(ex, viscaError(ex.label, m.code, m.reason));
+      default:
+        return this.stale();
+    }
+  }
+
+  private handleExecuting(ex: Exchange, m: CameraMessage) {
+    if (m.type === 'completion') {
+      this.remove(this.executing, ex);
+      this.o.clock.clearTimeout(ex.timer);
+      ex.resolve(undefined);
+      return this.pump();
+    }
+    if (m.type === 'error') {
+      this.remove(this.executing, ex);
+      this.o.clock.clearTimeout(ex.timer);
+      ex.reject(viscaError(ex.label, m.code, m.reason));
+      return this.pump();
+    }
+    // A repeated ACK (after a resend) changes nothing.
+    this.stale();
+  }
+
+  private enqueue(
+    kind: Kind,
+    label: string,
+    bytes: Buffer,
+    opts: SendOptions,
+    match?: (m: CameraMessage) => unknown,
+  ): Promise<unknown> {
+    if (this.queue.length >= this.o.maxQueue) {
+      return Promise.reject(
+        new DeviceError(`${label}: camera busy, ${this.queue.length} requests already waiting`, 'DEVICE_BUSY'),
+      );
+    }
+    if (opts.signal?.aborted) return Promise.reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
+    return new Promise((resolve, reject) => {
+      const ex = this.makeExchange(kind, label, bytes, opts, match, resolve, reject);
+      opts.signal?.addEventListener(
+        'abort',
+        () => {
+          // Only a message not yet sent can be withdrawn; one on the wire runs to its reply.
+          if (this.remove(this.queue, ex)) reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
+        },
+        { once: true },
+      );
+      if (opts.priority) this.queue.unshift(ex);
+      else this.queue.push(ex);
+      this.pump();
+    });
+  }
+
+  private makeExchange(
+    kind: Kind,
+    label: string,
+    bytes: Buffer,
+    opts: SendOptions,
+    match: ((m: CameraMessage) => unknown) | undefined,
+    resolve: (v: unknown) => void,
+    reject: (e: Error) => void,
+  ): Exchange {
+    return {
+      kind,
+      label,
+      bytes,
+      seq: 0,
+      attempts: 0,
+      socket: 0,
+      busyRetried: false,
+      seqErrors: 0,
+      notBefore: 0,
+      timer: null,
+      completionTimeoutMs: opts.completionTimeoutMs ?? this.o.completionTimeoutMs,
+      match,
+      onAck: opts.onAck,
+      resolve,
+      reject,
+    };
+  }
+
+  private pump(): void {
+    if (this.inFlight) return;
+    const now = this.o.clock.now();
+    let wakeAt = Number.POSITIVE_INFINITY;
+    const i = this.queue.findIndex((ex) => {
+      if (ex.kind === 'command' && this.executing.length >= SOCKETS) return false;
+      if (ex.notBefore > now) {
+        wakeAt = Math.min(wakeAt, ex.notBefore);
+        return false;
+      }
+      return true;
+    });
+    if (i < 0) {
+      if (wakeAt < Number.POSITIVE_INFINITY && !this.wakeTimer) {
+        this.wakeTimer = this.o.clock.setTimeout(() => {
+          this.wakeTimer = null;
+          this.pump();
+        }, wakeAt - now);
+      }
+      return;
+    }
+    const [ex] = this.queue.splice(i, 1);
+    this.inFlight = ex;
+    if (ex.attempts === 0 || ex.kind === 'control') {
+      ex.seq = this.seq;
+      this.seq = nextSequence(this.seq);
+    }
+    this.transmit(ex);
+  }
+
+  private transmit(ex: Exchange): void {
+    ex.attempts++;
+    this.stats.sent++;
+    if (ex.attempts > 1) this.stats.resent++;
+    ex.timer = this.o.clock.setTimeout(() => this.onReplyTimeout(ex), this.o.replyTimeoutMs);
+    try {
+      this.o.write(this.o.framing === 'sony-udp' ? encodeFrame(payloadTypeOf(ex.kind), ex.seq, ex.bytes) : ex.bytes);
+    } catch (e) {
+      this.fail(ex, e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private onReplyTimeout(ex: Exchange) {
+    if (this.inFlight !== ex) return;
+    this.stats.timeouts++;
+    if (ex.attempts <= this.o.retries) {
+      // Same sequence number: the camera can tell a resend from a new message.
+      this.o.logger?.debug({ label: ex.label, attempt: ex.attempts + 1 }, 'no reply, resending');
+      return this.transmit(ex);
+    }
+    const reason = `${ex.label}: no reply within ${this.o.replyTimeoutMs} ms (${ex.attempts} attempts)`;
+    this.fail(ex, new DeviceError(reason, 'DEVICE_TIMEOUT'));
+    this.o.onUnresponsive(reason);
+  }
+
+  private settle(ex: Exchange, value: unknown): void {
+    this.clearInFlight(ex);
+    ex.resolve(value);
+    this.pump();
+  }
+
+  private fail(ex: Exchange, err: Error, wasInFlight = true): void {
+    if (wasInFlight) this.clearInFlight(ex);
+    ex.reject(err);
+    this.pump();
+  }
+
+  private clearInFlight(ex: Exchange): void {
+    this.o.clock.clearTimeout(ex.timer);
+    ex.timer = null;
+    if (this.inFlight === ex) this.inFlight = null;
+  }
+
+  private remove(list: Exchange[], ex: Exchange): boolean {
+    const i = list.indexOf(ex);
+    if (i >= 0) list.splice(i, 1);
+    return i >= 0;
+  }
+
+  private stale(): void {
+    this.stats.staleReplies++;
+  }
+
+  private garbage(n: number, sample: Uint8Array): void {
+    this.stats.garbageBytes += n;
+    this.o.onGarbage(n, hex(sample.subarray(0, 24)));
+  }
+}
+
+const noop = () => undefined;
+
+function payloadTypeOf(kind: Kind): number {
+  return kind === 'control' ? PAYLOAD.control : kind === 'inquiry' ? PAYLOAD.inquiry : PAYLOAD.command;
+}
+
+function viscaError(label: string, code: number, reason: string): DeviceError {
+  return new DeviceError(`${label}: camera answered "${reason}"`, code === 0x03 ? 'DEVICE_BUSY' : 'DEVICE_ERROR', {
+    visca_error: code,
+  });
+}
