@@ -1,6 +1,7 @@
 // Feature modules, started in this order after the devices and stopped in
 // reverse. Each entry is one line; a module keeps everything else to itself.
 import type { FeatureFactory } from './app-context.js';
+import { createCalendar } from './calendar/index.js';
 import { createDirector } from './director/index.js';
 import { createTracking } from './tracking/index.js';
 import { createAlerts, createSync } from './sync/index.js';
@@ -8,6 +9,7 @@ import { createVideo } from './video/index.js';
 
 export const features: FeatureFactory[] = [
   // one line per feature module, e.g. createTracking,
+  createCalendar,
   createDirector,
   createAlerts,
   createVideo,

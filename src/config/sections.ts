@@ -2,6 +2,7 @@
 // here (one line), so `api.toml` rejects keys nobody reads.
 import type { TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
+import { CalendarSectionSchema } from '../calendar/config.js';
 import { DirectorSectionSchema } from '../director/config.js';
 import { AlertsSectionSchema, MqttSectionSchema } from '../sync/schema.js';
 import { VideoSectionSchema } from '../video/schema.js';
@@ -9,6 +10,7 @@ import { TrackingSectionSchema } from '../tracking/config.js';
 
 export const sectionSchemas = {
   // feature sections are added below, one per module
+  calendar: Type.Optional(CalendarSectionSchema),
   director: Type.Optional(DirectorSectionSchema),
   mqtt: Type.Optional(MqttSectionSchema),
   video: Type.Optional(VideoSectionSchema),

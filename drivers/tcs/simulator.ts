@@ -1,0 +1,339 @@
+// A TrueConf Server emulator (fastify) speaking the REST API as SERVICES.md
+// Part A describes it: password-grant tokens from JSON or form bodies, v3
+// (`?access_token=`, 403 accessTokenInvalid, page_id/next_page_id) and v4
+// (Bearer, 401, page/page_size, after/before), run/stop/participants.
+// Used by the tests and by `simulated = true` devices. Faults are injected
+// one request at a time so tests can script a server's bad day.
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+
+export interface EmulatorConference {
+  id: string;
+  [key: string]: unknown;
+}
+
+export interface EmulatorFault {
+  /** Only requests whose path (no query) matches; default: any API or token request. */
+  path?: RegExp;
+  status?: number;
+  body?: unknown;
+  /** Raw text sent instead of JSON (malformed-JSON tests). */
+  raw?: string;
+  /** Hold the answer this long (slower-than-timeout tests). */
+  delayMs?: number;
+}
+
+export interface EmulatorOptions {
+  /** login → password. */
+  users?: Record<string, string>;
+  conferences?: EmulatorConference[];
+  /** Seconds a token lives (`expires_in`). */
+  tokenLifetimeS?: number;
+  /** Page size when the client sends none. */
+  defaultPageSize?: number;
+  /** Participants returned for running conferences. */
+  participants?: Record<string, { id: string; display_name: string }[]>;
+  host?: string;
+  port?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  authorization: string | null;
+  contentType: string | null;
+}
+
+export class TcsEmulator {
+  readonly app: FastifyInstance;
+  readonly users: Record<string, string>;
+  conferences: EmulatorConference[];
+  readonly participants: Record<string, { id: string; display_name: string }[]>;
+  tokenLifetimeS: number;
+  readonly faults: EmulatorFault[] = [];
+  readonly requests: RecordedRequest[] = [];
+  /** Token requests answered, successful or not. */
+  tokenRequests = 0;
+  private readonly tokens = new Map<string, { user: string; expiresAt: number }>();
+  private readonly defaultPageSize: number;
+  url = '';
+
+  constructor(private readonly o: EmulatorOptions = {}) {
+    this.users = { ...(o.users ?? { room101: 'secret-pass' }) };
+    this.conferences = o.conferences ?? [];
+    this.participants = o.participants ?? {};
+    this.tokenLifetimeS = o.tokenLifetimeS ?? 604_800;
+    this.defaultPageSize = o.defaultPageSize ?? 100;
+    this.app = Fastify({ logger: false, forceCloseConnections: true });
+    this.app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    this.app.addHook('onRequest', async (req, reply) => {
+      const u = new URL(req.url, 'http://x');
+      this.requests.push({
+        method: req.method,
+        path: u.pathname,
+        query: Object.fromEntries(u.searchParams),
+        authorization: (req.headers.authorization as string | undefined) ?? null,
+        contentType: (req.headers['content-type'] as string | undefined) ?? null,
+      });
+      const i = this.faults.findIndex((f) => !f.path || f.path.test(u.pathname));
+      if (i < 0) return;
+      const [f] = this.faults.splice(i, 1);
+      if (!f) return;
+      if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
+      if (f.status === undefined && f.raw === undefined && f.body === undefined) return;
+      reply.code(f.status ?? 200).header('content-type', 'application/json; charset=utf-8');
+      return reply.send(f.raw ?? JSON.stringify(f.body ?? {}));
+    });
+    this.routes();
+  }
+
+  async start(): Promise<string> {
+    const addr = await this.app.listen({ host: this.o.host ?? '127.0.0.1', port: this.o.port ?? 0 });
+    this.url = addr;
+    return addr;
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close();
+  }
+
+  /** Every token issued so far stops working (the server restarted or revoked them). */
+  expireAllTokens(): void {
+    this.tokens.clear();
+  }
+
+  private routes(): void {
+    const token = async (req: FastifyRequest, reply: FastifyReply) => {
+      this.tokenRequests++;
+      const b = (req.body ?? {}) as Record<string, string>;
+      reply.header('cache-control', 'no-store');
+      if (b.grant_type !== 'password') {
+        return reply.code(400).send({
+          error: 'unsupported_grant_type',
+          error_description: `Grant type "${b.grant_type ?? ''}" not supported`,
+        });
+      }
+      if (b.client_id !== 'trueconf_server_users') {
+        return reply.code(400).send({ error: 'invalid_client', error_description: 'The client credentials are invalid' });
+      }
+      if (!b.username || this.users[b.username] === undefined || this.users[b.username] !== b.password) {
+        return reply.code(401).send({
+          error: 'invalid_grant',
+          error_description: 'Invalid username and password combination',
+          reason: 'InvalidCredentials',
+        });
+      }
+      const access = randomBytes(20).toString('hex');
+      this.tokens.set(access, { user: b.username, expiresAt: Date.now() + this.tokenLifetimeS * 1000 });
+      return {
+        access_token: access,
+        expires_in: this.tokenLifetimeS,
+        token_type: 'Bearer',
+        scope: 'conferences conferences:read conferences:write conferences.participants',
+        refresh_token: randomBytes(20).toString('hex'),
+      };
+    };
+    this.app.post('/oauth2/v1/token', token);
+    this.app.post('/api/v4/oauth2/token', token);
+
+    this.app.get('/api/v4/server', async () => ({
+      product: {
+        display_name: 'TrueConf Server (emulator)',
+        id: 'tcs',
+        name: 'TrueConf Server',
+        version: '5.5.3',
+        platform: 'linux',
+      },
+      links: {},
+      web_config: { url: this.url },
+    }));
+
+    this.app.get('/api/:ver/conferences', async (req, reply) => {
+      const v = this.auth(req, reply);
+      if (!v) return reply;
+      const q = req.query as Record<string, string>;
+      const size = Math.max(1, Number(q.page_size) || this.defaultPageSize);
+      let list = this.visible(v.user);
+      if (v.major === 4) {
+        const after = Number(q.after);
+        const before = Number(q.before);
+        // [I] one-time conferences are filtered by start; weekly series always match.
+        list = list.filter((c) => {
+          const s = (c.schedule ?? {}) as { type?: unknown; start_time?: number };
+          if (s.type !== 'once' || typeof s.start_time !== 'number') return true;
+          return (!Number.isFinite(after) || s.start_time >= after) && (!Number.isFinite(before) || s.start_time < before);
+        });
+        const page = Math.max(1, Number(q.page) || 1);
+        return { conferences: list.slice((page - 1) * size, page * size), page, page_size: size, total: list.length };
+      }
+      const pageId = Math.max(0, Number(q.page_id) || 0);
+      const rows = list.slice(pageId * size, (pageId + 1) * size);
+      return { conferences: rows, next_page_id: (pageId + 1) * size < list.length ? pageId + 1 : -1 };
+    });
+
+    this.app.get('/api/:ver/conferences/:id', async (req, reply) => {
+      const v = this.auth(req, reply);
+      if (!v) return reply;
+      const c = this.find(req, reply);
+      return c ? (v.major === 4 ? c : { conference: c }) : reply;
+    });
+    for (const action of ['run', 'stop'] as const) {
+      this.app.post(`/api/:ver/conferences/:id/${action}`, async (req, reply) => {
+        if (!this.auth(req, reply)) return reply;
+        const c = this.find(req, reply);
+        if (!c) return reply;
+        c.state = action === 'run' ? 'running' : 'stopped';
+        return { state: c.state };
+      });
+    }
+    this.app.get('/api/:ver/conferences/:id/participants', async (req, reply) => {
+      const v = this.auth(req, reply);
+      if (!v) return reply;
+      const c = this.find(req, reply);
+      if (!c) return reply;
+      const rows = c.state === 'running' ? (this.participants[c.id] ?? []) : [];
+      const list = rows.map((p) => ({ participant_id: p.id, display_name: p.display_name, role: 1 }));
+      return v.major === 4 ? { data: list } : { count: list.length, participants: list };
+    });
+  }
+
+  private visible(user: string): EmulatorConference[] {
+    // A user-scoped token sees only conferences the user owns or is invited to (SERVICES.md A.4).
+    const bare = (s: unknown) =>
+      String(s ?? '')
+        .toLowerCase()
+        .split('@')[0];
+    return this.conferences.filter(
+      (c) =>
+        bare(c.owner) === user.toLowerCase() ||
+        (Array.isArray(c.invitations) && c.invitations.some((i: { id?: string }) => bare(i.id) === user.toLowerCase())),
+    );
+  }
+
+  private find(req: FastifyRequest, reply: FastifyReply): EmulatorConference | null {
+    const id = (req.params as { id: string }).id;
+    const c = this.conferences.find((x) => x.id === id);
+    if (c) return c;
+    void reply.code(404).send({
+      error: {
+        code: 404,
+        message: 'Not Found',
+        errors: [
+          {
+            reason: 'conferenceNotFound',
+            message: `Conference '${id}' is not found.`,
+            locationType: 'path',
+            location: 'conference_id',
+          },
+        ],
+      },
+    });
+    return null;
+  }
+
+  /** Checks the token: v3 in the query (or header), v4 as Bearer; never both. */
+  private auth(req: FastifyRequest, reply: FastifyReply): { user: string; major: 3 | 4 } | null {
+    const ver = (req.params as { ver: string }).ver;
+    const major = ver === 'v4' ? 4 : /^v3(\.\d+)?$/.test(ver) ? 3 : 0;
+    if (!major) {
+      void reply.code(404).send({ error: { code: 404, message: 'Not Found', errors: [] } });
+      return null;
+    }
+    const q = (req.query as Record<string, string>).access_token;
+    const h = req.headers.authorization;
+    const bearer = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : undefined;
+    if (q && bearer) {
+      void reply
+        .code(400)
+        .send({ error: 'invalid_request', error_description: 'Only one method may be used to authenticate at a time' });
+      return null;
+    }
+    const t = bearer ?? q;
+    const rec = t ? this.tokens.get(t) : undefined;
+    if (rec && rec.expiresAt > Date.now()) return { user: rec.user, major: major as 3 | 4 };
+    if (major === 4) {
+      void reply.code(401).send({ error: 'invalid_token', message: 'The access token provided is invalid or has expired' });
+    } else {
+      void reply.code(403).send({
+        error: {
+          code: 403,
+          message: 'Forbidden',
+          errors: [
+            {
+              reason: 'accessTokenInvalid',
+              message: 'Access token is invalid or expired.',
+              locationType: 'parameter',
+              location: 'access_token',
+            },
+          ],
+        },
+      });
+    }
+    return null;
+  }
+}
+
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+/**
+ * A day of meetings around `now` for the demo: one finished, one running, two
+ * later today, a weekly series on today's weekday, and a virtual room.
+ * `major` picks v3 integer or v4 string schedule types.
+ */
+export function demoConferences(now: number, owner: string, major: 3 | 4, baseUrl: string): EmulatorConference[] {
+  const half = 30 * 60_000;
+  const slot = Math.floor(now / half) * half;
+  const once = (id: string, topic: string, startMs: number, minutes: number, state: string, invitees: string[]) => ({
+    id,
+    type: 0,
+    mode: 'PxP',
+    topic,
+    owner,
+    description: '',
+    schedule: { type: major === 4 ? 'once' : 1, start_time: Math.round(startMs / 1000), time_offset: 0, duration: minutes * 60 },
+    url: `${baseUrl}/c/${id}`,
+    webclient_url: `${baseUrl}/webrtc/${id}`,
+    invitations: invitees.map((n) => ({ id: `${n.toLowerCase()}@tcs.demo`, display_name: n })),
+    state,
+    tags: [],
+    recording: 0,
+  });
+  const weeklyAt = new Date(slot + 5 * half);
+  return [
+    once('100200300', 'Morning briefing', slot - 4 * half, 45, 'stopped', ['Ivanov', 'Petrova']),
+    once('100200301', 'Project review', slot - half, 60, 'running', ['Sidorov', 'Petrova', 'Kuznetsova']),
+    once('100200302', 'Supplier call', slot + 2 * half, 30, 'stopped', ['Smirnov']),
+    once('100200303', 'Board meeting', slot + 6 * half, 90, 'stopped', ['Ivanov', 'Orlova', 'Volkov']),
+    {
+      id: 'weekly-sync',
+      type: 3,
+      mode: 'S|L',
+      topic: 'Weekly sync',
+      owner,
+      schedule: {
+        type: major === 4 ? 'week' : 0,
+        days: [WEEKDAYS[weeklyAt.getUTCDay()]],
+        time: `${String(weeklyAt.getUTCHours()).padStart(2, '0')}:${String(weeklyAt.getUTCMinutes()).padStart(2, '0')}`,
+        time_offset: 0,
+        duration: 1800,
+      },
+      url: `${baseUrl}/c/weekly-sync`,
+      invitations: [{ id: 'team@tcs.demo', display_name: 'Team' }],
+      state: 'stopped',
+      tags: ['weekly'],
+      recording: 1,
+    },
+    {
+      id: 'virtual-room',
+      type: 0,
+      topic: 'Always-on room',
+      owner,
+      schedule: { type: major === 4 ? 'none' : -1 },
+      state: 'running',
+      url: `${baseUrl}/c/virtual-room`,
+    },
+  ];
+}

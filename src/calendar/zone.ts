@@ -1,0 +1,125 @@
+// Wall-clock ↔ UTC conversion for IANA zones using the runtime's tz database
+// (Intl), so DST rules are the operating system's, not a hand-written table.
+import { findIana } from 'windows-iana';
+
+export interface WallClock {
+  year: number;
+  /** 1–12 */
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** True when the runtime knows this IANA zone name. */
+export function isIanaZone(zone: string): boolean {
+  try {
+    formatter(zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The machine's zone, used when the config names none. */
+export function systemZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** Wall clock in `zone` at instant `ms`. */
+export function toWallClock(ms: number, zone: string): WallClock {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(zone).formatToParts(new Date(ms))) {
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  }
+  return {
+    year: parts.year ?? 1970,
+    month: parts.month ?? 1,
+    day: parts.day ?? 1,
+    hour: parts.hour ?? 0,
+    minute: parts.minute ?? 0,
+    second: parts.second ?? 0,
+  };
+}
+
+/** Offset of `zone` from UTC at instant `ms`, in minutes (east positive). */
+export function offsetMinutes(ms: number, zone: string): number {
+  const w = toWallClock(ms, zone);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
+}
+
+/**
+ * The instant a wall-clock time in `zone` denotes. A time skipped by a spring
+ * DST gap is moved forward by the gap (02:30 → 03:30), and an ambiguous autumn
+ * time takes its first (daylight) occurrence — what calendar clients do.
+ */
+export function fromWallClock(w: WallClock, zone: string): number {
+  const naive = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  const before = offsetMinutes(naive - 86_400_000 / 2, zone);
+  const after = offsetMinutes(naive + 86_400_000 / 2, zone);
+  // Try both offsets seen around this day; keep the ones that round-trip.
+  const candidates = [naive - before * 60_000, naive - after * 60_000].filter((ms) => {
+    const back = toWallClock(ms, zone);
+    return Date.UTC(back.year, back.month - 1, back.day, back.hour, back.minute, back.second) === naive;
+  });
+  if (candidates.length) return Math.min(...candidates);
+  // In a gap: use the offset from before the change, which lands after the gap.
+  return naive - before * 60_000;
+}
+
+/** Midnight starting the local day that contains `ms`. */
+export function startOfDay(ms: number, zone: string): number {
+  const w = toWallClock(ms, zone);
+  return fromWallClock({ ...w, hour: 0, minute: 0, second: 0 }, zone);
+}
+
+/** Midnight `days` local days after the local day of `ms` (DST-safe). */
+export function addDays(ms: number, days: number, zone: string): number {
+  const w = toWallClock(ms, zone);
+  const d = new Date(Date.UTC(w.year, w.month - 1, w.day + days));
+  return fromWallClock(
+    { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: 0, minute: 0, second: 0 },
+    zone,
+  );
+}
+
+/**
+ * Resolves a TZID as calendar programs write it: an IANA name, a Windows name
+ * ("W. Europe Standard Time", as Outlook and Exchange write) mapped through
+ * CLDR's windowsZones data (package windows-iana), or a quoted/prefixed
+ * variant ("/Europe/Berlin"). Returns null when nothing matches.
+ */
+export function resolveZone(tzid: string | null | undefined): string | null {
+  if (!tzid) return null;
+  const name = tzid.trim().replace(/^"|"$/g, '').replace(/^\/+/, '');
+  if (name === 'UTC' || name === 'Z' || name === 'GMT') return 'UTC';
+  if (name.includes('/') && isIanaZone(name)) return name;
+  const iana = findIana(name);
+  const first = iana.find((z) => isIanaZone(z));
+  if (first) return first;
+  // Some exporters append a suffix such as " 1" or use "(UTC+01:00) …" display names.
+  const stripped = name.replace(/\s+\d+$/, '').replace(/^\(UTC[^)]*\)\s*/, '');
+  if (stripped !== name) return resolveZone(stripped);
+  return isIanaZone(name) ? name : null;
+}
