@@ -1,0 +1,42 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/** `[tracking]` in api.toml. Present (even empty) = meeting tracking is on. */
+export const TrackingSectionSchema = Type.Object(
+  {
+    timer_requires: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description:
+        'Roles that must all be connected for the meeting timer to run (e.g. ["expert", "client"]). ' +
+        'Empty: the timer runs while at least two participants are connected. ' +
+        'A meeting overrides this with user_data.timer_requires on its create event.',
+    }),
+    zoom_secret_token: Type.Optional(
+      Type.String({
+        minLength: 8,
+        description: "The Zoom app's secret token (use ${ENV_VAR}); without it POST /hooks/zoom answers 503.",
+      }),
+    ),
+    zoom_max_skew_s: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 300,
+      description: 'Zoom requests whose x-zm-request-timestamp is further than this from our clock are rejected.',
+    }),
+    max_body_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 64 * 1024 * 1024,
+      default: 1024 * 1024,
+      description: 'Largest webhook body accepted (413 above it).',
+    }),
+    max_batch: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'Most events in one POST.' }),
+    publish_delay_ms: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 100,
+      description: 'Insight changes are coalesced for this long before they are pushed on topic `meetings`.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type TrackingConfig = Static<typeof TrackingSectionSchema>;

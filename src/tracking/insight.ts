@@ -1,0 +1,369 @@
+// Insight from a meeting's folded facts. `buildIndex` does the expensive work
+// once per change (sorting calls, sweeping the timer over the whole
+// timeline); `insightAt` then answers any "as of" time with binary searches.
+// The timer's state at a moment depends only on which intervals contain that
+// moment, so the segments of the full timeline cut at `at` are exactly the
+// segments one would get by folding only the facts up to `at`.
+import type { ConferenceFacts, MeetingFold } from './fold.js';
+import { pickText } from './fold.js';
+import type { Insight, MeetingStatus, RosterEntry } from './types.js';
+import { iso } from './types.js';
+
+export interface InstanceView {
+  id: string;
+  begin: number | null;
+  end: number | null;
+  failed: boolean;
+  error: string | null;
+  /** From this time on the instance is known (its begin, or the failure's receipt). */
+  visibleFrom: number;
+  timerRequires: string[] | null;
+}
+
+/** A conference that only ever reported a failure (conf.end with error and no times) failed to start. */
+export function instanceOf(c: ConferenceFacts): InstanceView {
+  const failed = c.failedAt !== null && c.createBegin === null && c.endEnd === null;
+  const begin = failed ? null : (c.createBegin ?? c.endBegin ?? c.firstAt);
+  const end = failed || c.endEnd === null || begin === null ? null : Math.max(c.endEnd, begin);
+  return {
+    id: c.id,
+    begin,
+    end,
+    failed,
+    error: c.error,
+    visibleFrom: failed ? (c.failedAt as number) : (begin as number),
+    timerRequires: c.timerRequires,
+  };
+}
+
+export interface StatusAt {
+  status: MeetingStatus;
+  start: number | null;
+  end: number | null;
+  error: string | null;
+}
+
+/** Meeting status from its instances as of `at` (shared by the insight and the meeting list). */
+export function statusAt(instances: readonly InstanceView[], at: number): StatusAt {
+  let seen = 0;
+  let failed = 0;
+  let live = 0;
+  let start: number | null = null;
+  let end: number | null = null;
+  let lastFailed: InstanceView | null = null;
+  for (const i of instances) {
+    if (i.visibleFrom > at) continue;
+    seen++;
+    if (i.failed) {
+      failed++;
+      if (!lastFailed || i.visibleFrom >= lastFailed.visibleFrom) lastFailed = i;
+      continue;
+    }
+    if (i.begin !== null) start = start === null ? i.begin : Math.min(start, i.begin);
+    if (i.end === null || i.end > at) live++;
+    else end = end === null ? i.end : Math.max(end, i.end);
+  }
+  if (seen === 0) return { status: 'scheduled', start: null, end: null, error: null };
+  if (failed === seen) return { status: 'failed', start: null, end: null, error: lastFailed?.error ?? null };
+  if (live > 0) return { status: 'live', start, end: null, error: null };
+  return { status: 'ended', start, end, error: null };
+}
+
+interface CallRow {
+  call_id: string;
+  instance_id: string;
+  join: number;
+  /** Effective quit: the call's quit, or its instance's end when it never quit; null = open. */
+  quit: number | null;
+  joinIso: string;
+  quitIso: string | null;
+  part_uri: string | null;
+}
+
+interface ParticipantRow {
+  key: string;
+  person: string | null;
+  role: string | null;
+  matched: boolean;
+  calls: CallRow[];
+  joins: Float64Array;
+}
+
+export interface MeetingIndex {
+  id: string;
+  instances: InstanceView[];
+  participants: ParticipantRow[];
+  firstJoins: Float64Array;
+  requires: string[] | null;
+  segStart: Float64Array;
+  segEnd: Float64Array;
+  /** segSum[i] = total length of segments 0..i-1. */
+  segSum: Float64Array;
+  recordings: { instance_id: string; begin: number; end: number }[];
+  lastAt: number;
+}
+
+/** Roster lookups: by person, and by contact (phone, desk number, e-mail, account). */
+export class Roster {
+  private readonly byPerson = new Map<string, RosterEntry>();
+  private readonly byContact = new Map<string, RosterEntry>();
+  constructor(entries: readonly RosterEntry[] = []) {
+    for (const e of entries) {
+      this.byPerson.set(e.person, e);
+      for (const c of e.contacts ?? []) this.byContact.set(normContact(c), e);
+    }
+  }
+  resolve(person: string | null, partUri: string | null): { person: string | null; role: string | null } {
+    const e =
+      person !== null ? this.byPerson.get(person) : partUri !== null ? this.byContact.get(normContact(partUri)) : undefined;
+    return { person: person ?? e?.person ?? null, role: e?.role ?? null };
+  }
+}
+
+/** Phone numbers compare by digits (and a leading +), accounts and e-mails case-insensitively. */
+export function normContact(s: string): string {
+  const t = s.trim().toLowerCase();
+  const phone = t.replace(/^(tel:|sip:)/, '').replace(/[\s().-]/g, '');
+  return /^\+?\d{3,}$/.test(phone) ? phone : t;
+}
+
+function upperBound(a: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaultRequires: readonly string[]): MeetingIndex {
+  const instances = [...fold.conferences.values()].map(instanceOf);
+  instances.sort((a, b) => a.visibleFrom - b.visibleFrom || (a.id < b.id ? -1 : 1));
+  const inst = new Map(instances.map((i) => [i.id, i]));
+
+  // Calls grouped by participant (user_data person, else roster by contact, else the uri).
+  const byKey = new Map<string, { person: string | null; role: string | null; calls: (CallRow & { role: string | null })[] }>();
+  const keyOf = (person: string | null, partUri: string | null, callId: string) => {
+    const r = roster.resolve(person, partUri);
+    return { key: r.person ?? partUri ?? `call:${callId}`, person: r.person, role: r.role };
+  };
+  for (const c of fold.calls.values()) {
+    const join = c.joinFromQuit ?? c.joinFromJoined;
+    if (join === null) continue;
+    const k = keyOf(c.person, c.part_uri, c.call_id);
+    let p = byKey.get(k.key);
+    if (!p) byKey.set(k.key, (p = { person: k.person, role: null, calls: [] }));
+    p.calls.push({
+      call_id: c.call_id,
+      instance_id: c.conference,
+      join,
+      quit: c.quit,
+      joinIso: '',
+      quitIso: null,
+      part_uri: c.part_uri,
+      role: c.role ?? k.role,
+    });
+  }
+  // Quits that name no call close the participant's latest call that joined before them.
+  for (const q of fold.looseQuits.values()) {
+    const k = keyOf(q.person, q.part_uri, '');
+    const p = byKey.get(k.key);
+    if (!p) continue;
+    let best: CallRow | null = null;
+    for (const c of p.calls) {
+      if (c.instance_id === q.conference && c.join <= q.quit && (!best || c.join > best.join)) best = c;
+    }
+    if (best) best.quit = best.quit === null ? q.quit : Math.min(best.quit, q.quit);
+  }
+
+  const participants: ParticipantRow[] = [];
+  for (const [key, p] of byKey) {
+    p.calls.sort((a, b) => a.join - b.join || (a.call_id < b.call_id ? -1 : 1));
+    let role: string | null = null;
+    for (const c of p.calls) {
+      role ??= c.role;
+      const i = inst.get(c.instance_id);
+      let q = c.quit;
+      if (i?.failed) q ??= c.join;
+      else if (i && i.end !== null) q = q === null ? i.end : Math.min(q, i.end);
+      if (q !== null && q < c.join) q = c.join;
+      c.quit = q;
+      c.joinIso = iso(c.join) as string;
+      c.quitIso = iso(q);
+    }
+    participants.push({
+      key,
+      person: p.person,
+      role,
+      matched: p.person !== null,
+      calls: p.calls,
+      joins: Float64Array.from(p.calls, (c) => c.join),
+    });
+  }
+  participants.sort((a, b) => a.joins[0] - b.joins[0] || (a.key < b.key ? -1 : 1));
+
+  // The meeting's own rule: the earliest instance that carries timer_requires wins over the config.
+  const own = instances.find((i) => i.timerRequires !== null)?.timerRequires ?? null;
+  const reqList = own ?? (defaultRequires.length ? [...new Set(defaultRequires)] : null);
+  const requires = reqList && reqList.length > 0 ? [...new Set(reqList)].sort() : null;
+  const seg = timerSegments(participants, inst, requires);
+
+  const recordings = [...fold.recordings.values()]
+    .map((r) => ({ instance_id: r.conference, begin: r.begin, end: r.end }))
+    .sort((a, b) => a.begin - b.begin || a.end - b.end || (a.instance_id < b.instance_id ? -1 : 1));
+
+  return {
+    id,
+    instances,
+    participants,
+    firstJoins: Float64Array.from(participants, (p) => p.joins[0]),
+    requires,
+    ...seg,
+    recordings,
+    lastAt: fold.lastAt,
+  };
+}
+
+/** Sweeps call intervals (clipped to their open instance) and returns the maximal intervals where the rule held. */
+function timerSegments(
+  participants: readonly ParticipantRow[],
+  inst: Map<string, InstanceView>,
+  requires: string[] | null,
+): { segStart: Float64Array; segEnd: Float64Array; segSum: Float64Array } {
+  const times: number[] = [];
+  const deltas: number[] = [];
+  const who: number[] = [];
+  participants.forEach((p, pi) => {
+    for (const c of p.calls) {
+      const i = inst.get(c.instance_id);
+      if (!i || i.failed || i.begin === null) continue;
+      const s = Math.max(c.join, i.begin);
+      const e = c.quit ?? Number.POSITIVE_INFINITY;
+      if (e <= s) continue;
+      times.push(s);
+      deltas.push(1);
+      who.push(pi);
+      if (e !== Number.POSITIVE_INFINITY) {
+        times.push(e);
+        deltas.push(-1);
+        who.push(pi);
+      }
+    }
+  });
+  const order = Uint32Array.from(times.keys()).sort((a, b) => times[a] - times[b]);
+  const open = new Int32Array(participants.length);
+  const roleIdx = participants.map((p) => (requires && p.role !== null ? requires.indexOf(p.role) : -1));
+  const roleCount = new Int32Array(requires?.length ?? 0);
+  let connected = 0;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let running = false;
+  for (let k = 0; k < order.length; ) {
+    const t = times[order[k]];
+    for (; k < order.length && times[order[k]] === t; k++) {
+      const j = order[k];
+      const pi = who[j];
+      const before = open[pi];
+      open[pi] += deltas[j];
+      if (before === 0 && open[pi] > 0) {
+        connected++;
+        if (roleIdx[pi] >= 0) roleCount[roleIdx[pi]]++;
+      } else if (before > 0 && open[pi] === 0) {
+        connected--;
+        if (roleIdx[pi] >= 0) roleCount[roleIdx[pi]]--;
+      }
+    }
+    const holds = requires ? roleCount.every((n) => n > 0) : connected >= 2;
+    if (holds && !running) {
+      starts.push(t);
+      running = true;
+    } else if (!holds && running) {
+      ends.push(t);
+      running = false;
+    }
+  }
+  if (running) ends.push(Number.POSITIVE_INFINITY);
+  const segSum = new Float64Array(starts.length + 1);
+  for (let i = 0; i < starts.length; i++) segSum[i + 1] = segSum[i] + (ends[i] - starts[i]);
+  return { segStart: Float64Array.from(starts), segEnd: Float64Array.from(ends), segSum };
+}
+
+/** The insight as of `at` (epoch ms): only facts whose own time is ≤ at count. */
+export function insightAt(ix: MeetingIndex, at: number): Insight {
+  const st = statusAt(ix.instances, at);
+  const instances = ix.instances
+    .filter((i) => i.visibleFrom <= at)
+    .map((i) => ({
+      id: i.id,
+      begin_time: iso(i.begin),
+      end_time: i.end !== null && i.end <= at ? iso(i.end) : null,
+      status: (i.failed ? 'failed' : i.end !== null && i.end <= at ? 'ended' : 'live') as 'live' | 'ended' | 'failed',
+      error: i.error,
+    }));
+  const participants: Insight['participants'] = [];
+  const np = upperBound(ix.firstJoins, at);
+  for (let pi = 0; pi < np; pi++) {
+    const p = ix.participants[pi];
+    const n = upperBound(p.joins, at);
+    const calls: Insight['participants'][number]['calls'] = new Array(n);
+    let total = 0;
+    let connected = false;
+    let partUri: string | null = null;
+    for (let k = 0; k < n; k++) {
+      const c = p.calls[k];
+      const closed = c.quit !== null && c.quit <= at;
+      const d = (closed ? (c.quit as number) : at) - c.join;
+      if (!closed) connected = true;
+      total += d;
+      partUri = pickText(null, c.part_uri) ?? partUri;
+      calls[n - 1 - k] = {
+        call_id: c.call_id,
+        instance_id: c.instance_id,
+        join_time: c.joinIso,
+        quit_time: closed ? c.quitIso : null,
+        duration_ms: d,
+      };
+    }
+    participants.push({
+      key: p.key,
+      person: p.person,
+      role: p.role,
+      part_uri: partUri,
+      matched: p.matched,
+      connected,
+      total_ms: total,
+      calls,
+    });
+  }
+  const ns = upperBound(ix.segStart, at);
+  const segments: Insight['timer']['segments'] = new Array(ns);
+  let elapsed = 0;
+  let running = false;
+  if (ns > 0) {
+    elapsed = ix.segSum[ns - 1];
+    for (let k = 0; k < ns - 1; k++) segments[k] = { start: iso(ix.segStart[k]) as string, end: iso(ix.segEnd[k]) };
+    const s = ix.segStart[ns - 1];
+    const e = ix.segEnd[ns - 1];
+    running = e > at;
+    elapsed += Math.min(e, at) - s;
+    segments[ns - 1] = { start: iso(s) as string, end: running ? null : iso(e) };
+  }
+  const recordings = ix.recordings
+    .filter((r) => r.end <= at)
+    .map((r) => ({ instance_id: r.instance_id, begin_time: iso(r.begin) as string, end_time: iso(r.end) as string }));
+  return {
+    id: ix.id,
+    status: st.status,
+    actual_start_time: iso(st.start),
+    actual_end_time: iso(st.end),
+    error: st.error,
+    instances,
+    participants,
+    timer: { running, elapsed_ms: elapsed, requires: ix.requires, segments },
+    recordings,
+    as_of: iso(at) as string,
+    final: (st.status === 'ended' || st.status === 'failed') && at >= ix.lastAt,
+  };
+}

@@ -1,0 +1,223 @@
+// Validation of the voice-conference callbacks (SERVICES.md C.1) into
+// ConfEvent. Pure: values in, typed events or a precise error out.
+import { AgentError } from '../util/errors.js';
+import { type ConfEvent, KNOWN_EVENTS, type KnownEventName } from './types.js';
+
+const MIN_MS = Date.UTC(2000, 0, 1);
+const MAX_MS = Date.UTC(2200, 0, 1);
+const ISO_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/i;
+const NUMERIC_RE = /^\d+(\.\d+)?$/;
+const MAX_ID = 256;
+const MAX_TEXT = 4096;
+
+/** A malformed event: says which event of the batch and which field. */
+export class EventInputError extends AgentError {
+  constructor(
+    readonly index: number,
+    readonly field: string,
+    reason: string,
+  ) {
+    super('INVALID_PARAMS', `event ${index}: ${field}: ${reason}`, { index, field, reason });
+    this.name = 'EventInputError';
+  }
+}
+
+/**
+ * Epoch seconds, epoch milliseconds (numbers or digit strings) or ISO 8601
+ * with a zone → epoch ms. Numbers below 1e11 are seconds (1e11 s is year 5138,
+ * 1e11 ms is 1973, so the ranges cannot be confused for real times).
+ */
+export function parseTime(v: unknown): number | undefined {
+  let ms: number;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return undefined;
+    ms = Math.abs(v) < 1e11 ? v * 1000 : v;
+  } else if (typeof v === 'string') {
+    const s = v.trim();
+    if (NUMERIC_RE.test(s)) return parseTime(Number(s));
+    if (!ISO_RE.test(s)) return undefined;
+    ms = Date.parse(s.replace(' ', 'T'));
+    if (Number.isNaN(ms)) return undefined;
+  } else {
+    return undefined;
+  }
+  ms = Math.round(ms);
+  return ms >= MIN_MS && ms <= MAX_MS ? ms : undefined;
+}
+
+interface UserData {
+  meeting: string | null;
+  person: string | null;
+  role: string | null;
+  timer_requires: string[] | null;
+}
+
+const NO_USER_DATA: UserData = { meeting: null, person: null, role: null, timer_requires: null };
+
+/** user_data may be any string: read our JSON keys when it is a JSON object, ignore it otherwise. */
+export function parseUserData(raw: string | null): UserData {
+  if (raw === null) return NO_USER_DATA;
+  const s = raw.trim();
+  if (!s.startsWith('{')) return NO_USER_DATA;
+  let o: unknown;
+  try {
+    o = JSON.parse(s);
+  } catch {
+    return NO_USER_DATA;
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return NO_USER_DATA;
+  const r = o as Record<string, unknown>;
+  const text = (v: unknown): string | null =>
+    (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)) ? String(v).trim() : null;
+  const req = Array.isArray(r.timer_requires)
+    ? r.timer_requires.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim())
+    : null;
+  return { meeting: text(r.meeting), person: text(r.person), role: text(r.role), timer_requires: req };
+}
+
+type FieldKind = 'time' | 'time?' | 'id';
+const FIELDS: Record<KnownEventName, Record<string, FieldKind>> = {
+  'conf.create.succ': { begin_time: 'time' },
+  'conf.end': { begin_time: 'time?', end_time: 'time?' },
+  'conf.joined': { join_time: 'time', call_id: 'id', part_uri: 'id' },
+  'conf.quit': { join_time: 'time', quit_time: 'time', call_id: 'id', part_uri: 'id' },
+  'conf.play_end': { begin_time: 'time', end_time: 'time' },
+  'conf.record_end': { begin_time: 'time', end_time: 'time' },
+};
+
+const isKnown = (name: string): name is KnownEventName => (KNOWN_EVENTS as readonly string[]).includes(name);
+
+/**
+ * One callback object → ConfEvent. Unknown event names are kept (known =
+ * false) so a platform upgrade never makes us refuse, and thus lose, a
+ * delivery; they need only `event` and `id`. Extra fields are ignored.
+ */
+export function parseConfEvent(input: unknown, index: number, receivedAt: number): ConfEvent {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    throw new EventInputError(index, '(event)', 'expected a JSON object');
+  }
+  const o = input as Record<string, unknown>;
+  const str = (field: string, max: number): string => {
+    const v = o[field];
+    if (typeof v !== 'string' || v.trim() === '') throw new EventInputError(index, field, 'expected a non-empty string');
+    if (v.length > max) throw new EventInputError(index, field, `longer than ${max} characters`);
+    return v.trim();
+  };
+  const name = str('event', 64);
+  const conference = str('id', MAX_ID);
+  let userData: string | null;
+  if (o.user_data === undefined || o.user_data === null) userData = null;
+  else if (typeof o.user_data === 'string') userData = o.user_data;
+  else if (typeof o.user_data === 'object') userData = JSON.stringify(o.user_data);
+  else throw new EventInputError(index, 'user_data', 'expected a string or null');
+  if (userData !== null && userData.length > MAX_TEXT) {
+    throw new EventInputError(index, 'user_data', `longer than ${MAX_TEXT} characters`);
+  }
+  const ev: ConfEvent = {
+    event: name,
+    known: isKnown(name),
+    conference,
+    call_id: null,
+    part_uri: null,
+    begin_time: null,
+    end_time: null,
+    join_time: null,
+    quit_time: null,
+    error: null,
+    user_data: userData,
+    ...parseUserData(userData),
+    at: receivedAt,
+  };
+  if (!isKnown(name)) return ev;
+  for (const [field, kind] of Object.entries(FIELDS[name])) {
+    const v = o[field];
+    if (kind === 'id') {
+      (ev as unknown as Record<string, unknown>)[field] = str(field, MAX_ID);
+      continue;
+    }
+    if (v === undefined || v === null) {
+      if (kind === 'time?') continue;
+      throw new EventInputError(index, field, 'required time is missing');
+    }
+    const t = parseTime(v);
+    if (t === undefined) {
+      throw new EventInputError(
+        index,
+        field,
+        `expected epoch seconds, epoch milliseconds or an ISO 8601 time with a zone (found ${JSON.stringify(v).slice(0, 80)})`,
+      );
+    }
+    (ev as unknown as Record<string, unknown>)[field] = t;
+  }
+  if (name === 'conf.end') {
+    if (o.error !== undefined && o.error !== null && typeof o.error !== 'string') {
+      throw new EventInputError(index, 'error', 'expected a string or null');
+    }
+    ev.error = typeof o.error === 'string' && o.error.trim() !== '' ? o.error.slice(0, MAX_TEXT) : null;
+    if (ev.error === null && ev.end_time === null) {
+      throw new EventInputError(index, 'end_time', 'required when error is not set');
+    }
+    if ((ev.begin_time === null) !== (ev.end_time === null) && ev.error === null) {
+      throw new EventInputError(index, 'begin_time', 'required when end_time is set');
+    }
+  }
+  if (ev.quit_time !== null && ev.join_time !== null && ev.quit_time < ev.join_time) {
+    throw new EventInputError(index, 'quit_time', 'earlier than join_time');
+  }
+  if (ev.end_time !== null && ev.begin_time !== null && ev.end_time < ev.begin_time) {
+    throw new EventInputError(index, 'end_time', 'earlier than begin_time');
+  }
+  ev.at = ownTime(ev, receivedAt);
+  return ev;
+}
+
+/** The time an event reports about itself; a failed conf.end reports none, so its receipt time stands in. */
+export function ownTime(ev: ConfEvent, receivedAt: number): number {
+  switch (ev.event) {
+    case 'conf.create.succ':
+      return ev.begin_time ?? receivedAt;
+    case 'conf.joined':
+      return ev.join_time ?? receivedAt;
+    case 'conf.quit':
+      return ev.quit_time ?? receivedAt;
+    default:
+      return ev.end_time ?? ev.begin_time ?? receivedAt;
+  }
+}
+
+/**
+ * The business key that makes two deliveries the same event: name,
+ * conference, call, participant and every time field — never the receipt
+ * time or a delivery id.
+ */
+export function dedupKey(ev: ConfEvent, raw: unknown): string {
+  // An unknown event has no fields we understand: its whole content is its identity.
+  if (!ev.known) return JSON.stringify([ev.event, ev.conference, canonical(raw)]);
+  return JSON.stringify([
+    ev.event,
+    ev.conference,
+    ev.call_id,
+    ev.part_uri,
+    ev.person,
+    ev.begin_time,
+    ev.end_time,
+    ev.join_time,
+    ev.quit_time,
+    // A failed conf.end has no times at all: its error text tells deliveries apart.
+    ev.error,
+  ]);
+}
+
+/** JSON with object keys sorted, so key order in a redelivery does not matter. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}

@@ -1,0 +1,42 @@
+// WS JSON-RPC methods and the `meetings` topic.
+import { Type } from '@sinclair/typebox';
+import type { AgentContext } from '../app-context.js';
+import type { TrackingService } from './service.js';
+
+const Time = Type.Union([Type.String(), Type.Number()], { description: 'ISO 8601 with a zone, or epoch s/ms.' });
+
+export function registerTrackingRpc(ctx: AgentContext, svc: TrackingService): void {
+  ctx.rpc.method({
+    name: 'meetings.get',
+    description: "A meeting's insight now, or as of `at`.",
+    role: 'viewer',
+    params: Type.Object({ id: Type.String({ minLength: 1 }), at: Type.Optional(Time) }, { additionalProperties: false }),
+    handler: (p) => svc.insight(p.id, p.at),
+  });
+  ctx.rpc.method({
+    name: 'meetings.list',
+    description: 'Meetings overlapping [from, to], with status and times.',
+    role: 'viewer',
+    params: Type.Object({ from: Type.Optional(Time), to: Type.Optional(Time) }, { additionalProperties: false }),
+    handler: (p) => ({ meetings: svc.list(p.from, p.to) }),
+  });
+  ctx.rpc.method({
+    name: 'meetings.events',
+    description: 'The raw events of a meeting as received, in event-time order, with receipt time, source and flags.',
+    role: 'viewer',
+    params: Type.Object(
+      {
+        id: Type.String({ minLength: 1 }),
+        limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+        offset: Type.Integer({ minimum: 0, default: 0 }),
+      },
+      { additionalProperties: false },
+    ),
+    handler: (p) => ({ events: svc.events(p.id, p.limit, p.offset) }),
+  });
+  ctx.rpc.topic({
+    name: 'meetings',
+    description: 'Snapshot: {meetings: summaries of the last day}; then every changed insight (coalesced) as data.',
+    snapshot: () => svc.snapshot(),
+  });
+}

@@ -1,0 +1,367 @@
+// Meeting tracking: stores conference events (deduplicated, durably, with
+// room events in the same transaction), keeps meeting summaries current, and
+// answers insight — live, "as of", or the stored final one.
+import type { AgentContext } from '../app-context.js';
+import type { Clock } from '../util/clock.js';
+import { AgentError } from '../util/errors.js';
+import type { TrackingConfig } from './config.js';
+import { applyToConference, type ConferenceFacts, MeetingFold, newConference } from './fold.js';
+import { buildIndex, type MeetingIndex, instanceOf, insightAt, Roster, statusAt } from './insight.js';
+import { dedupKey, EventInputError, parseConfEvent, parseTime } from './parse.js';
+import { type EventRow, TrackingStore } from './store.js';
+import { type ConfEvent, type Insight, iso, type MeetingSummary, type RosterEntry, type ScheduledMeeting } from './types.js';
+
+export interface IngestResult {
+  /** Events stored now for the first time. */
+  accepted: number;
+  /** Events that were already stored (counted on the stored event, not stored again). */
+  duplicates: number;
+}
+
+/** One event ready to store: validated, with what was received for the log. */
+export interface IncomingEvent {
+  ev: ConfEvent;
+  /** The object as received (its JSON is logged). */
+  raw: unknown;
+}
+
+export interface LoggedEvent {
+  seq: number;
+  meeting_id: string;
+  instance_id: string;
+  event: string;
+  known: boolean;
+  time: string;
+  received_at: string;
+  source: string;
+  duplicates: number;
+  duplicate: boolean;
+  late: boolean;
+  data: unknown;
+}
+
+const FOLD_CACHE = 32;
+
+export class TrackingService {
+  readonly store: TrackingStore;
+  private readonly folds = new Map<string, { fold: MeetingFold; index: MeetingIndex | null }>();
+  private readonly pending = new Set<string>();
+  private flushTimer: ReturnType<Clock['setTimeout']> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: Pick<AgentContext, 'store' | 'events' | 'bus' | 'clock' | 'logger'>,
+    private readonly cfg: TrackingConfig,
+  ) {
+    this.store = new TrackingStore(ctx.store);
+  }
+
+  /**
+   * Ingest path for callback-format events from any source (HTTP, MQTT relay):
+   * validates every event first and stores none of a batch with an invalid
+   * member (throws EventInputError naming the event and field).
+   */
+  ingest(input: unknown, source: string): IngestResult {
+    const list = Array.isArray(input) ? input : [input];
+    if (list.length > this.cfg.max_batch) {
+      throw new AgentError('INVALID_PARAMS', `batch of ${list.length} events exceeds max_batch ${this.cfg.max_batch}`);
+    }
+    const now = this.ctx.clock.now();
+    const items = list.map((raw, i) => ({ ev: parseConfEvent(raw, i, now), raw }));
+    return this.ingestParsed(items, source);
+  }
+
+  /** Stores validated events in one transaction; returns after the commit. */
+  ingestParsed(items: readonly IncomingEvent[], source: string): IngestResult {
+    if (this.stopped) throw new AgentError('UNAVAILABLE', 'meeting tracking is stopping');
+    const now = this.ctx.clock.now();
+    const appended: { meeting: string; ev: ConfEvent }[] = [];
+    const dropCaches = new Set<string>();
+    const touched = new Map<string, boolean>();
+    const result = this.store.db.transaction((): IngestResult => {
+      let accepted = 0;
+      let duplicates = 0;
+      const confs = new Map<string, { meetingKey: string; facts: ConferenceFacts | null } | undefined>();
+      const statusBefore = new Map<string, string | undefined>();
+      for (const { ev, raw } of items) {
+        if (!confs.has(ev.conference)) confs.set(ev.conference, this.store.conference(ev.conference));
+        const conf = confs.get(ev.conference);
+        const oldKey = conf?.meetingKey ?? ev.conference;
+        if (!statusBefore.has(oldKey)) statusBefore.set(oldKey, this.store.meetingStatus(oldKey));
+        const st = statusBefore.get(oldKey);
+        const late = st === 'ended' || st === 'failed';
+        const key = dedupKey(ev, raw);
+        const seq = this.store.insertEvent(key, ev, now, source, JSON.stringify(raw), late);
+        if (seq === null) {
+          duplicates++;
+          this.store.countDuplicate(key, late);
+          // A delayed duplicate of an ended meeting recomputes (and re-stores) its final insight.
+          if (late && !touched.has(oldKey)) touched.set(oldKey, false);
+          continue;
+        }
+        accepted++;
+        let facts = conf?.facts ?? null;
+        let changed = conf === undefined;
+        if (ev.known) {
+          const next = facts ? { ...facts } : newConference(ev.conference, ev);
+          applyToConference(next, ev);
+          changed ||= JSON.stringify(next) !== JSON.stringify(facts);
+          facts = next;
+        }
+        let meeting = oldKey;
+        if (changed) {
+          meeting = this.store.putConference(ev.conference, facts);
+          confs.set(ev.conference, { meetingKey: meeting, facts });
+        }
+        if (meeting !== oldKey) {
+          dropCaches.add(oldKey).add(meeting);
+          touched.set(oldKey, true);
+        }
+        touched.set(meeting, touched.get(meeting) === true || changed);
+        appended.push({ meeting, ev });
+        this.ctx.events.emit({
+          type: 'meeting.event',
+          at: iso(ev.at) as string,
+          data: {
+            meeting_id: meeting,
+            instance_id: ev.conference,
+            seq,
+            event: ev.event,
+            known: ev.known,
+            source,
+            received_at: iso(now),
+            late,
+            raw,
+          },
+        });
+      }
+      for (const [meeting, recompute] of touched) {
+        if (recompute) this.summarize(meeting, now);
+        else this.store.touchMeeting(meeting, now);
+      }
+      return { accepted, duplicates };
+    })();
+    // After the commit: bring cached folds up to date and schedule the push.
+    for (const m of dropCaches) this.folds.delete(m);
+    for (const { meeting, ev } of appended) {
+      const c = this.folds.get(meeting);
+      if (c) {
+        c.fold.add(ev);
+        c.index = null;
+      }
+    }
+    for (const m of touched.keys()) this.schedulePublish(m);
+    return result;
+  }
+
+  /** Recomputes a meeting's stored summary from its instances; emits meeting.status when it changes. */
+  private summarize(meeting: string, now: number): void {
+    const facts = this.store.conferencesOf(meeting);
+    const prev = this.store.meeting(meeting);
+    if (facts.length === 0) {
+      this.store.deleteMeeting(meeting);
+      return;
+    }
+    const instances = facts.map(instanceOf);
+    const st = statusAt(instances, Number.POSITIVE_INFINITY);
+    const row = {
+      id: meeting,
+      status: st.status,
+      actual_start: st.start,
+      actual_end: st.end,
+      error: st.error,
+      first_at: Math.min(...instances.map((i) => i.visibleFrom)),
+      instances: instances.length,
+      updated_at: now,
+    };
+    this.store.putMeeting(row);
+    if (prev?.status !== st.status) {
+      this.ctx.events.emit({
+        type: 'meeting.status',
+        at: iso(now) as string,
+        data: {
+          meeting_id: meeting,
+          status: st.status,
+          previous: prev?.status ?? null,
+          actual_start_time: iso(st.start),
+          actual_end_time: iso(st.end),
+          error: st.error,
+        },
+      });
+    }
+  }
+
+  private schedulePublish(meeting: string): void {
+    this.pending.add(meeting);
+    if (this.flushTimer || this.stopped) return;
+    this.flushTimer = this.ctx.clock.setTimeout(() => {
+      this.flushTimer = null;
+      this.flush();
+    }, this.cfg.publish_delay_ms);
+  }
+
+  /** Pushes the current insight of every meeting changed since the last push (and stores final ones). */
+  flush(): void {
+    const ids = [...this.pending];
+    this.pending.clear();
+    for (const id of ids) {
+      if (!this.exists(id)) continue;
+      try {
+        this.ctx.bus.publish('meetings', this.current(id));
+      } catch (e) {
+        this.ctx.logger.error({ meeting: id, err: (e as Error).message }, 'meeting insight failed');
+      }
+    }
+  }
+
+  private exists(id: string): boolean {
+    return this.store.meeting(id) !== undefined || this.store.schedule(id) !== undefined;
+  }
+
+  private indexOf(id: string): MeetingIndex {
+    let c = this.folds.get(id);
+    if (c) {
+      // Re-insert: the map's order is the LRU order.
+      this.folds.delete(id);
+    } else {
+      const fold = new MeetingFold();
+      for (const n of this.store.normsOf(id)) fold.add(JSON.parse(n) as ConfEvent);
+      c = { fold, index: null };
+    }
+    this.folds.set(id, c);
+    if (this.folds.size > FOLD_CACHE) this.folds.delete(this.folds.keys().next().value as string);
+    c.index ??= buildIndex(id, c.fold, new Roster(this.store.roster(id)), this.cfg.timer_requires);
+    return c.index;
+  }
+
+  /** The insight now (a final one is stored so later reads need no fold). */
+  private current(id: string): Insight {
+    const row = this.store.meeting(id);
+    const ix = this.indexOf(id);
+    const insight = insightAt(ix, Math.max(this.ctx.clock.now(), ix.lastAt));
+    if (insight.final && row && row.final_dirty === 1) this.store.storeFinal(id, JSON.stringify(insight), row.updated_at);
+    return insight;
+  }
+
+  /** The stored final insight as JSON text, when the meeting has ended and nothing changed since. */
+  finalJson(id: string): string | undefined {
+    return this.store.finalOf(id) ?? undefined;
+  }
+
+  /** Insight now, or as of `at` (ISO 8601 or epoch seconds/ms). */
+  insight(id: string, at?: string | number): Insight {
+    if (!this.exists(id)) throw new AgentError('NOT_FOUND', `no meeting "${id}"`);
+    if (at === undefined || at === '') {
+      const stored = this.finalJson(id);
+      return stored ? (JSON.parse(stored) as Insight) : this.current(id);
+    }
+    const t = parseTime(at);
+    if (t === undefined) {
+      throw new AgentError('INVALID_PARAMS', `at: expected an ISO 8601 time with a zone or epoch seconds/milliseconds`);
+    }
+    return insightAt(this.indexOf(id), t);
+  }
+
+  list(from?: string | number, to?: string | number): MeetingSummary[] {
+    const f = from === undefined || from === '' ? Number.NEGATIVE_INFINITY : parseTime(from);
+    const t = to === undefined || to === '' ? Number.POSITIVE_INFINITY : parseTime(to);
+    if (f === undefined) throw new AgentError('INVALID_PARAMS', 'from: expected an ISO 8601 time or epoch seconds/milliseconds');
+    if (t === undefined) throw new AgentError('INVALID_PARAMS', 'to: expected an ISO 8601 time or epoch seconds/milliseconds');
+    const out: MeetingSummary[] = [];
+    for (const r of this.store.list()) {
+      const start = r.actual_start ?? r.first_at ?? r.sched_start;
+      const end = r.actual_end ?? (r.status === 'live' ? null : (r.sched_end ?? start));
+      if (start !== null && start > t) continue;
+      if (end !== null && end < f) continue;
+      out.push({
+        id: r.id,
+        status: r.status as MeetingSummary['status'],
+        actual_start_time: iso(r.actual_start),
+        actual_end_time: iso(r.actual_end),
+        error: r.error,
+        instances: r.instances,
+        title: r.title,
+        scheduled_start: iso(r.sched_start),
+        scheduled_end: iso(r.sched_end),
+      });
+    }
+    return out.sort((a, b) => sortTime(a).localeCompare(sortTime(b)) || (a.id < b.id ? -1 : 1));
+  }
+
+  /** The raw events of a meeting as received, in event-time order. */
+  events(id: string, limit = 1000, offset = 0): LoggedEvent[] {
+    if (!this.exists(id)) throw new AgentError('NOT_FOUND', `no meeting "${id}"`);
+    return this.store.eventsOf(id, limit, offset).map((r: EventRow) => ({
+      seq: r.seq,
+      meeting_id: id,
+      instance_id: r.conference,
+      event: r.event,
+      known: r.known === 1,
+      time: iso(r.at) as string,
+      received_at: iso(r.received_at) as string,
+      source: r.source,
+      duplicates: r.duplicates,
+      duplicate: r.duplicates > 0,
+      late: r.late === 1,
+      data: JSON.parse(r.raw),
+    }));
+  }
+
+  /**
+   * Calendar hook: a scheduled meeting and its roster (invitees with person,
+   * role and the contacts they may join from). Meetings known only this way
+   * are `scheduled`; the roster names and gives roles to participants whose
+   * user_data does not.
+   */
+  schedule(m: ScheduledMeeting): void {
+    if (typeof m.id !== 'string' || m.id === '') throw new AgentError('INVALID_PARAMS', 'id: expected a non-empty string');
+    const time = (field: string, v: unknown): number | null => {
+      if (v === undefined || v === null) return null;
+      const t = parseTime(v);
+      if (t === undefined) throw new AgentError('INVALID_PARAMS', `${field}: expected a time`);
+      return t;
+    };
+    const roster: RosterEntry[] = (m.roster ?? []).map((r, i) => {
+      if (!r || typeof r.person !== 'string' || r.person === '') {
+        throw new AgentError('INVALID_PARAMS', `roster.${i}.person: expected a non-empty string`);
+      }
+      return {
+        person: r.person,
+        role: typeof r.role === 'string' ? r.role : null,
+        contacts: (r.contacts ?? []).filter((c) => typeof c === 'string'),
+      };
+    });
+    this.store.putSchedule({
+      id: m.id,
+      title: m.title ?? null,
+      start: time('start', m.start),
+      end: time('end', m.end),
+      roster: JSON.stringify(roster),
+    });
+    const c = this.folds.get(m.id);
+    if (c) c.index = null;
+    this.store.touchMeeting(m.id, this.ctx.clock.now());
+    this.schedulePublish(m.id);
+  }
+
+  /** Snapshot for the `meetings` topic: meetings live now or changed in the last day. */
+  snapshot(): { meetings: MeetingSummary[] } {
+    const now = this.ctx.clock.now();
+    return { meetings: this.list(now - 24 * 3600_000) };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.ctx.clock.clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pending.clear();
+  }
+
+  start(): void {
+    this.stopped = false;
+  }
+}
+
+const sortTime = (m: MeetingSummary): string => m.actual_start_time ?? m.scheduled_start ?? '';
+
+export { EventInputError };

@@ -1,0 +1,240 @@
+// SQLite tables of meeting tracking: the append-only event log (one row per
+// distinct event, with its duplicate count), conference (instance) facts,
+// meeting summaries with the stored final insight, and calendar schedules.
+import type { Db, Migration, Store } from '../store/db.js';
+import { type ConferenceFacts, meetingKeyOf } from './fold.js';
+import type { ConfEvent, RosterEntry } from './types.js';
+
+export const TRACKING_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'tracking event log, conferences, meetings, schedules',
+    up(db: Db) {
+      db.exec(`
+        CREATE TABLE tracking_events (
+          seq INTEGER PRIMARY KEY,
+          dedup_key TEXT NOT NULL UNIQUE,
+          conference TEXT NOT NULL,
+          event TEXT NOT NULL,
+          known INTEGER NOT NULL,
+          at INTEGER NOT NULL,
+          received_at INTEGER NOT NULL,
+          source TEXT NOT NULL,
+          raw TEXT NOT NULL,
+          norm TEXT NOT NULL,
+          duplicates INTEGER NOT NULL DEFAULT 0,
+          late INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX tracking_events_by_conference ON tracking_events (conference, at, seq);
+        CREATE TABLE tracking_conferences (
+          id TEXT PRIMARY KEY,
+          meeting_key TEXT NOT NULL,
+          facts TEXT NOT NULL
+        );
+        CREATE INDEX tracking_conferences_by_meeting ON tracking_conferences (meeting_key);
+        CREATE TABLE tracking_meetings (
+          id TEXT PRIMARY KEY,
+          status TEXT NOT NULL,
+          actual_start INTEGER,
+          actual_end INTEGER,
+          error TEXT,
+          first_at INTEGER,
+          instances INTEGER NOT NULL DEFAULT 0,
+          updated_at INTEGER NOT NULL,
+          final_insight TEXT,
+          final_dirty INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE tracking_schedules (
+          id TEXT PRIMARY KEY,
+          title TEXT,
+          start INTEGER,
+          end INTEGER,
+          roster TEXT NOT NULL DEFAULT '[]'
+        );
+      `);
+    },
+  },
+];
+
+export interface MeetingRow {
+  id: string;
+  status: string;
+  actual_start: number | null;
+  actual_end: number | null;
+  error: string | null;
+  first_at: number | null;
+  instances: number;
+  updated_at: number;
+  final_insight: string | null;
+  final_dirty: number;
+}
+
+export interface EventRow {
+  seq: number;
+  conference: string;
+  event: string;
+  known: number;
+  at: number;
+  received_at: number;
+  source: string;
+  raw: string;
+  duplicates: number;
+  late: number;
+}
+
+export interface ScheduleRow {
+  id: string;
+  title: string | null;
+  start: number | null;
+  end: number | null;
+  roster: string;
+}
+
+/** Prepared statements over the tracking tables (all synchronous, called inside transactions). */
+export class TrackingStore {
+  readonly db: Db;
+  private readonly s;
+  constructor(store: Store) {
+    store.migrate('tracking', TRACKING_MIGRATIONS);
+    const db = (this.db = store.db);
+    this.s = {
+      insertEvent: db.prepare(
+        `INSERT INTO tracking_events (dedup_key, conference, event, known, at, received_at, source, raw, norm, late)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING`,
+      ),
+      duplicate: db.prepare('UPDATE tracking_events SET duplicates = duplicates + 1, late = max(late, ?) WHERE dedup_key = ?'),
+      conference: db.prepare('SELECT meeting_key, facts FROM tracking_conferences WHERE id = ?'),
+      putConference: db.prepare(
+        `INSERT INTO tracking_conferences (id, meeting_key, facts) VALUES (?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET meeting_key = excluded.meeting_key, facts = excluded.facts`,
+      ),
+      conferencesOf: db.prepare('SELECT facts FROM tracking_conferences WHERE meeting_key = ?'),
+      meeting: db.prepare('SELECT * FROM tracking_meetings WHERE id = ?'),
+      meetingStatus: db.prepare('SELECT status FROM tracking_meetings WHERE id = ?').pluck(),
+      putMeeting: db.prepare(
+        `INSERT INTO tracking_meetings (id, status, actual_start, actual_end, error, first_at, instances, updated_at, final_dirty)
+         VALUES (@id, @status, @actual_start, @actual_end, @error, @first_at, @instances, @updated_at, 1)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, actual_start = excluded.actual_start,
+           actual_end = excluded.actual_end, error = excluded.error, first_at = excluded.first_at,
+           instances = excluded.instances, updated_at = excluded.updated_at, final_dirty = 1`,
+      ),
+      touchMeeting: db.prepare('UPDATE tracking_meetings SET final_dirty = 1, updated_at = ? WHERE id = ?'),
+      deleteMeeting: db.prepare('DELETE FROM tracking_meetings WHERE id = ?'),
+      storeFinal: db.prepare('UPDATE tracking_meetings SET final_insight = ?, final_dirty = 0 WHERE id = ? AND updated_at = ?'),
+      finalOf: db.prepare('SELECT final_insight FROM tracking_meetings WHERE id = ? AND final_dirty = 0').pluck(),
+      eventsOf: db.prepare(
+        `SELECT e.seq, e.conference, e.event, e.known, e.at, e.received_at, e.source, e.raw, e.duplicates, e.late
+         FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
+         WHERE c.meeting_key = ? ORDER BY e.at, e.seq LIMIT ? OFFSET ?`,
+      ),
+      normsOf: db
+        .prepare(
+          `SELECT e.norm FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
+           WHERE c.meeting_key = ? AND e.known = 1`,
+        )
+        .pluck(),
+      schedule: db.prepare('SELECT * FROM tracking_schedules WHERE id = ?'),
+      putSchedule: db.prepare(
+        `INSERT INTO tracking_schedules (id, title, start, end, roster) VALUES (@id, @title, @start, @end, @roster)
+         ON CONFLICT(id) DO UPDATE SET title = excluded.title, start = excluded.start, end = excluded.end, roster = excluded.roster`,
+      ),
+      list: db.prepare(
+        `SELECT m.id AS id, m.status AS status, m.actual_start AS actual_start, m.actual_end AS actual_end, m.error AS error,
+                m.instances AS instances, m.first_at AS first_at, s.title AS title, s.start AS sched_start, s.end AS sched_end
+         FROM tracking_meetings m LEFT JOIN tracking_schedules s ON s.id = m.id
+         UNION ALL
+         SELECT s.id, 'scheduled', NULL, NULL, NULL, 0, NULL, s.title, s.start, s.end
+         FROM tracking_schedules s WHERE NOT EXISTS (SELECT 1 FROM tracking_meetings m WHERE m.id = s.id)`,
+      ),
+    };
+  }
+
+  /** Appends a new event; false when an event with the same business key is already stored. */
+  insertEvent(key: string, ev: ConfEvent, receivedAt: number, source: string, raw: string, late: boolean): number | null {
+    const r = this.s.insertEvent.run(
+      key,
+      ev.conference,
+      ev.event,
+      ev.known ? 1 : 0,
+      ev.at,
+      receivedAt,
+      source,
+      raw,
+      JSON.stringify(ev),
+      late ? 1 : 0,
+    );
+    return r.changes === 1 ? Number(r.lastInsertRowid) : null;
+  }
+  countDuplicate(key: string, late: boolean): void {
+    this.s.duplicate.run(late ? 1 : 0, key);
+  }
+  conference(id: string): { meetingKey: string; facts: ConferenceFacts | null } | undefined {
+    const r = this.s.conference.get(id) as { meeting_key: string; facts: string } | undefined;
+    if (!r) return undefined;
+    const facts = JSON.parse(r.facts) as ConferenceFacts | null;
+    return { meetingKey: r.meeting_key, facts };
+  }
+  /** Facts are null for a conference that has only sent events we do not know. */
+  putConference(id: string, facts: ConferenceFacts | null): string {
+    const key = facts ? meetingKeyOf(facts) : id;
+    this.s.putConference.run(id, key, JSON.stringify(facts));
+    return key;
+  }
+  conferencesOf(meeting: string): ConferenceFacts[] {
+    return (this.s.conferencesOf.all(meeting) as { facts: string }[])
+      .map((r) => JSON.parse(r.facts) as ConferenceFacts | null)
+      .filter((f): f is ConferenceFacts => f !== null);
+  }
+  meeting(id: string): MeetingRow | undefined {
+    return this.s.meeting.get(id) as MeetingRow | undefined;
+  }
+  meetingStatus(id: string): string | undefined {
+    return this.s.meetingStatus.get(id) as string | undefined;
+  }
+  putMeeting(row: Omit<MeetingRow, 'final_insight' | 'final_dirty'>): void {
+    this.s.putMeeting.run(row);
+  }
+  touchMeeting(id: string, now: number): void {
+    this.s.touchMeeting.run(now, id);
+  }
+  deleteMeeting(id: string): void {
+    this.s.deleteMeeting.run(id);
+  }
+  /** Stores the final insight unless an event changed the meeting since `updatedAt`. */
+  storeFinal(id: string, json: string, updatedAt: number): void {
+    this.s.storeFinal.run(json, id, updatedAt);
+  }
+  finalOf(id: string): string | undefined {
+    return this.s.finalOf.get(id) as string | undefined;
+  }
+  eventsOf(meeting: string, limit: number, offset: number): EventRow[] {
+    return this.s.eventsOf.all(meeting, limit, offset) as EventRow[];
+  }
+  normsOf(meeting: string): string[] {
+    return this.s.normsOf.all(meeting) as string[];
+  }
+  schedule(id: string): ScheduleRow | undefined {
+    return this.s.schedule.get(id) as ScheduleRow | undefined;
+  }
+  putSchedule(row: ScheduleRow): void {
+    this.s.putSchedule.run(row);
+  }
+  roster(id: string): RosterEntry[] {
+    const r = this.schedule(id);
+    return r ? (JSON.parse(r.roster) as RosterEntry[]) : [];
+  }
+  list(): {
+    id: string;
+    status: string;
+    actual_start: number | null;
+    actual_end: number | null;
+    error: string | null;
+    instances: number;
+    first_at: number | null;
+    title: string | null;
+    sched_start: number | null;
+    sched_end: number | null;
+  }[] {
+    return this.s.list.all() as ReturnType<TrackingStore['list']>;
+  }
+}

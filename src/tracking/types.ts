@@ -1,0 +1,116 @@
+// The one internal event type every conference source is mapped to, and the
+// insight shapes the API returns.
+
+export const KNOWN_EVENTS = [
+  'conf.create.succ',
+  'conf.end',
+  'conf.joined',
+  'conf.quit',
+  'conf.play_end',
+  'conf.record_end',
+] as const;
+export type KnownEventName = (typeof KNOWN_EVENTS)[number];
+
+/** A conference event after validation; all times are epoch milliseconds. */
+export interface ConfEvent {
+  /** Event name as received; `known` is false for names we do not model. */
+  event: string;
+  known: boolean;
+  /** Conference id: one instance of a meeting. */
+  conference: string;
+  call_id: string | null;
+  part_uri: string | null;
+  begin_time: number | null;
+  end_time: number | null;
+  join_time: number | null;
+  quit_time: number | null;
+  error: string | null;
+  /** user_data exactly as received (a string, or null). */
+  user_data: string | null;
+  /** Fields read from user_data when it is a JSON object. */
+  meeting: string | null;
+  person: string | null;
+  role: string | null;
+  timer_requires: string[] | null;
+  /** The event's own time: the time it reports (receipt time when it reports none). */
+  at: number;
+}
+
+/** One invitee of a scheduled meeting (from the calendar). */
+export interface RosterEntry {
+  person: string;
+  role?: string | null;
+  /** Phone numbers, desk numbers, e-mails or accounts this person may join from. */
+  contacts?: string[];
+}
+
+export interface ScheduledMeeting {
+  id: string;
+  title?: string | null;
+  start?: string | number | null;
+  end?: string | number | null;
+  roster?: RosterEntry[];
+}
+
+export type MeetingStatus = 'scheduled' | 'live' | 'ended' | 'failed';
+
+export interface CallInsight {
+  call_id: string;
+  instance_id: string;
+  join_time: string;
+  quit_time: string | null;
+  duration_ms: number;
+}
+
+export interface ParticipantInsight {
+  key: string;
+  person: string | null;
+  role: string | null;
+  part_uri: string | null;
+  matched: boolean;
+  connected: boolean;
+  total_ms: number;
+  calls: CallInsight[];
+}
+
+export interface InstanceInsight {
+  id: string;
+  begin_time: string | null;
+  end_time: string | null;
+  status: 'live' | 'ended' | 'failed';
+  error: string | null;
+}
+
+export interface Insight {
+  id: string;
+  status: MeetingStatus;
+  actual_start_time: string | null;
+  actual_end_time: string | null;
+  error: string | null;
+  instances: InstanceInsight[];
+  participants: ParticipantInsight[];
+  timer: {
+    running: boolean;
+    elapsed_ms: number;
+    /** Roles the timer waits for; null = at least two participants. */
+    requires: string[] | null;
+    segments: { start: string; end: string | null }[];
+  };
+  recordings: { instance_id: string; begin_time: string; end_time: string }[];
+  as_of: string;
+  final: boolean;
+}
+
+export interface MeetingSummary {
+  id: string;
+  status: MeetingStatus;
+  actual_start_time: string | null;
+  actual_end_time: string | null;
+  error: string | null;
+  instances: number;
+  title: string | null;
+  scheduled_start: string | null;
+  scheduled_end: string | null;
+}
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
