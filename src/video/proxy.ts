@@ -1,0 +1,120 @@
+// The only way into go2rtc from outside: three routes on the agent's port,
+// behind the agent's token (viewer or above). `src` must be one of our
+// stream names — never a URL, which go2rtc would open on the fly.
+import type {} from '@fastify/websocket';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { allows, type TokenAuth } from '../api/auth.js';
+
+export interface ProxyTarget {
+  /** go2rtc's API port when it is running, else null (with the reason). */
+  upstream(): { port: number } | { unavailable: string };
+  hasStream(name: string): boolean;
+}
+
+/** Pause go2rtc when a slow client has this much unsent data (MSE is a firehose). */
+const WS_HIGH_WATER = 4 * 1024 * 1024;
+const FRAME_PARAMS = ['width', 'w', 'height', 'h', 'rotate', 'cache'];
+
+export function registerVideoProxy(http: FastifyInstance, auth: TokenAuth, target: ProxyTarget, logger: Logger): void {
+  const guard = async (req: FastifyRequest, reply: FastifyReply) => {
+    const who = auth.fromRequest(req.headers, req.url);
+    if (!who) return reply.code(401).send({ error: 'missing or unknown token' });
+    if (!allows(who.role, 'viewer')) return reply.code(403).send({ error: `token "${who.name}" may not watch video` });
+    const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
+    if (!target.hasStream(src)) return reply.code(404).send({ error: `unknown stream "${src}"` });
+    const up = target.upstream();
+    if ('unavailable' in up) return reply.code(503).send({ error: `video unavailable: ${up.unavailable}` });
+  };
+
+  void http.register(async (scoped) => {
+    // Bodies are passed through untouched (JSON offer, WHEP SDP, form data).
+    scoped.removeAllContentTypeParsers();
+    scoped.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
+
+    scoped.get('/video/ws', { websocket: true, preValidation: guard }, (client, req) => {
+      const up = target.upstream();
+      if ('unavailable' in up) return client.close(1013, 'video unavailable');
+      const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
+      // No Origin header upstream: go2rtc's origin check passes for a same-host client (B.5).
+      const upstream = new WebSocket(`ws://127.0.0.1:${up.port}/api/ws?src=${encodeURIComponent(src)}`, {
+        perMessageDeflate: false,
+      });
+      const pending: { data: WebSocket.RawData; binary: boolean }[] = [];
+      client.on('message', (data, binary) => {
+        if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary });
+        else if (upstream.readyState === WebSocket.CONNECTING && pending.length < 64) pending.push({ data, binary });
+      });
+      upstream.on('open', () => {
+        for (const p of pending.splice(0)) upstream.send(p.data, { binary: p.binary });
+      });
+      upstream.on('message', (data, binary) => {
+        if (client.readyState !== WebSocket.OPEN) return;
+        client.send(data, { binary }, () => {
+          if (client.bufferedAmount < WS_HIGH_WATER && upstream.isPaused) upstream.resume();
+        });
+        if (client.bufferedAmount >= WS_HIGH_WATER) upstream.pause();
+      });
+      const closeBoth = (code: number, reason: string) => {
+        const c = code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1011;
+        if (client.readyState === WebSocket.OPEN || client.readyState === WebSocket.CONNECTING) client.close(c, reason);
+        if (upstream.readyState === WebSocket.OPEN) upstream.close(c === 1011 ? 1000 : c, reason);
+        else if (upstream.readyState === WebSocket.CONNECTING) upstream.terminate();
+      };
+      upstream.on('close', (code, reason) => closeBoth(code, reason.toString()));
+      upstream.on('error', (e) => {
+        logger.warn({ err: e.message, src }, 'video ws upstream error');
+        closeBoth(1011, 'go2rtc unreachable');
+      });
+      client.on('close', () => closeBoth(1000, ''));
+      client.on('error', () => closeBoth(1011, ''));
+    });
+
+    scoped.post('/video/webrtc', { preValidation: guard }, async (req, reply) => {
+      const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const ct = req.headers['content-type'];
+      return forward(reply, `/api/webrtc?src=${encodeURIComponent(src)}`, target, {
+        method: 'POST',
+        body,
+        headers: ct ? { 'content-type': ct } : {},
+      });
+    });
+
+    scoped.get('/video/frame.jpeg', { preValidation: guard }, async (req, reply) => {
+      const q = new URL(req.url, 'http://x').searchParams;
+      const out = new URLSearchParams({ src: q.get('src') ?? '' });
+      for (const k of FRAME_PARAMS) {
+        const v = q.get(k);
+        if (v !== null && /^[0-9a-z.]{1,12}$/i.test(v)) out.set(k, v);
+      }
+      return forward(reply, `/api/frame.jpeg?${out}`, target, { method: 'GET' });
+    });
+  });
+}
+
+async function forward(
+  reply: FastifyReply,
+  pathAndQuery: string,
+  target: ProxyTarget,
+  init: { method: string; body?: Buffer; headers?: Record<string, string> },
+): Promise<FastifyReply> {
+  const up = target.upstream();
+  if ('unavailable' in up) return reply.code(503).send({ error: `video unavailable: ${up.unavailable}` });
+  try {
+    const res = await fetch(`http://127.0.0.1:${up.port}${pathAndQuery}`, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body && init.body.length > 0 ? new Uint8Array(init.body) : undefined,
+      signal: AbortSignal.timeout(15_000),
+    });
+    const buf = Buffer.from(await res.arrayBuffer());
+    const ct = res.headers.get('content-type');
+    if (ct) reply.header('content-type', ct);
+    reply.header('cache-control', 'no-store');
+    return reply.code(res.status).send(buf);
+  } catch (e) {
+    return reply.code(502).send({ error: `go2rtc did not answer: ${e instanceof Error ? e.message : String(e)}` });
+  }
+}
