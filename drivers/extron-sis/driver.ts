@@ -1,0 +1,418 @@
+// Extron SIS driver over Telnet (IAC answered and stripped, password login)
+// or RS-232. Every connect: verbose mode 3, matrix size, then every tie is
+// read back. State comes only from what the switcher reports: tie responses,
+// reads, and a full re-read after `Qik` / `Rpr` (they do not say what changed).
+import { type Static, Type } from '@sinclair/typebox';
+import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/host/contract.js';
+import { defineAction } from '../../src/host/contract.js';
+import type { Link } from '../../src/transport/link.js';
+import { CommandQueue } from '../../src/transport/queue.js';
+import { type BindingInterface, SerialLink } from '../../src/transport/serial.js';
+import { TcpLink } from '../../src/transport/tcp.js';
+import { TelnetFilter } from '../../src/transport/telnet.js';
+import type { TimerHandle } from '../../src/util/clock.js';
+import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
+import {
+  encodePresetRecall,
+  encodePresetSave,
+  encodeReadTie,
+  encodeTie,
+  encodeVerbose,
+  FIRMWARE,
+  INFO,
+  type SisLayer,
+  type SisMessage,
+  SisParser,
+} from './protocol.js';
+
+export const ExtronSisConfig = Type.Object(
+  {
+    transport: Type.Union([Type.Literal('tcp'), Type.Literal('serial')], {
+      default: 'tcp',
+      description: '"tcp": Telnet (port 23); "serial": RS-232 (9600 8N1).',
+    }),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'IP or name of the switcher (transport "tcp").' })),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 23, description: 'Telnet port.' }),
+    path: Type.Optional(Type.String({ minLength: 1, description: 'Serial device, e.g. /dev/ttyUSB0 (transport "serial").' })),
+    baud_rate: Type.Integer({ minimum: 1200, maximum: 115_200, default: 9600 }),
+    password: Type.Optional(Type.String({ description: 'Telnet password (administrator or user); use ${ENV_VAR}.' })),
+    inputs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 512, description: 'Override the size the switcher reports (`I`).' }),
+    ),
+    outputs: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
+    input_labels: Type.Array(Type.String(), {
+      default: [],
+      description: 'Names for inputs 1, 2, … (SIS has no portable label query).',
+    }),
+    output_labels: Type.Array(Type.String(), { default: [], description: 'Names for outputs 1, 2, ….' }),
+    keepalive_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 240_000,
+      default: 60_000,
+      description: 'Period of the `Q` keep-alive; must stay well under the 300 s Telnet idle timeout.',
+    }),
+    request_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+    auth_retry_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 3_600_000,
+      default: 60_000,
+      description: 'Wait after a rejected password.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ExtronSisConfig = Static<typeof ExtronSisConfig>;
+
+type Table = Record<string, number | null>;
+type Expect = (m: SisMessage) => boolean;
+/** After the banner, how long a `Password:` prompt may take before we assume there is none. */
+const PROMPT_GRACE_MS = 400;
+/** With no banner at all (some units, RS-232), start anyway after this long. */
+const BANNER_WAIT_MS = 1500;
+
+export class ExtronSisDevice implements DeviceInstance {
+  private readonly link: Link;
+  private readonly telnet: TelnetFilter | null;
+  private readonly parser = new SisParser();
+  private readonly queue: CommandQueue<SisMessage>;
+  private expect: Expect | null = null;
+  private phase: 'down' | 'login' | 'init' | 'ready' | 'auth_failed' = 'down';
+  private passwordSent = false;
+  private loginTimer: TimerHandle | null = null;
+  private keepaliveTimer: TimerHandle | null = null;
+  private authTimer: TimerHandle | null = null;
+  private rereading: Promise<void> | null = null;
+  private rereadAgain = false;
+  private inputs = 0;
+  private outputs = 0;
+  private video: Table = {};
+  private audio: Table = {};
+  private garbage = 0;
+  readonly actions: Record<string, ActionDefinition>;
+
+  constructor(
+    private readonly cfg: ExtronSisConfig,
+    private readonly ctx: DriverContext,
+    opts: { serialBinding?: BindingInterface } = {},
+  ) {
+    const base = { logger: ctx.logger, clock: ctx.clock };
+    if ((cfg.transport ?? 'tcp') === 'serial') {
+      if (!cfg.path) throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: transport "serial" needs "path"`);
+      this.link = new SerialLink({ ...base, path: cfg.path, baudRate: cfg.baud_rate ?? 9600, binding: opts.serialBinding });
+      this.telnet = null;
+    } else {
+      if (!cfg.host)
+        throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: transport "tcp" needs "host" (or simulated = true)`);
+      this.link = new TcpLink({ ...base, host: cfg.host, port: cfg.port ?? 23 });
+      this.telnet = new TelnetFilter();
+    }
+    this.queue = new CommandQueue<SisMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
+    this.actions = this.defineActions();
+  }
+
+  async start(): Promise<void> {
+    this.link.on('up', (info) => this.onUp(info));
+    this.link.on('down', (reason) => this.onDown(reason));
+    this.link.on('data', (chunk) => this.onData(chunk));
+    this.ctx.setStatus('connecting', `connecting to ${this.link.describe()}`);
+    this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    this.clearTimers();
+    this.ctx.clock.clearTimeout(this.authTimer);
+    this.queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
+    this.link.removeAllListeners();
+    await this.link.stop();
+  }
+
+  private onUp(info: string): void {
+    this.parser.reset();
+    this.telnet?.reset();
+    this.passwordSent = false;
+    this.phase = 'login';
+    this.ctx.setStatus('connecting', `connected to ${info}, logging in`);
+    // RS-232 has no banner or password: go straight to the set-up.
+    this.armLogin(this.telnet ? BANNER_WAIT_MS : 0);
+  }
+
+  private onDown(reason: string): void {
+    const wasUp = this.phase !== 'down' && this.phase !== 'auth_failed';
+    if (this.phase !== 'auth_failed') this.phase = 'down';
+    this.clearTimers();
+    this.queue.failAll(new DeviceError(`connection lost: ${reason}`, 'DEVICE_OFFLINE'));
+    if (this.phase === 'auth_failed') return; // keep the auth_failure status visible
+    this.ctx.setStatus(wasUp ? 'offline' : 'connecting', `${this.link.describe()}: ${reason}`);
+  }
+
+  private onData(chunk: Buffer): void {
+    let data = chunk;
+    if (this.telnet) {
+      const f = this.telnet.push(chunk);
+      if (f.reply) this.link.write(f.reply); // refuse every option: WONT / DONT
+      data = f.data;
+    }
+    for (const m of this.parser.push(data)) this.onMessage(m);
+  }
+
+  private onMessage(m: SisMessage): void {
+    if (this.phase === 'login') return void this.onLoginMessage(m);
+    switch (m.kind) {
+      case 'garbage':
+        this.garbage++;
+        this.ctx.logger.warn({ text: m.text, total: this.garbage }, 'extron: ignored unreadable data');
+        return;
+      case 'tie':
+        this.applyTie(m.output, m.input, m.layer);
+        break;
+      case 'tie_all':
+        for (let o = 1; o <= this.outputs; o++) this.applyTie(o, m.input, m.layer, false);
+        this.publish();
+        break;
+      case 'banner':
+        // Power-on banner mid-session: the switcher rebooted and forgot our verbose mode.
+        if (this.phase === 'ready') {
+          this.ctx.logger.info({ banner: m.text }, 'extron: switcher restarted, setting it up again');
+          this.queue.failAll(new DeviceError('switcher restarted', 'DEVICE_ERROR'));
+          void this.setup();
+        }
+        return;
+      default:
+        break;
+    }
+    if (this.expect?.(m)) {
+      this.expect = null;
+      if (m.kind === 'error') this.queue.rejectCurrent(new DeviceError(`switcher answered ${m.code}: ${m.message}`));
+      else this.queue.resolveCurrent(m);
+      if (m.kind === 'preset' && m.op === 'recall') this.scheduleReread();
+      return;
+    }
+    if (m.kind === 'qik' || (m.kind === 'preset' && m.op === 'recall')) {
+      // Front-panel or other-port change: it does not say what changed, so read everything again.
+      this.scheduleReread();
+    } else if (m.kind === 'error') {
+      this.ctx.logger.warn({ code: m.code, meaning: m.message }, 'extron: error with no request in flight');
+    } else if (m.kind !== 'tie' && m.kind !== 'tie_all') {
+      this.ctx.logger.debug({ message: m }, 'extron: unsolicited message');
+    }
+  }
+
+  private onLoginMessage(m: SisMessage): void {
+    if (m.kind === 'password_prompt') {
+      if (!this.cfg.password) return void this.authFailed('the switcher asks for a password; set "password" for this device');
+      if (this.passwordSent) return void this.authFailed('the switcher rejected the password');
+      this.passwordSent = true;
+      this.link.write(`${this.cfg.password}\r`);
+      this.armLogin(BANNER_WAIT_MS * 2);
+    } else if (m.kind === 'login') {
+      this.finishLogin(`logged in as ${m.role}`);
+    } else if (m.kind === 'banner') {
+      this.ctx.setState({ model: m.model, firmware: m.firmware });
+      if (!this.passwordSent) this.armLogin(PROMPT_GRACE_MS);
+    } else if (m.kind === 'error' && this.passwordSent) {
+      this.authFailed(`the switcher answered the password with ${m.code}`);
+    }
+  }
+
+  private armLogin(ms: number): void {
+    this.ctx.clock.clearTimeout(this.loginTimer);
+    this.loginTimer = this.ctx.clock.setTimeout(() => {
+      this.loginTimer = null;
+      if (this.phase !== 'login') return;
+      if (this.passwordSent) this.link.reconnect('no answer to the password');
+      else this.finishLogin('no password asked');
+    }, ms);
+  }
+
+  private finishLogin(how: string): void {
+    this.ctx.clock.clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+    this.ctx.logger.debug({ how }, 'extron: session open');
+    void this.setup();
+  }
+
+  private authFailed(message: string): void {
+    this.phase = 'auth_failed';
+    this.ctx.setStatus('auth_failure', message);
+    // Do not hammer the switcher with a bad password: wait, then try once more.
+    void this.link.stop();
+    this.ctx.clock.clearTimeout(this.authTimer);
+    this.authTimer = this.ctx.clock.setTimeout(() => {
+      this.authTimer = null;
+      this.phase = 'down';
+      this.link.start();
+    }, this.cfg.auth_retry_ms ?? 60_000);
+  }
+
+  /** Verbose mode 3 (set again on every connect), size, ties; then online. */
+  private async setup(): Promise<void> {
+    this.phase = 'init';
+    try {
+      await this.request('verbose mode 3', encodeVerbose(3), (m) => m.kind === 'verbose' || m.kind === 'error');
+      const size = await this.request('matrix size', INFO, (m) => m.kind === 'size' || m.kind === 'error');
+      if (size.kind === 'size') {
+        this.inputs = this.cfg.inputs ?? size.videoInputs;
+        this.outputs = this.cfg.outputs ?? size.videoOutputs;
+      }
+      const fw = await this.request('firmware', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error');
+      if (fw.kind === 'value') this.ctx.setState({ firmware: fw.text });
+      this.video = {};
+      this.audio = {};
+      await this.readAllTies();
+      this.phase = 'ready';
+      this.ctx.setStatus('online', `${this.inputs}x${this.outputs} switcher at ${this.link.describe()}`);
+      this.scheduleKeepalive();
+    } catch (e) {
+      if (this.phase === 'init' && this.link.connected) this.link.reconnect(`set-up failed: ${errorMessage(e)}`);
+    }
+  }
+
+  private async readAllTies(): Promise<void> {
+    const video: Table = {};
+    const audio: Table = {};
+    for (let o = 1; o <= this.outputs; o++) {
+      for (const layer of ['video', 'audio'] as const) {
+        const m = await this.request(`read ${layer} tie of output ${o}`, encodeReadTie(o, layer), (x) => isReadReply(x, o));
+        const input = m.kind === 'tie' ? m.input : m.kind === 'value' ? Number(m.text) : null;
+        (layer === 'video' ? video : audio)[String(o)] = input ? input : null;
+      }
+    }
+    this.video = video;
+    this.audio = audio;
+    this.publish();
+  }
+
+  private scheduleReread(): void {
+    if (this.phase !== 'ready') return;
+    if (this.rereading) {
+      this.rereadAgain = true;
+      return;
+    }
+    this.rereading = this.readAllTies()
+      .catch((e) => this.ctx.logger.warn({ err: errorMessage(e) }, 'extron: re-reading the ties failed'))
+      .finally(() => {
+        this.rereading = null;
+        if (this.rereadAgain) {
+          this.rereadAgain = false;
+          this.scheduleReread();
+        }
+      });
+  }
+
+  private scheduleKeepalive(): void {
+    this.keepaliveTimer = this.ctx.clock.setTimeout(() => {
+      this.keepaliveTimer = null;
+      if (this.phase !== 'ready') return;
+      this.request('keep-alive', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error').then(
+        () => this.scheduleKeepalive(),
+        (e: unknown) => {
+          if (e instanceof DeviceError && e.code === 'DEVICE_TIMEOUT') this.link.reconnect('no answer to the keep-alive');
+        },
+      );
+    }, this.cfg.keepalive_ms ?? 60_000);
+  }
+
+  private clearTimers(): void {
+    this.ctx.clock.clearTimeout(this.loginTimer);
+    this.ctx.clock.clearTimeout(this.keepaliveTimer);
+    this.loginTimer = null;
+    this.keepaliveTimer = null;
+  }
+
+  private request(label: string, command: string, expect: Expect, signal?: AbortSignal): Promise<SisMessage> {
+    return this.queue.request(
+      label,
+      () => {
+        this.expect = (m) => m.kind === 'error' || expect(m);
+        this.link.write(command);
+      },
+      { signal },
+    );
+  }
+
+  private applyTie(output: number, input: number, layer: SisLayer, publish = true): void {
+    const value = input === 0 ? null : input;
+    if (layer !== 'audio') this.video[String(output)] = value;
+    if (layer !== 'video') this.audio[String(output)] = value;
+    if (publish && this.phase === 'ready') this.publish();
+  }
+
+  private publish(): void {
+    const labels = (names: string[], n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i + 1), names[i] ?? `${i + 1}`]));
+    this.ctx.setState({
+      inputs: this.inputs,
+      outputs: this.outputs,
+      routes: { ...this.video },
+      audio_routes: { ...this.audio },
+      input_labels: labels(this.cfg.input_labels ?? [], this.inputs),
+      output_labels: labels(this.cfg.output_labels ?? [], this.outputs),
+    });
+  }
+
+  private defineActions(): Record<string, ActionDefinition> {
+    const presetParams = Type.Object(
+      { preset: Type.Integer({ minimum: 1, maximum: 999, description: 'Global preset number.' }) },
+      { additionalProperties: false },
+    );
+    return {
+      route: defineAction({
+        description: 'Tie an input to an output (1-based); input 0 unties. layer: av (video + audio), video or audio.',
+        params: Type.Object(
+          {
+            input: Type.Integer({ minimum: 0, maximum: 999, description: 'Input number; 0 = untie.' }),
+            output: Type.Integer({ minimum: 1, maximum: 999, description: 'Output number.' }),
+            layer: Type.Optional(
+              Type.Union([Type.Literal('av'), Type.Literal('video'), Type.Literal('audio')], { default: 'av' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        run: async (p, { signal }) => {
+          const layer = p.layer ?? 'av';
+          if (p.output > this.outputs)
+            throw new AgentError('INVALID_PARAMS', `output ${p.output} does not exist (1..${this.outputs})`);
+          if (p.input > this.inputs)
+            throw new AgentError('INVALID_PARAMS', `input ${p.input} does not exist (0..${this.inputs})`);
+          const m = await this.request(
+            `tie input ${p.input} to output ${p.output} (${layer})`,
+            encodeTie(p.input, p.output, layer),
+            (x) => x.kind === 'tie' && x.output === p.output,
+            signal,
+          );
+          return m.kind === 'tie' ? { output: m.output, input: m.input || null, layer: m.layer } : m;
+        },
+      }),
+      routes: defineAction({
+        description: 'Read every tie back from the switcher (output → input per layer; null = untied).',
+        params: Type.Object({}, { additionalProperties: false }),
+        readOnly: true,
+        run: async () => {
+          await this.readAllTies();
+          return { video: { ...this.video }, audio: { ...this.audio } };
+        },
+      }),
+      'preset.recall': defineAction({
+        description: 'Recall a global preset (`n.`); the ties are then read back.',
+        params: presetParams,
+        run: async (p, { signal }) => {
+          await this.request(`recall preset ${p.preset}`, encodePresetRecall(p.preset), (x) => x.kind === 'preset', signal);
+          await this.readAllTies();
+          return { preset: p.preset, video: { ...this.video }, audio: { ...this.audio } };
+        },
+      }),
+      'preset.save': defineAction({
+        description: 'Save the current ties as a global preset (`n,`).',
+        params: presetParams,
+        run: async (p, { signal }) => {
+          await this.request(`save preset ${p.preset}`, encodePresetSave(p.preset), (x) => x.kind === 'preset', signal);
+          return { preset: p.preset };
+        },
+      }),
+    };
+  }
+}
+
+function isReadReply(m: SisMessage, output: number): boolean {
+  return (m.kind === 'tie' && m.output === output) || (m.kind === 'value' && /^\d+$/.test(m.text));
+}
