@@ -120,10 +120,13 @@ export class Roster {
   }
 }
 
-/** Phone numbers compare by digits (and a leading +), accounts and e-mails case-insensitively. */
+/** Contacts compare without a sip:/tel:/mailto: scheme, case-insensitively; phone numbers by digits (and a leading +). */
 export function normContact(s: string): string {
-  const t = s.trim().toLowerCase();
-  const phone = t.replace(/^(tel:|sip:)/, '').replace(/[\s().-]/g, '');
+  const t = s
+    .trim()
+    .toLowerCase()
+    .replace(/^(tel|sip|sips|mailto):/, '');
+  const phone = t.replace(/[\s().-]/g, '');
   return /^\+?\d{3,}$/.test(phone) ? phone : t;
 }
 
