@@ -18,8 +18,14 @@ export class MicChannels {
 
   set(channel: number, on: boolean, chairman = false, reason?: string): void {
     if (chairman) this.chairman.add(channel);
-    if (this.on.has(channel) && this.on.get(channel) === on) return;
+    const known = this.on.has(channel);
+    const was = this.on.get(channel) ?? false;
     this.on.set(channel, on);
+    if (was === on) {
+      // A first "off" report is no change for the director, but the channel becomes visible.
+      if (!known) this.publish();
+      return;
+    }
     const data: Record<string, unknown> = {
       channel,
       on,
