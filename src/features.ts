@@ -6,6 +6,7 @@ import { createDirector } from './director/index.js';
 import { createTracking } from './tracking/index.js';
 import { createAlerts, createSync } from './sync/index.js';
 import { createVideo } from './video/index.js';
+import { createScenarios } from './scenarios/index.js';
 
 export const features: FeatureFactory[] = [
   // one line per feature module, e.g. createTracking,
@@ -14,5 +15,6 @@ export const features: FeatureFactory[] = [
   createAlerts,
   createVideo,
   createTracking,
+  createScenarios,
   createSync, // keep last: sync publishes what the others produce
 ];

@@ -7,6 +7,7 @@ import { DirectorSectionSchema } from '../director/config.js';
 import { AlertsSectionSchema, MqttSectionSchema } from '../sync/schema.js';
 import { VideoSectionSchema } from '../video/schema.js';
 import { TrackingSectionSchema } from '../tracking/config.js';
+import { ScenariosSectionSchema } from '../scenarios/schema.js';
 
 export const sectionSchemas = {
   // feature sections are added below, one per module
@@ -16,6 +17,7 @@ export const sectionSchemas = {
   video: Type.Optional(VideoSectionSchema),
   alerts: Type.Optional(AlertsSectionSchema),
   tracking: Type.Optional(TrackingSectionSchema),
+  scenarios: Type.Optional(ScenariosSectionSchema),
 } satisfies Record<string, TSchema>;
 
 export { Type };

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import pino from 'pino';
+import type { ConfigIssue, LoadedConfig } from '../config/load.js';
+import type { ActionDefinition, DriverContext } from '../host/contract.js';
+import type { DriverRegistry } from '../host/registry.js';
+import { realClock } from '../util/clock.js';
+import type { DeviceCatalog } from './load.js';
+import { loadScenarios } from './load.js';
+import { scenarioFolders } from './index.js';
+import type { ScenariosSection } from './schema.js';
+
+const COMMON = new Set(['driver', 'name', 'simulated', 'enabled', 'action_timeout_ms']);
+
+/**
+ * `check-config` for scenario files: builds each configured driver (without
+ * starting it — constructors do no I/O) to learn its actions, then checks
+ * every step's device, action and params.
+ */
+export function checkScenarios(loaded: LoadedConfig, registry: DriverRegistry): ConfigIssue[] {
+  const devices = loaded.config.devices;
+  const silent = pino({ level: 'silent' });
+  const actions = new Map<string, Record<string, ActionDefinition> | null>();
+  for (const [id, cfg] of Object.entries(devices)) {
+    const def = registry.get(cfg.driver);
+    if (!def) continue;
+    const ctx: DriverContext = {
+      id,
+      logger: silent,
+      clock: realClock,
+      dataDir: path.join(loaded.config.agent.data_dir, 'devices', id),
+      setStatus: () => undefined,
+      reportError: () => undefined,
+      setState: () => undefined,
+      emit: () => undefined,
+    };
+    try {
+      const driverCfg = Object.fromEntries(Object.entries(cfg).filter(([k]) => !COMMON.has(k)));
+      actions.set(id, def.create(driverCfg as never, ctx).actions);
+    } catch {
+      actions.set(id, null);
+    }
+  }
+  const catalog: DeviceCatalog = {
+    ids: () => Object.keys(devices),
+    kind: (id) => registry.get(devices[id]?.driver ?? '')?.kind,
+    actions: (id) => actions.get(id) ?? null,
+  };
+  const section = (loaded.config as { scenarios?: Partial<ScenariosSection> }).scenarios;
+  return loadScenarios(scenarioFolders(section, path.dirname(loaded.file)), catalog).issues;
+}
