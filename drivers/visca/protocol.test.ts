@@ -22,8 +22,16 @@ describe('VISCA commands (controller → camera)', () => {
     ['drive down-left', encode.panTiltDrive(1, 'down-left', 1, 1), '81 01 06 01 01 01 01 02 FF'],
     ['drive down-right', encode.panTiltDrive(1, 'down-right', 1, 1), '81 01 06 01 01 01 02 02 FF'],
     ['drive stop', encode.panTiltDrive(1, 'stop', 0x18, 0x17), '81 01 06 01 18 17 03 03 FF'],
-    ['absolute (Sony, ww=00) pan -0x2200 tilt 0x1200', encode.absolute(1, 0x18, 0, -0x2200, 0x1200), '81 01 06 02 18 00 0D 0E 00 00 01 02 00 00 FF'],
-    ['absolute (PTZOptics, tilt speed) pan 0x2200 tilt -0x400', encode.absolute(1, 5, 7, 0x2200, -0x400), '81 01 06 02 05 07 02 02 00 00 0F 0C 00 00 FF'],
+    [
+      'absolute (Sony, ww=00) pan -0x2200 tilt 0x1200',
+      encode.absolute(1, 0x18, 0, -0x2200, 0x1200),
+      '81 01 06 02 18 00 0D 0E 00 00 01 02 00 00 FF',
+    ],
+    [
+      'absolute (PTZOptics, tilt speed) pan 0x2200 tilt -0x400',
+      encode.absolute(1, 5, 7, 0x2200, -0x400),
+      '81 01 06 02 05 07 02 02 00 00 0F 0C 00 00 FF',
+    ],
     ['home', encode.home(1), '81 01 06 04 FF'],
     ['zoom stop', encode.zoom(1, 'stop'), '81 01 04 07 00 FF'],
     ['zoom tele', encode.zoom(1, 'tele'), '81 01 04 07 02 FF'],
@@ -59,7 +67,11 @@ describe('VISCA commands (controller → camera)', () => {
       panSpeed: 12,
       tiltSpeed: 10,
     });
-    expect(parseRequest(h('81 01 06 02 18 00 0D 0E 00 00 01 02 00 00 FF'))).toMatchObject({ kind: 'absolute', pan: -0x2200, tilt: 0x1200 });
+    expect(parseRequest(h('81 01 06 02 18 00 0D 0E 00 00 01 02 00 00 FF'))).toMatchObject({
+      kind: 'absolute',
+      pan: -0x2200,
+      tilt: 0x1200,
+    });
     expect(parseRequest(h('81 01 04 47 07 0A 0C 00 FF'))).toMatchObject({ kind: 'zoom-direct', position: 0x7ac0 });
     expect(parseRequest(h('88 30 01 FF'))).toEqual({ kind: 'address-set', address: 8, next: 1 });
     expect(parseRequest(h('81 2 1 FF'.replace('2 1', '21')))).toEqual({ kind: 'cancel', address: 1, socket: 1 });
@@ -122,7 +134,9 @@ describe('camera messages (camera → controller), PROTOCOLS §1.1 table', () =>
 
 describe('Sony VISCA over IP header (§1.2)', () => {
   it('encodes a command with its sequence number', () => {
-    expect(hex(encodeFrame(PAYLOAD.command, 0x1234, h('81 01 04 3F 02 09 FF')))).toBe('01 00 00 07 00 00 12 34 81 01 04 3F 02 09 FF');
+    expect(hex(encodeFrame(PAYLOAD.command, 0x1234, h('81 01 04 3F 02 09 FF')))).toBe(
+      '01 00 00 07 00 00 12 34 81 01 04 3F 02 09 FF',
+    );
     expect(hex(encodeFrame(PAYLOAD.inquiry, 1, h('81 09 04 00 FF')))).toBe('01 10 00 05 00 00 00 01 81 09 04 00 FF');
   });
   it('RESET is 02 00 00 01 <seq> 01', () => {
@@ -133,7 +147,10 @@ describe('Sony VISCA over IP header (§1.2)', () => {
       ok: true,
       frame: { payloadType: 0x0111, sequence: 0xffffffff, payload: h('90 41 FF') },
     });
-    expect(decodeFrame(h('02 01 00 02 00 00 00 05 0F 01'))).toMatchObject({ ok: true, frame: { payloadType: 0x0201, payload: h('0F 01') } });
+    expect(decodeFrame(h('02 01 00 02 00 00 00 05 0F 01'))).toMatchObject({
+      ok: true,
+      frame: { payloadType: 0x0201, payload: h('0F 01') },
+    });
     expect(decodeFrame(h('01 11 00 04 00 00 00 01 90 41 FF')).ok).toBe(false); // length field says 4, 3 follow
     expect(decodeFrame(h('07 77 00 01 00 00 00 01 01')).ok).toBe(false); // unknown payload type
     expect(decodeFrame(h('01 11 00')).ok).toBe(false);
@@ -187,7 +204,16 @@ describe('stream decoder', () => {
 
 // A realistic camera transcript: ACKs, completions, inquiry replies, errors, network change.
 const transcript = Buffer.concat(
-  ['90 41 FF', '90 51 FF', '90 50 02 FF', '90 50 0D 0E 00 00 01 02 00 00 FF', '90 60 03 FF', '90 62 41 FF', 'A0 38 FF', '88 30 02 FF'].map(h),
+  [
+    '90 41 FF',
+    '90 51 FF',
+    '90 50 02 FF',
+    '90 50 0D 0E 00 00 01 02 00 00 FF',
+    '90 60 03 FF',
+    '90 62 41 FF',
+    'A0 38 FF',
+    '88 30 02 FF',
+  ].map(h),
 );
 
 describe('properties', () => {
@@ -209,21 +235,25 @@ describe('properties', () => {
     const whole = new ViscaStreamDecoder().push(transcript).map(decodeMessage);
     expect(whole).toHaveLength(8);
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: transcript.length }), { maxLength: 12 }), fc.uint8Array({ maxLength: 8 }), (cuts, noise) => {
-        // Leading noise (no FF, so it cannot merge into a message) is skipped.
-        const prefix = Buffer.from(noise.filter((x) => x < 0x80));
-        const data = Buffer.concat([prefix, transcript]);
-        const points = [...new Set(cuts.map((c) => Math.min(c + prefix.length, data.length)))].sort((a, b) => a - b);
-        const d = new ViscaStreamDecoder();
-        const out: CameraMessage[] = [];
-        let at = 0;
-        for (const p of [...points, data.length]) {
-          for (const m of d.push(data.subarray(at, p))) out.push(decodeMessage(m));
-          at = p;
-        }
-        expect(out).toEqual(whole);
-        expect(d.garbageBytes).toBe(prefix.length);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: transcript.length }), { maxLength: 12 }),
+        fc.uint8Array({ maxLength: 8 }),
+        (cuts, noise) => {
+          // Leading noise (no FF, so it cannot merge into a message) is skipped.
+          const prefix = Buffer.from(noise.filter((x) => x < 0x80));
+          const data = Buffer.concat([prefix, transcript]);
+          const points = [...new Set(cuts.map((c) => Math.min(c + prefix.length, data.length)))].sort((a, b) => a - b);
+          const d = new ViscaStreamDecoder();
+          const out: CameraMessage[] = [];
+          let at = 0;
+          for (const p of [...points, data.length]) {
+            for (const m of d.push(data.subarray(at, p))) out.push(decodeMessage(m));
+            at = p;
+          }
+          expect(out).toEqual(whole);
+          expect(d.garbageBytes).toBe(prefix.length);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -71,6 +71,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   private serial: SerialPortStream | null = null;
   private readonly sonyPeers = new Map<string, SonyPeer>();
   private silent = false;
+  private splitWrites = false;
   private garbage: GarbageMode = 'off';
   private dropRequests = 0;
   private dropReplies = 0;
@@ -111,6 +112,10 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   /** 'prefix': junk bytes before every reply; 'replace': junk instead of every reply. */
   setGarbage(mode: GarbageMode): void {
     this.garbage = mode;
+  }
+  /** TCP: write replies one byte at a time. */
+  setSplitWrites(split: boolean): void {
+    this.splitWrites = split;
   }
   setMotionMs(ms: number): void {
     this.model.motionMs = ms;
@@ -203,7 +208,10 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       const dec = new ViscaStreamDecoder();
       const peer = `tcp:${c.remoteAddress}:${c.remotePort}`;
       const send = (b: Buffer) => {
-        if (!c.destroyed) c.write(b);
+        if (c.destroyed) return;
+        if (!this.splitWrites) return void c.write(b);
+        // One write per byte: the driver sees the stream in arbitrary pieces.
+        for (const byte of b) c.write(Buffer.from([byte]));
       };
       c.setNoDelay(true);
       c.on('data', (chunk) => {

@@ -1,0 +1,84 @@
+// Test helpers: a recording DriverContext and a driver+simulator pair on loopback.
+import { Value } from '@sinclair/typebox/value';
+import pino from 'pino';
+import type { DeviceStatus, DriverContext } from '../../src/host/contract.js';
+import { realClock } from '../../src/util/clock.js';
+import { ViscaConfigSchema, type ViscaConfig } from './config.js';
+import { simulatedSerialBindings, ViscaCamera } from './driver.js';
+import { ViscaSimulator, type ViscaSimulatorOptions } from './simulator.js';
+
+export interface RecordingContext extends DriverContext {
+  statuses: { status: DeviceStatus; message: string }[];
+  state: Record<string, unknown>;
+  stateLog: Record<string, unknown>[];
+  readonly status: DeviceStatus | null;
+}
+
+export function recordingContext(id = 'cam'): RecordingContext {
+  const ctx: RecordingContext = {
+    id,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    clock: realClock,
+    dataDir: '/nonexistent',
+    statuses: [],
+    state: {},
+    stateLog: [],
+    get status() {
+      return ctx.statuses.at(-1)?.status ?? null;
+    },
+    setStatus(status, message) {
+      ctx.statuses.push({ status, message });
+    },
+    reportError() {},
+    setState(patch) {
+      Object.assign(ctx.state, patch);
+      ctx.stateLog.push(patch);
+    },
+    emit() {},
+  };
+  return ctx;
+}
+
+export function viscaConfig(partial: Partial<ViscaConfig>): ViscaConfig {
+  return Value.Default(ViscaConfigSchema, structuredClone(partial)) as ViscaConfig;
+}
+
+/** Polls until `pred` holds (no timing assertions: only a generous upper bound). */
+export async function until(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export interface Pair {
+  sim: ViscaSimulator;
+  cam: ViscaCamera;
+  ctx: RecordingContext;
+  /** Runs an action the way the host would (no validation, no online check). */
+  act(name: string, params?: Record<string, unknown>): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts a simulator and a driver pointed at it, and waits until the driver is online. */
+export async function startPair(simOpts: ViscaSimulatorOptions, cfg: Partial<ViscaConfig>, waitOnline = true): Promise<Pair> {
+  const sim = await new ViscaSimulator(simOpts).start();
+  if (sim.binding && simOpts.path) simulatedSerialBindings.set(simOpts.path, sim.binding);
+  const ctx = recordingContext();
+  const cam = new ViscaCamera(viscaConfig({ framing: simOpts.framing, ...cfg, ...sim.endpoint }), ctx);
+  await cam.start();
+  if (waitOnline) await until(() => ctx.status === 'online', 'driver online');
+  return {
+    sim,
+    cam,
+    ctx,
+    act: (name, params = {}) =>
+      cam.actions[name].run(params as never, { cause: { kind: 'api' }, signal: new AbortController().signal }),
+    async stop() {
+      await cam.stop();
+      await sim.stop();
+      if (simOpts.path) simulatedSerialBindings.delete(simOpts.path);
+    },
+  };
+}
