@@ -1,0 +1,189 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceInstance } from '../../src/host/contract.js';
+import { recordingContext } from '../vmix/test-context.js';
+import { createTesira, simulatedSerialBindings, type TesiraConfig } from './driver.js';
+import { TTP_BANNER, TesiraSimulator, type TesiraSimulatorOptions } from './simulator.js';
+
+let sim: TesiraSimulator;
+let dev: DeviceInstance | null = null;
+const servers: net.Server[] = [];
+
+const DESIGN: TesiraSimulatorOptions = {
+  blocks: {
+    ProgramLevel: { kind: 'level', channels: { 1: -12 } },
+    MicMutes: { kind: 'mute', channels: { 1: false, 2: true } },
+  },
+  presets: { 1001: { 'ProgramLevel/1': -30, 'MicMutes/1': true } },
+};
+const CONTROLS: TesiraConfig['controls'] = {
+  'program-level': { instance: 'ProgramLevel', type: 'level', channel: 1 },
+  'mic-mute': { instance: 'MicMutes', type: 'mute', channel: 1 },
+  'lectern-mute': { instance: 'MicMutes', type: 'mute', channel: 2 },
+};
+
+async function setup(cfg: Partial<TesiraConfig> = {}, design: TesiraSimulatorOptions = DESIGN) {
+  sim = new TesiraSimulator(design);
+  const port = await sim.start();
+  const ctx = recordingContext('audio');
+  dev = createTesira(
+    { transport: 'telnet', host: '127.0.0.1', port, controls: CONTROLS, request_timeout_ms: 1000, ...cfg } as TesiraConfig,
+    ctx,
+  );
+  await dev.start();
+  await ctx.until((c) => c.status === 'online', 'online');
+  return ctx;
+}
+
+function run(action: string, params: Record<string, unknown>) {
+  return dev!.actions[action].run(params as never, { cause: { kind: 'api' }, signal: new AbortController().signal });
+}
+
+afterEach(async () => {
+  await dev?.stop();
+  dev = null;
+  await sim?.stop();
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+});
+
+describe('Tesira simulator Telnet negotiation', () => {
+  it('starts the session only after every option was refused', async () => {
+    sim = new TesiraSimulator(DESIGN);
+    const port = await sim.start();
+    const sock = net.createConnection({ host: '127.0.0.1', port });
+    let received = Buffer.alloc(0);
+    sock.on('data', (d) => (received = Buffer.concat([received, d])));
+    await new Promise((r) => setTimeout(r, 100));
+    expect([...received.subarray(0, 9)]).toEqual([255, 253, 24, 255, 251, 1, 255, 253, 31]);
+    // Accepting (WILL to DO) is not a refusal: no banner; commands are ignored.
+    sock.write(Buffer.from([255, 251, 24, 255, 254, 1]));
+    sock.write('Level1 get level 1\n');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received.toString('latin1')).not.toContain('Welcome');
+    sock.write(Buffer.from([255, 252, 24, 255, 252, 31]));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received.toString('latin1')).toContain(TTP_BANNER);
+    sock.destroy();
+  });
+});
+
+describe('tesira driver over Telnet', () => {
+  it('refuses every option, waits for the banner, subscribes with labels and gets the values', async () => {
+    const ctx = await setup();
+    expect(sim.startedSessions).toBe(1);
+    expect(sim.received).toEqual([
+      'SESSION set verbose true',
+      'ProgramLevel subscribe level 1 program-level 250',
+      'MicMutes subscribe mute 1 mic-mute 250',
+      'MicMutes subscribe mute 2 lectern-mute 250',
+    ]);
+    expect(ctx.state).toEqual({ 'program-level': -12, 'mic-mute': false, 'lectern-mute': true });
+  });
+
+  it('set, toggle, get and preset recall; state follows the publishes', async () => {
+    const ctx = await setup();
+    await run('level', { control: 'program-level', db: -6.5 });
+    await ctx.until((c) => c.state['program-level'] === -6.5, 'level publish');
+    await run('mute', { control: 'mic-mute', on: true });
+    await ctx.until((c) => c.state['mic-mute'] === true, 'mute publish');
+    await run('mute.toggle', { control: 'lectern-mute' });
+    await ctx.until((c) => c.state['lectern-mute'] === false, 'toggle publish');
+    await expect(run('read', { control: 'program-level' })).resolves.toEqual({ value: -6.5 });
+    await run('preset.recall', { id: 1001 });
+    await ctx.until((c) => c.state['program-level'] === -30 && c.state['mic-mute'] === true, 'preset values');
+    expect(sim.received).toContain('ProgramLevel set level 1 -6.5');
+    expect(sim.received).toContain('MicMutes toggle mute 2');
+    expect(sim.received).toContain('DEVICE recallPreset 1001');
+    await expect(run('level', { control: 'program-level', db: 0, ramp: 2 })).rejects.toThrow(/cannot ramp/);
+  });
+
+  it('state comes from the device: a wall-panel change is followed, an unacknowledged set is not assumed', async () => {
+    const ctx = await setup({}, { ...DESIGN, echo: true });
+    sim.setValue('ProgramLevel', 1, -40);
+    await ctx.until((c) => c.state['program-level'] === -40, 'panel change');
+    await expect(run('preset.recall', { id: 77 })).rejects.toThrow(/-ERR preset not found/);
+    expect(ctx.state['program-level']).toBe(-40);
+  });
+
+  it('-ERR answers become errors; a control missing on the device is reported, the others work', async () => {
+    const ctx = await setup({ controls: { ...CONTROLS, ghost: { instance: 'NoSuchBlock', type: 'level', channel: 1 } } });
+    expect(ctx.errors.join()).toMatch(/ghost: .*-ERR address not found/);
+    expect(ctx.statuses.at(-1)?.message).toContain('1 control(s) not found');
+    await expect(run('level', { control: 'ghost', db: 0 })).rejects.toThrow(/address not found/);
+    await run('mute', { control: 'mic-mute', on: true });
+    await ctx.until((c) => c.state['mic-mute'] === true, 'other controls still work');
+  });
+
+  it('garbage lines are logged and ignored', async () => {
+    const ctx = await setup();
+    sim.injectRaw(Buffer.from([0x00, 0xc3, 0x28, 0x0a]));
+    sim.injectRaw('!!! not a publish\r\n');
+    await ctx.until((c) => c.logs.filter((l) => l.msg === 'Tesira line ignored').length >= 2, 'garbage logged');
+    await run('mute', { control: 'mic-mute', on: true });
+    await ctx.until((c) => c.state['mic-mute'] === true, 'still working');
+  });
+
+  it('reconnects after the device goes away and re-subscribes on the new session', async () => {
+    const ctx = await setup();
+    const port = sim.listeningPort;
+    await sim.stop();
+    await ctx.until((c) => c.status === 'offline', 'offline');
+    sim.blocks.get('ProgramLevel')!.channels[1] = -3;
+    await sim.start(port);
+    await ctx.until((c) => c.status === 'online' && c.state['program-level'] === -3, 'online with re-read value');
+    expect(sim.received.filter((l) => l.startsWith('ProgramLevel subscribe')).length).toBe(2);
+    sim.setValue('MicMutes', 1, true);
+    await ctx.until((c) => c.state['mic-mute'] === true, 'publish on the new session');
+  });
+
+  it('a server that never sends the banner is dropped and retried', async () => {
+    const server = net.createServer((s) => s.on('error', () => undefined));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const ctx = recordingContext('audio');
+    dev = createTesira(
+      {
+        transport: 'telnet',
+        host: '127.0.0.1',
+        port: (server.address() as net.AddressInfo).port,
+        controls: CONTROLS,
+        banner_timeout_ms: 500,
+      } as TesiraConfig,
+      ctx,
+    );
+    await dev.start();
+    await ctx.until((c) => c.errors.some((e) => e.includes('no TTP banner')), 'banner timeout');
+    expect(ctx.statuses.some((s) => s.status === 'online')).toBe(false);
+  });
+
+  it('re-subscribes periodically with the same labels and detects a silent device', async () => {
+    const ctx = await setup({ resubscribe_ms: 1000, request_timeout_ms: 300 });
+    await ctx.until(
+      () => sim.received.filter((l) => l.includes('subscribe level 1 program-level')).length >= 2,
+      'resubscribe',
+      5000,
+    );
+    sim.silent = true;
+    await ctx.until((c) => c.status === 'offline', 'offline after silent re-subscribe', 5000);
+    sim.silent = false;
+    await ctx.until((c) => c.status === 'online', 'back online', 5000);
+    expect(ctx.errors.some((e) => e.includes('re-subscribe failed'))).toBe(true);
+  });
+});
+
+describe('tesira driver over RS-232 (binding-mock)', () => {
+  it('talks TTP without Telnet negotiation at 115200', async () => {
+    sim = new TesiraSimulator(DESIGN);
+    const path = '/dev/ROBOT-tesira-test';
+    simulatedSerialBindings.set(path, sim.serialBinding(path));
+    const ctx = recordingContext('audio');
+    dev = createTesira({ transport: 'serial', path, controls: CONTROLS, request_timeout_ms: 1000 } as TesiraConfig, ctx);
+    await dev.start();
+    await ctx.until((c) => c.status === 'online', 'online on serial');
+    expect(ctx.statuses.at(-1)?.message).toContain('serial:///dev/ROBOT-tesira-test@115200');
+    expect(ctx.state['program-level']).toBe(-12);
+    await run('mute', { control: 'mic-mute', on: true });
+    await ctx.until((c) => c.state['mic-mute'] === true, 'mute over serial');
+    simulatedSerialBindings.delete(path);
+  });
+});

@@ -1,0 +1,311 @@
+// Biamp Tesira over TTP, by Telnet (every option refused, then the banner) or
+// RS-232. One command in flight; control values come from `subscribe`
+// publishes (re-established on every connection and refreshed periodically)
+// and `get` answers — never from what we set.
+import { type Static, Type } from '@sinclair/typebox';
+import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
+import type { Link } from '../../src/transport/link.js';
+import { CommandQueue } from '../../src/transport/queue.js';
+import { type BindingInterface, SerialLink } from '../../src/transport/serial.js';
+import { TcpLink } from '../../src/transport/tcp.js';
+import { TelnetFilter } from '../../src/transport/telnet.js';
+import type { TimerHandle } from '../../src/util/clock.js';
+import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
+import {
+  describeTtpError,
+  encodeRecallPreset,
+  encodeSubscribe,
+  encodeTtp,
+  type TtpMessage,
+  TtpParser,
+  type TtpValue,
+} from './protocol.js';
+
+export const TesiraControlSchema = Type.Object(
+  {
+    instance: Type.String({ minLength: 1, description: 'Instance tag of the Level or Mute block (case-sensitive).' }),
+    type: Type.Union([Type.Literal('level'), Type.Literal('mute')]),
+    channel: Type.Integer({ minimum: 1, maximum: 512, default: 1, description: 'Channel index in the block.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const TesiraConfigSchema = Type.Object(
+  {
+    transport: Type.Union([Type.Literal('telnet'), Type.Literal('serial')], { default: 'telnet' }),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'Tesira address (telnet).' })),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 23 }),
+    path: Type.Optional(Type.String({ minLength: 1, description: 'Serial device (serial), e.g. /dev/ttyUSB0.' })),
+    baud_rate: Type.Integer({ minimum: 1200, maximum: 921_600, default: 115_200 }),
+    controls: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), TesiraControlSchema, {
+      default: {},
+      description: 'Our control names (state keys, subscription labels) → block and channel.',
+    }),
+    subscribe_interval_ms: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 250,
+      description: 'Minimum publish interval.',
+    }),
+    resubscribe_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 3_600_000,
+      default: 300_000,
+      description: 'Re-send subscriptions (same labels) this often; also the liveness check.',
+    }),
+    banner_timeout_ms: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+    request_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000 }),
+  },
+  { additionalProperties: false },
+);
+export type TesiraConfig = Static<typeof TesiraConfigSchema>;
+type ControlDef = Static<typeof TesiraControlSchema>;
+
+/** Serial bindings for simulated RS-232 ports, by path (binding-mock in tests); other paths use the OS. */
+export const simulatedSerialBindings = new Map<string, BindingInterface>();
+
+export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceInstance {
+  const transport = config.transport ?? 'telnet';
+  const controls: Record<string, ControlDef> = config.controls ?? {};
+  let link: Link;
+  if (transport === 'serial') {
+    if (!config.path) throw new AgentError('INVALID_PARAMS', 'transport = "serial" needs `path` (e.g. /dev/ttyUSB0)');
+    link = new SerialLink({
+      path: config.path,
+      baudRate: config.baud_rate ?? 115_200,
+      binding: simulatedSerialBindings.get(config.path),
+      logger: ctx.logger,
+      clock: ctx.clock,
+    });
+  } else {
+    if (!config.host) throw new AgentError('INVALID_PARAMS', 'transport = "telnet" needs `host`');
+    link = new TcpLink({ host: config.host, port: config.port ?? 23, logger: ctx.logger, clock: ctx.clock });
+  }
+  const telnet = transport === 'telnet' ? new TelnetFilter() : null;
+  const parser = new TtpParser();
+  const queue = new CommandQueue<TtpMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
+  let session = 0;
+  let bannerTimer: TimerHandle | null = null;
+  let resubTimer: TimerHandle | null = null;
+  let awaitingBanner = false;
+
+  function send(label: string, line: string, signal?: AbortSignal): Promise<TtpMessage> {
+    return queue.request(label, () => link.write(line), { signal });
+  }
+
+  function asState(c: ControlDef, v: TtpValue | undefined): unknown {
+    if (c.type === 'mute') return v === true || v === 'true' || v === 1;
+    return typeof v === 'number' ? v : Number(v);
+  }
+
+  function onMessage(m: TtpMessage): void {
+    switch (m.kind) {
+      case 'banner':
+        if (awaitingBanner) {
+          awaitingBanner = false;
+          ctx.clock.clearTimeout(bannerTimer);
+          void startSession(session);
+        }
+        return;
+      case 'publish': {
+        const c = controls[m.label];
+        if (c) ctx.setState({ [m.label]: asState(c, m.value) });
+        else ctx.logger.debug({ label: m.label }, 'publish for a label we did not subscribe');
+        return;
+      }
+      case 'ok':
+        if (!queue.resolveCurrent(m)) ctx.logger.debug('+OK with no command in flight');
+        return;
+      case 'error':
+        if (
+          !queue.rejectCurrent(
+            new DeviceError(`Tesira ${queue.current ?? 'command'} failed: ${describeTtpError(m.code, m.text)}`),
+          )
+        ) {
+          ctx.logger.warn({ code: m.code, text: m.text }, 'Tesira error with no command in flight');
+        }
+        return;
+      case 'other':
+        // Command echoes and anything unparseable; logged, never fatal.
+        ctx.logger.debug({ line: m.line.slice(0, 200) }, 'Tesira line ignored');
+    }
+  }
+
+  async function subscribeAll(id: number): Promise<string[]> {
+    const failed: string[] = [];
+    for (const [name, c] of Object.entries(controls)) {
+      if (id !== session) break;
+      try {
+        await send(
+          `subscribe ${name}`,
+          encodeSubscribe(c.instance, c.type, c.channel ?? 1, name, config.subscribe_interval_ms ?? 250),
+        );
+      } catch (e) {
+        if (e instanceof DeviceError && e.code !== 'DEVICE_ERROR') throw e; // timeout / offline: the link is bad
+        failed.push(`${name}: ${errorMessage(e)}`);
+      }
+    }
+    return failed;
+  }
+
+  async function startSession(id: number): Promise<void> {
+    try {
+      // Verbose answers carry keys ("value":…), which is what we parse best.
+      await send('SESSION set verbose', 'SESSION set verbose true\n');
+      const failed = await subscribeAll(id);
+      if (id !== session) return;
+      for (const f of failed) ctx.reportError(`subscription failed (check instance tag / channel): ${f}`);
+      ctx.setStatus(
+        'online',
+        failed.length
+          ? `connected to ${link.describe()}; ${failed.length} control(s) not found`
+          : `connected to ${link.describe()}`,
+      );
+      scheduleResubscribe(id);
+    } catch (e) {
+      if (id !== session) return;
+      ctx.reportError(`Tesira session start failed: ${errorMessage(e)}`);
+      link.reconnect(`session start failed: ${errorMessage(e)}`);
+    }
+  }
+
+  function scheduleResubscribe(id: number): void {
+    ctx.clock.clearTimeout(resubTimer);
+    resubTimer = ctx.clock.setTimeout(() => {
+      resubTimer = null;
+      // Same labels again: subscriptions can be lost by a config push without a disconnect.
+      subscribeAll(id).then(
+        () => id === session && scheduleResubscribe(id),
+        (e) => {
+          if (id !== session) return;
+          ctx.reportError(`Tesira re-subscribe failed: ${errorMessage(e)}`);
+          link.reconnect(`no reply from Tesira: ${errorMessage(e)}`);
+        },
+      );
+    }, config.resubscribe_ms ?? 300_000);
+  }
+
+  link.on('up', (info) => {
+    session++;
+    parser.reset();
+    telnet?.reset();
+    if (!telnet) {
+      void startSession(session);
+      return;
+    }
+    // The server negotiates options first and sends its banner once all were refused.
+    awaitingBanner = true;
+    const id = session;
+    bannerTimer = ctx.clock.setTimeout(() => {
+      if (id !== session || !awaitingBanner) return;
+      ctx.reportError(`no TTP banner from ${info} within ${config.banner_timeout_ms ?? 10_000} ms`);
+      link.reconnect('no TTP banner (Telnet negotiation not completed?)');
+    }, config.banner_timeout_ms ?? 10_000);
+  });
+  link.on('down', (reason) => {
+    session++;
+    awaitingBanner = false;
+    ctx.clock.clearTimeout(bannerTimer);
+    ctx.clock.clearTimeout(resubTimer);
+    resubTimer = null;
+    queue.failAll(new DeviceError(`Tesira connection lost: ${reason}`, 'DEVICE_OFFLINE'));
+    ctx.setStatus('offline', `${link.describe()}: ${reason}`);
+  });
+  link.on('data', (chunk) => {
+    let data = chunk;
+    if (telnet) {
+      const r = telnet.push(chunk);
+      if (r.reply) link.write(r.reply);
+      data = r.data;
+    }
+    for (const m of parser.push(data)) onMessage(m);
+  });
+
+  function control(name: string, want: ControlDef['type']): ControlDef {
+    const c = controls[name];
+    if (!c)
+      throw new AgentError(
+        'INVALID_PARAMS',
+        `unknown control "${name}"; controls: ${Object.keys(controls).join(', ') || 'none configured'}`,
+      );
+    if (c.type !== want) throw new AgentError('INVALID_PARAMS', `control "${name}" is a ${c.type} control, not ${want}`);
+    return c;
+  }
+
+  const ok = () => ({ ok: true });
+  const actions: Record<string, ActionDefinition> = {
+    level: defineAction({
+      description: 'Set a Level block channel in dB. Tesira TTP has no ramped set: `ramp` is refused.',
+      params: Type.Object(
+        {
+          control: Type.String({ minLength: 1 }),
+          db: Type.Number({ minimum: -100, maximum: 12 }),
+          ramp: Type.Optional(Type.Number({ minimum: 0, maximum: 60 })),
+        },
+        { additionalProperties: false },
+      ),
+      run: async (p, a) => {
+        const c = control(p.control, 'level');
+        if (p.ramp) throw new AgentError('INVALID_PARAMS', 'Tesira TTP cannot ramp a level; send level without ramp');
+        await send(`set ${p.control}`, encodeTtp(c.instance, 'set', 'level', [c.channel ?? 1], p.db), a.signal);
+        return ok();
+      },
+    }),
+    mute: defineAction({
+      description: 'Mute or unmute a Mute block channel.',
+      params: Type.Object({ control: Type.String({ minLength: 1 }), on: Type.Boolean() }, { additionalProperties: false }),
+      run: async (p, a) => {
+        const c = control(p.control, 'mute');
+        await send(`set ${p.control}`, encodeTtp(c.instance, 'set', 'mute', [c.channel ?? 1], p.on), a.signal);
+        return ok();
+      },
+    }),
+    'mute.toggle': defineAction({
+      description: 'Toggle a Mute block channel (TTP toggle).',
+      params: Type.Object({ control: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      run: async (p, a) => {
+        const c = control(p.control, 'mute');
+        await send(`toggle ${p.control}`, encodeTtp(c.instance, 'toggle', 'mute', [c.channel ?? 1]), a.signal);
+        return ok();
+      },
+    }),
+    read: defineAction({
+      description: 'Read a control from the device now (TTP get); the value also lands in state.',
+      params: Type.Object({ control: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      readOnly: true,
+      run: async (p, a) => {
+        const c = controls[p.control];
+        if (!c) throw new AgentError('INVALID_PARAMS', `unknown control "${p.control}"`);
+        const r = await send(`get ${p.control}`, encodeTtp(c.instance, 'get', c.type, [c.channel ?? 1]), a.signal);
+        const value = asState(c, r.kind === 'ok' ? r.value : undefined);
+        ctx.setState({ [p.control]: value });
+        return { value };
+      },
+    }),
+    'preset.recall': defineAction({
+      description: 'Recall a device preset: a number (DEVICE recallPreset) or a name (DEVICE recallPresetByName).',
+      params: Type.Object(
+        { id: Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })]) },
+        { additionalProperties: false },
+      ),
+      run: async (p, a) => {
+        await send('DEVICE recallPreset', encodeRecallPreset(p.id), a.signal);
+        return ok();
+      },
+    }),
+  };
+
+  return {
+    actions,
+    async start() {
+      link.start();
+    },
+    async stop() {
+      session++;
+      ctx.clock.clearTimeout(bannerTimer);
+      ctx.clock.clearTimeout(resubTimer);
+      queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
+      await link.stop();
+    },
+  };
+}
