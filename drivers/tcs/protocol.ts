@@ -162,7 +162,7 @@ function parseDays(raw: unknown): number[] {
   if (!Array.isArray(raw)) return [];
   // VideoSDK form: seven 0/1 flags starting on Sunday.
   if (raw.length === 7 && raw.every((x) => x === 0 || x === 1)) {
-    return raw.flatMap((x, i) => (x === 1 ? [i === 0 ? 7 : i] : []));
+    return raw.flatMap((x, i) => (x === 1 ? [i === 0 ? 7 : i] : [])).sort((a, b) => a - b);
   }
   const out = new Set<number>();
   for (const d of raw) {
@@ -173,7 +173,7 @@ function parseDays(raw: unknown): number[] {
       out.add(d === 0 ? 7 : d);
     }
   }
-  return [...out].sort();
+  return [...out].sort((a, b) => a - b);
 }
 
 export function parseSchedule(raw: unknown): Schedule {

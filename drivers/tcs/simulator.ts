@@ -56,6 +56,7 @@ export class TcsEmulator {
   /** Token requests answered, successful or not. */
   tokenRequests = 0;
   private readonly tokens = new Map<string, { user: string; expiresAt: number }>();
+  private readonly allIssued: string[] = [];
   private readonly defaultPageSize: number;
   url = '';
 
@@ -100,6 +101,11 @@ export class TcsEmulator {
     await this.app.close();
   }
 
+  /** Access tokens issued so far (tests assert none of them leaks). */
+  get issuedTokens(): string[] {
+    return [...this.allIssued];
+  }
+
   /** Every token issued so far stops working (the server restarted or revoked them). */
   expireAllTokens(): void {
     this.tokens.clear();
@@ -128,6 +134,7 @@ export class TcsEmulator {
       }
       const access = randomBytes(20).toString('hex');
       this.tokens.set(access, { user: b.username, expiresAt: Date.now() + this.tokenLifetimeS * 1000 });
+      this.allIssued.push(access);
       return {
         access_token: access,
         expires_in: this.tokenLifetimeS,
@@ -303,7 +310,7 @@ export function demoConferences(now: number, owner: string, major: 3 | 4, baseUr
   });
   const weeklyAt = new Date(slot + 5 * half);
   return [
-    once('100200300', 'Morning briefing', slot - 4 * half, 45, 'stopped', ['Ivanov', 'Petrova']),
+    once('100200300', 'Team briefing', slot - 4 * half, 45, 'stopped', ['Ivanov', 'Petrova']),
     once('100200301', 'Project review', slot - half, 60, 'running', ['Sidorov', 'Petrova', 'Kuznetsova']),
     once('100200302', 'Supplier call', slot + 2 * half, 30, 'stopped', ['Smirnov']),
     once('100200303', 'Board meeting', slot + 6 * half, 90, 'stopped', ['Ivanov', 'Orlova', 'Volkov']),
