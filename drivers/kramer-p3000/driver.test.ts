@@ -1,0 +1,186 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BindingInterface } from '../../src/transport/serial.js';
+import { KramerP3000Device, type KramerP3000Config } from './driver.js';
+import { type P3kSimOptions, P3kSimulator } from './simulator.js';
+import { type RecordingContext, recordingContext } from './test-support.js';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const cause = { kind: 'api' as const, name: 'test' };
+const BASE: KramerP3000Config = {
+  transport: 'tcp',
+  port: 5000,
+  baud_rate: 115_200,
+  route_command: 'VID',
+  route_layers: { video: 1, audio: 2 },
+  disconnect_input: 'zero',
+  audio: true,
+  input_labels: [],
+  output_labels: [],
+  keepalive_ms: 30_000,
+  request_timeout_ms: 1000,
+};
+
+async function startSim(opts: P3kSimOptions = {}) {
+  const sim = new P3kSimulator(opts);
+  await sim.start();
+  cleanups.push(() => sim.stop());
+  return sim;
+}
+async function startDriver(cfg: Partial<KramerP3000Config>, serialBinding?: BindingInterface) {
+  const rec = recordingContext();
+  const dev = new KramerP3000Device({ ...BASE, ...cfg }, rec.ctx, { serialBinding });
+  await dev.start();
+  cleanups.push(() => dev.stop());
+  return { rec, dev };
+}
+const tcp = (sim: P3kSimulator, extra: Partial<KramerP3000Config> = {}) =>
+  startDriver({ host: '127.0.0.1', port: sim.address.port, ...extra });
+const waitStatus = (rec: RecordingContext, status: string) =>
+  vi.waitFor(() => expect(rec.status).toBe(status), { timeout: 8000 });
+const run = (dev: KramerP3000Device, action: string, params: Record<string, unknown> = {}) =>
+  dev.actions[action].run(params, { cause, signal: new AbortController().signal });
+const routes = (rec: RecordingContext) => rec.state.routes as Record<string, number | null>;
+const audio = (rec: RecordingContext) => rec.state.audio_routes as Record<string, number | null>;
+
+describe('kramer-p3000 driver over TCP', () => {
+  it('handshakes, reads the I/O count and every route, then goes online', async () => {
+    const sim = await startSim({ inputs: 4, outputs: 4 });
+    sim.video[1] = 3;
+    sim.audio[1] = 0;
+    const { rec } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    expect(sim.received.slice(0, 4)).toEqual(['#', '#INFO-IO?', '#VID? 1', '#AUD? 1']);
+    expect(rec.state.inputs).toBe(4);
+    expect(routes(rec)).toEqual({ '1': 1, '2': 3, '3': 3, '4': 4 });
+    expect(audio(rec)['2']).toBeNull();
+  });
+
+  it('routes per layer with #AV / #VID / #AUD, disconnects with input 0, and maps ERR codes', async () => {
+    const sim = await startSim();
+    const { rec, dev } = await tcp(sim, { inputs: 12 }); // config claims more inputs than the unit has
+    await waitStatus(rec, 'online');
+    expect(await run(dev, 'route', { input: 3, output: 7 })).toEqual({ output: 7, layer: 'av', input: 3 });
+    expect(sim.received).toContain('#AV 3>7');
+    expect(audio(rec)['7']).toBe(3);
+    await run(dev, 'route', { input: 5, output: 7, layer: 'video' });
+    await run(dev, 'route', { input: 0, output: 7, layer: 'audio' });
+    expect(sim.received.slice(-2)).toEqual(['#VID 5>7', '#AUD 0>7']);
+    expect(routes(rec)['7']).toBe(5);
+    expect(audio(rec)['7']).toBeNull();
+    await expect(run(dev, 'route', { input: 10, output: 1 })).rejects.toThrow('device answered ERR003: parameter out of range');
+    await expect(run(dev, 'preset.recall', { preset: 9 })).rejects.toThrow('ERR003');
+    expect(rec.status).toBe('online');
+  });
+
+  it('uses #ROUTE with per-model layer numbers and the inputs+1 disconnect value', async () => {
+    const model = { inputs: 4, outputs: 4, layers: { video: 0, audio: 1 }, disconnect: 'inputs_plus_one' as const };
+    const sim = await startSim(model);
+    const { rec, dev } = await tcp(sim, {
+      route_command: 'ROUTE',
+      route_layers: { video: 0, audio: 1 },
+      disconnect_input: 'inputs_plus_one',
+    });
+    await waitStatus(rec, 'online');
+    expect(sim.received).toContain('#ROUTE? 0,1');
+    expect(sim.received).toContain('#ROUTE? 1,1');
+    await run(dev, 'route', { input: 2, output: 3 });
+    expect(sim.received.slice(-2)).toEqual(['#ROUTE 0,3,2', '#ROUTE 1,3,2']);
+    await run(dev, 'route', { input: 0, output: 3, layer: 'video' });
+    expect(sim.received.at(-1)).toBe('#ROUTE 0,3,5');
+    expect(sim.video[2]).toBe(0);
+    expect(routes(rec)['3']).toBeNull();
+    expect(audio(rec)['3']).toBe(2);
+  });
+
+  it('follows device-initiated route lines (front panel, other clients)', async () => {
+    const sim = await startSim();
+    const { rec } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    sim.frontPanelRoute('av', 6, 2);
+    await vi.waitFor(() => expect(routes(rec)['2']).toBe(6));
+    expect(audio(rec)['2']).toBe(6);
+    const other = net.connect(sim.address.port, '127.0.0.1');
+    cleanups.push(() => other.destroy());
+    await new Promise((r) => other.once('connect', r));
+    other.write('#VID 8>1\r');
+    await vi.waitFor(() => expect(routes(rec)['1']).toBe(8));
+  });
+
+  it('stores and recalls presets, reading the routes back', async () => {
+    const sim = await startSim();
+    const { rec, dev } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    await run(dev, 'route', { input: 8, output: 1 });
+    expect(await run(dev, 'preset.save', { preset: 2 })).toEqual({ preset: 2 });
+    await run(dev, 'route', { input: 1, output: 1 });
+    const r = (await run(dev, 'preset.recall', { preset: 2 })) as { video: Record<string, number> };
+    expect(r.video['1']).toBe(8);
+    expect(routes(rec)['1']).toBe(8);
+  });
+
+  it('reads everything again when the device sends its start message', async () => {
+    const sim = await startSim();
+    const { rec } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    sim.video[4] = 2; // changed while "rebooting", no notice
+    sim.powerOn();
+    await vi.waitFor(() => expect(routes(rec)['5']).toBe(2));
+    expect(rec.state.model).toBe('VS-88HN');
+  });
+
+  it('survives garbage (logged, no crash)', async () => {
+    const sim = await startSim();
+    const { rec, dev } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    sim.sendRaw(Buffer.from([0xff, 0, 7, 13, 10]));
+    sim.sendRaw('complete nonsense\r\n');
+    await vi.waitFor(() => expect(rec.logs.filter((l) => /unreadable/.test(l.msg)).length).toBe(2));
+    await run(dev, 'route', { input: 4, output: 4 });
+    expect(routes(rec)['4']).toBe(4);
+  });
+
+  it('reconnects when the keep-alive handshake gets no answer', async () => {
+    const sim = await startSim({ inputs: 2, outputs: 2 });
+    const { rec } = await tcp(sim, { keepalive_ms: 1000, request_timeout_ms: 300 });
+    await waitStatus(rec, 'online');
+    sim.silent = true;
+    await vi.waitFor(() => expect(rec.statuses.some((s) => /keep-alive/.test(s.message))).toBe(true), { timeout: 8000 });
+    sim.silent = false;
+    await waitStatus(rec, 'online');
+  });
+
+  it('returns online after the device is killed and restarted, and re-reads the routes', async () => {
+    const sim = await startSim();
+    const { rec } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    await sim.stop();
+    await waitStatus(rec, 'offline');
+    sim.video[0] = 7;
+    await sim.start();
+    await waitStatus(rec, 'online');
+    await vi.waitFor(() => expect(routes(rec)['1']).toBe(7));
+    sim.frontPanelRoute('video', 3, 3);
+    await vi.waitFor(() => expect(routes(rec)['3']).toBe(3));
+  });
+});
+
+describe('kramer-p3000 driver over RS-232 (binding-mock)', () => {
+  it('handshakes, routes and follows front-panel lines', async () => {
+    const sim = new P3kSimulator({ inputs: 4, outputs: 2, audio: false });
+    const path = `/dev/kramer-test-${process.pid}`;
+    const { rec, dev } = await startDriver({ transport: 'serial', path, audio: false }, sim.serialBinding(path));
+    await waitStatus(rec, 'online');
+    expect(sim.received).not.toContain('#AUD? 1');
+    expect(rec.state.audio_routes).toBeUndefined();
+    await run(dev, 'route', { input: 4, output: 2, layer: 'video' });
+    expect(routes(rec)['2']).toBe(4);
+    await expect(run(dev, 'route', { input: 1, output: 2, layer: 'audio' })).rejects.toThrow(/no audio layer/);
+    sim.frontPanelRoute('video', 2, 1);
+    await vi.waitFor(() => expect(routes(rec)['1']).toBe(2));
+  });
+});
