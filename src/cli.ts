@@ -10,6 +10,7 @@ import { ConfigError, formatIssue, loadConfig } from './config/load.js';
 import { DriverRegistry } from './host/registry.js';
 import { errorMessage } from './util/errors.js';
 import { createLogger } from './util/logger.js';
+import { SystemdNotifier } from './util/sd-notify.js';
 import { VERSION } from './version.js';
 import { checkScenarioFiles } from './config/extra-checks.js';
 
@@ -117,11 +118,13 @@ async function start(args: string[]): Promise<number> {
     console.error(`room-agent: cannot start: ${errorMessage(e)}`);
     return 1;
   }
+  const systemd = SystemdNotifier.fromEnv(process.env, agent.logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     agent.logger.info({ signal }, 'stopping');
+    systemd?.stopping();
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     void agent.stop().then(() => process.exit(0));
@@ -129,7 +132,8 @@ async function start(args: string[]): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   try {
-    await agent.start();
+    const address = await agent.start();
+    systemd?.ready(`serving ${address}`);
   } catch (e) {
     agent.logger.fatal({ err: errorMessage(e) }, 'start failed');
     await agent.stop().catch(() => undefined);
