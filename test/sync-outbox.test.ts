@@ -1,0 +1,199 @@
+// The outbox on a real SQLite file: seq and ids, the caller's transaction,
+// restarts, row and age bounds (dropped, counted, alerted), and properties.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TokenAuth } from '../src/api/auth.js';
+import { RpcRegistry } from '../src/api/rpc.js';
+import { Store } from '../src/store/db.js';
+import { CommandHandler, runInbox } from '../src/sync/commands.js';
+import { createAlerts, createSync, type SyncFeature } from '../src/sync/index.js';
+import { Outbox } from '../src/sync/outbox.js';
+import { MqttSectionSchema } from '../src/sync/schema.js';
+import { Topics } from '../src/sync/topics.js';
+import { Value } from '@sinclair/typebox/value';
+import { startTestAgent } from './support/agent.js';
+import { freePort } from './sync-support.js';
+import type { EventMessage } from '../src/sync/topics.js';
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+function openStore(dir?: string): { store: Store; dir: string } {
+  const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sync-outbox-'));
+  if (!dir) dirs.push(d);
+  const store = new Store(path.join(d, 'agent.db'));
+  stores.push(store);
+  return { store, dir: d };
+}
+const T0 = Date.UTC(2026, 0, 1);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('outbox', () => {
+  it('gives every event a unique id and a growing seq, in the caller transaction', () => {
+    const { store } = openStore();
+    const ob = new Outbox(store, 'r1', { maxRows: 1000, maxAgeMs: 3_600_000 });
+    const a = ob.append('x', iso(T0), { n: 1 }, T0);
+    const b = store.db.transaction(() => ob.append('y', iso(T0), { n: 2 }, T0))();
+    expect(() =>
+      store.db.transaction(() => {
+        ob.append('rolled', iso(T0), {}, T0);
+        throw new Error('no');
+      })(),
+    ).toThrow('no');
+    const c = ob.append('z', iso(T0), {}, T0);
+    expect(a).toMatchObject({ seq: 1, room: 'r1', type: 'x', at: iso(T0), data: { n: 1 } });
+    expect(b.seq).toBe(2);
+    expect(c.seq).toBe(3); // the rolled-back row never existed
+    expect(new Set([a.id, b.id, c.id]).size).toBe(3);
+    const rows = ob.read(0, 10);
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(JSON.parse(rows[0].payload)).toEqual(a);
+    expect(ob.meta()).toEqual({ rows: 3, dropped: 0 });
+  });
+
+  it('survives a restart, and a seq is never reused after its row was acknowledged', () => {
+    const { store, dir } = openStore();
+    const ob = new Outbox(store, 'r1', { maxRows: 1000, maxAgeMs: 3_600_000 });
+    for (let i = 0; i < 5; i++) ob.append('x', iso(T0), { i }, T0);
+    ob.ack([1, 2, 3, 4, 5]);
+    ob.append('kept', iso(T0), {}, T0);
+    store.close();
+    const again = openStore(dir).store;
+    const ob2 = new Outbox(again, 'r1', { maxRows: 1000, maxAgeMs: 3_600_000 });
+    expect(ob2.read(0, 10).map((r) => JSON.parse(r.payload).type)).toEqual(['kept']);
+    expect(ob2.append('next', iso(T0), {}, T0).seq).toBe(7);
+    expect(ob2.meta().rows).toBe(2);
+  });
+
+  it('drops the oldest rows at the row bound, counts them and says so', async () => {
+    const { store } = openStore();
+    const ob = new Outbox(store, 'r1', { maxRows: 10, maxAgeMs: 3_600_000 });
+    const told: [number, number, string][] = [];
+    ob.onDrop = (n, total, reason) => told.push([n, total, reason]);
+    for (let i = 0; i < 15; i++) ob.append('x', iso(T0), { i }, T0);
+    await Promise.resolve();
+    expect(ob.meta()).toEqual({ rows: 10, dropped: 5 });
+    expect(ob.read(0, 100).map((r) => r.seq)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(told).toHaveLength(5);
+    expect(told[4]).toEqual([1, 5, 'rows']);
+  });
+
+  it('drops rows older than the age bound', async () => {
+    const { store } = openStore();
+    const ob = new Outbox(store, 'r1', { maxRows: 1000, maxAgeMs: 60_000 });
+    const told: number[] = [];
+    ob.onDrop = (n) => told.push(n);
+    ob.append('old', iso(T0), {}, T0);
+    ob.append('old', iso(T0 + 1000), {}, T0 + 1000);
+    ob.append('new', iso(T0 + 50_000), {}, T0 + 50_000);
+    expect(ob.expire(T0 + 30_000)).toBe(0);
+    expect(ob.expire(T0 + 61_001)).toBe(2);
+    await Promise.resolve();
+    expect(told).toEqual([2]);
+    expect(ob.read(0, 10).map((r) => JSON.parse(r.payload).type)).toEqual(['new']);
+    expect(ob.meta()).toEqual({ rows: 1, dropped: 2 });
+  });
+
+  it('keeps its row count exact and seqs increasing under any mix of appends, acks and rollbacks (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant<'add'>('add'), fc.constant<'rollback'>('rollback'), fc.nat({ max: 30 })), {
+          maxLength: 60,
+        }),
+        fc.integer({ min: 10, max: 25 }),
+        (ops, maxRows) => {
+          const store = new Store(':memory:');
+          try {
+            const ob = new Outbox(store, 'r', { maxRows, maxAgeMs: 1e9 });
+            let last = 0;
+            for (const op of ops) {
+              if (op === 'add') {
+                const m = ob.append('t', iso(T0), {}, T0);
+                expect(m.seq).toBeGreaterThan(last);
+                last = m.seq;
+              } else if (op === 'rollback') {
+                try {
+                  store.db.transaction(() => {
+                    ob.append('t', iso(T0), {}, T0);
+                    throw new Error('rollback');
+                  })();
+                } catch {
+                  // expected
+                }
+              } else ob.ack([op]);
+              const count = (store.db.prepare('SELECT COUNT(*) AS n FROM sync_outbox').get() as { n: number }).n;
+              expect(ob.meta().rows).toBe(count);
+              expect(count).toBeLessThanOrEqual(maxRows);
+            }
+          } finally {
+            store.close();
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('inbound payloads', () => {
+  const cfg = Value.Default(MqttSectionSchema, { url: 'mqtt://x' }) as never;
+  const rpc = new RpcRegistry();
+  const auth = { check: () => null } as unknown as TokenAuth;
+  const handler = new CommandHandler(rpc, auth, cfg);
+
+  it('random bytes on cmd/<method> and inbox/events always get a reply, never a throw (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 20 }), async (bytes, method) => {
+        const r = await handler.run(method, Buffer.from(bytes));
+        expect('error' in r || 'result' in r).toBe(true);
+        const i = await runInbox({ ingest: () => ({ accepted: 0, duplicates: 0 }) }, Buffer.from(bytes), 'mqtt');
+        expect('error' in i || 'result' in i).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('recognises only cmd/<method> topics of its own room', () => {
+    const t = new Topics('rooms', 'r1');
+    expect(t.commandMethod('rooms/r1/cmd/system.info')).toBe('system.info');
+    expect(t.commandMethod('rooms/r1/cmd/system.info/reply')).toBeNull();
+    expect(t.commandMethod('rooms/r2/cmd/system.info')).toBeNull();
+    expect(t.commandMethod('rooms/r1/cmd/')).toBeNull();
+    expect(t.device('cam1')).toBe('rooms/r1/devices/cam1');
+  });
+});
+
+describe('outbox bound in a running agent', () => {
+  it('raises outbox_dropping (in events too) when the broker is away and the bound is hit; seq shows the gap', async () => {
+    const port = await freePort(); // nothing listens: the broker is down
+    const a = await startTestAgent(
+      `[mqtt]\nurl = "mqtt://127.0.0.1:${port}"\noutbox_max_rows = 10\nreconnect_min_ms = 1000\n[alerts]\ndisk_min_free_mb = 0\n`,
+      {
+        features: [createAlerts, createSync],
+      },
+    );
+    try {
+      const alerts: unknown[] = [];
+      a.agent.bus.subscribe((m) => m.topic === 'alerts' && alerts.push(m.data));
+      for (let i = 0; i < 30; i++) a.agent.events.emit({ type: 'test.fill', at: new Date().toISOString(), data: { i } });
+      await new Promise((r) => setTimeout(r, 10));
+      const sync = a.agent.ctx.feature<SyncFeature>('sync')!;
+      expect(sync.stats().outbox).toBe(10);
+      expect(sync.stats().dropped).toBeGreaterThanOrEqual(20);
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ kind: 'outbox_dropping', state: 'raised', data: { reason: 'rows' } });
+      const queued = sync.outbox.read(0, 100).map((r) => JSON.parse(r.payload) as EventMessage);
+      expect(queued.some((e) => e.type === 'alert.raised')).toBe(true);
+      expect(queued[0].seq).toBeGreaterThan(1); // the gap the central service sees
+      expect(sync.summary().alerts.map((x) => x.kind)).toEqual(['outbox_dropping']);
+    } finally {
+      await a.stop();
+    }
+  });
+});
