@@ -354,7 +354,7 @@ export class DirectorEngine {
     if (this.program === input) return;
     this.program = input;
     this.actuator.cut(input, cause, (err) => {
-      if (!err) return;
+      if (!err || !this.running) return;
       if (this.program === input) this.program = null;
       this.decide({ rule: 'error', shot: null, mic: null, reason: `cut to input ${input} failed: ${err.message}` });
       this.onChange();
@@ -362,6 +362,7 @@ export class DirectorEngine {
   }
 
   private settled(camera: string, preset: number, err: Error | null): void {
+    if (!this.running) return;
     if (err) {
       this.decide({ rule: 'error', shot: null, mic: null, reason: `${camera} preset ${preset} failed: ${err.message}` });
     }

@@ -50,6 +50,7 @@ export class DirectorFeature implements Feature {
   private readonly cameraIds: Set<string>;
   private unsubscribe: (() => void)[] = [];
   private publishTimer: TimerHandle | null = null;
+  private stopped = false;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -59,15 +60,18 @@ export class DirectorFeature implements Feature {
     this.cameraIds = new Set([s.overview.camera, ...s.sources.map((x) => x.camera)]);
     this.log = new DecisionLog(ctx.store, ctx.events, s.decision_log_size);
     const logger = ctx.logger.child({ mod: 'director' });
+    // After stop() nothing is sent any more and late completions are ignored.
     const actuator: DirectorActuator = {
       isOnline: (id) => ctx.devices.get(id)?.status.status === 'online',
       recall: (camera, preset, cause, done) => {
+        if (this.stopped) return;
         ctx.host.invoke(camera, RECALL_ACTION, { preset }, cause).then(
           () => done(null),
           (e: Error) => done(e),
         );
       },
       cut: (input, cause, done) => {
+        if (this.stopped) return;
         const m = s.mixer;
         if (!m) return done(new Error('no mixer configured'));
         ctx.host.invoke(m.device, m.action, fillParams(m.params, input), cause).then(
@@ -186,6 +190,7 @@ export class DirectorFeature implements Feature {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
     this.ctx.clock.clearTimeout(this.publishTimer);
