@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { builtinDrivers } from '../drivers/index.js';
 import { TokenAuth } from './api/auth.js';
+import { resolveTokenFiles } from './api/token-files.js';
 import { registerCoreMethods } from './api/core-methods.js';
 import { AgentMetrics } from './api/metrics.js';
 import { RpcRegistry } from './api/rpc.js';
@@ -81,7 +82,7 @@ export class Agent {
       clock,
       actionTimeoutMs: cfg.agent.action_timeout_ms,
     });
-    const auth = new TokenAuth(cfg.agent.tokens);
+    const auth = new TokenAuth(resolveTokenFiles(cfg.agent.tokens, path.dirname(this.loaded.file), this.logger));
     this.http = Fastify({
       // Per-request logs stay off (warn level) so the API's hot path does not log.
       loggerInstance: this.logger.child({ mod: 'http' }, { level: 'warn' }),

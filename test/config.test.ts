@@ -169,3 +169,27 @@ describe('config errors name file, line and key', () => {
     expect(errs.join('\n')).toMatch(/bad\.toml:3: agent\.lissen: unknown key/);
   });
 });
+
+describe('token files', () => {
+  it('exactly one of token and token_file', () => {
+    const got = issues(`${HEAD}\n[[agent.tokens]]\nname = "x"\nrole = "admin"\n`);
+    expect(got.join('\n')).toMatch(/api\.toml:4: agent\.tokens\.0: give exactly one of token or token_file/);
+  });
+
+  it('a missing token file is generated once (mode 0600) and its path, not the token, is logged', async () => {
+    const { resolveTokenFiles } = await import('../src/api/token-files.js');
+    const pino = (await import('pino')).default;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tok-'));
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+    const cfg = [{ name: 'admin', role: 'admin' as const, token_file: 'secrets/admin.token' }];
+    const [first] = resolveTokenFiles(cfg, dir, logger);
+    const file = path.join(dir, 'secrets/admin.token');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(first.token.length).toBeGreaterThanOrEqual(16);
+    expect(lines.join('')).toContain(file);
+    expect(lines.join('')).not.toContain(first.token);
+    const [again] = resolveTokenFiles(cfg, dir, logger);
+    expect(again.token).toBe(first.token);
+  });
+});

@@ -19,7 +19,7 @@ export function allows(have: Role, need: Role): boolean {
 /** Token lookup in constant time per token; secrets are kept only as hashes. */
 export class TokenAuth {
   private readonly entries: { hash: Buffer; principal: Principal }[];
-  constructor(tokens: readonly TokenConfig[]) {
+  constructor(tokens: readonly (TokenConfig & { token: string })[]) {
     this.entries = tokens.map((t) => ({ hash: sha(t.token), principal: { name: t.name, role: t.role } }));
   }
   check(token: string | null | undefined): Principal | null {

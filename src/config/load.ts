@@ -88,6 +88,14 @@ export function parseConfig(
     }
   }
 
+  const tokens = ((data.agent as { tokens?: unknown[] } | undefined)?.tokens ?? []) as { token?: string; token_file?: string }[];
+  tokens.forEach((t, i) => {
+    if (t && typeof t === 'object' && (t.token === undefined) === (t.token_file === undefined)) {
+      const p = ['agent', 'tokens', String(i)];
+      issues.push({ file, line: at(p), key: p.join('.'), message: 'give exactly one of token or token_file' });
+    }
+  });
+
   const devices = (data.devices ?? {}) as Record<string, Record<string, unknown>>;
   for (const [id, dev] of Object.entries(devices)) {
     if (!dev || typeof dev !== 'object' || typeof dev.driver !== 'string') continue;

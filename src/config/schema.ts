@@ -7,7 +7,18 @@ export type Role = (typeof ROLES)[number];
 export const TokenSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'Shown in the audit log as who did it.' }),
-    token: Type.String({ minLength: 16, description: 'The secret; use ${ENV_VAR} to keep it out of the file.' }),
+    token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description: 'The secret (at least 16 characters); use ${ENV_VAR} to keep it out of the file.',
+      }),
+    ),
+    token_file: Type.Optional(
+      Type.String({
+        description:
+          'Read the secret from this file instead; if the file does not exist at start, the agent generates a random token and writes it there, readable only by its own user.',
+      }),
+    ),
     role: Type.Union(
       ROLES.map((r) => Type.Literal(r)),
       { description: 'viewer: read + subscribe; operator: + actions; admin: everything; ingest: webhooks only.' },

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
-import { defineAction } from '../../src/host/contract.js';
+import { type ActionDefinition, defineAction } from '../../src/host/contract.js';
 import { formatIssue } from '../../src/config/load.js';
 import { type DeviceCatalog, findCycles, loadScenarios } from '../../src/scenarios/load.js';
 
@@ -18,7 +18,7 @@ const recall = defineAction({
 const catalog: DeviceCatalog = {
   ids: () => ['cam-1', 'cam-2', 'matrix'],
   kind: (id) => (id.startsWith('cam') ? 'camera' : 'matrix'),
-  actions: (id) => (id.startsWith('cam') ? { 'preset.recall': recall } : { route: recall }),
+  actions: (id) => (id.startsWith('cam') ? { 'preset.recall': recall } : { route: recall }) as Record<string, ActionDefinition>,
 };
 
 function folder(files: Record<string, string>): string {
