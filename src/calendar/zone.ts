@@ -46,8 +46,8 @@ export function systemZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
-/** Wall clock in `zone` at instant `ms`. */
-export function toWallClock(ms: number, zone: string): WallClock {
+/** Wall clock in `zone` at instant `ms`, straight from Intl. */
+function intlWallClock(ms: number, zone: string): WallClock {
   const parts: Record<string, number> = {};
   for (const p of formatter(zone).formatToParts(new Date(ms))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
@@ -62,11 +62,38 @@ export function toWallClock(ms: number, zone: string): WallClock {
   };
 }
 
+// Intl is slow (tens of µs per call) and calendars convert thousands of
+// times per poll. Zone offsets only change on quarter-hour boundaries, so
+// one lookup per zone and quarter hour is exact.
+const QUARTER_MS = 900_000;
+const offsetCache = new Map<string, number>();
+
 /** Offset of `zone` from UTC at instant `ms`, in minutes (east positive). */
 export function offsetMinutes(ms: number, zone: string): number {
-  const w = toWallClock(ms, zone);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
+  const q = Math.floor(ms / QUARTER_MS);
+  const key = `${zone}|${q}`;
+  let off = offsetCache.get(key);
+  if (off === undefined) {
+    const at = q * QUARTER_MS;
+    const w = intlWallClock(at, zone);
+    off = Math.round((Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - at) / 60_000);
+    if (offsetCache.size > 200_000) offsetCache.clear();
+    offsetCache.set(key, off);
+  }
+  return off;
+}
+
+/** Wall clock in `zone` at instant `ms`. */
+export function toWallClock(ms: number, zone: string): WallClock {
+  const d = new Date(ms + offsetMinutes(ms, zone) * 60_000);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
 }
 
 /**
