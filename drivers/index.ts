@@ -9,6 +9,10 @@ import { shureMicDriver } from './shure-mic/index.js';
 import { extronSisDriver } from './extron-sis/index.js';
 import { kramerP3000Driver } from './kramer-p3000/index.js';
 import { videohubDriver } from './videohub/index.js';
+import { vmixDriver } from './vmix/index.js';
+import { atemDriver } from './atem/index.js';
+import { qsysDriver } from './qsys/index.js';
+import { tesiraDriver } from './tesira/index.js';
 
 export const builtinDrivers: DriverDefinition[] = [
   // one line per driver, e.g. viscaDriver,
@@ -21,4 +25,8 @@ export const builtinDrivers: DriverDefinition[] = [
   extronSisDriver,
   kramerP3000Driver,
   videohubDriver,
+  vmixDriver,
+  atemDriver,
+  qsysDriver,
+  tesiraDriver,
 ];
