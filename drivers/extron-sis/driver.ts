@@ -267,18 +267,16 @@ export class ExtronSisDevice implements DeviceInstance {
     }
   }
 
+  /** Reads every tie. Replies are applied as they arrive (in onMessage), so a change reported by
+   * the switcher during the read is never overwritten by an older answer. */
   private async readAllTies(): Promise<void> {
-    const video: Table = {};
-    const audio: Table = {};
     for (let o = 1; o <= this.outputs; o++) {
       for (const layer of ['video', 'audio'] as const) {
         const m = await this.request(`read ${layer} tie of output ${o}`, encodeReadTie(o, layer), (x) => isReadReply(x, o));
-        const input = m.kind === 'tie' ? m.input : m.kind === 'value' ? Number(m.text) : null;
-        (layer === 'video' ? video : audio)[String(o)] = input ? input : null;
+        // Untagged answer (`07`), e.g. when the verbose mode did not stick: apply it here.
+        if (m.kind === 'value') this.applyTie(o, Number(m.text), layer, false);
       }
     }
-    this.video = video;
-    this.audio = audio;
     this.publish();
   }
 

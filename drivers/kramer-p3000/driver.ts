@@ -180,6 +180,8 @@ export class KramerP3000Device implements DeviceInstance {
       this.inputs = this.cfg.inputs ?? io?.inputs ?? 0;
       this.outputs = this.cfg.outputs ?? io?.outputs ?? 0;
       if (!this.inputs || !this.outputs) throw new DeviceError('the device did not report its size; set "inputs" and "outputs"');
+      this.video = {};
+      this.audio = {};
       await this.readAll();
       this.phase = 'ready';
       this.publish();
@@ -190,27 +192,23 @@ export class KramerP3000Device implements DeviceInstance {
     }
   }
 
+  /** Reads every route. Replies are applied as they arrive (in onMessage), so a device-initiated
+   * change during the read is never overwritten by an older answer. */
   private async readAll(): Promise<void> {
     const layers: ('video' | 'audio')[] = this.cfg.audio === false ? ['video'] : ['video', 'audio'];
-    const video: Table = {};
-    const audio: Table = {};
     for (let o = 1; o <= this.outputs; o++) {
       for (const layer of layers) {
         const cmd =
           this.cfg.route_command === 'ROUTE'
             ? encodeRouteQuery(layer, o, this.numbering, this.cfg.machine_id)
             : encodeSwitchQuery(layer, o, this.cfg.machine_id);
-        const m = await this.request(
+        await this.request(
           `read ${layer} route of output ${o}`,
           cmd,
           (x) => routesIn(x, this.numbering).some((r) => r.output === o && r.layer === layer) || isError(x),
         );
-        const r = routesIn(m, this.numbering).find((x) => x.output === o);
-        (layer === 'video' ? video : audio)[String(o)] = r ? r.input : null;
       }
     }
-    this.video = video;
-    this.audio = layers.includes('audio') ? audio : {};
   }
 
   private scheduleKeepalive(): void {
