@@ -2,7 +2,7 @@
 // reports, with every log line captured (for the no-secrets assertions).
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { DeviceStatus, DriverContext } from '../../src/host/contract.js';
+import type { ActionContext, DeviceStatus, DriverContext } from '../../src/host/contract.js';
 import type { Clock } from '../../src/util/clock.js';
 
 export interface Recorded {
@@ -60,4 +60,4 @@ export async function waitUntil(pred: () => boolean, what: string, timeoutMs = 5
   }
 }
 
-export const ACTION_CTX = () => ({ cause: { kind: 'api' as const }, signal: new AbortController().signal });
+export const ACTION_CTX = (): ActionContext => ({ cause: { kind: 'api' }, signal: new AbortController().signal });
