@@ -34,12 +34,14 @@ export const ExtronSisConfig = Type.Object(
     host: Type.Optional(Type.String({ minLength: 1, description: 'IP or name of the switcher (transport "tcp").' })),
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 23, description: 'Telnet port.' }),
     path: Type.Optional(Type.String({ minLength: 1, description: 'Serial device, e.g. /dev/ttyUSB0 (transport "serial").' })),
-    baud_rate: Type.Integer({ minimum: 1200, maximum: 115_200, default: 9600 }),
+    baud_rate: Type.Integer({ minimum: 1200, maximum: 115_200, default: 9600, description: 'RS-232 speed (8N1).' }),
     password: Type.Optional(Type.String({ description: 'Telnet password (administrator or user); use ${ENV_VAR}.' })),
     inputs: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 512, description: 'Override the size the switcher reports (`I`).' }),
     ),
-    outputs: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
+    outputs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 512, description: 'Override the output count the switcher reports.' }),
+    ),
     input_labels: Type.Array(Type.String(), {
       default: [],
       description: 'Names for inputs 1, 2, … (SIS has no portable label query).',
@@ -51,7 +53,12 @@ export const ExtronSisConfig = Type.Object(
       default: 60_000,
       description: 'Period of the `Q` keep-alive; must stay well under the 300 s Telnet idle timeout.',
     }),
-    request_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+    request_timeout_ms: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 2000,
+      description: 'Time allowed for each reply.',
+    }),
     auth_retry_ms: Type.Integer({
       minimum: 1000,
       maximum: 3_600_000,

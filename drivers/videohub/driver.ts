@@ -23,7 +23,7 @@ import {
 export const VideohubConfig = Type.Object(
   {
     host: Type.Optional(Type.String({ minLength: 1, description: 'IP or name of the Videohub (not needed when simulated).' })),
-    port: Type.Integer({ minimum: 1, maximum: 65535, default: 9990 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 9990, description: 'Videohub Ethernet protocol port.' }),
     ping_interval_ms: Type.Integer({
       minimum: 100,
       maximum: 600_000,
@@ -36,7 +36,12 @@ export const VideohubConfig = Type.Object(
       default: 30_000,
       description: 'Reconnect when nothing arrived for this long.',
     }),
-    request_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+    request_timeout_ms: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 2000,
+      description: 'Time allowed for ACK/NAK and for the status block that follows.',
+    }),
     prelude_timeout_ms: Type.Integer({
       minimum: 500,
       maximum: 120_000,
