@@ -90,9 +90,11 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
     }),
 
     stop: defineAction({
-      description: 'Stop pan/tilt and zoom motion (jumps ahead of queued commands)',
+      description: 'Cancel running moves, then stop pan/tilt and zoom (jumps ahead of queued commands)',
       params: Type.Object({}, { additionalProperties: false }),
       async run(_p, { signal }) {
+        // A running recall/home/goto holds a socket until it ends: cancel it first.
+        await session.cancelRunning(a, signal);
         await session.command('pan-tilt stop', encode.panTiltDrive(a, 'stop', panDefault, tiltDefault), {
           signal,
           priority: true,

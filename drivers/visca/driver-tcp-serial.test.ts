@@ -13,7 +13,9 @@ afterEach(async () => {
   for (const s of extra.splice(0)) await s.stop();
 });
 
-const fast = { reply_timeout_ms: 150, retries: 1, poll_interval_ms: 200, busy_retry_ms: 50 };
+const fast = { reply_timeout_ms: 300, retries: 1, poll_interval_ms: 60_000, busy_retry_ms: 50 };
+/** Polls often, so a camera that answers again is seen online quickly. */
+const recovering = { ...fast, poll_interval_ms: 200 };
 let serialN = 0;
 const serialPath = () => `/dev/ROBOT-visca-test-${process.pid}-${++serialN}`;
 
@@ -52,11 +54,15 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
   });
 
   it('camera silent on an open connection: timeout → retry → offline → online', async () => {
-    pair = await startPair({ framing: 'raw-tcp', motionMs: 0, profile: PROFILES.ptzoptics }, { ...fast, profile: 'ptzoptics' });
+    pair = await startPair(
+      { framing: 'raw-tcp', motionMs: 0, profile: PROFILES.ptzoptics },
+      { ...recovering, profile: 'ptzoptics' },
+    );
     pair.sim.setSilent(true);
-    await expect(pair.act('home')).rejects.toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    // A poll inquiry may be the message that times out first: either way the camera is not answering.
+    await expect(pair.act('home')).rejects.toMatchObject({ code: expect.stringMatching(/DEVICE_TIMEOUT|DEVICE_OFFLINE/) });
     expect(pair.ctx.status).toBe('offline');
-    expect(pair.cam.session.stats.resent).toBe(1);
+    expect(pair.cam.session.stats.resent).toBeGreaterThanOrEqual(1);
     pair.sim.setSilent(false);
     await until(() => pair!.ctx.status === 'online', 'online again');
   });
@@ -106,9 +112,11 @@ describe('VISCA over RS-232 (serial via binding-mock)', () => {
 
   it('a silent camera on the serial line goes offline and comes back', async () => {
     const path = serialPath();
-    pair = await startPair({ framing: 'serial', path, motionMs: 0 }, { ...fast });
+    pair = await startPair({ framing: 'serial', path, motionMs: 0 }, { ...recovering });
     pair.sim.setSilent(true);
-    await expect(pair.act('preset.recall', { preset: 1 })).rejects.toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    await expect(pair.act('preset.recall', { preset: 1 })).rejects.toMatchObject({
+      code: expect.stringMatching(/DEVICE_TIMEOUT|DEVICE_OFFLINE/),
+    });
     expect(pair.ctx.status).toBe('offline');
     pair.sim.setSilent(false);
     await until(() => pair!.ctx.status === 'online', 'online again');

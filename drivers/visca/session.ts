@@ -14,7 +14,7 @@ export type Framing = 'sony-udp' | 'raw-tcp' | 'raw-udp' | 'serial';
 /** Sony cameras (and the PTZOptics family) have two command sockets. */
 export const SOCKETS = 2;
 
-type Kind = 'command' | 'inquiry' | 'control' | 'broadcast';
+type Kind = 'command' | 'inquiry' | 'control' | 'broadcast' | 'cancel';
 
 interface Exchange {
   kind: Kind;
@@ -95,6 +95,23 @@ export class ViscaSession {
   /** Serial interface broadcasts (AddressSet, IF_Clear): `match` picks the answer. */
   broadcast<T>(label: string, bytes: Buffer, match: (m: CameraMessage) => T | undefined): Promise<T> {
     return this.enqueue('broadcast', label, bytes, { priority: true }, match) as Promise<T>;
+  }
+
+  /** Cancels the commands running in the camera's sockets (`8x 2z FF`); they fail with "command canceled". */
+  async cancelRunning(address: number, signal?: AbortSignal): Promise<void> {
+    const sockets = [...new Set(this.executing.map((e) => e.socket))];
+    await Promise.all(
+      sockets.map((z) =>
+        this.enqueue(
+          'cancel',
+          `cancel socket ${z}`,
+          Buffer.from([0x80 | address, 0x20 | z, 0xff]),
+          { priority: true, signal },
+          undefined,
+          z,
+        ),
+      ),
+    );
   }
 
   get busySockets(): number {
@@ -182,6 +199,12 @@ export class ViscaSession {
       return;
     }
     const ex = this.inFlight;
+    if (ex?.kind === 'cancel' && m.type === 'error' && m.socket === ex.socket && (m.code === 0x04 || m.code === 0x05)) {
+      // `6z 04`: the command in socket z was cancelled (no Completion follows); `6z 05`: it had already ended.
+      const running = this.executing.find((e) => e.socket === m.socket);
+      if (running && m.code === 0x04) this.handleExecuting(running, m);
+      return this.settle(ex, m.code === 0x04);
+    }
     if (ex?.kind === 'broadcast') {
       const v = ex.match?.(m);
       if (v !== undefined) this.settle(ex, v);
@@ -262,6 +285,7 @@ export class ViscaSession {
     bytes: Buffer,
     opts: SendOptions,
     match?: (m: CameraMessage) => unknown,
+    socket = 0,
   ): Promise<unknown> {
     if (this.queue.length >= this.o.maxQueue) {
       return Promise.reject(
@@ -271,6 +295,7 @@ export class ViscaSession {
     if (opts.signal?.aborted) return Promise.reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
     return new Promise((resolve, reject) => {
       const ex = this.makeExchange(kind, label, bytes, opts, match, resolve, reject);
+      ex.socket = socket;
       opts.signal?.addEventListener(
         'abort',
         () => {
