@@ -431,6 +431,20 @@ describe('faults and overrides', () => {
     expect(r.decisions.at(-1)?.reason).toMatch(/skipped seat 1: camera cam-1 offline/);
   });
 
+  it('a camera that comes back online gets the current shot again (and the mixer its cut)', () => {
+    const offline = new Set(['cam-3', 'mixer']);
+    const r = rig({}, { offline, mixer: true, moveMs: 1000 });
+    expect(r.commands).toEqual([]);
+    expect(r.decisions[0].reason).toMatch(/camera cam-3 is offline, recall not sent/);
+    offline.delete('cam-3');
+    r.engine.deviceStatus('cam-3', true);
+    r.clock.advance(2000); // the cut after the Completion fails: the mixer is offline
+    offline.delete('mixer');
+    r.engine.deviceStatus('mixer', true);
+    expect(r.commands).toEqual(['0.0 cam-3:0', '1.0 cut 3', '2.0 cut 3']);
+    expect(r.decisions.at(-1)?.reason).toBe('nobody speaks; mixer back online, shot sent again');
+  });
+
   it('a microphone device going offline while a mic is on → overview after the silence timeout', () => {
     const r = rig();
     r.run([[1, 'on', 1]], 5);

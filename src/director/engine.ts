@@ -117,9 +117,20 @@ export class DirectorEngine {
           t.offAt = this.lastOff = now;
         }
       }
-    } else if (this.mode === 'auto' && this.current?.camera === device) {
-      this.cameras.forget(device);
-      this.cameras.request(device, this.current.preset, this.cause(this.current.rule, this.current.mic, this.current.reason));
+    } else if (this.mode === 'auto' && this.current && (this.current.camera === device || this.s.mixer?.device === device)) {
+      // The current shot's camera (or the mixer) is back: send the shot again, and say so.
+      const cur = this.current;
+      if (cur.camera === device) this.cameras.forget(device);
+      else this.program = null;
+      const base = cur.reason.replace(/(; camera \S+ is offline, recall not sent|; \S+ back online, shot sent again)+$/, '');
+      cur.reason = `${base}; ${device} back online, shot sent again`;
+      this.decide({
+        rule: cur.rule,
+        shot: { kind: cur.kind, camera: cur.camera, preset: cur.preset },
+        mic: cur.mic,
+        reason: cur.reason,
+      });
+      this.drive(cur, this.cause(cur.rule, cur.mic, cur.reason));
     }
     this.evaluate();
   }
@@ -307,29 +318,32 @@ export class DirectorEngine {
     const reason = online ? want.reason : `${want.reason}; camera ${want.shot.camera} is offline, recall not sent`;
     this.current.reason = reason;
     this.decide({ rule: want.rule, shot: want.shot, mic: want.mic, reason });
-    if (!online) return;
-    const cause = this.cause(want.rule, want.mic, reason);
+    if (online) this.drive(want.shot, this.cause(want.rule, want.mic, reason));
+  }
+
+  /** Moves the camera and, with a mixer, keeps the move off air. */
+  private drive(shot: Shot, cause: Cause): void {
     const mixer = this.s.mixer;
-    const input = mixer?.inputs[want.shot.camera];
+    const input = mixer?.inputs[shot.camera];
     if (!mixer || input === undefined) {
-      this.cameras.request(want.shot.camera, want.shot.preset, cause);
+      this.cameras.request(shot.camera, shot.preset, cause);
       return;
     }
     this.clock.clearTimeout(this.moveTimer);
     this.moveTimer = null;
-    if (!this.cameras.needsMove(want.shot.camera, want.shot.preset)) {
+    if (!this.cameras.needsMove(shot.camera, shot.preset)) {
       this.cut(input, cause);
       return;
     }
     // Hide the move: never show a camera on air while it travels.
     if (this.program === input) {
-      const cover = this.coverFor(want.shot.camera);
+      const cover = this.coverFor(shot.camera);
       if (cover !== null) this.cut(cover, cause);
     }
-    this.cameras.request(want.shot.camera, want.shot.preset, cause);
+    this.cameras.request(shot.camera, shot.preset, cause);
     this.moveTimer = this.clock.setTimeout(() => {
       this.moveTimer = null;
-      this.cutBack(want.shot.camera, want.shot.preset);
+      this.cutBack(shot.camera, shot.preset);
     }, mixer.move_timeout_s * 1000);
   }
 
