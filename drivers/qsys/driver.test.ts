@@ -125,6 +125,9 @@ describe('qsys driver against the QRC simulator', () => {
     const ctx = await setup({ controls: { ...CONTROLS, ghost: { control: 'NotInDesign', type: 'level' } } }, DESIGN, false);
     await ctx.until((c) => c.status === 'error', 'error status');
     expect(ctx.statuses.find((s) => s.status === 'error')?.message).toMatch(/unknown control \(8\)/);
+    // It is retried, and the status keeps saying why rather than flapping to offline.
+    await poll(() => sim.received.filter((r) => r.method === 'ChangeGroup.AddControl').length >= 2, 'a retry');
+    expect(ctx.statuses.slice(ctx.statuses.findIndex((s) => s.status === 'error')).every((s) => s.status === 'error')).toBe(true);
   });
 
   it('a wrong password is an auth_failure (logon required, 10) and the password never appears', async () => {

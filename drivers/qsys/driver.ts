@@ -83,7 +83,8 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
   let keepalive: TimerHandle | null = null;
   let engine: EngineStatus | null = null;
   let ready = false;
-  let authFailed = false;
+  /** A failure that reconnecting will not fix (bad logon, control missing in the design): kept as the status across reconnects. */
+  let stickyFailure = false;
 
   function call(method: string, params: unknown): Promise<unknown> {
     if (!link.connected) return Promise.reject(new DeviceError(`Q-SYS ${method}: not connected`, 'DEVICE_OFFLINE'));
@@ -182,14 +183,13 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
         } catch (e) {
           if (id !== session) return;
           if (qrcCode(e) === 10) {
-            authFailed = true;
+            stickyFailure = true;
             ctx.setStatus('auth_failure', `Q-SYS refused the logon of user "${config.user}"; check user and password`);
             return;
           }
           throw e;
         }
       }
-      authFailed = false;
       const status = parseEngineStatus(await call('StatusGet', {}));
       if (status) applyEngine(status);
       const named = Object.values(controls).filter((c) => !c.component);
@@ -222,13 +222,17 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
       if (Object.keys(controls).length) await call('ChangeGroup.AutoPoll', { Id: GROUP_ID, Rate: config.poll_rate_s ?? 0.2 });
       if (id !== session) return;
       ready = true;
+      stickyFailure = false;
       reflectEngine();
       scheduleKeepalive(id);
     } catch (e) {
       if (id !== session) return;
       ctx.reportError(`Q-SYS session start failed: ${errorMessage(e)}`);
       // A config mistake (unknown control/component) will not heal by itself; show it, but keep retrying.
-      if (qrcCode(e) === 7 || qrcCode(e) === 8) ctx.setStatus('error', errorMessage(e));
+      if (qrcCode(e) === 7 || qrcCode(e) === 8) {
+        stickyFailure = true;
+        ctx.setStatus('error', errorMessage(e));
+      }
       link.reconnect(`session start failed: ${errorMessage(e)}`);
     }
   }
@@ -259,7 +263,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     ctx.clock.clearTimeout(keepalive);
     keepalive = null;
     failPending(new DeviceError(`Q-SYS connection lost: ${reason}`, 'DEVICE_OFFLINE'));
-    if (!authFailed) ctx.setStatus('offline', `${link.describe()}: ${reason}`);
+    if (!stickyFailure) ctx.setStatus('offline', `${link.describe()}: ${reason}`);
   });
   link.on('data', (chunk) => {
     for (const m of parser.push(chunk)) onMessage(m);
