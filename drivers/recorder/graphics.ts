@@ -1,0 +1,164 @@
+// The overlay layers as files ffmpeg reads: title.txt and lower_third.txt
+// (re-read every frame), logo.png (a normalised RGBA image; transparent when
+// cleared). Layer state is kept in layers.json so it survives restarts.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GRAPHIC_FILES, type LayerName } from './protocol.js';
+
+export interface LayerState {
+  title: { text: string } | null;
+  lower_third: { text: string } | null;
+  logo: { source: string; width: number; height: number } | null;
+}
+
+const EMPTY: LayerState = { title: null, lower_third: null, logo: null };
+
+function run(bin: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { cwd, timeout: 20_000 }, (err, _out, stderr) => {
+      if (err) reject(new Error(stderr.toString().trim().split('\n').pop() || err.message));
+      else resolve();
+    });
+  });
+}
+
+function writeAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+export class Graphics {
+  private state: LayerState = { ...EMPTY };
+
+  constructor(
+    readonly dir: string,
+    private readonly ffmpeg: string,
+    private readonly logoMaxPx: number,
+  ) {}
+
+  /** Creates the files (keeping saved layers); a missing file would stop drawtext. */
+  async init(): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    try {
+      this.state = {
+        ...EMPTY,
+        ...(JSON.parse(fs.readFileSync(path.join(this.dir, 'layers.json'), 'utf8')) as Partial<LayerState>),
+      };
+    } catch {
+      this.state = { ...EMPTY };
+    }
+    writeAtomic(this.file('title'), this.state.title?.text ?? '');
+    writeAtomic(this.file('lower_third'), this.state.lower_third?.text ?? '');
+    if (!this.state.logo || !fs.existsSync(this.file('logo'))) {
+      this.state.logo = null;
+      await this.writeBlankLogo();
+    }
+    this.save();
+  }
+
+  layers(): LayerState {
+    return JSON.parse(JSON.stringify(this.state)) as LayerState;
+  }
+
+  setText(layer: 'title' | 'lower_third', text: string): void {
+    // One line; drawtext would draw control characters as boxes.
+    const clean = text
+      .replace(/[\r\n\t]+/g, ' ')
+      .replace(/[\u0000-\u001f\u007f]/g, '')
+      .slice(0, 200);
+    writeAtomic(this.file(layer), clean);
+    this.state[layer] = { text: clean };
+    this.save();
+  }
+
+  /** Normalises any image ffmpeg can read to an RGBA PNG that fits logoMaxPx. */
+  async setLogo(image: Buffer, source: string): Promise<void> {
+    const input = path.join(this.dir, `logo-input.${process.pid}`);
+    const out = path.join(this.dir, 'logo.next.png');
+    fs.writeFileSync(input, image);
+    try {
+      const m = this.logoMaxPx;
+      await run(
+        this.ffmpeg,
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-y',
+          '-i',
+          input,
+          '-vf',
+          `scale=w=${m}:h=${m}:force_original_aspect_ratio=decrease,format=rgba`,
+          '-frames:v',
+          '1',
+          '-f',
+          'image2',
+          '-c:v',
+          'png',
+          out,
+        ],
+        this.dir,
+      );
+      const size = pngSize(fs.readFileSync(out));
+      fs.renameSync(out, this.file('logo'));
+      this.state.logo = { source, ...size };
+      this.save();
+    } catch (e) {
+      throw new Error(`logo is not an image ffmpeg can read: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      fs.rmSync(input, { force: true });
+      fs.rmSync(out, { force: true });
+    }
+  }
+
+  async clear(layer: LayerName): Promise<void> {
+    if (layer === 'logo') {
+      await this.writeBlankLogo();
+      this.state.logo = null;
+    } else {
+      writeAtomic(this.file(layer), '');
+      this.state[layer] = null;
+    }
+    this.save();
+  }
+
+  private async writeBlankLogo(): Promise<void> {
+    const out = path.join(this.dir, 'logo.next.png');
+    await run(
+      this.ffmpeg,
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'color=c=black@0.0:s=2x2,format=rgba',
+        '-frames:v',
+        '1',
+        '-c:v',
+        'png',
+        out,
+      ],
+      this.dir,
+    );
+    fs.renameSync(out, this.file('logo'));
+  }
+
+  private file(layer: LayerName): string {
+    return path.join(this.dir, GRAPHIC_FILES[layer]);
+  }
+
+  private save(): void {
+    writeAtomic(path.join(this.dir, 'layers.json'), JSON.stringify(this.state));
+  }
+}
+
+/** Width and height from a PNG's IHDR. */
+export function pngSize(buf: Buffer): { width: number; height: number } {
+  if (buf.length < 24 || buf.toString('latin1', 12, 16) !== 'IHDR') throw new Error('not a PNG');
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+}
