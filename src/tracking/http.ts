@@ -27,7 +27,7 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
       const parsed = parseJson(req.body);
       if ('error' in parsed) return reply.code(400).send({ error: parsed.error });
       try {
-        return svc.ingest(parsed.value, 'conference');
+        return await svc.ingestQueued(svc.validate(parsed.value, 'conference'), 'conference');
       } catch (e) {
         return sendError(reply, e);
       }
@@ -45,7 +45,7 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
         const m = mapZoom(parsed.value, ctx.clock.now());
         if (m.kind === 'url_validation') return zoomUrlValidation(m.plainToken, secret);
         if (m.kind === 'ignored') return { accepted: 0, duplicates: 0, ignored: m.event };
-        return svc.ingestParsed(
+        return await svc.ingestQueued(
           m.events.map((ev) => ({ ev, raw: parsed.value })),
           'zoom',
         );

@@ -6,7 +6,7 @@
 // segments one would get by folding only the facts up to `at`.
 import type { ConferenceFacts, MeetingFold } from './fold.js';
 import { pickText } from './fold.js';
-import type { Insight, MeetingStatus, RosterEntry } from './types.js';
+import type { CallInsight, Insight, MeetingStatus, RosterEntry } from './types.js';
 import { iso } from './types.js';
 
 export interface InstanceView {
@@ -78,6 +78,8 @@ interface CallRow {
   joinIso: string;
   quitIso: string | null;
   part_uri: string | null;
+  /** The call's output once it has quit, built once and shared by every answer after its quit. */
+  closed: CallInsight | null;
 }
 
 interface ParticipantRow {
@@ -167,6 +169,7 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
       quitIso: null,
       part_uri: c.part_uri,
       role: c.role ?? k.role,
+      closed: null,
     });
   }
   // Quits that name no call close the participant's latest call that joined before them.
@@ -195,6 +198,16 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
       c.quit = q;
       c.joinIso = iso(c.join) as string;
       c.quitIso = iso(q);
+      c.closed =
+        q === null
+          ? null
+          : {
+              call_id: c.call_id,
+              instance_id: c.instance_id,
+              join_time: c.joinIso,
+              quit_time: c.quitIso,
+              duration_ms: q - c.join,
+            };
     }
     participants.push({
       key,
@@ -316,17 +329,20 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
     let partUri: string | null = null;
     for (let k = 0; k < n; k++) {
       const c = p.calls[k];
-      const closed = c.quit !== null && c.quit <= at;
-      const d = (closed ? (c.quit as number) : at) - c.join;
-      if (!closed) connected = true;
-      total += d;
-      partUri = pickText(null, c.part_uri) ?? partUri;
+      partUri = c.part_uri ?? partUri;
+      if (c.closed !== null && (c.quit as number) <= at) {
+        total += c.closed.duration_ms;
+        calls[n - 1 - k] = c.closed;
+        continue;
+      }
+      connected = true;
+      total += at - c.join;
       calls[n - 1 - k] = {
         call_id: c.call_id,
         instance_id: c.instance_id,
         join_time: c.joinIso,
-        quit_time: closed ? c.quitIso : null,
-        duration_ms: d,
+        quit_time: null,
+        duration_ms: at - c.join,
       };
     }
     participants.push({

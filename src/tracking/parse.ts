@@ -1,5 +1,6 @@
 // Validation of the voice-conference callbacks (SERVICES.md C.1) into
 // ConfEvent. Pure: values in, typed events or a precise error out.
+import { createHash } from 'node:crypto';
 import { AgentError } from '../util/errors.js';
 import { type ConfEvent, KNOWN_EVENTS, type KnownEventName } from './types.js';
 
@@ -190,7 +191,12 @@ export function ownTime(ev: ConfEvent, receivedAt: number): number {
  * conference, call, participant and every time field — never the receipt
  * time or a delivery id.
  */
-export function dedupKey(ev: ConfEvent, raw: unknown): string {
+export function dedupKey(ev: ConfEvent, raw: unknown): Buffer {
+  return createHash('sha1').update(dedupText(ev, raw)).digest();
+}
+
+/** The business key as text (hashed for storage: a short, fixed-size index key). */
+export function dedupText(ev: ConfEvent, raw: unknown): string {
   // An unknown event has no fields we understand: its whole content is its identity.
   if (!ev.known) return JSON.stringify([ev.event, ev.conference, canonical(raw)]);
   return JSON.stringify([

@@ -23,6 +23,13 @@ export interface IncomingEvent {
   ev: ConfEvent;
   /** The object as received (its JSON is logged). */
   raw: unknown;
+  /** True when `ev` is parseConfEvent(raw): then only raw is stored and the event is derived again when folding. */
+  fromRaw?: boolean;
+}
+
+interface Group {
+  items: readonly IncomingEvent[];
+  source: string;
 }
 
 export interface LoggedEvent {
@@ -41,6 +48,8 @@ export interface LoggedEvent {
 }
 
 const FOLD_CACHE = 32;
+/** Characters of final-insight JSON kept in memory. */
+const FINALS_BUDGET = 64 * 1024 * 1024;
 
 export class TrackingService {
   readonly store: TrackingStore;
@@ -48,6 +57,10 @@ export class TrackingService {
   private readonly pending = new Set<string>();
   private flushTimer: ReturnType<Clock['setTimeout']> | null = null;
   private stopped = false;
+  private queue: (Group & { resolve(r: IngestResult): void; reject(e: unknown): void })[] = [];
+  /** Stored final insights (JSON) of recently read meetings, so repeated reads skip SQLite too. */
+  private readonly finals = new Map<string, string>();
+  private finalsBytes = 0;
 
   constructor(
     private readonly ctx: Pick<AgentContext, 'store' | 'events' | 'bus' | 'clock' | 'logger'>,
@@ -67,79 +80,134 @@ export class TrackingService {
       throw new AgentError('INVALID_PARAMS', `batch of ${list.length} events exceeds max_batch ${this.cfg.max_batch}`);
     }
     const now = this.ctx.clock.now();
-    const items = list.map((raw, i) => ({ ev: parseConfEvent(raw, i, now), raw }));
-    return this.ingestParsed(items, source);
+    return this.ingestParsed(this.validate(input, source), source);
+  }
+
+  /** Validates callback-format events (one or an array); throws EventInputError naming the event and field. */
+  validate(input: unknown, _source: string): IncomingEvent[] {
+    const list = Array.isArray(input) ? input : [input];
+    if (list.length > this.cfg.max_batch) {
+      throw new AgentError('INVALID_PARAMS', `batch of ${list.length} events exceeds max_batch ${this.cfg.max_batch}`);
+    }
+    const now = this.ctx.clock.now();
+    return list.map((raw, i) => ({ ev: parseConfEvent(raw, i, now), raw, fromRaw: true }));
   }
 
   /** Stores validated events in one transaction; returns after the commit. */
   ingestParsed(items: readonly IncomingEvent[], source: string): IngestResult {
+    return this.commit([{ items, source }])[0];
+  }
+
+  /**
+   * Group commit for concurrent webhook requests: requests that arrive in the
+   * same turn of the event loop share one transaction, and each is answered
+   * only after that commit. If the shared transaction fails, each request is
+   * retried alone so one bad request cannot fail its neighbours.
+   */
+  ingestQueued(items: readonly IncomingEvent[], source: string): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ items, source, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.drain());
+    });
+  }
+
+  private drain(): void {
+    const q = this.queue;
+    this.queue = [];
+    if (q.length === 0) return;
+    try {
+      const results = this.commit(q);
+      for (const [i, g] of q.entries()) g.resolve(results[i]);
+    } catch {
+      for (const g of q) {
+        try {
+          g.resolve(this.commit([g])[0]);
+        } catch (e) {
+          g.reject(e);
+        }
+      }
+    }
+  }
+
+  private commit(groups: readonly Group[]): IngestResult[] {
     if (this.stopped) throw new AgentError('UNAVAILABLE', 'meeting tracking is stopping');
     const now = this.ctx.clock.now();
     const appended: { meeting: string; ev: ConfEvent }[] = [];
     const dropCaches = new Set<string>();
     const touched = new Map<string, boolean>();
-    const result = this.store.db.transaction((): IngestResult => {
-      let accepted = 0;
-      let duplicates = 0;
+    const results = this.store.db.transaction((): IngestResult[] => {
       const confs = new Map<string, { meetingKey: string; facts: ConferenceFacts | null } | undefined>();
       const statusBefore = new Map<string, string | undefined>();
-      for (const { ev, raw } of items) {
-        if (!confs.has(ev.conference)) confs.set(ev.conference, this.store.conference(ev.conference));
-        const conf = confs.get(ev.conference);
-        const oldKey = conf?.meetingKey ?? ev.conference;
-        if (!statusBefore.has(oldKey)) statusBefore.set(oldKey, this.store.meetingStatus(oldKey));
-        const st = statusBefore.get(oldKey);
-        const late = st === 'ended' || st === 'failed';
-        const key = dedupKey(ev, raw);
-        const seq = this.store.insertEvent(key, ev, now, source, JSON.stringify(raw), late);
-        if (seq === null) {
-          duplicates++;
-          this.store.countDuplicate(key, late);
-          // A delayed duplicate of an ended meeting recomputes (and re-stores) its final insight.
-          if (late && !touched.has(oldKey)) touched.set(oldKey, false);
-          continue;
-        }
-        accepted++;
-        let facts = conf?.facts ?? null;
-        let changed = conf === undefined;
-        if (ev.known) {
-          const next = facts ? { ...facts } : newConference(ev.conference, ev);
-          applyToConference(next, ev);
-          changed ||= JSON.stringify(next) !== JSON.stringify(facts);
-          facts = next;
-        }
-        let meeting = oldKey;
-        if (changed) {
-          meeting = this.store.putConference(ev.conference, facts);
-          confs.set(ev.conference, { meetingKey: meeting, facts });
-        }
-        if (meeting !== oldKey) {
-          dropCaches.add(oldKey).add(meeting);
-          touched.set(oldKey, true);
-        }
-        touched.set(meeting, touched.get(meeting) === true || changed);
-        appended.push({ meeting, ev });
-        this.ctx.events.emit({
-          type: 'meeting.event',
-          at: iso(ev.at) as string,
-          data: {
-            meeting_id: meeting,
-            instance_id: ev.conference,
-            seq,
-            event: ev.event,
-            known: ev.known,
+      const out = groups.map(({ items, source }) => {
+        let accepted = 0;
+        let duplicates = 0;
+        for (const { ev, raw, fromRaw } of items) {
+          if (!confs.has(ev.conference)) confs.set(ev.conference, this.store.conference(ev.conference));
+          const conf = confs.get(ev.conference);
+          const oldKey = conf?.meetingKey ?? ev.conference;
+          if (!statusBefore.has(oldKey)) statusBefore.set(oldKey, this.store.meetingStatus(oldKey));
+          const st = statusBefore.get(oldKey);
+          const late = st === 'ended' || st === 'failed';
+          const key = dedupKey(ev, raw);
+          const seq = this.store.insertEvent(
+            key,
+            ev,
+            now,
             source,
-            received_at: iso(now),
+            JSON.stringify(raw),
+            fromRaw ? null : JSON.stringify(ev),
             late,
-            raw,
-          },
-        });
-      }
+          );
+          if (seq === null) {
+            duplicates++;
+            this.store.countDuplicate(key, late);
+            // A delayed duplicate of an ended meeting recomputes (and re-stores) its final insight.
+            if (late && !touched.has(oldKey)) touched.set(oldKey, false);
+            continue;
+          }
+          accepted++;
+          let facts = conf?.facts ?? null;
+          let changed = conf === undefined;
+          if (ev.known) {
+            const next = facts ? { ...facts } : newConference(ev.conference, ev);
+            applyToConference(next, ev);
+            changed ||= JSON.stringify(next) !== JSON.stringify(facts);
+            facts = next;
+          }
+          let meeting = oldKey;
+          if (changed) {
+            meeting = this.store.putConference(ev.conference, facts);
+            confs.set(ev.conference, { meetingKey: meeting, facts });
+          }
+          if (meeting !== oldKey) {
+            dropCaches.add(oldKey).add(meeting);
+            touched.set(oldKey, true);
+          }
+          touched.set(meeting, touched.get(meeting) === true || changed);
+          appended.push({ meeting, ev });
+          this.ctx.events.emit({
+            type: 'meeting.event',
+            at: iso(ev.at) as string,
+            data: {
+              meeting_id: meeting,
+              instance_id: ev.conference,
+              seq,
+              event: ev.event,
+              known: ev.known,
+              source,
+              received_at: iso(now),
+              late,
+              raw,
+            },
+          });
+        }
+        return { accepted, duplicates };
+      });
       for (const [meeting, recompute] of touched) {
         if (recompute) this.summarize(meeting, now);
         else this.store.touchMeeting(meeting, now);
       }
-      return { accepted, duplicates };
+      return out;
     })();
     // After the commit: bring cached folds up to date and schedule the push.
     for (const m of dropCaches) this.folds.delete(m);
@@ -150,8 +218,11 @@ export class TrackingService {
         c.index = null;
       }
     }
-    for (const m of touched.keys()) this.schedulePublish(m);
-    return result;
+    for (const m of touched.keys()) {
+      this.forgetFinal(m);
+      this.schedulePublish(m);
+    }
+    return results;
   }
 
   /** Recomputes a meeting's stored summary from its instances; emits meeting.status when it changes. */
@@ -225,7 +296,9 @@ export class TrackingService {
       this.folds.delete(id);
     } else {
       const fold = new MeetingFold();
-      for (const n of this.store.normsOf(id)) fold.add(JSON.parse(n) as ConfEvent);
+      for (const r of this.store.knownEventsOf(id)) {
+        fold.add(r.norm ? (JSON.parse(r.norm) as ConfEvent) : parseConfEvent(JSON.parse(r.raw), 0, r.received_at));
+      }
       c = { fold, index: null };
     }
     this.folds.set(id, c);
@@ -239,13 +312,41 @@ export class TrackingService {
     const row = this.store.meeting(id);
     const ix = this.indexOf(id);
     const insight = insightAt(ix, Math.max(this.ctx.clock.now(), ix.lastAt));
-    if (insight.final && row && row.final_dirty === 1) this.store.storeFinal(id, JSON.stringify(insight), row.updated_at);
+    if (insight.final && row && row.final_dirty === 1) {
+      const json = JSON.stringify(insight);
+      this.store.storeFinal(id, json, row.updated_at);
+      this.remember(id, json);
+    }
     return insight;
   }
 
   /** The stored final insight as JSON text, when the meeting has ended and nothing changed since. */
   finalJson(id: string): string | undefined {
-    return this.store.finalOf(id) ?? undefined;
+    const hit = this.finals.get(id);
+    if (hit !== undefined) return hit;
+    const stored = this.store.finalOf(id);
+    if (stored) this.remember(id, stored);
+    return stored ?? undefined;
+  }
+
+  private forgetFinal(id: string): void {
+    const old = this.finals.get(id);
+    if (old === undefined) return;
+    this.finals.delete(id);
+    this.finalsBytes -= old.length;
+  }
+
+  private remember(id: string, json: string): void {
+    const old = this.finals.get(id);
+    if (old !== undefined) this.finalsBytes -= old.length;
+    this.finals.delete(id);
+    this.finals.set(id, json);
+    this.finalsBytes += json.length;
+    while (this.finalsBytes > FINALS_BUDGET && this.finals.size > 1) {
+      const [k, v] = this.finals.entries().next().value as [string, string];
+      this.finals.delete(k);
+      this.finalsBytes -= v.length;
+    }
   }
 
   /** Insight now, or as of `at` (ISO 8601 or epoch seconds/ms). */
@@ -340,6 +441,7 @@ export class TrackingService {
     });
     const c = this.folds.get(m.id);
     if (c) c.index = null;
+    this.forgetFinal(m.id);
     this.store.touchMeeting(m.id, this.ctx.clock.now());
     this.schedulePublish(m.id);
   }

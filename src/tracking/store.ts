@@ -13,7 +13,7 @@ export const TRACKING_MIGRATIONS: Migration[] = [
       db.exec(`
         CREATE TABLE tracking_events (
           seq INTEGER PRIMARY KEY,
-          dedup_key TEXT NOT NULL UNIQUE,
+          dedup_key BLOB NOT NULL UNIQUE,
           conference TEXT NOT NULL,
           event TEXT NOT NULL,
           known INTEGER NOT NULL,
@@ -21,7 +21,7 @@ export const TRACKING_MIGRATIONS: Migration[] = [
           received_at INTEGER NOT NULL,
           source TEXT NOT NULL,
           raw TEXT NOT NULL,
-          norm TEXT NOT NULL,
+          norm TEXT,
           duplicates INTEGER NOT NULL DEFAULT 0,
           late INTEGER NOT NULL DEFAULT 0
         );
@@ -127,12 +127,10 @@ export class TrackingStore {
          FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
          WHERE c.meeting_key = ? ORDER BY e.at, e.seq LIMIT ? OFFSET ?`,
       ),
-      normsOf: db
-        .prepare(
-          `SELECT e.norm FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
-           WHERE c.meeting_key = ? AND e.known = 1`,
-        )
-        .pluck(),
+      normsOf: db.prepare(
+        `SELECT e.norm, e.raw, e.received_at FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
+         WHERE c.meeting_key = ? AND e.known = 1`,
+      ),
       schedule: db.prepare('SELECT * FROM tracking_schedules WHERE id = ?'),
       putSchedule: db.prepare(
         `INSERT INTO tracking_schedules (id, title, start, end, roster) VALUES (@id, @title, @start, @end, @roster)
@@ -149,8 +147,20 @@ export class TrackingStore {
     };
   }
 
-  /** Appends a new event; false when an event with the same business key is already stored. */
-  insertEvent(key: string, ev: ConfEvent, receivedAt: number, source: string, raw: string, late: boolean): number | null {
+  /**
+   * Appends a new event; null when an event with the same business key is
+   * already stored. `norm` (the internal event as JSON) is stored only when
+   * it cannot be derived again from `raw` (Zoom bodies).
+   */
+  insertEvent(
+    key: Buffer,
+    ev: ConfEvent,
+    receivedAt: number,
+    source: string,
+    raw: string,
+    norm: string | null,
+    late: boolean,
+  ): number | null {
     const r = this.s.insertEvent.run(
       key,
       ev.conference,
@@ -160,12 +170,12 @@ export class TrackingStore {
       receivedAt,
       source,
       raw,
-      JSON.stringify(ev),
+      norm,
       late ? 1 : 0,
     );
     return r.changes === 1 ? Number(r.lastInsertRowid) : null;
   }
-  countDuplicate(key: string, late: boolean): void {
+  countDuplicate(key: Buffer, late: boolean): void {
     this.s.duplicate.run(late ? 1 : 0, key);
   }
   conference(id: string): { meetingKey: string; facts: ConferenceFacts | null } | undefined {
@@ -210,8 +220,9 @@ export class TrackingStore {
   eventsOf(meeting: string, limit: number, offset: number): EventRow[] {
     return this.s.eventsOf.all(meeting, limit, offset) as EventRow[];
   }
-  normsOf(meeting: string): string[] {
-    return this.s.normsOf.all(meeting) as string[];
+  /** The known events of a meeting, as stored (for folding). */
+  knownEventsOf(meeting: string): { norm: string | null; raw: string; received_at: number }[] {
+    return this.s.normsOf.all(meeting) as { norm: string | null; raw: string; received_at: number }[];
   }
   schedule(id: string): ScheduleRow | undefined {
     return this.s.schedule.get(id) as ScheduleRow | undefined;
