@@ -302,6 +302,8 @@ export class CalendarService implements Feature {
     } catch (e) {
       this.ctx.logger.error({ err: errorMessage(e) }, 'calendar: schedule check failed');
     }
+    // Also catches what changes with time alone: the day rolling over, a source going stale.
+    this.publishIfChanged();
     this.timer = this.ctx.clock.setTimeout(() => this.tick(), Math.max(1, nextAt - now));
   }
 
