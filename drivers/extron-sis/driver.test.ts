@@ -205,4 +205,18 @@ describe('extron-sis driver over RS-232 (binding-mock)', () => {
     await vi.waitFor(() => expect(audio(rec)['1']).toBe(3));
     expect(routes(rec)['1']).toBe(1);
   });
+
+  it('returns online after the serial adapter is unplugged and plugged back, and re-reads the ties', async () => {
+    const sim = new SisSimulator({ inputs: 4, outputs: 2 });
+    const path = `/dev/extron-unplug-${process.pid}`;
+    const { rec } = await startDriver({ transport: 'serial', path }, sim.serialBinding(path));
+    await waitStatus(rec, 'online');
+    sim.unplugSerial();
+    await waitStatus(rec, 'offline');
+    sim.video[1] = 4;
+    sim.plugInSerial();
+    await waitStatus(rec, 'online');
+    await vi.waitFor(() => expect(routes(rec)['2']).toBe(4));
+    expect(sim.received.filter((c) => c === '\x1b3CV')).toHaveLength(2);
+  });
 });

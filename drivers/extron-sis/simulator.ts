@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { type SerialPeer, serialDeviceBinding } from './serial-mock.js';
+import { type SerialDevice, type SerialPeer, serialDevice } from './serial-mock.js';
 
 export interface SisSimOptions {
   host?: string;
@@ -52,6 +52,7 @@ export class SisSimulator {
   /** Telnet replies to our option offers (IAC …). */
   readonly telnetReplies: Buffer[] = [];
   private server: net.Server | null = null;
+  private serial: SerialDevice | null = null;
   private readonly sessions = new Set<Session>();
   private port = 0;
   /** A hung device: keeps connections open, answers nothing. */
@@ -94,7 +95,7 @@ export class SisSimulator {
   /** The RS-232 port of the same switcher, as a binding-mock port at `path`. */
   serialBinding(path: string): BindingInterface {
     let session: Session | null = null;
-    return serialDeviceBinding(path, {
+    this.serial = serialDevice(path, {
       onOpen: (peer: SerialPeer) => {
         session = this.newSession(
           'serial',
@@ -108,6 +109,15 @@ export class SisSimulator {
         session = null;
       },
     });
+    return this.serial.binding;
+  }
+
+  /** Pulls the serial adapter (the driver's port fails); `plugInSerial` brings it back. */
+  unplugSerial(): void {
+    this.serial?.unplug();
+  }
+  plugInSerial(): void {
+    this.serial?.plugIn();
   }
 
   /** A front-panel tie: verbose sessions (mode 1 or 3) get `Qik`, which does not say what changed. */

@@ -183,4 +183,18 @@ describe('kramer-p3000 driver over RS-232 (binding-mock)', () => {
     sim.frontPanelRoute('video', 2, 1);
     await vi.waitFor(() => expect(routes(rec)['1']).toBe(2));
   });
+
+  it('returns online after the serial adapter is unplugged and plugged back, and re-reads the routes', async () => {
+    const sim = new P3kSimulator({ inputs: 4, outputs: 2 });
+    const path = `/dev/kramer-unplug-${process.pid}`;
+    const { rec } = await startDriver({ transport: 'serial', path }, sim.serialBinding(path));
+    await waitStatus(rec, 'online');
+    sim.unplugSerial();
+    await waitStatus(rec, 'offline');
+    sim.audio[0] = 3;
+    sim.plugInSerial();
+    await waitStatus(rec, 'online');
+    await vi.waitFor(() => expect(audio(rec)['1']).toBe(3));
+    expect(sim.received.filter((c) => c === '#')).toHaveLength(2);
+  });
 });

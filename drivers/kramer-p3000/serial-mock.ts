@@ -1,6 +1,7 @@
 // A serial "device" on @serialport/binding-mock: a binding whose ports hand
 // every byte the driver writes to a simulator, and let the simulator answer.
 // Tests pass this binding to the driver (SerialLink's per-link `binding`).
+// `unplug()` fails the port the way a pulled USB adapter does; `plugIn()` brings it back.
 import { createRequire } from 'node:module';
 import type { BindingInterface } from '../../src/transport/serial.js';
 
@@ -21,15 +22,27 @@ export interface SerialDeviceHandlers {
   onClose(): void;
 }
 
+export interface SerialDevice {
+  binding: BindingInterface;
+  /** The adapter disappears: the open port fails and cannot be reopened until `plugIn`. */
+  unplug(): void;
+  plugIn(): void;
+}
+
 /** Creates the mock port `path` and a binding that connects it to `handlers`. */
-export function serialDeviceBinding(path: string, handlers: SerialDeviceHandlers): BindingInterface {
+export function serialDevice(path: string, handlers: SerialDeviceHandlers): SerialDevice {
   MockBinding.createPort(path, { echo: false, record: false });
+  let unplugged = false;
+  let current: MockPortBinding | null = null;
   const binding = {
     list: () => MockBinding.list(),
     async open(options: Parameters<typeof MockBinding.open>[0]) {
+      if (unplugged) throw new Error(`${path}: no such device (unplugged)`);
       const port: MockPortBinding = await MockBinding.open(options);
+      current = port;
       const write = port.write.bind(port);
       const close = port.close.bind(port);
+      const read = port.read.bind(port);
       const peer: SerialPeer = {
         send: (d) => {
           if (port.isOpen) port.emitData(Buffer.isBuffer(d) ? d : Buffer.from(d, 'latin1'));
@@ -42,7 +55,13 @@ export function serialDeviceBinding(path: string, handlers: SerialDeviceHandlers
         await write(buf);
         handlers.onData(Buffer.from(buf));
       };
+      // A read on an unplugged adapter fails with a real (not "canceled") error: the stream closes.
+      port.read = async (buffer, offset, length) => {
+        if (unplugged) throw new Error('device unplugged');
+        return read(buffer, offset, length);
+      };
       port.close = async () => {
+        if (current === port) current = null;
         await close();
         handlers.onClose();
       };
@@ -50,5 +69,15 @@ export function serialDeviceBinding(path: string, handlers: SerialDeviceHandlers
       return port;
     },
   };
-  return binding as unknown as BindingInterface;
+  return {
+    binding: binding as unknown as BindingInterface,
+    unplug() {
+      unplugged = true;
+      // Wake the pending read so it fails now.
+      if (current?.isOpen) current.emitData(Buffer.alloc(0));
+    },
+    plugIn() {
+      unplugged = false;
+    },
+  };
 }

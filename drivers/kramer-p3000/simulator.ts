@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { type SerialPeer, serialDeviceBinding } from './serial-mock.js';
+import { type SerialDevice, type SerialPeer, serialDevice } from './serial-mock.js';
 
 export interface P3kSimOptions {
   host?: string;
@@ -43,6 +43,7 @@ export class P3kSimulator {
   /** Every command line received (without CR), for assertions. */
   readonly received: string[] = [];
   private server: net.Server | null = null;
+  private serial: SerialDevice | null = null;
   private readonly sessions = new Set<Session>();
   private port = 0;
   silent = false;
@@ -90,7 +91,7 @@ export class P3kSimulator {
   /** The RS-232 port, as a binding-mock port at `path`. */
   serialBinding(path: string): BindingInterface {
     let session: Session | null = null;
-    return serialDeviceBinding(path, {
+    this.serial = serialDevice(path, {
       onOpen: (peer: SerialPeer) => {
         session = this.open(
           (t) => peer.send(t),
@@ -103,6 +104,15 @@ export class P3kSimulator {
         session = null;
       },
     });
+    return this.serial.binding;
+  }
+
+  /** Pulls the serial adapter (the driver's port fails); `plugInSerial` brings it back. */
+  unplugSerial(): void {
+    this.serial?.unplug();
+  }
+  plugInSerial(): void {
+    this.serial?.plugIn();
   }
 
   /** A front-panel switch: every client gets a device-initiated `VID in>out` line. */
