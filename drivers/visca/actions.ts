@@ -25,8 +25,9 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
   const TiltSpeed = Type.Optional(Type.Integer({ minimum: 1, maximum: tiltMax, description: `1–${tiltMax}` }));
 
   /** Runs a command whose motion ends with its Completion, keeping `moving` true meanwhile. */
-  const motion = async (label: string, bytes: Buffer, signal: AbortSignal): Promise<void> => {
+  const motion = async (label: string, bytes: Buffer, signal: AbortSignal, onDone?: Record<string, unknown>): Promise<void> => {
     let acked = false;
+    let ok = false;
     try {
       await session.command(label, bytes, {
         signal,
@@ -35,8 +36,10 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
           cam.motionStarted('completion');
         },
       });
+      ok = true;
     } finally {
-      if (acked) cam.motionEnded('completion');
+      // One state change when the move ends: moving=false together with its result.
+      if (acked || ok) cam.motionEnded('completion', ok ? onDone : undefined, acked);
     }
   };
 
@@ -49,8 +52,7 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
         const p = cam.resolvePreset(preset);
         const label = `preset ${op} ${p.number}`;
         if (op === 'recall') {
-          await motion(label, encode.preset(a, 'recall', p.byte), signal);
-          cam.ctx.setState({ last_preset: p.number, last_preset_name: p.name });
+          await motion(label, encode.preset(a, 'recall', p.byte), signal, { last_preset: p.number, last_preset_name: p.name });
         } else {
           await session.command(label, encode.preset(a, op, p.byte), { signal });
         }

@@ -1,5 +1,6 @@
 // The driver against the simulator over UDP loopback: Sony VISCA over IP
 // (header, sequence numbers, resends) and raw VISCA over UDP.
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROFILES } from './profiles.js';
 import { type Pair, startPair, until } from './test-support.js';
@@ -117,13 +118,18 @@ describe('Sony VISCA over IP (sony-udp)', () => {
     expect(pair.sim.presetRecalls()).toEqual([2]);
   });
 
-  it('garbage before replies is skipped and counted', async () => {
-    pair = await startPair({ framing: 'sony-udp', motionMs: 0 }, { ...fast });
+  it('garbage before replies is skipped, counted and logged at most once per 10 s', async () => {
+    const lines: { msg: string; bytes: number }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    pair = await startPair({ framing: 'sony-udp', motionMs: 0 }, { ...fast }, true, logger);
     pair.sim.setGarbage('prefix');
-    await pair.act('preset.recall', { preset: 4 });
+    for (const preset of [4, 5, 6]) await pair.act('preset.recall', { preset });
     expect(await pair.act('position')).toMatchObject({ zoom: expect.any(Number) });
-    expect(pair.cam.session.stats.garbageBytes).toBeGreaterThan(0);
+    expect(pair.sim.presetRecalls()).toEqual([4, 5, 6]);
+    expect(pair.cam.session.stats.garbageBytes).toBeGreaterThan(20);
     expect(pair.ctx.status).toBe('online');
+    const warnings = lines.filter((l) => l.msg.includes('not VISCA'));
+    expect(warnings).toHaveLength(1);
   });
 
   it('camera stops answering mid-command: timeout → resends → error, offline; online again when it answers', async () => {
@@ -153,18 +159,19 @@ describe('Sony VISCA over IP (sony-udp)', () => {
     await until(() => pair!.ctx.status === 'online', 'back online');
   });
 
-  it('two sockets: a third command waits for a free socket instead of drawing "buffer full"', async () => {
+  it('two sockets: commands arriving while both are busy wait for a free one instead of drawing "buffer full"', async () => {
     pair = await startPair({ framing: 'sony-udp', motionMs: 200 }, { ...fast });
     const socketsBusyOnArrival: number[] = [];
     pair.sim.on('command', (r) => {
       if (r.request.kind === 'preset') socketsBusyOnArrival.push(pair!.sim.model.busySockets);
     });
-    const results = await Promise.all([1, 2, 3].map((preset) => pair!.act('preset.recall', { preset })));
-    expect(results.map((r) => (r as { preset: number }).preset)).toEqual([1, 2, 3]);
-    expect(pair.sim.presetRecalls()).toEqual([1, 2, 3]);
+    // Two recalls fill both sockets; two more arrive while both are busy.
+    const results = await Promise.all([1, 2, 3, 4].map((preset) => pair!.act('preset.recall', { preset })));
+    expect(results.map((r) => (r as { preset: number }).preset)).toEqual([1, 2, 3, 4]);
+    expect(pair.sim.presetRecalls()).toEqual([1, 2, 3, 4]);
     expect(pair.cam.session.stats.busyRetries).toBe(0);
     // The third recall reached the camera only after a socket was free again.
-    expect(socketsBusyOnArrival).toHaveLength(3);
+    expect(socketsBusyOnArrival).toHaveLength(4);
     expect(socketsBusyOnArrival.every((busy) => busy < 2)).toBe(true);
   });
 

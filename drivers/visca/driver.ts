@@ -112,10 +112,12 @@ export class ViscaCamera implements DeviceInstance {
     else this.motions++;
     this.ctx.setState({ moving: true });
   }
-  motionEnded(kind: 'completion' | 'drive' | 'all'): void {
+  /** `started` false: the command completed without an ACK, so no motion was counted. */
+  motionEnded(kind: 'completion' | 'drive' | 'all', extra?: Record<string, unknown>, started = true): void {
     if (kind === 'drive' || kind === 'all') this.driving = false;
-    if (kind === 'completion') this.motions = Math.max(0, this.motions - 1);
-    this.ctx.setState({ moving: this.motions > 0 || this.driving });
+    if (kind === 'all') this.motions = 0;
+    if (kind === 'completion' && started) this.motions = Math.max(0, this.motions - 1);
+    this.ctx.setState({ moving: this.motions > 0 || this.driving, ...extra });
   }
 
   /** Reads pan/tilt and zoom and publishes them. */

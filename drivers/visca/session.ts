@@ -153,20 +153,22 @@ export class ViscaSession {
     const r = decodeFrame(d);
     if (!r.ok) return this.garbage(d.length, d);
     const { payloadType, sequence, payload } = r.frame;
-    if (payloadType === PAYLOAD.controlReply) return this.handleControlReply(sequence, payload);
+    if (payloadType === PAYLOAD.controlReply) return this.handleControlReply(payload);
     if (payloadType !== PAYLOAD.reply) return this.garbage(d.length, d);
     this.handle(decodeMessage(payload), sequence, payload);
   }
 
-  private handleControlReply(sequence: number, payload: Buffer) {
+  private handleControlReply(payload: Buffer) {
     const ex = this.inFlight;
     if (!ex) return;
-    if (payload.equals(CONTROL.reset) && ex.kind === 'control') {
+    if (payload.equals(CONTROL.reset)) {
+      if (ex.kind !== 'control') return this.stale();
       this.seq = 0;
       return this.settle(ex, undefined);
     }
     if (payload.equals(CONTROL.errorSequence)) {
-      if (ex.seq !== sequence && ex.kind !== 'control') return this.stale();
+      // Only one message awaits its first reply, so the error is about it
+      // whatever sequence number the camera put on it.
       if (ex.attempts > 1 && ex.kind === 'command') {
         // A resend the camera had already seen: it ran the command and only
         // our ACK (or the Completion) was lost [PROTOCOLS §1.2].

@@ -1,6 +1,6 @@
 // Test helpers: a recording DriverContext and a driver+simulator pair on loopback.
 import { Value } from '@sinclair/typebox/value';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { DeviceStatus, DriverContext } from '../../src/host/contract.js';
 import { realClock } from '../../src/util/clock.js';
 import { ViscaConfigSchema, type ViscaConfig } from './config.js';
@@ -62,10 +62,16 @@ export interface Pair {
 }
 
 /** Starts a simulator and a driver pointed at it, and waits until the driver is online. */
-export async function startPair(simOpts: ViscaSimulatorOptions, cfg: Partial<ViscaConfig>, waitOnline = true): Promise<Pair> {
+export async function startPair(
+  simOpts: ViscaSimulatorOptions,
+  cfg: Partial<ViscaConfig>,
+  waitOnline = true,
+  logger?: Logger,
+): Promise<Pair> {
   const sim = await new ViscaSimulator(simOpts).start();
   if (sim.binding && simOpts.path) simulatedSerialBindings.set(simOpts.path, sim.binding);
   const ctx = recordingContext();
+  if (logger) Object.assign(ctx, { logger });
   const cam = new ViscaCamera(viscaConfig({ framing: simOpts.framing, ...cfg, ...sim.endpoint }), ctx);
   await cam.start();
   if (waitOnline) await until(() => ctx.status === 'online', 'driver online');
