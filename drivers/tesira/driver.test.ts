@@ -103,6 +103,9 @@ describe('tesira driver over Telnet', () => {
     await ctx.until((c) => c.state['program-level'] === -40, 'panel change');
     await expect(run('preset.recall', { id: 77 })).rejects.toThrow(/-ERR preset not found/);
     expect(ctx.state['program-level']).toBe(-40);
+    // With echo on, every command comes back first; echoes are recognised, not treated as noise.
+    expect(ctx.logs.some((l) => l.msg === 'Tesira echoed the command')).toBe(true);
+    expect(ctx.logs.some((l) => String(l.msg).includes('not TTP'))).toBe(false);
   });
 
   it('-ERR answers become errors; a control missing on the device is reported, the others work', async () => {
@@ -118,7 +121,10 @@ describe('tesira driver over Telnet', () => {
     const ctx = await setup();
     sim.injectRaw(Buffer.from([0x00, 0xc3, 0x28, 0x0a]));
     sim.injectRaw('!!! not a publish\r\n');
-    await ctx.until((c) => c.logs.filter((l) => l.msg === 'Tesira line ignored').length >= 2, 'garbage logged');
+    await ctx.until(
+      (c) => c.logs.filter((l) => l.msg === 'Tesira sent a line that is not TTP; ignored').length >= 2,
+      'garbage logged',
+    );
     await run('mute', { control: 'mic-mute', on: true });
     await ctx.until((c) => c.state['mic-mute'] === true, 'still working');
   });

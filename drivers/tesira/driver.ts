@@ -89,8 +89,17 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
   let resubTimer: TimerHandle | null = null;
   let awaitingBanner = false;
 
+  /** The last command line written, to recognise its echo. */
+  let lastSent = '';
   function send(label: string, line: string, signal?: AbortSignal): Promise<TtpMessage> {
-    return queue.request(label, () => link.write(line), { signal });
+    return queue.request(
+      label,
+      () => {
+        lastSent = line.trim();
+        link.write(line);
+      },
+      { signal },
+    );
   }
 
   function asState(c: ControlDef, v: TtpValue | undefined): unknown {
@@ -126,8 +135,9 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
         }
         return;
       case 'other':
-        // Command echoes and anything unparseable; logged, never fatal.
-        ctx.logger.debug({ line: m.line.slice(0, 200) }, 'Tesira line ignored');
+        // An echo of our command is normal on interactive sessions; anything else is noise. Never fatal.
+        if (m.line === lastSent) ctx.logger.debug({ line: m.line }, 'Tesira echoed the command');
+        else ctx.logger.warn({ line: m.line.slice(0, 200) }, 'Tesira sent a line that is not TTP; ignored');
     }
   }
 
