@@ -93,14 +93,15 @@ export class RecorderLink {
             await this.invoke(p.id, 'start', { meeting_id: meeting.id, title: meeting.title }, cause);
             if (meeting.id) this.meetingByDevice.set(p.id, meeting.id);
           }
-          if (p.meetingTitle && meeting.title) await this.invoke(p.id, 'graphic', { layer: 'title', text: meeting.title }, cause);
+          if (p.meetingTitle && meeting.title)
+            await this.invoke(p.id, 'graphic', { layer: 'title', text: meeting.title, preview: false }, cause);
         } else {
           const current = this.meetingByDevice.get(p.id);
           if (p.followMeeting && this.isRecording(p.id) && (!meeting.id || !current || current === meeting.id)) {
             await this.invoke(p.id, 'stop', {}, cause);
             this.meetingByDevice.delete(p.id);
           }
-          if (p.meetingTitle) await this.invoke(p.id, 'graphic', { layer: 'title', clear: true }, cause);
+          if (p.meetingTitle) await this.invoke(p.id, 'graphic', { layer: 'title', clear: true, preview: false }, cause);
         }
       });
     }
@@ -112,7 +113,9 @@ export class RecorderLink {
     this.lastSpeaker = speaker;
     const cause: Cause = { kind: 'director', detail: speaker ?? 'no speaker' };
     for (const p of this.prefs.filter((x) => x.speakerLowerThird)) {
-      const params = speaker ? { layer: 'lower_third', text: speaker } : { layer: 'lower_third', clear: true };
+      const params = speaker
+        ? { layer: 'lower_third', text: speaker, preview: false }
+        : { layer: 'lower_third', clear: true, preview: false };
       this.enqueue(p.id, () => this.invoke(p.id, 'graphic', params, cause));
     }
   }
