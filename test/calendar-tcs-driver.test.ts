@@ -124,12 +124,12 @@ describe('tcs driver, API v3.11', () => {
     expect(lastStatus(rec)?.message).toContain('Invalid username and password combination');
     expect(emu.tokenRequests).toBe(1);
     expect(apiRequests(emu)).toHaveLength(0);
-    // Credentials do not fix themselves: no retry within the first 50 s…
-    clock.advance(50_000);
+    // Credentials do not fix themselves: no retry within the first 45 s (1 min ±20 %)…
+    clock.advance(45_000);
     await new Promise((r) => setTimeout(r, 50));
     expect(emu.tokenRequests).toBe(1);
     // …but one later (the password may have been changed on the server).
-    clock.advance(30_000);
+    clock.advance(35_000);
     await waitUntil(() => emu.tokenRequests === 2, 'second token attempt');
     const all = rec.everything();
     expect(all).not.toContain('wrong-password-123');

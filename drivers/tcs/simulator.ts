@@ -6,6 +6,7 @@
 // one request at a time so tests can script a server's bad day.
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { offsetMinutes } from '../../src/calendar/zone.js';
 
 export interface EmulatorConference {
   id: string;
@@ -287,7 +288,7 @@ const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'frida
 
 /**
  * A day of meetings around `now` for the demo: one finished, one running, two
- * later today, a weekly series on today's weekday, and a virtual room.
+ * later today, a weekly series on today's weekday, a daily stand-up, and a virtual room.
  * `major` picks v3 integer or v4 string schedule types.
  */
 export function demoConferences(now: number, owner: string, major: 3 | 4, baseUrl: string): EmulatorConference[] {
@@ -332,6 +333,25 @@ export function demoConferences(now: number, owner: string, major: 3 | 4, baseUr
       state: 'stopped',
       tags: ['weekly'],
       recording: 1,
+    },
+    {
+      // Same series as the "Daily stand-up" in drivers/ics/sample/room.ics (same join link), so
+      // the demo shows one meeting from both sources. The offset is Berlin's today, as a server
+      // records the creator's offset.
+      id: 'standup',
+      type: 0,
+      mode: 'PxP',
+      topic: 'Daily stand-up',
+      owner,
+      schedule: {
+        type: major === 4 ? 'week' : 0,
+        days: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'],
+        time: '09:30',
+        time_offset: offsetMinutes(now, 'Europe/Berlin'),
+        duration: 900,
+      },
+      url: 'https://tcs.demo/c/standup',
+      state: 'stopped',
     },
     {
       id: 'virtual-room',
