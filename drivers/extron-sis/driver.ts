@@ -2,7 +2,7 @@
 // or RS-232. Every connect: verbose mode 3, matrix size, then every tie is
 // read back. State comes only from what the switcher reports: tie responses,
 // reads, and a full re-read after `Qik` / `Rpr` (they do not say what changed).
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { defineAction } from '../../src/host/contract.js';
 import type { Link } from '../../src/transport/link.js';
@@ -12,6 +12,7 @@ import { TcpLink } from '../../src/transport/tcp.js';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
+import type { ExtronSisConfig } from './config.js';
 import {
   encodePresetRecall,
   encodePresetSave,
@@ -25,50 +26,7 @@ import {
   SisParser,
 } from './protocol.js';
 
-export const ExtronSisConfig = Type.Object(
-  {
-    transport: Type.Union([Type.Literal('tcp'), Type.Literal('serial')], {
-      default: 'tcp',
-      description: '"tcp": Telnet (port 23); "serial": RS-232 (9600 8N1).',
-    }),
-    host: Type.Optional(Type.String({ minLength: 1, description: 'IP or name of the switcher (transport "tcp").' })),
-    port: Type.Integer({ minimum: 1, maximum: 65535, default: 23, description: 'Telnet port.' }),
-    path: Type.Optional(Type.String({ minLength: 1, description: 'Serial device, e.g. /dev/ttyUSB0 (transport "serial").' })),
-    baud_rate: Type.Integer({ minimum: 1200, maximum: 115_200, default: 9600, description: 'RS-232 speed (8N1).' }),
-    password: Type.Optional(Type.String({ description: 'Telnet password (administrator or user); use ${ENV_VAR}.' })),
-    inputs: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 512, description: 'Override the size the switcher reports (`I`).' }),
-    ),
-    outputs: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 512, description: 'Override the output count the switcher reports.' }),
-    ),
-    input_labels: Type.Array(Type.String(), {
-      default: [],
-      description: 'Names for inputs 1, 2, … (SIS has no portable label query).',
-    }),
-    output_labels: Type.Array(Type.String(), { default: [], description: 'Names for outputs 1, 2, ….' }),
-    keepalive_ms: Type.Integer({
-      minimum: 1000,
-      maximum: 240_000,
-      default: 60_000,
-      description: 'Period of the `Q` keep-alive; must stay well under the 300 s Telnet idle timeout.',
-    }),
-    request_timeout_ms: Type.Integer({
-      minimum: 100,
-      maximum: 60_000,
-      default: 2000,
-      description: 'Time allowed for each reply.',
-    }),
-    auth_retry_ms: Type.Integer({
-      minimum: 1000,
-      maximum: 3_600_000,
-      default: 60_000,
-      description: 'Wait after a rejected password.',
-    }),
-  },
-  { additionalProperties: false },
-);
-export type ExtronSisConfig = Static<typeof ExtronSisConfig>;
+export { ExtronSisConfig } from './config.js';
 
 type Table = Record<string, number | null>;
 type Expect = (m: SisMessage) => boolean;
