@@ -1,6 +1,8 @@
 // End to end: the mixer and audio drivers inside a real agent, driven over the
 // WebSocket JSON-RPC API; audit log, state attribution and reconnect checked.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { QrcSimulator } from '../drivers/qsys/simulator.js';
+import { TesiraSimulator } from '../drivers/tesira/simulator.js';
 import { VmixSimulator } from '../drivers/vmix/simulator.js';
 import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 
@@ -25,11 +27,18 @@ let agent: TestAgent;
 let op: RpcTestClient;
 let admin: RpcTestClient;
 let ext: VmixSimulator;
+let extDsp: TesiraSimulator;
+let extCore: QrcSimulator;
 
 beforeAll(async () => {
   // One vMix runs outside the agent so the test can kill it and bring it back.
   ext = new VmixSimulator();
   const port = await ext.start();
+  // A Tesira and a Q-SYS Core outside the agent too, to kill them mid-session.
+  extDsp = new TesiraSimulator({ blocks: { Room: { kind: 'level', channels: { 1: -15 } } } });
+  const dspPort = await extDsp.start();
+  extCore = new QrcSimulator({ named: { Gain: { value: -8, kind: 'gain' } } });
+  const corePort = await extCore.start();
   agent = await startTestAgent(`
 [devices.mixer]
 driver = "vmix"
@@ -58,6 +67,19 @@ type = "level"
 control = "MicMute"
 type = "mute"
 
+[devices.ext-dsp]
+driver = "tesira"
+host = "127.0.0.1"
+port = ${dspPort}
+controls = { room-level = { instance = "Room", type = "level" } }
+
+[devices.ext-core]
+driver = "qsys"
+host = "127.0.0.1"
+port = ${corePort}
+poll_rate_s = 0.05
+controls = { gain = { control = "Gain", type = "level" } }
+
 [devices.dsp]
 driver = "tesira"
 simulated = true
@@ -76,7 +98,7 @@ channel = 2
   admin = await agent.connect(TOKENS.admin);
   await vi.waitFor(
     async () => {
-      for (const id of ['mixer', 'ext-mixer', 'audio', 'dsp']) {
+      for (const id of ['mixer', 'ext-mixer', 'audio', 'dsp', 'ext-dsp', 'ext-core']) {
         const d = await op.call<DeviceRecord>('devices.get', { device: id });
         expect(d.status.status, id).toBe('online');
       }
@@ -88,6 +110,8 @@ channel = 2
 afterAll(async () => {
   await agent?.stop();
   await ext?.stop();
+  await extDsp?.stop();
+  await extCore?.stop();
 });
 
 const device = (id: string) => op.call<DeviceRecord>('devices.get', { device: id });
@@ -167,6 +191,44 @@ describe('mixer and audio drivers through the WS API', () => {
     ext.setProgram(4);
     await vi.waitFor(async () => expect((await device('ext-mixer')).state.program.value).toBe(4), { timeout: 5000 });
     expect((await device('ext-mixer')).state.program.cause).toMatchObject({ kind: 'device' });
+  });
+
+  it('a Tesira and a Q-SYS Core killed mid-session come back online, re-subscribed, with values re-read', async () => {
+    const dspPort = extDsp.listeningPort;
+    const corePort = extCore.listeningPort;
+    await extDsp.stop();
+    await extCore.stop();
+    await vi.waitFor(
+      async () => {
+        expect((await device('ext-dsp')).status.status).toBe('offline');
+        expect((await device('ext-core')).status.status).toBe('offline');
+      },
+      { timeout: 5000 },
+    );
+    extDsp.blocks.get('Room')!.channels[1] = -4;
+    extCore.setControl('Gain', -2);
+    await extDsp.start(dspPort);
+    await extCore.start(corePort);
+    await vi.waitFor(
+      async () => {
+        const dsp = await device('ext-dsp');
+        const core = await device('ext-core');
+        expect([dsp.status.status, dsp.state['room-level'].value]).toEqual(['online', -4]);
+        expect([core.status.status, core.state.gain.value]).toEqual(['online', -2]);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(extDsp.received.filter((l) => l.startsWith('Room subscribe')).length).toBe(2);
+    expect(extCore.received.filter((r) => r.method === 'ChangeGroup.AutoPoll').length).toBe(2);
+    extDsp.setValue('Room', 1, -9);
+    extCore.setControl('Gain', -1);
+    await vi.waitFor(
+      async () => {
+        expect((await device('ext-dsp')).state['room-level'].value).toBe(-9);
+        expect((await device('ext-core')).state.gain.value).toBe(-1);
+      },
+      { timeout: 5000 },
+    );
   });
 });
 
