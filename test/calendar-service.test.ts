@@ -358,3 +358,24 @@ describe('calendar service', () => {
     for (const t of emu?.issuedTokens ?? []) expect(all).not.toContain(t);
   });
 });
+
+describe('calendar service, one source drops a merged meeting', () => {
+  it('the meeting goes on (no early meeting.end) and ends once at its time', async () => {
+    const clock = new FakeClock(NOW);
+    const r = await startAgent(clock, emu?.url ?? '');
+    await synced(r);
+    clock.advance(T('09:10') - NOW); // project sync (tcs + outlook) is running
+    expect(r.events.filter((e) => e.type === 'meeting.start').map((e) => e.data.meeting_id)).toEqual(['tcs:ps']);
+    fs.writeFileSync(icsFile, ICS.replace('UID:ics-ps', 'UID:ics-ps-moved').replace('20260318T100000', '20260325T100000'));
+    fs.utimesSync(icsFile, new Date(), new Date(Date.now() + 10_000));
+    const before = r.agent.devices.get('outlook')?.state.calendar?.changed_at;
+    await r.agent.host.invoke('outlook', 'refresh', {}, { kind: 'api' });
+    await waitUntil(() => r.agent.devices.get('outlook')?.state.calendar?.changed_at !== before, 'new snapshot');
+    clock.advance(60_000);
+    expect(r.events.filter((e) => e.type === 'meeting.end')).toHaveLength(0);
+    clock.advance(T('10:00') - T('09:11'));
+    clock.advance(2 * 86_400_000); // long after: still exactly one end
+    const ends = r.events.filter((e) => e.type === 'meeting.end' && e.data.meeting_id === 'tcs:ps');
+    expect(ends.map((e) => [e.at, e.data.removed])).toEqual([['2026-03-18T10:00:00.000Z', undefined]]);
+  });
+});

@@ -294,10 +294,14 @@ export class CalendarService implements Feature {
         for (const b of [s - lead, s, e]) if (b > now && b < nextAt) nextAt = b;
       }
       // Started meetings that vanished from the calendar (cancelled or moved while running).
+      // A meeting still seen through any of its sources is not gone.
+      const handled = new Set<string>();
       for (const row of this.store?.startedNotEnded() ?? []) {
-        if (liveKeys.has(row.key)) continue;
         const m = JSON.parse(row.meeting) as Meeting;
-        this.fire('meeting.end', m, [row.key, ...sourceKeys(m)], { removed: now < row.end_ms });
+        const keys = [row.key, ...sourceKeys(m)];
+        if (handled.has(m.id) || keys.some((k) => liveKeys.has(k) || this.store?.fired(k, 'meeting.end'))) continue;
+        handled.add(m.id);
+        this.fire('meeting.end', m, keys, { removed: now < row.end_ms });
       }
     } catch (e) {
       this.ctx.logger.error({ err: errorMessage(e) }, 'calendar: schedule check failed');
