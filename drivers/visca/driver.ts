@@ -1,5 +1,6 @@
 // The VISCA camera driver: link per framing, handshake, liveness polling,
 // status and state. Actions live in actions.ts; the wire conversation in session.ts.
+import net from 'node:net';
 import type { DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import type { Link } from '../../src/transport/link.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
@@ -60,9 +61,11 @@ export class ViscaCamera implements DeviceInstance {
   }
 
   /** Named presets resolve to camera preset numbers. */
-  resolvePreset(p: number | string): { number: number; name: string | null; byte: number } {
+  resolvePreset(ref: number | string): { number: number; name: string | null; byte: number } {
+    let p = ref;
     let number: number;
     let name: string | null = null;
+    if (typeof p === 'string' && /^\d{1,3}$/.test(p) && this.config.presets?.[p] === undefined) p = Number(p);
     if (typeof p === 'string') {
       const n = this.config.presets?.[p];
       if (n === undefined) {
@@ -136,6 +139,10 @@ export class ViscaCamera implements DeviceInstance {
     const bad = (msg: string) => new AgentError('INVALID_PARAMS', msg);
     if (c.framing === 'serial' && !c.path) throw bad('framing "serial" needs path (e.g. /dev/ttyUSB0)');
     if (c.framing !== 'serial' && !c.host) throw bad(`framing "${c.framing}" needs host`);
+    // UDP replies are matched on the sender's address, so a name would never match.
+    if (c.framing.endsWith('udp') && c.host && net.isIP(c.host) === 0 && c.host !== 'localhost') {
+      throw bad(`framing "${c.framing}" needs host as an IP address (got "${c.host}")`);
+    }
     if (c.local_port !== 0 && c.framing !== 'sony-udp') throw bad('local_port applies to framing "sony-udp" only');
     for (const [name, n] of Object.entries(c.presets ?? {})) {
       const b = presetByte(this.profile, n);

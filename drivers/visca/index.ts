@@ -17,3 +17,4 @@ export const viscaDriver = defineDriver({
 export { ViscaCamera } from './driver.js';
 export { ViscaSimulator, type ReceivedCommand, type ViscaSimulatorOptions } from './simulator.js';
 export { PROFILES };
+export { runningViscaSimulators } from './serial-sim.js';
