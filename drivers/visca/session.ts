@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
 import { DeviceError } from '../../src/util/errors.js';
 import { CONTROL, decodeFrame, encodeFrame, nextSequence, PAYLOAD } from './ip-header.js';
-import { type CameraMessage, decodeMessage, hex, ViscaStreamDecoder } from './protocol.js';
+import { type CameraMessage, decodeMessage, encode, hex, ViscaStreamDecoder } from './protocol.js';
 
 export type Framing = 'sony-udp' | 'raw-tcp' | 'raw-udp' | 'serial';
 
@@ -100,17 +100,9 @@ export class ViscaSession {
   /** Cancels the commands running in the camera's sockets (`8x 2z FF`); they fail with "command canceled". */
   async cancelRunning(address: number, signal?: AbortSignal): Promise<void> {
     const sockets = [...new Set(this.executing.map((e) => e.socket))];
+    const opts = { priority: true, signal };
     await Promise.all(
-      sockets.map((z) =>
-        this.enqueue(
-          'cancel',
-          `cancel socket ${z}`,
-          Buffer.from([0x80 | address, 0x20 | z, 0xff]),
-          { priority: true, signal },
-          undefined,
-          z,
-        ),
-      ),
+      sockets.map((z) => this.enqueue('cancel', `cancel socket ${z}`, encode.cancel(address, z), opts, undefined, z)),
     );
   }
 
@@ -137,15 +129,12 @@ export class ViscaSession {
   /** Feeds bytes from the link: one datagram (UDP) or any chunk of the stream (TCP, serial). */
   receive(chunk: Buffer) {
     if (this.o.framing === 'sony-udp') return this.receiveFrame(chunk);
-    const before = this.stream.garbageBytes;
-    const packets = this.o.framing === 'raw-udp' ? new ViscaStreamDecoder().push(chunk) : this.stream.push(chunk);
-    if (this.o.framing === 'raw-udp') {
-      // A datagram is self-contained: count what the fresh decoder skipped.
-      const total = chunk.length - packets.reduce((n, p) => n + p.length, 0);
-      if (total > 0) this.garbage(total, chunk);
-    } else if (this.stream.garbageBytes > before) {
-      this.garbage(this.stream.garbageBytes - before, chunk);
-    }
+    // A UDP datagram is self-contained; a byte stream keeps its partial packet for the next chunk.
+    const dec = this.o.framing === 'raw-udp' ? new ViscaStreamDecoder() : this.stream;
+    const before = dec.garbageBytes;
+    const packets = dec.push(chunk);
+    const skipped = dec === this.stream ? dec.garbageBytes - before : chunk.length - packets.reduce((n, p) => n + p.length, 0);
+    if (skipped > 0) this.garbage(skipped, chunk);
     for (const p of packets) this.handle(decodeMessage(p), null, p);
   }
 
