@@ -82,7 +82,12 @@ export const DirectorSectionSchema = Type.Object(
       default: 'first',
       description: 'Between non-chairman talkers: first-come keeps the camera, last-come takes it.',
     }),
-    ping_pong_switches: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'More switches than this …' }),
+    ping_pong_switches: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 3,
+      description: 'More switches than this … (0 turns ping-pong damping off)',
+    }),
     ping_pong_window_s: Type.Number({ minimum: 1, maximum: 600, default: 20, description: '… within this window → overview.' }),
     ping_pong_hold_s: Type.Number({
       minimum: 0,

@@ -226,6 +226,7 @@ export class DirectorEngine {
 
   /** Counts switches to speaker shots; one too many within the window → overview. */
   private pingPong(now: number, want: Want): Want {
+    if (this.s.ping_pong_switches === 0) return want;
     const windowMs = this.s.ping_pong_window_s * 1000;
     this.switches = this.switches.filter((t) => now - t < windowMs);
     if (this.switches.length < this.s.ping_pong_switches) {
@@ -317,8 +318,9 @@ export class DirectorEngine {
     const online = this.actuator.isOnline(want.shot.camera);
     const reason = online ? want.reason : `${want.reason}; camera ${want.shot.camera} is offline, recall not sent`;
     this.current.reason = reason;
-    this.decide({ rule: want.rule, shot: want.shot, mic: want.mic, reason });
+    // Command first, then the log: the SQLite write is not in the camera's path.
     if (online) this.drive(want.shot, this.cause(want.rule, want.mic, reason));
+    this.decide({ rule: want.rule, shot: want.shot, mic: want.mic, reason });
   }
 
   /** Moves the camera and, with a mixer, keeps the move off air. */
