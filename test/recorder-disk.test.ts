@@ -2,6 +2,7 @@
 // replaced) and the real ffmpeg: below the minimum the recording stops with
 // an alert and `start` is refused; with a retention the oldest recordings go
 // first and recording carries on.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { RecordingIndex } from '../drivers/recorder/index-db.js';
 import { RecorderConfigSchema } from '../drivers/recorder/schema.js';
 import type { DeviceEvent, DeviceInstance, DriverContext } from '../src/host/contract.js';
 import { realClock } from '../src/util/clock.js';
-import { waitUntil } from './video-helpers.js';
+import { alive, waitUntil } from './video-helpers.js';
 
 const MB = 1024 * 1024;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -53,7 +54,7 @@ function setup(over: Record<string, unknown>, free: () => number) {
   });
   const run = <T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}) =>
     rec.actions[action].run(params, { cause: { kind: 'api' }, signal: new AbortController().signal }) as Promise<T>;
-  return { rec, run, events, errors, status, root: path.join(dir, 'recordings') };
+  return { rec, run, events, errors, status, root: path.join(dir, 'recordings'), dataDir };
 }
 
 describe('recorder free-space guard', () => {
@@ -118,5 +119,28 @@ describe('recorder free-space guard', () => {
     const sessions = await r.run<{ sessions: { id: string }[] }>('recordings', {});
     expect(sessions.sessions.map((s) => s.id)).toContain('adhoc-x2');
     expect(r.events.some((e) => e.type === 'recorder.alert')).toBe(false);
+  });
+
+  it('ends an ffmpeg left recording by a killed agent before it starts', async () => {
+    const r = setup({ min_free_mb: 1 }, () => 5000 * MB);
+    // The orphan: its command line names the recordings root, like the real one.
+    const orphan = spawn('sh', ['-c', 'sleep 600', r.root], { stdio: 'ignore' });
+    cleanups.push(() => {
+      orphan.kill('SIGKILL');
+    });
+    await waitUntil(() => alive(orphan.pid!), 2000, 'orphan up');
+    fs.writeFileSync(path.join(r.dataDir, 'ffmpeg.pid'), String(orphan.pid));
+    await r.rec.start();
+    await waitUntil(() => !alive(orphan.pid!), 3000, 'orphan gone');
+    expect(fs.existsSync(path.join(r.dataDir, 'ffmpeg.pid'))).toBe(false);
+    // A pid file naming an unrelated process is ignored.
+    const other = spawn('sleep', ['600'], { stdio: 'ignore' });
+    cleanups.push(() => {
+      other.kill('SIGKILL');
+    });
+    fs.writeFileSync(path.join(r.dataDir, 'ffmpeg.pid'), String(other.pid));
+    await r.rec.stop();
+    await r.rec.start();
+    expect(alive(other.pid!)).toBe(true);
   });
 });

@@ -142,14 +142,14 @@ describe('ffmpeg arguments', () => {
       audio: true,
       style: { font: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf' },
     });
-    const after = (k: string) => a[a.indexOf(k) + 1];
-    expect(after('-segment_time')).toBe('300');
-    expect(after('-force_key_frames')).toBe('expr:gte(t,n_forced*1)');
-    expect(after('-segment_format_options')).toBe('movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1');
-    expect(after('-segment_list')).toBe('pipe:3');
-    expect(after('-strftime')).toBe('1');
+    const valueAfter = (k: string) => a[a.indexOf(k) + 1];
+    expect(valueAfter('-segment_time')).toBe('300');
+    expect(valueAfter('-force_key_frames')).toBe('expr:gte(t,n_forced*1)');
+    expect(valueAfter('-segment_format_options')).toBe('movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1');
+    expect(valueAfter('-segment_list')).toBe('pipe:3');
+    expect(valueAfter('-strftime')).toBe('1');
     expect(a.at(-1)).toBe('/data/recordings/2026-01-15/m1/program_%Y%m%dT%H%M%SZ.mp4');
-    expect(after('-filter_complex')).toContain('textfile=title.txt:reload=1');
+    expect(valueAfter('-filter_complex')).toContain('textfile=title.txt:reload=1');
     expect(a).toContain('0:a?');
   });
 });

@@ -1,6 +1,7 @@
 // go2rtc supervision against the emulator, run as a real child process:
 // ready detection, version check, port conflicts, crash, hang, RSS limit,
 // and a stop that leaves no process of the group behind.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -53,7 +54,7 @@ async function setup(over: Partial<SupervisorOptions> = {}, env: Record<string, 
   });
   const emu = (p: string, method = 'POST') => fetch(`http://127.0.0.1:${apiPort}${p}`, { method });
   const running = () => waitUntil(() => (sup.status().state === 'running' ? sup.status() : null), 10_000, 'running');
-  return { sup, apiPort, rtspPort, statuses, emu, running };
+  return { sup, apiPort, rtspPort, statuses, emu, running, dir, configFile };
 }
 
 describe('go2rtc supervisor', () => {
@@ -140,5 +141,28 @@ describe('go2rtc supervisor', () => {
     expect(sup.status().state).toBe('stopped');
     await waitUntil(() => groupMembers(st.pid!).length === 0, 3000, 'group gone');
     for (const p of [st.pid!, ...pids]) expect(alive(p)).toBe(false);
+  });
+
+  it('ends a go2rtc group left running by a killed agent (pid file) before starting', async () => {
+    const first = await setup();
+    // The "earlier agent": started go2rtc, then died without stopping it.
+    const orphan = spawn(EMULATOR, ['-c', first.configFile], { detached: true, stdio: 'ignore' });
+    cleanups.push(() => {
+      try {
+        process.kill(-orphan.pid!, 'SIGKILL');
+      } catch {}
+    });
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${first.apiPort}/api`).catch(() => null))?.ok, 5000, 'orphan up');
+    const pidFile = path.join(first.dir, 'go2rtc.pid');
+    fs.writeFileSync(pidFile, String(orphan.pid));
+    const sup = new Go2rtcSupervisor({ ...(first.sup as unknown as { o: SupervisorOptions }).o, pidFile });
+    cleanups.push(() => sup.stop());
+    sup.start();
+    await waitUntil(() => sup.status().state === 'running', 10_000, 'running');
+    expect(alive(orphan.pid!)).toBe(false);
+    expect(sup.status().pid).not.toBe(orphan.pid);
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(String(sup.status().pid));
+    await sup.stop();
+    expect(fs.existsSync(pidFile)).toBe(false);
   });
 });

@@ -20,7 +20,7 @@ import {
   recordArgs,
   sessionIdFor,
 } from './protocol.js';
-import { recoverSegment, SegmentedRecording } from './recording.js';
+import { killStaleFfmpeg, recoverSegment, SegmentedRecording } from './recording.js';
 import type { RecorderConfigSchema } from './schema.js';
 
 type RecorderConfig = Static<typeof RecorderConfigSchema>;
@@ -62,6 +62,7 @@ const realDeps: RecorderDeps = { statfs: (dir) => fs.statfsSync(dir) };
 
 export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps: RecorderDeps = realDeps): DeviceInstance {
   const root = config.output_dir ? path.resolve(config.output_dir) : path.resolve(ctx.dataDir, '..', '..', 'recordings');
+  const pidFile = path.join(ctx.dataDir, 'ffmpeg.pid');
   let ffmpeg = config.ffmpeg;
   let ffprobe = config.ffprobe;
   let index: RecordingIndex | null = null;
@@ -268,6 +269,8 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
         ctx.setStatus('error', `font ${config.font} not found (install fonts-dejavu-core or set font)`);
         return;
       }
+      const stale = await killStaleFfmpeg(pidFile, root);
+      if (stale) ctx.logger.warn({ pid: stale }, 'ended an ffmpeg left recording by an earlier agent');
       index = new RecordingIndex(root);
       // Segments an earlier run left open (agent killed while recording).
       for (const row of index.dangling()) await recoverSegment(ffprobe, root, row.path, index);
@@ -339,6 +342,7 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
             clock: ctx.clock,
             restartMinMs: config.restart_min_ms,
             restartMaxMs: config.restart_max_ms,
+            pidFile,
             onChange: publish,
           });
           const s: Session = {

@@ -30,6 +30,8 @@ export interface RecordingOptions {
   clock: Clock;
   restartMinMs: number;
   restartMaxMs: number;
+  /** Holds the running ffmpeg's pid, so one left by a killed agent is found at the next start. */
+  pidFile: string;
   /** Something changed (segment opened/closed, gap, restart). */
   onChange(): void;
 }
@@ -119,6 +121,7 @@ export class SegmentedRecording {
       stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
     });
     this.proc = child;
+    if (child.pid) fs.writeFileSync(this.o.pidFile, String(child.pid));
     let done!: () => void;
     this.exited = new Promise((r) => (done = r));
     child.stdin?.on('error', () => undefined);
@@ -193,6 +196,7 @@ export class SegmentedRecording {
 
   private async onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (this.proc === child) this.proc = null;
+    fs.rmSync(this.o.pidFile, { force: true });
     // Segments ffmpeg did not finish: keep what is playable, drop empty files.
     for (const rel of [...this.open]) {
       await recoverSegment(this.o.ffprobe, this.o.root, rel, this.o.index);
@@ -221,6 +225,40 @@ export class SegmentedRecording {
 
   private iso(ms: number): string {
     return new Date(ms).toISOString();
+  }
+}
+
+/**
+ * Ends an ffmpeg an earlier agent left recording (the agent was killed; ffmpeg
+ * does not quit when its stdin closes). The pid comes from the pid file and
+ * `marker` (the recordings root) must be in its command line, so a recycled
+ * pid is never touched. Resolves with the pid once it is gone.
+ */
+export async function killStaleFfmpeg(pidFile: string, marker: string): Promise<number | null> {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return null;
+  }
+  fs.rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1) return null;
+  try {
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker)) return null;
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return null;
+  }
+  for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`) && !isZombie(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  return pid;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
   }
 }
 

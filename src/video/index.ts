@@ -123,6 +123,7 @@ export class VideoFeature implements Feature {
       restartMaxMs: v.restart_max_ms,
       logger: this.ctx.logger.child({ mod: 'go2rtc' }),
       clock: this.ctx.clock,
+      pidFile: path.join(path.dirname(this.configFile), 'go2rtc.pid'),
       onStatus: () => this.publishStatus(),
     });
     this.supervisor.start();

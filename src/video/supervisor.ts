@@ -43,6 +43,8 @@ export interface SupervisorOptions {
   logger: Logger;
   clock: Clock;
   env?: NodeJS.ProcessEnv;
+  /** Holds the running go2rtc's pid, so a go2rtc left by a killed agent is found and ended. */
+  pidFile?: string;
   onStatus?(s: SupervisorStatus): void;
 }
 
@@ -94,6 +96,10 @@ export class Go2rtcSupervisor {
   }
 
   start(): void {
+    if (this.o.pidFile) {
+      const stale = killStale(this.o.pidFile, this.o.args.join(' '), true);
+      if (stale) this.o.logger.warn({ pid: stale }, 'ended a go2rtc process group left by an earlier agent');
+    }
     this.wanted = true;
     if (!this.run && !this.restartTimer) void this.launch(false);
   }
@@ -117,6 +123,7 @@ export class Go2rtcSupervisor {
       run.endingReason = 'stopped';
       await this.endRun(run, true);
     }
+    if (this.o.pidFile) fs.rmSync(this.o.pidFile, { force: true });
     this.set('stopped', 'stopped');
   }
 
@@ -173,6 +180,7 @@ export class Go2rtcSupervisor {
       readline.createInterface({ input: stream }).on('line', (line) => this.onLine(run, line));
     }
     this.st.pid = run.pid;
+    if (this.o.pidFile) fs.writeFileSync(this.o.pidFile, String(run.pid));
     run.timers.push(
       this.o.clock.setTimeout(() => {
         if (this.run === run && !run.ready)
@@ -309,6 +317,29 @@ export class Go2rtcSupervisor {
 
   private iso(): string {
     return new Date(this.o.clock.now()).toISOString();
+  }
+}
+
+/**
+ * Ends a process an earlier agent left running (the agent was killed), found
+ * by its pid file; `marker` must appear in its command line, so a recycled
+ * pid of an unrelated process is never touched. Returns the pid it killed.
+ */
+export function killStale(pidFile: string, marker: string, group: boolean): number | null {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return null;
+  }
+  fs.rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1) return null;
+  try {
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker)) return null;
+    process.kill(group ? -pid : pid, 'SIGKILL');
+    return pid;
+  } catch {
+    return null;
   }
 }
 
