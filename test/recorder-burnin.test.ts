@@ -1,0 +1,107 @@
+// The overlays are burned into the recorded files, not only the preview: a
+// title set while recording shows in later segments without a new segment; a
+// new logo restarts ffmpeg into a new segment and the short gap is indexed.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJpeg, regionDiff } from './recorder-helpers.js';
+import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { waitUntil } from './video-helpers.js';
+
+let t: TestAgent;
+let c: RpcTestClient;
+const act = <T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}) =>
+  c.call<T>('device.action', { device: 'still', action, params });
+type Status = { segments: number; gaps: number; segment: string | null; last_gap: { reason: string; end: string | null } | null };
+
+beforeAll(async () => {
+  t = await startTestAgent(`
+[devices.still]
+driver = "recorder"
+input = "color=c=gray:s=320x240:rate=10"
+input_format = "lavfi"
+segment_seconds = 2
+preset = "ultrafast"
+min_free_mb = 1
+logo_max_px = 48
+`);
+  c = await t.connect(TOKENS.operator);
+  await waitUntil(
+    async () => (await c.call<{ status: { status: string } }>('devices.get', { device: 'still' })).status.status === 'online',
+  );
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+function frameOf(file: string) {
+  const jpeg = execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-ss',
+    '0.5',
+    '-i',
+    file,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  ]);
+  return decodeJpeg(jpeg, 320, 240);
+}
+
+describe('overlays in the recording', () => {
+  it('title burned in live; a new logo means a new segment and an indexed gap', async () => {
+    await act('start', { meeting_id: 'burn' });
+    await waitUntil(async () => (await act<Status>('status')).segments >= 2, 10_000, 'first segment done');
+    await act('graphic', { layer: 'title', text: 'Burned in', preview: false });
+    const before = (await act<Status>('status')).segments;
+    await waitUntil(async () => (await act<Status>('status')).segments >= before + 2, 10_000, 'titled segment done');
+    expect((await act<Status>('status')).gaps).toBe(0);
+
+    const red = execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=red:s=64x64',
+      '-frames:v',
+      '1',
+      '-c:v',
+      'png',
+      '-f',
+      'image2pipe',
+      'pipe:1',
+    ]);
+    await act('graphic', { layer: 'logo', image_base64: red.toString('base64'), preview: false });
+    const st = await waitUntil(
+      async () => {
+        const s = await act<Status>('status');
+        return s.gaps === 1 && s.last_gap?.end ? s : null;
+      },
+      10_000,
+      'restart after logo',
+    );
+    expect(st.last_gap!.reason).toBe('graphics: logo changed');
+    await new Promise((r) => setTimeout(r, 1200));
+    const res = await act<{ segments: { path: string; start: string }[]; gaps: { reason: string }[] }>('stop');
+    expect(res.gaps.map((g) => g.reason)).toEqual(['graphics: logo changed']);
+
+    const root = path.join(t.dir, 'data', 'recordings');
+    const frames = res.segments.map((s) => frameOf(path.join(root, s.path)));
+    const first = frames[0];
+    const titled = frames[frames.length - 2];
+    const logoed = frames[frames.length - 1];
+    const TOP = { x0: 0.3, y0: 0.02, x1: 0.7, y1: 0.16 };
+    const TOP_RIGHT = { x0: 0.83, y0: 0.05, x1: 0.95, y1: 0.2 };
+    const MIDDLE = { x0: 0.3, y0: 0.35, x1: 0.7, y1: 0.65 };
+    expect(regionDiff(first, titled, TOP)).toBeGreaterThan(15);
+    expect(regionDiff(first, titled, MIDDLE)).toBeLessThan(3);
+    expect(regionDiff(titled, logoed, TOP_RIGHT)).toBeGreaterThan(15);
+    expect(regionDiff(titled, logoed, TOP)).toBeLessThan(3);
+  });
+});
