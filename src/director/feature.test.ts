@@ -39,6 +39,33 @@ const fakeCamera = defineDriver({
 });
 if (!builtinDrivers.includes(fakeCamera)) builtinDrivers.push(fakeCamera);
 
+/** A matrix with a `route {input, output}` action, like videohub / extron-sis / kramer-p3000. */
+const fakeMatrix = defineDriver({
+  name: 'test-fake-matrix',
+  kind: 'matrix',
+  description: 'test matrix',
+  config: Type.Object({}, { additionalProperties: false }),
+  create(_config, ctx) {
+    return {
+      async start() {
+        ctx.setStatus('online', 'fake');
+      },
+      async stop() {},
+      actions: {
+        route: defineAction({
+          description: 'route',
+          params: Type.Object({ input: Type.Integer(), output: Type.Integer() }, { additionalProperties: false }),
+          async run({ input, output }) {
+            recalls.push(`route ${input}→${output}`);
+            return { input, output };
+          },
+        }),
+      },
+    };
+  },
+});
+if (!builtinDrivers.includes(fakeMatrix)) builtinDrivers.push(fakeMatrix);
+
 let agent: TestAgent | null = null;
 let sim: ShureSimulator | null = null;
 afterEach(async () => {
@@ -188,6 +215,29 @@ describe('director feature', () => {
     expect(decisions.length).toBe(10);
     expect(decisions.some((d) => d.rule === 'silence')).toBe(true);
     expect(decisions[0].id).toBeGreaterThan(10);
+  });
+
+  it('hides the move through any matrix: route params filled in, cut back after the Completion', async () => {
+    sim = await startShureSimulator();
+    const toml = roomToml(sim.port, '', '[devices.matrix]\ndriver = "test-fake-matrix"\n').replace(
+      '[[director.sources]]',
+      `[director.mixer]
+device = "matrix"
+action = "route"
+params = { input = "{input}", output = 1 }
+inputs = { cam-1 = 1, cam-2 = 2, cam-3 = 3 }
+
+[[director.sources]]`,
+    );
+    agent = await startTestAgent(toml);
+    const a = agent;
+    await until(() => recalls.includes('route 3→1') && a.agent.devices.get('mic')?.status.status === 'online', 'overview on air');
+    sim.setGate(1, true);
+    await until(() => recalls.includes('route 1→1'), 'cam-1 on air');
+    // cam-1 was off air: it moves first, and is cut to only after its Completion.
+    expect(recalls).toEqual(['cam-3:0', 'route 3→1', 'cam-1:1', 'route 1→1']);
+    const ws = await a.connect(TOKENS.viewer);
+    expect((await ws.call<DirectorStatus>('director.status')).program).toBe(1);
   });
 
   it('a [director] naming an unknown device fails with the name', async () => {
