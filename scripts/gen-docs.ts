@@ -2,6 +2,7 @@
 // every config key, method and topic is documented and stays in sync:
 //   docs/config-reference.md, docs/api-reference.md, docs/api.schema.json
 // `npm run docs` writes them; test/docs.test.ts fails when they are stale.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { builtinDrivers } from '../drivers/index.js';
 import { Agent } from '../src/app.js';
 import { ConfigSchema, DeviceCommonSchema } from '../src/config/schema.js';
 import { ERROR_CODES } from '../src/util/errors.js';
+import { type ApiDeclarations, clientTypesModule } from '../src/client/codegen.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -162,12 +164,19 @@ export function apiDescription(): { markdown: string; schema: object } {
   return { markdown: md, schema: JSON.parse(JSON.stringify(schema)) };
 }
 
+/** Generated TypeScript goes through the project's formatter, so it passes `biome check` as written. */
+function formatTs(rel: string, text: string): string {
+  const biome = path.join(ROOT, 'node_modules', '.bin', 'biome');
+  return execFileSync(biome, ['format', `--stdin-file-path=${rel}`], { cwd: ROOT, input: text, encoding: 'utf8' });
+}
+
 export function generatedDocs(): Record<string, string> {
   const api = apiDescription();
   return {
     'docs/config-reference.md': configReference(),
     'docs/api-reference.md': api.markdown,
     'docs/api.schema.json': `${JSON.stringify(api.schema, null, 2)}\n`,
+    'src/client/methods.ts': formatTs('src/client/methods.ts', clientTypesModule(api.schema as ApiDeclarations)),
   };
 }
 

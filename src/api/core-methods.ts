@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { DEVICE_STATUSES } from '../host/contract.js';
 import type { DeviceHost } from '../host/host.js';
 import type { DeviceStateStore } from '../state/devices.js';
 import type { AuditLog } from '../store/audit.js';
@@ -19,6 +20,38 @@ const TopicsParam = Type.Object(
   { additionalProperties: false },
 );
 
+// Result schemas: documentation and the typed client (src/client/methods.ts) are generated from them.
+const CauseSchema = Type.Object({
+  kind: Type.Union(
+    ['api', 'scenario', 'director', 'device', 'system', 'mqtt', 'calendar', 'trigger'].map((k) => Type.Literal(k)),
+  ),
+  name: Type.Optional(Type.String()),
+  detail: Type.Optional(Type.String()),
+});
+const StatusInfoSchema = Type.Object({
+  status: Type.Union(DEVICE_STATUSES.map((s) => Type.Literal(s))),
+  message: Type.String(),
+  since: Type.String({ description: 'ISO time the status last changed.' }),
+  restarts: Type.Integer({ description: 'How often the link was re-established or the driver restarted.' }),
+  last_error: Type.Union([Type.Object({ message: Type.String(), at: Type.String() }), Type.Null()]),
+});
+const StateValuesSchema = Type.Record(
+  Type.String(),
+  Type.Object({ value: Type.Unknown(), changed_at: Type.String(), cause: CauseSchema }),
+);
+const DeviceRecordSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  driver: Type.String(),
+  kind: Type.Union(
+    ['camera', 'matrix', 'mixer', 'audio', 'microphone', 'recorder', 'calendar', 'other'].map((k) => Type.Literal(k)),
+  ),
+  simulated: Type.Boolean(),
+  status: StatusInfoSchema,
+  state: StateValuesSchema,
+});
+const SubscribedSchema = Type.Object({ subscribed: Type.Array(Type.String()) });
+
 /** The methods every room has: system, devices, actions, subscriptions, audit. */
 export function registerCoreMethods(d: CoreDeps): void {
   const { rpc, host, devices } = d;
@@ -28,6 +61,14 @@ export function registerCoreMethods(d: CoreDeps): void {
     description: 'Name, version, room id, uptime of the agent.',
     role: 'viewer',
     params: Type.Object({}, { additionalProperties: false }),
+    result: Type.Object({
+      name: Type.String(),
+      room_id: Type.String(),
+      version: Type.String(),
+      started_at: Type.String(),
+      uptime_s: Type.Integer(),
+      node: Type.String(),
+    }),
     handler: () => d.info(),
   });
 
@@ -36,6 +77,7 @@ export function registerCoreMethods(d: CoreDeps): void {
     description: 'Every device with its status and state.',
     role: 'viewer',
     params: Type.Object({}, { additionalProperties: false }),
+    result: Type.Array(DeviceRecordSchema),
     handler: () => devices.list(),
   });
 
@@ -44,6 +86,7 @@ export function registerCoreMethods(d: CoreDeps): void {
     description: 'One device with its status and state.',
     role: 'viewer',
     params: DeviceParam,
+    result: DeviceRecordSchema,
     handler: (p) => {
       const rec = devices.get(p.device);
       if (!rec) throw new AgentError('DEVICE_NOT_FOUND', `no device "${p.device}"`);
@@ -56,6 +99,15 @@ export function registerCoreMethods(d: CoreDeps): void {
     description: "A device's actions, each with its parameter schema (JSON Schema), so a UI can draw controls.",
     role: 'viewer',
     params: DeviceParam,
+    result: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        description: Type.String(),
+        params: Type.Unknown({ description: 'JSON Schema of the action params.' }),
+        read_only: Type.Boolean(),
+        allow_offline: Type.Boolean(),
+      }),
+    ),
     handler: (p) => {
       if (!devices.get(p.device)) throw new AgentError('DEVICE_NOT_FOUND', `no device "${p.device}"`);
       return Object.entries(host.actions(p.device)).map(([name, a]) => ({
@@ -93,6 +145,10 @@ export function registerCoreMethods(d: CoreDeps): void {
     description: 'Subscribe to topics; answers with a snapshot of each, then pushes `event` notifications.',
     role: 'viewer',
     params: TopicsParam,
+    result: Type.Object({
+      subscribed: Type.Array(Type.String()),
+      snapshot: Type.Record(Type.String(), Type.Unknown(), { description: 'The current picture of each topic asked for.' }),
+    }),
     handler: (p, client: RpcClient) => {
       const unknown = p.topics.filter((t) => !rpc.getTopic(t));
       if (unknown.length) {
@@ -116,6 +172,7 @@ export function registerCoreMethods(d: CoreDeps): void {
     description: 'Stop receiving the given topics.',
     role: 'viewer',
     params: TopicsParam,
+    result: SubscribedSchema,
     handler: (p, client: RpcClient) => {
       for (const t of p.topics) client.topics.delete(t);
       return { subscribed: [...client.topics] };
@@ -141,5 +198,9 @@ export function registerCoreMethods(d: CoreDeps): void {
     name: 'devices',
     description: 'Device status and state changes: {device, status} or {device, state: {key: {value, changed_at, cause}}}.',
     snapshot: () => devices.list(),
+    data: Type.Union([
+      Type.Object({ device: Type.String(), status: StatusInfoSchema }),
+      Type.Object({ device: Type.String(), state: StateValuesSchema }),
+    ]),
   });
 }

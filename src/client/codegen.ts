@@ -1,0 +1,162 @@
+// Build-time only (used by scripts/gen-docs.ts): prints TypeScript types from
+// the JSON Schemas the modules declare with TypeBox, so the client's type map
+// is derived from the same declarations the server validates with.
+
+/** The JSON Schema subset TypeBox produces (and that the printer understands). */
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema | JsonSchema[];
+  additionalItems?: boolean | JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  const?: unknown;
+  enum?: unknown[];
+  description?: string;
+  patternProperties?: Record<string, JsonSchema>;
+  additionalProperties?: boolean | JsonSchema;
+  $ref?: string;
+  $id?: string;
+  minItems?: number;
+  default?: unknown;
+  maxItems?: number;
+}
+
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function key(k: string): string {
+  return IDENT.test(k) ? k : JSON.stringify(k);
+}
+
+function literal(v: unknown): string {
+  return v === null || ['string', 'number', 'boolean'].includes(typeof v) ? JSON.stringify(v) : 'unknown';
+}
+
+function indent(text: string, pad: string): string {
+  return text.replaceAll('\n', `\n${pad}`);
+}
+
+function union(parts: string[]): string {
+  const unique = [...new Set(parts)];
+  if (unique.includes('unknown')) return 'unknown';
+  return unique.length === 1 ? unique[0] : unique.map((p) => (p.includes('=>') ? `(${p})` : p)).join(' | ');
+}
+
+function comment(description: string | undefined, pad: string): string {
+  if (!description) return '';
+  return `${pad}/** ${description.replaceAll('*/', '*\\/').replaceAll('\n', ' ')} */\n`;
+}
+
+function objectType(s: JsonSchema): string {
+  const props = Object.entries(s.properties ?? {});
+  const lines: string[] = [];
+  for (const [k, v] of props) {
+    // A member with a default is filled in by the server, so a caller may leave it out.
+    const optional = s.required?.includes(k) && v.default === undefined ? '' : '?';
+    lines.push(`${comment(v.description, '  ')}  ${key(k)}${optional}: ${indent(toTs(v), '  ')};`);
+  }
+  const extra = s.patternProperties ? Object.values(s.patternProperties) : [];
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') extra.push(s.additionalProperties);
+  if (extra.length) lines.push(`  [key: string]: ${indent(union(extra.map(toTs)), '  ')};`);
+  else if (s.additionalProperties === true || (s.additionalProperties === undefined && props.length === 0)) {
+    // An open object: members beyond the declared ones are allowed.
+    if (props.length === 0) return 'Record<string, unknown>';
+    lines.push('  [key: string]: unknown;');
+  }
+  if (lines.length === 0) return 'Record<string, never>';
+  return `{\n${lines.join('\n')}\n}`;
+}
+
+/**
+ * The TypeScript type text for a schema. Unknown or unsupported constructs
+ * ($ref to a recursive definition, `not`) print as `unknown`, never as a
+ * narrower type than the server accepts.
+ */
+export function toTs(s: JsonSchema | boolean | undefined): string {
+  if (s === undefined || s === true) return 'unknown';
+  if (s === false) return 'never';
+  if (s.const !== undefined) return literal(s.const);
+  if (s.enum) return union(s.enum.map(literal));
+  if (s.anyOf) return union(s.anyOf.map(toTs));
+  if (s.oneOf) return union(s.oneOf.map(toTs));
+  if (s.allOf) {
+    const parts = s.allOf.map(toTs).filter((p) => p !== 'unknown');
+    return parts.length ? parts.join(' & ') : 'unknown';
+  }
+  if (s.$ref) return 'unknown';
+  if (Array.isArray(s.type)) return union(s.type.map((t) => toTs({ ...s, type: t })));
+  switch (s.type) {
+    case 'string':
+      return 'string';
+    case 'number':
+    case 'integer':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'null':
+      return 'null';
+    case 'array': {
+      if (Array.isArray(s.items)) return `[${s.items.map(toTs).join(', ')}]`;
+      const item = toTs(s.items);
+      return /^[A-Za-z0-9_.<>, ]+$/.test(item) || item.startsWith('{') ? `${item}[]` : `Array<${item}>`;
+    }
+    case 'object':
+      return objectType(s);
+    default:
+      // TypeBox's Unknown/Any carry no type; an object schema without `type` still lists properties.
+      return s.properties ? objectType(s) : 'unknown';
+  }
+}
+
+export interface ApiDeclarations {
+  methods: Record<string, { role: string; description: string; params: JsonSchema; result: JsonSchema }>;
+  topics: Record<string, { description: string; data: JsonSchema }>;
+  errors: Record<string, number>;
+}
+
+function isEmptySchema(s: JsonSchema): boolean {
+  return Object.keys(s).length === 0;
+}
+
+/** True when every params member is optional (the client lets callers leave params out). */
+function paramsOptional(s: JsonSchema): boolean {
+  return (s.required ?? []).every((k) => s.properties?.[k]?.default !== undefined);
+}
+
+/** The whole src/client/methods.ts text. */
+export function clientTypesModule(api: ApiDeclarations): string {
+  const out: string[] = [
+    '// GENERATED by `npm run docs` (scripts/gen-docs.ts) from the TypeBox declarations',
+    '// of every module (the same schemas the server validates with). Do not edit:',
+    '// test/docs.test.ts fails when this file is stale.',
+    '',
+    '/** Every WS JSON-RPC method: its params, its result (`unknown` where the module declares no result schema). */',
+    'export interface Methods {',
+  ];
+  for (const [name, m] of Object.entries(api.methods)) {
+    out.push(`  /** ${m.description.replaceAll('*/', '*\\/')} Role: ${m.role}. */`);
+    out.push(`  ${JSON.stringify(name)}: {`);
+    out.push(`    params: ${indent(toTs(m.params), '    ')};`);
+    out.push(`    result: ${isEmptySchema(m.result) ? 'unknown' : indent(toTs(m.result), '    ')};`);
+    out.push(`    paramsOptional: ${paramsOptional(m.params)};`);
+    out.push('  };');
+  }
+  out.push('}', '', '/** Every notification topic and its pushed payload (`unknown` where the module declares none). */');
+  out.push('export interface Topics {');
+  for (const [name, t] of Object.entries(api.topics)) {
+    out.push(`  /** ${t.description.replaceAll('*/', '*\\/')} */`);
+    out.push(`  ${JSON.stringify(name)}: ${isEmptySchema(t.data) ? 'unknown' : indent(toTs(t.data), '  ')};`);
+  }
+  out.push('}', '');
+  out.push('/** The role each method needs (viewer < operator < admin; ingest is webhooks only). */');
+  out.push('export const METHOD_ROLES = {');
+  for (const [name, m] of Object.entries(api.methods)) out.push(`  ${JSON.stringify(name)}: ${JSON.stringify(m.role)},`);
+  out.push('} as const;', '');
+  out.push('/** The numeric JSON-RPC error codes the agent answers with. */');
+  out.push('export const ERROR_CODES = {');
+  for (const [name, code] of Object.entries(api.errors)) out.push(`  ${name}: ${code},`);
+  out.push('} as const;', '');
+  return out.join('\n');
+}
