@@ -8,20 +8,20 @@ import { type Static, Type } from '@sinclair/typebox';
 import { type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
+import { findExecutable } from './binaries.js';
 import { Graphics } from './graphics.js';
 import { RecordingIndex } from './index-db.js';
 import {
   dateFolder,
   type InputSpec,
   isFilterSafePath,
-  LAYERS,
   planDeletions,
   previewArgs,
   recordArgs,
   sessionIdFor,
 } from './protocol.js';
 import { killStaleFfmpeg, recoverSegment, SegmentedRecording } from './recording.js';
-import type { RecorderConfigSchema } from './schema.js';
+import { GraphicParams, type RecorderConfigSchema } from './schema.js';
 
 type RecorderConfig = Static<typeof RecorderConfigSchema>;
 
@@ -32,25 +32,6 @@ interface Session {
   title: string | null;
   startedAt: string;
   rec: SegmentedRecording;
-}
-
-/** Absolute path of an executable (path or bare name on PATH), or the list of places checked. */
-export function findExecutable(bin: string): { path: string } | { checked: string[] } {
-  const candidates = bin.includes('/')
-    ? [path.resolve(bin)]
-    : (process.env.PATH ?? '')
-        .split(path.delimiter)
-        .filter(Boolean)
-        .map((d) => path.join(d, bin));
-  for (const c of candidates) {
-    try {
-      fs.accessSync(c, fs.constants.X_OK);
-      if (fs.statSync(c).isFile()) return { path: c };
-    } catch {
-      // next
-    }
-  }
-  return { checked: candidates };
 }
 
 export interface RecorderDeps {
@@ -222,25 +203,6 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-
-  const GraphicParams = Type.Object(
-    {
-      layer: Type.Optional(
-        Type.Union(
-          LAYERS.map((l) => Type.Literal(l)),
-          { description: 'Layer to set or clear; omit to only get layers and preview.' },
-        ),
-      ),
-      text: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'title / lower_third text.' })),
-      image_base64: Type.Optional(
-        Type.String({ minLength: 8, maxLength: 4_000_000, description: 'logo image (PNG, JPEG…), base64.' }),
-      ),
-      image_path: Type.Optional(Type.String({ minLength: 1, description: 'logo image file on the agent machine.' })),
-      clear: Type.Optional(Type.Boolean({ description: 'true: remove the layer.' })),
-      preview: Type.Optional(Type.Boolean({ default: true, description: 'false: skip the JPEG preview.' })),
-    },
-    { additionalProperties: false },
-  );
 
   return {
     async start() {

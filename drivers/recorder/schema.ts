@@ -1,5 +1,6 @@
 // `[devices.<id>]` keys of the recorder driver.
 import { Type } from '@sinclair/typebox';
+import { LAYERS } from './protocol.js';
 
 export const RecorderConfigSchema = Type.Object(
   {
@@ -44,6 +45,26 @@ export const RecorderConfigSchema = Type.Object(
     follow_meeting: Type.Boolean({ default: false, description: 'Start at meeting.start, stop at meeting.end.' }),
     meeting_title: Type.Boolean({ default: true, description: 'Show the meeting name in the title layer.' }),
     speaker_lower_third: Type.Boolean({ default: true, description: "Show the director's current speaker in the lower third." }),
+  },
+  { additionalProperties: false },
+);
+
+/** Params of the `graphic` action. */
+export const GraphicParams = Type.Object(
+  {
+    layer: Type.Optional(
+      Type.Union(
+        LAYERS.map((l) => Type.Literal(l)),
+        { description: 'Layer to set or clear; omit to only get layers and preview.' },
+      ),
+    ),
+    text: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'title / lower_third text.' })),
+    image_base64: Type.Optional(
+      Type.String({ minLength: 8, maxLength: 4_000_000, description: 'logo image (PNG, JPEG…), base64.' }),
+    ),
+    image_path: Type.Optional(Type.String({ minLength: 1, description: 'logo image file on the agent machine.' })),
+    clear: Type.Optional(Type.Boolean({ description: 'true: remove the layer.' })),
+    preview: Type.Optional(Type.Boolean({ default: true, description: 'false: skip the JPEG preview.' })),
   },
   { additionalProperties: false },
 );
