@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { RpcClient } from '../api/rpc.js';
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
+import type { CalendarService } from '../calendar/service.js';
 import { AgentError } from '../util/errors.js';
 import { ScenarioEngine, type RunRecord } from './engine.js';
 import { type DeviceCatalog, loadScenarios, shippedScenarioDir } from './load.js';
@@ -203,15 +204,16 @@ export class ScenariosFeature implements Feature {
   }
 }
 
-/** The calendar feature, seen as a list of meetings (absent → no calendar triggers). */
+/** The calendar feature, seen as a list of timed meetings (absent → no calendar triggers). */
 function calendarSource(ctx: AgentContext): MeetingSource | null {
-  const cal = ctx.feature<Feature & { list?(from: number, to: number): unknown }>('calendar');
-  if (!cal || typeof cal.list !== 'function') return null;
+  const cal = ctx.feature<CalendarService>('calendar');
+  if (!cal) return null;
   return {
-    meetings: async (from, to) => {
-      const items = (await cal.list?.(from, to)) as { id: string; title: string; start: string; end: string }[];
-      return items.map((m) => ({ id: m.id, title: m.title, start: m.start, end: m.end }));
-    },
+    meetings: async (from, to) =>
+      (await cal.list(from, to)).meetings
+        // An all-day booking has no moment to prepare the room for.
+        .filter((m) => !m.all_day)
+        .map((m) => ({ id: m.id, title: m.title, start: m.start, end: m.end })),
   };
 }
 

@@ -142,7 +142,11 @@ export interface Scenario {
 export const ScenariosSectionSchema = Type.Object(
   {
     folder: Type.Optional(Type.String({ description: 'Extra folder of scenario files (beside the shipped scenarios/).' })),
-    shipped: Type.Boolean({ default: true, description: 'Load the scenario files shipped with the agent.' }),
+    shipped: Type.Boolean({
+      default: false,
+      description:
+        'Load the scenario files shipped with the agent (written for the demo room; copy and adapt them for a real one).',
+    }),
     automation: Type.Boolean({
       default: true,
       description: 'Automatic triggers on at start (scenarios.automation switches it).',
