@@ -98,6 +98,11 @@ describe('video feature with the go2rtc emulator', () => {
     expect(JSON.stringify(list)).not.toMatch(/s3cret|admin/);
     expect(list[0].source).toBe('rtsp://10.0.0.5:554/Streaming/Channels/101');
     expect(list[0].consumers).toBe(0);
+    const sub = await c.call<{ snapshot: Record<string, { name: string }[]> }>('subscribe', {
+      topics: ['video.streams', 'video.status'],
+    });
+    expect(sub.snapshot['video.streams'].map((s) => s.name)).toEqual(['cam-1_main', 'cam-1_sub']);
+    expect(JSON.stringify(sub.snapshot)).not.toMatch(/s3cret/);
     const st = await c.call<{ state: string; version: string }>('video.status');
     expect(st).toMatchObject({ state: 'running', version: '1.9.14' });
   });
