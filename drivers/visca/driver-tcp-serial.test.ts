@@ -46,7 +46,7 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
     await pair.sim.stop();
     await expect(recall).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
     await until(() => pair!.ctx.status === 'offline', 'offline');
-    const again = await new ViscaSimulator({ framing: 'raw-tcp', port, motionMs: 0, profile: PROFILES.ptzoptics }).start();
+    const again = await new ViscaSimulator({ framing: 'raw-tcp', port, motionMs: 0, profile: 'ptzoptics' }).start();
     extra.push(again);
     await until(() => pair!.ctx.status === 'online', 'online after reconnect', 10_000);
     await pair.act('preset.recall', { preset: 5 });

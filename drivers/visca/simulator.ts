@@ -9,7 +9,7 @@ import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { CameraModel, type Position } from './camera-model.js';
 import { CONTROL, decodeFrame, encodeFrame, PAYLOAD } from './ip-header.js';
-import { type CameraProfile, PROFILES, presetNumber } from './profiles.js';
+import { type CameraProfile, type ProfileName, PROFILES, presetNumber } from './profiles.js';
 import { hex, parseRequest, type ViscaRequest, ViscaStreamDecoder } from './protocol.js';
 import type { Framing } from './session.js';
 
@@ -32,7 +32,8 @@ export interface ViscaSimulatorOptions {
   /** Serial chain: this camera's position (its address after AddressSet) and the chain length. */
   chainPosition?: number;
   chainLength?: number;
-  profile?: CameraProfile;
+  /** A profile or its name ('sony', 'ptzoptics', …); default Sony. */
+  profile?: CameraProfile | ProfileName;
   motionMs?: number;
   /** Sony strict mode: always reply to this UDP port (e.g. 52381) instead of the sender's. */
   replyPort?: number;
@@ -84,7 +85,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     super();
     this.model = new CameraModel({
       address: o.address ?? o.chainPosition,
-      profile: o.profile ?? PROFILES.sony,
+      profile: typeof o.profile === 'string' ? PROFILES[o.profile] : (o.profile ?? PROFILES.sony),
       motionMs: o.motionMs,
       chainPosition: o.chainPosition,
       chainLength: o.chainLength,

@@ -111,15 +111,22 @@ async function timeSequential(n: number, once: (i: number) => Promise<unknown>):
   return ms.sort((a, b) => a - b);
 }
 
-async function rate(n: number, window: number, once: (i: number) => Promise<unknown>): Promise<number> {
+/** Calls per second with `window` in flight, and the CPU time this process spent per call (ms). */
+async function rate(
+  n: number,
+  window: number,
+  once: (i: number) => Promise<unknown>,
+): Promise<{ perSecond: number; cpuMs: number }> {
   let next = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: window }, async () => {
       while (next < n) await once(next++);
     }),
   );
-  return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  const cpu = process.cpuUsage(cpu0);
+  return { perSecond: n / (Number(process.hrtime.bigint() - t0) / 1e9), cpuMs: (cpu.user + cpu.system) / 1000 / n };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -154,10 +161,17 @@ export async function run(): Promise<BenchResult[]> {
       },
       {
         name: `preset.recall rate, ${SPREAD} calls over ${CAMERAS} cameras (${WINDOW} in flight)`,
-        value: spread,
+        value: spread.perSecond,
         unit: 'actions/s',
-        baseline: { name: `bare UDP request/response over ${CAMERAS} socket pairs`, value: baseRate },
+        baseline: { name: `bare UDP request/response over ${CAMERAS} socket pairs`, value: baseRate.perSecond },
         goal: '≥ 5,000 actions/s',
+      },
+      {
+        // Load-independent view: one free core runs about 1000 / this many actions per second.
+        name: 'CPU per action in the spread run (WS client, agent, driver and simulator share this process)',
+        value: spread.cpuMs,
+        unit: 'ms',
+        baseline: { name: 'CPU per bare UDP request/response (client and echo server)', value: baseRate.cpuMs },
       },
     ];
   } finally {
