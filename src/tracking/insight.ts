@@ -89,6 +89,12 @@ interface ParticipantRow {
   matched: boolean;
   calls: CallRow[];
   joins: Float64Array;
+  /** Effective quit per call (Infinity = never), same order as joins. */
+  quits: Float64Array;
+  /** Call outputs latest first; an answer is a suffix of it with open calls replaced. */
+  desc: CallInsight[];
+  /** partUriUpTo[k] = part_uri of the latest of calls 0..k that has one. */
+  partUriUpTo: (string | null)[];
 }
 
 export interface MeetingIndex {
@@ -101,6 +107,8 @@ export interface MeetingIndex {
   segEnd: Float64Array;
   /** segSum[i] = total length of segments 0..i-1. */
   segSum: Float64Array;
+  /** Output objects of the segments, the last one possibly still open. */
+  segObjs: { start: string; end: string | null }[];
   recordings: { instance_id: string; begin: number; end: number }[];
   lastAt: number;
 }
@@ -209,6 +217,7 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
               duration_ms: q - c.join,
             };
     }
+    let uri: string | null = null;
     participants.push({
       key,
       person: p.person,
@@ -216,6 +225,14 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
       matched: p.person !== null,
       calls: p.calls,
       joins: Float64Array.from(p.calls, (c) => c.join),
+      quits: Float64Array.from(p.calls, (c) => c.quit ?? Number.POSITIVE_INFINITY),
+      desc: p.calls
+        .map(
+          (c) =>
+            c.closed ?? { call_id: c.call_id, instance_id: c.instance_id, join_time: c.joinIso, quit_time: null, duration_ms: 0 },
+        )
+        .reverse(),
+      partUriUpTo: p.calls.map((c) => (uri = c.part_uri ?? uri)),
     });
   }
   participants.sort((a, b) => a.joins[0] - b.joins[0] || (a.key < b.key ? -1 : 1));
@@ -237,6 +254,10 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
     firstJoins: Float64Array.from(participants, (p) => p.joins[0]),
     requires,
     ...seg,
+    segObjs: Array.from(seg.segStart, (st, k) => ({
+      start: iso(st) as string,
+      end: seg.segEnd[k] === Number.POSITIVE_INFINITY ? null : iso(seg.segEnd[k]),
+    })),
     recordings,
     lastAt: fold.lastAt,
   };
@@ -323,28 +344,30 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
   for (let pi = 0; pi < np; pi++) {
     const p = ix.participants[pi];
     const n = upperBound(p.joins, at);
-    const calls: Insight['participants'][number]['calls'] = new Array(n);
+    const len = p.desc.length;
+    const calls = p.desc.slice(len - n);
+    const { joins, quits } = p;
     let total = 0;
     let connected = false;
-    let partUri: string | null = null;
     for (let k = 0; k < n; k++) {
-      const c = p.calls[k];
-      partUri = c.part_uri ?? partUri;
-      if (c.closed !== null && (c.quit as number) <= at) {
-        total += c.closed.duration_ms;
-        calls[n - 1 - k] = c.closed;
+      const q = quits[k];
+      if (q <= at) {
+        total += q - joins[k];
         continue;
       }
+      // Open at `at`: its own object, with the duration so far.
       connected = true;
-      total += at - c.join;
+      total += at - joins[k];
+      const c = p.calls[k];
       calls[n - 1 - k] = {
         call_id: c.call_id,
         instance_id: c.instance_id,
         join_time: c.joinIso,
         quit_time: null,
-        duration_ms: at - c.join,
+        duration_ms: at - joins[k],
       };
     }
+    const partUri = n > 0 ? p.partUriUpTo[n - 1] : null;
     participants.push({
       key: p.key,
       person: p.person,
@@ -357,17 +380,17 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
     });
   }
   const ns = upperBound(ix.segStart, at);
-  const segments: Insight['timer']['segments'] = new Array(ns);
+  let segments: Insight['timer']['segments'] = [];
   let elapsed = 0;
   let running = false;
   if (ns > 0) {
+    segments = ix.segObjs.slice(0, ns);
     elapsed = ix.segSum[ns - 1];
-    for (let k = 0; k < ns - 1; k++) segments[k] = { start: iso(ix.segStart[k]) as string, end: iso(ix.segEnd[k]) };
     const s = ix.segStart[ns - 1];
     const e = ix.segEnd[ns - 1];
     running = e > at;
     elapsed += Math.min(e, at) - s;
-    segments[ns - 1] = { start: iso(s) as string, end: running ? null : iso(e) };
+    if (running) segments[ns - 1] = { start: segments[ns - 1].start, end: null };
   }
   const recordings = ix.recordings
     .filter((r) => r.end <= at)

@@ -132,6 +132,7 @@ export class TrackingService {
   private commit(groups: readonly Group[]): IngestResult[] {
     if (this.stopped) throw new AgentError('UNAVAILABLE', 'meeting tracking is stopping');
     const now = this.ctx.clock.now();
+    const nowIso = iso(now) as string;
     const appended: { meeting: string; ev: ConfEvent }[] = [];
     const dropCaches = new Set<string>();
     const touched = new Map<string, boolean>();
@@ -195,7 +196,7 @@ export class TrackingService {
               event: ev.event,
               known: ev.known,
               source,
-              received_at: iso(now),
+              received_at: nowIso,
               late,
               raw,
             },

@@ -1,0 +1,280 @@
+// Meeting tracking: webhook ingest over HTTP keep-alive (single events and
+// 500-event batches, each answered only after its commit) beside a no-op
+// fastify POST route and raw better-sqlite3 inserts; time travel and the
+// final-insight read on a meeting with 100,000 events.
+// The load generator runs in a worker thread so it does not share the
+// server's event loop.
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { Agent } from '../../src/app.js';
+import type { TrackingFeature } from '../../src/tracking/index.js';
+import { TRACKING_MIGRATIONS } from '../../src/tracking/store.js';
+import { type BenchResult, percentile } from './types.js';
+
+const EVENTS = 100_000;
+const BATCH = 500;
+const CONCURRENCY = 32;
+const TOKEN = 'bench-ingest-token-0123456789';
+const BASE_S = 1_763_812_800;
+
+interface LoadJob {
+  url: string;
+  kind: 'single' | 'batch';
+  /** Conference-id prefix, so each run sends events never seen before. */
+  prefix: string;
+}
+
+/**
+ * The load generator, as plain JavaScript run in a worker thread (eval), so it
+ * works the same from the build and from tsx. Event n of a run: 100 events per
+ * conference, joins and quits of distinct calls.
+ */
+const LOAD_WORKER = `
+const http = require('node:http');
+const { parentPort, workerData: job } = require('node:worker_threads');
+function event(prefix, n) {
+  const conf = prefix + '-' + Math.floor(n / 100);
+  const call = prefix + '-call-' + (n >> 1);
+  const j = ${BASE_S} + (n % 100);
+  const who = { part_uri: '+7' + (n % 50), user_data: '{"person":"p-' + (n % 50) + '"}' };
+  return n % 2 === 0
+    ? { event: 'conf.joined', id: conf, join_time: j, call_id: call, ...who }
+    : { event: 'conf.quit', id: conf, join_time: j - 1, quit_time: j + 30, call_id: call, ...who };
+}
+const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
+const requests = job.events / job.per;
+let next = 0;
+let failures = 0;
+const post = (body) => new Promise((resolve) => {
+  const req = http.request(job.url, { method: 'POST', agent, headers: {
+    'content-type': 'application/json', 'content-length': body.length, authorization: 'Bearer ' + job.token } }, (res) => {
+    if (res.statusCode !== 200) failures++;
+    res.resume();
+    res.on('end', resolve);
+  });
+  req.on('error', () => { failures++; resolve(); });
+  req.end(body);
+});
+const t0 = performance.now();
+Promise.all(Array.from({ length: job.concurrency }, async () => {
+  for (let r = next++; r < requests; r = next++) {
+    const evs = Array.from({ length: job.per }, (_, k) => event(job.prefix, r * job.per + k));
+    await post(Buffer.from(JSON.stringify(job.per === 1 ? evs[0] : evs)));
+  }
+})).then(() => {
+  agent.destroy();
+  parentPort.postMessage({ ms: performance.now() - t0, requests, events: job.events, failures });
+});
+`;
+
+interface LoadResult {
+  ms: number;
+  requests: number;
+  events: number;
+  failures: number;
+}
+
+export function runLoad(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(LOAD_WORKER, {
+      eval: true,
+      workerData: { ...job, per: job.kind === 'single' ? 1 : BATCH, events: EVENTS, concurrency: CONCURRENCY, token: TOKEN },
+    });
+    w.once('message', (r: LoadResult) => {
+      void w.terminate();
+      resolve(r);
+    });
+    w.once('error', reject);
+  });
+}
+
+/** The same rows the load generator sends (for the raw SQLite baseline). */
+function event(prefix: string, n: number): Record<string, unknown> {
+  const conf = `${prefix}-${Math.floor(n / 100)}`;
+  const call = `${prefix}-call-${n >> 1}`;
+  const j = BASE_S + (n % 100);
+  const who = { part_uri: `+7${n % 50}`, user_data: `{"person":"p-${n % 50}"}` };
+  return n % 2 === 0
+    ? { event: 'conf.joined', id: conf, join_time: j, call_id: call, ...who }
+    : { event: 'conf.quit', id: conf, join_time: j - 1, quit_time: j + 30, call_id: call, ...who };
+}
+
+export async function startAgent(dir: string): Promise<{ agent: Agent; url: string }> {
+  const file = path.join(dir, 'api.toml');
+  fs.writeFileSync(
+    file,
+    `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "ingest"\n\n[tracking]\nmax_batch = 1000\n`,
+  );
+  const agent = new Agent({ configFile: file, logger: pino({ level: 'silent' }), features: undefined });
+  const url = await agent.start();
+  return { agent, url };
+}
+
+/** Raw better-sqlite3: the same rows into the same table shape, one transaction per 500. */
+function rawSqlite(dir: string): number {
+  const db = new Database(path.join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  TRACKING_MIGRATIONS[0].up(db);
+  const ins = db.prepare(
+    `INSERT INTO tracking_events (dedup_key, conference, event, known, at, received_at, source, raw, norm, late)
+     VALUES (?, ?, ?, 1, ?, ?, 'conference', ?, ?, 0) ON CONFLICT(dedup_key) DO NOTHING`,
+  );
+  const rows = Array.from({ length: EVENTS }, (_, n) => event('raw', n));
+  const t0 = performance.now();
+  const tx = db.transaction((batch: Record<string, unknown>[]) => {
+    for (const e of batch) {
+      const raw = JSON.stringify(e);
+      ins.run(
+        JSON.stringify([e.event, e.id, e.call_id, e.join_time, e.quit_time ?? null]),
+        e.id,
+        e.event,
+        e.join_time,
+        Date.now(),
+        raw,
+        raw,
+      );
+    }
+  });
+  for (let i = 0; i < EVENTS; i += BATCH) tx(rows.slice(i, i + BATCH));
+  const ms = performance.now() - t0;
+  db.close();
+  return (EVENTS / ms) * 1000;
+}
+
+async function noopRate(): Promise<number> {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  app.post('/noop', async () => ({ accepted: 1, duplicates: 0 }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const r = await runLoad({ url: `${url}/noop`, kind: 'single', prefix: 'noop' });
+  await app.close();
+  return (r.requests / r.ms) * 1000;
+}
+
+/** A meeting with 100,000 events: 200 people, 250 calls each (join + quit), in one instance. */
+function bigMeeting(tracking: TrackingFeature): string {
+  const id = 'M-BIG';
+  const conf = 'big-conf';
+  const begin = BASE_S;
+  const people = 200;
+  const callsEach = (EVENTS - 2) / 2 / people;
+  const evs: Record<string, unknown>[] = [
+    { event: 'conf.create.succ', id: conf, begin_time: begin, user_data: JSON.stringify({ meeting: id }) },
+  ];
+  for (let p = 0; p < people; p++) {
+    for (let c = 0; c < callsEach; c++) {
+      const j = begin + c * 40 + (p % 7);
+      const ud = JSON.stringify({ person: `p-${p}`, role: p % 2 ? 'client' : 'expert' });
+      evs.push({ event: 'conf.joined', id: conf, join_time: j, call_id: `${p}-${c}`, part_uri: `+7${p}`, user_data: ud });
+      evs.push({
+        event: 'conf.quit',
+        id: conf,
+        join_time: j,
+        quit_time: j + 30 + (c % 5),
+        call_id: `${p}-${c}`,
+        part_uri: `+7${p}`,
+        user_data: ud,
+      });
+    }
+  }
+  evs.push({
+    event: 'conf.end',
+    id: conf,
+    begin_time: begin,
+    end_time: begin + callsEach * 40 + 60,
+    error: null,
+    user_data: null,
+  });
+  for (let i = 0; i < evs.length; i += 1000) tracking.ingest(evs.slice(i, i + 1000), 'bench');
+  return id;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tracking-'));
+  try {
+    const noop = await noopRate();
+    const { agent, url } = await startAgent(dir);
+    const single = await runLoad({ url: `${url}/hooks/conference`, kind: 'single', prefix: 'single' });
+    const batch = await runLoad({ url: `${url}/hooks/conference`, kind: 'batch', prefix: 'batch' });
+    if (single.failures || batch.failures) throw new Error(`ingest failures: ${single.failures} single, ${batch.failures} batch`);
+    const raw = rawSqlite(dir);
+
+    const tracking = agent.ctx.feature<TrackingFeature>('tracking') as TrackingFeature;
+    const id = bigMeeting(tracking);
+    // First read after ingest: the meeting is not cached, so this folds its 100,000 events from SQLite.
+    const t0 = performance.now();
+    const final = tracking.insight(id);
+    const coldMs = performance.now() - t0;
+    const endS = Date.parse(final.actual_end_time as string) / 1000;
+    const times: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const at = (BASE_S + Math.random() * (endS - BASE_S)) * 1000;
+      const s = performance.now();
+      tracking.insight(id, at);
+      times.push(performance.now() - s);
+    }
+    times.sort((a, b) => a - b);
+    const reads: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 200; i++) {
+      const s = performance.now();
+      bytes = tracking.service.finalJson(id)?.length ?? 0;
+      reads.push(performance.now() - s);
+    }
+    reads.sort((a, b) => a - b);
+    const httpReads: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = performance.now();
+      const r = await fetch(`${url}/api/meetings/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      await r.arrayBuffer();
+      httpReads.push(performance.now() - s);
+    }
+    httpReads.sort((a, b) => a - b);
+    await agent.stop();
+    const singleRate = (single.requests / single.ms) * 1000;
+    return [
+      {
+        name: 'ingest, single-event POSTs (keep-alive, 32 in flight)',
+        value: singleRate,
+        unit: 'events/s',
+        baseline: { name: 'no-op fastify POST route', value: noop },
+        goal: `>= 45 % of the no-op route (${Math.round((singleRate / noop) * 100)} % here)`,
+      },
+      {
+        name: 'ingest, 500-event batch POSTs',
+        value: (batch.events / batch.ms) * 1000,
+        unit: 'events/s',
+        baseline: { name: 'raw better-sqlite3 inserts, 1 tx per 500', value: raw },
+        goal: '>= 100,000 events/s',
+      },
+      {
+        name: 'time travel, 100,000-event meeting, p99 of 1,000 random `at`',
+        value: percentile(times, 99),
+        unit: 'ms',
+        baseline: { name: 'p50', value: percentile(times, 50) },
+        goal: '<= 20 ms',
+      },
+      { name: 'first read of a meeting not in memory (fold of 100,000 events from SQLite, once)', value: coldMs, unit: 'ms' },
+      {
+        name: `final insight read (stored JSON, ${Math.round(bytes / 1024)} KiB), p99 of 200`,
+        value: percentile(reads, 99),
+        unit: 'ms',
+        baseline: { name: 'p50', value: percentile(reads, 50) },
+        goal: '<= 2 ms',
+      },
+      {
+        name: 'final insight over HTTP GET /api/meetings/{id} (incl. transfer), p50 of 20',
+        value: percentile(httpReads, 50),
+        unit: 'ms',
+      },
+    ];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
