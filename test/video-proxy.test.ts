@@ -211,6 +211,27 @@ describe('video feature with the go2rtc emulator', () => {
   });
 });
 
+describe('video.reload', () => {
+  it('re-reads [video.streams] from api.toml and restarts go2rtc only when they changed', async () => {
+    const admin = await t.connect(TOKENS.admin);
+    const file = path.join(t.dir, 'api.toml');
+    fs.appendFileSync(file, '\n[video.streams.cam-3]\nmain = "rtsp://viewer:pw3@10.0.0.7/main"\n');
+    const before = video().status().pid;
+    const r = await admin.call<{ changed: boolean; streams: { name: string; source: string }[] }>('video.reload');
+    expect(r.changed).toBe(true);
+    expect(r.streams.map((s) => s.name)).toEqual(['cam-1_main', 'cam-1_sub', 'cam-3_main']);
+    expect(JSON.stringify(r)).not.toContain('pw3');
+    await waitUntil(() => video().status().state === 'running' && video().status().pid !== before, 10_000, 'restarted');
+    const live = (await (await fetch(`http://127.0.0.1:${apiPort}/api/streams`)).json()) as Record<string, unknown>;
+    expect(Object.keys(live).sort()).toEqual(['cam-1_main', 'cam-1_sub', 'cam-3_main']);
+    expect((await admin.call<{ changed: boolean }>('video.reload')).changed).toBe(false);
+    fs.appendFileSync(file, '\n[video.streams.cam-4]\nbogus = 1\n');
+    await expect(admin.call('video.reload')).rejects.toThrow(/config not reloaded/);
+    const viewer = await t.connect(TOKENS.viewer);
+    await expect(viewer.call('video.reload')).rejects.toThrow(/needs role admin/);
+  });
+});
+
 describe('video without the go2rtc binary', () => {
   it('reports unavailable with the path checked; the agent runs on', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'video-missing-'));

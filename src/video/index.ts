@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
-import { AgentError } from '../util/errors.js';
+import { loadConfig } from '../config/load.js';
+import { AgentError, errorMessage } from '../util/errors.js';
 import { buildGo2rtcConfig, redactUrl, renderGo2rtcYaml, streamsFromConfig, type VideoStream } from './go2rtc-config.js';
 import { registerVideoProxy } from './proxy.js';
 import { RecorderLink } from './recorder-link.js';
@@ -232,6 +233,23 @@ export class VideoFeature implements Feature {
       role: 'viewer',
       params: Type.Object({}, { additionalProperties: false }),
       handler: () => this.liveStreams(),
+    });
+    rpc.method({
+      name: 'video.reload',
+      description: "Re-read [video.streams] from api.toml; when the cameras changed, rewrite go2rtc's config and restart it.",
+      role: 'admin',
+      params: Type.Object({}, { additionalProperties: false }),
+      handler: async () => {
+        let fresh: VideoSection | undefined;
+        try {
+          fresh = (loadConfig(this.ctx.loaded.file, this.ctx.drivers).config as { video?: VideoSection }).video;
+        } catch (e) {
+          throw new AgentError('INVALID_PARAMS', `config not reloaded: ${errorMessage(e)}`);
+        }
+        if (!fresh) throw new AgentError('INVALID_PARAMS', `config not reloaded: ${this.ctx.loaded.file} has no [video] section`);
+        const changed = await this.setStreams(fresh.streams);
+        return { changed, streams: this.publicStreams() };
+      },
     });
     rpc.topic({ name: 'video.status', description: 'Video (go2rtc) state changes.', snapshot: () => this.status() });
     rpc.topic({
