@@ -216,6 +216,30 @@ describe('Sony VISCA over IP (sony-udp)', () => {
   });
 });
 
+describe('a fixed local port (52381) shared by several Sony cameras', () => {
+  it('two cameras on one bound local port each get their own replies; one leaving does not close it for the other', async () => {
+    const { default: dgram } = await import('node:dgram');
+    const probe = dgram.createSocket('udp4');
+    const port = await new Promise<number>((r) => probe.bind(0, '127.0.0.1', () => r(probe.address().port)));
+    await new Promise<void>((r) => probe.close(() => r()));
+    const cfg = { ...fast, local_port: port };
+    pair = await startPair({ framing: 'sony-udp', motionMs: 0, replyPort: port }, cfg);
+    const second = await startPair({ framing: 'sony-udp', motionMs: 0, replyPort: port }, cfg);
+    try {
+      await pair.act('preset.recall', { preset: 1 });
+      await second.act('preset.recall', { preset: 2 });
+      expect(pair.sim.presetRecalls()).toEqual([1]);
+      expect(second.sim.presetRecalls()).toEqual([2]);
+      await pair.stop();
+      pair = null;
+      await second.act('preset.recall', { preset: 3 });
+      expect(second.sim.presetRecalls()).toEqual([2, 3]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
 describe('raw VISCA over UDP (raw-udp, PTZOptics profile)', () => {
   it('recalls presets as-is, reads position, survives garbage', async () => {
     pair = await startPair({ framing: 'raw-udp', motionMs: 50, profile: PROFILES.ptzoptics }, { ...fast, profile: 'ptzoptics' });

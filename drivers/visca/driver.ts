@@ -12,6 +12,7 @@ import { DEFAULT_PORTS, type ViscaConfig } from './config.js';
 import { type CameraProfile, PROFILES, presetByte } from './profiles.js';
 import { encode, inquiry } from './protocol.js';
 import { ViscaSession } from './session.js';
+import { SharedUdpLink } from './shared-udp.js';
 
 /** Binding-mock ports of simulated serial cameras, by path (see serial-sim.ts). */
 export const simulatedSerialBindings = new Map<string, BindingInterface>();
@@ -159,8 +160,12 @@ export class ViscaCamera implements DeviceInstance {
     const c = this.config;
     const common = { logger: this.ctx.logger, clock: this.ctx.clock };
     switch (c.framing) {
-      case 'sony-udp':
-        return new UdpLink({ ...common, host: c.host!, port: c.port ?? DEFAULT_PORTS['sony-udp'], localPort: c.local_port });
+      case 'sony-udp': {
+        const target = { host: c.host!, port: c.port ?? DEFAULT_PORTS['sony-udp'] };
+        // A fixed local port (52381) is shared by every camera that asks for it.
+        if (c.local_port !== 0) return new SharedUdpLink({ ...common, ...target, localPort: c.local_port });
+        return new UdpLink({ ...common, ...target });
+      }
       case 'raw-udp':
         return new UdpLink({ ...common, host: c.host!, port: c.port ?? DEFAULT_PORTS['raw-udp'] });
       case 'raw-tcp':
