@@ -7,6 +7,7 @@ import { createTracking } from './tracking/index.js';
 import { createAlerts, createSync } from './sync/index.js';
 import { createVideo } from './video/index.js';
 import { createScenarios } from './scenarios/index.js';
+import { createConsole } from './console/index.js';
 
 export const features: FeatureFactory[] = [
   // one line per feature module, e.g. createTracking,
@@ -16,5 +17,6 @@ export const features: FeatureFactory[] = [
   createVideo,
   createTracking,
   createScenarios,
+  createConsole,
   createSync, // keep last: sync publishes what the others produce
 ];
