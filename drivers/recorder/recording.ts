@@ -213,9 +213,12 @@ export class SegmentedRecording {
       `ffmpeg exited unexpectedly (code ${code ?? '-'}, signal ${signal ?? '-'})${this.stderrTail.length ? `: ${this.stderrTail.at(-1)}` : ''}`;
     const planned = this.planned !== null;
     this.planned = null;
-    this.gaps++;
-    this.lastGap = { start: this.iso(now), end: null, reason };
-    this.o.index.openGap({ session: this.o.sessionKey, stream: this.o.stream, start: this.lastGap.start, reason });
+    // One outage is one gap, however many restarts it takes to record again.
+    if (!this.lastGap || this.lastGap.end !== null) {
+      this.gaps++;
+      this.lastGap = { start: this.iso(now), end: null, reason };
+      this.o.index.openGap({ session: this.o.sessionKey, stream: this.o.stream, start: this.lastGap.start, reason });
+    }
     this.restarts++;
     if (!planned) this.o.logger.warn({ reason }, 'ffmpeg died while recording; restarting into a new segment');
     this.o.onChange();
