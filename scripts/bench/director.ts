@@ -33,6 +33,10 @@ interface Run {
   collapsed: number;
   rssStartMb: number;
   rssEndMb: number;
+  heapStartMb: number;
+  heapEndMb: number;
+  /** Every 10 s of the run. */
+  samples: { t: number; rssMb: number; heapMb: number }[];
 }
 
 /** Sends events at `rate`/s for `seconds`; `arrive` registers the receive hook. */
@@ -57,9 +61,16 @@ async function drive(
   });
   global.gc?.();
   const rssStartMb = process.memoryUsage().rss / 2 ** 20;
+  const heapStartMb = process.memoryUsage().heapUsed / 2 ** 20;
   const n = Math.round(rate * seconds);
   const start = nowMs();
+  const samples: { t: number; rssMb: number; heapMb: number }[] = [];
   for (let i = 0; i < n; i++) {
+    if (i % (rate * 10) === 0) {
+      const m = process.memoryUsage();
+      samples.push({ t: Math.round((nowMs() - start) / 1000), rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20 });
+      if (process.env.BENCH_DIRECTOR_DEBUG) console.log(JSON.stringify(samples.at(-1)));
+    }
     const due = start + (i * 1000) / rate;
     const wait = due - nowMs();
     if (wait > 0) await sleep(wait);
@@ -69,7 +80,16 @@ async function drive(
   }
   await sleep(200);
   global.gc?.();
-  return { latencies, collapsed: collapsed + pending.length, rssStartMb, rssEndMb: process.memoryUsage().rss / 2 ** 20 };
+  const end = process.memoryUsage();
+  return {
+    latencies,
+    collapsed: collapsed + pending.length,
+    rssStartMb,
+    rssEndMb: end.rss / 2 ** 20,
+    heapStartMb,
+    heapEndMb: end.heapUsed / 2 ** 20,
+    samples,
+  };
 }
 
 /** Seat 1 is on cam-1, seat 2 on cam-2: each camera gets every other event. */
@@ -211,11 +231,19 @@ export async function run(): Promise<BenchResult[]> {
       (f) => listen(cams, f),
     ),
   );
+  const rss = soakRun.samples.map((x) => x.rssMb);
+  const gcNote = global.gc ? 'after GC' : 'no --expose-gc, so GC timing adds noise';
   results.push({
-    name: `RSS growth over a ${soak} s run at 200 events/s (${soakRun.rssStartMb.toFixed(1)} → ${soakRun.rssEndMb.toFixed(1)} MB)`,
+    name: `RSS growth over a ${soak} s run at 200 events/s (${soakRun.rssStartMb.toFixed(1)} → ${soakRun.rssEndMb.toFixed(1)} MB, range ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)})`,
     value: soakRun.rssEndMb - soakRun.rssStartMb,
     unit: 'MB',
     goal: 'no growth over 5 minutes (BENCH_DIRECTOR_SOAK_S=300)',
+  });
+  results.push({
+    name: `JS heap growth over the same run (${gcNote}; ${soakRun.heapStartMb.toFixed(1)} → ${soakRun.heapEndMb.toFixed(1)} MB)`,
+    value: soakRun.heapEndMb - soakRun.heapStartMb,
+    unit: 'MB',
+    goal: 'no growth',
   });
   return results;
 }
