@@ -66,6 +66,33 @@ const fakeMatrix = defineDriver({
 });
 if (!builtinDrivers.includes(fakeMatrix)) builtinDrivers.push(fakeMatrix);
 
+/** An audio processor whose far-end flag a test can set. */
+const fakeDsp = defineDriver({
+  name: 'test-fake-dsp',
+  kind: 'audio',
+  description: 'test dsp',
+  config: Type.Object({}, { additionalProperties: false }),
+  create(_config, ctx) {
+    return {
+      async start() {
+        ctx.setStatus('online', 'fake');
+      },
+      async stop() {},
+      actions: {
+        'far_end.set': defineAction({
+          description: 'set the far-end flag',
+          params: Type.Object({ active: Type.Boolean() }),
+          async run({ active }) {
+            ctx.setState({ far_end_active: active });
+            return { active };
+          },
+        }),
+      },
+    };
+  },
+});
+if (!builtinDrivers.includes(fakeDsp)) builtinDrivers.push(fakeDsp);
+
 let agent: TestAgent | null = null;
 let sim: ShureSimulator | null = null;
 afterEach(async () => {
@@ -238,6 +265,27 @@ inputs = { cam-1 = 1, cam-2 = 2, cam-3 = 3 }
     expect(recalls).toEqual(['cam-3:0', 'route 3→1', 'cam-1:1', 'route 1→1']);
     const ws = await a.connect(TOKENS.viewer);
     expect((await ws.call<DirectorStatus>('director.status')).program).toBe(1);
+  });
+
+  it('far-end speech from an audio-processor state brings the overview', async () => {
+    const { ws, sim } = await room(
+      '[director.far_end]\ndevice = "dsp"\nstate = "far_end_active"\ndelay_s = 0.1\n',
+      '[devices.dsp]\ndriver = "test-fake-dsp"\n',
+    );
+    await ws.call('subscribe', { topics: ['director'] });
+    sim.setGate(1, true);
+    await until(() => recalls.includes('cam-1:1'), 'seat 1');
+    await ws.call('device.action', { device: 'dsp', action: 'far_end.set', params: { active: true } });
+    const d = await ws.waitFor((n) => (n.data as { decision?: StoredDecision }).decision?.rule === 'far_end');
+    expect((d.data as { decision: StoredDecision }).decision.shot).toEqual({ kind: 'overview', camera: 'cam-3', preset: 0 });
+    expect((await ws.call<DirectorStatus>('director.status')).far_end).toBe(true);
+    await ws.call('device.action', { device: 'dsp', action: 'far_end.set', params: { active: false } });
+    const farId = (d.data as { decision: StoredDecision }).decision.id;
+    await ws.waitFor((n) => {
+      const x = (n.data as { decision?: StoredDecision }).decision;
+      return x?.rule === 'speaker' && x.id > farId;
+    });
+    expect((await ws.call<DirectorStatus>('director.status')).shot).toMatchObject({ camera: 'cam-1', preset: 1 });
   });
 
   it('a [director] naming an unknown device fails with the name', async () => {
