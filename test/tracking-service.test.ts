@@ -120,3 +120,42 @@ describe('TrackingService', () => {
     expect(svc.finalJson('F')).toBeDefined();
   });
 });
+
+describe('fold snapshots', () => {
+  const many = (conf: string, n: number, from = 0) =>
+    Array.from({ length: n }, (_, k) => ({
+      event: 'conf.joined',
+      id: conf,
+      join_time: B + 10 + from + k,
+      call_id: `${conf}-${from + k}`,
+      part_uri: `+7${(from + k) % 9}`,
+      user_data: null,
+    }));
+
+  it('a cold read loads the snapshot and folds only later events, with the same answer', () => {
+    const { svc, store } = service();
+    svc.ingest(many('s1', 1500), 'test');
+    svc.ingest(many('s1', 1500, 1500), 'test');
+    svc.ingest({ event: 'conf.create.succ', id: 's1', begin_time: B, user_data: '{"meeting":"S"}' }, 'test');
+    const warm = svc.insight('S', (B + 2000) * 1000);
+    const snap = store.db.prepare("SELECT upto_seq, events FROM tracking_snapshots WHERE meeting = 'S'").get() as {
+      events: number;
+    };
+    expect(snap.events).toBe(3001);
+    svc.ingest(many('s1', 10, 3000), 'test');
+    svc.forget('S');
+    const cold = svc.insight('S', (B + 2000) * 1000);
+    expect(cold).toEqual(warm);
+    expect(svc.insight('S', (B + 4000) * 1000).participants.reduce((n, p) => n + p.calls.length, 0)).toBe(3010);
+  });
+
+  it('moving a conference into another meeting drops the snapshots involved', () => {
+    const { svc, store } = service();
+    svc.ingest(many('s2', 2100), 'test');
+    svc.insight('s2');
+    expect(store.db.prepare("SELECT count(*) FROM tracking_snapshots WHERE meeting = 's2'").pluck().get()).toBe(1);
+    svc.ingest({ event: 'conf.create.succ', id: 's2', begin_time: B, user_data: '{"meeting":"T"}' }, 'test');
+    expect(store.db.prepare('SELECT count(*) FROM tracking_snapshots').pluck().get()).toBe(0);
+    expect(svc.insight('T', (B + 5000) * 1000).participants.reduce((n, p) => n + p.calls.length, 0)).toBe(2100);
+  });
+});

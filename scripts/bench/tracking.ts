@@ -5,7 +5,6 @@
 // The load generator runs in a worker thread so it does not share the
 // server's event loop.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -207,10 +206,12 @@ export async function run(): Promise<BenchResult[]> {
 
     const tracking = agent.ctx.feature<TrackingFeature>('tracking') as TrackingFeature;
     const id = bigMeeting(tracking);
-    // First read after ingest: the meeting is not cached, so this folds its 100,000 events from SQLite.
-    const t0 = performance.now();
-    const final = tracking.insight(id);
+    // First read after ingest: the meeting is not in memory and has no snapshot yet,
+    // so this folds its 100,000 events from SQLite (and writes the snapshot).
+    let t0 = performance.now();
+    tracking.insight(id, (BASE_S + 60) * 1000);
     const coldMs = performance.now() - t0;
+    const final = tracking.insight(id); // stores the final insight
     const endS = Date.parse(final.actual_end_time as string) / 1000;
     const times: number[] = [];
     for (let i = 0; i < 1000; i++) {
@@ -220,11 +221,18 @@ export async function run(): Promise<BenchResult[]> {
       times.push(performance.now() - s);
     }
     times.sort((a, b) => a - b);
+    // As after a restart: nothing in memory, the snapshot and the stored final insight in SQLite.
+    tracking.service.forget(id);
+    t0 = performance.now();
+    tracking.insight(id, (BASE_S + 60) * 1000);
+    const snapMs = performance.now() - t0;
+    t0 = performance.now();
+    const bytes = tracking.service.finalJson(id)?.length ?? 0;
+    const finalFromDbMs = performance.now() - t0;
     const reads: number[] = [];
-    let bytes = 0;
     for (let i = 0; i < 200; i++) {
       const s = performance.now();
-      bytes = tracking.service.finalJson(id)?.length ?? 0;
+      tracking.service.finalJson(id);
       reads.push(performance.now() - s);
     }
     reads.sort((a, b) => a - b);
@@ -260,12 +268,13 @@ export async function run(): Promise<BenchResult[]> {
         baseline: { name: 'p50', value: percentile(times, 50) },
         goal: '<= 20 ms',
       },
-      { name: 'first read of a meeting not in memory (fold of 100,000 events from SQLite, once)', value: coldMs, unit: 'ms' },
+      { name: 'first read of the meeting, nothing in memory, no snapshot (fold of 100,000 events)', value: coldMs, unit: 'ms' },
+      { name: 'first read after a restart (snapshot + later events)', value: snapMs, unit: 'ms' },
       {
-        name: `final insight read (stored JSON, ${Math.round(bytes / 1024)} KiB), p99 of 200`,
+        name: `final insight read (stored JSON, ${Math.round(bytes / 1024)} KiB, in memory), p99 of 200`,
         value: percentile(reads, 99),
         unit: 'ms',
-        baseline: { name: 'p50', value: percentile(reads, 50) },
+        baseline: { name: 'first read from SQLite after a restart', value: finalFromDbMs },
         goal: '<= 2 ms',
       },
       {

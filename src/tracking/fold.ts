@@ -97,6 +97,38 @@ export class MeetingFold {
   lastAt = Number.NEGATIVE_INFINITY;
   events = 0;
 
+  /** The fold as JSON (a snapshot: folding more events into the restored fold continues exactly). */
+  toJSON(): string {
+    return JSON.stringify({
+      v: 1,
+      conferences: [...this.conferences.values()],
+      calls: [...this.calls.values()],
+      looseQuits: [...this.looseQuits],
+      recordings: [...this.recordings],
+      lastAt: Number.isFinite(this.lastAt) ? this.lastAt : null,
+      events: this.events,
+    });
+  }
+
+  static fromJSON(text: string): MeetingFold {
+    const o = JSON.parse(text) as {
+      conferences: ConferenceFacts[];
+      calls: CallFacts[];
+      looseQuits: [string, LooseQuit][];
+      recordings: [string, RecordingFacts][];
+      lastAt: number | null;
+      events: number;
+    };
+    const f = new MeetingFold();
+    for (const c of o.conferences) f.conferences.set(c.id, c);
+    for (const c of o.calls) f.calls.set(c.call_id, c);
+    for (const [k, v] of o.looseQuits) f.looseQuits.set(k, v);
+    for (const [k, v] of o.recordings) f.recordings.set(k, v);
+    f.lastAt = o.lastAt ?? Number.NEGATIVE_INFINITY;
+    f.events = o.events;
+    return f;
+  }
+
   add(ev: ConfEvent): void {
     this.events++;
     // Unknown events are logged and listed, but say nothing about the meeting.

@@ -5,7 +5,6 @@
 // moment, so the segments of the full timeline cut at `at` are exactly the
 // segments one would get by folding only the facts up to `at`.
 import type { ConferenceFacts, MeetingFold } from './fold.js';
-import { pickText } from './fold.js';
 import type { CallInsight, Insight, MeetingStatus, RosterEntry } from './types.js';
 import { iso } from './types.js';
 

@@ -48,12 +48,23 @@ export interface LoggedEvent {
 }
 
 const FOLD_CACHE = 32;
+/** A meeting's fold is snapshotted to SQLite after this many new events, so a cold read folds only the rest. */
+const SNAPSHOT_EVERY = 2000;
+
+interface CachedFold {
+  fold: MeetingFold;
+  index: MeetingIndex | null;
+  /** Highest event seq folded in. */
+  seq: number;
+  /** fold.events when the last snapshot was written (or read). */
+  snapshotEvents: number;
+}
 /** Characters of final-insight JSON kept in memory. */
 const FINALS_BUDGET = 64 * 1024 * 1024;
 
 export class TrackingService {
   readonly store: TrackingStore;
-  private readonly folds = new Map<string, { fold: MeetingFold; index: MeetingIndex | null }>();
+  private readonly folds = new Map<string, CachedFold>();
   private readonly pending = new Set<string>();
   private flushTimer: ReturnType<Clock['setTimeout']> | null = null;
   private stopped = false;
@@ -75,11 +86,6 @@ export class TrackingService {
    * member (throws EventInputError naming the event and field).
    */
   ingest(input: unknown, source: string): IngestResult {
-    const list = Array.isArray(input) ? input : [input];
-    if (list.length > this.cfg.max_batch) {
-      throw new AgentError('INVALID_PARAMS', `batch of ${list.length} events exceeds max_batch ${this.cfg.max_batch}`);
-    }
-    const now = this.ctx.clock.now();
     return this.ingestParsed(this.validate(input, source), source);
   }
 
@@ -133,7 +139,7 @@ export class TrackingService {
     if (this.stopped) throw new AgentError('UNAVAILABLE', 'meeting tracking is stopping');
     const now = this.ctx.clock.now();
     const nowIso = iso(now) as string;
-    const appended: { meeting: string; ev: ConfEvent }[] = [];
+    const appended: { meeting: string; ev: ConfEvent; seq: number }[] = [];
     const dropCaches = new Set<string>();
     const touched = new Map<string, boolean>();
     const results = this.store.db.transaction((): IngestResult[] => {
@@ -181,11 +187,14 @@ export class TrackingService {
             confs.set(ev.conference, { meetingKey: meeting, facts });
           }
           if (meeting !== oldKey) {
+            // Older events now belong to `meeting`: its snapshot (and the old one) no longer match the log.
             dropCaches.add(oldKey).add(meeting);
             touched.set(oldKey, true);
+            this.store.deleteSnapshot(oldKey);
+            this.store.deleteSnapshot(meeting);
           }
           touched.set(meeting, touched.get(meeting) === true || changed);
-          appended.push({ meeting, ev });
+          appended.push({ meeting, ev, seq });
           this.ctx.events.emit({
             type: 'meeting.event',
             at: iso(ev.at) as string,
@@ -212,10 +221,11 @@ export class TrackingService {
     })();
     // After the commit: bring cached folds up to date and schedule the push.
     for (const m of dropCaches) this.folds.delete(m);
-    for (const { meeting, ev } of appended) {
+    for (const { meeting, ev, seq } of appended) {
       const c = this.folds.get(meeting);
       if (c) {
         c.fold.add(ev);
+        c.seq = Math.max(c.seq, seq);
         c.index = null;
       }
     }
@@ -280,6 +290,7 @@ export class TrackingService {
       if (!this.exists(id)) continue;
       try {
         this.ctx.bus.publish('meetings', this.current(id));
+        this.maybeSnapshot(id);
       } catch (e) {
         this.ctx.logger.error({ meeting: id, err: (e as Error).message }, 'meeting insight failed');
       }
@@ -296,16 +307,39 @@ export class TrackingService {
       // Re-insert: the map's order is the LRU order.
       this.folds.delete(id);
     } else {
-      const fold = new MeetingFold();
-      for (const r of this.store.knownEventsOf(id)) {
-        fold.add(r.norm ? (JSON.parse(r.norm) as ConfEvent) : parseConfEvent(JSON.parse(r.raw), 0, r.received_at));
-      }
-      c = { fold, index: null };
+      c = this.loadFold(id);
     }
     this.folds.set(id, c);
     if (this.folds.size > FOLD_CACHE) this.folds.delete(this.folds.keys().next().value as string);
+    this.maybeSnapshot(id);
     c.index ??= buildIndex(id, c.fold, new Roster(this.store.roster(id)), this.cfg.timer_requires);
     return c.index;
+  }
+
+  /** Drops a meeting's in-memory fold and final insight (the next read loads its snapshot); for tests and benchmarks. */
+  forget(id: string): void {
+    this.folds.delete(id);
+    this.forgetFinal(id);
+  }
+
+  /** The meeting's fold: its snapshot (if any) plus the events stored after it. */
+  private loadFold(id: string): CachedFold {
+    const snap = this.store.snapshot(id);
+    const fold = snap ? MeetingFold.fromJSON(snap.fold) : new MeetingFold();
+    let seq = snap?.upto_seq ?? 0;
+    for (const r of this.store.knownEventsOf(id, seq)) {
+      fold.add(r.norm ? (JSON.parse(r.norm) as ConfEvent) : parseConfEvent(JSON.parse(r.raw), 0, r.received_at));
+      seq = Math.max(seq, r.seq);
+    }
+    return { fold, index: null, seq, snapshotEvents: snap ? snap.events : 0 };
+  }
+
+  /** Writes a snapshot when enough events were folded since the last one. */
+  private maybeSnapshot(id: string): void {
+    const c = this.folds.get(id);
+    if (!c || c.fold.events - c.snapshotEvents < SNAPSHOT_EVERY) return;
+    this.store.putSnapshot(id, c.seq, c.fold.events, c.fold.toJSON());
+    c.snapshotEvents = c.fold.events;
   }
 
   /** The insight now (a final one is stored so later reads need no fold). */

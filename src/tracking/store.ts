@@ -54,6 +54,18 @@ export const TRACKING_MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'tracking fold snapshots',
+    up(db: Db) {
+      db.exec(`CREATE TABLE tracking_snapshots (
+        meeting TEXT PRIMARY KEY,
+        upto_seq INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        fold TEXT NOT NULL
+      )`);
+    },
+  },
 ];
 
 export interface MeetingRow {
@@ -65,7 +77,6 @@ export interface MeetingRow {
   first_at: number | null;
   instances: number;
   updated_at: number;
-  final_insight: string | null;
   final_dirty: number;
 }
 
@@ -109,7 +120,11 @@ export class TrackingStore {
          ON CONFLICT(id) DO UPDATE SET meeting_key = excluded.meeting_key, facts = excluded.facts`,
       ),
       conferencesOf: db.prepare('SELECT facts FROM tracking_conferences WHERE meeting_key = ?'),
-      meeting: db.prepare('SELECT * FROM tracking_meetings WHERE id = ?'),
+      // Never the final insight here: it can be megabytes.
+      meeting: db.prepare(
+        `SELECT id, status, actual_start, actual_end, error, first_at, instances, updated_at, final_dirty
+         FROM tracking_meetings WHERE id = ?`,
+      ),
       meetingStatus: db.prepare('SELECT status FROM tracking_meetings WHERE id = ?').pluck(),
       putMeeting: db.prepare(
         `INSERT INTO tracking_meetings (id, status, actual_start, actual_end, error, first_at, instances, updated_at, final_dirty)
@@ -128,9 +143,15 @@ export class TrackingStore {
          WHERE c.meeting_key = ? ORDER BY e.at, e.seq LIMIT ? OFFSET ?`,
       ),
       normsOf: db.prepare(
-        `SELECT e.norm, e.raw, e.received_at FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
-         WHERE c.meeting_key = ? AND e.known = 1`,
+        `SELECT e.seq, e.norm, e.raw, e.received_at FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
+         WHERE c.meeting_key = ? AND e.known = 1 AND e.seq > ?`,
       ),
+      snapshot: db.prepare('SELECT upto_seq, events, fold FROM tracking_snapshots WHERE meeting = ?'),
+      putSnapshot: db.prepare(
+        `INSERT INTO tracking_snapshots (meeting, upto_seq, events, fold) VALUES (?, ?, ?, ?)
+         ON CONFLICT(meeting) DO UPDATE SET upto_seq = excluded.upto_seq, events = excluded.events, fold = excluded.fold`,
+      ),
+      deleteSnapshot: db.prepare('DELETE FROM tracking_snapshots WHERE meeting = ?'),
       schedule: db.prepare('SELECT * FROM tracking_schedules WHERE id = ?'),
       putSchedule: db.prepare(
         `INSERT INTO tracking_schedules (id, title, start, end, roster) VALUES (@id, @title, @start, @end, @roster)
@@ -201,7 +222,7 @@ export class TrackingStore {
   meetingStatus(id: string): string | undefined {
     return this.s.meetingStatus.get(id) as string | undefined;
   }
-  putMeeting(row: Omit<MeetingRow, 'final_insight' | 'final_dirty'>): void {
+  putMeeting(row: Omit<MeetingRow, 'final_dirty'>): void {
     this.s.putMeeting.run(row);
   }
   touchMeeting(id: string, now: number): void {
@@ -220,9 +241,19 @@ export class TrackingStore {
   eventsOf(meeting: string, limit: number, offset: number): EventRow[] {
     return this.s.eventsOf.all(meeting, limit, offset) as EventRow[];
   }
-  /** The known events of a meeting, as stored (for folding). */
-  knownEventsOf(meeting: string): { norm: string | null; raw: string; received_at: number }[] {
-    return this.s.normsOf.all(meeting) as { norm: string | null; raw: string; received_at: number }[];
+  /** The known events of a meeting after `afterSeq`, as stored (for folding). */
+  knownEventsOf(meeting: string, afterSeq = 0): { seq: number; norm: string | null; raw: string; received_at: number }[] {
+    return this.s.normsOf.all(meeting, afterSeq) as { seq: number; norm: string | null; raw: string; received_at: number }[];
+  }
+  snapshot(meeting: string): { upto_seq: number; events: number; fold: string } | undefined {
+    return this.s.snapshot.get(meeting) as { upto_seq: number; events: number; fold: string } | undefined;
+  }
+  putSnapshot(meeting: string, uptoSeq: number, events: number, fold: string): void {
+    this.s.putSnapshot.run(meeting, uptoSeq, events, fold);
+  }
+  /** Called when conferences move between meetings: older events then belong to a snapshot that lacks them. */
+  deleteSnapshot(meeting: string): void {
+    this.s.deleteSnapshot.run(meeting);
   }
   schedule(id: string): ScheduleRow | undefined {
     return this.s.schedule.get(id) as ScheduleRow | undefined;
