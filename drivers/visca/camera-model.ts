@@ -51,6 +51,8 @@ export class CameraModel {
   private readonly chainLength: number;
   power: 'on' | 'standby' = 'on';
   lastPresetByte: number | null = null;
+  /** When set, every inquiry is answered with this error code (e.g. 0x41 as some cameras do in standby). */
+  inquiryError: number | null = null;
   readonly presets = new Map<number, Position>();
   private pos: Position = { pan: 0, tilt: 0, zoom: 0 };
   private move: { from: Position; to: Position; start: number; end: number } | null = null;
@@ -110,7 +112,9 @@ export class CameraModel {
       return send(req.address === 8 ? Buffer.from([0x88, 0x01, 0x00, 0x01, 0xff]) : reply.data(a, []));
     }
     if (req.kind === 'cancel') return this.cancel(req.socket, send);
-    if (req.kind === 'inquiry') return send(reply.data(a, this.inquiry(req.what)));
+    if (req.kind === 'inquiry') {
+      return send(this.inquiryError ? reply.error(a, 0, this.inquiryError) : reply.data(a, this.inquiry(req.what)));
+    }
     if (!isSocketCommand(req)) return send(reply.error(a, 0, 0x02));
     if (!this.valid(req)) return send(reply.error(a, 0, 0x02));
     const free = this.sockets.indexOf(null);

@@ -3,7 +3,9 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROFILES } from './profiles.js';
-import { type Pair, startPair, until } from './test-support.js';
+import { ViscaCamera } from './driver.js';
+import { ViscaSimulator } from './simulator.js';
+import { type Pair, recordingContext, startPair, until, viscaConfig } from './test-support.js';
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -86,6 +88,27 @@ describe('Sony VISCA over IP (sony-udp)', () => {
     await expect(pair.act('preset.recall', { preset: 'nope' })).rejects.toMatchObject({ code: 'INVALID_PARAMS' });
     await expect(pair.act('preset.recall', { preset: 0 })).rejects.toThrow(/outside 1–100/);
     expect(pair.ctx.status).toBe('online');
+  });
+
+  it('a camera that answers inquiries with errors (standby) still comes online and can be powered on', async () => {
+    const sim = await new ViscaSimulator({ framing: 'sony-udp', motionMs: 0 }).start();
+    sim.model.power = 'standby';
+    sim.model.inquiryError = 0x41;
+    const ctx = recordingContext();
+    const cam = new ViscaCamera(viscaConfig({ ...fast, ...sim.endpoint }), ctx);
+    try {
+      await cam.start();
+      await until(() => ctx.status === 'online', 'online');
+      expect(ctx.state.power).toBeNull();
+      const run = (name: string, params: object) =>
+        cam.actions[name].run(params as never, { cause: { kind: 'api' }, signal: new AbortController().signal });
+      await run('power', { state: 'on' });
+      expect(sim.model.power).toBe('on');
+      expect(ctx.state.power).toBe('on');
+    } finally {
+      await cam.stop();
+      await sim.stop();
+    }
   });
 
   it('a lost command is resent with the same sequence number and then runs once', async () => {

@@ -201,8 +201,12 @@ export class ViscaCamera implements DeviceInstance {
           m.type === 'if-clear-broadcast' ? true : undefined,
         );
       }
-      const power = inquiry.power(await this.session.inquiry('power inquiry', encode.inqPower(a)));
-      const last = inquiry.lastPreset(await this.session.inquiry('last preset inquiry', encode.inqLastPreset(a)));
+      // Any answer proves the camera is there; an error reply (e.g. "not
+      // executable" in standby) must not keep it offline, or it could never be powered on.
+      const powerData = await answered(this.session.inquiry('power inquiry', encode.inqPower(a)));
+      const power = powerData ? inquiry.power(powerData) : null;
+      const lastData = await answered(this.session.inquiry('last preset inquiry', encode.inqLastPreset(a)));
+      const last = lastData ? inquiry.lastPreset(lastData) : undefined;
       const patch: Record<string, unknown> = { power };
       if (typeof last === 'number') {
         const number = last + this.profile.presetOffset;
@@ -210,7 +214,7 @@ export class ViscaCamera implements DeviceInstance {
         patch.last_preset_name = Object.entries(this.config.presets ?? {}).find(([, v]) => v === number)?.[0] ?? null;
       }
       this.ctx.setState(patch);
-      if (power === 'on') await this.readPosition();
+      if (power === 'on') await answered(this.readPosition());
       if (this.stopped) return;
       this.online = true;
       this.ctx.setStatus('online', why);
@@ -269,5 +273,15 @@ export class ViscaCamera implements DeviceInstance {
     this.ctx.logger.warn({ bytes: this.garbageSince, sample }, 'camera sent bytes that are not VISCA; skipped');
     this.garbageLoggedAt = now;
     this.garbageSince = 0;
+  }
+}
+
+/** Resolves undefined when the camera answered with an error: only silence (timeout, link loss) rejects. */
+async function answered<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof DeviceError && e.code !== 'DEVICE_TIMEOUT' && e.code !== 'DEVICE_OFFLINE') return undefined;
+    throw e;
   }
 }
