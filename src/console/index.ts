@@ -63,6 +63,8 @@ class ConsoleFeature implements Feature {
       if (!html) return reply.code(503).type(TYPES['.html']).send(NOT_BUILT);
       return reply.type(TYPES['.html']).send(html);
     });
+    // Browsers ask for it on every page; the console has none (answering keeps their consoles clean).
+    ctx.http.get('/favicon.ico', async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
     ctx.http.get<{ Params: { file: string } }>('/console/:file', async (req, reply) => {
       const body = read(req.params.file);
       const type = TYPES[path.extname(req.params.file)];

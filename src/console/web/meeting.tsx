@@ -14,6 +14,7 @@ interface CalendarMeeting {
 }
 interface CalendarView {
   meetings: CalendarMeeting[];
+  time_zone?: string;
   stale: boolean;
   synced_at: string | null;
   feed: { type: string; at: string; title: string }[];
@@ -63,12 +64,24 @@ interface LoggedEvent {
 }
 
 function reduceCalendar(prev: CalendarView | undefined, e: { data: unknown }): CalendarView {
-  const d = e.data as { type: string; at?: string; meetings?: CalendarMeeting[]; stale?: boolean; synced_at?: string | null };
-  if (d.type === 'calendar.updated')
-    return { feed: prev?.feed ?? [], meetings: d.meetings ?? [], stale: !!d.stale, synced_at: d.synced_at ?? null };
+  const d = e.data as {
+    type: string;
+    at?: string;
+    meetings?: CalendarMeeting[];
+    stale?: boolean;
+    synced_at?: string | null;
+    time_zone?: string;
+  };
+  if (d.type === 'calendar.updated') {
+    const meetings = [...(d.meetings ?? [])].sort(
+      (x, y) => Number(y.all_day) - Number(x.all_day) || x.start.localeCompare(y.start),
+    );
+    return { feed: prev?.feed ?? [], meetings, stale: !!d.stale, synced_at: d.synced_at ?? null, time_zone: d.time_zone };
+  }
   const m = (d as { meeting?: { title?: string } }).meeting;
   const item = { type: d.type, at: d.at ?? new Date().toISOString(), title: m?.title ?? '' };
   return {
+    time_zone: prev?.time_zone,
     meetings: prev?.meetings ?? [],
     stale: prev?.stale ?? false,
     synced_at: prev?.synced_at ?? null,
@@ -99,6 +112,15 @@ function reduceMeetings(prev: MeetingsView | undefined, e: { snapshot: boolean; 
   };
 }
 
+/** HH:MM in the room's time zone (the calendar's), whatever the laptop's zone is. */
+function hm(iso: string, timeZone: string | undefined): string {
+  try {
+    return new Date(iso).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone });
+  } catch {
+    return time(iso).slice(0, 5);
+  }
+}
+
 export function MeetingPanel() {
   const calendar = useTopic('calendar', reduceCalendar);
   const meetings = useTopic('meetings', reduceMeetings);
@@ -109,13 +131,15 @@ export function MeetingPanel() {
     <Card id="meeting" title="Calendar and meeting">
       <div class="two">
         <div>
-          <h3>Today</h3>
+          <h3>Today{calendar.state?.time_zone ? ` (${calendar.state.time_zone})` : ''}</h3>
           {calendar.available === false && <p class="muted">No calendar configured.</p>}
           {calendar.state?.stale && <p class="warn">The calendar copy may be out of date (a source is not syncing).</p>}
           <ul class="calendar">
             {calendar.state?.meetings.map((m) => (
               <li key={m.id} class={Date.parse(m.start) <= Date.now() && Date.now() < Date.parse(m.end) ? 'now' : ''}>
-                <span class="when">{m.all_day ? 'all day' : `${time(m.start).slice(0, 5)}–${time(m.end).slice(0, 5)}`}</span>{' '}
+                <span class="when">
+                  {m.all_day ? 'all day' : `${hm(m.start, calendar.state?.time_zone)}–${hm(m.end, calendar.state?.time_zone)}`}
+                </span>{' '}
                 {m.title || '(no title)'} {m.organizer && <span class="muted">· {m.organizer}</span>}
               </li>
             ))}
