@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { type SerialDevice, type SerialPeer, serialDevice } from './serial-mock.js';
+import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 
 export interface SisSimOptions {
   host?: string;

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { type SerialDevice, type SerialPeer, serialDevice } from './serial-mock.js';
+import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 
 export interface P3kSimOptions {
   host?: string;

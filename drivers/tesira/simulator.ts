@@ -4,14 +4,9 @@
 // there is no negotiation and no banner. It keeps an instance table of Level
 // and Mute blocks, answers get/set/toggle/subscribe/unsubscribe and
 // `DEVICE recallPreset`, and publishes subscribed values on every change.
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { BindingInterface } from '../../src/transport/serial.js';
-
-// binding-mock ships types only for its CommonJS build, so load that one.
-type BindingMockModule = typeof import('@serialport/binding-mock', { with: { 'resolution-mode': 'require' }});
-type MockPortBinding = import('@serialport/binding-mock', { with: { 'resolution-mode': 'require' }}).MockPortBinding;
-const { MockBinding } = createRequire(import.meta.url)('@serialport/binding-mock') as BindingMockModule;
+import { serialDevice } from '../../src/transport/serial-mock.js';
 
 const IAC = 255;
 const DONT = 254;
@@ -169,24 +164,19 @@ export class TesiraSimulator {
 
   /** Serves TTP on a binding-mock serial port at `path`: a binding for that SerialLink only. */
   serialBinding(path: string): BindingInterface {
-    MockBinding.createPort(path, { echo: false, record: false });
-    const open = async (opts: Parameters<typeof MockBinding.open>[0]) => {
-      const port: MockPortBinding = await MockBinding.open(opts);
-      const session = new Session(this, (d) => port.isOpen && port.emitData(d), false);
-      this.sessions.add(session);
-      const write = port.write.bind(port);
-      port.write = async (buf: Buffer) => {
-        await write(buf);
-        session.feed(buf);
-      };
-      const close = port.close.bind(port);
-      port.close = async () => {
-        this.sessions.delete(session);
-        await close();
-      };
-      return port;
-    };
-    return { list: () => MockBinding.list(), open } as unknown as BindingInterface;
+    let session: Session | null = null;
+    return serialDevice(path, {
+      onOpen: (peer) => {
+        // TTP text is UTF-8 (labels, names); the serial peer takes strings as latin1.
+        session = new Session(this, (d) => peer.send(typeof d === 'string' ? Buffer.from(d, 'utf8') : d), false);
+        this.sessions.add(session);
+      },
+      onData: (d) => session?.feed(d),
+      onClose: () => {
+        if (session) this.sessions.delete(session);
+        session = null;
+      },
+    }).binding;
   }
 
   /** Changes a value as a wall panel would; subscribers get a publish. */

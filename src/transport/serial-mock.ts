@@ -1,9 +1,10 @@
 // A serial "device" on @serialport/binding-mock: a binding whose ports hand
 // every byte the driver writes to a simulator, and let the simulator answer.
-// Tests pass this binding to the driver (SerialLink's per-link `binding`).
+// Shared by the simulators (they ship in `room-agent simulate`, so it lives
+// here and not in test/); tests pass the binding to SerialLink's `binding`.
 // `unplug()` fails the port the way a pulled USB adapter does; `plugIn()` brings it back.
 import { createRequire } from 'node:module';
-import type { BindingInterface } from '../../src/transport/serial.js';
+import type { BindingInterface } from './serial.js';
 
 // binding-mock ships types only for its CommonJS build, so load that one.
 type BindingMockModule = typeof import('@serialport/binding-mock', { with: { 'resolution-mode': 'require' }});
