@@ -274,6 +274,15 @@ describe('raw VISCA over UDP (raw-udp, PTZOptics profile)', () => {
     expect(pair.cam.session.stats.garbageBytes).toBeGreaterThan(0);
   });
 
+  it("polling publishes power and position changes made behind the driver's back", async () => {
+    pair = await startPair({ framing: 'raw-udp', motionMs: 0, profile: 'ptzoptics' }, { ...recovering, profile: 'ptzoptics' });
+    pair.sim.model.handle({ kind: 'absolute', address: 1, panSpeed: 1, tiltSpeedByte: 1, pan: 300, tilt: 40 }, () => undefined);
+    await until(() => (pair!.ctx.state.position as { pan: number }).pan === 300, 'position polled');
+    pair.sim.model.power = 'standby';
+    await until(() => pair!.ctx.state.power === 'standby', 'power polled');
+    expect(pair.ctx.status).toBe('online');
+  });
+
   it('goes offline when the camera is silent and back online when it answers', async () => {
     pair = await startPair({ framing: 'raw-udp', motionMs: 0 }, { ...recovering, profile: 'ptzoptics' });
     pair.sim.setSilent(true);

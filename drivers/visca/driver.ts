@@ -260,9 +260,13 @@ export class ViscaCamera implements DeviceInstance {
     if (!this.online) return this.handshake('answering again');
     if (this.session.pending > 0) return; // traffic in progress already proves liveness
     try {
-      await this.readPosition();
+      // Power can change behind our back (IR remote, another controller).
+      const data = await answered(this.session.inquiry('power inquiry', encode.inqPower(this.config.address)));
+      const power = data ? inquiry.power(data) : null;
+      if (power) this.ctx.setState({ power });
+      if (power !== 'standby') await this.readPosition();
     } catch {
-      // Timeouts are handled by unresponsive(); a malformed reply is just skipped.
+      // Timeouts are handled by unresponsive(); error replies and malformed data are just skipped.
     }
   }
 
