@@ -10,7 +10,7 @@ import {
   SisParser,
   type SisMessage,
 } from './protocol.js';
-import { rechunk } from './test-support.js';
+import { rechunk } from '../../test/support/driver-harness.js';
 
 // A Telnet session as PROTOCOLS.md §2.1 describes it (IAC already stripped).
 const TRANSCRIPT =

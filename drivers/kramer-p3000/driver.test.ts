@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { KramerP3000Device, type KramerP3000Config } from './driver.js';
 import { type P3kSimOptions, P3kSimulator } from './simulator.js';
-import { type RecordingContext, recordingContext } from './test-support.js';
+import { type RecordingContext, recordingContext } from '../../test/support/driver-harness.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {

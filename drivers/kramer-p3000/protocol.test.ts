@@ -14,7 +14,7 @@ import {
   type RouteNumbering,
   routesIn,
 } from './protocol.js';
-import { rechunk } from './test-support.js';
+import { rechunk } from '../../test/support/driver-harness.js';
 
 const KRAMER: RouteNumbering = { layers: { video: 1, audio: 2 }, disconnect: 'zero', inputs: 4 };
 const COMPANION: RouteNumbering = { layers: { video: 0, audio: 1 }, disconnect: 'inputs_plus_one', inputs: 4 };

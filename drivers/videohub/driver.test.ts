@@ -2,7 +2,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VideohubDevice } from './driver.js';
 import { VideohubSimulator } from './simulator.js';
-import { type RecordingContext, recordingContext } from './test-support.js';
+import { type RecordingContext, recordingContext } from '../../test/support/driver-harness.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {

@@ -10,7 +10,7 @@ import {
   VideohubParser,
   type VideohubMessage,
 } from './protocol.js';
-import { rechunk } from './test-support.js';
+import { rechunk } from '../../test/support/driver-harness.js';
 
 // A connect dump as PROTOCOLS.md §2.3 describes it, followed by an ACK and an update.
 const TRANSCRIPT =

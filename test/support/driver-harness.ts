@@ -1,5 +1,6 @@
-// Test helpers: a DriverContext that records status, state and log lines,
-// and a fast-check helper that re-chunks a transcript at random points.
+// Test helpers for driver tests (one copy for extron-sis, kramer-p3000 and
+// videohub): a DriverContext that records status, state and log lines, and a
+// fast-check helper that re-chunks a transcript at random points.
 import os from 'node:os';
 import pino from 'pino';
 import type { Cause, DeviceEvent, DeviceStatus, DriverContext } from '../../src/host/contract.js';
