@@ -283,9 +283,12 @@ export class RoomAgentClient {
     } catch {
       return; // the agent only sends JSON; a broken frame cannot be matched to a call
     }
+    if (!msg || typeof msg !== 'object') return;
     if (msg.method === 'event') {
-      const p = msg.params as { topic: string; data: unknown };
-      for (const h of this.handlers) if (h.topics.has(p.topic)) this.deliver(h, { ...p, snapshot: false } as TopicEvent);
+      const p = msg.params as { topic?: unknown; data: unknown } | null;
+      if (!p || typeof p !== 'object' || typeof p.topic !== 'string') return;
+      for (const h of this.handlers)
+        if (h.topics.has(p.topic as string)) this.deliver(h, { ...p, snapshot: false } as TopicEvent);
       return;
     }
     const p = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
