@@ -178,7 +178,7 @@ export class TrackingService {
           if (ev.known) {
             const next = facts ? { ...facts } : newConference(ev.conference, ev);
             applyToConference(next, ev);
-            changed ||= JSON.stringify(next) !== JSON.stringify(facts);
+            changed ||= !sameFacts(next, facts);
             facts = next;
           }
           let meeting = oldKey;
@@ -497,6 +497,19 @@ export class TrackingService {
   start(): void {
     this.stopped = false;
   }
+}
+
+/** Field-by-field equality of conference facts (most joins and quits change nothing). */
+function sameFacts(a: ConferenceFacts, b: ConferenceFacts | null): boolean {
+  if (b === null) return false;
+  for (const k of Object.keys(a) as (keyof ConferenceFacts)[]) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (Array.isArray(x) && Array.isArray(y) && x.join('\u0000') === y.join('\u0000') && x.length === y.length) continue;
+    return false;
+  }
+  return true;
 }
 
 const sortTime = (m: MeetingSummary): string => m.actual_start_time ?? m.scheduled_start ?? '';
