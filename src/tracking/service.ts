@@ -214,8 +214,14 @@ export class TrackingService {
         return { accepted, duplicates };
       });
       for (const [meeting, recompute] of touched) {
-        if (recompute) this.summarize(meeting, now);
-        else this.store.touchMeeting(meeting, now);
+        if (recompute) {
+          this.summarize(meeting, now);
+          continue;
+        }
+        // Only an ended/failed meeting can have a stored final insight to invalidate;
+        // a live one stays dirty until it ends (saves a row write per commit).
+        const st = statusBefore.has(meeting) ? statusBefore.get(meeting) : this.store.meetingStatus(meeting);
+        if (st === 'ended' || st === 'failed') this.store.touchMeeting(meeting, now);
       }
       return out;
     })();
