@@ -112,10 +112,12 @@ function Room({ session, onLogout }: { session: NonNullable<Session>; onLogout(r
   const { client, token } = session;
   const [conn, setConn] = useState<{ state: ConnectionState; detail: string }>({ state: client.state, detail: '' });
   const [notices, setNotices] = useState<Notice[]>([]);
+  const [epoch, setEpoch] = useState(0);
   useEffect(
     () =>
       client.onState((state, detail) => {
         setConn({ state, detail });
+        if (state === 'open') setEpoch((n) => n + 1);
         if (state === 'unauthorized') onLogout('The agent no longer accepts this token.');
       }),
     [client],
@@ -124,13 +126,14 @@ function Room({ session, onLogout }: { session: NonNullable<Session>; onLogout(r
     () => ({
       client,
       token,
+      epoch,
       notify(kind: Notice['kind'], text: string) {
         const id = Date.now() + Math.random();
         setNotices((n) => [...n.slice(-4), { id, kind, text }]);
         setTimeout(() => setNotices((n) => n.filter((x) => x.id !== id)), kind === 'error' ? 12_000 : 4_000);
       },
     }),
-    [client, token],
+    [client, token, epoch],
   );
   return (
     <Ctx.Provider value={ctx}>

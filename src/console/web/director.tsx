@@ -41,7 +41,7 @@ function reduce(prev: View | undefined, e: { data: unknown }): View {
 }
 
 export function DirectorPanel() {
-  const { client } = useConsole();
+  const { client, epoch } = useConsole();
   const run = useRun();
   const live = useTopic('director', reduce);
   const [history, setHistory] = useState<Decision[]>([]);
@@ -51,7 +51,7 @@ export function DirectorPanel() {
       (r) => setHistory((r as { decisions: Decision[] }).decisions),
       () => undefined,
     );
-  }, [client, live.available]);
+  }, [client, live.available, epoch]);
   if (live.available === false)
     return (
       <Card id="director" title="Director">

@@ -175,7 +175,7 @@ export function MeetingPanel() {
 }
 
 function MeetingInsight({ id, pushed }: { id: string; pushed?: Live }) {
-  const { client } = useConsole();
+  const { client, epoch } = useConsole();
   const [fetched, setFetched] = useState<Live | null>(null);
   const [events, setEvents] = useState<LoggedEvent[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -188,7 +188,7 @@ function MeetingInsight({ id, pushed }: { id: string; pushed?: Live }) {
       (r) => mine === seq.current && setFetched({ insight: r as Insight, receivedAt: Date.now() }),
       (e) => mine === seq.current && setError(describeError(e)),
     );
-  }, [client, id]);
+  }, [client, id, epoch]);
   useEffect(() => {
     let gone = false;
     client.call('meetings.events', { id, limit: 10_000 }).then(
@@ -198,7 +198,7 @@ function MeetingInsight({ id, pushed }: { id: string; pushed?: Live }) {
     return () => {
       gone = true;
     };
-  }, [client, id, pushed?.receivedAt]);
+  }, [client, id, pushed?.receivedAt, epoch]);
   const running = live?.insight.timer.running ?? false;
   const now = useTick(250, running);
   if (error && !live) return <p class="error">{error}</p>;

@@ -40,7 +40,7 @@ function reduce(prev: View | undefined, e: { snapshot: boolean; data: unknown })
 }
 
 export function ScenariosPanel() {
-  const { client } = useConsole();
+  const { client, epoch } = useConsole();
   const run = useRun();
   const live = useTopic('scenarios', reduce);
   const [list, setList] = useState<ScenarioInfo[]>([]);
@@ -55,7 +55,7 @@ export function ScenariosPanel() {
       (r) => setHistory(r as Run[]),
       () => undefined,
     );
-  }, [client, live.available]);
+  }, [client, live.available, epoch]);
   if (live.available === false)
     return (
       <Card id="scenarios" title="Scenarios">

@@ -16,6 +16,8 @@ export interface Notice {
 export interface ConsoleContext {
   client: RoomAgentClient;
   token: string;
+  /** Counts reconnects: one-off reads (decision log, run history) are asked again when it changes. */
+  epoch: number;
   notify(kind: Notice['kind'], text: string): void;
 }
 
