@@ -200,7 +200,8 @@ function MeetingInsight({ id, pushed }: { id: string; pushed?: Live }) {
     };
   }, [client, id, pushed?.receivedAt, epoch]);
   const running = live?.insight.timer.running ?? false;
-  const now = useTick(250, running);
+  // Tick while the timer runs or anyone is connected (their totals grow too).
+  const now = useTick(250, running || (live?.insight.participants.some((p) => p.connected) ?? false));
   if (error && !live) return <p class="error">{error}</p>;
   if (!live) return <p class="muted">Loading {id}…</p>;
   const { insight, receivedAt } = live;
@@ -244,7 +245,7 @@ function MeetingInsight({ id, pushed }: { id: string; pushed?: Live }) {
                     </div>
                   ))}
                 </td>
-                <td class="num">{duration(p.total_ms)}</td>
+                <td class="num">{duration(p.total_ms + (p.connected ? Math.max(0, now - receivedAt) : 0))}</td>
               </tr>
             ))}
             {insight.participants.length === 0 && (
