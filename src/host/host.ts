@@ -143,6 +143,7 @@ export class DeviceHost {
     const at = new Date(this.clock.now()).toISOString();
     m.activeCause = { cause, until: Number.POSITIVE_INFINITY };
     let timer: NodeJS.Timeout | undefined;
+    let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     try {
       const result = await Promise.race([
         def.run(p, { cause, signal: ac.signal }),
@@ -154,20 +155,25 @@ export class DeviceHost {
           }, timeoutMs);
         }),
       ]);
-      this.finishAction(m, action, p, cause, at, started, true, result, null);
-      return result;
+      outcome = { ok: true, result };
     } catch (e) {
-      this.finishAction(m, action, p, cause, at, started, false, undefined, errorMessage(e));
-      if (e instanceof AgentError) throw e;
-      throw new DeviceError(`device ${id}: ${action} failed: ${errorMessage(e)}`);
+      outcome = { ok: false, error: e };
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onOuterAbort);
       if (m.activeCause?.cause === cause) m.activeCause = { cause, until: this.clock.now() + CAUSE_WINDOW_MS };
     }
+    if (outcome.ok) {
+      await this.finishAction(m, action, p, cause, at, started, true, outcome.result, null);
+      return outcome.result;
+    }
+    const e = outcome.error;
+    await this.finishAction(m, action, p, cause, at, started, false, undefined, errorMessage(e));
+    if (e instanceof AgentError) throw e;
+    throw new DeviceError(`device ${id}: ${action} failed: ${errorMessage(e)}`);
   }
 
-  private finishAction(
+  private async finishAction(
     m: Managed,
     action: string,
     params: unknown,
@@ -177,17 +183,19 @@ export class DeviceHost {
     ok: boolean,
     result: unknown,
     error: string | null,
-  ): void {
+  ): Promise<void> {
     const duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
-    // Audit row and room event are written before the caller hears back, so an
-    // acknowledged action is always in the log (see the SIGKILL test).
-    this.o.audit.record({ at, cause, device: m.id, action, params, ok, result, error, duration_ms });
-    this.o.events.emit({
-      type: 'device.action',
-      at,
-      data: { device: m.id, action, params: params as Record<string, unknown>, ok, error, duration_ms, cause },
-    });
     this.metrics?.observe(m.driver.name, action, ok, duration_ms / 1000);
+    // The caller hears back only after the audit row (and the room event's
+    // outbox row, same transaction) committed: an acknowledged action is
+    // always in the log (see the SIGKILL test).
+    await this.o.audit.append({ at, cause, device: m.id, action, params, ok, result, error, duration_ms }, () =>
+      this.o.events.emit({
+        type: 'device.action',
+        at,
+        data: { device: m.id, action, params: params as Record<string, unknown>, ok, error, duration_ms, cause },
+      }),
+    );
   }
 
   private validator(m: Managed, action: string, def: ActionDefinition): ParamsValidator {

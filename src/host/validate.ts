@@ -8,7 +8,8 @@ export type ParamsValidator = (params: unknown) => unknown;
 export function compileParams(label: string, schema: TSchema): ParamsValidator {
   const fn = ajv.compile(schema);
   return (params: unknown) => {
-    const copy = params === undefined ? {} : structuredClone(params);
+    // Params are JSON (from the API, MQTT or a TOML file): a JSON copy is enough and cheap.
+    const copy = params === undefined ? {} : JSON.parse(JSON.stringify(params));
     if (!fn(copy)) {
       const msgs = (fn.errors ?? []).map((e) => describeAjvError(e));
       throw new AgentError('INVALID_PARAMS', `${label}: ${msgs.join('; ')}`, { errors: msgs });

@@ -41,6 +41,8 @@ export interface AuditEntry {
 /** Every device action, who asked for it and how it went. */
 export class AuditLog {
   private readonly insert;
+  private batch: { entry: Omit<AuditEntry, 'id'>; inTx?: () => void; done: (err?: Error) => void }[] = [];
+  private flushing = false;
   constructor(private readonly store: Store) {
     store.migrate('audit', auditMigrations);
     this.insert = store.db.prepare(
@@ -49,8 +51,47 @@ export class AuditLog {
     );
   }
 
+  /** Writes one row now (its own transaction). */
   record(e: Omit<AuditEntry, 'id'>): number {
-    const info = this.insert.run({
+    return Number(this.insert.run(this.row(e)).lastInsertRowid);
+  }
+
+  /**
+   * Group commit: rows appended in the same event-loop turn are written in one
+   * transaction, and the promise resolves only after it committed — so a
+   * caller that answers after awaiting it never acknowledges an unlogged
+   * action. `inTx` runs inside that transaction (e.g. the room event whose
+   * outbox row must land with the audit row).
+   */
+  append(e: Omit<AuditEntry, 'id'>, inTx?: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ entry: e, inTx, done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const items = this.batch;
+    this.batch = [];
+    this.flushing = false;
+    try {
+      this.store.db.transaction(() => {
+        for (const it of items) {
+          this.insert.run(this.row(it.entry));
+          it.inTx?.();
+        }
+      })();
+      for (const it of items) it.done();
+    } catch (e) {
+      for (const it of items) it.done(e as Error);
+    }
+  }
+
+  private row(e: Omit<AuditEntry, 'id'>) {
+    return {
       at: e.at,
       cause_kind: e.cause.kind,
       cause_name: e.cause.name ?? null,
@@ -62,8 +103,7 @@ export class AuditLog {
       result: e.result === undefined ? null : JSON.stringify(e.result),
       error: e.error,
       duration_ms: e.duration_ms,
-    });
-    return Number(info.lastInsertRowid);
+    };
   }
 
   list(q: { device?: string; limit?: number; before_id?: number } = {}): AuditEntry[] {

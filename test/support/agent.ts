@@ -91,7 +91,9 @@ export class RpcTestClient {
       if (msg.method === 'event') {
         const n = msg.params as RpcNotification;
         this.events.push(n);
-        this.waiters = this.waiters.filter((w) => (w.pred(n) ? (w.resolve(n), false) : true));
+        const matched = this.waiters.filter((w) => w.pred(n));
+        this.waiters = this.waiters.filter((w) => !matched.includes(w));
+        for (const w of matched) w.resolve(n);
         return;
       }
       this.pending.get(msg.id)?.(msg);

@@ -34,8 +34,9 @@ export class LineSimulator {
         }
       });
     });
-    await new Promise<void>((r) => this.server?.listen(port, '127.0.0.1', () => r()));
-    this.port = (this.server?.address() as net.AddressInfo).port;
+    const server = this.server;
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    this.port = (server.address() as net.AddressInfo).port;
     return this.port;
   }
   /** Pushes an unsolicited line to every client, as a device reporting a change. */
