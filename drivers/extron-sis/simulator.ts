@@ -3,11 +3,12 @@
 // offers, copyright banner, optional password, verbose modes (Telnet default
 // 0, RS-232 default 1), ties `!` `%` `&` `$`, reads, quick ties (`Qik`),
 // presets, E-codes, front-panel notices and the 300 s idle timeout.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
+import { SimServer } from '../../src/transport/sim-server.js';
 
 export interface SisSimOptions {
   host?: string;
@@ -51,10 +52,9 @@ export class SisSimulator {
   readonly received: string[] = [];
   /** Telnet replies to our option offers (IAC …). */
   readonly telnetReplies: Buffer[] = [];
-  private server: net.Server | null = null;
+  private readonly server: SimServer;
   private serial: SerialDevice | null = null;
   private readonly sessions = new Set<Session>();
-  private port = 0;
   /** A hung device: keeps connections open, answers nothing. */
   silent = false;
 
@@ -63,33 +63,25 @@ export class SisSimulator {
     this.outputs = o.outputs ?? 8;
     this.video = Array.from({ length: this.outputs }, (_, i) => (i % this.inputs) + 1);
     this.audio = [...this.video];
+    this.server = new SimServer((s) => this.acceptTelnet(s), o.host ?? '127.0.0.1');
   }
 
   get address(): { host: string; port: number } {
-    return { host: this.o.host ?? '127.0.0.1', port: this.port };
+    return { host: this.o.host ?? '127.0.0.1', port: this.server.port };
   }
   get clientCount(): number {
     return this.sessions.size;
   }
 
   async start(): Promise<number> {
-    const server = net.createServer((s) => this.acceptTelnet(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port || this.o.port || 0, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-    return this.port;
+    return this.server.listen(this.server.port || this.o.port || 0);
   }
 
   /** Power cut: every connection drops, the listener closes. Ties survive. */
   async stop(): Promise<void> {
     for (const s of this.sessions) s.close();
     this.sessions.clear();
-    const srv = this.server;
-    this.server = null;
-    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+    await this.server.close();
   }
 
   /** The RS-232 port of the same switcher, as a binding-mock port at `path`. */
@@ -146,7 +138,6 @@ export class SisSimulator {
   }
 
   private acceptTelnet(socket: net.Socket): void {
-    socket.on('error', () => undefined);
     const s = this.newSession(
       'telnet',
       (t) => {

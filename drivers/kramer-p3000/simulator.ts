@@ -3,10 +3,10 @@
 // / `#AUD`, `#ROUTE` with per-model layer numbers and disconnect value,
 // queries, presets, `#INFO-IO?`, chained commands (`|`), ERR codes, the start
 // message at power-on and device-initiated route lines after front-panel changes.
-import net from 'node:net';
 import type { Logger } from 'pino';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
+import { SimServer } from '../../src/transport/sim-server.js';
 
 export interface P3kSimOptions {
   host?: string;
@@ -42,10 +42,9 @@ export class P3kSimulator {
   private readonly presetStore = new Map<number, { video: number[]; audio: number[] }>();
   /** Every command line received (without CR), for assertions. */
   readonly received: string[] = [];
-  private server: net.Server | null = null;
+  private readonly server: SimServer;
   private serial: SerialDevice | null = null;
   private readonly sessions = new Set<Session>();
-  private port = 0;
   silent = false;
 
   constructor(private readonly o: P3kSimOptions = {}) {
@@ -53,15 +52,7 @@ export class P3kSimulator {
     this.outputs = o.outputs ?? 8;
     this.video = Array.from({ length: this.outputs }, (_, i) => (i % this.inputs) + 1);
     this.audio = [...this.video];
-  }
-
-  get address(): { host: string; port: number } {
-    return { host: this.o.host ?? '127.0.0.1', port: this.port };
-  }
-
-  async start(): Promise<number> {
-    const server = net.createServer((socket) => {
-      socket.on('error', () => undefined);
+    this.server = new SimServer((socket) => {
       const s = this.open(
         (t) => {
           if (!socket.destroyed) socket.write(t);
@@ -70,22 +61,21 @@ export class P3kSimulator {
       );
       socket.on('close', () => this.sessions.delete(s));
       socket.on('data', (d) => this.onBytes(s, d));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port || this.o.port || 0, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-    return this.port;
+    }, o.host ?? '127.0.0.1');
+  }
+
+  get address(): { host: string; port: number } {
+    return { host: this.o.host ?? '127.0.0.1', port: this.server.port };
+  }
+
+  async start(): Promise<number> {
+    return this.server.listen(this.server.port || this.o.port || 0);
   }
 
   async stop(): Promise<void> {
     for (const s of this.sessions) s.close();
     this.sessions.clear();
-    const srv = this.server;
-    this.server = null;
-    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+    await this.server.close();
   }
 
   /** The RS-232 port, as a binding-mock port at `path`. */

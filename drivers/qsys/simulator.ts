@@ -2,7 +2,8 @@
 // and `simulated = true`: EngineStatus on connect, optional Logon, Named
 // Controls and Components, change groups with AutoPoll pushes, snapshots
 // (component controls `load.N`), QRC error codes, and the 60 s idle close.
-import net from 'node:net';
+import type net from 'node:net';
+import { SimServer, writeInPieces } from '../../src/transport/sim-server.js';
 import { encodeQrcError, encodeQrcNotification, encodeQrcResult, isObject, type QrcMessage, QrcParser } from './protocol.js';
 
 export interface QrcSimControl {
@@ -45,9 +46,8 @@ interface Session {
 export const controlKey = (component: string | null, name: string): string => (component ? `${component}/${name}` : name);
 
 export class QrcSimulator {
-  private server: net.Server | null = null;
+  private readonly server: SimServer;
   private readonly sessions = new Set<Session>();
-  private port = 0;
   readonly controls = new Map<string, QrcSimControl>();
   private readonly componentNames = new Set<string>();
   engineState = 'Active';
@@ -66,21 +66,16 @@ export class QrcSimulator {
       this.componentNames.add(bank);
       for (const n of Object.keys(snaps)) this.controls.set(controlKey(bank, `load.${n}`), { value: 0, kind: 'trigger' });
     }
+    this.server = new SimServer((s) => this.accept(s), o.host ?? '127.0.0.1');
   }
 
-  async start(port = this.port): Promise<number> {
-    const server = net.createServer((s) => this.accept(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-    return this.port;
+  /** Listens (port 0 = ephemeral, or the port it had before a `stop`). */
+  async start(port = this.server.port): Promise<number> {
+    return this.server.listen(port);
   }
 
   get listeningPort(): number {
-    return this.port;
+    return this.server.port;
   }
 
   get clients(): number {
@@ -89,9 +84,7 @@ export class QrcSimulator {
 
   async stop(): Promise<void> {
     for (const s of this.sessions) this.drop(s);
-    const server = this.server;
-    this.server = null;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    await this.server.close();
   }
 
   /** Changes a control as the design (or a touch panel) would; AutoPoll reports it. */
@@ -124,7 +117,6 @@ export class QrcSimulator {
   private accept(socket: net.Socket): void {
     const s: Session = { socket, parser: new QrcParser(), loggedOn: !this.o.user, groups: new Map(), idle: null };
     this.sessions.add(s);
-    socket.on('error', () => undefined);
     socket.on('close', () => this.drop(s));
     socket.on('data', (chunk) => {
       this.touch(s);
@@ -327,11 +319,6 @@ export class QrcSimulator {
       s.socket.write(bytes);
       return;
     }
-    let at = 0;
-    while (at < bytes.length) {
-      const n = 1 + Math.floor(Math.random() * Math.min(23, bytes.length - at));
-      s.socket.write(bytes.subarray(at, at + n));
-      at += n;
-    }
+    writeInPieces(s.socket, bytes, 23);
   }
 }

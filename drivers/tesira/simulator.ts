@@ -4,9 +4,9 @@
 // there is no negotiation and no banner. It keeps an instance table of Level
 // and Mute blocks, answers get/set/toggle/subscribe/unsubscribe and
 // `DEVICE recallPreset`, and publishes subscribed values on every change.
-import net from 'node:net';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { serialDevice } from '../../src/transport/serial-mock.js';
+import { SimServer } from '../../src/transport/sim-server.js';
 
 const IAC = 255;
 const DONT = 254;
@@ -108,10 +108,8 @@ class Session {
 }
 
 export class TesiraSimulator {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
+  private readonly server: SimServer;
   private readonly sessions = new Set<Session>();
-  private port = 0;
   readonly blocks: Map<string, TesiraBlock>;
   /** Every command line received, for tests. */
   readonly received: string[] = [];
@@ -121,31 +119,21 @@ export class TesiraSimulator {
     this.blocks = new Map(
       Object.entries(o.blocks ?? DEFAULT_BLOCKS).map(([k, b]) => [k, { kind: b.kind, channels: { ...b.channels } }]),
     );
-  }
-
-  async start(port = this.port): Promise<number> {
-    const server = net.createServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('error', () => undefined);
+    this.server = new SimServer((socket) => {
       const session = new Session(this, (d) => !socket.destroyed && socket.write(d), true);
       this.sessions.add(session);
-      socket.on('close', () => {
-        this.sockets.delete(socket);
-        this.sessions.delete(session);
-      });
+      socket.on('close', () => this.sessions.delete(session));
       socket.on('data', (c) => session.feed(c));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-    return this.port;
+    }, o.host ?? '127.0.0.1');
+  }
+
+  /** Listens (port 0 = ephemeral, or the port it had before a `stop`). */
+  async start(port = this.server.port): Promise<number> {
+    return this.server.listen(port);
   }
 
   get listeningPort(): number {
-    return this.port;
+    return this.server.port;
   }
 
   /** Sessions that completed negotiation (got the banner). */
@@ -154,12 +142,8 @@ export class TesiraSimulator {
   }
 
   async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
     this.sessions.clear();
-    const server = this.server;
-    this.server = null;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    await this.server.close(); // drops every TCP client
   }
 
   /** Serves TTP on a binding-mock serial port at `path`: a binding for that SerialLink only. */

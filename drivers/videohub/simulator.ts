@@ -1,8 +1,9 @@
 // A protocol-faithful Videohub on loopback: the state dump on connect (with or
 // without END PRELUDE), ACK/NAK, PING, per-client locks (O/L/U), labels, and
 // status blocks with only the changed items pushed to every client.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
+import { SimServer } from '../../src/transport/sim-server.js';
 import { encodeRouting, VideohubParser } from './protocol.js';
 
 export interface VideohubSimOptions {
@@ -36,9 +37,8 @@ export class VideohubSimulator {
   private readonly lockOwner: (Session | null)[];
   /** Every request block received (header + lines), for assertions. */
   readonly received: string[] = [];
-  private server: net.Server | null = null;
+  private readonly server: SimServer;
   private readonly sessions = new Set<Session>();
-  private port = 0;
   /** A hung device: keeps the socket open but answers nothing. */
   silent = false;
 
@@ -49,10 +49,11 @@ export class VideohubSimulator {
     this.inputLabels = Array.from({ length: this.inputs }, (_, i) => o.inputLabels?.[i] ?? `Input ${i + 1}`);
     this.outputLabels = Array.from({ length: this.outputs }, (_, i) => o.outputLabels?.[i] ?? `Output ${i + 1}`);
     this.lockOwner = Array.from({ length: this.outputs }, () => null);
+    this.server = new SimServer((s) => this.accept(s), o.host ?? '127.0.0.1');
   }
 
   get address(): { host: string; port: number } {
-    return { host: this.o.host ?? '127.0.0.1', port: this.port };
+    return { host: this.o.host ?? '127.0.0.1', port: this.server.port };
   }
   get clientCount(): number {
     return this.sessions.size;
@@ -60,24 +61,14 @@ export class VideohubSimulator {
 
   /** Listens (again, on the same port after a `stop`, so a driver can reconnect). */
   async start(): Promise<number> {
-    const server = net.createServer((s) => this.accept(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port || this.o.port || 0, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-    return this.port;
+    return this.server.listen(this.server.port || this.o.port || 0);
   }
 
   /** Drops every client and stops listening, like a power cut. Routes survive. */
   async stop(): Promise<void> {
-    for (const s of this.sessions) s.socket.destroy();
     this.sessions.clear();
     this.lockOwner.fill(null);
-    const srv = this.server;
-    this.server = null;
-    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+    await this.server.close(); // drops every client socket
   }
 
   /** A change made by the front panel or another controller: pushed to every client. */
@@ -107,7 +98,6 @@ export class VideohubSimulator {
         if (owner === session) this.lockOwner[i] = null;
       });
     });
-    socket.on('error', () => undefined);
     socket.on('data', (chunk) => {
       if (this.silent) return;
       for (const m of session.parser.push(chunk)) {

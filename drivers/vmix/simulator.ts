@@ -3,8 +3,9 @@
 // (also for unknown names, as vMix reportedly does), `FUNCTION ER …` for a bad
 // input, `TALLY OK 0121…`, `SUBSCRIBE OK TALLY` then a TALLY line on every
 // change, and `XML <bytes>\r\n<vmix>…` with the length in bytes.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
+import { SimServer, writeInPieces } from '../../src/transport/sim-server.js';
 import { decodeFunction, encodeXml } from './protocol.js';
 
 export interface VmixSimInput {
@@ -35,7 +36,7 @@ export const DEFAULT_VMIX_INPUTS: VmixSimInput[] = [
 ];
 
 export class VmixSimulator {
-  private server: net.Server | null = null;
+  private readonly server: SimServer;
   private readonly sessions = new Set<Session>();
   readonly inputs: VmixSimInput[];
   program = 1;
@@ -44,35 +45,25 @@ export class VmixSimulator {
   readonly outputs = new Map<number, number>();
   /** Every request line received, for tests. */
   readonly received: string[] = [];
-  private port = 0;
 
   constructor(private readonly o: VmixSimulatorOptions = {}) {
     this.inputs = (o.inputs ?? DEFAULT_VMIX_INPUTS).map((i) => ({ ...i }));
+    this.server = new SimServer((s) => this.accept(s), o.host ?? '127.0.0.1');
   }
 
   /** Listens (port 0 = ephemeral, or the port it had before a `stop`). */
-  async start(port = this.port): Promise<number> {
-    const server = net.createServer((s) => this.accept(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-    return this.port;
+  async start(port = this.server.port): Promise<number> {
+    return this.server.listen(port);
   }
 
   get listeningPort(): number {
-    return this.port;
+    return this.server.port;
   }
 
   /** Drops every client and stops listening (a vMix that was closed or crashed). */
   async stop(): Promise<void> {
-    for (const s of this.sessions) s.socket.destroy();
     this.sessions.clear();
-    const server = this.server;
-    this.server = null;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    await this.server.close(); // drops every client socket
   }
 
   get clients(): number {
@@ -113,7 +104,6 @@ export class VmixSimulator {
     const session: Session = { socket, buf: '', tally: false };
     this.sessions.add(session);
     socket.setNoDelay(true);
-    socket.on('error', () => undefined);
     socket.on('close', () => this.sessions.delete(session));
     socket.on('data', (chunk) => {
       session.buf += chunk.toString('utf8');
@@ -216,12 +206,7 @@ export class VmixSimulator {
       return;
     }
     // Random cut points, including inside multi-byte UTF-8 characters.
-    let at = 0;
-    while (at < bytes.length) {
-      const n = 1 + Math.floor(Math.random() * Math.min(17, bytes.length - at));
-      s.socket.write(bytes.subarray(at, at + n));
-      at += n;
-    }
+    writeInPieces(s.socket, bytes, 17);
   }
 }
 
