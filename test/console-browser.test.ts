@@ -76,4 +76,23 @@ describe('commissioning console in chromium: login and devices', () => {
     expect(await page.textContent('.notice-error')).toMatch(/needs role operator.*FORBIDDEN 4003/);
     await page.close();
   });
+
+  it('when the agent drops the WebSocket the page reconnects by itself, shows the current state and works again', async () => {
+    const page = await room.newPage();
+    await room.signIn(page, TOKENS.operator);
+    await page.waitForSelector('#connection.conn-open');
+    await page.waitForSelector('tr[data-device="cam-2"][data-status="online"]');
+    // The agent closes every WebSocket (as when it stops); meanwhile cam-2 moves, which the page cannot hear.
+    (room.t.agent as unknown as { ws: { closeAll(): void } }).ws.closeAll();
+    const sim = runningViscaSimulators.get('cam-2')!;
+    const op = await room.t.connect(TOKENS.operator);
+    await op.call('device.action', { device: 'cam-2', action: 'preset.recall', params: { preset: 5 } });
+    // Back live (fresh snapshot or push, depending on timing): preset 5 shows as current with no click in the page.
+    await page.waitForSelector('#connection.conn-open');
+    await page.waitForSelector('[data-testid="preset-cam-2-5"].active');
+    const before = sim.presetRecalls().length;
+    await page.click('[data-testid="preset-cam-2-6"]');
+    await until(() => sim.presetRecalls().slice(before).includes(6), 'cam-2 simulator to receive preset 6');
+    await page.close();
+  });
 });
