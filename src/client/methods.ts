@@ -269,6 +269,12 @@ export interface Methods {
     };
     paramsOptional: false;
   };
+  /** Re-read [video.streams] from api.toml; when the cameras changed, rewrite go2rtc's config and restart it. Role: admin. */
+  'video.reload': {
+    params: Record<string, never>;
+    result: unknown;
+    paramsOptional: true;
+  };
   /** State of the embedded go2rtc: unavailable (with the reason), starting, running, restarting, error. Role: viewer. */
   'video.status': {
     params: Record<string, never>;
@@ -354,6 +360,7 @@ export const METHOD_ROLES = {
   subscribe: 'viewer',
   'system.info': 'viewer',
   unsubscribe: 'viewer',
+  'video.reload': 'admin',
   'video.status': 'viewer',
   'video.streams': 'viewer',
 } as const;
