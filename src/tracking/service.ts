@@ -5,9 +5,10 @@ import type { AgentContext } from '../app-context.js';
 import type { Clock } from '../util/clock.js';
 import { AgentError } from '../util/errors.js';
 import type { TrackingConfig } from './config.js';
-import { applyToConference, type ConferenceFacts, MeetingFold, newConference } from './fold.js';
-import { buildIndex, type MeetingIndex, instanceOf, insightAt, Roster, statusAt } from './insight.js';
+import { applyToConference, type ConferenceFacts, newConference } from './fold.js';
+import { instanceOf, insightAt, statusAt } from './insight.js';
 import { dedupKey, EventInputError, parseConfEvent, parseTime } from './parse.js';
+import { MeetingCache } from './cache.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { type ConfEvent, type Insight, iso, type MeetingSummary, type RosterEntry, type ScheduledMeeting } from './types.js';
 
@@ -47,37 +48,20 @@ export interface LoggedEvent {
   data: unknown;
 }
 
-const FOLD_CACHE = 32;
-/** A meeting's fold is snapshotted to SQLite after this many new events, so a cold read folds only the rest. */
-const SNAPSHOT_EVERY = 2000;
-
-interface CachedFold {
-  fold: MeetingFold;
-  index: MeetingIndex | null;
-  /** Highest event seq folded in. */
-  seq: number;
-  /** fold.events when the last snapshot was written (or read). */
-  snapshotEvents: number;
-}
-/** Characters of final-insight JSON kept in memory. */
-const FINALS_BUDGET = 64 * 1024 * 1024;
-
 export class TrackingService {
   readonly store: TrackingStore;
-  private readonly folds = new Map<string, CachedFold>();
+  private readonly cache: MeetingCache;
   private readonly pending = new Set<string>();
   private flushTimer: ReturnType<Clock['setTimeout']> | null = null;
   private stopped = false;
   private queue: (Group & { resolve(r: IngestResult): void; reject(e: unknown): void })[] = [];
-  /** Stored final insights (JSON) of recently read meetings, so repeated reads skip SQLite too. */
-  private readonly finals = new Map<string, string>();
-  private finalsBytes = 0;
 
   constructor(
     private readonly ctx: Pick<AgentContext, 'store' | 'events' | 'bus' | 'clock' | 'logger'>,
     private readonly cfg: TrackingConfig,
   ) {
     this.store = new TrackingStore(ctx.store);
+    this.cache = new MeetingCache(this.store, cfg);
   }
 
   /**
@@ -226,17 +210,10 @@ export class TrackingService {
       return out;
     })();
     // After the commit: bring cached folds up to date and schedule the push.
-    for (const m of dropCaches) this.folds.delete(m);
-    for (const { meeting, ev, seq } of appended) {
-      const c = this.folds.get(meeting);
-      if (c) {
-        c.fold.add(ev);
-        c.seq = Math.max(c.seq, seq);
-        c.index = null;
-      }
-    }
+    for (const m of dropCaches) this.cache.dropFold(m);
+    for (const { meeting, ev, seq } of appended) this.cache.appended(meeting, ev, seq);
     for (const m of touched.keys()) {
-      this.forgetFinal(m);
+      this.cache.forgetFinal(m);
       this.schedulePublish(m);
     }
     return results;
@@ -296,7 +273,7 @@ export class TrackingService {
       if (!this.exists(id)) continue;
       try {
         this.ctx.bus.publish('meetings', this.current(id));
-        this.maybeSnapshot(id);
+        this.cache.maybeSnapshot(id);
       } catch (e) {
         this.ctx.logger.error({ meeting: id, err: (e as Error).message }, 'meeting insight failed');
       }
@@ -307,87 +284,28 @@ export class TrackingService {
     return this.store.meeting(id) !== undefined || this.store.schedule(id) !== undefined;
   }
 
-  private indexOf(id: string): MeetingIndex {
-    let c = this.folds.get(id);
-    if (c) {
-      // Re-insert: the map's order is the LRU order.
-      this.folds.delete(id);
-    } else {
-      c = this.loadFold(id);
-    }
-    this.folds.set(id, c);
-    if (this.folds.size > FOLD_CACHE) this.folds.delete(this.folds.keys().next().value as string);
-    this.maybeSnapshot(id);
-    c.index ??= buildIndex(id, c.fold, new Roster(this.store.roster(id)), this.cfg.timer_requires);
-    return c.index;
-  }
-
   /** Drops a meeting's in-memory fold and final insight (the next read loads its snapshot); for tests and benchmarks. */
   forget(id: string): void {
-    this.folds.delete(id);
-    this.forgetFinal(id);
-  }
-
-  /** The meeting's fold: its snapshot (if any) plus the events stored after it. */
-  private loadFold(id: string): CachedFold {
-    const snap = this.store.snapshot(id);
-    const fold = snap ? MeetingFold.fromJSON(snap.fold) : new MeetingFold();
-    let seq = snap?.upto_seq ?? 0;
-    for (const r of this.store.knownEventsOf(id, seq)) {
-      fold.add(r.norm ? (JSON.parse(r.norm) as ConfEvent) : parseConfEvent(JSON.parse(r.raw), 0, r.received_at));
-      seq = Math.max(seq, r.seq);
-    }
-    return { fold, index: null, seq, snapshotEvents: snap ? snap.events : 0 };
-  }
-
-  /** Writes a snapshot when enough events were folded since the last one. */
-  private maybeSnapshot(id: string): void {
-    const c = this.folds.get(id);
-    if (!c || c.fold.events - c.snapshotEvents < SNAPSHOT_EVERY) return;
-    this.store.putSnapshot(id, c.seq, c.fold.events, c.fold.toJSON());
-    c.snapshotEvents = c.fold.events;
+    this.cache.dropFold(id);
+    this.cache.forgetFinal(id);
   }
 
   /** The insight now (a final one is stored so later reads need no fold). */
   private current(id: string): Insight {
     const row = this.store.meeting(id);
-    const ix = this.indexOf(id);
+    const ix = this.cache.index(id);
     const insight = insightAt(ix, Math.max(this.ctx.clock.now(), ix.lastAt));
     if (insight.final && row && row.final_dirty === 1) {
       const json = JSON.stringify(insight);
       this.store.storeFinal(id, json, row.updated_at);
-      this.remember(id, json);
+      this.cache.rememberFinal(id, json);
     }
     return insight;
   }
 
   /** The stored final insight as JSON text, when the meeting has ended and nothing changed since. */
   finalJson(id: string): string | undefined {
-    const hit = this.finals.get(id);
-    if (hit !== undefined) return hit;
-    const stored = this.store.finalOf(id);
-    if (stored) this.remember(id, stored);
-    return stored ?? undefined;
-  }
-
-  private forgetFinal(id: string): void {
-    const old = this.finals.get(id);
-    if (old === undefined) return;
-    this.finals.delete(id);
-    this.finalsBytes -= old.length;
-  }
-
-  private remember(id: string, json: string): void {
-    const old = this.finals.get(id);
-    if (old !== undefined) this.finalsBytes -= old.length;
-    this.finals.delete(id);
-    this.finals.set(id, json);
-    this.finalsBytes += json.length;
-    while (this.finalsBytes > FINALS_BUDGET && this.finals.size > 1) {
-      const [k, v] = this.finals.entries().next().value as [string, string];
-      this.finals.delete(k);
-      this.finalsBytes -= v.length;
-    }
+    return this.cache.finalJson(id);
   }
 
   /** Insight now, or as of `at` (ISO 8601 or epoch seconds/ms). */
@@ -401,7 +319,7 @@ export class TrackingService {
     if (t === undefined) {
       throw new AgentError('INVALID_PARAMS', `at: expected an ISO 8601 time with a zone or epoch seconds/milliseconds`);
     }
-    return insightAt(this.indexOf(id), t);
+    return insightAt(this.cache.index(id), t);
   }
 
   list(from?: string | number, to?: string | number): MeetingSummary[] {
@@ -480,9 +398,8 @@ export class TrackingService {
       end: time('end', m.end),
       roster: JSON.stringify(roster),
     });
-    const c = this.folds.get(m.id);
-    if (c) c.index = null;
-    this.forgetFinal(m.id);
+    this.cache.invalidateIndex(m.id);
+    this.cache.forgetFinal(m.id);
     this.store.touchMeeting(m.id, this.ctx.clock.now());
     this.schedulePublish(m.id);
   }
