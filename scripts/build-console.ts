@@ -1,6 +1,7 @@
 // Bundles the commissioning console (src/console/web) into dist/console/ with
 // esbuild: one hashed JS and CSS file and an index.html that loads them. No
 // CDN, nothing fetched at run time. `npm run build` runs it after tsc.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,25 @@ import * as esbuild from 'esbuild';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONSOLE_SRC = path.join(ROOT, 'src', 'console', 'web');
 export const CONSOLE_OUT = path.join(ROOT, 'dist', 'console');
+
+/**
+ * esbuild strips types without checking them, and the root tsconfig has no
+ * DOM types: the page is checked against its own tsconfig (DOM, Preact JSX).
+ * Throws with tsc's output on a type error.
+ */
+export function typecheckConsole(): void {
+  const tsc = path.join(ROOT, 'node_modules', '.bin', 'tsc');
+  try {
+    execFileSync(tsc, ['--noEmit', '-p', path.join(CONSOLE_SRC, 'tsconfig.json')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
+  } catch (e) {
+    const out = e as { stdout?: string; stderr?: string };
+    throw new Error(`console sources do not typecheck:\n${out.stdout ?? ''}${out.stderr ?? ''}`);
+  }
+}
 
 export async function buildConsole(outDir = CONSOLE_OUT): Promise<{ js: string; css: string; bytes: number }> {
   fs.rmSync(outDir, { recursive: true, force: true });
@@ -54,6 +74,7 @@ export async function buildConsole(outDir = CONSOLE_OUT): Promise<{ js: string; 
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  typecheckConsole();
   const r = await buildConsole();
   console.log(`console built: dist/console/${r.js}, ${r.css} (${Math.round(r.bytes / 1024)} KiB with source maps)`);
 }

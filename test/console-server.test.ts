@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { features } from '../src/features.js';
 import { consoleFrom, createConsole } from '../src/console/index.js';
 import { startTestAgent, type TestAgent } from './support/agent.js';
+import { typecheckConsole } from '../scripts/build-console.js';
 import { buildConsoleToTemp, featuresServing } from './console-helpers.js';
 
 let built: TestAgent;
@@ -64,5 +65,11 @@ describe('console assets', () => {
     expect(await res.text()).toContain('npm run build');
     const health = await fetch(`${bare.url}/healthz`);
     expect(health.status).toBe(200);
+  });
+});
+
+describe('console sources', () => {
+  it('typecheck against their own tsconfig (DOM, Preact JSX, the client module)', () => {
+    expect(() => typecheckConsole()).not.toThrow();
   });
 });
