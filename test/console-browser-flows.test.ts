@@ -75,4 +75,21 @@ describe('commissioning console in chromium: scenarios, calendar and meeting', (
     await page.screenshot({ path: path.join(SCREENSHOTS, 'room-full.png'), fullPage: true });
     await page.close();
   });
+
+  it('switches the director and shows the mode and the decision that explains it', async () => {
+    const page = await room.newPage();
+    await room.signIn(page, TOKENS.operator);
+    await page.waitForSelector('#director [data-badge="off"]');
+    await page.click('[data-testid="director-paused"]');
+    await page.waitForSelector('#director [data-badge="paused"]');
+    await page.waitForSelector('[data-testid="director-paused"].active');
+    const status = await (await room.t.connect(TOKENS.viewer)).call<{ mode: string }>('director.status');
+    expect(status.mode).toBe('paused');
+    await page.waitForSelector('#director .decisions li em');
+    expect(await page.textContent('#director .decisions')).toContain('mode');
+    await page.locator('#director').screenshot({ path: path.join(SCREENSHOTS, 'director.png') });
+    await page.click('[data-testid="director-off"]');
+    await page.waitForSelector('#director [data-badge="off"]');
+    await page.close();
+  });
 });

@@ -1,5 +1,5 @@
 // A room for the browser tests: simulated cameras, matrix, mixer, audio, a
-// TrueConf calendar, tracking, a scenario folder and video without go2rtc;
+// microphone and the director (off), a TrueConf calendar, tracking, a scenario folder and video without go2rtc;
 // the console built into a temp folder, and Debian's chromium.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -92,6 +92,25 @@ user_id = "room101"
 
 [calendar]
 sources = ["tcs"]
+
+[devices.mxa]
+driver = "shure-mic"
+name = "Ceiling microphone"
+simulated = true
+host = "192.168.10.50"
+gates = "lobes"
+
+# Off at start, so the director never moves the cameras other tests point.
+[director]
+mode = "off"
+overview = { camera = "cam-2", preset = 1 }
+
+[[director.sources]]
+device = "mxa"
+channel = 1
+camera = "cam-1"
+preset = 2
+name = "table left"
 
 [tracking]
 
