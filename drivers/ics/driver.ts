@@ -11,8 +11,8 @@ import { type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from '../../src/cale
 import { addDays, isIanaZone, startOfDay, systemZone } from '../../src/calendar/zone.js';
 import { defineAction, type DeviceInstance, type DriverContext } from '../../src/host/contract.js';
 import { Backoff } from '../../src/transport/backoff.js';
-import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError } from '../../src/util/errors.js';
+import { Poller } from '../../src/util/poller.js';
 import { parseIcs } from './protocol.js';
 
 export const IcsConfigSchema = Type.Object(
@@ -61,9 +61,6 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
   const backoff = new Backoff({ initialMs: 2000, maxMs: config.poll_interval_s * 1000 });
   // Cache of the last good download, for conditional requests.
   let cached: { text: string; etag: string | null; lastModified: string | null; fileKey: string | null } | null = null;
-  let timer: TimerHandle | null = null;
-  let running = false;
-  let inFlight: Promise<void> | null = null;
   const stopped = new AbortController();
 
   async function load(signal?: AbortSignal): Promise<{ text: string; changed: boolean }> {
@@ -107,7 +104,8 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
     return { text, changed: true };
   }
 
-  async function poll(): Promise<void> {
+  /** One sync; resolves with the delay before the next. */
+  async function poll(): Promise<number> {
     const now = ctx.clock.now();
     const from = addDays(startOfDay(now, zone), -1, zone);
     const to = addDays(from, config.days_ahead + 2, zone);
@@ -115,7 +113,7 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
     try {
       const { text, changed } = await load();
       const parsed = parseIcs(text, from, to, { zone });
-      if (!running) return;
+      if (!poller.running) return delay;
       const snapshot: CalendarSnapshot = {
         synced_at: new Date(ctx.clock.now()).toISOString(),
         window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
@@ -126,32 +124,24 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
       ctx.setStatus('online', `${changed ? 'read' : 'unchanged'}: ${parsed.events.length} meetings from ${source.label}`);
       backoff.reset();
     } catch (e) {
-      if (!running) return;
+      if (!poller.running) return delay;
       const msg = (e as Error).message;
       ctx.setStatus(msg.startsWith('not a valid iCalendar') ? 'error' : 'offline', msg);
       ctx.reportError(msg);
       delay = backoff.next();
     }
-    if (running) timer = ctx.clock.setTimeout(() => void runPoll(), delay);
+    return delay;
   }
-
-  function runPoll(): Promise<void> {
-    inFlight ??= poll().finally(() => {
-      inFlight = null;
-    });
-    return inFlight;
-  }
+  const poller = new Poller(ctx.clock, poll);
 
   return {
     async start() {
-      running = true;
-      void runPoll();
+      poller.start();
     },
     async stop() {
-      running = false;
-      ctx.clock.clearTimeout(timer);
+      const stopping = poller.stop();
       stopped.abort(new Error('stopped'));
-      await inFlight?.catch(() => undefined);
+      await stopping;
     },
     actions: {
       [LIST_ACTION]: defineAction({
@@ -172,8 +162,7 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
         readOnly: true,
         allowOffline: true,
         run: async () => {
-          ctx.clock.clearTimeout(timer);
-          await runPoll();
+          await poller.runNow();
           return { ok: true };
         },
       }),

@@ -6,8 +6,8 @@ import { type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from '../../src/cale
 import { addDays, isIanaZone, startOfDay, systemZone } from '../../src/calendar/zone.js';
 import { defineAction, type DeviceInstance, type DriverContext } from '../../src/host/contract.js';
 import { Backoff } from '../../src/transport/backoff.js';
-import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError } from '../../src/util/errors.js';
+import { Poller } from '../../src/util/poller.js';
 import { TcsAuthError, TcsClient, TcsRequestError } from './client.js';
 import { involvesUser, parseApiVersion, parseConnectionString, parseParticipants, toCalendar } from './protocol.js';
 
@@ -73,23 +73,21 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
   });
   const backoff = new Backoff({ initialMs: 2000, maxMs: config.poll_interval_s * 1000 });
   const authBackoff = new Backoff({ initialMs: 60_000, maxMs: 15 * 60_000 });
-  let timer: TimerHandle | null = null;
-  let running = false;
-  let inFlight: Promise<void> | null = null;
 
   async function fetchRange(fromMs: number, toMs: number, signal?: AbortSignal) {
     const confs = (await client.conferences(fromMs, toMs, signal)).filter((c) => involvesUser(c, userId));
     return toCalendar(confs, fromMs, toMs, { weeklyZone: config.weekly_time_zone ?? null });
   }
 
-  async function poll(): Promise<void> {
+  /** One sync; resolves with the delay before the next. */
+  async function poll(): Promise<number> {
     const now = ctx.clock.now();
     const from = addDays(startOfDay(now, zone), -1, zone);
     const to = addDays(from, config.days_ahead + 2, zone);
     let delay = config.poll_interval_s * 1000;
     try {
       const { events, rooms } = await fetchRange(from, to);
-      if (!running) return;
+      if (!poller.running) return delay;
       const snapshot: CalendarSnapshot = {
         synced_at: new Date(ctx.clock.now()).toISOString(),
         window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
@@ -101,7 +99,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
       backoff.reset();
       authBackoff.reset();
     } catch (e) {
-      if (!running) return;
+      if (!poller.running) return delay;
       const msg = (e as Error).message;
       if (e instanceof TcsAuthError) {
         ctx.setStatus('auth_failure', msg);
@@ -112,15 +110,9 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
       }
       ctx.reportError(msg);
     }
-    if (running) timer = ctx.clock.setTimeout(() => void runPoll(), delay);
+    return delay;
   }
-
-  function runPoll(): Promise<void> {
-    inFlight ??= poll().finally(() => {
-      inFlight = null;
-    });
-    return inFlight;
-  }
+  const poller = new Poller(ctx.clock, poll);
 
   const toDeviceError = (e: unknown): never => {
     if (e instanceof TcsRequestError && e.status === 404) throw new DeviceError(e.message, 'DEVICE_ERROR', { status: 404 });
@@ -129,15 +121,13 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
 
   return {
     async start() {
-      running = true;
       // The first sync runs in the background: an unreachable server must not block start-up.
-      void runPoll();
+      poller.start();
     },
     async stop() {
-      running = false;
-      ctx.clock.clearTimeout(timer);
+      const stopping = poller.stop();
       client.close();
-      await inFlight?.catch(() => undefined);
+      await stopping;
     },
     actions: {
       [LIST_ACTION]: defineAction({
@@ -157,8 +147,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
         readOnly: true,
         allowOffline: true,
         run: async () => {
-          ctx.clock.clearTimeout(timer);
-          await runPoll();
+          await poller.runNow();
           return { ok: true };
         },
       }),
@@ -167,7 +156,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
         params: ConfParams,
         run: async (p, a) => {
           const r = await client.api('POST', `/conferences/${encodeURIComponent(p.id)}/run`, {}, a.signal).catch(toDeviceError);
-          void runPoll();
+          void poller.run();
           return r;
         },
       }),
@@ -176,7 +165,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
         params: ConfParams,
         run: async (p, a) => {
           const r = await client.api('POST', `/conferences/${encodeURIComponent(p.id)}/stop`, {}, a.signal).catch(toDeviceError);
-          void runPoll();
+          void poller.run();
           return r;
         },
       }),
