@@ -142,31 +142,50 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
 
   it('broker restarted mid-stream with 10,000 events queued: the subscriber gets all, exactly 10,000 distinct ids', async () => {
     const b = await broker();
-    const sub = await subscribe(b, [`${BASE}/events`], { clientId: 'central-2', clean: false });
+    // The central service: a persistent MQTT session on Mosquitto; inside the broker on aedes (see TestBroker.tap).
+    const received: EventMessage[] = [];
+    const waiters: (() => void)[] = [];
+    const onEvent = (payload: Buffer) => {
+      received.push(JSON.parse(payload.toString()) as EventMessage);
+      for (const w of waiters) w();
+    };
+    if (b.tap) b.tap(`${BASE}/events`, onEvent);
+    else {
+      const sub = await subscribe(b, [`${BASE}/events`], { clientId: 'central-2', clean: false });
+      sub.client.on('message', (_t, payload) => onEvent(payload));
+    }
+    const until = (pred: () => boolean, ms: number, what: string) =>
+      vi.waitFor(
+        () => {
+          if (!pred()) {
+            const seqs = new Set(received.map((e) => e.seq));
+            const missing: number[] = [];
+            for (let s = 1; s <= 10_010; s++) if (!seqs.has(s)) missing.push(s);
+            throw new Error(
+              `waiting for ${what}: ${seqs.size} distinct so far; missing ${missing.slice(0, 5)}..${missing.slice(-5)} (${missing.length})`,
+            );
+          }
+        },
+        { timeout: ms, interval: 50 },
+      );
     const a = await agent(b);
     const db = a.agent.store.db;
     db.transaction(() => {
       for (let i = 0; i < 10_000; i++) emit(a, 'test.bulk', { i });
     })();
-    const bulk = () => sub.json<EventMessage>(`${BASE}/events`).filter((e) => e.type === 'test.bulk');
-    const distinct = new Set<string>();
-    const countDistinct = () => {
-      for (let i = distinct.size ? counted : 0; i < sub.messages.length; i++)
-        distinct.add((sub.messages[i].data as EventMessage).id);
-      counted = sub.messages.length;
-      return distinct.size;
-    };
-    let counted = 0;
-    await sub.waitFor(() => sub.messages.length >= 1500, 20_000, 'first events');
+    await until(() => received.length >= 1500, 20_000, 'first events');
     await b.stop();
     expect(sync(a).stats().outbox).toBeGreaterThan(0);
     await b.start(true);
-    await sub.waitFor(() => countDistinct() >= 10_000, 30_000, '10,000 distinct ids');
-    const ids = new Set(bulk().map((e) => e.id));
-    expect(ids.size).toBe(10_000);
+    const bulk = () => received.filter((e) => e.type === 'test.bulk');
+    await until(
+      () => received.length >= 10_000 && new Set(bulk().map((e) => e.id)).size >= 10_000,
+      30_000,
+      '10,000 distinct ids',
+    );
+    expect(new Set(bulk().map((e) => e.id)).size).toBe(10_000);
     expect(new Set(bulk().map((e) => e.data.i)).size).toBe(10_000);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(sync(a).stats()).toMatchObject({ outbox: 0, in_flight: 0 });
+    await vi.waitFor(() => expect(sync(a).stats()).toMatchObject({ outbox: 0, in_flight: 0 }), { timeout: 5000 });
   }, 60_000);
 
   it('republishes retained topics after the broker lost them', async () => {
@@ -191,7 +210,12 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const a = await agent(b);
     const sub = await subscribe(b, [`${BASE}/cmd/+/reply`]);
     await new Promise<void>((r) => {
-      const t = setInterval(() => sync(a).link.isUp && (clearInterval(t), r()), 20);
+      const t = setInterval(() => {
+        if (sync(a).link.isUp) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
     });
     const send = (method: string, body: unknown) =>
       sub.client.publishAsync(`${BASE}/cmd/${method}`, JSON.stringify(body), { qos: 1 });
@@ -231,7 +255,12 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const a = await agent(b, 'command_role = "viewer"\ncommand_identity = "central-viewer"');
     const sub = await subscribe(b, [`${BASE}/cmd/+/reply`]);
     await new Promise<void>((r) => {
-      const t = setInterval(() => sync(a).link.isUp && (clearInterval(t), r()), 20);
+      const t = setInterval(() => {
+        if (sync(a).link.isUp) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
     });
     await sub.client.publishAsync(
       `${BASE}/cmd/device.action`,
@@ -250,7 +279,12 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const a = await agent(b);
     const sub = await subscribe(b, ['central/replies/#'], { protocolVersion: 5 });
     await new Promise<void>((r) => {
-      const t = setInterval(() => sync(a).link.isUp && (clearInterval(t), r()), 20);
+      const t = setInterval(() => {
+        if (sync(a).link.isUp) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
     });
     await sub.client.publishAsync(`${BASE}/cmd/system.info`, '{}', {
       qos: 1,
@@ -268,7 +302,12 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const a = await agent(b, '', { features: [fakeTracking(seen), createAlerts, createSync] });
     const sub = await subscribe(b, [`${BASE}/inbox/events/reply`]);
     await new Promise<void>((r) => {
-      const t = setInterval(() => sync(a).link.isUp && (clearInterval(t), r()), 20);
+      const t = setInterval(() => {
+        if (sync(a).link.isUp) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
     });
     const delivery = JSON.stringify({ transaction: 'd1', events: [{ id: 'e1' }, { id: 'e2' }] });
     await sub.client.publishAsync(`${BASE}/inbox/events`, delivery, { qos: 1 });
@@ -286,7 +325,12 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const a2 = await agent(b2);
     const sub2 = await subscribe(b2, [`${BASE}/inbox/events/reply`]);
     await new Promise<void>((r) => {
-      const t = setInterval(() => sync(a2).link.isUp && (clearInterval(t), r()), 20);
+      const t = setInterval(() => {
+        if (sync(a2).link.isUp) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
     });
     await sub2.client.publishAsync(`${BASE}/inbox/events`, '[]', { qos: 1 });
     await sub2.waitFor(() => sub2.messages.length === 1, 10_000, 'reply');

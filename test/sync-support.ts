@@ -24,6 +24,13 @@ export interface TestBroker {
   /** Starts it again on the same port; `keepSessions` keeps persistent sessions and queued messages. */
   start(keepSessions?: boolean): Promise<void>;
   close(): Promise<void>;
+  /**
+   * aedes only: a subscription inside the broker, kept across a restart that
+   * keeps sessions. aedes may lose QoS 1 deliveries to a socket destroyed
+   * mid-write (a broker limit, not the agent's); this sees everything the
+   * broker accepted.
+   */
+  tap?(topic: string, fn: (payload: Buffer) => void): void;
 }
 
 export interface BrokerSpec {
@@ -56,18 +63,25 @@ export async function freePort(): Promise<number> {
 
 export async function createAedes(fixedPort?: number): Promise<TestBroker> {
   const port = fixedPort ?? (await freePort());
-  let persistence = memoryPersistence();
   let broker: Aedes | null = null;
   let server: net.Server | null = null;
   const sockets = new Set<net.Socket>();
+  const closeBroker = async () => {
+    const br = broker;
+    broker = null;
+    if (br) await new Promise<void>((r) => br.close(() => r()));
+  };
   const b: TestBroker = {
     kind: 'aedes',
     port,
     url: `mqtt://127.0.0.1:${port}`,
     protocol: 4,
+    // A restart that keeps sessions keeps the broker's state (like Mosquitto
+    // with persistence) and drops every connection and the listener; one
+    // without starts an empty broker (no retained messages, no sessions).
     async start(keepSessions = false) {
-      if (!keepSessions) persistence = memoryPersistence();
-      broker = await Aedes.createBroker({ persistence });
+      if (!keepSessions) await closeBroker();
+      broker ??= await Aedes.createBroker({ persistence: memoryPersistence() });
       const br = broker;
       server = net.createServer((s) => {
         sockets.add(s);
@@ -81,15 +95,23 @@ export async function createAedes(fixedPort?: number): Promise<TestBroker> {
     },
     async stop() {
       const s = server;
-      const br = broker;
       server = null;
-      broker = null;
       for (const sock of sockets) sock.destroy();
       if (s) await new Promise<void>((r) => s.close(() => r()));
-      if (br) await new Promise<void>((r) => br.close(() => r()));
     },
     async close() {
       await b.stop();
+      await closeBroker();
+    },
+    tap(topic, fn) {
+      broker?.subscribe(
+        topic,
+        (packet, cb) => {
+          fn(Buffer.from(packet.payload));
+          cb();
+        },
+        () => undefined,
+      );
     },
   };
   await b.start(true);
@@ -101,6 +123,8 @@ export async function createMosquitto(fixedPort?: number): Promise<TestBroker> {
   if (!bin) throw new Error('mosquitto not available: set MOSQUITTO_BIN');
   const port = fixedPort ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-mosquitto-'));
+  // Started as root, mosquitto drops to its own user: it must be able to save its persistence file here.
+  fs.chmodSync(dir, 0o777);
   let proc: ChildProcess | null = null;
   const b: TestBroker = {
     kind: 'mosquitto',
@@ -185,7 +209,11 @@ export class Subscriber {
         data = undefined;
       }
       this.messages.push({ topic, payload, retain: packet.retain, properties: packet.properties, data });
-      this.waiters = this.waiters.filter((w) => (w.pred() ? (w.resolve(), false) : true));
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred()) return true;
+        w.resolve();
+        return false;
+      });
     });
   }
 
@@ -194,15 +222,20 @@ export class Subscriber {
     topics: string[],
     opts: { clientId?: string; clean?: boolean; protocolVersion?: 4 | 5 } = {},
   ): Promise<Subscriber> {
-    const client = await mqtt.connectAsync(broker.url, {
+    const client = mqtt.connect(broker.url, {
       clientId: opts.clientId ?? `sub-${Math.random().toString(16).slice(2)}`,
       clean: opts.clean ?? true,
       protocolVersion: opts.protocolVersion ?? broker.protocol,
       reconnectPeriod: 100,
       ...(opts.clean === false && broker.protocol === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     });
-    client.on('error', () => undefined);
+    // Listening before CONNACK: a resumed session's queued messages may arrive in the same read.
     const sub = new Subscriber(client);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    client.on('error', () => undefined);
     await client.subscribeAsync(topics, { qos: 1 });
     return sub;
   }

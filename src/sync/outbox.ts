@@ -17,16 +17,12 @@ const MIGRATIONS: Migration[] = [
           at_ms INTEGER NOT NULL,
           payload TEXT NOT NULL
         );
+        CREATE INDEX sync_outbox_at ON sync_outbox (at_ms);
         CREATE TABLE sync_outbox_meta (
           id INTEGER PRIMARY KEY CHECK (id = 1),
-          rows INTEGER NOT NULL,
           dropped INTEGER NOT NULL
         );
-        INSERT INTO sync_outbox_meta (id, rows, dropped) VALUES (1, 0, 0);
-        CREATE TRIGGER sync_outbox_ins AFTER INSERT ON sync_outbox
-          BEGIN UPDATE sync_outbox_meta SET rows = rows + 1 WHERE id = 1; END;
-        CREATE TRIGGER sync_outbox_del AFTER DELETE ON sync_outbox
-          BEGIN UPDATE sync_outbox_meta SET rows = rows - 1 WHERE id = 1; END;
+        INSERT INTO sync_outbox_meta (id, dropped) VALUES (1, 0);
         CREATE TABLE sync_meetings (
           id TEXT PRIMARY KEY,
           updated_ms INTEGER NOT NULL,
@@ -39,6 +35,7 @@ const MIGRATIONS: Migration[] = [
 
 export interface OutboxRow {
   seq: number;
+  /** The complete `events` message (EventMessage JSON). */
   payload: string;
 }
 
@@ -53,6 +50,13 @@ export type DropListener = (dropped: number, total: number, reason: 'rows' | 'ag
 export class Outbox {
   private readonly db: Db;
   private readonly stmts;
+  /**
+   * Row count kept in memory (a COUNT per append would cost more than the
+   * append). A caller's rolled-back transaction leaves it one too high until
+   * the next resync — erring towards trimming early, never late.
+   */
+  private rows: number;
+  private dropped: number;
   /** Called after rows were appended (possibly still inside the caller's transaction). */
   onAppend: (() => void) | null = null;
   onDrop: DropListener | null = null;
@@ -66,77 +70,95 @@ export class Outbox {
     this.db = store.db;
     this.stmts = {
       insert: this.db.prepare('INSERT INTO sync_outbox (at_ms, payload) VALUES (?, ?)'),
-      setPayload: this.db.prepare('UPDATE sync_outbox SET payload = ? WHERE seq = ?'),
-      meta: this.db.prepare('SELECT rows, dropped FROM sync_outbox_meta WHERE id = 1'),
+      count: this.db.prepare('SELECT COUNT(*) AS n FROM sync_outbox'),
+      dropped: this.db.prepare('SELECT dropped FROM sync_outbox_meta WHERE id = 1'),
       after: this.db.prepare('SELECT seq, payload FROM sync_outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
-      del: this.db.prepare('DELETE FROM sync_outbox WHERE seq = ?'),
+      delRange: this.db.prepare('DELETE FROM sync_outbox WHERE seq BETWEEN ? AND ?'),
       dropOldest: this.db.prepare('DELETE FROM sync_outbox WHERE seq IN (SELECT seq FROM sync_outbox ORDER BY seq LIMIT ?)'),
       dropOlder: this.db.prepare('DELETE FROM sync_outbox WHERE at_ms < ?'),
       addDropped: this.db.prepare('UPDATE sync_outbox_meta SET dropped = dropped + ? WHERE id = 1'),
-      oldest: this.db.prepare('SELECT MIN(seq) AS seq FROM sync_outbox'),
     };
+    this.rows = this.count();
+    this.dropped = (this.stmts.dropped.get() as { dropped: number }).dropped;
   }
 
   /**
-   * Writes one event. Runs inside the caller's transaction when there is one
-   * (better-sqlite3 nests it as a savepoint), so the event exists exactly when
-   * the record it describes does.
+   * Writes one event. Inside the caller's transaction when there is one, so
+   * the event exists exactly when the record it describes does.
    */
   append(type: string, at: string, data: Record<string, unknown>, nowMs: number): EventMessage {
-    const tx = this.db.transaction(() => {
-      const atMs = Number.isFinite(Date.parse(at)) ? Date.parse(at) : nowMs;
-      // The seq comes from SQLite, so the payload is completed after insert.
-      const seq = Number(this.stmts.insert.run(atMs, '').lastInsertRowid);
-      const msg: EventMessage = { id: randomUUID(), seq, room: this.room, at, type, data };
-      this.stmts.setPayload.run(JSON.stringify(msg), seq);
-      const excess = this.meta().rows - this.limits.maxRows;
+    const parsed = Date.parse(at);
+    const atMs = Number.isFinite(parsed) ? parsed : nowMs;
+    const id = randomUUID();
+    // Stored without its seq (known only after the insert); read() splices it in.
+    const body = JSON.stringify({ id, room: this.room, at, type, data });
+    const write = () => {
+      const seq = Number(this.stmts.insert.run(atMs, body).lastInsertRowid);
+      this.rows++;
+      const excess = this.rows - this.limits.maxRows;
       if (excess > 0) this.drop(this.stmts.dropOldest.run(excess).changes, 'rows');
-      return msg;
-    });
-    const msg = tx();
+      return seq;
+    };
+    const seq = this.db.inTransaction ? write() : this.db.transaction(write)();
     this.onAppend?.();
-    return msg;
+    return { id, seq, room: this.room, at, type, data };
   }
 
-  /** Rows in seq order after `afterSeq`, at most `limit`. */
+  /** Complete messages in seq order after `afterSeq`, at most `limit`. */
   read(afterSeq: number, limit: number): OutboxRow[] {
-    return this.stmts.after.all(afterSeq, limit) as OutboxRow[];
+    const rows = this.stmts.after.all(afterSeq, limit) as OutboxRow[];
+    for (const r of rows) r.payload = `{"seq":${r.seq},${r.payload.slice(1)}`;
+    return rows;
   }
 
-  /** Deletes acknowledged rows in one transaction. */
+  /** Deletes acknowledged rows in one transaction (contiguous runs as ranges). */
   ack(seqs: readonly number[]): void {
     if (!seqs.length) return;
+    const sorted = [...seqs].sort((a, b) => a - b);
     this.db.transaction(() => {
-      for (const s of seqs) this.stmts.del.run(s);
+      let from = sorted[0];
+      let to = from;
+      for (let i = 1; i <= sorted.length; i++) {
+        const s = sorted[i];
+        if (s === to + 1) {
+          to = s;
+          continue;
+        }
+        this.rows -= this.stmts.delRange.run(from, to).changes;
+        from = to = s;
+      }
     })();
   }
 
-  /** Drops rows older than the age bound; returns how many. */
+  /** Drops rows older than the age bound and resyncs the row count; returns how many were dropped. */
   expire(nowMs: number): number {
-    const n = this.db.transaction(() => {
+    return this.db.transaction(() => {
       const changes = this.stmts.dropOlder.run(nowMs - this.limits.maxAgeMs).changes;
-      if (changes > 0) this.drop(changes, 'age');
+      this.drop(changes, 'age');
+      this.resync();
       return changes;
     })();
-    return n;
+  }
+
+  /** Exact row count from SQLite (after rolled-back appends the cached one is high). */
+  resync(): void {
+    this.rows = this.count();
   }
 
   meta(): { rows: number; dropped: number } {
-    return this.stmts.meta.get() as { rows: number; dropped: number };
+    return { rows: this.rows, dropped: this.dropped };
   }
 
-  oldestSeq(): number | null {
-    return (this.stmts.oldest.get() as { seq: number | null }).seq;
-  }
-
-  get maxRows(): number {
-    return this.limits.maxRows;
+  count(): number {
+    return (this.stmts.count.get() as { n: number }).n;
   }
 
   private drop(n: number, reason: 'rows' | 'age'): void {
     if (n <= 0) return;
+    this.rows -= n;
     this.stmts.addDropped.run(n);
-    const total = this.meta().dropped;
+    this.dropped += n;
+    const total = this.dropped;
     // Told after the current transaction's listeners finish: the alert it
     // raises is itself an event and must not re-enter this append.
     queueMicrotask(() => this.onDrop?.(n, total, reason));

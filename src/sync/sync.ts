@@ -85,6 +85,7 @@ export class SyncFeature implements Feature {
     for (const u of this.unsubscribe.splice(0)) u();
     this.ctx.clock.clearTimeout(this.expireTimer);
     await this.link.stop({ topic: this.topics.status, payload: JSON.stringify(this.status('offline')) });
+    this.drainer.stop();
   }
 
   /** Figures for health checks and the benchmark. */
