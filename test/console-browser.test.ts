@@ -95,4 +95,26 @@ describe('commissioning console in chromium: login and devices', () => {
     await until(() => sim.presetRecalls().slice(before).includes(6), 'cam-2 simulator to receive preset 6');
     await page.close();
   });
+
+  it('routes the matrix, cuts the mixer and mutes the audio from the grid, with the devices confirming', async () => {
+    const page = await room.newPage();
+    await room.signIn(page, TOKENS.operator);
+    await page.waitForSelector('tr[data-device="matrix"][data-status="online"]');
+    const cell = '[data-matrix="matrix"] button[aria-label="route input 3 to output 1"]';
+    await page.waitForSelector(`${cell}[aria-pressed="false"]`);
+    await page.click(cell);
+    await page.waitForSelector(`${cell}[aria-pressed="true"]`);
+    expect(room.t.agent.devices.values('matrix').routes).toMatchObject({ 1: 3 });
+    await page.waitForSelector('[data-mixer="mixer"] .inputs li');
+    await page.click('[data-mixer="mixer"] .inputs li:nth-child(3) button:has-text("PGM")');
+    await page.waitForSelector('[data-mixer="mixer"] .inputs li:nth-child(3).program');
+    const mute = page.locator('[data-audio="audio"] li', { hasText: 'mic-mute' }).locator('button');
+    const was = await mute.getAttribute('aria-pressed');
+    await mute.click();
+    await page.waitForSelector(
+      `[data-audio="audio"] li:has-text("mic-mute") button[aria-pressed="${was === 'true' ? 'false' : 'true'}"]`,
+    );
+    await page.locator('#av').screenshot({ path: path.join(SCREENSHOTS, 'routing-audio.png') });
+    await page.close();
+  });
 });
