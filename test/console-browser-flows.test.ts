@@ -30,6 +30,12 @@ describe('commissioning console in chromium: scenarios, calendar and meeting', (
     await page.waitForSelector('[data-run-scenario="walk"][data-outcome="succeeded"]');
     expect(await run.locator('[data-step-status="ok"]').count()).toBe(3);
     expect(runningViscaSimulators.get('cam-2')!.presetRecalls()).toContain(1);
+    // Run it again and cancel it from the page while it holds.
+    await page.click('[data-testid="run-walk"]');
+    await page.waitForSelector('[data-run-scenario="walk"][data-outcome="running"]');
+    await page.click('[data-testid="cancel-walk"]:not([disabled])');
+    await page.waitForSelector('[data-run-scenario="walk"][data-outcome="cancelled"]');
+    expect(await page.locator('[data-run-scenario="walk"][data-outcome="succeeded"]').count()).toBe(1);
     await page.close();
   });
 
