@@ -223,7 +223,8 @@ export class AlertsFeature implements Feature, AlertSink {
     if (start !== undefined) m.startMs = start;
     m.title = str(o.title) ?? str(o.name) ?? m.title;
     const status = str(o.status);
-    if (status === 'live' || status === 'ended' || status === 'failed' || str(o.actual_start)) m.started = true;
+    if (status === 'live' || status === 'ended' || status === 'failed' || str(o.actual_start_time) || str(o.actual_start))
+      m.started = true;
     this.schedule.set(id, m);
     if (m.started) this.clear('meeting_late', id, `meeting ${m.title ?? id} started`, { meeting: id });
   }

@@ -1,0 +1,78 @@
+// inbox/events through the real tracking feature: the same ingest path as the
+// webhooks (dedup holds), meeting events out on `events`, insight retained on
+// `meetings/<id>` and the current meeting in `state`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { createAlerts, createSync, type SyncFeature } from '../src/sync/index.js';
+import type { EventMessage } from '../src/sync/topics.js';
+import { createTracking } from '../src/tracking/index.js';
+import { startTestAgent } from './support/agent.js';
+import { createAedes, mqttToml, Subscriber } from './sync-support.js';
+
+const BASE = 'rooms/test-room';
+const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/conference-events.sample.jsonl');
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+it('relayed conference events are ingested once, published as events, and retained as meeting insight', async () => {
+  const events = fs
+    .readFileSync(FIXTURE, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const broker = await createAedes();
+  cleanups.push(() => broker.close());
+  const sub = await Subscriber.connect(broker, [`${BASE}/#`]);
+  cleanups.push(() => sub.close());
+  const a = await startTestAgent(`${mqttToml(broker)}\n[tracking]\npublish_delay_ms = 0\n[alerts]\ndisk_min_free_mb = 0\n`, {
+    features: [createTracking, createAlerts, createSync],
+  });
+  cleanups.push(() => a.stop());
+  const sync = a.agent.ctx.feature<SyncFeature>('sync')!;
+  await sub.waitFor(() => sync.link.isUp && sub.json(`${BASE}/status`).length > 0, 10_000, 'online');
+
+  const send = (transaction: string) =>
+    sub.client.publishAsync(`${BASE}/inbox/events`, JSON.stringify({ transaction, events }), { qos: 1 });
+  await send('first');
+  await sub.waitFor(() => sub.json(`${BASE}/inbox/events/reply`).length === 1, 10_000, 'first reply');
+  const first = sub.last<{ transaction: string; result: { accepted: number; duplicates: number } }>(
+    `${BASE}/inbox/events/reply`,
+  )!;
+  expect(first.transaction).toBe('first');
+  expect(first.result.accepted).toBeGreaterThan(0);
+  expect(first.result.accepted + first.result.duplicates).toBe(events.length); // the fixture holds one duplicate delivery
+  await send('again');
+  await sub.waitFor(() => sub.json(`${BASE}/inbox/events/reply`).length === 2, 10_000, 'second reply');
+  expect(sub.last(`${BASE}/inbox/events/reply`)).toEqual({
+    transaction: 'again',
+    result: { accepted: 0, duplicates: events.length },
+  });
+
+  // Meeting events leave through the outbox; insight is retained per meeting.
+  await sub.waitFor(
+    () => sub.json<EventMessage>(`${BASE}/events`).filter((e) => e.type === 'meeting.event').length === first.result.accepted,
+    10_000,
+    'meeting events',
+  );
+  await sub.waitFor(() => sub.messages.some((m) => m.topic.startsWith(`${BASE}/meetings/`)), 10_000, 'meeting insight');
+  const insightMsg = sub.messages.filter((m) => m.topic.startsWith(`${BASE}/meetings/`)).pop()!;
+  expect(insightMsg.data).toMatchObject({ id: expect.any(String), status: expect.any(String) });
+  expect(insightMsg.topic).toBe(`${BASE}/meetings/${(insightMsg.data as { id: string }).id}`);
+
+  // A bad event is refused with the tracking's own validation message; nothing stored.
+  await sub.client.publishAsync(
+    `${BASE}/inbox/events`,
+    JSON.stringify({ transaction: 'bad', events: [{ event: 'conf.joined' }] }),
+    {
+      qos: 1,
+    },
+  );
+  await sub.waitFor(() => sub.json(`${BASE}/inbox/events/reply`).length === 3, 10_000, 'bad reply');
+  const bad = sub.last<{ transaction: string; error: { code: number; message: string } }>(`${BASE}/inbox/events/reply`)!;
+  expect(bad.transaction).toBe('bad');
+  expect(bad.error.message.length).toBeGreaterThan(0);
+});
