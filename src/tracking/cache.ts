@@ -57,6 +57,13 @@ export class MeetingCache {
     c.index = null;
   }
 
+  /** Starts an empty cached fold for a meeting with no stored events yet (events then arrive via `appended`). */
+  seed(meeting: string): void {
+    if (this.folds.has(meeting)) return;
+    this.folds.set(meeting, { fold: new MeetingFold(), index: null, seq: 0, snapshotEvents: 0 });
+    if (this.folds.size > FOLD_CACHE) this.folds.delete(this.folds.keys().next().value as string);
+  }
+
   /** The roster changed: same fold, new index. */
   invalidateIndex(id: string): void {
     const c = this.folds.get(id);

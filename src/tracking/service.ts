@@ -125,6 +125,8 @@ export class TrackingService {
     const nowIso = iso(now) as string;
     const appended: { meeting: string; ev: ConfEvent; seq: number }[] = [];
     const dropCaches = new Set<string>();
+    // Meetings that had no row before this commit: all their foldable events are in `appended`.
+    const fresh = new Map<string, boolean>();
     const touched = new Map<string, boolean>();
     const results = this.store.db.transaction((): IngestResult[] => {
       const confs = new Map<string, { meetingKey: string; facts: ConferenceFacts | null } | undefined>();
@@ -178,6 +180,7 @@ export class TrackingService {
             this.store.deleteSnapshot(meeting);
           }
           touched.set(meeting, touched.get(meeting) === true || changed);
+          if (!fresh.has(meeting)) fresh.set(meeting, this.store.meetingStatus(meeting) === undefined);
           appended.push({ meeting, ev, seq });
           this.ctx.events.emit({
             type: 'meeting.event',
@@ -211,6 +214,8 @@ export class TrackingService {
     })();
     // After the commit: bring cached folds up to date and schedule the push.
     for (const m of dropCaches) this.cache.dropFold(m);
+    // A brand-new meeting's fold is built from this commit's events, not read back from SQLite.
+    for (const [m, isNew] of fresh) if (isNew && !dropCaches.has(m)) this.cache.seed(m);
     for (const { meeting, ev, seq } of appended) this.cache.appended(meeting, ev, seq);
     for (const m of touched.keys()) {
       this.cache.forgetFinal(m);
