@@ -3,23 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VideohubSimulator } from '../drivers/videohub/simulator.js';
 import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
-
-interface StateValue {
-  value: unknown;
-  cause: { kind: string; name?: string; detail?: string };
-}
-interface DeviceRecord {
-  status: { status: string; restarts: number };
-  state: Record<string, StateValue>;
-}
-interface AuditRow {
-  device: string;
-  action: string;
-  params: Record<string, unknown>;
-  ok: boolean;
-  error: string | null;
-  cause: { kind: string; name?: string };
-}
+import { type AuditRow, type DeviceRecord, type StateValue, waitAllOnline } from './support/device-api.js';
 
 let agent: TestAgent;
 let op: RpcTestClient;
@@ -55,15 +39,7 @@ port = ${hub.address.port}
 `);
   op = await agent.connect(TOKENS.operator);
   admin = await agent.connect(TOKENS.admin);
-  await vi.waitFor(
-    async () => {
-      for (const id of ['matrix', 'extron', 'kramer', 'hub']) {
-        const d = await op.call<DeviceRecord>('devices.get', { device: id });
-        expect(d.status.status, id).toBe('online');
-      }
-    },
-    { timeout: 15_000, interval: 100 },
-  );
+  await waitAllOnline(op, ['matrix', 'extron', 'kramer', 'hub']);
 });
 
 afterAll(async () => {

@@ -5,23 +5,7 @@ import { QrcSimulator } from '../drivers/qsys/simulator.js';
 import { TesiraSimulator } from '../drivers/tesira/simulator.js';
 import { VmixSimulator } from '../drivers/vmix/simulator.js';
 import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
-
-interface StateValue {
-  value: unknown;
-  cause: { kind: string; name?: string; detail?: string };
-}
-interface DeviceRecord {
-  status: { status: string; message: string; restarts: number };
-  state: Record<string, StateValue>;
-}
-interface AuditRow {
-  device: string;
-  action: string;
-  params: Record<string, unknown>;
-  ok: boolean;
-  error: string | null;
-  cause: { kind: string; name?: string };
-}
+import { type AuditRow, type DeviceRecord, waitAllOnline } from './support/device-api.js';
 
 let agent: TestAgent;
 let op: RpcTestClient;
@@ -96,15 +80,7 @@ channel = 2
 `);
   op = await agent.connect(TOKENS.operator);
   admin = await agent.connect(TOKENS.admin);
-  await vi.waitFor(
-    async () => {
-      for (const id of ['mixer', 'ext-mixer', 'audio', 'dsp', 'ext-dsp', 'ext-core']) {
-        const d = await op.call<DeviceRecord>('devices.get', { device: id });
-        expect(d.status.status, id).toBe('online');
-      }
-    },
-    { timeout: 15_000, interval: 100 },
-  );
+  await waitAllOnline(op, ['mixer', 'ext-mixer', 'audio', 'dsp', 'ext-dsp', 'ext-core']);
 });
 
 afterAll(async () => {
