@@ -4,18 +4,18 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJpeg, regionDiff } from './recorder-helpers.js';
-import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { colorPng, decodeJpeg, type RecorderAgent, REGIONS, regionDiff, startRecorderAgent } from './recorder-helpers.js';
+import type { TestAgent } from './support/agent.js';
 import { waitUntil } from './video-helpers.js';
 
 let t: TestAgent;
-let c: RpcTestClient;
-const act = <T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}) =>
-  c.call<T>('device.action', { device: 'still', action, params });
+let act: RecorderAgent['act'];
 type Status = { segments: number; gaps: number; segment: string | null; last_gap: { reason: string; end: string | null } | null };
 
 beforeAll(async () => {
-  t = await startTestAgent(`
+  ({ agent: t, act } = await startRecorderAgent(
+    'still',
+    `
 [devices.still]
 driver = "recorder"
 input = "color=c=gray:s=320x240:rate=10"
@@ -24,11 +24,8 @@ segment_seconds = 2
 preset = "ultrafast"
 min_free_mb = 1
 logo_max_px = 48
-`);
-  c = await t.connect(TOKENS.operator);
-  await waitUntil(
-    async () => (await c.call<{ status: { status: string } }>('devices.get', { device: 'still' })).status.status === 'online',
-  );
+`,
+  ));
 });
 afterAll(async () => {
   await t?.stop();
@@ -62,21 +59,7 @@ describe('overlays in the recording', () => {
     await waitUntil(async () => (await act<Status>('status')).segments >= before + 2, 10_000, 'titled segment done');
     expect((await act<Status>('status')).gaps).toBe(0);
 
-    const red = execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=c=red:s=64x64',
-      '-frames:v',
-      '1',
-      '-c:v',
-      'png',
-      '-f',
-      'image2pipe',
-      'pipe:1',
-    ]);
+    const red = colorPng('red', 64);
     await act('graphic', { layer: 'logo', image_base64: red.toString('base64'), preview: false });
     const st = await waitUntil(
       async () => {
@@ -96,9 +79,7 @@ describe('overlays in the recording', () => {
     const first = frames[0];
     const titled = frames[frames.length - 2];
     const logoed = frames[frames.length - 1];
-    const TOP = { x0: 0.3, y0: 0.02, x1: 0.7, y1: 0.16 };
-    const TOP_RIGHT = { x0: 0.83, y0: 0.05, x1: 0.95, y1: 0.2 };
-    const MIDDLE = { x0: 0.3, y0: 0.35, x1: 0.7, y1: 0.65 };
+    const { TOP, TOP_RIGHT, MIDDLE } = REGIONS;
     expect(regionDiff(first, titled, TOP)).toBeGreaterThan(15);
     expect(regionDiff(first, titled, MIDDLE)).toBeLessThan(3);
     expect(regionDiff(titled, logoed, TOP_RIGHT)).toBeGreaterThan(15);

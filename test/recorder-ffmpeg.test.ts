@@ -6,14 +6,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type RpcTestClient, type TestAgent, TOKENS } from './support/agent.js';
-import { probe } from './recorder-helpers.js';
+import { probe, type RecorderAgent, startRecorderAgent } from './recorder-helpers.js';
+import type { TestAgent } from './support/agent.js';
 import { waitUntil } from './video-helpers.js';
 
 let t: TestAgent;
-let c: RpcTestClient;
-const act = <T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}) =>
-  c.call<T>('device.action', { device: 'rec', action, params });
+let act: RecorderAgent['act'];
 
 interface Seg {
   path: string;
@@ -25,7 +23,9 @@ interface Seg {
 }
 
 beforeAll(async () => {
-  t = await startTestAgent(`
+  ({ agent: t, act } = await startRecorderAgent(
+    'rec',
+    `
 [devices.rec]
 driver = "recorder"
 input = "testsrc2=size=320x240:rate=25"
@@ -36,13 +36,8 @@ min_free_mb = 1
 check_interval_ms = 500
 logo_max_px = 48
 preview_width = 320
-`);
-  c = await t.connect(TOKENS.operator);
-  await waitUntil(
-    async () => (await c.call<{ status: { status: string } }>('devices.get', { device: 'rec' })).status.status === 'online',
-    10_000,
-    'online',
-  );
+`,
+  ));
 });
 afterAll(async () => {
   await t?.stop();

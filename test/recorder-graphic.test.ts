@@ -1,20 +1,18 @@
 // The `graphic` request with the real ffmpeg on a lavfi test source: each
 // layer changes the preview's pixels where it is drawn (image comparison),
 // clearing restores them; and the recorder's status when ffmpeg is absent.
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type RpcTestClient, type TestAgent, TOKENS } from './support/agent.js';
-import { decodeJpeg, regionDiff } from './recorder-helpers.js';
+import { colorPng, decodeJpeg, type RecorderAgent, REGIONS, regionDiff, startRecorderAgent } from './recorder-helpers.js';
+import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 import { waitUntil } from './video-helpers.js';
 
 let t: TestAgent;
-let c: RpcTestClient;
-const act = <T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}) =>
-  c.call<T>('device.action', { device: 'rec', action, params });
+let act: RecorderAgent['act'];
 
 beforeAll(async () => {
-  t = await startTestAgent(`
+  ({ agent: t, act } = await startRecorderAgent(
+    'rec',
+    `
 [devices.rec]
 driver = "recorder"
 input = "testsrc2=size=320x240:rate=25"
@@ -25,19 +23,12 @@ min_free_mb = 1
 check_interval_ms = 500
 logo_max_px = 48
 preview_width = 320
-`);
-  c = await t.connect(TOKENS.operator);
-  await waitUntil(
-    async () => (await c.call<{ status: { status: string } }>('devices.get', { device: 'rec' })).status.status === 'online',
-    10_000,
-    'online',
-  );
+`,
+  ));
 });
 afterAll(async () => {
   await t?.stop();
 });
-
-const _root = () => path.join(t.dir, 'data', 'recordings');
 
 describe('recorder graphic', () => {
   it('graphic: each layer changes the preview where it is drawn, and clearing restores it', async () => {
@@ -47,10 +38,7 @@ describe('recorder graphic', () => {
       return decodeJpeg(Buffer.from(g.preview.data_base64, 'base64'), 320, 240);
     };
     const base = img(await act<G>('graphic'));
-    const TOP = { x0: 0.3, y0: 0.02, x1: 0.7, y1: 0.16 };
-    const BOTTOM_LEFT = { x0: 0.02, y0: 0.78, x1: 0.4, y1: 0.95 };
-    const TOP_RIGHT = { x0: 0.83, y0: 0.05, x1: 0.95, y1: 0.2 };
-    const MIDDLE = { x0: 0.3, y0: 0.35, x1: 0.7, y1: 0.65 };
+    const { TOP, BOTTOM_LEFT, TOP_RIGHT, MIDDLE } = REGIONS;
 
     const titled = await act<G>('graphic', { layer: 'title', text: 'Board meeting' });
     expect(titled.layers.title).toEqual({ text: 'Board meeting' });
@@ -63,21 +51,7 @@ describe('recorder graphic', () => {
     expect(regionDiff(withTitle, withLower, BOTTOM_LEFT)).toBeGreaterThan(15);
     expect(regionDiff(withTitle, withLower, TOP)).toBeLessThan(3);
 
-    const red = execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=c=red:s=64x64',
-      '-frames:v',
-      '1',
-      '-c:v',
-      'png',
-      '-f',
-      'image2pipe',
-      'pipe:1',
-    ]);
+    const red = colorPng('red', 64);
     const logoed = await act<G>('graphic', { layer: 'logo', image_base64: red.toString('base64') });
     expect(logoed.layers.logo).toMatchObject({ width: 48, height: 48 });
     const withLogo = img(logoed);

@@ -2,7 +2,8 @@
 // the title layer shows the meeting's name and the lower third the director's
 // current speaker — in a real agent with the real ffmpeg.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { startRecorderAgent } from './recorder-helpers.js';
+import { type RpcTestClient, type TestAgent, TOKENS } from './support/agent.js';
 import { waitUntil } from './video-helpers.js';
 
 let t: TestAgent;
@@ -16,7 +17,9 @@ type Status = {
 const status = () => c.call<Status>('device.action', { device: 'rec', action: 'status', params: {} });
 
 beforeAll(async () => {
-  t = await startTestAgent(`
+  ({ agent: t, client: c } = await startRecorderAgent(
+    'rec',
+    `
 [devices.rec]
 driver = "recorder"
 input = "testsrc2=size=160x120:rate=10"
@@ -25,11 +28,8 @@ segment_seconds = 2
 preset = "ultrafast"
 min_free_mb = 1
 follow_meeting = true
-`);
-  c = await t.connect(TOKENS.operator);
-  await waitUntil(
-    async () => (await c.call<{ status: { status: string } }>('devices.get', { device: 'rec' })).status.status === 'online',
-  );
+`,
+  ));
 });
 afterAll(async () => {
   await t?.stop();
