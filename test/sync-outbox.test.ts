@@ -208,3 +208,29 @@ describe('outbox bound in a running agent', () => {
     }
   });
 });
+
+describe('the commented [mqtt] / [alerts] example in api.toml', () => {
+  it('is valid config once uncommented', async () => {
+    const { parseConfig } = await import('../src/config/load.js');
+    const { DriverRegistry } = await import('../src/host/registry.js');
+    const text = fs.readFileSync(path.join(import.meta.dirname, '..', 'api.toml'), 'utf8');
+    const block = text.slice(text.indexOf('# [mqtt]'));
+    const uncommented = block
+      .split('\n')
+      .map((l) => l.replace(/^# /, ''))
+      .filter((l) => !l.startsWith('---'))
+      .join('\n');
+    const toml = `[agent]\nroom_id = "demo-room"\n\n${uncommented}`;
+    const loaded = parseConfig(toml, 'api.toml', new DriverRegistry([]), {
+      ROOM_AGENT_MQTT_PASSWORD: 'pw',
+      ROOM_AGENT_SLACK_WEBHOOK: 'https://hooks.slack.com/services/x',
+    });
+    expect(loaded.config.mqtt).toMatchObject({
+      url: 'mqtts://mqtt.central.example:8883',
+      topic_prefix: 'rooms',
+      inflight_window: 1000,
+    });
+    expect(loaded.config.alerts).toMatchObject({ device_offline_after_s: 60, slack_min_interval_s: 300 });
+    expect(loaded.secretPaths.has('mqtt.password')).toBe(true);
+  });
+});
