@@ -1,16 +1,19 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { ExtronSisDevice, type ExtronSisConfig } from './driver.js';
 import { type SisSimOptions, SisSimulator } from './simulator.js';
-import { type RecordingContext, recordingContext } from '../../test/support/driver-harness.js';
+import {
+  audioRoutes as audio,
+  cleanupAfterEach,
+  recordingContext,
+  routes,
+  runAction as run,
+  waitStatus,
+} from '../../test/support/driver-harness.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
-const cause = { kind: 'api' as const, name: 'test' };
 const BASE: ExtronSisConfig = {
   transport: 'tcp',
   port: 23,
@@ -38,13 +41,6 @@ async function startDriver(cfg: Partial<ExtronSisConfig>, serialBinding?: Bindin
 }
 const tcp = (sim: SisSimulator, extra: Partial<ExtronSisConfig> = {}) =>
   startDriver({ host: '127.0.0.1', port: sim.address.port, ...extra });
-
-const waitStatus = (rec: RecordingContext, status: string) =>
-  vi.waitFor(() => expect(rec.status).toBe(status), { timeout: 8000 });
-const run = (dev: ExtronSisDevice, action: string, params: Record<string, unknown> = {}) =>
-  dev.actions[action].run(params, { cause, signal: new AbortController().signal });
-const routes = (rec: RecordingContext) => rec.state.routes as Record<string, number | null>;
-const audio = (rec: RecordingContext) => rec.state.audio_routes as Record<string, number | null>;
 
 describe('extron-sis driver over Telnet', () => {
   it('refuses Telnet options, sets verbose mode 3, reads size and every tie, then goes online', async () => {

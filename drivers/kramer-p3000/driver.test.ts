@@ -1,16 +1,19 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { KramerP3000Device, type KramerP3000Config } from './driver.js';
 import { type P3kSimOptions, P3kSimulator } from './simulator.js';
-import { type RecordingContext, recordingContext } from '../../test/support/driver-harness.js';
+import {
+  audioRoutes as audio,
+  cleanupAfterEach,
+  recordingContext,
+  routes,
+  runAction as run,
+  waitStatus,
+} from '../../test/support/driver-harness.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
-const cause = { kind: 'api' as const, name: 'test' };
 const BASE: KramerP3000Config = {
   transport: 'tcp',
   port: 5000,
@@ -40,12 +43,6 @@ async function startDriver(cfg: Partial<KramerP3000Config>, serialBinding?: Bind
 }
 const tcp = (sim: P3kSimulator, extra: Partial<KramerP3000Config> = {}) =>
   startDriver({ host: '127.0.0.1', port: sim.address.port, ...extra });
-const waitStatus = (rec: RecordingContext, status: string) =>
-  vi.waitFor(() => expect(rec.status).toBe(status), { timeout: 8000 });
-const run = (dev: KramerP3000Device, action: string, params: Record<string, unknown> = {}) =>
-  dev.actions[action].run(params, { cause, signal: new AbortController().signal });
-const routes = (rec: RecordingContext) => rec.state.routes as Record<string, number | null>;
-const audio = (rec: RecordingContext) => rec.state.audio_routes as Record<string, number | null>;
 
 describe('kramer-p3000 driver over TCP', () => {
   it('handshakes, reads the I/O count and every route, then goes online', async () => {

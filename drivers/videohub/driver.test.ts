@@ -1,16 +1,10 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { VideohubDevice } from './driver.js';
 import { VideohubSimulator } from './simulator.js';
-import { type RecordingContext, recordingContext } from '../../test/support/driver-harness.js';
+import { cleanupAfterEach, recordingContext, runAction as run, waitStatus } from '../../test/support/driver-harness.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const signal = () => new AbortController().signal;
-const cause = { kind: 'api' as const, name: 'test' };
+const cleanups = cleanupAfterEach();
 
 async function startSim(opts: ConstructorParameters<typeof VideohubSimulator>[0] = {}) {
   const sim = new VideohubSimulator(opts);
@@ -37,11 +31,6 @@ async function startDriver(port: number, extra: Record<string, number> = {}) {
   cleanups.push(() => dev.stop());
   return { rec, dev };
 }
-
-const waitStatus = (rec: RecordingContext, status: string) =>
-  vi.waitFor(() => expect(rec.status).toBe(status), { timeout: 8000 });
-const run = (dev: VideohubDevice, action: string, params: Record<string, unknown> = {}) =>
-  dev.actions[action].run(params, { cause, signal: signal() });
 
 describe('videohub driver', () => {
   it('reads the connect dump, then reports online with 1-based routes, labels and locks', async () => {

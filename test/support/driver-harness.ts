@@ -1,10 +1,28 @@
 // Test helpers for driver tests (one copy for extron-sis, kramer-p3000 and
-// videohub): a DriverContext that records status, state and log lines, and a
-// fast-check helper that re-chunks a transcript at random points.
+// videohub): a DriverContext that records status, state and log lines, test
+// teardown, running an action, and a fast-check helper that re-chunks a
+// transcript at random points.
 import os from 'node:os';
 import pino from 'pino';
-import type { Cause, DeviceEvent, DeviceStatus, DriverContext } from '../../src/host/contract.js';
+import { afterEach, expect, vi } from 'vitest';
+import type { Cause, DeviceEvent, DeviceInstance, DeviceStatus, DriverContext } from '../../src/host/contract.js';
 import { realClock } from '../../src/util/clock.js';
+
+/** Teardown steps pushed during a test run after it, last pushed first (call once, at the top of a test file). */
+export function cleanupAfterEach(): (() => Promise<unknown> | unknown)[] {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return cleanups;
+}
+
+const TEST_CAUSE = { kind: 'api' as const, name: 'test' };
+
+/** Runs an action directly on a driver instance, as an API caller named "test". */
+export function runAction(dev: DeviceInstance, action: string, params: Record<string, unknown> = {}): Promise<unknown> {
+  return dev.actions[action].run(params, { cause: TEST_CAUSE, signal: new AbortController().signal });
+}
 
 export interface RecordingContext {
   ctx: DriverContext;
@@ -57,3 +75,10 @@ export function rechunk(text: string, cuts: number[]): string[] {
   out.push(text.slice(prev));
   return out;
 }
+
+export const waitStatus = (rec: RecordingContext, status: string) =>
+  vi.waitFor(() => expect(rec.status).toBe(status), { timeout: 8000 });
+
+/** A matrix driver's `routes` / `audio_routes` state (output → input, null = none). */
+export const routes = (rec: RecordingContext) => rec.state.routes as Record<string, number | null>;
+export const audioRoutes = (rec: RecordingContext) => rec.state.audio_routes as Record<string, number | null>;
