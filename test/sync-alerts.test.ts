@@ -8,7 +8,7 @@ import type { AgentContext } from '../src/app-context.js';
 import { AlertsFeature, createSync } from '../src/sync/index.js';
 import type { AlertMessage, EventMessage } from '../src/sync/topics.js';
 import { FakeClock } from '../src/util/clock.js';
-import { startTestAgent, type TestAgent } from './support/agent.js';
+import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 import { createAedes, mqttToml, Subscriber } from './sync-support.js';
 
 interface Hook {
@@ -91,6 +91,18 @@ describe('alerts', () => {
     d.setStatus('cam1', 'online', 'ok');
     expect(alerts[1]).toMatchObject({ kind: 'device_offline', key: 'cam1', state: 'cleared', since: alerts[0].at });
     expect(events.map((e) => e.type)).toEqual(['alert.raised', 'alert.cleared']);
+  });
+
+  it('WS clients list active alerts and subscribe to their changes', async () => {
+    const { a, feature } = await setup('');
+    const ws = await a.connect(TOKENS.viewer);
+    feature.raise('disk_low', '/data', 'low', {}, 'critical');
+    expect(await ws.call('alerts.list')).toMatchObject([{ kind: 'disk_low', key: '/data', state: 'raised' }]);
+    const sub = await ws.call<{ snapshot: { alerts: unknown[] } }>('subscribe', { topics: ['alerts'] });
+    expect(JSON.stringify(sub)).toContain('disk_low');
+    feature.clear('disk_low', '/data', 'ok again');
+    const n = await ws.waitFor((m) => m.topic === 'alerts');
+    expect(n.data).toMatchObject({ kind: 'disk_low', state: 'cleared', message: 'ok again' });
   });
 
   it('meeting not started N minutes after its scheduled start; cleared when it goes live', async () => {

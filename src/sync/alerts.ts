@@ -3,6 +3,7 @@
 // and clear is a room event (so it reaches `events`), a bus message on
 // `alerts` (MQTT `alerts`, WS) and optionally a Slack post.
 import fs from 'node:fs';
+import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AgentContext, Feature } from '../app-context.js';
 import type { DeviceChange } from '../state/devices.js';
@@ -57,6 +58,19 @@ export class AlertsFeature implements Feature, AlertSink {
     this.slack = cfg.slack_webhook_url
       ? new SlackNotifier(cfg.slack_webhook_url, cfg.slack_min_interval_s * 1000, ctx.clock, this.log, post)
       : null;
+    ctx.rpc.topic({
+      name: 'alerts',
+      description:
+        'Alert changes ({kind, key, state: raised|cleared, severity, message, at, since, data}); the snapshot lists the active alerts.',
+      snapshot: () => this.active(),
+    });
+    ctx.rpc.method({
+      name: 'alerts.list',
+      description: 'Active alerts of the room (device offline, meeting late, recorder failure, low disk, outbox dropping).',
+      role: 'viewer',
+      params: Type.Object({}, { additionalProperties: false }),
+      handler: () => this.active(),
+    });
   }
 
   async start(): Promise<void> {
