@@ -3,6 +3,7 @@
 // teardown, running an action, and a fast-check helper that re-chunks a
 // transcript at random points.
 import os from 'node:os';
+import fc from 'fast-check';
 import pino from 'pino';
 import { afterEach, expect, vi } from 'vitest';
 import type { Cause, DeviceEvent, DeviceInstance, DeviceStatus, DriverContext } from '../../src/host/contract.js';
@@ -61,6 +62,16 @@ export function recordingContext(id = 'matrix'): RecordingContext {
     },
   };
   return rec;
+}
+
+/** Property: `parse` gives `whole` (its answer for the unsplit text) however `text` is split into chunks. */
+export function expectSameWhenRechunked<T>(text: string, parse: (chunks: string[]) => T, whole = parse([text])): void {
+  fc.assert(
+    fc.property(fc.array(fc.nat(text.length), { maxLength: 40 }), (cuts) => {
+      expect(parse(rechunk(text, cuts))).toEqual(whole);
+    }),
+    { numRuns: 300 },
+  );
 }
 
 /** Splits `text` at the given cut points (fast-check supplies them). */
