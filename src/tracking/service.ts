@@ -172,7 +172,7 @@ export class TrackingService {
             meeting = this.store.putConference(ev.conference, facts);
             confs.set(ev.conference, { meetingKey: meeting, facts });
           }
-          if (meeting !== oldKey) {
+          if (conf !== undefined && meeting !== oldKey) {
             // Older events now belong to `meeting`: its snapshot (and the old one) no longer match the log.
             dropCaches.add(oldKey).add(meeting);
             touched.set(oldKey, true);
