@@ -209,6 +209,28 @@ describe('outbox bound in a running agent', () => {
   });
 });
 
+describe('sync in the full agent', () => {
+  it('starts beside every built-in feature, broker down, and forwards the configured live topics as events', async () => {
+    const port = await freePort();
+    const a = await startTestAgent(
+      `[mqtt]\nurl = "mqtt://127.0.0.1:${port}"\nforward_bus_topics = ["custom"]\n[alerts]\ndisk_min_free_mb = 0\n`,
+    );
+    try {
+      const sync = a.agent.ctx.feature<SyncFeature>('sync')!;
+      expect(sync).toBeDefined();
+      a.agent.bus.publish('custom', { hello: 1 });
+      a.agent.bus.publish('not-forwarded', { hello: 2 });
+      const types = sync.outbox.read(0, 1000).map((r) => (JSON.parse(r.payload) as EventMessage).type);
+      expect(types).toContain('custom');
+      expect(types).not.toContain('not-forwarded');
+      const ws = await a.connect();
+      expect(await ws.call('alerts.list')).toEqual([]);
+    } finally {
+      await a.stop();
+    }
+  });
+});
+
 describe('the commented [mqtt] / [alerts] example in api.toml', () => {
   it('is valid config once uncommented', async () => {
     const { parseConfig } = await import('../src/config/load.js');

@@ -44,8 +44,9 @@ export const MqttSectionSchema = Type.Object(
     outbox_max_rows: Type.Integer({ minimum: 10, maximum: 100_000_000, default: 1_000_000 }),
     outbox_max_age_h: Type.Number({ exclusiveMinimum: 0, maximum: 87_600, default: 168 }),
     forward_bus_topics: Type.Array(Type.String({ minLength: 1 }), {
-      default: ['director', 'scenarios'],
-      description: 'Bus topics whose messages are also sent as events (type = topic name).',
+      default: [],
+      description:
+        'Live bus topics whose messages are also sent as events (type = topic name), for modules that publish live changes but write no room events. Director and scenarios already write theirs.',
     }),
     recent_meetings: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'meetings/<id> kept retained.' }),
     inbox_source: Type.String({ default: 'mqtt', description: 'Source name given to tracking for inbox/events.' }),

@@ -140,7 +140,9 @@ export class SyncFeature implements Feature {
         this.onMeeting(data);
         break;
       case 'director':
-        this.director = m.data;
+        // The director publishes {status} and {decision}: the summary keeps the latest of each.
+        this.director =
+          data && typeof data === 'object' && !Array.isArray(data) ? { ...(this.director as object), ...data } : m.data;
         this.stateDirty = true;
         break;
       case 'alerts':
