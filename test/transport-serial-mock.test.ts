@@ -2,7 +2,7 @@
 // bytes both ways through a real SerialLink, unplug / plug-in of the adapter.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLink } from '../src/transport/serial.js';
-import { type SerialPeer, serialDevice } from '../src/transport/serial-mock.js';
+import { type SerialPeer, serialDevice, serialSessionDevice } from '../src/transport/serial-mock.js';
 
 let link: SerialLink | null = null;
 afterEach(async () => {
@@ -86,5 +86,42 @@ describe('serialDevice (binding-mock)', () => {
     dev.plugIn();
     await until(() => link?.connected === true, 'link up again after plug-in');
     expect(opens).toBe(2);
+  });
+
+  it('serialSessionDevice: one session per open of the port, fed its bytes, ended on close', async () => {
+    const log: string[] = [];
+    let n = 0;
+    const dev = serialSessionDevice('/dev/serial-mock-sessions', {
+      open: (peer) => {
+        n++;
+        log.push(`open ${n}`);
+        return { n, peer };
+      },
+      data: (s, d) => {
+        log.push(`${s.n}: ${d.toString('latin1')}`);
+        s.peer.send(`ok ${s.n}\r`);
+      },
+      close: (s) => log.push(`close ${s.n}`),
+    });
+    link = new SerialLink({
+      path: '/dev/serial-mock-sessions',
+      baudRate: 9600,
+      binding: dev.binding,
+      backoff: { initialMs: 10, maxMs: 20 },
+    });
+    const received: Buffer[] = [];
+    link.on('data', (c) => received.push(c));
+    link.start();
+    await until(() => link?.connected === true, 'link up');
+    link.write('a');
+    await until(() => Buffer.concat(received).toString() === 'ok 1\r', 'answer from session 1');
+    dev.unplug();
+    await until(() => link?.connected === false, 'link down');
+    dev.plugIn();
+    await until(() => link?.connected === true, 'link up again');
+    link.write('b');
+    await until(() => Buffer.concat(received).toString() === 'ok 1\rok 2\r', 'answer from session 2');
+    await link.stop();
+    expect(log).toEqual(['open 1', '1: a', 'close 1', 'open 2', '2: b', 'close 2']);
   });
 });

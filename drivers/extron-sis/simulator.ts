@@ -7,7 +7,7 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
+import { type SerialDevice, serialSessionDevice } from '../../src/transport/serial-mock.js';
 import { SimServer } from '../../src/transport/sim-server.js';
 
 export interface SisSimOptions {
@@ -86,20 +86,15 @@ export class SisSimulator {
 
   /** The RS-232 port of the same switcher, as a binding-mock port at `path`. */
   serialBinding(path: string): BindingInterface {
-    let session: Session | null = null;
-    this.serial = serialDevice(path, {
-      onOpen: (peer: SerialPeer) => {
-        session = this.newSession(
+    this.serial = serialSessionDevice(path, {
+      open: (peer) =>
+        this.newSession(
           'serial',
           (t) => peer.send(t),
           () => undefined,
-        );
-      },
-      onData: (d) => session && this.onBytes(session, d),
-      onClose: () => {
-        if (session) this.sessions.delete(session);
-        session = null;
-      },
+        ),
+      data: (s, d) => this.onBytes(s, d),
+      close: (s) => this.sessions.delete(s),
     });
     return this.serial.binding;
   }

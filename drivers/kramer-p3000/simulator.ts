@@ -5,7 +5,7 @@
 // message at power-on and device-initiated route lines after front-panel changes.
 import type { Logger } from 'pino';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
+import { type SerialDevice, serialSessionDevice } from '../../src/transport/serial-mock.js';
 import { SimServer } from '../../src/transport/sim-server.js';
 
 export interface P3kSimOptions {
@@ -80,19 +80,14 @@ export class P3kSimulator {
 
   /** The RS-232 port, as a binding-mock port at `path`. */
   serialBinding(path: string): BindingInterface {
-    let session: Session | null = null;
-    this.serial = serialDevice(path, {
-      onOpen: (peer: SerialPeer) => {
-        session = this.open(
+    this.serial = serialSessionDevice(path, {
+      open: (peer) =>
+        this.open(
           (t) => peer.send(t),
           () => undefined,
-        );
-      },
-      onData: (d) => session && this.onBytes(session, d),
-      onClose: () => {
-        if (session) this.sessions.delete(session);
-        session = null;
-      },
+        ),
+      data: (s, d) => this.onBytes(s, d),
+      close: (s) => this.sessions.delete(s),
     });
     return this.serial.binding;
   }

@@ -5,7 +5,7 @@
 // and Mute blocks, answers get/set/toggle/subscribe/unsubscribe and
 // `DEVICE recallPreset`, and publishes subscribed values on every change.
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { serialDevice } from '../../src/transport/serial-mock.js';
+import { serialSessionDevice } from '../../src/transport/serial-mock.js';
 import { SimServer } from '../../src/transport/sim-server.js';
 
 const IAC = 255;
@@ -148,18 +148,15 @@ export class TesiraSimulator {
 
   /** Serves TTP on a binding-mock serial port at `path`: a binding for that SerialLink only. */
   serialBinding(path: string): BindingInterface {
-    let session: Session | null = null;
-    return serialDevice(path, {
-      onOpen: (peer) => {
+    return serialSessionDevice(path, {
+      open: (peer) => {
         // TTP text is UTF-8 (labels, names); the serial peer takes strings as latin1.
-        session = new Session(this, (d) => peer.send(typeof d === 'string' ? Buffer.from(d, 'utf8') : d), false);
+        const session = new Session(this, (d) => peer.send(typeof d === 'string' ? Buffer.from(d, 'utf8') : d), false);
         this.sessions.add(session);
+        return session;
       },
-      onData: (d) => session?.feed(d),
-      onClose: () => {
-        if (session) this.sessions.delete(session);
-        session = null;
-      },
+      data: (s, d) => s.feed(d),
+      close: (s) => this.sessions.delete(s),
     }).binding;
   }
 

@@ -82,3 +82,27 @@ export function serialDevice(path: string, handlers: SerialDeviceHandlers): Seri
     },
   };
 }
+
+/** What a simulator does with a session it serves on the port: one per open of the port. */
+export interface SerialSessionHandlers<S> {
+  open(peer: SerialPeer): S;
+  data(session: S, data: Buffer): void;
+  close(session: S): void;
+}
+
+/** `serialDevice` for a simulator that starts a session each time the port opens and ends it when the port closes. */
+export function serialSessionDevice<S>(path: string, h: SerialSessionHandlers<S>): SerialDevice {
+  let session: S | null = null;
+  return serialDevice(path, {
+    onOpen: (peer) => {
+      session = h.open(peer);
+    },
+    onData: (d) => {
+      if (session !== null) h.data(session, d);
+    },
+    onClose: () => {
+      if (session !== null) h.close(session);
+      session = null;
+    },
+  });
+}
