@@ -1,7 +1,7 @@
 import { Atem } from 'atem-connection';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
-import { recordingContext } from '../vmix/test-context.js';
+import { recordingContext } from '../../test/support/driver-harness.js';
 import { type AtemLike, setAtemFactory } from './backend.js';
 import { createAtem } from './driver.js';
 import { FakeAtem, sampleAtemState } from './fake-atem.js';

@@ -34,7 +34,7 @@ async function startSim(opts: SisSimOptions = {}) {
 
 async function startDriver(cfg: Partial<ExtronSisConfig>, serialBinding?: BindingInterface) {
   const rec = recordingContext();
-  const dev = new ExtronSisDevice({ ...BASE, ...cfg }, rec.ctx, { serialBinding });
+  const dev = new ExtronSisDevice({ ...BASE, ...cfg }, rec, { serialBinding });
   await dev.start();
   cleanups.push(() => dev.stop());
   return { rec, dev };
@@ -116,7 +116,7 @@ describe('extron-sis driver over Telnet', () => {
     await new Promise((r) => other.once('connect', r));
     other.write('3*8$');
     await vi.waitFor(() => expect(audio(rec)['8']).toBe(3));
-    expect(rec.stateLog.at(-1)?.cause).toBeUndefined(); // attributed by the host (device or the action in flight)
+    expect(rec.patches.at(-1)?.cause).toBeUndefined(); // attributed by the host (device or the action in flight)
   });
 
   it('saves and recalls presets, and re-reads after a front-panel recall', async () => {

@@ -36,7 +36,7 @@ async function startSim(opts: P3kSimOptions = {}) {
 }
 async function startDriver(cfg: Partial<KramerP3000Config>, serialBinding?: BindingInterface) {
   const rec = recordingContext();
-  const dev = new KramerP3000Device({ ...BASE, ...cfg }, rec.ctx, { serialBinding });
+  const dev = new KramerP3000Device({ ...BASE, ...cfg }, rec, { serialBinding });
   await dev.start();
   cleanups.push(() => dev.stop());
   return { rec, dev };

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
-import { type RecordingContext, recordingContext } from '../vmix/test-context.js';
+import { type RecordingContext, recordingContext } from '../../test/support/driver-harness.js';
 import { createQsys, type QsysConfig } from './driver.js';
 import { type QrcSimulatorOptions, QrcSimulator } from './simulator.js';
 

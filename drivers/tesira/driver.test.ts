@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
-import { recordingContext } from '../vmix/test-context.js';
+import { recordingContext } from '../../test/support/driver-harness.js';
 import { createTesira, simulatedSerialBindings, type TesiraConfig } from './driver.js';
 import { TTP_BANNER, TesiraSimulator, type TesiraSimulatorOptions } from './simulator.js';
 

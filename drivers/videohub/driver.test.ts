@@ -25,7 +25,7 @@ async function startDriver(port: number, extra: Record<string, number> = {}) {
       prelude_timeout_ms: 3000,
       ...extra,
     },
-    rec.ctx,
+    rec,
   );
   await dev.start();
   cleanups.push(() => dev.stop());

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
 import { createVmix } from './driver.js';
 import { VmixSimulator } from './simulator.js';
-import { recordingContext } from './test-context.js';
+import { recordingContext } from '../../test/support/driver-harness.js';
 
 let sim: VmixSimulator;
 let dev: DeviceInstance | null = null;

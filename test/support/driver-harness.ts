@@ -1,13 +1,12 @@
-// Test helpers for driver tests (one copy for extron-sis, kramer-p3000 and
-// videohub): a DriverContext that records status, state and log lines, test
-// teardown, running an action, and a fast-check helper that re-chunks a
-// transcript at random points.
-import os from 'node:os';
+// Test helpers for driver tests (one copy for the matrix, mixer and audio
+// drivers): a DriverContext that records status, state, errors and log lines
+// and can wait for them, test teardown, running an action, and a fast-check
+// helper that re-chunks a transcript at random points.
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterEach, expect, vi } from 'vitest';
 import type { Cause, DeviceEvent, DeviceInstance, DeviceStatus, DriverContext } from '../../src/host/contract.js';
-import { realClock } from '../../src/util/clock.js';
+import { type Clock, realClock } from '../../src/util/clock.js';
 
 /** Teardown steps pushed during a test run after it, last pushed first (call once, at the top of a test file). */
 export function cleanupAfterEach(): (() => Promise<unknown> | unknown)[] {
@@ -25,40 +24,91 @@ export function runAction(dev: DeviceInstance, action: string, params: Record<st
   return dev.actions[action].run(params, { cause: TEST_CAUSE, signal: new AbortController().signal });
 }
 
-export interface RecordingContext {
-  ctx: DriverContext;
-  statuses: { status: DeviceStatus; message: string }[];
-  state: Record<string, unknown>;
-  stateLog: { patch: Record<string, unknown>; cause?: Cause }[];
-  events: DeviceEvent[];
-  logs: { level: number; msg: string; [k: string]: unknown }[];
-  readonly status: DeviceStatus | undefined;
+/** A pino line as the recording context keeps it. */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
 }
 
-export function recordingContext(id = 'matrix'): RecordingContext {
-  const logs: RecordingContext['logs'] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+/** A DriverContext that records what the driver reports, for driver tests without a host. */
+export interface RecordingContext extends DriverContext {
+  statuses: { status: DeviceStatus; message: string }[];
+  state: Record<string, unknown>;
+  /** Every patch (a copy, as it was when set) with the cause it carried. */
+  patches: { patch: Record<string, unknown>; cause?: Cause }[];
+  /** `reportError` messages. */
+  errors: string[];
+  events: DeviceEvent[];
+  /** Parsed pino lines (level, msg, …). */
+  logs: LogLine[];
+  readonly status: DeviceStatus | undefined;
+  /** Resolves when `pred` holds, checked now and after every change. */
+  until(pred: (c: RecordingContext) => boolean, what: string, timeoutMs?: number): Promise<void>;
+}
+
+export function recordingContext(id = 'dev', clock: Clock = realClock): RecordingContext {
+  const logs: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  const changed = () => {
+    for (const w of [...waiters]) w();
+  };
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        logs.push(JSON.parse(line));
+        changed();
+      },
+    },
+  );
   const rec: RecordingContext = {
+    id,
+    logger,
+    clock,
+    // The drivers tested with this keep no files.
+    dataDir: '/nonexistent',
     statuses: [],
     state: {},
-    stateLog: [],
+    patches: [],
+    errors: [],
     events: [],
     logs,
     get status() {
       return rec.statuses.at(-1)?.status;
     },
-    ctx: {
-      id,
-      logger,
-      clock: realClock,
-      dataDir: os.tmpdir(),
-      setStatus: (status, message) => void rec.statuses.push({ status, message }),
-      reportError: (message) => void logs.push({ level: 40, msg: message }),
-      setState: (patch, cause) => {
-        Object.assign(rec.state, structuredClone(patch));
-        rec.stateLog.push({ patch: structuredClone(patch), cause });
-      },
-      emit: (e) => void rec.events.push(e),
+    setStatus(status, message) {
+      rec.statuses.push({ status, message });
+      changed();
+    },
+    reportError(message) {
+      rec.errors.push(message);
+      changed();
+    },
+    setState(patch, cause) {
+      Object.assign(rec.state, structuredClone(patch));
+      rec.patches.push({ patch: structuredClone(patch), cause });
+      changed();
+    },
+    emit(event) {
+      rec.events.push(event);
+      changed();
+    },
+    until(pred, what, timeoutMs = 5000) {
+      if (pred(rec)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!pred(rec)) return;
+          waiters.delete(check);
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${what}; statuses: ${JSON.stringify(rec.statuses.slice(-5))}`));
+        }, timeoutMs);
+        waiters.add(check);
+      });
     },
   };
   return rec;
