@@ -256,3 +256,41 @@ describe('the commented [mqtt] / [alerts] example in api.toml', () => {
     expect(loaded.secretPaths.has('mqtt.password')).toBe(true);
   });
 });
+
+describe('broker credentials', () => {
+  it('are never logged, also when the broker refuses them', async () => {
+    const { Agent } = await import('../src/app.js');
+    const pino = (await import('pino')).default;
+    const { createAedes } = await import('./sync-support.js');
+    const broker = await createAedes();
+    const seen: string[] = [];
+    broker.instance!()!.authenticate = (_client, username, password, done) => {
+      seen.push(`${username}:${password?.toString()}`);
+      const err = Object.assign(new Error('bad credentials'), { returnCode: 4 as const });
+      done(err, false);
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-secret-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'api.toml');
+    fs.writeFileSync(
+      file,
+      `[agent]\nroom_id = "r1"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n[mqtt]\nurl = "${broker.url}"\nprotocol_version = 4\nusername = "room"\npassword = "\${MQTT_PW}"\nreconnect_min_ms = 50\nreconnect_max_ms = 100\n`,
+    );
+    const lines: string[] = [];
+    const logger = pino({ level: 'trace' }, { write: (l: string) => lines.push(l) });
+    const agent = new Agent({ configFile: file, logger, env: { MQTT_PW: 'S3cret-broker-pw' } });
+    await agent.start();
+    try {
+      const ws = await fetch(`${agent.url}/healthz`);
+      expect(ws.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(seen[0]).toBe('room:S3cret-broker-pw'); // it was really sent, and refused
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.join('\n')).not.toContain('S3cret-broker-pw');
+      expect(agent.ctx.feature<SyncFeature>('sync')!.stats().connected).toBe(false);
+    } finally {
+      await agent.stop();
+      await broker.close();
+    }
+  });
+});

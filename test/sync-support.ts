@@ -31,6 +31,8 @@ export interface TestBroker {
    * broker accepted.
    */
   tap?(topic: string, fn: (payload: Buffer) => void): void;
+  /** aedes only: the broker instance (e.g. to set an authenticate hook). */
+  instance?(): Aedes | null;
 }
 
 export interface BrokerSpec {
@@ -103,6 +105,7 @@ export async function createAedes(fixedPort?: number): Promise<TestBroker> {
       await b.stop();
       await closeBroker();
     },
+    instance: () => broker,
     tap(topic, fn) {
       broker?.subscribe(
         topic,
