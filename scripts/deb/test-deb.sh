@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The packaging lane: build two versions of the .deb, inspect them, run
+# lintian, then install / run / upgrade (data kept) / remove / purge in a clean
+# Debian root made with debootstrap, where dpkg really installs the package.
+# Needs root, dpkg-deb, debootstrap (and lintian for the lint step).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+WORK="${WORK:-$ROOT/build/deb-test}"
+MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+SUITE="${DEBIAN_SUITE:-bookworm}"
+BASE="$(node -p "require('./package.json').version")"
+V1="$BASE+test1"
+V2="$BASE+test2"
+fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
+step() { echo; echo "== $*"; }
+
+mkdir -p "$WORK"
+step "build $V1, and $V2 as the same tree with a newer version"
+VERSION="$V1" OUT="$WORK" bash scripts/package-deb.sh | tail -1
+DEB1="$WORK/room-agent_${V1}_amd64.deb"
+DEB2="$WORK/room-agent_${V2}_amd64.deb"
+rm -rf "$WORK/v2" && dpkg-deb -R "$DEB1" "$WORK/v2"
+sed -i "s/^Version: .*/Version: $V2/" "$WORK/v2/DEBIAN/control"
+dpkg-deb --root-owner-group -Zgzip --build "$WORK/v2" "$DEB2" >/dev/null && rm -rf "$WORK/v2"
+
+step "inspect control fields and file list"
+field() { dpkg-deb -f "$DEB1" "$1"; }
+[ "$(field Package)" = room-agent ] || fail "Package"
+[ "$(field Version)" = "$V1" ] || fail "Version"
+[ "$(field Architecture)" = amd64 ] || fail "Architecture"
+field Depends | grep -q 'libc6 (>= 2.28)' || fail "Depends lacks libc6 (>= 2.28)"
+field Recommends | grep -q ffmpeg || fail "Recommends lacks ffmpeg"
+dpkg-deb --ctrl-tarfile "$DEB1" | tar -xO ./conffiles | grep -qx /etc/room-agent/api.toml || fail "api.toml is not a conffile"
+LIST="$(dpkg-deb -c "$DEB1" | awk '{print $6}')"
+for f in ./usr/bin/room-agent ./opt/room-agent/node/bin/node ./opt/room-agent/dist/src/cli.js ./etc/room-agent/api.toml \
+  ./lib/systemd/system/room-agent.service ./opt/room-agent/node_modules/better-sqlite3/build/Release/better_sqlite3.node \
+  ./usr/share/doc/room-agent/copyright ./usr/share/man/man1/room-agent.1.gz; do
+  grep -qx "$f" <<<"$LIST" || fail "missing $f"
+done
+! grep -q '^./opt/room-agent/node_modules/vitest/' <<<"$LIST" || fail "dev dependency vitest is packaged"
+! grep -q '^./opt/room-agent/dist/.*\.test\.js$' <<<"$LIST" || fail "test files are packaged"
+dpkg-deb -x "$DEB1" "$WORK/x" && grep -q '^Type=notify' "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit is not Type=notify"
+for k in WatchdogSec= Restart=always User=room-agent SupplementaryGroups=dialout NoNewPrivileges=yes ProtectSystem=strict \
+  ReadWritePaths=/var/lib/room-agent PrivateTmp=yes; do
+  grep -q "^$k" "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit lacks $k"
+done
+! grep -Eq '^token *=' "$WORK/x/etc/room-agent/api.toml" || fail "packaged api.toml carries a token"
+rm -rf "$WORK/x"
+echo "control fields, conffile, file list and unit: ok"
+
+if command -v lintian >/dev/null; then
+  step "lintian"
+  # Errors fail the lane; the overrides shipped in the package explain the rest.
+  lintian --tag-display-limit 0 --fail-on error "$DEB1" || fail "lintian errors (see above)"
+fi
+
+step "debootstrap a clean $SUITE root"
+R="$WORK/root"
+if [ ! -x "$R/usr/bin/dpkg" ]; then
+  rm -rf "$R"
+  debootstrap --variant=minbase "$SUITE" "$R" "$MIRROR" >/dev/null
+fi
+cleanup() {
+  [ -n "${AGENT_PID:-}" ] && kill "$AGENT_PID" 2>/dev/null || true
+  umount "$R/proc" 2>/dev/null || true
+  umount "$R/dev" 2>/dev/null || true
+}
+trap cleanup EXIT
+mount -t proc proc "$R/proc"
+mount --bind /dev "$R/dev"
+# A clean environment inside the root: nothing of this machine's env leaks in.
+in_root() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 chroot "$R" "$@"; }
+cp "$DEB1" "$DEB2" "$R/tmp/"
+# A fresh root for each run: the package must not already be installed.
+in_root dpkg --purge room-agent >/dev/null 2>&1 || true
+
+step "install $V1"
+in_root dpkg -i "/tmp/$(basename "$DEB1")"
+in_root getent passwd room-agent >/dev/null || fail "user room-agent not created"
+in_root id -nG room-agent | grep -qw dialout || fail "room-agent is not in dialout"
+[ "$(in_root stat -c %U /var/lib/room-agent)" = room-agent ] || fail "/var/lib/room-agent not owned by room-agent"
+in_root room-agent version | grep -qx "$BASE" || fail "room-agent version"
+in_root room-agent check-config /etc/room-agent/api.toml | grep -qx OK || fail "packaged api.toml does not pass check-config"
+
+PORT=$(node -e "const s=require('net').createServer().listen(0,()=>{console.log(s.address().port);s.close()})")
+INGEST="deb-test-ingest-token-0123456789"
+# The integrator edits the conffile: this edit must survive the upgrade.
+cat >> "$R/etc/room-agent/api.toml" <<TOML
+
+[[agent.tokens]]
+name = "ingest"
+token = "$INGEST"
+role = "ingest"
+
+[devices.cam-1]
+driver = "visca"
+simulated = true
+TOML
+sed -i "s/^listen = .*/listen = \"127.0.0.1:$PORT\"/" "$R/etc/room-agent/api.toml"
+in_root room-agent check-config /etc/room-agent/api.toml | grep -qx OK || fail "edited api.toml does not pass check-config"
+
+run_agent() {
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 chroot --userspec=room-agent:room-agent "$R" /usr/bin/room-agent start --config /etc/room-agent/api.toml >"$WORK/agent-$1.log" 2>&1 &
+  AGENT_PID=$!
+  for _ in $(seq 1 300); do
+    node -e "fetch('http://127.0.0.1:$PORT/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" && return 0
+    sleep 0.1
+  done
+  cat "$WORK/agent-$1.log"; fail "agent $1 did not become healthy"
+}
+stop_agent() {
+  kill -TERM "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
+}
+
+step "run $V1 as room-agent: first start generates the admin token"
+run_agent v1
+TOKEN_FILE="$R/var/lib/room-agent/tokens/admin.token"
+[ -f "$TOKEN_FILE" ] || fail "admin token was not generated"
+MODE="$(in_root stat -c '%a %U' /var/lib/room-agent/tokens/admin.token)"
+[ "$MODE" = "600 room-agent" ] || fail "token file mode/owner: $MODE"
+ADMIN="$(cat "$TOKEN_FILE")"
+grep -q "$ADMIN" "$WORK/agent-v1.log" && fail "the token itself was logged"
+grep -q 'tokens/admin.token' "$WORK/agent-v1.log" || fail "the log does not say where the token is"
+node scripts/deb/smoke.mjs seed "http://127.0.0.1:$PORT" "$ADMIN" "$INGEST"
+stop_agent
+
+step "upgrade to $V2: data and config edits kept"
+in_root dpkg -i "/tmp/$(basename "$DEB2")"
+in_root dpkg-query -W -f '${Version}' room-agent | grep -qx "$V2" || fail "not upgraded"
+grep -q 'deb-test-ingest-token' "$R/etc/room-agent/api.toml" || fail "conffile edit lost on upgrade"
+run_agent v2
+node scripts/deb/smoke.mjs verify "http://127.0.0.1:$PORT" "$ADMIN"
+stop_agent
+
+step "remove keeps data, purge removes it"
+in_root dpkg -r room-agent
+[ ! -e "$R/opt/room-agent" ] || fail "/opt/room-agent left after remove"
+[ -f "$R/var/lib/room-agent/room-agent.db" ] || fail "data removed by remove"
+in_root dpkg -P room-agent
+[ ! -e "$R/var/lib/room-agent" ] || fail "data left after purge"
+! in_root getent passwd room-agent >/dev/null || fail "user left after purge"
+echo
+echo "test-deb: all packaging checks passed"
