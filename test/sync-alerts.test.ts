@@ -148,6 +148,13 @@ describe('alerts', () => {
     expect(alerts[2]).toMatchObject({ kind: 'recorder_failure', state: 'raised' });
     a.agent.devices.setStatus('rec', 'online', 'ok');
     expect(alerts[3]).toMatchObject({ kind: 'recorder_failure', state: 'cleared' });
+    // The recorder driver's own events: recorder.alert raises, recorder.started clears.
+    const at = new Date().toISOString();
+    a.agent.events.emit({ type: 'recorder.alert', at, data: { device: 'rec', reason: 'ffmpeg exited 1' } });
+    expect(alerts[4]).toMatchObject({ kind: 'recorder_failure', state: 'raised' });
+    expect(alerts[4].message).toContain('ffmpeg exited 1');
+    a.agent.events.emit({ type: 'recorder.started', at, data: { device: 'rec', session: 's1' } });
+    expect(alerts[5]).toMatchObject({ kind: 'recorder_failure', state: 'cleared' });
   });
 
   it('low disk with 10 % hysteresis', async () => {

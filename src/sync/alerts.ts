@@ -182,7 +182,7 @@ export class AlertsFeature implements Feature, AlertSink {
     const device = typeof d.device === 'string' ? d.device : undefined;
     if (e.type.startsWith('meeting.') || e.type.startsWith('calendar.')) this.onMeetingInfo(d);
     if (!device || this.ctx.devices.get(device)?.kind !== 'recorder') {
-      if (/^(recorder|recording)\.(failed|error)$/.test(e.type)) {
+      if (/^(recorder|recording)\.(failed|error|alert)$/.test(e.type)) {
         const key = device ?? 'recorder';
         this.raise(
           'recorder_failure',
@@ -207,11 +207,13 @@ export class AlertsFeature implements Feature, AlertSink {
       } else if (d.ok === true) {
         this.clear('recorder_failure', device, `recorder ${device}: ${String(d.action)} succeeded`, { device });
       }
-    } else if (/(failed|error)$/.test(e.type)) {
+    } else if (e.type === 'recorder.started') {
+      this.clear('recorder_failure', device, `recorder ${device} is recording`, { device });
+    } else if (/(failed|error|alert)$/.test(e.type)) {
       this.raise(
         'recorder_failure',
         device,
-        `recorder ${device}: ${e.type} ${String(d.error ?? d.message ?? '')}`.trim(),
+        `recorder ${device}: ${e.type} ${String(d.reason ?? d.error ?? d.message ?? '')}`.trim(),
         { device, event: e.type },
         'critical',
       );
