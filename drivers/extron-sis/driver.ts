@@ -7,8 +7,8 @@ import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/
 import { defineAction } from '../../src/host/contract.js';
 import type { Link } from '../../src/transport/link.js';
 import { CommandQueue } from '../../src/transport/queue.js';
-import { type BindingInterface, SerialLink } from '../../src/transport/serial.js';
-import { TcpLink } from '../../src/transport/tcp.js';
+import { pickLink } from '../../src/transport/pick-link.js';
+import type { BindingInterface } from '../../src/transport/serial.js';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
@@ -60,17 +60,9 @@ export class ExtronSisDevice implements DeviceInstance {
     private readonly ctx: DriverContext,
     opts: { serialBinding?: BindingInterface } = {},
   ) {
-    const base = { logger: ctx.logger, clock: ctx.clock };
-    if ((cfg.transport ?? 'tcp') === 'serial') {
-      if (!cfg.path) throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: transport "serial" needs "path"`);
-      this.link = new SerialLink({ ...base, path: cfg.path, baudRate: cfg.baud_rate ?? 9600, binding: opts.serialBinding });
-      this.telnet = null;
-    } else {
-      if (!cfg.host)
-        throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: transport "tcp" needs "host" (or simulated = true)`);
-      this.link = new TcpLink({ ...base, host: cfg.host, port: cfg.port ?? 23 });
-      this.telnet = new TelnetFilter();
-    }
+    this.link = pickLink(ctx, cfg, { port: 23, baudRate: 9600 }, opts.serialBinding);
+    // Telnet only on TCP; RS-232 is plain SIS.
+    this.telnet = cfg.transport === 'serial' ? null : new TelnetFilter();
     this.queue = new CommandQueue<SisMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
     this.actions = this.defineActions();
   }

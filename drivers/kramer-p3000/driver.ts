@@ -6,8 +6,8 @@ import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/
 import { defineAction } from '../../src/host/contract.js';
 import type { Link } from '../../src/transport/link.js';
 import { CommandQueue } from '../../src/transport/queue.js';
-import { type BindingInterface, SerialLink } from '../../src/transport/serial.js';
-import { TcpLink } from '../../src/transport/tcp.js';
+import { pickLink } from '../../src/transport/pick-link.js';
+import type { BindingInterface } from '../../src/transport/serial.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import {
@@ -92,15 +92,7 @@ export class KramerP3000Device implements DeviceInstance {
     private readonly ctx: DriverContext,
     opts: { serialBinding?: BindingInterface } = {},
   ) {
-    const base = { logger: ctx.logger, clock: ctx.clock };
-    if ((cfg.transport ?? 'tcp') === 'serial') {
-      if (!cfg.path) throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: transport "serial" needs "path"`);
-      this.link = new SerialLink({ ...base, path: cfg.path, baudRate: cfg.baud_rate ?? 115_200, binding: opts.serialBinding });
-    } else {
-      if (!cfg.host)
-        throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: transport "tcp" needs "host" (or simulated = true)`);
-      this.link = new TcpLink({ ...base, host: cfg.host, port: cfg.port ?? 5000 });
-    }
+    this.link = pickLink(ctx, cfg, { port: 5000, baudRate: 115_200 }, opts.serialBinding);
     this.queue = new CommandQueue<P3kMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
     this.actions = this.defineActions();
   }
