@@ -294,3 +294,25 @@ describe('broker credentials', () => {
     }
   });
 });
+
+describe('shutdown', () => {
+  it('events written while the agent stops (after sync) wait in the outbox for the next start', async () => {
+    const port = await freePort();
+    const body = `[mqtt]\nurl = "mqtt://127.0.0.1:${port}"\n[alerts]\ndisk_min_free_mb = 0\n`;
+    const a = await startTestAgent(body, { features: [createAlerts, createSync] });
+    a.agent.devices.add({ id: 'cam9', name: 'Cam', driver: 'test', kind: 'camera', simulated: true });
+    await a.agent.ctx.feature<SyncFeature>('sync')!.stop();
+    a.agent.devices.setStatus('cam9', 'offline', 'agent stopping');
+    await a.stop();
+    const again = await startTestAgent(body, { dir: a.dir, features: [createAlerts, createSync] });
+    try {
+      const rows = again.agent.ctx
+        .feature<SyncFeature>('sync')!
+        .outbox.read(0, 100)
+        .map((r) => JSON.parse(r.payload) as EventMessage);
+      expect(rows.some((e) => e.type === 'device.status' && e.data.device === 'cam9' && e.data.status === 'offline')).toBe(true);
+    } finally {
+      await again.stop();
+    }
+  });
+});

@@ -91,21 +91,6 @@ export class MqttLink {
     c.on('error', () => undefined);
   }
 
-  /** Kills the socket without a clean disconnect (the broker then sends the Last Will). Tests and benchmarks only. */
-  destroy(): void {
-    this.stopped = true;
-    this.o.clock.clearTimeout(this.timer);
-    const c = this.client;
-    this.client = null;
-    this.generation++;
-    this.connected = false;
-    if (c) {
-      c.stream?.destroy();
-      c.end(true);
-      c.on('error', () => undefined);
-    }
-  }
-
   publish(topic: string, payload: string | Buffer, opts: IClientPublishOptions, cb?: (err?: Error) => void): boolean {
     const c = this.current;
     if (!c) return false;

@@ -71,7 +71,12 @@ export class SyncFeature implements Feature {
     this.drainer.onAcked = () => this.maybeClearDropping();
     // Registered now, not in start(): device status events from the host's
     // start come before features start and must be in the outbox too.
-    this.unsubscribe.push(ctx.events.on((e) => this.outbox.append(e.type, e.at, e.data, ctx.clock.now())));
+    // Kept after stop(): devices and other features still write events while
+    // the agent shuts down (stopped after sync); they wait in the outbox for
+    // the next start. Only a closed store ends it.
+    ctx.events.on((e) => {
+      if (ctx.store.db.open) this.outbox.append(e.type, e.at, e.data, ctx.clock.now());
+    });
     this.unsubscribe.push(ctx.bus.subscribe((m) => this.onBus(m)));
   }
 
