@@ -12,6 +12,7 @@ import type { BindingInterface } from '../../src/transport/serial.js';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
+import { matrixState, type RouteTable } from '../../src/util/matrix-state.js';
 import type { ExtronSisConfig } from './config.js';
 import {
   encodePresetRecall,
@@ -28,7 +29,7 @@ import {
 
 export { ExtronSisConfig } from './config.js';
 
-type Table = Record<string, number | null>;
+type Table = RouteTable;
 type Expect = (m: SisMessage) => boolean;
 /** After the banner, how long a `Password:` prompt may take before we assume there is none. */
 const PROMPT_GRACE_MS = 400;
@@ -293,16 +294,16 @@ export class ExtronSisDevice implements DeviceInstance {
   }
 
   private publish(): void {
-    const labels = (names: string[], n: number) =>
-      Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i + 1), names[i] ?? `${i + 1}`]));
-    this.ctx.setState({
-      inputs: this.inputs,
-      outputs: this.outputs,
-      routes: { ...this.video },
-      audio_routes: { ...this.audio },
-      input_labels: labels(this.cfg.input_labels ?? [], this.inputs),
-      output_labels: labels(this.cfg.output_labels ?? [], this.outputs),
-    });
+    this.ctx.setState(
+      matrixState({
+        inputs: this.inputs,
+        outputs: this.outputs,
+        video: this.video,
+        audio: this.audio,
+        inputLabels: this.cfg.input_labels ?? [],
+        outputLabels: this.cfg.output_labels ?? [],
+      }),
+    );
   }
 
   private defineActions(): Record<string, ActionDefinition> {

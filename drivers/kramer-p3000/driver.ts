@@ -10,6 +10,7 @@ import { pickLink } from '../../src/transport/pick-link.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
+import { matrixState, type RouteTable } from '../../src/util/matrix-state.js';
 import {
   encodeCommand,
   encodeRoute,
@@ -70,7 +71,7 @@ export const KramerP3000Config = Type.Object(
 );
 export type KramerP3000Config = Static<typeof KramerP3000Config>;
 
-type Table = Record<string, number | null>;
+type Table = RouteTable;
 type Expect = (m: P3kMessage) => boolean;
 
 export class KramerP3000Device implements DeviceInstance {
@@ -240,16 +241,16 @@ export class KramerP3000Device implements DeviceInstance {
   }
 
   private publish(): void {
-    const labels = (names: string[], n: number) =>
-      Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i + 1), names[i] ?? `${i + 1}`]));
-    this.ctx.setState({
-      inputs: this.inputs,
-      outputs: this.outputs,
-      routes: { ...this.video },
-      ...(this.cfg.audio === false ? {} : { audio_routes: { ...this.audio } }),
-      input_labels: labels(this.cfg.input_labels ?? [], this.inputs),
-      output_labels: labels(this.cfg.output_labels ?? [], this.outputs),
-    });
+    this.ctx.setState(
+      matrixState({
+        inputs: this.inputs,
+        outputs: this.outputs,
+        video: this.video,
+        audio: this.cfg.audio === false ? null : this.audio,
+        inputLabels: this.cfg.input_labels ?? [],
+        outputLabels: this.cfg.output_labels ?? [],
+      }),
+    );
   }
 
   private async route(layer: P3kLayer, input: number | null, output: number, signal: AbortSignal): Promise<void> {
