@@ -3,6 +3,7 @@
 // status. Control values in state come only from what the Core reports.
 import { type Static, Type } from '@sinclair/typebox';
 import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
+import { KeepAlive } from '../../src/transport/keepalive.js';
 import { TcpLink } from '../../src/transport/tcp.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
@@ -80,7 +81,6 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let session = 0;
-  let keepalive: TimerHandle | null = null;
   let engine: EngineStatus | null = null;
   let ready = false;
   /** A failure that reconnecting will not fix (bad logon, control missing in the design): kept as the status across reconnects. */
@@ -224,7 +224,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
       ready = true;
       stickyFailure = false;
       reflectEngine();
-      scheduleKeepalive(id);
+      keepalive.start();
     } catch (e) {
       if (id !== session) return;
       ctx.reportError(`Q-SYS session start failed: ${errorMessage(e)}`);
@@ -237,20 +237,15 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     }
   }
 
-  function scheduleKeepalive(id: number): void {
-    ctx.clock.clearTimeout(keepalive);
-    keepalive = ctx.clock.setTimeout(() => {
-      keepalive = null;
-      call('NoOp', {}).then(
-        () => id === session && scheduleKeepalive(id),
-        (e) => {
-          if (id !== session) return;
-          ctx.reportError(`Q-SYS keep-alive failed: ${errorMessage(e)}`);
-          link.reconnect(`no reply to NoOp: ${errorMessage(e)}`);
-        },
-      );
-    }, config.keepalive_ms ?? 20_000);
-  }
+  const keepalive = new KeepAlive({
+    clock: ctx.clock,
+    everyMs: config.keepalive_ms ?? 20_000,
+    check: () => call('NoOp', {}),
+    onFail: (e) => {
+      ctx.reportError(`Q-SYS keep-alive failed: ${errorMessage(e)}`);
+      link.reconnect(`no reply to NoOp: ${errorMessage(e)}`);
+    },
+  });
 
   link.on('up', () => {
     session++;
@@ -260,8 +255,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
   link.on('down', (reason) => {
     session++;
     ready = false;
-    ctx.clock.clearTimeout(keepalive);
-    keepalive = null;
+    keepalive.end();
     failPending(new DeviceError(`Q-SYS connection lost: ${reason}`, 'DEVICE_OFFLINE'));
     if (!stickyFailure) ctx.setStatus('offline', `${link.describe()}: ${reason}`);
   });
@@ -326,8 +320,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     },
     async stop() {
       session++;
-      ctx.clock.clearTimeout(keepalive);
-      keepalive = null;
+      keepalive.end();
       failPending(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
       await link.stop();
     },

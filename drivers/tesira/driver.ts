@@ -5,6 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
 import type { Link } from '../../src/transport/link.js';
+import { KeepAlive } from '../../src/transport/keepalive.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { type BindingInterface, SerialLink } from '../../src/transport/serial.js';
 import { TcpLink } from '../../src/transport/tcp.js';
@@ -86,7 +87,6 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
   const queue = new CommandQueue<TtpMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
   let session = 0;
   let bannerTimer: TimerHandle | null = null;
-  let resubTimer: TimerHandle | null = null;
   let awaitingBanner = false;
 
   /** The last command line written, to recognise its echo. */
@@ -171,7 +171,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
           ? `connected to ${link.describe()}; ${failed.length} control(s) not found`
           : `connected to ${link.describe()}`,
       );
-      scheduleResubscribe(id);
+      resubscribe.start();
     } catch (e) {
       if (id !== session) return;
       ctx.reportError(`Tesira session start failed: ${errorMessage(e)}`);
@@ -179,21 +179,16 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
     }
   }
 
-  function scheduleResubscribe(id: number): void {
-    ctx.clock.clearTimeout(resubTimer);
-    resubTimer = ctx.clock.setTimeout(() => {
-      resubTimer = null;
-      // Same labels again: subscriptions can be lost by a config push without a disconnect.
-      subscribeAll(id).then(
-        () => id === session && scheduleResubscribe(id),
-        (e) => {
-          if (id !== session) return;
-          ctx.reportError(`Tesira re-subscribe failed: ${errorMessage(e)}`);
-          link.reconnect(`no reply from Tesira: ${errorMessage(e)}`);
-        },
-      );
-    }, config.resubscribe_ms ?? 300_000);
-  }
+  // Same labels again: subscriptions can be lost by a config push without a disconnect. Also the liveness check.
+  const resubscribe = new KeepAlive({
+    clock: ctx.clock,
+    everyMs: config.resubscribe_ms ?? 300_000,
+    check: () => subscribeAll(session),
+    onFail: (e) => {
+      ctx.reportError(`Tesira re-subscribe failed: ${errorMessage(e)}`);
+      link.reconnect(`no reply from Tesira: ${errorMessage(e)}`);
+    },
+  });
 
   link.on('up', (info) => {
     session++;
@@ -216,8 +211,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
     session++;
     awaitingBanner = false;
     ctx.clock.clearTimeout(bannerTimer);
-    ctx.clock.clearTimeout(resubTimer);
-    resubTimer = null;
+    resubscribe.end();
     queue.failAll(new DeviceError(`Tesira connection lost: ${reason}`, 'DEVICE_OFFLINE'));
     ctx.setStatus('offline', `${link.describe()}: ${reason}`);
   });
@@ -313,7 +307,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
     async stop() {
       session++;
       ctx.clock.clearTimeout(bannerTimer);
-      ctx.clock.clearTimeout(resubTimer);
+      resubscribe.end();
       queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
       await link.stop();
     },

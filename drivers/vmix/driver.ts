@@ -3,9 +3,9 @@
 // vMix reports (TALLY pushes, XML), never what we asked for.
 import { type Static, Type } from '@sinclair/typebox';
 import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
+import { KeepAlive } from '../../src/transport/keepalive.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { TcpLink } from '../../src/transport/tcp.js';
-import type { TimerHandle } from '../../src/util/clock.js';
 import { DeviceError, errorMessage } from '../../src/util/errors.js';
 import { encodeFunction, parseTally, parseVmixXml, tallyInputs, type VmixMessage, VmixParser } from './protocol.js';
 
@@ -34,7 +34,6 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
   const link = new TcpLink({ host: config.host, port, logger: ctx.logger, clock: ctx.clock, connectTimeoutMs: 3000 });
   const parser = new VmixParser();
   const queue = new CommandQueue<VmixMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
-  let pollTimer: TimerHandle | null = null;
   let session = 0;
 
   function request(label: string, line: string, signal?: AbortSignal): Promise<VmixMessage> {
@@ -90,7 +89,7 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
       await request('TALLY', 'TALLY\r\n');
       if (id !== session) return;
       ctx.setStatus('online', `connected to ${link.describe()}`);
-      schedulePoll(id);
+      poll.start();
     } catch (e) {
       if (id !== session) return;
       ctx.reportError(`vMix session start failed: ${errorMessage(e)}`);
@@ -98,21 +97,16 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
     }
   }
 
-  function schedulePoll(id: number): void {
-    ctx.clock.clearTimeout(pollTimer);
-    pollTimer = ctx.clock.setTimeout(() => {
-      pollTimer = null;
-      request('XML', 'XML\r\n').then(
-        () => id === session && schedulePoll(id),
-        (e) => {
-          if (id !== session) return;
-          // No answer to a keep-alive read: the TCP link is half-dead.
-          ctx.reportError(`vMix XML poll failed: ${errorMessage(e)}`);
-          link.reconnect(`no reply from vMix: ${errorMessage(e)}`);
-        },
-      );
-    }, config.poll_interval_ms ?? 10_000);
-  }
+  // The XML re-read is also the keep-alive: no answer means the TCP link is half-dead.
+  const poll = new KeepAlive({
+    clock: ctx.clock,
+    everyMs: config.poll_interval_ms ?? 10_000,
+    check: () => request('XML', 'XML\r\n'),
+    onFail: (e) => {
+      ctx.reportError(`vMix XML poll failed: ${errorMessage(e)}`);
+      link.reconnect(`no reply from vMix: ${errorMessage(e)}`);
+    },
+  });
 
   link.on('up', (info) => {
     session++;
@@ -122,8 +116,7 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
   });
   link.on('down', (reason) => {
     session++;
-    ctx.clock.clearTimeout(pollTimer);
-    pollTimer = null;
+    poll.end();
     queue.failAll(new DeviceError(`vMix connection lost: ${reason}`, 'DEVICE_OFFLINE'));
     ctx.setStatus('offline', `${link.describe()}: ${reason}`);
   });
@@ -181,8 +174,7 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
     },
     async stop() {
       session++;
-      ctx.clock.clearTimeout(pollTimer);
-      pollTimer = null;
+      poll.end();
       queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
       await link.stop();
     },
