@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probe, type RecorderAgent, startRecorderAgent } from './recorder-helpers.js';
+import { probe, type RecorderAgent, startRecorderAgent, TESTSRC_RECORDER } from './recorder-helpers.js';
 import type { TestAgent } from './support/agent.js';
 import { waitUntil } from './video-helpers.js';
 
@@ -23,21 +23,7 @@ interface Seg {
 }
 
 beforeAll(async () => {
-  ({ agent: t, act } = await startRecorderAgent(
-    'rec',
-    `
-[devices.rec]
-driver = "recorder"
-input = "testsrc2=size=320x240:rate=25"
-input_format = "lavfi"
-segment_seconds = 2
-preset = "ultrafast"
-min_free_mb = 1
-check_interval_ms = 500
-logo_max_px = 48
-preview_width = 320
-`,
-  ));
+  ({ agent: t, act } = await startRecorderAgent('rec', TESTSRC_RECORDER));
 });
 afterAll(async () => {
   await t?.stop();

@@ -2,7 +2,15 @@
 // layer changes the preview's pixels where it is drawn (image comparison),
 // clearing restores them; and the recorder's status when ffmpeg is absent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { colorPng, decodeJpeg, type RecorderAgent, REGIONS, regionDiff, startRecorderAgent } from './recorder-helpers.js';
+import {
+  colorPng,
+  decodeJpeg,
+  type RecorderAgent,
+  REGIONS,
+  regionDiff,
+  startRecorderAgent,
+  TESTSRC_RECORDER,
+} from './recorder-helpers.js';
 import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 import { waitUntil } from './video-helpers.js';
 
@@ -10,21 +18,7 @@ let t: TestAgent;
 let act: RecorderAgent['act'];
 
 beforeAll(async () => {
-  ({ agent: t, act } = await startRecorderAgent(
-    'rec',
-    `
-[devices.rec]
-driver = "recorder"
-input = "testsrc2=size=320x240:rate=25"
-input_format = "lavfi"
-segment_seconds = 2
-preset = "ultrafast"
-min_free_mb = 1
-check_interval_ms = 500
-logo_max_px = 48
-preview_width = 320
-`,
-  ));
+  ({ agent: t, act } = await startRecorderAgent('rec', TESTSRC_RECORDER));
 });
 afterAll(async () => {
   await t?.stop();

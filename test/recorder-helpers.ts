@@ -32,6 +32,20 @@ export async function startRecorderAgent(device: string, toml: string, onlineTim
   }
 }
 
+/** Config of a recorder `rec` on ffmpeg's moving 320x240 test picture, 2 s segments, 48 px logos. */
+export const TESTSRC_RECORDER = `
+[devices.rec]
+driver = "recorder"
+input = "testsrc2=size=320x240:rate=25"
+input_format = "lavfi"
+segment_seconds = 2
+preset = "ultrafast"
+min_free_mb = 1
+check_interval_ms = 500
+logo_max_px = 48
+preview_width = 320
+`;
+
 /** A one-colour PNG made by ffmpeg (a logo for the `graphic` layer). */
 export function colorPng(color: string, size: number): Buffer {
   return execFileSync('ffmpeg', [
