@@ -1,7 +1,7 @@
 import { Atem } from 'atem-connection';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
-import { recordingContext } from '../../test/support/driver-harness.js';
+import { recordingContext, runAction } from '../../test/support/driver-harness.js';
 import { type AtemLike, setAtemFactory } from './backend.js';
 import { createAtem } from './driver.js';
 import { FakeAtem, sampleAtemState } from './fake-atem.js';
@@ -22,9 +22,7 @@ async function setup(reachable = true) {
   return ctx;
 }
 
-function run(action: string, params: Record<string, unknown> = {}) {
-  return dev!.actions[action].run(params as never, { cause: { kind: 'api' }, signal: new AbortController().signal });
-}
+const run = (action: string, params: Record<string, unknown> = {}) => runAction(dev!, action, params);
 
 afterEach(async () => {
   await dev?.stop();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
-import { type RecordingContext, recordingContext } from '../../test/support/driver-harness.js';
+import { type RecordingContext, recordingContext, runAction } from '../../test/support/driver-harness.js';
 import { createQsys, type QsysConfig } from './driver.js';
 import { type QrcSimulatorOptions, QrcSimulator } from './simulator.js';
 
@@ -46,9 +46,7 @@ async function setup(cfg: Partial<QsysConfig> = {}, design: QrcSimulatorOptions 
   return ctx;
 }
 
-function run(action: string, params: Record<string, unknown>) {
-  return dev!.actions[action].run(params as never, { cause: { kind: 'api' }, signal: new AbortController().signal });
-}
+const run = (action: string, params: Record<string, unknown> = {}) => runAction(dev!, action, params);
 
 afterEach(async () => {
   await dev?.stop();

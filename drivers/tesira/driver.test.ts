@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
-import { recordingContext } from '../../test/support/driver-harness.js';
+import { recordingContext, runAction } from '../../test/support/driver-harness.js';
 import { createTesira, simulatedSerialBindings, type TesiraConfig } from './driver.js';
 import { TTP_BANNER, TesiraSimulator, type TesiraSimulatorOptions } from './simulator.js';
 
@@ -35,9 +35,7 @@ async function setup(cfg: Partial<TesiraConfig> = {}, design: TesiraSimulatorOpt
   return ctx;
 }
 
-function run(action: string, params: Record<string, unknown>) {
-  return dev!.actions[action].run(params as never, { cause: { kind: 'api' }, signal: new AbortController().signal });
-}
+const run = (action: string, params: Record<string, unknown> = {}) => runAction(dev!, action, params);
 
 afterEach(async () => {
   await dev?.stop();

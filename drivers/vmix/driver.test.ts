@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
 import { createVmix } from './driver.js';
 import { VmixSimulator } from './simulator.js';
-import { recordingContext } from '../../test/support/driver-harness.js';
+import { recordingContext, runAction } from '../../test/support/driver-harness.js';
 
 let sim: VmixSimulator;
 let dev: DeviceInstance | null = null;
@@ -17,9 +17,7 @@ async function setup(cfg: { request_timeout_ms?: number; poll_interval_ms?: numb
   return ctx;
 }
 
-function run(action: string, params: Record<string, unknown> = {}) {
-  return dev!.actions[action].run(params as never, { cause: { kind: 'api' }, signal: new AbortController().signal });
-}
+const run = (action: string, params: Record<string, unknown> = {}) => runAction(dev!, action, params);
 
 afterEach(async () => {
   await dev?.stop();
