@@ -108,4 +108,29 @@ describe('Poller', () => {
     clock.advance(1000);
     expect(calls).toBe(2);
   });
+
+  it('an extra run between scheduled ones leaves one scheduled run, not a second timer chain', async () => {
+    const clock = new FakeClock();
+    const p = manualPoll();
+    const poller = new Poller(clock, p.once);
+    poller.start();
+    p.runs[0](1000);
+    await flush();
+    // E.g. tcs refreshes after its run/stop actions with run(), not runNow().
+    const extra = poller.run();
+    p.runs[1](1000);
+    await extra;
+    expect(clock.pending()).toBe(1);
+    clock.advance(1000);
+    expect(p.runs).toHaveLength(3);
+    p.runs[2](1000);
+    await flush();
+    clock.advance(10_000);
+    // One chain: a run every 1000 ms, each finished here only when the test says so.
+    expect(p.runs).toHaveLength(4);
+    p.runs[3](1000);
+    await poller.stop();
+    expect(clock.pending()).toBe(0);
+  });
 });
+

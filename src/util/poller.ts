@@ -26,7 +26,7 @@ export class Poller {
     void this.run();
   }
 
-  /** Runs now, or joins the run in flight. A pending scheduled run stays scheduled. */
+  /** Runs now, or joins the run in flight; the next scheduled run then counts from this one. */
   run(): Promise<void> {
     this.inFlight ??= this.cycle().finally(() => {
       this.inFlight = null;
@@ -49,6 +49,9 @@ export class Poller {
 
   private async cycle(): Promise<void> {
     const delay = await this.once();
+    // An extra run (an action asking for fresh data) replaces the scheduled one: one timer, never a second chain.
+    this.clock.clearTimeout(this.timer);
+    this.timer = null;
     if (this.active) this.timer = this.clock.setTimeout(() => void this.run(), delay);
   }
 }
