@@ -133,4 +133,3 @@ describe('Poller', () => {
     expect(clock.pending()).toBe(0);
   });
 });
-
