@@ -4,36 +4,11 @@
 import type { Cause } from '../host/contract.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { CameraQueue } from './cameras.js';
-import type { DirectorMode, DirectorSection, DirectorSource } from './config.js';
+import type { DirectorMode, DirectorSection } from './config.js';
+import { chooseShot, isActive, iso, type MicInput, micKey, type Talker, type Want } from './rules.js';
 import type { CurrentShot, Decision, DecisionRule, DirectorActuator, DirectorStatus, Shot } from './types.js';
 
-export interface MicInput {
-  device: string;
-  channel: number;
-  on: boolean;
-  chairman?: boolean;
-}
-
-interface Talker {
-  key: string;
-  source: DirectorSource;
-  name: string;
-  on: boolean;
-  chairman: boolean;
-  /** Start of the talk spell; pauses shorter than gap_s do not end it. */
-  since: number | null;
-  offAt: number | null;
-}
-
-interface Want {
-  shot: Shot;
-  rule: DecisionRule;
-  reason: string;
-  mic: string | null;
-}
-
-export const micKey = (device: string, channel: number) => `${device}/${channel}`;
-const iso = (ms: number) => new Date(ms).toISOString();
+export { type MicInput, micKey };
 
 export class DirectorEngine {
   private mode: DirectorMode;
@@ -191,7 +166,7 @@ export class DirectorEngine {
   }
 
   private isActive(t: Talker, now: number): boolean {
-    return t.on || (t.offAt !== null && now - t.offAt < this.s.gap_s * 1000);
+    return isActive(t, now, this.s.gap_s);
   }
 
   private evaluate(): void {
@@ -251,56 +226,18 @@ export class DirectorEngine {
 
   /** The shot the rules ask for now, or null to keep the current one. */
   private want(now: number): Want | null {
-    const fe = this.s.far_end;
-    if (fe && this.farEndSince !== null && now - this.farEndSince >= fe.delay_s * 1000) {
-      return { shot: this.overview(), rule: 'far_end', mic: null, reason: `far end speaking (${fe.device} ${fe.state})` };
-    }
-    if (now < this.pingPongUntil) {
-      return { shot: this.overview(), rule: 'ping_pong', mic: null, reason: `overview held until ${iso(this.pingPongUntil)}` };
-    }
-    const triggerMs = this.s.trigger_s * 1000;
-    const eligible = [...this.talkers.values()].filter(
-      (t) => this.isActive(t, now) && t.since !== null && now - t.since >= triggerMs && (t.on || this.current?.mic === t.key),
-    );
-    if (eligible.length) {
-      const dir = this.s.priority === 'first' ? 1 : -1;
-      eligible.sort((a, b) => Number(b.chairman) - Number(a.chairman) || dir * ((a.since ?? 0) - (b.since ?? 0)));
-      const online = eligible.filter((t) => this.actuator.isOnline(t.source.camera));
-      const skipped = eligible
-        .filter((t) => !online.includes(t))
-        .map((t) => `skipped ${t.name}: camera ${t.source.camera} offline`);
-      const best = online[0];
-      if (!best) {
-        return { shot: this.overview(), rule: 'camera_offline', mic: eligible[0].key, reason: skipped.join('; ') };
-      }
-      const rule: DecisionRule =
-        online.length === 1
-          ? best.chairman
-            ? 'chairman'
-            : 'speaker'
-          : best.chairman && online.some((t) => !t.chairman)
-            ? 'chairman'
-            : this.s.priority === 'first'
-              ? 'first_come'
-              : 'last_come';
-      const others = online.slice(1).map((t) => t.name);
-      const reason = [
-        `${best.name} (${best.key}${best.chairman ? ', chairman' : ''}) speaking since ${iso(best.since ?? now)}`,
-        ...(others.length ? [`also speaking: ${others.join(', ')}`] : []),
-        ...skipped,
-      ].join('; ');
-      return { shot: { kind: 'speaker', camera: best.source.camera, preset: best.source.preset }, rule, mic: best.key, reason };
-    }
-    // Someone is speaking but not yet long enough, or pausing within gap_s: keep the shot.
-    if ([...this.talkers.values()].some((t) => this.isActive(t, now))) return null;
-    if (this.current?.kind === 'overview') return null;
-    if (!this.current) {
-      return { shot: this.overview(), rule: this.freshRule ?? 'silence', mic: null, reason: 'nobody speaks' };
-    }
-    if (now - this.lastOff >= this.s.silence_s * 1000) {
-      return { shot: this.overview(), rule: 'silence', mic: null, reason: `no microphone on for ${this.s.silence_s} s` };
-    }
-    return null;
+    return chooseShot({
+      s: this.s,
+      now,
+      talkers: [...this.talkers.values()],
+      current: this.current,
+      farEndSince: this.farEndSince,
+      pingPongUntil: this.pingPongUntil,
+      lastOff: this.lastOff,
+      freshRule: this.freshRule,
+      isOnline: (d) => this.actuator.isOnline(d),
+      overview: this.overview(),
+    });
   }
 
   private take(want: Want, now: number): void {
