@@ -38,6 +38,11 @@ export class CameraQueue {
     return s.moving !== null || s.at !== preset;
   }
 
+  /** Preset of the recall in flight, or null. */
+  movingTo(camera: string): number | null {
+    return this.slot(camera).moving;
+  }
+
   isMoving(camera: string): boolean {
     return this.slot(camera).moving !== null;
   }

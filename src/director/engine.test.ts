@@ -381,6 +381,27 @@ describe('hiding the move with a mixer', () => {
       '19.0 cut 1',
     ]);
   });
+  it('a recall queued behind a move starts its timeout when it is sent', () => {
+    const r = rig({ trigger_s: 0, gap_s: 0, min_dwell_s: 0 }, { mixer: true, moveMs: 5000 });
+    r.run(
+      [
+        [6, 'on', 1],
+        [10, 'off', 1],
+        [10, 'on', 3],
+      ],
+      20,
+    );
+    expect(r.commands).toEqual([
+      '0.0 cam-3:0',
+      '3.0 cut 3', // timeout: the overview camera takes 5 s
+      '6.0 cam-1:1',
+      '9.0 cut 1',
+      '10.0 cut 3', // cam-1 on air must move again: cover
+      '11.0 cam-1:3', // sent after the Completion of p1
+      '14.0 cut 1', // timeout counted from 11, not from 10
+    ]);
+  });
+
   it('cuts back after move_timeout_s when the camera never completes', () => {
     const r = rig({}, { mixer: true, moveMs: null });
     r.run([[2, 'on', 1]], 10);

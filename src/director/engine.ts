@@ -279,7 +279,14 @@ export class DirectorEngine {
       const cover = this.coverFor(shot.camera);
       if (cover !== null) this.cut(cover, cause);
     }
-    this.cameras.request(shot.camera, shot.preset, cause);
+    // A recall queued behind a move in flight starts its timeout when it is sent (see settled).
+    if (this.cameras.request(shot.camera, shot.preset, cause) !== 'queued') this.startMoveTimer(shot);
+  }
+
+  private startMoveTimer(shot: Shot): void {
+    const mixer = this.s.mixer;
+    if (!mixer) return;
+    this.clock.clearTimeout(this.moveTimer);
     this.moveTimer = this.clock.setTimeout(() => {
       this.moveTimer = null;
       this.cutBack(shot.camera, shot.preset);
@@ -324,6 +331,8 @@ export class DirectorEngine {
       this.clock.clearTimeout(this.moveTimer);
       this.moveTimer = null;
       this.cutBack(camera, preset);
+    } else if (cur && cur.camera === camera && this.cameras.movingTo(camera) === cur.preset && !this.moveTimer) {
+      this.startMoveTimer(cur);
     }
     this.onChange();
   }
