@@ -2,7 +2,8 @@
 // attempt (mqtt.js's own reconnect is off) so in-flight bookkeeping restarts
 // cleanly after every drop, with capped backoff, and never an exit.
 import fs from 'node:fs';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
+import type * as Mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { Backoff } from '../transport/backoff.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -14,7 +15,7 @@ export interface LinkHandlers {
   up(client: MqttClient): void;
   /** The connection is gone; everything in flight on it is unacknowledged. */
   down(reason: string): void;
-  message(topic: string, payload: Buffer, packet: mqtt.IPublishPacket): void;
+  message(topic: string, payload: Buffer, packet: Mqtt.IPublishPacket): void;
 }
 
 export interface LinkOptions {
@@ -50,8 +51,16 @@ export class MqttLink {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.attempt();
+    // mqtt.js is loaded only when a room has [mqtt]: it costs ~10 MB of RSS.
+    void import('mqtt').then(
+      (m) => {
+        this.connectMqtt = m.connect;
+        this.attempt();
+      },
+      (e) => this.o.logger.error({ err: errorMessage(e) }, 'mqtt.js failed to load'),
+    );
   }
+  private connectMqtt: ((url: string, opts: IClientOptions) => MqttClient) | null = null;
 
   /**
    * Publishes `last` (retained, QoS 1) and waits for its PUBACK up to `waitMs`,
@@ -126,7 +135,8 @@ export class MqttLink {
       this.fail(gen, `cannot read TLS file: ${errorMessage(e)}`);
       return;
     }
-    const c = mqtt.connect(cfg.url, opts);
+    if (!this.connectMqtt) return;
+    const c = this.connectMqtt(cfg.url, opts);
     this.client = c;
     c.on('connect', () => {
       if (gen !== this.generation) return;
