@@ -1,7 +1,10 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
 
 /** One shared Ajv: defaults applied, unknown keys rejected where schemas say so. */
 export const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, strict: false });
+// Schemas use standard formats (date-time, uri, …); without this Ajv ignores them.
+addFormats.default(ajv);
 
 /** "params/speed: must be <= 24 (found 30)"-style message for one Ajv error. */
 export function describeAjvError(e: ErrorObject, data?: unknown): string {
