@@ -110,7 +110,8 @@ describe('extron-sis driver over Telnet', () => {
     const before = sim.received.length;
     sim.frontPanelTie(7, 1, 'av');
     await vi.waitFor(() => expect(routes(rec)['1']).toBe(7));
-    expect(sim.received.length - before).toBe(16); // 8 outputs × video + audio
+    // The re-read is sequential: output 1's answer can land before the last reads are sent.
+    await vi.waitFor(() => expect(sim.received.length - before).toBe(16)); // 8 outputs × video + audio
     const other = net.connect(sim.address.port, '127.0.0.1');
     cleanups.push(() => other.destroy());
     await new Promise((r) => other.once('connect', r));
