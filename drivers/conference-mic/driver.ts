@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineAction, defineDriver } from '../../src/host/contract.js';
 import { type Link, type LinkOptions, SerialLink, TcpLink, UdpLink } from '../../src/transport/index.js';
 import { AgentError } from '../../src/util/errors.js';
-import { MicChannels } from './channels.js';
+import { MicChannels } from '../../src/util/mic-channels.js';
 import { ConfideaParser } from './confidea.js';
 import { type ConferenceProtocol, type MicParser, type MicUpdate, PROTOCOLS } from './protocol.js';
 import { SdcParser } from './sdc8000.js';

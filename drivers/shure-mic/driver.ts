@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineAction, defineDriver } from '../../src/host/contract.js';
 import { TcpLink } from '../../src/transport/index.js';
-import { MicChannels } from './channels.js';
+import { MicChannels } from '../../src/util/mic-channels.js';
 import { GATE_PARAMS, type GateSource, ShureFramer, gateOf, getCommand, parseMessage } from './protocol.js';
 import { startShureSimulator } from './simulator.js';
 

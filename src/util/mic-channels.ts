@@ -1,4 +1,5 @@
-import type { DriverContext } from '../../src/host/contract.js';
+// Shared by the microphone drivers (shure-mic, conference-mic): one normalised event stream.
+import type { DriverContext } from '../host/contract.js';
 
 /**
  * Per-channel microphone state of one device: emits the normalised
