@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { Backoff } from '../../src/transport/backoff.js';
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
+import { killStale, waitGone } from '../../src/util/stale-process.js';
 import type { RecordingIndex } from './index-db.js';
 import { parseOpeningLine, parseSegmentListLine, parseSegmentName, redactCredentials } from './protocol.js';
 
@@ -231,38 +232,11 @@ export class SegmentedRecording {
   }
 }
 
-/**
- * Ends an ffmpeg an earlier agent left recording (the agent was killed; ffmpeg
- * does not quit when its stdin closes). The pid comes from the pid file and
- * `marker` (the recordings root) must be in its command line, so a recycled
- * pid is never touched. Resolves with the pid once it is gone.
- */
+/** Ends an ffmpeg an earlier agent left recording (ffmpeg does not quit when its stdin closes). */
 export async function killStaleFfmpeg(pidFile: string, marker: string): Promise<number | null> {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return null;
-  }
-  fs.rmSync(pidFile, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1) return null;
-  try {
-    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker)) return null;
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return null;
-  }
-  for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`) && !isZombie(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  const pid = killStale(pidFile, marker);
+  if (pid !== null) await waitGone(pid);
   return pid;
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }
 
 function fileSize(p: string): number {

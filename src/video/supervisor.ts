@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { Backoff } from '../transport/backoff.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
+import { killStale } from '../util/stale-process.js';
 import { isApiListenError, isApiListenLine, isSupportedVersion, SUPPORTED_VERSIONS } from './go2rtc-config.js';
 
 export type SupervisorState = 'stopped' | 'starting' | 'running' | 'restarting' | 'error';
@@ -97,7 +98,7 @@ export class Go2rtcSupervisor {
 
   start(): void {
     if (this.o.pidFile) {
-      const stale = killStale(this.o.pidFile, this.o.args.join(' '), true);
+      const stale = killStale(this.o.pidFile, this.o.args.join(' '), { group: true });
       if (stale) this.o.logger.warn({ pid: stale }, 'ended a go2rtc process group left by an earlier agent');
     }
     this.wanted = true;
@@ -317,29 +318,6 @@ export class Go2rtcSupervisor {
 
   private iso(): string {
     return new Date(this.o.clock.now()).toISOString();
-  }
-}
-
-/**
- * Ends a process an earlier agent left running (the agent was killed), found
- * by its pid file; `marker` must appear in its command line, so a recycled
- * pid of an unrelated process is never touched. Returns the pid it killed.
- */
-export function killStale(pidFile: string, marker: string, group: boolean): number | null {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return null;
-  }
-  fs.rmSync(pidFile, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1) return null;
-  try {
-    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker)) return null;
-    process.kill(group ? -pid : pid, 'SIGKILL');
-    return pid;
-  } catch {
-    return null;
   }
 }
 
