@@ -58,15 +58,22 @@ fi
 step "debootstrap a clean $SUITE root"
 R="$WORK/root"
 if [ ! -x "$R/usr/bin/dpkg" ]; then
-  rm -rf "$R"
+  while umount "$R/proc" 2>/dev/null || umount "$R/dev" 2>/dev/null; do :; done
+  rm -rf --one-file-system "$R"
   debootstrap --variant=minbase "$SUITE" "$R" "$MIRROR" >/dev/null
 fi
+# Unmount everything (also mounts left by an earlier, interrupted run) so no
+# later rm -rf of the root can reach the host's /dev.
+unmount_all() {
+  while umount "$R/proc" 2>/dev/null; do :; done
+  while umount "$R/dev" 2>/dev/null; do :; done
+}
 cleanup() {
   [ -n "${AGENT_PID:-}" ] && kill "$AGENT_PID" 2>/dev/null || true
-  umount "$R/proc" 2>/dev/null || true
-  umount "$R/dev" 2>/dev/null || true
+  unmount_all
 }
 trap cleanup EXIT
+unmount_all
 mount -t proc proc "$R/proc"
 mount --bind /dev "$R/dev"
 # A clean environment inside the root: nothing of this machine's env leaks in.
