@@ -74,11 +74,11 @@ describe('Store migrations', () => {
 });
 
 describe('AuditLog', () => {
-  it('records and lists newest first with cause', () => {
+  it('records and lists newest first with cause', async () => {
     const s = new Store(tmp());
     const log = new AuditLog(s);
     for (let i = 0; i < 3; i++) {
-      log.record({
+      await log.append({
         at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
         cause: { kind: 'api', name: 'op' },
         device: 'cam-1',

@@ -19,5 +19,3 @@ export const sectionSchemas = {
   tracking: Type.Optional(TrackingSectionSchema),
   scenarios: Type.Optional(ScenariosSectionSchema),
 } satisfies Record<string, TSchema>;
-
-export { Type };

@@ -249,13 +249,9 @@ export class DeviceHost {
           at: new Date(this.clock.now()).toISOString(),
           data: { device: m.id, ...event.data },
         });
-        this.deviceEventListener?.(m.id, event);
       },
     };
   }
-
-  /** Called for every device event (e.g. `mic`); the director and triggers listen here. */
-  deviceEventListener: ((device: string, event: { type: string; data: Record<string, unknown> }) => void) | null = null;
 
   private async startDevice(m: Managed, isRestart: boolean): Promise<void> {
     m.restartTimer = null;

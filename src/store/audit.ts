@@ -51,11 +51,6 @@ export class AuditLog {
     );
   }
 
-  /** Writes one row now (its own transaction). */
-  record(e: Omit<AuditEntry, 'id'>): number {
-    return Number(this.insert.run(this.row(e)).lastInsertRowid);
-  }
-
   /**
    * Group commit: rows appended in the same event-loop turn are written in one
    * transaction, and the promise resolves only after it committed — so a

@@ -41,9 +41,6 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   get connected(): boolean {
     return this.isUp;
   }
-  get active(): boolean {
-    return this.running;
-  }
 
   /** Starts connecting; never throws for an unreachable device. Idempotent. */
   start(): void {
