@@ -1,7 +1,6 @@
 // Every MQTT topic the room uses and the shape of its payload, declared once
 // (docs/mqtt.md describes the same map for the central service).
-import type { DeviceKind, DeviceStatusInfo } from '../host/contract.js';
-import type { StateValue } from '../state/devices.js';
+import type { DeviceRecord } from '../state/devices.js';
 
 /** `<prefix>/<room>/events`, QoS 1, not retained. */
 export interface EventMessage {
@@ -26,16 +25,8 @@ export interface StatusMessage {
   at?: string;
 }
 
-/** `<prefix>/<room>/devices/<id>`, retained. */
-export interface DeviceMessage {
-  id: string;
-  name: string;
-  driver: string;
-  kind: DeviceKind;
-  simulated: boolean;
-  status: DeviceStatusInfo;
-  state: Record<string, StateValue>;
-}
+/** `<prefix>/<room>/devices/<id>`, retained: the device record as the room keeps it. */
+export type DeviceMessage = DeviceRecord;
 
 /** `<prefix>/<room>/alerts` (QoS 1, not retained) and events `alert.raised` / `alert.cleared`. */
 export interface AlertMessage {
