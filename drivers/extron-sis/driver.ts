@@ -5,6 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { defineAction } from '../../src/host/contract.js';
+import { KeepAlive } from '../../src/transport/keepalive.js';
 import type { Link } from '../../src/transport/link.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { pickLink } from '../../src/transport/pick-link.js';
@@ -45,7 +46,7 @@ export class ExtronSisDevice implements DeviceInstance {
   private phase: 'down' | 'login' | 'init' | 'ready' | 'auth_failed' = 'down';
   private passwordSent = false;
   private loginTimer: TimerHandle | null = null;
-  private keepaliveTimer: TimerHandle | null = null;
+  private readonly keepalive: KeepAlive;
   private authTimer: TimerHandle | null = null;
   private rereading: Promise<void> | null = null;
   private rereadAgain = false;
@@ -65,6 +66,14 @@ export class ExtronSisDevice implements DeviceInstance {
     // Telnet only on TCP; RS-232 is plain SIS.
     this.telnet = cfg.transport === 'serial' ? null : new TelnetFilter();
     this.queue = new CommandQueue<SisMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
+    this.keepalive = new KeepAlive({
+      clock: ctx.clock,
+      everyMs: cfg.keepalive_ms ?? 60_000,
+      check: () => this.request('keep-alive', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error'),
+      onFail: (e) => {
+        if (e instanceof DeviceError && e.code === 'DEVICE_TIMEOUT') this.link.reconnect('no answer to the keep-alive');
+      },
+    });
     this.actions = this.defineActions();
   }
 
@@ -219,7 +228,7 @@ export class ExtronSisDevice implements DeviceInstance {
       await this.readAllTies();
       this.phase = 'ready';
       this.ctx.setStatus('online', `${this.inputs}x${this.outputs} switcher at ${this.link.describe()}`);
-      this.scheduleKeepalive();
+      this.keepalive.start();
     } catch (e) {
       if (this.phase === 'init' && this.link.connected) this.link.reconnect(`set-up failed: ${errorMessage(e)}`);
     }
@@ -255,24 +264,10 @@ export class ExtronSisDevice implements DeviceInstance {
       });
   }
 
-  private scheduleKeepalive(): void {
-    this.keepaliveTimer = this.ctx.clock.setTimeout(() => {
-      this.keepaliveTimer = null;
-      if (this.phase !== 'ready') return;
-      this.request('keep-alive', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error').then(
-        () => this.scheduleKeepalive(),
-        (e: unknown) => {
-          if (e instanceof DeviceError && e.code === 'DEVICE_TIMEOUT') this.link.reconnect('no answer to the keep-alive');
-        },
-      );
-    }, this.cfg.keepalive_ms ?? 60_000);
-  }
-
   private clearTimers(): void {
     this.ctx.clock.clearTimeout(this.loginTimer);
-    this.ctx.clock.clearTimeout(this.keepaliveTimer);
     this.loginTimer = null;
-    this.keepaliveTimer = null;
+    this.keepalive.end();
   }
 
   private request(label: string, command: string, expect: Expect, signal?: AbortSignal): Promise<SisMessage> {

@@ -4,11 +4,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { defineAction } from '../../src/host/contract.js';
+import { KeepAlive } from '../../src/transport/keepalive.js';
 import type { Link } from '../../src/transport/link.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { pickLink } from '../../src/transport/pick-link.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import { matrixState, type RouteTable } from '../../src/util/matrix-state.js';
 import {
@@ -80,7 +80,7 @@ export class KramerP3000Device implements DeviceInstance {
   private readonly queue: CommandQueue<P3kMessage>;
   private expect: Expect | null = null;
   private phase: 'down' | 'init' | 'ready' = 'down';
-  private keepaliveTimer: TimerHandle | null = null;
+  private readonly keepalive: KeepAlive;
   private inputs = 0;
   private outputs = 0;
   private video: Table = {};
@@ -95,6 +95,14 @@ export class KramerP3000Device implements DeviceInstance {
   ) {
     this.link = pickLink(ctx, cfg, { port: 5000, baudRate: 115_200 }, opts.serialBinding);
     this.queue = new CommandQueue<P3kMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
+    this.keepalive = new KeepAlive({
+      clock: ctx.clock,
+      everyMs: cfg.keepalive_ms ?? 30_000,
+      check: () => this.request('keep-alive', HANDSHAKE, (m) => m.kind === 'ok'),
+      onFail: (e) => {
+        if (e instanceof DeviceError && e.code === 'DEVICE_TIMEOUT') this.link.reconnect('no answer to the keep-alive handshake');
+      },
+    });
     this.actions = this.defineActions();
   }
 
@@ -115,8 +123,7 @@ export class KramerP3000Device implements DeviceInstance {
     this.link.on('down', (reason) => {
       const wasUp = this.phase !== 'down';
       this.phase = 'down';
-      this.ctx.clock.clearTimeout(this.keepaliveTimer);
-      this.keepaliveTimer = null;
+      this.keepalive.end();
       this.queue.failAll(new DeviceError(`connection lost: ${reason}`, 'DEVICE_OFFLINE'));
       this.ctx.setStatus(wasUp ? 'offline' : 'connecting', `${this.link.describe()}: ${reason}`);
     });
@@ -128,7 +135,7 @@ export class KramerP3000Device implements DeviceInstance {
   }
 
   async stop(): Promise<void> {
-    this.ctx.clock.clearTimeout(this.keepaliveTimer);
+    this.keepalive.end();
     this.queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
     this.link.removeAllListeners();
     await this.link.stop();
@@ -184,7 +191,7 @@ export class KramerP3000Device implements DeviceInstance {
       this.phase = 'ready';
       this.publish();
       this.ctx.setStatus('online', `${this.inputs}x${this.outputs} matrix at ${this.link.describe()}`);
-      this.scheduleKeepalive();
+      this.keepalive.start();
     } catch (e) {
       if (this.phase === 'init' && this.link.connected) this.link.reconnect(`set-up failed: ${errorMessage(e)}`);
     }
@@ -207,20 +214,6 @@ export class KramerP3000Device implements DeviceInstance {
         );
       }
     }
-  }
-
-  private scheduleKeepalive(): void {
-    this.keepaliveTimer = this.ctx.clock.setTimeout(() => {
-      this.keepaliveTimer = null;
-      if (this.phase !== 'ready') return;
-      this.request('keep-alive', HANDSHAKE, (m) => m.kind === 'ok').then(
-        () => this.scheduleKeepalive(),
-        (e: unknown) => {
-          if (e instanceof DeviceError && e.code === 'DEVICE_TIMEOUT')
-            this.link.reconnect('no answer to the keep-alive handshake');
-        },
-      );
-    }, this.cfg.keepalive_ms ?? 30_000);
   }
 
   private request(label: string, command: string, expect: Expect, signal?: AbortSignal): Promise<P3kMessage> {
