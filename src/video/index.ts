@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { findExecutable } from '../../drivers/recorder/binaries.js';
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
 import { loadConfig } from '../config/load.js';
 import { AgentError, errorMessage } from '../util/errors.js';
@@ -37,26 +38,16 @@ export interface PublicStream {
 }
 
 /** Where the binary is, or why it cannot be used ("checked <path>"). */
-export function resolveBinary(bin: string, env: NodeJS.ProcessEnv = process.env): { path: string } | { missing: string } {
-  const candidates = bin.includes('/')
-    ? [path.resolve(bin)]
-    : (env.PATH ?? '')
-        .split(path.delimiter)
-        .filter(Boolean)
-        .map((d) => path.join(d, bin));
-  for (const c of candidates) {
-    try {
-      fs.accessSync(c, fs.constants.X_OK);
-      if (fs.statSync(c).isFile()) return { path: c };
-    } catch {
-      // try the next one
-    }
-  }
+function resolveBinary(bin: string): { path: string } | { missing: string } {
+  const found = findExecutable(bin);
+  if ('path' in found) return found;
   if (bin.includes('/')) {
-    const exists = fs.existsSync(candidates[0]);
-    return { missing: `go2rtc binary ${exists ? 'is not executable' : 'not found'} at ${candidates[0]} (set [video] go2rtc)` };
+    const at = found.checked[0];
+    return { missing: `go2rtc binary ${fs.existsSync(at) ? 'is not executable' : 'not found'} at ${at} (set [video] go2rtc)` };
   }
-  return { missing: `go2rtc binary "${bin}" not found on PATH (checked ${candidates.length} directories; set [video] go2rtc)` };
+  return {
+    missing: `go2rtc binary "${bin}" not found on PATH (checked ${found.checked.length} directories; set [video] go2rtc)`,
+  };
 }
 
 export class VideoFeature implements Feature {
