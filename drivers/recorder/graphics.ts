@@ -76,40 +76,16 @@ export class Graphics {
   /** Normalises any image ffmpeg can read to an RGBA PNG that fits logoMaxPx. */
   async setLogo(image: Buffer, source: string): Promise<void> {
     const input = path.join(this.dir, `logo-input.${process.pid}`);
-    const out = path.join(this.dir, 'logo.next.png');
     fs.writeFileSync(input, image);
     try {
       const m = this.logoMaxPx;
-      await run(
-        this.ffmpeg,
-        [
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-y',
-          '-i',
-          input,
-          '-vf',
-          `scale=w=${m}:h=${m}:force_original_aspect_ratio=decrease,format=rgba`,
-          '-frames:v',
-          '1',
-          '-f',
-          'image2',
-          '-c:v',
-          'png',
-          out,
-        ],
-        this.dir,
-      );
-      const size = pngSize(fs.readFileSync(out));
-      fs.renameSync(out, this.file('logo'));
+      const size = await this.renderLogo(['-i', input], `scale=w=${m}:h=${m}:force_original_aspect_ratio=decrease,format=rgba`);
       this.state.logo = { source, ...size };
       this.save();
     } catch (e) {
       throw new Error(`logo is not an image ffmpeg can read: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       fs.rmSync(input, { force: true });
-      fs.rmSync(out, { force: true });
     }
   }
 
@@ -125,27 +101,21 @@ export class Graphics {
   }
 
   private async writeBlankLogo(): Promise<void> {
+    await this.renderLogo(['-f', 'lavfi', '-i', 'color=c=black@0.0:s=2x2'], 'format=rgba');
+  }
+
+  /** One PNG frame of `input` through `filter`, put in place of logo.png; returns its size. */
+  private async renderLogo(input: string[], filter: string): Promise<{ width: number; height: number }> {
     const out = path.join(this.dir, 'logo.next.png');
-    await run(
-      this.ffmpeg,
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'color=c=black@0.0:s=2x2,format=rgba',
-        '-frames:v',
-        '1',
-        '-c:v',
-        'png',
-        out,
-      ],
-      this.dir,
-    );
-    fs.renameSync(out, this.file('logo'));
+    try {
+      const args = ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-vf', filter];
+      await run(this.ffmpeg, [...args, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', out], this.dir);
+      const size = pngSize(fs.readFileSync(out));
+      fs.renameSync(out, this.file('logo'));
+      return size;
+    } finally {
+      fs.rmSync(out, { force: true });
+    }
   }
 
   private file(layer: LayerName): string {
