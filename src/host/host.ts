@@ -264,8 +264,8 @@ export class DeviceHost {
         m.simulator ??= await m.driver.simulate(config as never, { logger: ctx.logger.child({ simulator: true }), id: m.id });
         config = { ...config, ...m.simulator.endpoint };
       }
-      ctx.setStatus('connecting', isRestart ? 'restarting driver' : 'starting');
-      if (isRestart) this.o.state.setStatus(m.id, 'connecting', 'restarting driver', { restart: true });
+      // A driver restart after a crash counts once, here; a link coming back counts in setStatus.
+      this.o.state.setStatus(m.id, 'connecting', isRestart ? 'restarting driver' : 'starting', { restart: isRestart });
       m.instance = m.driver.create(config as never, ctx);
       await m.instance.start();
       m.backoff.reset();
