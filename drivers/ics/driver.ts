@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from '../../src/calendar/model.js';
-import { addDays, isIanaZone, startOfDay, systemZone } from '../../src/calendar/zone.js';
+import { parseRange, RangeParams, refreshAction, syncWindow } from '../../src/calendar/source.js';
+import { isIanaZone, systemZone } from '../../src/calendar/zone.js';
 import { defineAction, type DeviceInstance, type DriverContext } from '../../src/host/contract.js';
 import { Backoff } from '../../src/transport/backoff.js';
 import { AgentError } from '../../src/util/errors.js';
@@ -48,11 +49,6 @@ function resolveSource(raw: string): Source {
   const file = raw.startsWith('file:') ? fileURLToPath(raw) : path.resolve(raw);
   return { kind: 'file', file, label: file };
 }
-
-const RangeParams = Type.Object(
-  { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) },
-  { additionalProperties: false },
-);
 
 export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance {
   const source = resolveSource(config.url);
@@ -106,9 +102,7 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
 
   /** One sync; resolves with the delay before the next. */
   async function poll(): Promise<number> {
-    const now = ctx.clock.now();
-    const from = addDays(startOfDay(now, zone), -1, zone);
-    const to = addDays(from, config.days_ahead + 2, zone);
+    const { from, to } = syncWindow(ctx.clock.now(), zone, config.days_ahead);
     let delay = config.poll_interval_s * 1000;
     try {
       const { text, changed } = await load();
@@ -149,23 +143,12 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
         params: RangeParams,
         readOnly: true,
         run: async (p, a) => {
-          const fromMs = Date.parse(p.from);
-          const toMs = Date.parse(p.to);
-          if (!(toMs > fromMs)) throw new AgentError('INVALID_PARAMS', '"to" must be after "from"');
+          const { fromMs, toMs } = parseRange(p);
           const { text } = await load(a.signal);
           return { events: parseIcs(text, fromMs, toMs, { zone }).events, rooms: [] };
         },
       }),
-      refresh: defineAction({
-        description: 'Read the calendar now instead of waiting for the next poll.',
-        params: Type.Object({}, { additionalProperties: false }),
-        readOnly: true,
-        allowOffline: true,
-        run: async () => {
-          await poller.runNow();
-          return { ok: true };
-        },
-      }),
+      refresh: refreshAction(poller, 'Read the calendar now instead of waiting for the next poll.'),
     },
   };
 }

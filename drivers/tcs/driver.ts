@@ -3,7 +3,8 @@
 // and offers run / stop / participants for the Coordinator.
 import { type Static, Type } from '@sinclair/typebox';
 import { type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from '../../src/calendar/model.js';
-import { addDays, isIanaZone, startOfDay, systemZone } from '../../src/calendar/zone.js';
+import { parseRange, RangeParams, refreshAction, syncWindow } from '../../src/calendar/source.js';
+import { isIanaZone, systemZone } from '../../src/calendar/zone.js';
 import { defineAction, type DeviceInstance, type DriverContext } from '../../src/host/contract.js';
 import { Backoff } from '../../src/transport/backoff.js';
 import { AgentError, DeviceError } from '../../src/util/errors.js';
@@ -42,10 +43,6 @@ export const TcsConfigSchema = Type.Object(
 );
 export type TcsConfig = Static<typeof TcsConfigSchema>;
 
-const RangeParams = Type.Object(
-  { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) },
-  { additionalProperties: false },
-);
 const ConfParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance {
@@ -81,9 +78,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
 
   /** One sync; resolves with the delay before the next. */
   async function poll(): Promise<number> {
-    const now = ctx.clock.now();
-    const from = addDays(startOfDay(now, zone), -1, zone);
-    const to = addDays(from, config.days_ahead + 2, zone);
+    const { from, to } = syncWindow(ctx.clock.now(), zone, config.days_ahead);
     let delay = config.poll_interval_s * 1000;
     try {
       const { events, rooms } = await fetchRange(from, to);
@@ -135,22 +130,11 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
         params: RangeParams,
         readOnly: true,
         run: async (p, a) => {
-          const fromMs = Date.parse(p.from);
-          const toMs = Date.parse(p.to);
-          if (!(toMs > fromMs)) throw new AgentError('INVALID_PARAMS', '"to" must be after "from"');
+          const { fromMs, toMs } = parseRange(p);
           return fetchRange(fromMs, toMs, a.signal);
         },
       }),
-      refresh: defineAction({
-        description: 'Sync the calendar now instead of waiting for the next poll.',
-        params: Type.Object({}, { additionalProperties: false }),
-        readOnly: true,
-        allowOffline: true,
-        run: async () => {
-          await poller.runNow();
-          return { ok: true };
-        },
-      }),
+      refresh: refreshAction(poller, 'Sync the calendar now instead of waiting for the next poll.'),
       run: defineAction({
         description: 'Start a conference (POST /conferences/{id}/run).',
         params: ConfParams,
