@@ -151,7 +151,7 @@ export class ExtronSisDevice implements DeviceInstance {
       this.expect = null;
       if (m.kind === 'error') this.queue.rejectCurrent(new DeviceError(`switcher answered ${m.code}: ${m.message}`));
       else this.queue.resolveCurrent(m);
-      if (m.kind === 'preset' && m.op === 'recall') this.scheduleReread();
+      // Our own recall: the preset.recall action reads the ties back itself.
       return;
     }
     if (m.kind === 'qik' || (m.kind === 'preset' && m.op === 'recall')) {
