@@ -61,7 +61,15 @@ class Cancelled extends Error {
     super('cancelled');
   }
 }
-class Stop extends Error {}
+/** Ends a run early: `ok` for a condition that said stop, not ok for a failed step. */
+class Stop extends Error {
+  constructor(
+    message: string,
+    readonly ok: boolean,
+  ) {
+    super(message);
+  }
+}
 
 interface Active {
   run: RunRecord;
@@ -212,7 +220,7 @@ export class ScenarioEngine {
         },
         (e) => {
           if (e instanceof Cancelled || ctl.signal.aborted) run.outcome = 'cancelled';
-          else if (e instanceof Stop) run.outcome = e.message.startsWith('condition') ? 'succeeded' : 'failed';
+          else if (e instanceof Stop) run.outcome = e.ok ? 'succeeded' : 'failed';
           else run.outcome = 'failed';
           if (!(e instanceof Cancelled)) run.error = errorMessage(e);
         },
@@ -249,7 +257,8 @@ export class ScenarioEngine {
       rec.status = 'skipped';
       rec.duration_ms = 0;
       this.d.onChange(run);
-      if ((s.if_false ?? 'skip') === 'stop') throw new Stop(`condition ${describeCondition(s.if)} is false: scenario stopped`);
+      if ((s.if_false ?? 'skip') === 'stop')
+        throw new Stop(`condition ${describeCondition(s.if)} is false: scenario stopped`, true);
       return;
     }
     this.d.onChange(run);
@@ -285,7 +294,7 @@ export class ScenarioEngine {
       rec.status = 'error';
       rec.error = errorMessage(e);
       if (e instanceof Stop) throw e;
-      if ((s.on_error ?? 'stop') === 'stop') throw new Stop(`step ${path} (${rec.label}) failed: ${rec.error}`);
+      if ((s.on_error ?? 'stop') === 'stop') throw new Stop(`step ${path} (${rec.label}) failed: ${rec.error}`, false);
     } finally {
       this.d.clock.clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

@@ -144,7 +144,7 @@ export class Triggers {
               this.timers.delete(h);
               if (this.stopped) return;
               this.fireOnce(key(o.date), sc.name, { kind: 'time', detail: t.at });
-              this.scheduleTimesFor();
+              this.rescheduleTimes();
             }, o.at - now);
             this.timers.add(h);
             break;
@@ -154,7 +154,7 @@ export class Triggers {
     }
   }
 
-  private scheduleTimesFor(): void {
+  private rescheduleTimes(): void {
     for (const t of this.timers) this.d.clock.clearTimeout(t);
     this.timers.clear();
     this.scheduleTimes(false);
