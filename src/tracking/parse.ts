@@ -2,7 +2,7 @@
 // ConfEvent. Pure: values in, typed events or a precise error out.
 import { createHash } from 'node:crypto';
 import { AgentError } from '../util/errors.js';
-import { type ConfEvent, KNOWN_EVENTS, type KnownEventName } from './types.js';
+import { bareEvent, type ConfEvent, KNOWN_EVENTS, type KnownEventName } from './types.js';
 
 const MIN_MS = Date.UTC(2000, 0, 1);
 const MAX_MS = Date.UTC(2200, 0, 1);
@@ -115,19 +115,9 @@ export function parseConfEvent(input: unknown, index: number, receivedAt: number
     throw new EventInputError(index, 'user_data', `longer than ${MAX_TEXT} characters`);
   }
   const ev: ConfEvent = {
-    event: name,
-    known: isKnown(name),
-    conference,
-    call_id: null,
-    part_uri: null,
-    begin_time: null,
-    end_time: null,
-    join_time: null,
-    quit_time: null,
-    error: null,
+    ...bareEvent(name, isKnown(name), conference, receivedAt),
     user_data: userData,
     ...parseUserData(userData),
-    at: receivedAt,
   };
   if (!isKnown(name)) return ev;
   for (const [field, kind] of Object.entries(FIELDS[name])) {

@@ -36,6 +36,28 @@ export interface ConfEvent {
   at: number;
 }
 
+/** An event with none of the optional facts yet: each source fills in what it reads. */
+export function bareEvent(event: string, known: boolean, conference: string, at: number): ConfEvent {
+  return {
+    event,
+    known,
+    conference,
+    call_id: null,
+    part_uri: null,
+    begin_time: null,
+    end_time: null,
+    join_time: null,
+    quit_time: null,
+    error: null,
+    user_data: null,
+    meeting: null,
+    person: null,
+    role: null,
+    timer_requires: null,
+    at,
+  };
+}
+
 /** One invitee of a scheduled meeting (from the calendar). */
 export interface RosterEntry {
   person: string;

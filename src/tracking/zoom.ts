@@ -2,7 +2,7 @@
 // URL validation, and mapping of meeting/participant events to ConfEvent. Pure.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EventInputError, parseTime } from './parse.js';
-import type { ConfEvent } from './types.js';
+import { bareEvent, type ConfEvent } from './types.js';
 
 export function zoomSignature(secret: string, timestamp: string, rawBody: Buffer): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(rawBody).digest('hex')}`;
@@ -39,22 +39,6 @@ export type ZoomMapped =
   | { kind: 'url_validation'; plainToken: string }
   | { kind: 'events'; events: ConfEvent[] }
   | { kind: 'ignored'; event: string };
-
-const blank = (): Omit<ConfEvent, 'event' | 'conference' | 'at'> => ({
-  known: true,
-  call_id: null,
-  part_uri: null,
-  begin_time: null,
-  end_time: null,
-  join_time: null,
-  quit_time: null,
-  error: null,
-  user_data: null,
-  meeting: null,
-  person: null,
-  role: null,
-  timer_requires: null,
-});
 
 /**
  * Zoom body → internal events. The meeting `uuid` is the instance, the
@@ -93,7 +77,7 @@ export function mapZoom(body: unknown, receivedAt: number): ZoomMapped {
     if (t === undefined) throw new EventInputError(0, field, 'expected a time');
     return t;
   };
-  const ev: ConfEvent = { ...blank(), event: name, conference: uuid, meeting: meetingId, at: receivedAt };
+  const ev: ConfEvent = { ...bareEvent(name, true, uuid, receivedAt), meeting: meetingId };
   if (name === 'conf.create.succ' || name === 'conf.end') {
     ev.begin_time = time('payload.object.start_time', obj.start_time);
     if (name === 'conf.create.succ') {
