@@ -1,5 +1,6 @@
 // `[director]` in api.toml. Defaults are the proposals of PROTOCOLS.md §5.4.
 import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 
 const Shot = Type.Object(
   {
@@ -115,25 +116,11 @@ export const DirectorSectionSchema = Type.Object(
 
 export type DirectorSection = Static<typeof DirectorSectionSchema>;
 export type DirectorSource = Static<typeof DirectorSourceSchema>;
-export type DirectorMixer = Static<typeof DirectorMixerSchema>;
 export type DirectorMode = DirectorSection['mode'];
 
-/** The section with every default applied (the loader applies them; tests build it by hand). */
+/** The section with the schema's defaults applied, as the loader does (tests build it by hand). */
 export function directorSettings(
   partial: Partial<DirectorSection> & Pick<DirectorSection, 'overview' | 'sources'>,
 ): DirectorSection {
-  return {
-    mode: 'auto',
-    trigger_s: 1,
-    gap_s: 2,
-    min_dwell_s: 4,
-    silence_s: 5,
-    priority: 'first',
-    ping_pong_switches: 3,
-    ping_pong_window_s: 20,
-    ping_pong_hold_s: 20,
-    override_s: 60,
-    decision_log_size: 500,
-    ...partial,
-  };
+  return Value.Default(DirectorSectionSchema, Value.Clone(partial)) as DirectorSection;
 }
