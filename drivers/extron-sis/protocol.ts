@@ -130,6 +130,5 @@ export const encodePresetSave = (n: number): string => `${n},`;
 /** `Esc 3CV`: verbose + tagged responses, so change notices reach a Telnet session. */
 export const encodeVerbose = (mode: 0 | 1 | 2 | 3): string => `\x1b${mode}CV`;
 export const INFO = 'I';
-export const PART_NUMBER = 'N';
 /** Firmware query; Extron's recommended keep-alive. */
 export const FIRMWARE = 'Q';
