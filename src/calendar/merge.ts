@@ -12,18 +12,10 @@ export interface MeetingSource {
   source_id: string;
 }
 
-export interface Meeting {
+/** One meeting: the event fields merged over its sources, which replace the per-source ids and links. */
+export interface Meeting extends Omit<CalendarEvent, 'id' | 'source_id' | 'links'> {
   /** `<source>:<event id>` of the first source (in configured source order). */
   id: string;
-  title: string;
-  start: string;
-  end: string;
-  all_day: boolean;
-  organizer: string | null;
-  invitees: CalendarPerson[];
-  join_url: string | null;
-  location: string | null;
-  state: 'running' | 'stopped' | null;
   sources: MeetingSource[];
   /** True when a source it came from could not be synced recently (the copy may be out of date). */
   stale: boolean;
