@@ -46,7 +46,10 @@ export class RpcRegistry {
 
   method<P extends TSchema>(def: MethodDef<P>): void {
     if (this.methods.has(def.name)) throw new Error(`method ${def.name} registered twice`);
-    this.methods.set(def.name, { def: def as unknown as MethodDef, validate: compileParams(def.name, def.params) });
+    this.methods.set(def.name, {
+      def: def as unknown as MethodDef,
+      validate: compileParams(def.name, def.params, { inPlace: true }),
+    });
   }
   topic(def: TopicDef): void {
     if (this.topicDefs.has(def.name)) throw new Error(`topic ${def.name} registered twice`);
@@ -62,7 +65,8 @@ export class RpcRegistry {
     return this.topicDefs.get(name);
   }
 
-  /** Runs one call; errors come back as JSON-RPC error objects, never thrown. */
+  /** Runs one call; errors come back as JSON-RPC error objects, never thrown.
+   * `params` must belong to this call: validation fills in defaults in place. */
   async call(method: string, params: unknown, client: RpcClient): Promise<{ result: unknown } | { error: RpcError }> {
     const m = this.methods.get(method);
     if (!m) return { error: { code: ERROR_CODES.METHOD_NOT_FOUND, message: `unknown method "${method}"` } };

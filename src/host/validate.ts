@@ -4,12 +4,17 @@ import { ajv, describeAjvError } from '../util/ajv.js';
 
 export type ParamsValidator = (params: unknown) => unknown;
 
-/** Compiles a params schema once; the validator returns the params with defaults applied. */
-export function compileParams(label: string, schema: TSchema): ParamsValidator {
+/**
+ * Compiles a params schema once; the validator returns the params with
+ * defaults applied. By default it works on a copy (a scenario's params are
+ * reused run after run); `inPlace` skips the copy for params the caller owns
+ * (a freshly parsed JSON-RPC message).
+ */
+export function compileParams(label: string, schema: TSchema, opts: { inPlace?: boolean } = {}): ParamsValidator {
   const fn = ajv.compile(schema);
   return (params: unknown) => {
     // Params are JSON (from the API, MQTT or a TOML file): a JSON copy is enough and cheap.
-    const copy = params === undefined ? {} : JSON.parse(JSON.stringify(params));
+    const copy = params === undefined ? {} : opts.inPlace ? params : JSON.parse(JSON.stringify(params));
     if (!fn(copy)) {
       const msgs = (fn.errors ?? []).map((e) => describeAjvError(e));
       throw new AgentError('INVALID_PARAMS', `${label}: ${msgs.join('; ')}`, { errors: msgs });
