@@ -1,97 +1,84 @@
 // The director inside a real agent (real sockets, real SQLite), with a tiny
 // fake camera driver and the Shure simulator as microphone: the WS API, the
 // decision log, audit causes, manual override, offline cameras, config errors.
-import { Type } from '@sinclair/typebox';
+import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtinDrivers } from '../../drivers/index.js';
 import { type ShureSimulator, startShureSimulator } from '../../drivers/shure-mic/index.js';
 import { startTestAgent, type TestAgent, TOKENS } from '../../test/support/agent.js';
-import { defineAction, defineDriver } from '../host/contract.js';
+import { type ActionDefinition, type DeviceKind, type DriverContext, defineAction, defineDriver } from '../host/contract.js';
 import type { DirectorStatus, StoredDecision } from './types.js';
 
 /** Recalls the fake cameras received: "cam-1:2". */
 const recalls: string[] = [];
-const fakeCamera = defineDriver({
-  name: 'test-fake-camera',
-  kind: 'camera',
-  description: 'test camera: preset.recall resolves after move_ms',
-  config: Type.Object({ move_ms: Type.Integer({ default: 20 }) }, { additionalProperties: false }),
-  create(config, ctx) {
-    return {
-      async start() {
-        ctx.setStatus('online', 'fake');
+
+/** A test driver that is online at once, with the actions `actions` builds for each device. */
+function fakeDriver<C extends TObject>(
+  name: string,
+  kind: DeviceKind,
+  config: C,
+  actions: (config: Static<C>, ctx: DriverContext) => Record<string, ActionDefinition>,
+): void {
+  const def = defineDriver({
+    name,
+    kind,
+    description: name,
+    config,
+    create(cfg, ctx) {
+      return {
+        async start() {
+          ctx.setStatus('online', 'fake');
+        },
+        async stop() {},
+        actions: actions(cfg, ctx),
+      };
+    },
+  });
+  builtinDrivers.push(def);
+}
+
+/** A camera whose preset.recall resolves after move_ms. */
+fakeDriver(
+  'test-fake-camera',
+  'camera',
+  Type.Object({ move_ms: Type.Integer({ default: 20 }) }, { additionalProperties: false }),
+  (config, ctx) => ({
+    'preset.recall': defineAction({
+      description: 'recall',
+      params: Type.Object({ preset: Type.Integer() }),
+      async run({ preset }) {
+        recalls.push(`${ctx.id}:${preset}`);
+        await new Promise((r) => setTimeout(r, config.move_ms ?? 20));
+        ctx.setState({ last_preset: preset });
+        return { preset };
       },
-      async stop() {},
-      actions: {
-        'preset.recall': defineAction({
-          description: 'recall',
-          params: Type.Object({ preset: Type.Integer() }),
-          async run({ preset }) {
-            recalls.push(`${ctx.id}:${preset}`);
-            await new Promise((r) => setTimeout(r, config.move_ms ?? 20));
-            ctx.setState({ last_preset: preset });
-            return { preset };
-          },
-        }),
-      },
-    };
-  },
-});
-if (!builtinDrivers.includes(fakeCamera)) builtinDrivers.push(fakeCamera);
+    }),
+  }),
+);
 
 /** A matrix with a `route {input, output}` action, like videohub / extron-sis / kramer-p3000. */
-const fakeMatrix = defineDriver({
-  name: 'test-fake-matrix',
-  kind: 'matrix',
-  description: 'test matrix',
-  config: Type.Object({}, { additionalProperties: false }),
-  create(_config, ctx) {
-    return {
-      async start() {
-        ctx.setStatus('online', 'fake');
-      },
-      async stop() {},
-      actions: {
-        route: defineAction({
-          description: 'route',
-          params: Type.Object({ input: Type.Integer(), output: Type.Integer() }, { additionalProperties: false }),
-          async run({ input, output }) {
-            recalls.push(`route ${input}→${output}`);
-            return { input, output };
-          },
-        }),
-      },
-    };
-  },
-});
-if (!builtinDrivers.includes(fakeMatrix)) builtinDrivers.push(fakeMatrix);
+fakeDriver('test-fake-matrix', 'matrix', Type.Object({}, { additionalProperties: false }), () => ({
+  route: defineAction({
+    description: 'route',
+    params: Type.Object({ input: Type.Integer(), output: Type.Integer() }, { additionalProperties: false }),
+    async run({ input, output }) {
+      recalls.push(`route ${input}→${output}`);
+      return { input, output };
+    },
+  }),
+}));
 
 /** An audio processor whose far-end flag a test can set. */
-const fakeDsp = defineDriver({
-  name: 'test-fake-dsp',
-  kind: 'audio',
-  description: 'test dsp',
-  config: Type.Object({}, { additionalProperties: false }),
-  create(_config, ctx) {
-    return {
-      async start() {
-        ctx.setStatus('online', 'fake');
-      },
-      async stop() {},
-      actions: {
-        'far_end.set': defineAction({
-          description: 'set the far-end flag',
-          params: Type.Object({ active: Type.Boolean() }),
-          async run({ active }) {
-            ctx.setState({ far_end_active: active });
-            return { active };
-          },
-        }),
-      },
-    };
-  },
-});
-if (!builtinDrivers.includes(fakeDsp)) builtinDrivers.push(fakeDsp);
+fakeDriver('test-fake-dsp', 'audio', Type.Object({}, { additionalProperties: false }), (_config, ctx) => ({
+  'far_end.set': defineAction({
+    description: 'set the far-end flag',
+    params: Type.Object({ active: Type.Boolean() }),
+    async run({ active }) {
+      ctx.setState({ far_end_active: active });
+      return { active };
+    },
+  }),
+}));
 
 let agent: TestAgent | null = null;
 let sim: ShureSimulator | null = null;
