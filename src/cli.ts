@@ -12,7 +12,7 @@ import { errorMessage } from './util/errors.js';
 import { createLogger } from './util/logger.js';
 import { SystemdNotifier } from './util/sd-notify.js';
 import { VERSION } from './version.js';
-import { checkScenarioFiles } from './config/extra-checks.js';
+import { runExtraChecks } from './config/extra-checks.js';
 
 const DEFAULT_CONFIG = process.env.ROOM_AGENT_CONFIG ?? 'api.toml';
 
@@ -86,7 +86,7 @@ function checkConfig(args: string[]): number {
   const registry = new DriverRegistry(builtinDrivers);
   try {
     const loaded = loadConfig(file, registry);
-    const problems = checkScenarioFiles(loaded, registry);
+    const problems = runExtraChecks(loaded, registry);
     if (problems.length) {
       for (const p of problems) console.error(formatIssue(p));
       return 1;

@@ -8,6 +8,6 @@ export type ConfigCheck = (loaded: LoadedConfig, registry: DriverRegistry) => Co
 
 export const configChecks: ConfigCheck[] = [checkScenarios];
 
-export function checkScenarioFiles(loaded: LoadedConfig, registry: DriverRegistry): ConfigIssue[] {
+export function runExtraChecks(loaded: LoadedConfig, registry: DriverRegistry): ConfigIssue[] {
   return configChecks.flatMap((check) => check(loaded, registry));
 }
