@@ -83,7 +83,6 @@ export class RecorderLink {
   private onRoomEvent(e: RoomEvent): void {
     if (e.type !== 'meeting.start' && e.type !== 'meeting.end') return;
     const meeting = meetingFromEvent(e.data);
-    if (!meeting.title && e.type === 'meeting.start') meeting.title = this.calendarTitle();
     const cause: Cause = { kind: 'calendar', name: e.type, detail: meeting.id };
     for (const p of this.prefs) {
       this.enqueue(p.id, async () => {
@@ -117,16 +116,6 @@ export class RecorderLink {
         ? { layer: 'lower_third', text: speaker, preview: false }
         : { layer: 'lower_third', clear: true, preview: false };
       this.enqueue(p.id, () => this.invoke(p.id, 'graphic', params, cause));
-    }
-  }
-
-  private calendarTitle(): string | undefined {
-    const cal = this.ctx.feature('calendar') as unknown as { currentMeeting?: () => Loose | null } | undefined;
-    try {
-      const m = cal?.currentMeeting?.();
-      return m ? meetingFromEvent(m).title : undefined;
-    } catch {
-      return undefined;
     }
   }
 
