@@ -8,7 +8,7 @@ import { AgentError, errorMessage } from '../util/errors.js';
 import type { CalendarSection } from './config.js';
 import { type Meeting, mergeEvents, type SourcedEvent, type SourcedRoom, sourceKeys } from './merge.js';
 import { type CalendarEvent, type CalendarRoom, type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from './model.js';
-import { CalendarStore } from './store.js';
+import { CalendarStore, type SourceRow } from './store.js';
 import { addDays, startOfDay } from './zone.js';
 
 export type MeetingEventType = 'meeting.upcoming' | 'meeting.start' | 'meeting.end';
@@ -44,6 +44,15 @@ export interface CalendarList {
   sources: SourceInfo[];
   meetings: Meeting[];
   rooms: SourcedRoom[];
+}
+
+/** What one source contributes to a CalendarList. */
+interface SourcePart {
+  id: string;
+  events: CalendarEvent[];
+  rooms: CalendarRoom[];
+  synced_at: string | null;
+  stale: boolean;
 }
 
 /** Check the schedule at least this often, so new sync data is picked up. */
@@ -113,12 +122,10 @@ export class CalendarService implements Feature {
     const { from, to } = this.checkRange(fromMs, toMs);
     const store = this.requireStore();
     const stored = store.sources();
-    const items: SourcedEvent[] = [];
-    const rooms: SourcedRoom[] = [];
-    const infos: SourceInfo[] = [];
+    const parts: SourcePart[] = [];
     for (const src of this.sources) {
       const row = stored.get(src);
-      let stale = this.isStale(src);
+      let stale = this.isStale(src, row);
       let events: CalendarEvent[] | null = null;
       let srcRooms: CalendarRoom[] = row?.rooms ?? [];
       const covered = !!row && from >= row.window_from && to <= row.window_to;
@@ -138,11 +145,9 @@ export class CalendarService implements Feature {
         }
       }
       events ??= store.events(src, from, to);
-      for (const event of events) items.push({ source: src, event, stale });
-      for (const r of srcRooms) rooms.push({ ...r, source: src });
-      infos.push({ id: src, status: this.status(src), synced_at: row?.synced_at ?? null, stale });
+      parts.push({ id: src, events, rooms: srcRooms, synced_at: row?.synced_at ?? null, stale });
     }
-    return this.result(from, to, items, rooms, infos);
+    return this.result(from, to, parts);
   }
 
   /** The meeting in progress now (the latest started if several overlap), from the stored copy. */
@@ -167,14 +172,22 @@ export class CalendarService implements Feature {
       id,
       status: this.status(id),
       synced_at: stored.get(id)?.synced_at ?? null,
-      stale: this.isStale(id),
+      stale: this.isStale(id, stored.get(id)),
     }));
     return { stale: sources.some((s) => s.stale), synced_at: oldest(sources), sources };
   }
 
   // ------------------------------------------------------------------ internals
 
-  private result(from: number, to: number, items: SourcedEvent[], rooms: SourcedRoom[], infos: SourceInfo[]): CalendarList {
+  private result(from: number, to: number, parts: SourcePart[]): CalendarList {
+    const items: SourcedEvent[] = [];
+    const rooms: SourcedRoom[] = [];
+    const infos: SourceInfo[] = [];
+    for (const { id, events, rooms: srcRooms, synced_at, stale } of parts) {
+      for (const event of events) items.push({ source: id, event, stale });
+      for (const r of srcRooms) rooms.push({ ...r, source: id });
+      infos.push({ id, status: this.status(id), synced_at, stale });
+    }
     return {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
@@ -189,9 +202,10 @@ export class CalendarService implements Feature {
 
   private storedMeetings(from: number, to: number): Meeting[] {
     const store = this.requireStore();
+    const stored = store.sources();
     const items: SourcedEvent[] = [];
     for (const src of this.sources) {
-      const stale = this.isStale(src);
+      const stale = this.isStale(src, stored.get(src));
       for (const event of store.events(src, from, to)) items.push({ source: src, event, stale });
     }
     return mergeEvents(items, this.sources);
@@ -219,9 +233,9 @@ export class CalendarService implements Feature {
     return this.status(src) === 'online';
   }
 
-  private isStale(src: string): boolean {
+  /** `row`: the source's stored sync record (callers read all of them once). */
+  private isStale(src: string, row: SourceRow | undefined): boolean {
     if (!this.online(src) || !this.syncedThisRun.has(src)) return true;
-    const row = this.store?.sources().get(src);
     return !row || this.ctx.clock.now() - Date.parse(row.synced_at) > this.cfg.stale_after_s * 1000;
   }
 
@@ -255,16 +269,12 @@ export class CalendarService implements Feature {
   todaySnapshot(from = this.today().from, to = this.today().to): CalendarList {
     const store = this.requireStore();
     const stored = store.sources();
-    const items: SourcedEvent[] = [];
-    const rooms: SourcedRoom[] = [];
-    const infos: SourceInfo[] = [];
-    for (const src of this.sources) {
-      const stale = this.isStale(src);
-      for (const event of store.events(src, from, to)) items.push({ source: src, event, stale });
-      for (const r of stored.get(src)?.rooms ?? []) rooms.push({ ...r, source: src });
-      infos.push({ id: src, status: this.status(src), synced_at: stored.get(src)?.synced_at ?? null, stale });
-    }
-    return this.result(from, to, items, rooms, infos);
+    const parts = this.sources.map((src): SourcePart => {
+      const row = stored.get(src);
+      const stale = this.isStale(src, row);
+      return { id: src, events: store.events(src, from, to), rooms: row?.rooms ?? [], synced_at: row?.synced_at ?? null, stale };
+    });
+    return this.result(from, to, parts);
   }
 
   /** Emits due meeting events and arms the timer for the next boundary. */
