@@ -4,19 +4,14 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { createRequire } from 'node:module';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '../../src/transport/serial.js';
+import { type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 import { CameraModel, type Position } from './camera-model.js';
 import { CONTROL, decodeFrame, encodeFrame, PAYLOAD } from './ip-header.js';
 import { type CameraProfile, type ProfileName, PROFILES, presetNumber } from './profiles.js';
 import { hex, parseRequest, type ViscaRequest, ViscaStreamDecoder } from './protocol.js';
 import type { Framing } from './session.js';
-
-// binding-mock ships types only for its CommonJS build; load that build (the
-// same module instance other simulators use).
-type BindingMockModule = typeof import('@serialport/binding-mock', { with: { 'resolution-mode': 'require' }});
-const { MockBinding } = createRequire(import.meta.url)('@serialport/binding-mock') as BindingMockModule;
 
 export interface ViscaSimulatorOptions {
   framing: Framing;
@@ -249,32 +244,20 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       this.serial = port;
       return;
     }
-    // binding-mock has one end only: the driver opens it through `binding`, we
-    // see what it writes by wrapping write(), and answer with emitData().
-    MockBinding.createPort(path, { echo: false, record: false });
-    this.binding = {
-      ...MockBinding,
-      open: async (opts) => {
-        const port = await MockBinding.open(opts);
-        const write = port.write.bind(port);
-        port.write = async (buffer: Buffer) => {
-          await write(buffer);
-          const send = (b: Buffer) => {
-            if (port.isOpen) port.emitData(b);
-          };
-          for (const p of dec.push(buffer)) this.onPacket(p, 'serial', (r) => this.sendRaw(r, send));
-        };
-        this.mockEmit = (b) => {
-          if (port.isOpen) port.emitData(b);
-        };
-        const close = port.close.bind(port);
-        port.close = async () => {
-          dec.reset();
-          await close();
-        };
-        return port;
+    // The driver opens the binding-mock port through `binding`; we answer on its peer.
+    // A late answer goes to the port that asked (dropped once it closed), not to a reopened one.
+    let peer: SerialPeer | null = null;
+    this.binding = serialDevice(path, {
+      onOpen: (opened) => {
+        peer = opened;
+        this.mockEmit = (b) => opened.send(b);
       },
-    } as BindingInterface;
+      onData: (buffer) => {
+        const asker = peer;
+        for (const p of dec.push(buffer)) this.onPacket(p, 'serial', (r) => this.sendRaw(r, (b) => asker?.send(b)));
+      },
+      onClose: () => dec.reset(),
+    }).binding;
   }
 
   // ---- message handling ----
