@@ -114,6 +114,18 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
     throw e;
   };
 
+  /** POST /conferences/{id}/<verb>, then sync so the snapshot shows the new state soon. */
+  const conferenceCommand = (verb: 'run' | 'stop', description: string) =>
+    defineAction({
+      description,
+      params: ConfParams,
+      run: async (p, a) => {
+        const r = await client.api('POST', `/conferences/${encodeURIComponent(p.id)}/${verb}`, {}, a.signal).catch(toDeviceError);
+        void poller.run();
+        return r;
+      },
+    });
+
   return {
     async start() {
       // The first sync runs in the background: an unreachable server must not block start-up.
@@ -135,24 +147,8 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
         },
       }),
       refresh: refreshAction(poller, 'Sync the calendar now instead of waiting for the next poll.'),
-      run: defineAction({
-        description: 'Start a conference (POST /conferences/{id}/run).',
-        params: ConfParams,
-        run: async (p, a) => {
-          const r = await client.api('POST', `/conferences/${encodeURIComponent(p.id)}/run`, {}, a.signal).catch(toDeviceError);
-          void poller.run();
-          return r;
-        },
-      }),
-      stop: defineAction({
-        description: 'Stop a running conference (POST /conferences/{id}/stop).',
-        params: ConfParams,
-        run: async (p, a) => {
-          const r = await client.api('POST', `/conferences/${encodeURIComponent(p.id)}/stop`, {}, a.signal).catch(toDeviceError);
-          void poller.run();
-          return r;
-        },
-      }),
+      run: conferenceCommand('run', 'Start a conference (POST /conferences/{id}/run).'),
+      stop: conferenceCommand('stop', 'Stop a running conference (POST /conferences/{id}/stop).'),
       participants: defineAction({
         description: 'Who is in a conference now (GET /conferences/{id}/participants).',
         params: ConfParams,
