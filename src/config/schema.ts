@@ -71,6 +71,12 @@ export const DeviceCommonSchema = Type.Object({
 });
 export type DeviceConfig = Static<typeof DeviceCommonSchema> & Record<string, unknown>;
 
+const COMMON_DEVICE_KEYS = new Set(Object.keys(DeviceCommonSchema.properties));
+/** A device's config without the keys every device has: what its driver receives. */
+export function driverConfig(c: DeviceConfig): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(c).filter(([k]) => !COMMON_DEVICE_KEYS.has(k)));
+}
+
 export const ConfigSchema = Type.Object(
   {
     agent: AgentSchema,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { DeviceConfig } from '../config/schema.js';
+import { type DeviceConfig, driverConfig } from '../config/schema.js';
 import type { RoomEvents } from '../state/bus.js';
 import type { DeviceStateStore } from '../state/devices.js';
 import type { AuditLog } from '../store/audit.js';
@@ -258,7 +258,7 @@ export class DeviceHost {
     if (m.stopped) return;
     const ctx = this.makeContext(m);
     try {
-      let config = stripCommon(m.config);
+      let config = driverConfig(m.config);
       if (m.config.simulated) {
         if (!m.driver.simulate) throw new AgentError('INVALID_PARAMS', `driver ${m.driver.name} has no simulator`);
         m.simulator ??= await m.driver.simulate(config as never, { logger: ctx.logger.child({ simulator: true }), id: m.id });
@@ -302,9 +302,4 @@ export class DeviceHost {
       await sim.stop().catch(() => undefined);
     }
   }
-}
-
-const COMMON_KEYS = new Set(['driver', 'name', 'simulated', 'enabled', 'action_timeout_ms']);
-function stripCommon(c: DeviceConfig): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(c).filter(([k]) => !COMMON_KEYS.has(k)));
 }

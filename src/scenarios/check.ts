@@ -1,6 +1,7 @@
 import path from 'node:path';
 import pino from 'pino';
 import type { ConfigIssue, LoadedConfig } from '../config/load.js';
+import { driverConfig } from '../config/schema.js';
 import type { ActionDefinition, DriverContext } from '../host/contract.js';
 import type { DriverRegistry } from '../host/registry.js';
 import { realClock } from '../util/clock.js';
@@ -8,8 +9,6 @@ import type { DeviceCatalog } from './load.js';
 import { loadScenarios } from './load.js';
 import { scenarioFolders } from './index.js';
 import type { ScenariosSection } from './schema.js';
-
-const COMMON = new Set(['driver', 'name', 'simulated', 'enabled', 'action_timeout_ms']);
 
 /**
  * `check-config` for scenario files: builds each configured driver (without
@@ -34,8 +33,7 @@ export function checkScenarios(loaded: LoadedConfig, registry: DriverRegistry): 
       emit: () => undefined,
     };
     try {
-      const driverCfg = Object.fromEntries(Object.entries(cfg).filter(([k]) => !COMMON.has(k)));
-      actions.set(id, def.create(driverCfg as never, ctx).actions);
+      actions.set(id, def.create(driverConfig(cfg) as never, ctx).actions);
     } catch {
       actions.set(id, null);
     }
