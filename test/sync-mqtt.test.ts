@@ -57,6 +57,14 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     return s;
   }
   const sync = (a: TestAgent) => a.agent.ctx.feature<SyncFeature>('sync')!;
+  /** Until the agent's MQTT link is up (it subscribes to commands and replies on up). */
+  const linkUp = (a: TestAgent) =>
+    vi.waitFor(
+      () => {
+        if (!sync(a).link.isUp) throw new Error('mqtt link not up');
+      },
+      { timeout: 10_000, interval: 20 },
+    );
   const emit = (a: TestAgent, type: string, data: Record<string, unknown> = {}) =>
     a.agent.events.emit({ type, at: new Date().toISOString(), data });
 
@@ -209,14 +217,7 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const b = await broker();
     const a = await agent(b);
     const sub = await subscribe(b, [`${BASE}/cmd/+/reply`]);
-    await new Promise<void>((r) => {
-      const t = setInterval(() => {
-        if (sync(a).link.isUp) {
-          clearInterval(t);
-          r();
-        }
-      }, 20);
-    });
+    await linkUp(a);
     const send = (method: string, body: unknown) =>
       sub.client.publishAsync(`${BASE}/cmd/${method}`, JSON.stringify(body), { qos: 1 });
 
@@ -254,14 +255,7 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const b = await broker();
     const a = await agent(b, 'command_role = "viewer"\ncommand_identity = "central-viewer"');
     const sub = await subscribe(b, [`${BASE}/cmd/+/reply`]);
-    await new Promise<void>((r) => {
-      const t = setInterval(() => {
-        if (sync(a).link.isUp) {
-          clearInterval(t);
-          r();
-        }
-      }, 20);
-    });
+    await linkUp(a);
     await sub.client.publishAsync(
       `${BASE}/cmd/device.action`,
       JSON.stringify({ transaction: 7, params: { device: 'd', action: 'a' } }),
@@ -278,14 +272,7 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const b = await broker();
     const a = await agent(b);
     const sub = await subscribe(b, ['central/replies/#'], { protocolVersion: 5 });
-    await new Promise<void>((r) => {
-      const t = setInterval(() => {
-        if (sync(a).link.isUp) {
-          clearInterval(t);
-          r();
-        }
-      }, 20);
-    });
+    await linkUp(a);
     await sub.client.publishAsync(`${BASE}/cmd/system.info`, '{}', {
       qos: 1,
       properties: { responseTopic: 'central/replies/x', correlationData: Buffer.from('corr-42') },
@@ -301,14 +288,7 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const seen = new Set<string>();
     const a = await agent(b, '', { features: [fakeTracking(seen), createAlerts, createSync] });
     const sub = await subscribe(b, [`${BASE}/inbox/events/reply`]);
-    await new Promise<void>((r) => {
-      const t = setInterval(() => {
-        if (sync(a).link.isUp) {
-          clearInterval(t);
-          r();
-        }
-      }, 20);
-    });
+    await linkUp(a);
     const delivery = JSON.stringify({ transaction: 'd1', events: [{ id: 'e1' }, { id: 'e2' }] });
     await sub.client.publishAsync(`${BASE}/inbox/events`, delivery, { qos: 1 });
     await sub.client.publishAsync(`${BASE}/inbox/events`, delivery, { qos: 1 });
@@ -324,14 +304,7 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     const b2 = await broker();
     const a2 = await agent(b2);
     const sub2 = await subscribe(b2, [`${BASE}/inbox/events/reply`]);
-    await new Promise<void>((r) => {
-      const t = setInterval(() => {
-        if (sync(a2).link.isUp) {
-          clearInterval(t);
-          r();
-        }
-      }, 20);
-    });
+    await linkUp(a2);
     await sub2.client.publishAsync(`${BASE}/inbox/events`, '[]', { qos: 1 });
     await sub2.waitFor(() => sub2.messages.length === 1, 10_000, 'reply');
     expect(sub2.last(`${BASE}/inbox/events/reply`)).toMatchObject({ error: { code: 4503 } });
