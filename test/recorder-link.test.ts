@@ -45,10 +45,11 @@ describe('recorder follows the room', () => {
     });
     expect(st).toMatchObject({ session: 'conf-77', meeting_id: 'conf-77', layers: { title: { text: 'Quarterly review' } } });
 
-    t.agent.bus.publish('director', { shot: { camera: 'cam-1', preset: 4, speaker: 'Anna Petrova' } });
+    const talkers = [{ mic: 'mxa/1', name: 'Anna Petrova', on: true, chairman: false, since: null }];
+    t.agent.bus.publish('director', { status: { shot: { camera: 'cam-1', preset: 4, mic: 'mxa/1' }, talkers } });
     await waitUntil(async () => (await status()).layers.lower_third?.text === 'Anna Petrova');
-    t.agent.bus.publish('director', { mode: 'manual' }); // says nothing about the speaker: layer kept
-    t.agent.bus.publish('director', { shot: { camera: 'cam-2', speaker: null } });
+    t.agent.bus.publish('director', { decision: { rule: 'manual' } }); // says nothing about the speaker: layer kept
+    t.agent.bus.publish('director', { status: { shot: { camera: 'cam-2', preset: 1, mic: null }, talkers } });
     await waitUntil(async () => (await status()).layers.lower_third === null);
 
     // An event for another meeting does not stop this one.

@@ -99,13 +99,17 @@ describe('recorder link inputs are read tolerantly', () => {
     expect(meetingFromEvent(data)).toEqual(out);
   });
 
+  const talkers = [
+    { mic: 'mxa/1', name: 'Anna Petrova', on: true, chairman: false, since: null },
+    { mic: 'mxa/2', name: 'Seat 4', on: false, chairman: false, since: null },
+  ];
   it.each([
-    [{ shot: { speaker: 'Anna Petrova' } }, 'Anna Petrova'],
-    [{ shot: { label: 'Seat 4' } }, 'Seat 4'],
-    [{ speaker: { name: 'Ivan' } }, 'Ivan'],
-    [{ current: { speaker_name: 'Olga' } }, 'Olga'],
-    [{ shot: { speaker: null } }, null],
-    [{ mode: 'auto' }, undefined],
+    [{ status: { shot: { camera: 'cam-1', preset: 4, mic: 'mxa/1' }, talkers } }, 'Anna Petrova'],
+    [{ status: { shot: { camera: 'cam-3', preset: 2, mic: 'mxa/2' }, talkers } }, 'Seat 4'],
+    [{ status: { shot: { camera: 'cam-2', preset: 1, mic: null }, talkers } }, null],
+    [{ status: { shot: null, talkers: [] } }, null],
+    [{ status: { shot: { camera: 'cam-1', preset: 4, mic: 'mxa/9' }, talkers } }, null],
+    [{ decision: { rule: 'talker', mic: 'mxa/1' } }, undefined],
     [null, undefined],
     ['x', undefined],
   ])('director message %j → %s', (data, out) => {

@@ -3,6 +3,7 @@
 // shows the meeting's name, the lower third the current speaker (bus topic
 // `director`). Every input is optional: no calendar or no director simply
 // means nothing is set automatically.
+import type { DirectorStatus } from '../director/types.js';
 import type { AgentContext } from '../app-context.js';
 import type { Cause } from '../host/contract.js';
 import type { RoomEvent } from '../state/bus.js';
@@ -28,19 +29,19 @@ export function meetingFromEvent(data: Loose): { id?: string; title?: string } {
   };
 }
 
-/** The current speaker's label from a `director` bus message; null = nobody (clear), undefined = not said. */
+/**
+ * The current speaker from a `director` bus message: the talker whose
+ * microphone drives the current shot (`{status: DirectorStatus}`). null = no
+ * speaker (overview, no shot: clear the lower third), undefined = the message
+ * says nothing about it (e.g. `{decision}`, which a status push follows).
+ */
 export function speakerFromDirector(data: unknown): string | null | undefined {
   if (!data || typeof data !== 'object') return undefined;
-  const d = data as Loose;
-  const shot = (
-    d.shot && typeof d.shot === 'object' ? d.shot : d.current && typeof d.current === 'object' ? d.current : d
-  ) as Loose;
-  for (const v of [shot.speaker, d.speaker]) {
-    if (typeof v === 'string') return str(v) ?? null;
-    if (v && typeof v === 'object') return str((v as Loose).name) ?? str((v as Loose).label) ?? null;
-    if (v === null) return null;
-  }
-  return str(shot.label) ?? str(shot.name) ?? str(shot.speaker_name) ?? undefined;
+  const status = (data as { status?: Pick<DirectorStatus, 'shot' | 'talkers'> }).status;
+  if (!status || typeof status !== 'object') return undefined;
+  const mic = status.shot?.mic;
+  if (!mic) return null;
+  return str(status.talkers?.find((t) => t.mic === mic)?.name) ?? null;
 }
 
 export class RecorderLink {
