@@ -1,4 +1,4 @@
-// The keep-alive the TCP control drivers (vmix, qsys, tesira) run per
+// The keep-alive the TCP control drivers (vmix, qsys, tesira, extron-sis, kramer-p3000) run per
 // connection: a periodic request whose failure (no answer) means the link is
 // half-dead. One copy of the rescheduling and of the rule that an answer
 // arriving after its connection ended is ignored.
