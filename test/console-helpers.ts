@@ -8,6 +8,7 @@ import { buildConsole } from '../scripts/build-console.js';
 import type { FeatureFactory } from '../src/app-context.js';
 import { consoleFrom, createConsole } from '../src/console/index.js';
 import { features } from '../src/features.js';
+export { until } from './support/wait.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(import.meta.dirname, '..', 'test-results', 'console');
@@ -44,10 +45,3 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** Polls until `fn` is true (real time; for effects outside the page). */
-export async function until(fn: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -3,24 +3,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLink } from '../src/transport/serial.js';
 import { type SerialPeer, serialDevice, serialSessionDevice } from '../src/transport/serial-mock.js';
+import { until } from './support/wait.js';
 
 let link: SerialLink | null = null;
 afterEach(async () => {
   await link?.stop();
   link = null;
 });
-
-function until(pred: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      if (pred()) return resolve();
-      if (Date.now() - started > 5000) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 describe('serialDevice (binding-mock)', () => {
   it('hands what the link writes to the device and what the device sends to the link', async () => {

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimServer, writeInPieces } from '../src/transport/sim-server.js';
+import { until } from './support/wait.js';
 
 const servers: SimServer[] = [];
 const clients: net.Socket[] = [];
@@ -28,14 +29,6 @@ async function connect(port: number): Promise<net.Socket & { received: Buffer[] 
     c.once('error', reject);
   });
   return c;
-}
-
-async function until(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const closed = (c: net.Socket) => new Promise<void>((r) => (c.destroyed ? r() : c.once('close', () => r())));

@@ -4,6 +4,7 @@ import type { RoomEvent } from '../../src/state/bus.js';
 import { setSerialBinding } from '../../src/transport/index.js';
 import { startTestAgent, type TestAgent } from '../../test/support/agent.js';
 import { type ConferenceMicSimulator, startConferenceMicSimulator, trackingMockBinding } from './simulator.js';
+import { until } from '../../test/support/wait.js';
 
 let agent: TestAgent | null = null;
 let sim: ConferenceMicSimulator | null = null;
@@ -13,14 +14,6 @@ afterEach(async () => {
   agent = sim = null;
   setSerialBinding(null);
 });
-
-async function until(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function startAgent(device: string) {
   agent = await startTestAgent(`[devices.conf]\ndriver = "conference-mic"\n${device}`, { features: [] });

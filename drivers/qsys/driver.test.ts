@@ -3,6 +3,7 @@ import type { DeviceInstance } from '../../src/host/contract.js';
 import { type RecordingContext, recordingContext, runAction } from '../../test/support/driver-harness.js';
 import { createQsys, type QsysConfig } from './driver.js';
 import { type QrcSimulatorOptions, QrcSimulator } from './simulator.js';
+import { until as poll } from '../../test/support/wait.js';
 
 const SECRET = 'pin-8472-secret';
 let sim: QrcSimulator;
@@ -53,14 +54,6 @@ afterEach(async () => {
   dev = null;
   await sim?.stop();
 });
-
-async function poll(pred: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function noSecret(ctx: RecordingContext): void {
   expect(JSON.stringify([ctx.logs, ctx.statuses, ctx.errors, ctx.state])).not.toContain(SECRET);

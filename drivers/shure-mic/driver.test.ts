@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RoomEvent } from '../../src/state/bus.js';
 import { startTestAgent, type TestAgent } from '../../test/support/agent.js';
 import { startShureSimulator, type ShureSimulator } from './simulator.js';
+import { until } from '../../test/support/wait.js';
 
 let agent: TestAgent | null = null;
 let sim: ShureSimulator | null = null;
@@ -11,14 +12,6 @@ afterEach(async () => {
   await sim?.stop();
   agent = sim = null;
 });
-
-async function until(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function start(gates: 'lobes' | 'coverage_areas' = 'lobes', width = 2) {
   sim = await startShureSimulator({ width });

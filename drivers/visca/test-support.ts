@@ -6,6 +6,9 @@ import { realClock } from '../../src/util/clock.js';
 import { ViscaConfigSchema, type ViscaConfig } from './config.js';
 import { simulatedSerialBindings, ViscaCamera } from './driver.js';
 import { ViscaSimulator, type ViscaSimulatorOptions } from './simulator.js';
+import { until } from '../../test/support/wait.js';
+
+export { until };
 
 export interface RecordingContext extends DriverContext {
   statuses: { status: DeviceStatus; message: string }[];
@@ -44,14 +47,6 @@ export function viscaConfig(partial: Partial<ViscaConfig>): ViscaConfig {
 }
 
 /** Polls until `pred` holds (no timing assertions: only a generous upper bound). */
-export async function until(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 export interface Pair {
   sim: ViscaSimulator;
   cam: ViscaCamera;

@@ -8,6 +8,7 @@ import { ViscaSimulator } from '../../drivers/visca/index.js';
 import { setSerialBinding } from '../transport/index.js';
 import { startTestAgent, type TestAgent, TOKENS } from '../../test/support/agent.js';
 import type { DirectorStatus } from './types.js';
+import { until } from '../../test/support/wait.js';
 
 let agent: TestAgent | null = null;
 const stops: (() => Promise<void>)[] = [];
@@ -17,14 +18,6 @@ afterEach(async () => {
   for (const s of stops.splice(0)) await s();
   setSerialBinding(null);
 });
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function cameras(n: number): Promise<ViscaSimulator[]> {
   const sims: ViscaSimulator[] = [];

@@ -8,6 +8,7 @@ import { type ShureSimulator, startShureSimulator } from '../../drivers/shure-mi
 import { startTestAgent, type TestAgent, TOKENS } from '../../test/support/agent.js';
 import { type ActionDefinition, type DeviceKind, type DriverContext, defineAction, defineDriver } from '../host/contract.js';
 import type { DirectorStatus, StoredDecision } from './types.js';
+import { until } from '../../test/support/wait.js';
 
 /** Recalls the fake cameras received: "cam-1:2". */
 const recalls: string[] = [];
@@ -88,14 +89,6 @@ afterEach(async () => {
   agent = sim = null;
   recalls.length = 0;
 });
-
-async function until(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function roomToml(port: number, extra = '', cam2 = ''): string {
   return `
