@@ -42,3 +42,25 @@ export class TokenAuth {
 function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
+
+/** Minimal request/reply shape of a fastify onRequest hook (kept structural so callers need no fastify types here). */
+interface HookRequest {
+  headers: Record<string, string | string[] | undefined>;
+  url: string;
+}
+interface HookReply {
+  code(status: number): { send(body: unknown): unknown };
+}
+
+/**
+ * The one token check for HTTP routes (fastify `onRequest`): 401 without a
+ * valid token, 403 when its role may not do this. Same messages as the WS API.
+ */
+export function requireRole(auth: TokenAuth, need: Role) {
+  return async (req: HookRequest, reply: HookReply): Promise<unknown> => {
+    const p = auth.fromRequest(req.headers, req.url);
+    if (!p) return reply.code(401).send({ error: 'unauthorized: send a valid token as Authorization: Bearer or ?token=' });
+    if (!allows(p.role, need)) return reply.code(403).send({ error: `needs role ${need}; token "${p.name}" has role ${p.role}` });
+    return undefined;
+  };
+}

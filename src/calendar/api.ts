@@ -1,7 +1,7 @@
 // WS JSON-RPC methods, the `calendar` topic and GET /api/calendar.
 import { Type } from '@sinclair/typebox';
 import type { AgentContext } from '../app-context.js';
-import { allows } from '../api/auth.js';
+import { requireRole } from '../api/auth.js';
 import { AgentError, ERROR_CODES, errorMessage } from '../util/errors.js';
 import type { CalendarService } from './service.js';
 import { addDays, fromWallClock } from './zone.js';
@@ -66,14 +66,7 @@ export function registerCalendarApi(ctx: AgentContext, svc: CalendarService): vo
     snapshot: () => ({ type: 'calendar.updated', ...svc.todaySnapshot() }),
   });
 
-  ctx.http.get('/api/calendar', async (req, reply) => {
-    const who = ctx.auth.fromRequest(req.headers, req.url);
-    if (!who) return reply.code(401).send({ error: { code: ERROR_CODES.FORBIDDEN, message: 'a valid token is required' } });
-    if (!allows(who.role, 'viewer')) {
-      return reply
-        .code(403)
-        .send({ error: { code: ERROR_CODES.FORBIDDEN, message: `needs role viewer; token "${who.name}" has role ${who.role}` } });
-    }
+  ctx.http.get('/api/calendar', { onRequest: requireRole(ctx.auth, 'viewer') }, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     try {
       return await svc.list(parseBound(q.from, svc.zone, false, 'from'), parseBound(q.to, svc.zone, true, 'to'));

@@ -1,8 +1,8 @@
 // HTTP routes: webhook ingress (/hooks/conference, /hooks/zoom) and the
 // read-only meeting API (/api/meetings...).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AgentContext } from '../app-context.js';
-import { allows } from '../api/auth.js';
+import { requireRole } from '../api/auth.js';
 import type { Role } from '../config/schema.js';
 import { AgentError } from '../util/errors.js';
 import type { TrackingConfig } from './config.js';
@@ -11,11 +11,7 @@ import type { TrackingService } from './service.js';
 import { mapZoom, verifyZoom, zoomUrlValidation } from './zoom.js';
 
 export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cfg: TrackingConfig): void {
-  const guard = (need: Role) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const p = ctx.auth.fromRequest(req.headers, req.url);
-    if (!p) return reply.code(401).send({ error: 'unauthorized: send a valid token as Authorization: Bearer or ?token=' });
-    if (!allows(p.role, need)) return reply.code(403).send({ error: `needs role ${need}; token "${p.name}" has role ${p.role}` });
-  };
+  const guard = (need: Role) => requireRole(ctx.auth, need);
 
   // Webhooks get the raw body (the Zoom signature is over the exact bytes; we
   // also want our own JSON error messages), in a scope of their own.

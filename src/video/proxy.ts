@@ -5,7 +5,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { allows, type TokenAuth } from '../api/auth.js';
+import { requireRole, type TokenAuth } from '../api/auth.js';
 
 export interface ProxyTarget {
   /** go2rtc's API port when it is running, else null (with the reason). */
@@ -18,10 +18,10 @@ const WS_HIGH_WATER = 4 * 1024 * 1024;
 const FRAME_PARAMS = ['width', 'w', 'height', 'h', 'rotate', 'cache'];
 
 export function registerVideoProxy(http: FastifyInstance, auth: TokenAuth, target: ProxyTarget, logger: Logger): void {
+  const viewerOnly = requireRole(auth, 'viewer');
   const guard = async (req: FastifyRequest, reply: FastifyReply) => {
-    const who = auth.fromRequest(req.headers, req.url);
-    if (!who) return reply.code(401).send({ error: 'missing or unknown token' });
-    if (!allows(who.role, 'viewer')) return reply.code(403).send({ error: `token "${who.name}" may not watch video` });
+    const denied = await viewerOnly(req, reply);
+    if (denied !== undefined) return denied;
     const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
     if (!target.hasStream(src)) return reply.code(404).send({ error: `unknown stream "${src}"` });
     const up = target.upstream();
