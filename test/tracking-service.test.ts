@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Bus, RoomEvents } from '../src/state/bus.js';
 import { Store } from '../src/store/db.js';
 import { TrackingSectionSchema } from '../src/tracking/config.js';
+import { dedupKey, parseConfEvent } from '../src/tracking/parse.js';
 import { TrackingService } from '../src/tracking/service.js';
+import { TRACKING_MIGRATIONS } from '../src/tracking/store.js';
 import type { Insight } from '../src/tracking/types.js';
 import { FakeClock } from '../src/util/clock.js';
 import { Value } from '@sinclair/typebox/value';
@@ -157,5 +159,36 @@ describe('fold snapshots', () => {
     svc.ingest({ event: 'conf.create.succ', id: 's2', begin_time: B, user_data: '{"meeting":"T"}' }, 'test');
     expect(store.db.prepare('SELECT count(*) FROM tracking_snapshots').pluck().get()).toBe(0);
     expect(svc.insight('T', (B + 5000) * 1000).participants.reduce((n, p) => n + p.calls.length, 0)).toBe(2100);
+  });
+});
+
+describe('schema upgrade', () => {
+  it('v2 → v3 keeps every event and its seq, and a redelivery is still a duplicate', () => {
+    const store = new Store(':memory:');
+    stores.push(store);
+    store.migrate('tracking', TRACKING_MIGRATIONS.slice(0, 2));
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    // Written the way a v2 agent did: key unique on its own.
+    const ev = { event: 'conf.joined', id: 'u1', join_time: B, call_id: 'k1', part_uri: '+71', user_data: null };
+    const parsed = parseConfEvent(ev, 0, clock.now());
+    store.db
+      .prepare(
+        `INSERT INTO tracking_events (seq, dedup_key, conference, event, known, at, received_at, source, raw)
+         VALUES (7, ?, 'u1', 'conf.joined', 1, ?, ?, 'test', ?)`,
+      )
+      .run(dedupKey(parsed, ev), parsed.at, clock.now(), JSON.stringify(ev));
+    const cfg = Value.Default(TrackingSectionSchema, { publish_delay_ms: 0 }) as never;
+    const svc = new TrackingService(
+      { store, bus: new Bus(), events: new RoomEvents(), clock, logger: pino({ level: 'silent' }) },
+      cfg,
+    );
+    expect(store.version('tracking')).toBe(TRACKING_MIGRATIONS.length);
+    expect(svc.ingest(ev, 'test')).toEqual({ accepted: 0, duplicates: 1 });
+    expect(svc.ingest({ ...ev, call_id: 'k2' }, 'test')).toEqual({ accepted: 1, duplicates: 0 });
+    const rows = store.db.prepare('SELECT seq, duplicates FROM tracking_events ORDER BY seq').all();
+    expect(rows).toEqual([
+      { seq: 7, duplicates: 1 },
+      { seq: 8, duplicates: 0 },
+    ]);
   });
 });

@@ -153,7 +153,7 @@ export class TrackingService {
           );
           if (seq === null) {
             duplicates++;
-            this.store.countDuplicate(key, late);
+            this.store.countDuplicate(ev.conference, key, late);
             // A delayed duplicate of an ended meeting recomputes (and re-stores) its final insight.
             if (late && !touched.has(oldKey)) touched.set(oldKey, false);
             continue;
