@@ -4,7 +4,7 @@
 // chunking and duplicates.
 import fc from 'fast-check';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Bus, RoomEvents } from '../src/state/bus.js';
 import { Store } from '../src/store/db.js';
 import { TrackingSectionSchema } from '../src/tracking/config.js';
@@ -101,6 +101,22 @@ describe('TrackingService', () => {
     expect(pushed).toHaveLength(0);
     clock.advance(0);
     expect(pushed.map((i) => [i.id, i.status, i.participants.length])).toEqual([['P', 'live', 1]]);
+  });
+
+  it('a push of more new meetings than the fold cache holds folds them from memory, not from the log', () => {
+    const { svc, clock, pushed } = service();
+    const evs = Array.from({ length: 100 }, (_, k) => ({
+      event: 'conf.joined',
+      id: `many-${k}`,
+      join_time: B + k,
+      call_id: `c${k}`,
+      part_uri: 'u',
+    }));
+    svc.ingest(evs, 'test');
+    const reads = vi.spyOn(svc.store, 'knownEventsOf');
+    clock.advance(0);
+    expect(pushed).toHaveLength(100);
+    expect(reads).not.toHaveBeenCalled();
   });
 
   it('stores the final insight once ended and serves it without folding; a late event makes it dirty', () => {

@@ -30,6 +30,8 @@ export class MeetingCache {
   constructor(
     private readonly store: TrackingStore,
     private readonly cfg: TrackingConfig,
+    /** Meetings with a push pending: their folds are kept over the limit, or the push would read them back from SQLite. */
+    private readonly pinned: ReadonlySet<string>,
   ) {}
 
   /** The meeting's insight index, building (and snapshotting) its fold when needed. */
@@ -42,7 +44,7 @@ export class MeetingCache {
       c = this.load(id);
     }
     this.folds.set(id, c);
-    if (this.folds.size > FOLD_CACHE) this.folds.delete(this.folds.keys().next().value as string);
+    this.trim();
     this.maybeSnapshot(id);
     c.index ??= buildIndex(id, c.fold, new Roster(this.store.roster(id)), this.cfg.timer_requires);
     return c.index;
@@ -61,7 +63,18 @@ export class MeetingCache {
   seed(meeting: string): void {
     if (this.folds.has(meeting)) return;
     this.folds.set(meeting, { fold: new MeetingFold(), index: null, seq: 0, snapshotEvents: 0 });
-    if (this.folds.size > FOLD_CACHE) this.folds.delete(this.folds.keys().next().value as string);
+    this.trim();
+  }
+
+  /** Evicts least recently used folds down to the limit, except pinned ones. */
+  trim(): void {
+    let over = this.folds.size - FOLD_CACHE;
+    if (over <= 0) return;
+    for (const id of this.folds.keys()) {
+      if (this.pinned.has(id)) continue;
+      this.folds.delete(id);
+      if (--over === 0) return;
+    }
   }
 
   /** The roster changed: same fold, new index. */

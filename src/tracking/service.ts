@@ -61,7 +61,7 @@ export class TrackingService {
     private readonly cfg: TrackingConfig,
   ) {
     this.store = new TrackingStore(ctx.store);
-    this.cache = new MeetingCache(this.store, cfg);
+    this.cache = new MeetingCache(this.store, cfg, this.pending);
   }
 
   /**
@@ -212,15 +212,15 @@ export class TrackingService {
       }
       return out;
     })();
-    // After the commit: bring cached folds up to date and schedule the push.
-    for (const m of dropCaches) this.cache.dropFold(m);
-    // A brand-new meeting's fold is built from this commit's events, not read back from SQLite.
-    for (const [m, isNew] of fresh) if (isNew && !dropCaches.has(m)) this.cache.seed(m);
-    for (const { meeting, ev, seq } of appended) this.cache.appended(meeting, ev, seq);
+    // After the commit: schedule the push (first: that pins the meetings' folds) and bring cached folds up to date.
     for (const m of touched.keys()) {
       this.cache.forgetFinal(m);
       this.schedulePublish(m);
     }
+    for (const m of dropCaches) this.cache.dropFold(m);
+    // A brand-new meeting's fold is built from this commit's events, not read back from SQLite.
+    for (const [m, isNew] of fresh) if (isNew && !dropCaches.has(m)) this.cache.seed(m);
+    for (const { meeting, ev, seq } of appended) this.cache.appended(meeting, ev, seq);
     return results;
   }
 
@@ -272,9 +272,9 @@ export class TrackingService {
 
   /** Pushes the current insight of every meeting changed since the last push (and stores final ones). */
   flush(): void {
-    const ids = [...this.pending];
-    this.pending.clear();
-    for (const id of ids) {
+    // Each id leaves `pending` only when its turn comes, so the folds of those still waiting stay pinned in the cache.
+    for (const id of [...this.pending]) {
+      this.pending.delete(id);
       if (!this.exists(id)) continue;
       try {
         this.ctx.bus.publish('meetings', this.current(id));
@@ -283,6 +283,7 @@ export class TrackingService {
         this.ctx.logger.error({ meeting: id, err: (e as Error).message }, 'meeting insight failed');
       }
     }
+    this.cache.trim();
   }
 
   private exists(id: string): boolean {
