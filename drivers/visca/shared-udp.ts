@@ -5,6 +5,7 @@
 // address. Reconnect and backoff stay in the Link base class.
 import dgram from 'node:dgram';
 import { Link, type LinkOptions } from '../../src/transport/link.js';
+import { ipLookup } from '../../src/transport/udp.js';
 
 export interface SharedUdpLinkOptions extends LinkOptions {
   host: string;
@@ -29,7 +30,8 @@ const isLoopback = (x: string) => x === 'localhost' || x.startsWith('127.') || x
 const sameHost = (a: string, b: string) => a === b || (isLoopback(a) && isLoopback(b));
 
 function create(key: string, localAddress: string | undefined, localPort: number, family: 'udp4' | 'udp6'): SharedSocket {
-  const socket = dgram.createSocket({ type: family, reuseAddr: false });
+  // ipLookup: the datagram leaves inside write(), not a tick later (see udp.ts).
+  const socket = dgram.createSocket({ type: family, reuseAddr: false, lookup: ipLookup });
   let bound = false;
   const shared: SharedSocket = { key, socket, receivers: new Set(), ready: Promise.resolve(), closed: false };
   shared.ready = new Promise<void>((resolve, reject) => {

@@ -1,4 +1,6 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net from 'node:net';
 import { Link, type LinkOptions } from './link.js';
 
 export interface UdpLinkOptions extends LinkOptions {
@@ -25,7 +27,7 @@ export class UdpLink extends Link {
   }
   protected open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket({ type: this.o.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+      const s = dgram.createSocket({ type: this.o.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, lookup: ipLookup });
       let bound = false;
       s.on('error', (err) => {
         if (!bound) reject(err);
@@ -65,6 +67,15 @@ export class UdpLink extends Link {
     return this.socket?.address().port;
   }
 }
+
+/** dgram resolves the address of every send, and dns.lookup answers even an IP literal on the
+ * next tick, so the datagram would leave only after everything else the caller does in this turn.
+ * An IP literal needs no resolver: answer at once, and the send happens inside write(). */
+export const ipLookup: NonNullable<dgram.SocketOptions['lookup']> = (host, options, cb) => {
+  const family = net.isIP(host);
+  if (family) cb(null, host, family);
+  else dns.lookup(host, options, cb);
+};
 
 function isLoopbackPair(a: string, b: string): boolean {
   const lo = (x: string) => x === 'localhost' || x.startsWith('127.') || x === '::1';
