@@ -58,8 +58,14 @@ export class DirectorFeature implements Feature {
   ) {
     checkDevices(s, ctx.host.ids());
     this.cameraIds = new Set([s.overview.camera, ...s.sources.map((x) => x.camera)]);
-    this.log = new DecisionLog(ctx.store, ctx.events, s.decision_log_size);
     const logger = ctx.logger.child({ mod: 'director' });
+    this.log = new DecisionLog(ctx.store, ctx.events, s.decision_log_size, {
+      stored: (d) => {
+        logger.info({ rule: d.rule, shot: d.shot, mic: d.mic }, d.reason);
+        ctx.bus.publish('director', { decision: d });
+      },
+      failed: (e) => logger.error({ err: e.message }, 'decision log write failed'),
+    });
     // After stop() nothing is sent any more and late completions are ignored.
     const actuator: DirectorActuator = {
       isOnline: (id) => ctx.devices.get(id)?.status.status === 'online',
@@ -84,11 +90,8 @@ export class DirectorFeature implements Feature {
       s,
       ctx.clock,
       actuator,
-      (d) => {
-        const stored = this.log.record(d);
-        logger.info({ rule: d.rule, shot: d.shot, mic: d.mic }, d.reason);
-        ctx.bus.publish('director', { decision: stored });
-      },
+      // Stored, logged and pushed after this turn: nothing of it is in the camera's path.
+      (d) => this.log.record(d),
       () => this.schedulePublish(),
     );
     this.registerApi();
@@ -196,6 +199,7 @@ export class DirectorFeature implements Feature {
     this.ctx.clock.clearTimeout(this.publishTimer);
     this.publishTimer = null;
     this.engine.stop();
+    this.log.flush();
   }
 }
 
