@@ -1,8 +1,8 @@
 // Validation of the voice-conference callbacks (SERVICES.md C.1) into
 // ConfEvent. Pure: values in, typed events or a precise error out.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AgentError } from '../util/errors.js';
-import { bareEvent, type ConfEvent, KNOWN_EVENTS, type KnownEventName } from './types.js';
+import { bareEvent, type ConfEvent, type KnownEventName } from './types.js';
 
 const MIN_MS = Date.UTC(2000, 0, 1);
 const MAX_MS = Date.UTC(2200, 0, 1);
@@ -85,8 +85,31 @@ const FIELDS: Record<KnownEventName, Record<string, FieldKind>> = {
   'conf.play_end': { begin_time: 'time', end_time: 'time' },
   'conf.record_end': { begin_time: 'time', end_time: 'time' },
 };
+// The field lists as arrays once, not an Object.entries per event.
+const FIELD_LIST = new Map<string, [string, FieldKind][]>(Object.entries(FIELDS).map(([name, f]) => [name, Object.entries(f)]));
 
-const isKnown = (name: string): name is KnownEventName => (KNOWN_EVENTS as readonly string[]).includes(name);
+/** A non-empty string field, trimmed, at most `max` characters. */
+function requiredText(o: Record<string, unknown>, field: string, max: number, index: number): string {
+  const v = o[field];
+  if (typeof v !== 'string' || v.trim() === '') throw new EventInputError(index, field, 'expected a non-empty string');
+  if (v.length > max) throw new EventInputError(index, field, `longer than ${max} characters`);
+  return v.trim();
+}
+
+// A participant sends the same user_data with every join and quit: parse each distinct text once.
+// Results are shared between events (nothing mutates them). Cleared when full, to stay bounded.
+const userDataMemo = new Map<string, UserData>();
+const USER_DATA_MEMO = 4096;
+function userDataOf(raw: string | null): UserData {
+  if (raw === null) return NO_USER_DATA;
+  let u = userDataMemo.get(raw);
+  if (u === undefined) {
+    if (userDataMemo.size >= USER_DATA_MEMO) userDataMemo.clear();
+    u = parseUserData(raw);
+    userDataMemo.set(raw, u);
+  }
+  return u;
+}
 
 /**
  * One callback object → ConfEvent. Unknown event names are kept (known =
@@ -98,14 +121,8 @@ export function parseConfEvent(input: unknown, index: number, receivedAt: number
     throw new EventInputError(index, '(event)', 'expected a JSON object');
   }
   const o = input as Record<string, unknown>;
-  const str = (field: string, max: number): string => {
-    const v = o[field];
-    if (typeof v !== 'string' || v.trim() === '') throw new EventInputError(index, field, 'expected a non-empty string');
-    if (v.length > max) throw new EventInputError(index, field, `longer than ${max} characters`);
-    return v.trim();
-  };
-  const name = str('event', 64);
-  const conference = str('id', MAX_ID);
+  const name = requiredText(o, 'event', 64, index);
+  const conference = requiredText(o, 'id', MAX_ID, index);
   let userData: string | null;
   if (o.user_data === undefined || o.user_data === null) userData = null;
   else if (typeof o.user_data === 'string') userData = o.user_data;
@@ -114,18 +131,22 @@ export function parseConfEvent(input: unknown, index: number, receivedAt: number
   if (userData !== null && userData.length > MAX_TEXT) {
     throw new EventInputError(index, 'user_data', `longer than ${MAX_TEXT} characters`);
   }
-  const ev: ConfEvent = {
-    ...bareEvent(name, isKnown(name), conference, receivedAt),
-    user_data: userData,
-    ...parseUserData(userData),
-  };
-  if (!isKnown(name)) return ev;
-  for (const [field, kind] of Object.entries(FIELDS[name])) {
-    const v = o[field];
+  const fields = FIELD_LIST.get(name);
+  const ev = bareEvent(name, fields !== undefined, conference, receivedAt);
+  ev.user_data = userData;
+  const u = userDataOf(userData);
+  ev.meeting = u.meeting;
+  ev.person = u.person;
+  ev.role = u.role;
+  ev.timer_requires = u.timer_requires;
+  if (fields === undefined) return ev;
+  const out = ev as unknown as Record<string, unknown>;
+  for (const [field, kind] of fields) {
     if (kind === 'id') {
-      (ev as unknown as Record<string, unknown>)[field] = str(field, MAX_ID);
+      out[field] = requiredText(o, field, MAX_ID, index);
       continue;
     }
+    const v = o[field];
     if (v === undefined || v === null) {
       if (kind === 'time?') continue;
       throw new EventInputError(index, field, 'required time is missing');
@@ -138,7 +159,7 @@ export function parseConfEvent(input: unknown, index: number, receivedAt: number
         `expected epoch seconds, epoch milliseconds or an ISO 8601 time with a zone (found ${JSON.stringify(v).slice(0, 80)})`,
       );
     }
-    (ev as unknown as Record<string, unknown>)[field] = t;
+    out[field] = t;
   }
   if (name === 'conf.end') {
     if (o.error !== undefined && o.error !== null && typeof o.error !== 'string') {
@@ -182,7 +203,8 @@ export function ownTime(ev: ConfEvent, receivedAt: number): number {
  * time or a delivery id.
  */
 export function dedupKey(ev: ConfEvent, raw: unknown): Buffer {
-  return createHash('sha1').update(dedupText(ev, raw)).digest();
+  // One-shot hash: no Hash object per event (the same SHA-1 bytes as before, so stored keys still match).
+  return hash('sha1', dedupText(ev, raw), 'buffer');
 }
 
 /** The business key as text (hashed for storage: a short, fixed-size index key). */
