@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dedupKey, dedupText, EventInputError, parseConfEvent, parseTime, parseUserData } from '../src/tracking/parse.js';
+import { iso } from '../src/tracking/types.js';
 import { mapZoom, verifyZoom, zoomSignature, zoomUrlValidation } from '../src/tracking/zoom.js';
 
 const NOW = Date.UTC(2025, 10, 22, 13, 0, 0);
@@ -252,5 +253,20 @@ describe('zoom', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('iso', () => {
+  it('formats exactly as Date#toISOString, for any time and in any order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -8.64e15, max: 8.64e15 })), (times) => {
+        for (const t of times) expect(iso(t)).toBe(new Date(t).toISOString());
+      }),
+      { numRuns: 500 },
+    );
+    for (const t of [0, -1, 1, 86_399_999, 86_400_000, -86_400_000, 1_763_812_800_123, 253_402_300_800_000, 1.5]) {
+      expect(iso(t)).toBe(new Date(t).toISOString());
+    }
+    expect(iso(null)).toBeNull();
   });
 });
