@@ -3,12 +3,15 @@
 // the real agent (shure-mic driver, director with trigger 0, VISCA driver).
 // Baseline, same run: a raw relay (bytes in on TCP, out on UDP, no logic).
 // Env: BENCH_DIRECTOR_SECONDS (per rate, default 15), BENCH_DIRECTOR_SOAK_S
-// (a longer 200/s run for the RSS figure, default 30; 300 for the 5-minute check).
+// (a longer 200/s run for the RSS figure, default 30; 300 for the 5-minute check, which reports
+// the lowest RSS of each minute and whether the last three are flat).
+import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { repMessage, type ShureSimulator, startShureSimulator } from '../../drivers/shure-mic/index.js';
 import { ViscaSimulator } from '../../drivers/visca/index.js';
@@ -36,8 +39,35 @@ interface Run {
   rssEndMb: number;
   heapStartMb: number;
   heapEndMb: number;
-  /** Every 5 s of the run. */
+  /** CPU time of the whole process (agent, simulators and this driver, or the relay) per event. */
+  cpuPerEventMs: number;
+  /** Every second of the run. */
   samples: { t: number; rssMb: number; heapMb: number }[];
+}
+
+/** What the measured process (agent or relay) reports about itself after a run. */
+interface ChildReport {
+  rssStartMb: number;
+  rssEndMb: number;
+  heapStartMb: number;
+  heapEndMb: number;
+  cpuMs: number;
+  /** Every second of the run. */
+  samples: { t: number; rssMb: number; heapMb: number }[];
+  db?: { fileMb: number; cacheLimitMb: number };
+}
+
+interface Run extends ChildReport {
+  latencies: number[];
+  collapsed: number;
+  /** CPU time of the measured process (agent or relay) per event; the simulators are not in it. */
+  cpuPerEventMs: number;
+}
+
+/** The measured process: started with `spec`, told when the run begins and ends. */
+interface Measured {
+  begin(): void;
+  end(): Promise<ChildReport>;
 }
 
 /** Sends events at `rate`/s for `seconds`; `arrive` registers the receive hook. */
@@ -46,6 +76,7 @@ async function drive(
   seconds: number,
   send: (text: string) => void,
   arrive: (fn: (preset: number) => void) => void,
+  measured: Measured,
 ): Promise<Run> {
   const pending: { t0: number; preset: number }[] = [];
   const latencies: number[] = [];
@@ -60,51 +91,284 @@ async function drive(
     latencies.push(t1 - pending[i].t0);
     pending.splice(0, i + 1);
   });
-  global.gc?.();
-  const rssStartMb = process.memoryUsage().rss / 2 ** 20;
-  const heapStartMb = process.memoryUsage().heapUsed / 2 ** 20;
-  const n = Math.round(rate * seconds);
-  const start = nowMs();
-  const samples: { t: number; rssMb: number; heapMb: number }[] = [];
-  for (let i = 0; i < n; i++) {
-    if (i % (rate * 5) === 0) {
-      const m = process.memoryUsage();
-      samples.push({ t: Math.round((nowMs() - start) / 1000), rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20 });
-      if (process.env.BENCH_DIRECTOR_DEBUG)
-        console.log(JSON.stringify({ ...samples.at(-1), ext: m.external / 2 ** 20, ab: m.arrayBuffers / 2 ** 20 }));
+  let k = 0; // frames continue across the warm-up, so exactly one seat is on at a time
+  const pace = async (count: number) => {
+    const start = nowMs();
+    for (let i = 0; i < count; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - nowMs();
+      if (wait > 0) await sleep(wait);
+      const f = frame(k++);
+      pending.push({ t0: nowMs(), preset: f.preset });
+      send(f.text);
     }
-    const due = start + (i * 1000) / rate;
-    const wait = due - nowMs();
-    if (wait > 0) await sleep(wait);
-    const f = frame(i);
-    pending.push({ t0: nowMs(), preset: f.preset });
-    send(f.text);
-  }
+  };
+  // One second of events first, not counted: the measured process is fresh and its code cold.
+  await pace(rate);
   await sleep(200);
-  global.gc?.();
-  const end = process.memoryUsage();
+  pending.splice(0);
+  latencies.splice(0);
+  collapsed = 0;
+  const n = Math.round(rate * seconds);
+  measured.begin();
+  await sleep(100);
+  await pace(n);
+  await sleep(200);
+  const report = await measured.end();
+  return { ...report, latencies, collapsed: collapsed + pending.length, cpuPerEventMs: n ? report.cpuMs / n : Number.NaN };
+}
+
+type ChildSpec = { kind: 'agent'; micPort: number; camPorts: number[] } | { kind: 'relay'; tcpPort: number; udpPort: number };
+
+/**
+ * Starts the agent or the relay in its own process. The simulators and the timing stay
+ * here, so a datagram is timed when it reaches the camera's socket, not when the agent's
+ * event loop is done with the rest of its turn; memory and CPU figures are the agent's own.
+ */
+async function startChild(spec: ChildSpec): Promise<Measured & { stop(): Promise<void> }> {
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    env: { ...process.env, BENCH_DIRECTOR_CHILD: JSON.stringify(spec) },
+  });
+  const next = () =>
+    new Promise<{ ready?: true; report?: ChildReport; error?: string }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { ready?: true; report?: ChildReport }));
+      child.once('exit', (code) => reject(new Error(`bench child (${spec.kind}) exited with ${code}`)));
+    });
+  const first = await next();
+  if (!first.ready) throw new Error(`bench child (${spec.kind}): ${first.error ?? 'did not start'}`);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    latencies,
-    collapsed: collapsed + pending.length,
-    rssStartMb,
-    rssEndMb: end.rss / 2 ** 20,
-    heapStartMb,
-    heapEndMb: end.heapUsed / 2 ** 20,
-    samples,
+    begin: () => child.send('begin'),
+    end: async () => {
+      const reply = next();
+      child.send('end');
+      const m = await reply;
+      if (!m.report) throw new Error(`bench child (${spec.kind}): ${m.error ?? 'no report'}`);
+      return m.report;
+    },
+    stop: async () => {
+      child.send('exit');
+      await exited;
+    },
   };
 }
 
-/** Size of the agent's SQLite file (+ WAL) after the last run, and its page-cache limit. */
-let lastDb = { fileMb: 0, cacheLimitMb: 0 };
-
 /** Seat 1 is on cam-1, seat 2 on cam-2: each camera gets every other event. */
-async function withAgent<T>(fn: (mic: ShureSimulator, cams: ViscaSimulator[]) => Promise<T>): Promise<T> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-director-'));
+async function withAgent<T>(fn: (mic: ShureSimulator, cams: ViscaSimulator[], agent: Measured) => Promise<T>): Promise<T> {
   const mic = await startShureSimulator();
   const cams = [
     await new ViscaSimulator({ framing: 'sony-udp', motionMs: 0 }).start(),
     await new ViscaSimulator({ framing: 'sony-udp', motionMs: 0 }).start(),
   ];
+  try {
+    const agent = await startChild({ kind: 'agent', micPort: mic.port, camPorts: cams.map((c) => Number(c.endpoint.port)) });
+    try {
+      return await fn(mic, cams, agent);
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    await mic.stop();
+    for (const c of cams) await c.stop();
+  }
+}
+
+/** Raw relay (in the child): TCP server here → its client socket → UDP send → UDP receiver here; no parsing, no logic. */
+async function withRelay<T>(
+  fn: (send: (t: string) => void, arrive: (f: (p: number) => void) => void, relay: Measured) => Promise<T>,
+): Promise<T> {
+  const rx = dgram.createSocket('udp4');
+  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
+  let server: net.Socket | null = null;
+  const srv = net.createServer((s) => {
+    s.setNoDelay(true);
+    server = s;
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const relay = await startChild({ kind: 'relay', tcpPort: (srv.address() as net.AddressInfo).port, udpPort: rx.address().port });
+  while (!server) await sleep(5);
+  try {
+    return await fn(
+      (t) => server?.write(t),
+      // The seat switched on is the frame's last REP.
+      (f) =>
+        rx.on('message', (m) => {
+          const seat = /< REP 0?(\d+) \S+ ON >$/.exec(m.toString('latin1'));
+          if (seat) f(Number(seat[1]));
+        }),
+      relay,
+    );
+  } finally {
+    await relay.stop();
+    srv.close();
+    rx.close();
+  }
+}
+
+/** Calls `f(preset)` when a camera receives a preset recall. */
+function listen(cams: ViscaSimulator[], f: (preset: number) => void): void {
+  for (const cam of cams) {
+    cam.on('command', (c) => {
+      if (c.request.kind === 'preset' && c.request.op === 'recall' && c.preset !== undefined) f(c.preset);
+      // The simulator keeps what it received (up to 10k); empty it so the memory figures are the agent's.
+      cam.received.splice(0);
+    });
+  }
+}
+
+/** Lowest RSS of each `win`-second window of the run: RSS is a sawtooth, its floor shows growth. */
+function lowestPerWindow(r: Run, seconds: number, win: number): number[] {
+  const mins: number[] = [];
+  for (let from = 0; from + win <= seconds; from += win) {
+    const inWin = r.samples.filter((x) => x.t >= from && x.t < from + win).map((x) => x.rssMb);
+    if (inWin.length) mins.push(Math.min(...inWin));
+  }
+  return mins;
+}
+
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+export async function run(): Promise<BenchResult[]> {
+  const seconds = Number(process.env.BENCH_DIRECTOR_SECONDS ?? 15);
+  const soak = Number(process.env.BENCH_DIRECTOR_SOAK_S ?? 30);
+  const results: BenchResult[] = [];
+  const loadBefore = load();
+  for (const rate of [10, 200]) {
+    const base = await withRelay((send, arrive, relay) => drive(rate, seconds, send, arrive, relay));
+    const agent = await withAgent((mic, cams, measured) =>
+      drive(
+        rate,
+        seconds,
+        (t) => mic.broadcast(t),
+        (f) => listen(cams, f),
+        measured,
+      ),
+    );
+    const a = [...agent.latencies].sort((x, y) => x - y);
+    const b = [...base.latencies].sort((x, y) => x - y);
+    for (const p of [50, 99]) {
+      results.push({
+        name: `mic → VISCA p${p} at ${rate} events/s (${a.length} samples, ${agent.collapsed} superseded)`,
+        value: percentile(a, p),
+        unit: 'ms',
+        baseline: { name: `raw TCP→UDP relay p${p}`, value: percentile(b, p) },
+        goal: rate === 200 && p === 99 ? '≤ baseline + 1 ms' : undefined,
+      });
+    }
+    // CPU per event is steadier than latency on a shared machine: a guide for the hot path's cost.
+    results.push({
+      name: `CPU per event at ${rate} events/s (the agent's process)`,
+      value: agent.cpuPerEventMs,
+      unit: 'ms',
+      baseline: { name: "raw relay's process", value: base.cpuPerEventMs },
+    });
+  }
+  const soakRun = await withAgent((mic, cams, measured) =>
+    drive(
+      200,
+      soak,
+      (t) => mic.broadcast(t),
+      (f) => listen(cams, f),
+      measured,
+    ),
+  );
+  const db = soakRun.db ?? { fileMb: Number.NaN, cacheLimitMb: Number.NaN };
+  // RSS moves in a sawtooth (allocator and SQLite pages are returned in bursts) and rises
+  // while caches warm up, so compare the lowest RSS of each window after the first one.
+  const win = soak >= 240 ? 60 : Math.max(10, Math.floor(soak / 4));
+  const mins = lowestPerWindow(soakRun, soak, win);
+  const afterWarmup = mins.slice(1);
+  // "Flat": the floor of the last three windows moves by less than 1 MB.
+  const tail = mins.slice(-3);
+  const tailGrowth = tail.length === 3 ? Math.max(...tail) - Math.min(...tail) : Number.NaN;
+  results.push({
+    name:
+      `agent's RSS growth over a ${soak} s run at 200 events/s: lowest RSS per ${win} s window ` +
+      `[${mins.map((m) => m.toFixed(1)).join(', ')}] MB, last minus second (the first is warm-up); ` +
+      `last three windows ${tailGrowth <= 1 ? 'flat' : 'not flat'} (spread ${tailGrowth.toFixed(1)} MB); ` +
+      `SQLite file grew to ${db.fileMb.toFixed(1)} MB (audit + decisions), its page cache may hold up to ${db.cacheLimitMb.toFixed(0)} MB`,
+    value: (afterWarmup.at(-1) ?? Number.NaN) - (afterWarmup[0] ?? Number.NaN),
+    unit: 'MB',
+    goal: 'no growth over 5 minutes (BENCH_DIRECTOR_SOAK_S=300)',
+  });
+  results.push({
+    name: `agent's JS heap growth over the same run (after GC; ${soakRun.heapStartMb.toFixed(1)} → ${soakRun.heapEndMb.toFixed(1)} MB)`,
+    value: soakRun.heapEndMb - soakRun.heapStartMb,
+    unit: 'MB',
+    goal: 'no growth',
+  });
+  results.push({
+    name: `load average (1, 5, 15 min) before the run: ${loadBefore}; after: ${load()}; CPUs: ${os.cpus().length}`,
+    value: os.loadavg()[0],
+    unit: '',
+  });
+  return results;
+}
+
+// ---- the measured process ----
+
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+/** Runs in the child: the agent (or the relay), answering begin / end / exit from the parent. */
+async function child(spec: ChildSpec): Promise<void> {
+  const send = (m: unknown) => process.send?.(m);
+  let stop: () => Promise<void>;
+  let dbInfo: (() => ChildReport['db']) | undefined;
+  try {
+    if (spec.kind === 'agent') ({ stop, dbInfo } = await childAgent(spec));
+    else stop = await childRelay(spec);
+  } catch (e) {
+    send({ error: (e as Error).message });
+    process.exit(1);
+  }
+  let cpu0 = process.cpuUsage();
+  let t0 = 0;
+  let start = { rss: 0, heap: 0 };
+  let samples: ChildReport['samples'] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  const sample = () => {
+    const m = process.memoryUsage();
+    samples.push({ t: Math.floor((nowMs() - t0) / 1000), rssMb: mb(m.rss), heapMb: mb(m.heapUsed) });
+  };
+  process.on('message', async (m) => {
+    if (m === 'begin') {
+      global.gc?.();
+      const u = process.memoryUsage();
+      start = { rss: mb(u.rss), heap: mb(u.heapUsed) };
+      samples = [];
+      t0 = nowMs();
+      cpu0 = process.cpuUsage();
+      sampler = setInterval(sample, 1000);
+    } else if (m === 'end') {
+      clearInterval(sampler);
+      const cpu = process.cpuUsage(cpu0);
+      global.gc?.();
+      const u = process.memoryUsage();
+      const report: ChildReport = {
+        rssStartMb: start.rss,
+        rssEndMb: mb(u.rss),
+        heapStartMb: start.heap,
+        heapEndMb: mb(u.heapUsed),
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        samples,
+        db: dbInfo?.(),
+      };
+      send({ report });
+    } else if (m === 'exit') {
+      await stop();
+      process.exit(0);
+    }
+  });
+  send({ ready: true });
+}
+
+async function childAgent(spec: Extract<ChildSpec, { kind: 'agent' }>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-director-'));
   const toml = `[agent]
 room_id = "bench"
 listen = "127.0.0.1:0"
@@ -114,20 +378,9 @@ log_level = "warn"
 [devices.mxa]
 driver = "shure-mic"
 host = "127.0.0.1"
-port = ${mic.port}
+port = ${spec.micPort}
 
-[devices.cam-1]
-driver = "visca"
-framing = "sony-udp"
-host = "127.0.0.1"
-port = ${cams[0].endpoint.port}
-
-[devices.cam-2]
-driver = "visca"
-framing = "sony-udp"
-host = "127.0.0.1"
-port = ${cams[1].endpoint.port}
-
+${spec.camPorts.map((port, i) => `[devices.cam-${i + 1}]\ndriver = "visca"\nframing = "sony-udp"\nhost = "127.0.0.1"\nport = ${port}\n`).join('\n')}
 [director]
 overview = { camera = "cam-1", preset = 50 }
 trigger_s = 0
@@ -147,132 +400,40 @@ ${Array.from({ length: SEATS }, (_, i) => `[[director.sources]]\ndevice = "mxa"\
     features: [createDirector],
   });
   await agent.start();
-  try {
-    const end = Date.now() + 10_000;
-    const online = (id: string) => agent.devices.get(id)?.status.status === 'online';
-    while (!online('cam-1') || !online('cam-2') || mic.clients === 0) {
-      if (Date.now() > end) throw new Error('bench: devices did not come online');
-      await sleep(20);
-    }
-    await sleep(300);
-    const result = await fn(mic, cams);
-    const file = agent.store.file;
-    const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
-    lastDb = {
-      fileMb: (size(file) + size(`${file}-wal`)) / 2 ** 20,
-      cacheLimitMb: -Number(agent.store.db.pragma('cache_size', { simple: true })) / 1024,
-    };
-    return result;
-  } finally {
-    await agent.stop();
-    await mic.stop();
-    for (const c of cams) await c.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+  const end = Date.now() + 10_000;
+  const online = (id: string) => agent.devices.get(id)?.status.status === 'online';
+  while (!['mxa', 'cam-1', 'cam-2'].every(online)) {
+    if (Date.now() > end) throw new Error('bench: devices did not come online');
+    await sleep(20);
   }
+  await sleep(300);
+  return {
+    stop: async () => {
+      await agent.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    /** Size of the agent's SQLite file (+ WAL) and its page-cache limit. */
+    dbInfo: () => {
+      const file = agent.store.file;
+      const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+      return {
+        fileMb: mb(size(file) + size(`${file}-wal`)),
+        cacheLimitMb: -Number(agent.store.db.pragma('cache_size', { simple: true })) / 1024,
+      };
+    },
+  };
 }
 
-/** Raw relay: TCP server → client socket → UDP send → UDP receiver; no parsing, no logic. */
-async function withRelay<T>(fn: (send: (t: string) => void, arrive: (f: (p: number) => void) => void) => Promise<T>): Promise<T> {
-  const rx = dgram.createSocket('udp4');
-  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
+async function childRelay(spec: Extract<ChildSpec, { kind: 'relay' }>): Promise<() => Promise<void>> {
   const tx = dgram.createSocket('udp4');
-  let server: net.Socket | null = null;
-  const srv = net.createServer((s) => {
-    s.setNoDelay(true);
-    server = s;
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const client = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+  const client = net.connect(spec.tcpPort, '127.0.0.1');
   client.setNoDelay(true);
-  const rxPort = rx.address().port;
-  client.on('data', (b: Buffer) => tx.send(b, rxPort, '127.0.0.1'));
-  while (!server) await sleep(5);
-  try {
-    return await fn(
-      (t) => server?.write(t),
-      // The seat switched on is the frame's last REP.
-      (f) =>
-        rx.on('message', (m) => {
-          const seat = /< REP 0?(\d+) \S+ ON >$/.exec(m.toString('latin1'));
-          if (seat) f(Number(seat[1]));
-        }),
-    );
-  } finally {
+  await new Promise<void>((r) => client.once('connect', () => r()));
+  client.on('data', (b: Buffer) => tx.send(b, spec.udpPort, '127.0.0.1'));
+  return async () => {
     client.destroy();
-    srv.close();
     tx.close();
-    rx.close();
-  }
+  };
 }
 
-/** Calls `f(preset)` when a camera receives a preset recall. */
-function listen(cams: ViscaSimulator[], f: (preset: number) => void): void {
-  for (const cam of cams) {
-    cam.on('command', (c) => {
-      if (c.request.kind === 'preset' && c.request.op === 'recall' && c.preset !== undefined) f(c.preset);
-      // The simulator keeps what it received (up to 10k); empty it so the memory figures are the agent's.
-      cam.received.splice(0);
-    });
-  }
-}
-
-export async function run(): Promise<BenchResult[]> {
-  const seconds = Number(process.env.BENCH_DIRECTOR_SECONDS ?? 15);
-  const soak = Number(process.env.BENCH_DIRECTOR_SOAK_S ?? 30);
-  const results: BenchResult[] = [];
-  for (const rate of [10, 200]) {
-    const base = await withRelay((send, arrive) => drive(rate, seconds, send, arrive));
-    const agent = await withAgent((mic, cams) =>
-      drive(
-        rate,
-        seconds,
-        (t) => mic.broadcast(t),
-        (f) => listen(cams, f),
-      ),
-    );
-    const a = [...agent.latencies].sort((x, y) => x - y);
-    const b = [...base.latencies].sort((x, y) => x - y);
-    for (const p of [50, 99]) {
-      results.push({
-        name: `mic → VISCA p${p} at ${rate} events/s (${a.length} samples, ${agent.collapsed} superseded)`,
-        value: percentile(a, p),
-        unit: 'ms',
-        baseline: { name: `raw TCP→UDP relay p${p}`, value: percentile(b, p) },
-        goal: rate === 200 && p === 99 ? '≤ baseline + 1 ms' : undefined,
-      });
-    }
-  }
-  const soakRun = await withAgent((mic, cams) =>
-    drive(
-      200,
-      soak,
-      (t) => mic.broadcast(t),
-      (f) => listen(cams, f),
-    ),
-  );
-  // RSS moves in a sawtooth (allocator and SQLite pages are returned in bursts) and rises
-  // while caches warm up, so compare the lowest RSS of each window after the first one.
-  const win = Math.min(60, Math.max(10, Math.floor(soak / 4)));
-  const mins: number[] = [];
-  for (let from = 0; from + win <= soak; from += win) {
-    const inWin = soakRun.samples.filter((x) => x.t >= from && x.t < from + win).map((x) => x.rssMb);
-    if (inWin.length) mins.push(Math.min(...inWin));
-  }
-  const afterWarmup = mins.slice(1);
-  results.push({
-    name:
-      `RSS growth over a ${soak} s run at 200 events/s: lowest RSS per ${win} s window ` +
-      `[${mins.map((m) => m.toFixed(1)).join(', ')}] MB, last minus second (the first is warm-up); ` +
-      `SQLite file grew to ${lastDb.fileMb.toFixed(1)} MB (audit + decisions), its page cache may hold up to ${lastDb.cacheLimitMb.toFixed(0)} MB`,
-    value: (afterWarmup.at(-1) ?? Number.NaN) - (afterWarmup[0] ?? Number.NaN),
-    unit: 'MB',
-    goal: 'no growth over 5 minutes (BENCH_DIRECTOR_SOAK_S=300)',
-  });
-  results.push({
-    name: `JS heap growth over the same run (${global.gc ? 'after GC' : 'no --expose-gc, so GC timing adds noise'}; ${soakRun.heapStartMb.toFixed(1)} → ${soakRun.heapEndMb.toFixed(1)} MB)`,
-    value: soakRun.heapEndMb - soakRun.heapStartMb,
-    unit: 'MB',
-    goal: 'no growth',
-  });
-  return results;
-}
+if (process.env.BENCH_DIRECTOR_CHILD) void child(JSON.parse(process.env.BENCH_DIRECTOR_CHILD) as ChildSpec);
