@@ -4,7 +4,8 @@
 // Baseline, same run: a raw relay (bytes in on TCP, out on UDP, no logic).
 // Env: BENCH_DIRECTOR_SECONDS (per rate, default 15), BENCH_DIRECTOR_SOAK_S
 // (a longer 200/s run for the RSS figure, default 30; 300 for the 5-minute check, which reports
-// the lowest RSS of each minute and whether the last three are flat).
+// the lowest RSS of each minute and whether the last three are flat), BENCH_DIRECTOR_CHILD_ARGS
+// (node flags for the agent's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -127,7 +128,8 @@ type ChildSpec = { kind: 'agent'; micPort: number; camPorts: number[] } | { kind
  */
 async function startChild(spec: ChildSpec): Promise<Measured & { stop(): Promise<void> }> {
   const child = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    // BENCH_DIRECTOR_CHILD_ARGS: more node flags for the measured process, e.g. "--cpu-prof".
+    execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_DIRECTOR_CHILD_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, BENCH_DIRECTOR_CHILD: JSON.stringify(spec) },
   });
   const next = () =>

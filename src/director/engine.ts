@@ -99,13 +99,13 @@ export class DirectorEngine {
       else this.program = null;
       const base = cur.reason.replace(/(; camera \S+ is offline, recall not sent|; \S+ back online, shot sent again)+$/, '');
       cur.reason = `${base}; ${device} back online, shot sent again`;
+      this.drive(cur, this.cause(cur.rule, cur.mic, cur.reason));
       this.decide({
         rule: cur.rule,
         shot: { kind: cur.kind, camera: cur.camera, preset: cur.preset },
         mic: cur.mic,
         reason: cur.reason,
       });
-      this.drive(cur, this.cause(cur.rule, cur.mic, cur.reason));
     }
     this.evaluate();
   }

@@ -59,13 +59,9 @@ export class DirectorFeature implements Feature {
     checkDevices(s, ctx.host.ids());
     this.cameraIds = new Set([s.overview.camera, ...s.sources.map((x) => x.camera)]);
     const logger = ctx.logger.child({ mod: 'director' });
-    this.log = new DecisionLog(ctx.store, ctx.events, s.decision_log_size, {
-      stored: (d) => {
-        logger.info({ rule: d.rule, shot: d.shot, mic: d.mic }, d.reason);
-        ctx.bus.publish('director', { decision: d });
-      },
-      failed: (e) => logger.error({ err: e.message }, 'decision log write failed'),
-    });
+    this.log = new DecisionLog(ctx.store, ctx.events, s.decision_log_size, (e) =>
+      logger.error({ err: e.message }, 'decision log write failed'),
+    );
     // After stop() nothing is sent any more and late completions are ignored.
     const actuator: DirectorActuator = {
       isOnline: (id) => ctx.devices.get(id)?.status.status === 'online',
@@ -90,8 +86,12 @@ export class DirectorFeature implements Feature {
       s,
       ctx.clock,
       actuator,
-      // Stored, logged and pushed after this turn: nothing of it is in the camera's path.
-      (d) => this.log.record(d),
+      // The engine decides after sending the command: none of this is in the camera's path.
+      (d) => {
+        const stored = this.log.record(d);
+        logger.info({ rule: d.rule, shot: d.shot, mic: d.mic }, d.reason);
+        ctx.bus.publish('director', { decision: stored });
+      },
       () => this.schedulePublish(),
     );
     this.registerApi();

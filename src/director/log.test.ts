@@ -1,29 +1,29 @@
-// The decision log on a real SQLite file: writes are deferred past the
-// current turn and grouped, and nothing queued is lost to a read or a stop.
+// The decision log on a real SQLite file: a decision gets its id at once,
+// is written later in a batch with its room event, and nothing queued is
+// lost to a read, a stop or a restart.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../test/support/wait.js';
 import { type RoomEvent, RoomEvents } from '../state/bus.js';
 import { Store } from '../store/db.js';
 import { DecisionLog } from './log.js';
-import type { Decision, StoredDecision } from './types.js';
+import type { Decision } from './types.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function setup(keep = 3) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'director-log-'));
+function setup(keep = 3, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'director-log-'))) {
   dirs.push(dir);
   const store = new Store(path.join(dir, 'agent.db'));
   const events = new RoomEvents();
   const emitted: RoomEvent[] = [];
   events.on((e) => emitted.push(e));
-  const stored: StoredDecision[] = [];
-  const log = new DecisionLog(store, events, keep, { stored: (d) => stored.push(d) });
-  return { store, log, emitted, stored };
+  const log = new DecisionLog(store, events, keep);
+  return { dir, store, log, emitted };
 }
 
 const decision = (n: number): Decision => ({
@@ -35,20 +35,14 @@ const decision = (n: number): Decision => ({
 });
 
 describe('DecisionLog', () => {
-  it('stores nothing in the turn of the decision, then the whole turn in one go, with room events and ids', async () => {
-    const { store, log, emitted, stored } = setup(10);
-    log.record(decision(1));
-    log.record(decision(2));
+  it('hands out ids at once and stores a burst later in one batch, with its room events', async () => {
+    const { store, log, emitted } = setup(10);
+    expect([log.record(decision(1)).id, log.record(decision(2)).id]).toEqual([1, 2]);
     expect(emitted).toEqual([]);
-    expect(stored).toEqual([]);
-    await new Promise((r) => setImmediate(r));
-    expect(stored.map((d) => [d.id, d.reason])).toEqual([
-      [1, 'seat 1'],
-      [2, 'seat 2'],
-    ]);
-    expect(emitted.map((e) => [e.type, e.data.id])).toEqual([
-      ['director.decision', 1],
-      ['director.decision', 2],
+    await until(() => emitted.length === 2, 'the batch to be written');
+    expect(emitted.map((e) => [e.type, e.data.id, e.data.reason])).toEqual([
+      ['director.decision', 1, 'seat 1'],
+      ['director.decision', 2, 'seat 2'],
     ]);
     store.close();
   });
@@ -62,11 +56,15 @@ describe('DecisionLog', () => {
     store.close();
   });
 
-  it('flush() writes what is queued (the feature calls it at stop, before the store closes)', () => {
-    const { store, log, stored } = setup();
-    log.record(decision(1));
-    log.flush();
-    expect(stored.map((d) => d.id)).toEqual([1]);
-    store.close();
+  it('flush() at stop writes what is queued; after a restart ids go on where they stopped', () => {
+    const first = setup(3);
+    first.log.record(decision(1));
+    first.log.record(decision(2));
+    first.log.flush();
+    first.store.close();
+    const again = setup(3, first.dir);
+    expect(again.log.record(decision(3)).id).toBe(3);
+    expect(again.log.recent(10).map((d) => d.id)).toEqual([3, 2, 1]);
+    again.store.close();
   });
 });

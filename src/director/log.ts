@@ -1,6 +1,6 @@
 // The decision log: every shot and why, persisted (last N) so an integrator
-// can ask "why did the camera go there?" after the fact. Written after the
-// camera command is out: decisions of one event-loop turn share one transaction.
+// can ask "why did the camera go there?" after the fact. Written in batches,
+// after the camera command is out.
 import type { RoomEvents } from '../state/bus.js';
 import type { Store } from '../store/db.js';
 import type { Decision, StoredDecision } from './types.js';
@@ -31,66 +31,68 @@ interface Row {
   reason: string;
 }
 
+/** Decisions are written at most this often: one transaction (and one prune) per batch. */
+export const DECISION_FLUSH_MS = 100;
+
 export class DecisionLog {
   private readonly insert;
   private readonly prune;
   private readonly list;
-  private pending: Decision[] = [];
-  private flushScheduled = false;
+  private pending: StoredDecision[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  /** Ids are handed out at once (AUTOINCREMENT never reuses one), so a decision can be pushed before it is stored. */
+  private lastId: number;
   constructor(
     private readonly store: Store,
     private readonly events: RoomEvents,
     private readonly keep: number,
-    private readonly hooks: {
-      /** Each decision once it is stored (with its id), after the commit. */
-      stored?: (d: StoredDecision) => void;
-      /** A deferred write failed (the decisions of that turn are lost, the director goes on). */
-      failed?: (e: Error) => void;
-    } = {},
+    /** A deferred write failed (that batch is lost, the director goes on). */
+    private readonly failed: (e: Error) => void = () => undefined,
   ) {
     store.migrate('director', DIRECTOR_MIGRATIONS);
-    this.insert = store.db.prepare('INSERT INTO director_decisions (at, rule, shot, mic, reason) VALUES (?, ?, ?, ?, ?)');
+    this.insert = store.db.prepare('INSERT INTO director_decisions (id, at, rule, shot, mic, reason) VALUES (?, ?, ?, ?, ?, ?)');
     this.prune = store.db.prepare('DELETE FROM director_decisions WHERE id <= ?');
     this.list = store.db.prepare('SELECT * FROM director_decisions WHERE id < ? ORDER BY id DESC LIMIT ?');
+    const seq = store.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'director_decisions'").get() as
+      | { seq: number }
+      | undefined;
+    this.lastId = seq?.seq ?? 0;
   }
 
   /**
-   * Queues the decision; it is stored, with its room event in the same
-   * transaction, once the current event-loop turn is done — so the SQLite
-   * commit never sits between a microphone event and the camera command.
+   * Gives the decision its id and queues it. It is stored, with its room event
+   * in the same transaction, within DECISION_FLUSH_MS: the SQLite commit is
+   * never between a microphone event and the camera command, and a burst of
+   * decisions costs one commit instead of one each.
    */
-  record(d: Decision): void {
-    this.pending.push(d);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
+  record(d: Decision): StoredDecision {
+    const stored = { id: ++this.lastId, ...d };
+    this.pending.push(stored);
+    this.timer ??= setTimeout(() => {
       try {
         this.flush();
       } catch (e) {
-        this.hooks.failed?.(e as Error);
+        this.failed(e as Error);
       }
-    });
+    }, DECISION_FLUSH_MS).unref();
+    return stored;
   }
 
   /** Writes the queued decisions now (also before a read, and at stop). */
   flush(): void {
-    this.flushScheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const stored = this.store.db.transaction(() => {
-      const out: StoredDecision[] = [];
+    this.store.db.transaction(() => {
       for (const d of batch) {
-        const r = this.insert.run(d.at, d.rule, d.shot ? JSON.stringify(d.shot) : null, d.mic, d.reason);
-        const sd = { id: Number(r.lastInsertRowid), ...d };
-        this.events.emit({ type: 'director.decision', at: d.at, data: { ...sd } });
-        out.push(sd);
+        this.insert.run(d.id, d.at, d.rule, d.shot ? JSON.stringify(d.shot) : null, d.mic, d.reason);
+        this.events.emit({ type: 'director.decision', at: d.at, data: { ...d } });
       }
-      const last = out[out.length - 1].id;
+      const last = batch[batch.length - 1].id;
       if (last > this.keep) this.prune.run(last - this.keep);
-      return out;
     })();
-    for (const sd of stored) this.hooks.stored?.(sd);
   }
 
   /** Newest first; `before` pages back by id. */
