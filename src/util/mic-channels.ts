@@ -9,6 +9,7 @@ import type { DriverContext } from '../host/contract.js';
 export class MicChannels {
   private readonly on = new Map<number, boolean>();
   private readonly chairman = new Set<number>();
+  private publishQueued = false;
   constructor(
     private readonly ctx: DriverContext,
     /** Seats configured as chairman (for protocols that do not say so). */
@@ -57,8 +58,15 @@ export class MicChannels {
       .sort((a, b) => a - b);
   }
 
+  /** Once per turn, after the `mic` events of the chunk went out (and the camera commands they
+   * caused): the channel map is for displays, not for the director's decision. */
   private publish(): void {
-    const channels = Object.fromEntries([...this.on].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v]));
-    this.ctx.setState({ channels, active: this.active() });
+    if (this.publishQueued) return;
+    this.publishQueued = true;
+    queueMicrotask(() => {
+      this.publishQueued = false;
+      const channels = Object.fromEntries([...this.on].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v]));
+      this.ctx.setState({ channels, active: this.active() });
+    });
   }
 }
