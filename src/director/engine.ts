@@ -22,6 +22,7 @@ export class DirectorEngine {
   private program: string | number | null = null;
   private moveTimer: TimerHandle | null = null;
   private wake: TimerHandle | null = null;
+  private wakeAt = 0;
   private running = false;
   /** Rule to name the first overview after start or resume. */
   private freshRule: DecisionRule | null = 'start';
@@ -353,18 +354,30 @@ export class DirectorEngine {
 
   /** One timer for the earliest deadline any rule waits for. */
   private schedule(now: number): void {
-    const times: number[] = [];
     const s = this.s;
+    let next = Number.POSITIVE_INFINITY;
+    const consider = (x: number) => {
+      if (x > now && x < next) next = x;
+    };
     for (const t of this.talkers.values()) {
-      if (t.on && t.since !== null) times.push(t.since + s.trigger_s * 1000);
-      if (!t.on && t.offAt !== null) times.push(t.offAt + s.gap_s * 1000);
+      if (t.on && t.since !== null) consider(t.since + s.trigger_s * 1000);
+      if (!t.on && t.offAt !== null) consider(t.offAt + s.gap_s * 1000);
     }
-    times.push(this.lastOff + s.silence_s * 1000, this.pingPongUntil);
-    if (this.current) times.push(this.current.sinceMs + s.min_dwell_s * 1000);
-    if (this.farEndSince !== null && s.far_end) times.push(this.farEndSince + s.far_end.delay_s * 1000);
-    if (this.pausedUntil !== null) times.push(this.pausedUntil);
-    const next = Math.min(...times.filter((x) => x > now));
+    consider(this.lastOff + s.silence_s * 1000);
+    consider(this.pingPongUntil);
+    if (this.current) consider(this.current.sinceMs + s.min_dwell_s * 1000);
+    if (this.farEndSince !== null && s.far_end) consider(this.farEndSince + s.far_end.delay_s * 1000);
+    if (this.pausedUntil !== null) consider(this.pausedUntil);
+    // A timer that fires no later than needed is kept: waking early only re-evaluates, which
+    // changes nothing, and re-arming on every microphone event costs a timer each time.
+    if (this.wake && this.wakeAt > now && this.wakeAt <= next) return;
     this.clock.clearTimeout(this.wake);
-    this.wake = Number.isFinite(next) ? this.clock.setTimeout(() => this.evaluate(), next - now) : null;
+    this.wake = null;
+    if (!Number.isFinite(next)) return;
+    this.wakeAt = next;
+    this.wake = this.clock.setTimeout(() => {
+      this.wake = null;
+      this.evaluate();
+    }, next - now);
   }
 }
