@@ -77,7 +77,8 @@ export class ViscaCamera implements DeviceInstance {
       name = p;
     } else {
       number = p;
-      name = Object.entries(this.config.presets ?? {}).find(([, v]) => v === p)?.[0] ?? null;
+      const presets = this.config.presets;
+      name = presets ? (Object.entries(presets).find(([, v]) => v === p)?.[0] ?? null) : null;
     }
     const b = presetByte(this.profile, number);
     if (!b.ok) throw new AgentError('INVALID_PARAMS', b.error);

@@ -287,6 +287,10 @@ export class ViscaSession {
     return new Promise((resolve, reject) => {
       const ex = this.makeExchange(kind, label, bytes, opts, match, resolve, reject);
       ex.socket = socket;
+      if (opts.priority) this.queue.unshift(ex);
+      else this.queue.push(ex);
+      this.pump();
+      // After pump(): the message is on the wire before the listener is set up (nothing runs in between).
       opts.signal?.addEventListener(
         'abort',
         () => {
@@ -295,9 +299,6 @@ export class ViscaSession {
         },
         { once: true },
       );
-      if (opts.priority) this.queue.unshift(ex);
-      else this.queue.push(ex);
-      this.pump();
     });
   }
 
