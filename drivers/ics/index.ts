@@ -2,11 +2,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineDriver } from '../../src/host/contract.js';
+import { packageRoot } from '../../src/util/package-root.js';
 import { createIcs, IcsConfigSchema } from './driver.js';
 import { IcsServer } from './simulator.js';
 
 /** The sample shipped with the driver: Outlook-style, recurring, so "today" always has meetings. */
-export const SAMPLE_ICS = fileURLToPath(new URL('./sample/room.ics', import.meta.url));
+// From the package root: tsc does not copy it into dist/, and the bundle lives elsewhere.
+export const SAMPLE_ICS = path.join(packageRoot(), 'drivers', 'ics', 'sample', 'room.ics');
 
 export const icsDriver = defineDriver({
   name: 'ics',
