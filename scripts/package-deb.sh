@@ -60,6 +60,8 @@ APP="$STAGE/opt/room-agent"
 mkdir -p "$APP" "$STAGE/usr/bin" "$STAGE/etc/room-agent" "$STAGE/lib/systemd/system" \
   "$STAGE/usr/share/doc/room-agent" "$STAGE/usr/share/man/man1" "$STAGE/usr/share/lintian/overrides" "$STAGE/DEBIAN"
 cp -a dist package.json package-lock.json scenarios "$APP/"
+# The ICS driver's sample calendar (its simulator serves it when no file is set).
+mkdir -p "$APP/drivers/ics" && cp -a drivers/ics/sample "$APP/drivers/ics/"
 # Production dependencies: copy what is installed (native addons already built
 # here) and prune the dev tools, so nothing is compiled twice.
 cp -a node_modules "$APP/node_modules"
@@ -91,7 +93,10 @@ else
   echo "   go2rtc not provided ($GO2RTC); video will report itself unavailable until it is installed"
 fi
 
-install -m 0755 scripts/deb/room-agent.sh "$STAGE/usr/bin/room-agent"
+# The launcher gets the V8 flags of package.json "config.node_flags" (what `npm start` uses).
+NODE_FLAGS=$(node -p "require('./package.json').config.node_flags")
+sed "s|@NODE_FLAGS@|$NODE_FLAGS|" scripts/deb/room-agent.sh >"$STAGE/usr/bin/room-agent"
+chmod 0755 "$STAGE/usr/bin/room-agent"
 install -m 0644 scripts/deb/api.toml "$STAGE/etc/room-agent/api.toml"
 install -m 0644 scripts/deb/room-agent.service "$STAGE/lib/systemd/system/room-agent.service"
 install -m 0644 scripts/deb/copyright "$STAGE/usr/share/doc/room-agent/copyright"

@@ -139,7 +139,7 @@ async function rate(
 
 /** One `room-agent simulate visca` process (Sony framing, motion time 0); resolves with its UDP port. */
 function startSimulator(): Promise<{ port: number; proc: ChildProcess }> {
-  const built = path.join(ROOT, 'dist/src/cli.js');
+  const built = path.join(ROOT, 'dist/agent/cli.js');
   const args = fs.existsSync(built) ? [built] : ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
   const proc = spawn(
     process.execPath,

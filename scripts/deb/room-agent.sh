@@ -1,4 +1,6 @@
 #!/bin/sh
 # /usr/bin/room-agent: the bundled Node runtime running the installed agent.
+# V8 flags: a small young generation keeps idle memory low (docs/performance.md);
+# set ROOM_AGENT_NODE_FLAGS (e.g. in a systemd drop-in) to override, "" for Node's defaults.
 export ROOM_AGENT_CONFIG="${ROOM_AGENT_CONFIG:-/etc/room-agent/api.toml}"
-exec /opt/room-agent/node/bin/node /opt/room-agent/dist/src/cli.js "$@"
+exec /opt/room-agent/node/bin/node ${ROOM_AGENT_NODE_FLAGS-@NODE_FLAGS@} /opt/room-agent/dist/agent/cli.js "$@"

@@ -33,7 +33,7 @@ field Depends | grep -q 'libc6 (>= 2.28)' || fail "Depends lacks libc6 (>= 2.28)
 field Recommends | grep -q ffmpeg || fail "Recommends lacks ffmpeg"
 dpkg-deb --ctrl-tarfile "$DEB1" | tar -xO ./conffiles | grep -qx /etc/room-agent/api.toml || fail "api.toml is not a conffile"
 LIST="$(dpkg-deb -c "$DEB1" | awk '{print $6}')"
-for f in ./usr/bin/room-agent ./opt/room-agent/node/bin/node ./opt/room-agent/dist/src/cli.js ./etc/room-agent/api.toml \
+for f in ./usr/bin/room-agent ./opt/room-agent/node/bin/node ./opt/room-agent/dist/agent/cli.js ./etc/room-agent/api.toml \
   ./lib/systemd/system/room-agent.service ./opt/room-agent/node_modules/better-sqlite3/build/Release/better_sqlite3.node \
   ./usr/share/doc/room-agent/copyright ./usr/share/man/man1/room-agent.1.gz; do
   grep -qx "$f" <<<"$LIST" || fail "missing $f"
@@ -41,6 +41,8 @@ done
 ! grep -q '^./opt/room-agent/node_modules/vitest/' <<<"$LIST" || fail "dev dependency vitest is packaged"
 ! grep -q '^./opt/room-agent/dist/.*\.test\.js$' <<<"$LIST" || fail "test files are packaged"
 dpkg-deb -x "$DEB1" "$WORK/x" && grep -q '^Type=notify' "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit is not Type=notify"
+! grep -q '@NODE_FLAGS@' "$WORK/x/usr/bin/room-agent" || fail "launcher flags were not substituted"
+grep -qF -- "$(node -p "require('./package.json').config.node_flags")" "$WORK/x/usr/bin/room-agent" || fail "launcher lacks package.json node_flags"
 for k in WatchdogSec= Restart=always User=room-agent SupplementaryGroups=dialout NoNewPrivileges=yes ProtectSystem=strict \
   ReadWritePaths=/var/lib/room-agent PrivateTmp=yes; do
   grep -q "^$k" "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit lacks $k"

@@ -1,0 +1,55 @@
+// Bundles the agent (src/cli.ts and everything it imports) into one ESM file,
+// dist/agent/cli.js, which `npm start`, the .deb and the benchmarks run.
+// Why: Node keeps every loaded module's source text and per-module records in
+// the heap; ~430 files from node_modules and ours cost ~8 MB of idle RSS more
+// than one bundle (docs/performance.md). tsc's dist/src/ stays for the
+// declarations and for anyone importing the package.
+//
+// Left outside the bundle: native addons (their loaders look for .node files
+// next to their own package) and the big libraries only loaded on demand
+// (mqtt when [sync] is on, atem-connection for an ATEM), so they cost nothing
+// until a room uses them.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const AGENT_BUNDLE = path.join(ROOT, 'dist', 'agent', 'cli.js');
+
+export const EXTERNAL = [
+  'better-sqlite3',
+  '@serialport/bindings-cpp',
+  'unix-dgram',
+  '@julusian/freetype2',
+  'mqtt',
+  'atem-connection',
+];
+
+export async function buildAgent(outfile = AGENT_BUNDLE): Promise<number> {
+  const result = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'src', 'cli.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: EXTERNAL,
+    // Whitespace and syntax only: stack traces keep our function names.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'linked',
+    legalComments: 'external',
+    // Bundled CommonJS packages call require() for Node's modules and externals.
+    banner: {
+      js: "import { createRequire as __roomAgentRequire } from 'node:module';\nconst require = __roomAgentRequire(import.meta.url);",
+    },
+    metafile: true,
+    logLevel: 'warning',
+  });
+  return Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const bytes = await buildAgent();
+  console.log(`agent bundle: ${path.relative(ROOT, AGENT_BUNDLE)} (${(bytes / 1024).toFixed(0)} KiB with map)`);
+}

@@ -1,0 +1,84 @@
+// The artifact `npm start` and the .deb run: src/cli.ts bundled by
+// scripts/build-agent.ts. Bundling can break what works under tsx (a dynamic
+// require, a path relative to a module's own file), so the bundle is built
+// here and run for real on the demo api.toml with package.json's node flags.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAgent } from '../scripts/build-agent.js';
+import { until } from './support/wait.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+// Same depth below the package root as dist/agent/, where package.json is looked up.
+const OUT = path.join(ROOT, 'build', 'bundle-test', 'cli.js');
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  config: { node_flags: string };
+};
+const FLAGS = pkg.config.node_flags.split(/\s+/).filter(Boolean);
+
+beforeAll(async () => {
+  await buildAgent(OUT);
+}, 60_000);
+afterAll(() => fs.rmSync(path.dirname(OUT), { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [...FLAGS, OUT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('the bundled agent (dist/agent/cli.js)', () => {
+  it('node accepts the flags of package.json config.node_flags', () => {
+    const r = spawnSync(process.execPath, [...FLAGS, '-e', '0'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('prints the package version and checks the demo config', () => {
+    expect(cli('version').stdout.trim()).toContain(pkg.version);
+    const check = cli('check-config', path.join(ROOT, 'api.toml'));
+    expect(check.stderr).toBe('');
+    expect(check.stdout).toMatch(/OK/);
+    expect(check.status).toBe(0);
+  });
+
+  it('starts the demo room on its simulators, answers /healthz, and stops cleanly on SIGTERM', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-demo-'));
+    const demo = fs
+      .readFileSync(path.join(ROOT, 'api.toml'), 'utf8')
+      .replace(/^listen = "[^"]+"/m, 'listen = "127.0.0.1:0"')
+      .replace(/^data_dir = "[^"]+"/m, `data_dir = "${dir}/data"`);
+    fs.writeFileSync(path.join(dir, 'api.toml'), demo);
+    const proc = spawn(process.execPath, [...FLAGS, OUT, 'start', '--config', path.join(dir, 'api.toml')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    proc.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    try {
+      await until(() => out.includes('room-agent ready') || proc.exitCode !== null, 'the bundle to be ready', 20_000);
+      expect(out).toContain('room-agent ready');
+      const address = /"address":"([^"]+)"/.exec(out)?.[1];
+      const health = (await (await fetch(`${address}/healthz`)).json()) as { devices: Record<string, string> };
+      expect(Object.keys(health.devices)).toEqual(expect.arrayContaining(['cam-1', 'matrix', 'mixer', 'audio']));
+      let devices: Record<string, string> = {};
+      for (let i = 0; i < 200 && !(devices['cam-1'] === 'online' && devices.outlook === 'online'); i++) {
+        devices = ((await (await fetch(`${address}/healthz`)).json()) as { devices: Record<string, string> }).devices;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(devices).toMatchObject({ 'cam-1': 'online', outlook: 'online' });
+      expect(out).not.toMatch(/"level":(50|60)/); // no error or fatal log line
+    } finally {
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
