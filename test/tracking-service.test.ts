@@ -2,13 +2,15 @@
 // their meeting, the in-memory fold cache updated event by event) must give
 // the same insight as one fold of all events, whatever the delivery order,
 // chunking and duplicates.
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Bus, RoomEvents } from '../src/state/bus.js';
 import { Store } from '../src/store/db.js';
 import { TrackingSectionSchema } from '../src/tracking/config.js';
-import { dedupKey, parseConfEvent } from '../src/tracking/parse.js';
+import { dedupText, parseConfEvent } from '../src/tracking/parse.js';
+import { mapZoom } from '../src/tracking/zoom.js';
 import { TrackingService } from '../src/tracking/service.js';
 import { TRACKING_MIGRATIONS } from '../src/tracking/store.js';
 import type { Insight } from '../src/tracking/types.js';
@@ -179,7 +181,7 @@ describe('fold snapshots', () => {
 });
 
 describe('schema upgrade', () => {
-  it('v2 → v3 keeps every event and its seq, and a redelivery is still a duplicate', () => {
+  it('v2 → v4 keeps every event and its seq, and a redelivery is still a duplicate', () => {
     const store = new Store(':memory:');
     stores.push(store);
     store.migrate('tracking', TRACKING_MIGRATIONS.slice(0, 2));
@@ -192,7 +194,7 @@ describe('schema upgrade', () => {
         `INSERT INTO tracking_events (seq, dedup_key, conference, event, known, at, received_at, source, raw)
          VALUES (7, ?, 'u1', 'conf.joined', 1, ?, ?, 'test', ?)`,
       )
-      .run(dedupKey(parsed, ev), parsed.at, clock.now(), JSON.stringify(ev));
+      .run(sha1Key(parsed, ev), parsed.at, clock.now(), JSON.stringify(ev));
     const cfg = Value.Default(TrackingSectionSchema, { publish_delay_ms: 0 }) as never;
     const svc = new TrackingService(
       { store, bus: new Bus(), events: new RoomEvents(), clock, logger: pino({ level: 'silent' }) },
@@ -207,4 +209,82 @@ describe('schema upgrade', () => {
       { seq: 8, duplicates: 0 },
     ]);
   });
+
+  it('v3 → v4 re-keys stored events: callback, Zoom and unknown events redelivered are duplicates', () => {
+    const store = new Store(':memory:');
+    stores.push(store);
+    store.migrate('tracking', TRACKING_MIGRATIONS.slice(0, 3));
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    const now = clock.now();
+    const joined = { event: 'conf.joined', id: 'v3', join_time: B, call_id: 'k1', part_uri: '+71', user_data: '{"person":"p"}' };
+    const unknown = { event: 'conf.mute', id: 'v3', who: '+71', at: B };
+    const zoom = {
+      event: 'meeting.participant_joined',
+      event_ts: B * 1000,
+      payload: {
+        object: { uuid: 'z3', id: '42', participant: { email: 'A@x.org', join_time: new Date(B * 1000).toISOString() } },
+      },
+    };
+    const zoomEvents = mapZoom(zoom, now);
+    if (zoomEvents.kind !== 'events') throw new Error('expected a mapped Zoom event');
+    const zev = zoomEvents.events[0];
+    // Written the way a v3 agent did: SHA-1 of the key text, unique per conference.
+    const insert = store.db.prepare(
+      `INSERT INTO tracking_events (dedup_key, conference, event, known, at, received_at, source, raw, norm)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const raw of [joined, unknown]) {
+      const ev = parseConfEvent(raw, 0, now);
+      insert.run(
+        sha1Key(ev, raw),
+        ev.conference,
+        ev.event,
+        ev.known ? 1 : 0,
+        ev.at,
+        now,
+        'conference',
+        JSON.stringify(raw),
+        null,
+      );
+    }
+    insert.run(sha1Key(zev, zoom), zev.conference, zev.event, 1, zev.at, now, 'zoom', JSON.stringify(zoom), JSON.stringify(zev));
+    // A row this version would refuse keeps its old key (and does not stop the upgrade).
+    insert.run(
+      Buffer.from('old'),
+      'v3',
+      'conf.joined',
+      1,
+      B * 1000,
+      now,
+      'conference',
+      '{"event":"conf.joined","id":"v3"}',
+      null,
+    );
+    const svc = new TrackingService(
+      { store, bus: new Bus(), events: new RoomEvents(), clock, logger: pino({ level: 'silent' }) },
+      Value.Default(TrackingSectionSchema, { publish_delay_ms: 0 }) as never,
+    );
+    expect(store.version('tracking')).toBe(TRACKING_MIGRATIONS.length);
+    expect(svc.ingest([joined, { ...unknown }], 'conference')).toEqual({ accepted: 0, duplicates: 2 });
+    expect(svc.ingestParsed([{ ev: zev, raw: zoom }], 'zoom')).toEqual({ accepted: 0, duplicates: 1 });
+    expect(
+      svc.ingest(
+        [
+          { ...joined, call_id: 'k2' },
+          { ...unknown, at: B + 1 },
+        ],
+        'conference',
+      ),
+    ).toEqual({
+      accepted: 2,
+      duplicates: 0,
+    });
+    const counts = store.db.prepare('SELECT duplicates FROM tracking_events ORDER BY seq').pluck().all();
+    expect(counts).toEqual([1, 1, 1, 0, 0, 0]);
+  });
 });
+
+/** The dedup key tracking schema versions 1–3 stored. */
+function sha1Key(ev: ReturnType<typeof parseConfEvent>, raw: unknown): Buffer {
+  return createHash('sha1').update(dedupText(ev, raw)).digest();
+}

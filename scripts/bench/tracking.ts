@@ -134,7 +134,7 @@ export async function startAgent(dir: string): Promise<{ agent: Agent; url: stri
 
 /**
  * Raw better-sqlite3: the rows the agent stores for the batch run (same
- * tables and indexes, built by the same migrations; same column values: SHA-1
+ * tables and indexes, built by the same migrations; same column values: the
  * dedup key, raw JSON, norm NULL), one transaction per 500, one prepared
  * INSERT per row. The rows are built before the clock starts: this is the
  * storage floor, with no parsing, validation or key hashing.

@@ -1,6 +1,5 @@
 // Validation of the voice-conference callbacks (SERVICES.md C.1) into
 // ConfEvent. Pure: values in, typed events or a precise error out.
-import { hash } from 'node:crypto';
 import { AgentError } from '../util/errors.js';
 import { bareEvent, type ConfEvent, type KnownEventName } from './types.js';
 
@@ -199,17 +198,73 @@ export function ownTime(ev: ConfEvent, receivedAt: number): number {
 
 /**
  * The business key that makes two deliveries the same event: name,
- * conference, call, participant and every time field — never the receipt
- * time or a delivery id.
+ * participant, call and every time field (the conference is the other half of
+ * the unique index) — never the receipt time or a delivery id. A 53-bit hash
+ * of the fields, stored as an INTEGER: hashing the fields in place needs no key
+ * text, no Buffer and no crypto call per event (SHA-1 of the key text cost
+ * ~2 µs of a batch event's ~16), and SQLite's index entries are smaller.
+ * Two distinct events of one conference collide with odds ~n²/2⁵⁴ (n = its
+ * events: 10⁻⁹ at 10,000); a collision would count the second as a duplicate.
  */
-export function dedupKey(ev: ConfEvent, raw: unknown): Buffer {
-  // One-shot hash: no Hash object per event (the same SHA-1 bytes as before, so stored keys still match).
-  return hash('sha1', dedupText(ev, raw), 'buffer');
+export function dedupKey(ev: ConfEvent, raw: unknown): number {
+  h1 = 0xdeadbeef;
+  h2 = 0x41c6ce57;
+  mixText(ev.event);
+  // An unknown event has no fields we understand: its whole content is its identity.
+  if (!ev.known) {
+    mixText(canonical(raw));
+    return finish();
+  }
+  mixText(ev.call_id);
+  mixText(ev.part_uri);
+  mixText(ev.person);
+  mixTime(ev.begin_time);
+  mixTime(ev.end_time);
+  mixTime(ev.join_time);
+  mixTime(ev.quit_time);
+  // A failed conf.end has no times at all: its error text tells deliveries apart.
+  mixText(ev.error);
+  return finish();
 }
 
-/** The business key as text (hashed for storage: a short, fixed-size index key). */
+// Two 32-bit multiply-xor lanes (cyrb53's). Each field is written as a tag or
+// length word and then its content, so the field sequence maps to exactly one
+// word sequence: equal keys need equal fields, up to a hash collision.
+let h1 = 0;
+let h2 = 0;
+function mix(w: number): void {
+  h1 = Math.imul(h1 ^ w, 2654435761);
+  h2 = Math.imul(h2 ^ w, 1597334677);
+}
+function mixText(s: string | null): void {
+  if (s === null) {
+    mix(0);
+    return;
+  }
+  mix(s.length + 1);
+  for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i));
+}
+/** Times are whole milliseconds in 2000..2200 (parseTime), so two 32-bit halves hold them exactly. */
+function mixTime(t: number | null): void {
+  if (t === null) {
+    mix(0);
+    return;
+  }
+  mix(1);
+  mix(t % 4294967296);
+  mix(Math.floor(t / 4294967296));
+}
+function finish(): number {
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (h2 & 0x1fffff) + (h1 >>> 0);
+}
+
+/**
+ * The business key as text. Versions before tracking schema 4 stored its
+ * SHA-1 (migration 4 re-keys those rows); tests compare keys by it.
+ */
 export function dedupText(ev: ConfEvent, raw: unknown): string {
-  // An unknown event has no fields we understand: its whole content is its identity.
   if (!ev.known) return JSON.stringify([ev.event, ev.conference, canonical(raw)]);
   return JSON.stringify([
     ev.event,
@@ -221,7 +276,6 @@ export function dedupText(ev: ConfEvent, raw: unknown): string {
     ev.end_time,
     ev.join_time,
     ev.quit_time,
-    // A failed conf.end has no times at all: its error text tells deliveries apart.
     ev.error,
   ]);
 }

@@ -3,6 +3,7 @@
 // meeting summaries with the stored final insight, and calendar schedules.
 import type { Db, Migration, Store } from '../store/db.js';
 import { type ConferenceFacts, meetingKeyOf } from './fold.js';
+import { dedupKey, parseConfEvent } from './parse.js';
 import type { ConfEvent, RosterEntry } from './types.js';
 
 export const TRACKING_MIGRATIONS: Migration[] = [
@@ -96,6 +97,34 @@ export const TRACKING_MIGRATIONS: Migration[] = [
         CREATE UNIQUE INDEX tracking_events_dedup ON tracking_events (conference, dedup_key);
         CREATE INDEX tracking_events_by_conference ON tracking_events (conference, at, seq);
       `);
+    },
+  },
+  {
+    version: 4,
+    name: 'tracking dedup keys: 53-bit field hash instead of SHA-1',
+    // Re-keys the stored events with today's dedupKey (an INTEGER; the column's
+    // BLOB affinity keeps it as one), derived again from each row as the fold
+    // does, so a redelivery of an event stored before still counts as a duplicate.
+    up(db: Db) {
+      const page = db.prepare('SELECT seq, received_at, raw, norm FROM tracking_events WHERE seq > ? ORDER BY seq LIMIT 1000');
+      const rekey = db.prepare('UPDATE OR IGNORE tracking_events SET dedup_key = ? WHERE seq = ?');
+      let after = 0;
+      for (;;) {
+        const rows = page.all(after) as { seq: number; received_at: number; raw: string; norm: string | null }[];
+        if (rows.length === 0) return;
+        for (const r of rows) {
+          after = r.seq;
+          let key: number;
+          try {
+            const raw: unknown = JSON.parse(r.raw);
+            key = dedupKey(r.norm ? (JSON.parse(r.norm) as ConfEvent) : parseConfEvent(raw, 0, r.received_at), raw);
+          } catch {
+            // Valid for the version that stored it, not for this one: a redelivery would be refused now anyway.
+            continue;
+          }
+          rekey.run(key, r.seq);
+        }
+      }
     },
   },
 ];
@@ -208,7 +237,7 @@ export class TrackingStore {
    * it cannot be derived again from `raw` (Zoom bodies).
    */
   insertEvent(
-    key: Buffer,
+    key: number,
     ev: ConfEvent,
     receivedAt: number,
     source: string,
@@ -230,7 +259,7 @@ export class TrackingStore {
     );
     return r.changes === 1 ? Number(r.lastInsertRowid) : null;
   }
-  countDuplicate(conference: string, key: Buffer, late: boolean): void {
+  countDuplicate(conference: string, key: number, late: boolean): void {
     this.s.duplicate.run(late ? 1 : 0, conference, key);
   }
   conference(id: string): { meetingKey: string; facts: ConferenceFacts | null } | undefined {
