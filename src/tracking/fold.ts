@@ -57,6 +57,11 @@ export function applyToConference(c: ConferenceFacts, ev: ConfEvent): void {
   }
 }
 
+/** False when applyToConference(c, ev) would change nothing: a join, quit or recording no earlier than the conference's first time (most events). */
+export function mayChangeConference(c: ConferenceFacts, ev: ConfEvent): boolean {
+  return ev.event === 'conf.create.succ' || ev.event === 'conf.end' || Math.min(ev.join_time ?? ev.at, ev.at) < c.firstAt;
+}
+
 export interface CallFacts {
   call_id: string;
   conference: string;

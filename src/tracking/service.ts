@@ -5,7 +5,7 @@ import type { AgentContext } from '../app-context.js';
 import type { Clock } from '../util/clock.js';
 import { AgentError } from '../util/errors.js';
 import type { TrackingConfig } from './config.js';
-import { applyToConference, type ConferenceFacts, newConference } from './fold.js';
+import { applyToConference, type ConferenceFacts, mayChangeConference, newConference } from './fold.js';
 import { instanceOf, insightAt, statusAt } from './insight.js';
 import { dedupKey, EventInputError, parseConfEvent, parseTime } from './parse.js';
 import { MeetingCache } from './cache.js';
@@ -161,7 +161,8 @@ export class TrackingService {
           accepted++;
           let facts = conf?.facts ?? null;
           let changed = conf === undefined;
-          if (ev.known) {
+          // No copy and compare for the joins and quits that cannot move the facts.
+          if (ev.known && (facts === null || mayChangeConference(facts, ev))) {
             const next = facts ? { ...facts } : newConference(ev.conference, ev);
             applyToConference(next, ev);
             changed ||= !sameFacts(next, facts);
