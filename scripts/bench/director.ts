@@ -8,16 +8,15 @@
 // (node flags for the agent's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
+import * as esbuild from 'esbuild';
 import { repMessage, type ShureSimulator, startShureSimulator } from '../../drivers/shure-mic/index.js';
 import { ViscaSimulator } from '../../drivers/visca/index.js';
-import { Agent } from '../../src/app.js';
-import { createDirector } from '../../src/director/index.js';
+import { EXTERNAL } from '../build-agent.js';
+import type { ChildReport, ChildSpec } from './director-child.js';
 import { type BenchResult, percentile } from './types.js';
 
 const GATE = 'AUTOMIX_GATE_OUT_EXT_SIG';
@@ -44,18 +43,6 @@ interface Run {
   cpuPerEventMs: number;
   /** Every second of the run. */
   samples: { t: number; rssMb: number; heapMb: number }[];
-}
-
-/** What the measured process (agent or relay) reports about itself after a run. */
-interface ChildReport {
-  rssStartMb: number;
-  rssEndMb: number;
-  heapStartMb: number;
-  heapEndMb: number;
-  cpuMs: number;
-  /** Every second of the run. */
-  samples: { t: number; rssMb: number; heapMb: number }[];
-  db?: { fileMb: number; cacheLimitMb: number };
 }
 
 interface Run extends ChildReport {
@@ -119,7 +106,35 @@ async function drive(
   return { ...report, latencies, collapsed: collapsed + pending.length, cpuPerEventMs: n ? report.cpuMs / n : Number.NaN };
 }
 
-type ChildSpec = { kind: 'agent'; micPort: number; camPorts: number[] } | { kind: 'relay'; tcpPort: number; udpPort: number };
+let bundled: Promise<string> | null = null;
+
+/**
+ * The measured process runs this file bundled the way the agent ships (esbuild, as
+ * scripts/build-agent.ts does), not through tsx, whose transform adds a __name() call
+ * to every closure the hot path creates. Built once per run into dist/bench/.
+ */
+function childBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bench/director.mjs');
+    await esbuild.build({
+      entryPoints: [path.join(path.dirname(fileURLToPath(import.meta.url)), 'director-child.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: EXTERNAL,
+      minifyWhitespace: true,
+      minifySyntax: true,
+      banner: {
+        js: "import { createRequire as __benchRequire } from 'node:module';\nconst require = __benchRequire(import.meta.url);",
+      },
+      logLevel: 'warning',
+    });
+    return outfile;
+  })();
+  return bundled;
+}
 
 /**
  * Starts the agent or the relay in its own process. The simulators and the timing stay
@@ -127,9 +142,9 @@ type ChildSpec = { kind: 'agent'; micPort: number; camPorts: number[] } | { kind
  * event loop is done with the rest of its turn; memory and CPU figures are the agent's own.
  */
 async function startChild(spec: ChildSpec): Promise<Measured & { stop(): Promise<void> }> {
-  const child = fork(fileURLToPath(import.meta.url), [], {
+  const child = fork(await childBundle(), [], {
     // BENCH_DIRECTOR_CHILD_ARGS: more node flags for the measured process, e.g. "--cpu-prof".
-    execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_DIRECTOR_CHILD_ARGS?.split(' ').filter(Boolean) ?? [])],
+    execArgv: ['--expose-gc', ...(process.env.BENCH_DIRECTOR_CHILD_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, BENCH_DIRECTOR_CHILD: JSON.stringify(spec) },
   });
   const next = () =>
@@ -164,7 +179,12 @@ async function withAgent<T>(fn: (mic: ShureSimulator, cams: ViscaSimulator[], ag
     await new ViscaSimulator({ framing: 'sony-udp', motionMs: 0 }).start(),
   ];
   try {
-    const agent = await startChild({ kind: 'agent', micPort: mic.port, camPorts: cams.map((c) => Number(c.endpoint.port)) });
+    const agent = await startChild({
+      kind: 'agent',
+      micPort: mic.port,
+      camPorts: cams.map((c) => Number(c.endpoint.port)),
+      seats: SEATS,
+    });
     try {
       return await fn(mic, cams, agent);
     } finally {
@@ -262,6 +282,13 @@ export async function run(): Promise<BenchResult[]> {
         goal: rate === 200 && p === 99 ? '≤ baseline + 1 ms' : undefined,
       });
     }
+    const path = [...(agent.readToSendMs ?? [])].sort((x, y) => x - y);
+    results.push({
+      name: `inside the agent: TCP read → UDP send call at ${rate} events/s, p50 / p99 (${path.length} sends)`,
+      value: percentile(path, 50),
+      unit: 'ms',
+      baseline: { name: 'p99', value: percentile(path, 99) },
+    });
     // CPU per event is steadier than latency on a shared machine: a guide for the hot path's cost.
     results.push({
       name: `CPU per event at ${rate} events/s (the agent's process)`,
@@ -311,131 +338,3 @@ export async function run(): Promise<BenchResult[]> {
   });
   return results;
 }
-
-// ---- the measured process ----
-
-const mb = (bytes: number) => bytes / 2 ** 20;
-
-/** Runs in the child: the agent (or the relay), answering begin / end / exit from the parent. */
-async function child(spec: ChildSpec): Promise<void> {
-  const send = (m: unknown) => process.send?.(m);
-  let stop: () => Promise<void>;
-  let dbInfo: (() => ChildReport['db']) | undefined;
-  try {
-    if (spec.kind === 'agent') ({ stop, dbInfo } = await childAgent(spec));
-    else stop = await childRelay(spec);
-  } catch (e) {
-    send({ error: (e as Error).message });
-    process.exit(1);
-  }
-  let cpu0 = process.cpuUsage();
-  let t0 = 0;
-  let start = { rss: 0, heap: 0 };
-  let samples: ChildReport['samples'] = [];
-  let sampler: NodeJS.Timeout | undefined;
-  const sample = () => {
-    const m = process.memoryUsage();
-    samples.push({ t: Math.floor((nowMs() - t0) / 1000), rssMb: mb(m.rss), heapMb: mb(m.heapUsed) });
-  };
-  process.on('message', async (m) => {
-    if (m === 'begin') {
-      global.gc?.();
-      const u = process.memoryUsage();
-      start = { rss: mb(u.rss), heap: mb(u.heapUsed) };
-      samples = [];
-      t0 = nowMs();
-      cpu0 = process.cpuUsage();
-      sampler = setInterval(sample, 1000);
-    } else if (m === 'end') {
-      clearInterval(sampler);
-      const cpu = process.cpuUsage(cpu0);
-      global.gc?.();
-      const u = process.memoryUsage();
-      const report: ChildReport = {
-        rssStartMb: start.rss,
-        rssEndMb: mb(u.rss),
-        heapStartMb: start.heap,
-        heapEndMb: mb(u.heapUsed),
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        samples,
-        db: dbInfo?.(),
-      };
-      send({ report });
-    } else if (m === 'exit') {
-      await stop();
-      process.exit(0);
-    }
-  });
-  send({ ready: true });
-}
-
-async function childAgent(spec: Extract<ChildSpec, { kind: 'agent' }>) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-director-'));
-  const toml = `[agent]
-room_id = "bench"
-listen = "127.0.0.1:0"
-data_dir = "data"
-log_level = "warn"
-
-[devices.mxa]
-driver = "shure-mic"
-host = "127.0.0.1"
-port = ${spec.micPort}
-
-${spec.camPorts.map((port, i) => `[devices.cam-${i + 1}]\ndriver = "visca"\nframing = "sony-udp"\nhost = "127.0.0.1"\nport = ${port}\n`).join('\n')}
-[director]
-overview = { camera = "cam-1", preset = 50 }
-trigger_s = 0
-gap_s = 0
-min_dwell_s = 0
-silence_s = 600
-ping_pong_switches = 0
-decision_log_size = 1000
-
-${Array.from({ length: SEATS }, (_, i) => `[[director.sources]]\ndevice = "mxa"\nchannel = ${i + 1}\ncamera = "cam-${(i % 2) + 1}"\npreset = ${i + 1}\n`).join('\n')}
-`;
-  fs.writeFileSync(path.join(dir, 'api.toml'), toml);
-  // Only the director feature: the figures belong to the microphone → camera path.
-  const agent = new Agent({
-    configFile: path.join(dir, 'api.toml'),
-    logger: pino({ level: 'warn' }),
-    features: [createDirector],
-  });
-  await agent.start();
-  const end = Date.now() + 10_000;
-  const online = (id: string) => agent.devices.get(id)?.status.status === 'online';
-  while (!['mxa', 'cam-1', 'cam-2'].every(online)) {
-    if (Date.now() > end) throw new Error('bench: devices did not come online');
-    await sleep(20);
-  }
-  await sleep(300);
-  return {
-    stop: async () => {
-      await agent.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-    /** Size of the agent's SQLite file (+ WAL) and its page-cache limit. */
-    dbInfo: () => {
-      const file = agent.store.file;
-      const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
-      return {
-        fileMb: mb(size(file) + size(`${file}-wal`)),
-        cacheLimitMb: -Number(agent.store.db.pragma('cache_size', { simple: true })) / 1024,
-      };
-    },
-  };
-}
-
-async function childRelay(spec: Extract<ChildSpec, { kind: 'relay' }>): Promise<() => Promise<void>> {
-  const tx = dgram.createSocket('udp4');
-  const client = net.connect(spec.tcpPort, '127.0.0.1');
-  client.setNoDelay(true);
-  await new Promise<void>((r) => client.once('connect', () => r()));
-  client.on('data', (b: Buffer) => tx.send(b, spec.udpPort, '127.0.0.1'));
-  return async () => {
-    client.destroy();
-    tx.close();
-  };
-}
-
-if (process.env.BENCH_DIRECTOR_CHILD) void child(JSON.parse(process.env.BENCH_DIRECTOR_CHILD) as ChildSpec);
