@@ -8,6 +8,7 @@
 // (node flags for the agent's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,6 +107,15 @@ async function drive(
   return { ...report, latencies, collapsed: collapsed + pending.length, cpuPerEventMs: n ? report.cpuMs / n : Number.NaN };
 }
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The node flags the agent ships with (package.json config.node_flags, as npm start and the .deb use). */
+const NODE_FLAGS = (
+  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } }).config
+    ?.node_flags ?? ''
+)
+  .split(/\s+/)
+  .filter(Boolean);
+
 let bundled: Promise<string> | null = null;
 
 /**
@@ -115,7 +125,7 @@ let bundled: Promise<string> | null = null;
  */
 function childBundle(): Promise<string> {
   bundled ??= (async () => {
-    const outfile = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bench/director.mjs');
+    const outfile = path.join(ROOT, 'dist/bench/director.mjs');
     await esbuild.build({
       entryPoints: [path.join(path.dirname(fileURLToPath(import.meta.url)), 'director-child.ts')],
       outfile,
@@ -144,7 +154,7 @@ function childBundle(): Promise<string> {
 async function startChild(spec: ChildSpec): Promise<Measured & { stop(): Promise<void> }> {
   const child = fork(await childBundle(), [], {
     // BENCH_DIRECTOR_CHILD_ARGS: more node flags for the measured process, e.g. "--cpu-prof".
-    execArgv: ['--expose-gc', ...(process.env.BENCH_DIRECTOR_CHILD_ARGS?.split(' ').filter(Boolean) ?? [])],
+    execArgv: ['--expose-gc', ...NODE_FLAGS, ...(process.env.BENCH_DIRECTOR_CHILD_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, BENCH_DIRECTOR_CHILD: JSON.stringify(spec) },
   });
   const next = () =>
@@ -332,7 +342,7 @@ export async function run(): Promise<BenchResult[]> {
     goal: 'no growth',
   });
   results.push({
-    name: `load average (1, 5, 15 min) before the run: ${loadBefore}; after: ${load()}; CPUs: ${os.cpus().length}`,
+    name: `load average (1, 5, 15 min) before the run: ${loadBefore}; after: ${load()}; CPUs: ${os.cpus().length}; agent's node flags: ${NODE_FLAGS.join(' ') || 'none'}`,
     value: os.loadavg()[0],
     unit: '',
   });
