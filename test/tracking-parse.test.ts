@@ -275,7 +275,9 @@ describe('iso', () => {
       }),
       { numRuns: 500 },
     );
-    for (const t of [0, -1, 1, 86_399_999, 86_400_000, -86_400_000, 1_763_812_800_123, 253_402_300_800_000, 1.5]) {
+    // Same second, other milliseconds (the per-second cache), and seconds 4,096 apart (the same cache slot).
+    const same = [1_763_812_800_123, 1_763_812_800_999, 1_763_812_800_000, 1_763_812_800_000 + 4_096_000, -1_001, -1_999];
+    for (const t of [0, -1, 1, 86_399_999, 86_400_000, -86_400_000, 253_402_300_800_000, 1.5, ...same]) {
       expect(iso(t)).toBe(new Date(t).toISOString());
     }
     expect(iso(null)).toBeNull();
