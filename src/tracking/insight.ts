@@ -193,7 +193,10 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
 
   const participants: ParticipantRow[] = [];
   for (const [key, p] of byKey) {
-    p.calls.sort((a, b) => a.join - b.join || (a.call_id < b.call_id ? -1 : 1));
+    // Most participants have one or two calls: Array#sort allocates scratch space even for those.
+    const byJoin = (a: CallRow, b: CallRow) => a.join - b.join || (a.call_id < b.call_id ? -1 : 1);
+    if (p.calls.length > 2) p.calls.sort(byJoin);
+    else if (p.calls.length === 2 && byJoin(p.calls[0], p.calls[1]) > 0) p.calls.reverse();
     let role: string | null = null;
     for (const c of p.calls) {
       role ??= c.role;
@@ -216,22 +219,36 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
               duration_ms: q - c.join,
             };
     }
+    // Plain loops: TypedArray.from with a map function goes through the iterator protocol per element.
+    const n = p.calls.length;
+    const joins = new Float64Array(n);
+    const quits = new Float64Array(n);
+    const desc = new Array<CallInsight>(n);
+    const partUriUpTo = new Array<string | null>(n);
     let uri: string | null = null;
+    for (let k = 0; k < n; k++) {
+      const c = p.calls[k];
+      joins[k] = c.join;
+      quits[k] = c.quit ?? Number.POSITIVE_INFINITY;
+      desc[n - 1 - k] = c.closed ?? {
+        call_id: c.call_id,
+        instance_id: c.instance_id,
+        join_time: c.joinIso,
+        quit_time: null,
+        duration_ms: 0,
+      };
+      partUriUpTo[k] = uri = c.part_uri ?? uri;
+    }
     participants.push({
       key,
       person: p.person,
       role,
       matched: p.person !== null,
       calls: p.calls,
-      joins: Float64Array.from(p.calls, (c) => c.join),
-      quits: Float64Array.from(p.calls, (c) => c.quit ?? Number.POSITIVE_INFINITY),
-      desc: p.calls
-        .map(
-          (c) =>
-            c.closed ?? { call_id: c.call_id, instance_id: c.instance_id, join_time: c.joinIso, quit_time: null, duration_ms: 0 },
-        )
-        .reverse(),
-      partUriUpTo: p.calls.map((c) => (uri = c.part_uri ?? uri)),
+      joins,
+      quits,
+      desc,
+      partUriUpTo,
     });
   }
   participants.sort((a, b) => a.joins[0] - b.joins[0] || (a.key < b.key ? -1 : 1));
@@ -250,7 +267,7 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
     id,
     instances,
     participants,
-    firstJoins: Float64Array.from(participants, (p) => p.joins[0]),
+    firstJoins: new Float64Array(participants.map((p) => p.joins[0])),
     requires,
     ...seg,
     segObjs: Array.from(seg.segStart, (st, k) => ({
@@ -288,7 +305,9 @@ function timerSegments(
       }
     }
   });
-  const order = Uint32Array.from(times.keys()).sort((a, b) => times[a] - times[b]);
+  const order = new Uint32Array(times.length);
+  for (let k = 0; k < order.length; k++) order[k] = k;
+  order.sort((a, b) => times[a] - times[b]);
   const open = new Int32Array(participants.length);
   const roleIdx = participants.map((p) => (requires && p.role !== null ? requires.indexOf(p.role) : -1));
   const roleCount = new Int32Array(requires?.length ?? 0);
