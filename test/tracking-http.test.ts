@@ -203,6 +203,9 @@ describe('POST /hooks/conference', () => {
     expect(
       t.agent.store.db.prepare("SELECT count(*) FROM tracking_events WHERE conference = 'rollback-conf'").pluck().get(),
     ).toBe(0);
+    // Nothing of it is remembered as stored either: the redelivery is accepted.
+    const again = await ingest({ event: 'conf.create.succ', id: 'rollback-conf', begin_time: 1763900000, user_data: null });
+    expect(await again.json()).toEqual({ accepted: 1, duplicates: 0 });
   });
 });
 

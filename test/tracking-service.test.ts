@@ -181,7 +181,7 @@ describe('fold snapshots', () => {
 });
 
 describe('schema upgrade', () => {
-  it('v2 → v4 keeps every event and its seq, and a redelivery is still a duplicate', () => {
+  it('v2 → v5 keeps every event and its seq, and a redelivery is still a duplicate', () => {
     const store = new Store(':memory:');
     stores.push(store);
     store.migrate('tracking', TRACKING_MIGRATIONS.slice(0, 2));
@@ -210,7 +210,7 @@ describe('schema upgrade', () => {
     ]);
   });
 
-  it('v3 → v4 re-keys stored events: callback, Zoom and unknown events redelivered are duplicates', () => {
+  it('v3 → v5 re-keys stored events: callback, Zoom and unknown events redelivered are duplicates', () => {
     const store = new Store(':memory:');
     stores.push(store);
     store.migrate('tracking', TRACKING_MIGRATIONS.slice(0, 3));

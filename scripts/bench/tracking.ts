@@ -137,7 +137,7 @@ export async function startAgent(dir: string): Promise<{ agent: Agent; url: stri
  * tables and indexes, built by the same migrations; same column values: the
  * dedup key, raw JSON, norm NULL), one transaction per 500, one prepared
  * INSERT per row. The rows are built before the clock starts: this is the
- * storage floor, with no parsing, validation or key hashing.
+ * storage floor, with no parsing, validation, key hashing or duplicate check.
  */
 function rawSqlite(dir: string): { rate: number; cpuUsPerEvent: number } {
   const db = new Database(path.join(dir, 'raw.db'));
@@ -146,7 +146,7 @@ function rawSqlite(dir: string): { rate: number; cpuUsPerEvent: number } {
   for (const m of TRACKING_MIGRATIONS) m.up(db);
   const ins = db.prepare(
     `INSERT INTO tracking_events (dedup_key, conference, event, known, at, received_at, source, raw, norm, late)
-     VALUES (?, ?, ?, 1, ?, ?, 'conference', ?, NULL, 0) ON CONFLICT(conference, dedup_key) DO NOTHING`,
+     VALUES (?, ?, ?, 1, ?, ?, 'conference', ?, NULL, 0)`,
   );
   const now = Date.now();
   const rows = Array.from({ length: EVENTS }, (_, n) => {

@@ -9,6 +9,7 @@ import { applyToConference, type ConferenceFacts, mayChangeConference, newConfer
 import { instanceOf, insightAt, statusAt } from './insight.js';
 import { dedupKey, EventInputError, parseConfEvent, parseTime } from './parse.js';
 import { MeetingCache } from './cache.js';
+import { DedupIndex } from './dedup.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { type ConfEvent, type Insight, iso, type MeetingSummary, type RosterEntry, type ScheduledMeeting } from './types.js';
 
@@ -51,6 +52,7 @@ export interface LoggedEvent {
 export class TrackingService {
   readonly store: TrackingStore;
   private readonly cache: MeetingCache;
+  private readonly dedup: DedupIndex;
   private readonly pending = new Set<string>();
   private flushTimer: ReturnType<Clock['setTimeout']> | null = null;
   private stopped = false;
@@ -62,6 +64,7 @@ export class TrackingService {
   ) {
     this.store = new TrackingStore(ctx.store);
     this.cache = new MeetingCache(this.store, cfg, this.pending);
+    this.dedup = new DedupIndex((conference) => this.store.keysOf(conference));
   }
 
   /**
@@ -128,7 +131,7 @@ export class TrackingService {
     // Meetings that had no row before this commit: all their foldable events are in `appended`.
     const fresh = new Map<string, boolean>();
     const touched = new Map<string, boolean>();
-    const results = this.store.db.transaction((): IngestResult[] => {
+    const tx = this.store.db.transaction((): IngestResult[] => {
       const confs = new Map<string, { meetingKey: string; facts: ConferenceFacts | null } | undefined>();
       const statusBefore = new Map<string, string | undefined>();
       const out = groups.map(({ items, source }) => {
@@ -141,7 +144,16 @@ export class TrackingService {
           if (!statusBefore.has(oldKey)) statusBefore.set(oldKey, this.store.meetingStatus(oldKey));
           const st = statusBefore.get(oldKey);
           const late = st === 'ended' || st === 'failed';
+          const keys = this.dedup.of(ev.conference);
           const key = dedupKey(ev, raw);
+          const stored = keys.get(key);
+          if (stored !== undefined) {
+            duplicates++;
+            this.store.countDuplicate(stored, late);
+            // A delayed duplicate of an ended meeting recomputes (and re-stores) its final insight.
+            if (late && !touched.has(oldKey)) touched.set(oldKey, false);
+            continue;
+          }
           const seq = this.store.insertEvent(
             key,
             ev,
@@ -151,13 +163,7 @@ export class TrackingService {
             fromRaw ? null : JSON.stringify(ev),
             late,
           );
-          if (seq === null) {
-            duplicates++;
-            this.store.countDuplicate(ev.conference, key, late);
-            // A delayed duplicate of an ended meeting recomputes (and re-stores) its final insight.
-            if (late && !touched.has(oldKey)) touched.set(oldKey, false);
-            continue;
-          }
+          this.dedup.add(keys, key, seq);
           accepted++;
           let facts = conf?.facts ?? null;
           let changed = conf === undefined;
@@ -212,7 +218,15 @@ export class TrackingService {
         if (st === 'ended' || st === 'failed') this.store.touchMeeting(meeting, now);
       }
       return out;
-    })();
+    });
+    let results: IngestResult[];
+    try {
+      results = tx();
+    } catch (e) {
+      // Rolled back: the in-memory keys may name events that were never stored.
+      this.dedup.clear();
+      throw e;
+    }
     // After the commit: schedule the push (first: that pins the meetings' folds) and bring cached folds up to date.
     for (const m of touched.keys()) {
       this.cache.forgetFinal(m);

@@ -127,6 +127,14 @@ export const TRACKING_MIGRATIONS: Migration[] = [
       }
     },
   },
+  {
+    version: 5,
+    name: 'tracking dedup in memory: drop the unique (conference, dedup key) index',
+    // The service checks keys in memory (dedup.ts), loaded from the log per conference.
+    up(db: Db) {
+      db.exec('DROP INDEX tracking_events_dedup');
+    },
+  },
 ];
 
 export interface MeetingRow {
@@ -172,11 +180,10 @@ export class TrackingStore {
     this.s = {
       insertEvent: db.prepare(
         `INSERT INTO tracking_events (dedup_key, conference, event, known, at, received_at, source, raw, norm, late)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(conference, dedup_key) DO NOTHING`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      duplicate: db.prepare(
-        'UPDATE tracking_events SET duplicates = duplicates + 1, late = max(late, ?) WHERE conference = ? AND dedup_key = ?',
-      ),
+      duplicate: db.prepare('UPDATE tracking_events SET duplicates = duplicates + 1, late = max(late, ?) WHERE seq = ?'),
+      keysOf: db.prepare('SELECT dedup_key, seq FROM tracking_events WHERE conference = ?').raw(),
       conference: db.prepare('SELECT meeting_key, facts FROM tracking_conferences WHERE id = ?'),
       putConference: db.prepare(
         `INSERT INTO tracking_conferences (id, meeting_key, facts) VALUES (?, ?, ?)
@@ -232,8 +239,7 @@ export class TrackingStore {
   }
 
   /**
-   * Appends a new event; null when an event with the same business key is
-   * already stored. `norm` (the internal event as JSON) is stored only when
+   * Appends an event the caller found new (DedupIndex); returns its seq. `norm` (the internal event as JSON) is stored only when
    * it cannot be derived again from `raw` (Zoom bodies).
    */
   insertEvent(
@@ -244,7 +250,7 @@ export class TrackingStore {
     raw: string,
     norm: string | null,
     late: boolean,
-  ): number | null {
+  ): number {
     const r = this.s.insertEvent.run(
       key,
       ev.conference,
@@ -257,10 +263,16 @@ export class TrackingStore {
       norm,
       late ? 1 : 0,
     );
-    return r.changes === 1 ? Number(r.lastInsertRowid) : null;
+    return Number(r.lastInsertRowid);
   }
-  countDuplicate(conference: string, key: number, late: boolean): void {
-    this.s.duplicate.run(late ? 1 : 0, conference, key);
+  countDuplicate(seq: number, late: boolean): void {
+    this.s.duplicate.run(late ? 1 : 0, seq);
+  }
+  /** (dedup key, seq) of a conference's stored events; keys that are not numbers (SHA-1s that migration 4 could not re-key) match nothing now. */
+  *keysOf(conference: string): Iterable<[number, number]> {
+    for (const [key, seq] of this.s.keysOf.all(conference) as [unknown, number][]) {
+      if (typeof key === 'number') yield [key, seq];
+    }
   }
   conference(id: string): { meetingKey: string; facts: ConferenceFacts | null } | undefined {
     const r = this.s.conference.get(id) as { meeting_key: string; facts: string } | undefined;
