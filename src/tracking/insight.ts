@@ -122,10 +122,9 @@ export class Roster {
       for (const c of e.contacts ?? []) this.byContact.set(normContact(c), e);
     }
   }
-  resolve(person: string | null, partUri: string | null): { person: string | null; role: string | null } {
-    const e =
-      person !== null ? this.byPerson.get(person) : partUri !== null ? this.byContact.get(normContact(partUri)) : undefined;
-    return { person: person ?? e?.person ?? null, role: e?.role ?? null };
+  /** The roster entry of a participant: by person when user_data names one, else by the uri it joined from. */
+  entry(person: string | null, partUri: string | null): RosterEntry | undefined {
+    return person !== null ? this.byPerson.get(person) : partUri !== null ? this.byContact.get(normContact(partUri)) : undefined;
   }
 }
 
@@ -157,16 +156,15 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
 
   // Calls grouped by participant (user_data person, else roster by contact, else the uri).
   const byKey = new Map<string, { person: string | null; role: string | null; calls: (CallRow & { role: string | null })[] }>();
-  const keyOf = (person: string | null, partUri: string | null, callId: string) => {
-    const r = roster.resolve(person, partUri);
-    return { key: r.person ?? partUri ?? `call:${callId}`, person: r.person, role: r.role };
-  };
+  // (No object per lookup: this runs for every call of every changed meeting on each push.)
   for (const c of fold.calls.values()) {
     const join = c.joinFromQuit ?? c.joinFromJoined;
     if (join === null) continue;
-    const k = keyOf(c.person, c.part_uri, c.call_id);
-    let p = byKey.get(k.key);
-    if (!p) byKey.set(k.key, (p = { person: k.person, role: null, calls: [] }));
+    const e = roster.entry(c.person, c.part_uri);
+    const person = c.person ?? e?.person ?? null;
+    const key = person ?? c.part_uri ?? `call:${c.call_id}`;
+    let p = byKey.get(key);
+    if (!p) byKey.set(key, (p = { person, role: null, calls: [] }));
     p.calls.push({
       call_id: c.call_id,
       instance_id: c.conference,
@@ -175,14 +173,14 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
       joinIso: '',
       quitIso: null,
       part_uri: c.part_uri,
-      role: c.role ?? k.role,
+      role: c.role ?? e?.role ?? null,
       closed: null,
     });
   }
   // Quits that name no call close the participant's latest call that joined before them.
   for (const q of fold.looseQuits.values()) {
-    const k = keyOf(q.person, q.part_uri, '');
-    const p = byKey.get(k.key);
+    const person = q.person ?? roster.entry(q.person, q.part_uri)?.person ?? null;
+    const p = byKey.get(person ?? q.part_uri ?? 'call:');
     if (!p) continue;
     let best: CallRow | null = null;
     for (const c of p.calls) {
@@ -194,7 +192,6 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
   const participants: ParticipantRow[] = [];
   for (const [key, p] of byKey) {
     // Most participants have one or two calls: Array#sort allocates scratch space even for those.
-    const byJoin = (a: CallRow, b: CallRow) => a.join - b.join || (a.call_id < b.call_id ? -1 : 1);
     if (p.calls.length > 2) p.calls.sort(byJoin);
     else if (p.calls.length === 2 && byJoin(p.calls[0], p.calls[1]) > 0) p.calls.reverse();
     let role: string | null = null;
@@ -278,6 +275,8 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
     lastAt: fold.lastAt,
   };
 }
+
+const byJoin = (a: CallRow, b: CallRow): number => a.join - b.join || (a.call_id < b.call_id ? -1 : 1);
 
 /** Sweeps call intervals (clipped to their open instance) and returns the maximal intervals where the rule held. */
 function timerSegments(
