@@ -5,7 +5,7 @@ import type { Cause } from '../host/contract.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { CameraQueue } from './cameras.js';
 import type { DirectorMode, DirectorSection } from './config.js';
-import { chooseShot, isActive, iso, type MicInput, micKey, type Talker, type Want } from './rules.js';
+import { chooseShot, isActive, iso, type MicInput, micKey, type RuleInput, type Talker, type Want } from './rules.js';
 import type { CurrentShot, Decision, DecisionRule, DirectorActuator, DirectorStatus, Shot } from './types.js';
 
 export { type MicInput, micKey };
@@ -27,6 +27,7 @@ export class DirectorEngine {
   /** Rule to name the first overview after start or resume. */
   private freshRule: DecisionRule | null = 'start';
   private readonly cameras: CameraQueue;
+  private readonly ruleInput: RuleInput;
 
   constructor(
     private readonly s: DirectorSection,
@@ -50,6 +51,18 @@ export class DirectorEngine {
       });
     }
     this.cameras = new CameraQueue(actuator, (camera, preset, err) => this.settled(camera, preset, err));
+    this.ruleInput = {
+      s,
+      now: 0,
+      talkers: [...this.talkers.values()],
+      current: null,
+      farEndSince: null,
+      pingPongUntil: 0,
+      lastOff: this.lastOff,
+      freshRule: this.freshRule,
+      isOnline: (d) => actuator.isOnline(d),
+      overview: this.overview(),
+    };
   }
 
   start(): void {
@@ -227,18 +240,15 @@ export class DirectorEngine {
 
   /** The shot the rules ask for now, or null to keep the current one. */
   private want(now: number): Want | null {
-    return chooseShot({
-      s: this.s,
-      now,
-      talkers: [...this.talkers.values()],
-      current: this.current,
-      farEndSince: this.farEndSince,
-      pingPongUntil: this.pingPongUntil,
-      lastOff: this.lastOff,
-      freshRule: this.freshRule,
-      isOnline: (d) => this.actuator.isOnline(d),
-      overview: this.overview(),
-    });
+    // One input object, updated in place: this runs for every microphone event.
+    const r = this.ruleInput;
+    r.now = now;
+    r.current = this.current;
+    r.farEndSince = this.farEndSince;
+    r.pingPongUntil = this.pingPongUntil;
+    r.lastOff = this.lastOff;
+    r.freshRule = this.freshRule;
+    return chooseShot(r);
   }
 
   private take(want: Want, now: number): void {
