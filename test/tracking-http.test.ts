@@ -128,6 +128,18 @@ describe('POST /hooks/conference', () => {
     );
   });
 
+  it('logs each event of a batch as the text it was received in', async () => {
+    const a = '{ "event": "conf.joined", "id": "text-conf", "join_time": 1763900000.0,\n  "call_id": "t\\"1", "part_uri": "+7" }';
+    const b = '{"event":"conf.mute","id":"text-conf","x":[1, {"y":"]"}]}';
+    const r = await post('/hooks/conference', `[\n  ${a},\n  ${b}\n]\n`, { authorization: `Bearer ${TOKENS.ingest}` });
+    expect(await r.json()).toEqual({ accepted: 2, duplicates: 0 });
+    const raws = t.agent.store.db
+      .prepare("SELECT raw FROM tracking_events WHERE conference = 'text-conf' ORDER BY seq")
+      .pluck()
+      .all();
+    expect(raws).toEqual([a, b]);
+  });
+
   it('401 without or with a wrong token, 403 for a viewer token', async () => {
     expect((await post('/hooks/conference', JSON.stringify(sample[0]))).status).toBe(401);
     expect((await ingest(sample[0], 'wrong-token-0123456789')).status).toBe(401);

@@ -23,7 +23,7 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
       const parsed = parseJson(req.body);
       if ('error' in parsed) return reply.code(400).send({ error: parsed.error });
       try {
-        return await svc.ingestQueued(svc.validate(parsed.value, 'conference'), 'conference');
+        return await svc.ingestQueued(svc.validate(parsed.value, 'conference', parsed.text), 'conference');
       } catch (e) {
         return sendError(reply, e);
       }
@@ -90,10 +90,11 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
   });
 }
 
-function parseJson(body: unknown): { value: unknown } | { error: string } {
+function parseJson(body: unknown): { value: unknown; text: string } | { error: string } {
   if (!Buffer.isBuffer(body) || body.length === 0) return { error: 'empty body: expected a JSON event object or array' };
   try {
-    return { value: JSON.parse(body.toString('utf8')) };
+    const text = body.toString('utf8');
+    return { value: JSON.parse(text), text };
   } catch (e) {
     return { error: `malformed JSON: ${(e as Error).message}` };
   }

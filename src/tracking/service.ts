@@ -10,6 +10,7 @@ import { instanceOf, insightAt, statusAt } from './insight.js';
 import { dedupKey, EventInputError, parseConfEvent, parseTime } from './parse.js';
 import { MeetingCache } from './cache.js';
 import { DedupIndex } from './dedup.js';
+import { eventTexts } from './raw.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { type ConfEvent, type Insight, iso, type MeetingSummary, type RosterEntry, type ScheduledMeeting } from './types.js';
 
@@ -27,6 +28,8 @@ export interface IncomingEvent {
   raw: unknown;
   /** True when `ev` is parseConfEvent(raw): then only raw is stored and the event is derived again when folding. */
   fromRaw?: boolean;
+  /** raw's JSON text as received (else JSON.stringify(raw) is logged). */
+  text?: string;
 }
 
 interface Group {
@@ -76,14 +79,20 @@ export class TrackingService {
     return this.ingestParsed(this.validate(input, source), source);
   }
 
-  /** Validates callback-format events (one or an array); throws EventInputError naming the event and field. */
-  validate(input: unknown, _source: string): IncomingEvent[] {
+  /**
+   * Validates callback-format events (one or an array); throws EventInputError naming the event and field.
+   * `body`: the JSON text `input` was parsed from, whose slices are then logged as each event's text.
+   */
+  validate(input: unknown, _source: string, body?: string): IncomingEvent[] {
     const list = Array.isArray(input) ? input : [input];
     if (list.length > this.cfg.max_batch) {
       throw new AgentError('INVALID_PARAMS', `batch of ${list.length} events exceeds max_batch ${this.cfg.max_batch}`);
     }
     const now = this.ctx.clock.now();
-    return list.map((raw, i) => ({ ev: parseConfEvent(raw, i, now), raw, fromRaw: true }));
+    const out = list.map((raw, i): IncomingEvent => ({ ev: parseConfEvent(raw, i, now), raw, fromRaw: true }));
+    const texts = body === undefined ? undefined : eventTexts(body, list.length);
+    if (texts) for (let i = 0; i < out.length; i++) out[i].text = texts[i];
+    return out;
   }
 
   /** Stores validated events in one transaction; returns after the commit. */
@@ -137,7 +146,7 @@ export class TrackingService {
       const out = groups.map(({ items, source }) => {
         let accepted = 0;
         let duplicates = 0;
-        for (const { ev, raw, fromRaw } of items) {
+        for (const { ev, raw, fromRaw, text } of items) {
           if (!confs.has(ev.conference)) confs.set(ev.conference, this.store.conference(ev.conference));
           const conf = confs.get(ev.conference);
           const oldKey = conf?.meetingKey ?? ev.conference;
@@ -159,7 +168,7 @@ export class TrackingService {
             ev,
             now,
             source,
-            JSON.stringify(raw),
+            text ?? JSON.stringify(raw),
             fromRaw ? null : JSON.stringify(ev),
             late,
           );
