@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { constants, PerformanceObserver, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { Agent } from '../../src/app.js';
 import { createDirector } from '../../src/director/index.js';
@@ -27,6 +28,8 @@ export interface ChildReport {
   db?: { fileMb: number; cacheLimitMb: number };
   /** Agent only: ms from a TCP read's 'data' event to the UDP send it caused (the agent's own work). */
   readToSendMs?: number[];
+  /** Garbage collections during the run: minor (scavenge) and major, count and pause ms. */
+  gc: { minor: number; minorMs: number; minorMaxMs: number; major: number; majorMs: number };
 }
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -46,6 +49,23 @@ async function child(spec: ChildSpec): Promise<void> {
     process.exit(1);
   }
   const readToSend = spec.kind === 'agent' ? traceReadToSend() : null;
+  const gc = { minor: 0, minorMs: 0, minorMaxMs: 0, major: 0, majorMs: 0 };
+  // Entries arrive after the fact: count those that started inside the run (not begin's forced GC).
+  let window = { from: Number.POSITIVE_INFINITY, to: Number.POSITIVE_INFINITY };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.startTime < window.from || e.startTime > window.to) continue;
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        gc.minor++;
+        gc.minorMs += e.duration;
+        gc.minorMaxMs = Math.max(gc.minorMaxMs, e.duration);
+      } else {
+        gc.major++;
+        gc.majorMs += e.duration;
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
   let cpu0 = process.cpuUsage();
   let t0 = 0;
   let start = { rss: 0, heap: 0 };
@@ -62,12 +82,16 @@ async function child(spec: ChildSpec): Promise<void> {
       start = { rss: mb(u.rss), heap: mb(u.heapUsed) };
       samples = [];
       readToSend?.splice(0);
+      Object.assign(gc, { minor: 0, minorMs: 0, minorMaxMs: 0, major: 0, majorMs: 0 });
+      window = { from: performance.now(), to: Number.POSITIVE_INFINITY };
       t0 = nowMs();
       cpu0 = process.cpuUsage();
       sampler = setInterval(sample, 1000);
     } else if (m === 'end') {
       clearInterval(sampler);
+      window.to = performance.now();
       const cpu = process.cpuUsage(cpu0);
+      await sleep(50); // GC entries of the run's last moments are delivered late
       global.gc?.();
       const u = process.memoryUsage();
       const report: ChildReport = {
@@ -79,6 +103,7 @@ async function child(spec: ChildSpec): Promise<void> {
         samples,
         db: dbInfo?.(),
         readToSendMs: readToSend ?? undefined,
+        gc,
       };
       send({ report });
     } else if (m === 'exit') {

@@ -299,6 +299,14 @@ export async function run(): Promise<BenchResult[]> {
       unit: 'ms',
       baseline: { name: 'p99', value: percentile(path, 99) },
     });
+    const gc = agent.gc;
+    results.push({
+      name:
+        `agent's GC at ${rate} events/s: ${gc.minor} scavenges (${gc.minorMs.toFixed(1)} ms, longest ${gc.minorMaxMs.toFixed(2)} ms), ` +
+        `${gc.major} major (${gc.majorMs.toFixed(1)} ms); events per scavenge`,
+      value: gc.minor ? Math.round((rate * seconds) / gc.minor) : Number.NaN,
+      unit: '',
+    });
     // CPU per event is steadier than latency on a shared machine: a guide for the hot path's cost.
     results.push({
       name: `CPU per event at ${rate} events/s (the agent's process)`,
