@@ -89,10 +89,8 @@ export class TrackingService {
       throw new AgentError('INVALID_PARAMS', `batch of ${list.length} events exceeds max_batch ${this.cfg.max_batch}`);
     }
     const now = this.ctx.clock.now();
-    const out = list.map((raw, i): IncomingEvent => ({ ev: parseConfEvent(raw, i, now), raw, fromRaw: true }));
     const texts = body === undefined ? undefined : eventTexts(body, list.length);
-    if (texts) for (let i = 0; i < out.length; i++) out[i].text = texts[i];
-    return out;
+    return list.map((raw, i): IncomingEvent => ({ ev: parseConfEvent(raw, i, now), raw, fromRaw: true, text: texts?.[i] }));
   }
 
   /** Stores validated events in one transaction; returns after the commit. */
