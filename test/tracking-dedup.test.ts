@@ -81,4 +81,30 @@ describe('DedupIndex', () => {
     const dups = store.db.prepare("SELECT duplicates FROM tracking_events WHERE conference = 'r' ORDER BY seq").pluck().all();
     expect(dups).toEqual([1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]);
   });
+
+  it('a batch written several rows per statement: in-batch duplicates counted on their row, seqs in order, same insight', () => {
+    const one = new Store(':memory:');
+    const many = new Store(':memory:');
+    stores.push(one, many);
+    const evs = calls('m', 100);
+    const batch = [...evs.slice(0, 50), evs[3], ...evs.slice(50), evs[70], evs[99]];
+    const a = service(many);
+    expect(a.ingest(batch, 'test')).toEqual({ accepted: 100, duplicates: 3 });
+    expect(a.ingest(evs.slice(0, 40), 'test')).toEqual({ accepted: 0, duplicates: 40 });
+    const rows = many.db.prepare("SELECT seq, duplicates FROM tracking_events WHERE conference = 'm' ORDER BY seq").all() as {
+      seq: number;
+      duplicates: number;
+    }[];
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, k) => k + 1));
+    expect(rows.filter((r) => r.duplicates === 2).map((r) => r.seq)).toEqual([4]);
+    expect(rows.filter((r) => r.duplicates === 1).map((r) => r.seq)).toEqual([
+      ...Array.from({ length: 40 }, (_, k) => k + 1).filter((s) => s !== 4),
+      71,
+      100,
+    ]);
+    const b = service(one);
+    for (const e of evs) b.ingest(e, 'test');
+    const strip = (i: { as_of: string }) => ({ ...i, as_of: '' });
+    expect(strip(a.insight('m'))).toEqual(strip(b.insight('m')));
+  });
 });

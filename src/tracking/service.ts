@@ -139,6 +139,7 @@ export class TrackingService {
     const fresh = new Map<string, boolean>();
     const touched = new Map<string, boolean>();
     const tx = this.store.db.transaction((): IngestResult[] => {
+      this.store.resetEvents();
       const confs = new Map<string, { meetingKey: string; facts: ConferenceFacts | null } | undefined>();
       const statusBefore = new Map<string, string | undefined>();
       const out = groups.map(({ items, source }) => {
@@ -161,7 +162,7 @@ export class TrackingService {
             if (late && !touched.has(oldKey)) touched.set(oldKey, false);
             continue;
           }
-          const seq = this.store.insertEvent(
+          const seq = this.store.appendEvent(
             key,
             ev,
             now,
@@ -224,6 +225,7 @@ export class TrackingService {
         const st = statusBefore.has(meeting) ? statusBefore.get(meeting) : this.store.meetingStatus(meeting);
         if (st === 'ended' || st === 'failed') this.store.touchMeeting(meeting, now);
       }
+      this.store.flushEvents();
       return out;
     });
     let results: IngestResult[];
@@ -232,6 +234,7 @@ export class TrackingService {
     } catch (e) {
       // Rolled back: the in-memory keys may name events that were never stored.
       this.dedup.clear();
+      this.store.resetEvents();
       throw e;
     }
     // After the commit: schedule the push (first: that pins the meetings' folds) and bring cached folds up to date.

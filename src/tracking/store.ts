@@ -1,6 +1,7 @@
 // SQLite tables of meeting tracking: the append-only event log (one row per
 // distinct event, with its duplicate count), conference (instance) facts,
 // meeting summaries with the stored final insight, and calendar schedules.
+import type { Statement } from 'better-sqlite3';
 import type { Db, Migration, Store } from '../store/db.js';
 import { type ConferenceFacts, meetingKeyOf } from './fold.js';
 import { dedupKey, parseConfEvent } from './parse.js';
@@ -137,6 +138,10 @@ export const TRACKING_MIGRATIONS: Migration[] = [
   },
 ];
 
+/** Events per INSERT statement (11 values each: well under SQLite's bound-parameter limit). */
+const INSERT_ROWS = 32;
+const EVENT_COLUMNS = 11;
+
 export interface MeetingRow {
   id: string;
   status: string;
@@ -174,14 +179,15 @@ export interface ScheduleRow {
 export class TrackingStore {
   readonly db: Db;
   private readonly s;
+  private readonly buffered: unknown[] = [];
+  private readonly inserts = new Map<number, Statement>();
+  /** 0 = read max(seq) on the next append (once per transaction: nothing else may have written meanwhile). */
+  private nextSeq = 0;
   constructor(store: Store) {
     store.migrate('tracking', TRACKING_MIGRATIONS);
     const db = (this.db = store.db);
     this.s = {
-      insertEvent: db.prepare(
-        `INSERT INTO tracking_events (dedup_key, conference, event, known, at, received_at, source, raw, norm, late)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
+      maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM tracking_events').pluck(),
       duplicate: db.prepare('UPDATE tracking_events SET duplicates = duplicates + 1, late = max(late, ?) WHERE seq = ?'),
       keysOf: db.prepare('SELECT dedup_key, seq FROM tracking_events WHERE conference = ?').raw(),
       conference: db.prepare('SELECT meeting_key, facts FROM tracking_conferences WHERE id = ?'),
@@ -239,10 +245,15 @@ export class TrackingStore {
   }
 
   /**
-   * Appends an event the caller found new (DedupIndex); returns its seq. `norm` (the internal event as JSON) is stored only when
-   * it cannot be derived again from `raw` (Zoom bodies).
+   * Appends an event the caller found new (DedupIndex) and returns its seq.
+   * Rows are buffered and written INSERT_ROWS per statement (one statement
+   * per row cost ~1 µs more per event); every read of the log here writes
+   * the buffer first, and the caller calls flushEvents() before its commit.
+   * Seqs are assigned here (max + 1, as SQLite would) so they are known at once.
+   * `norm` (the internal event as JSON) is stored only when it cannot be
+   * derived again from `raw` (Zoom bodies).
    */
-  insertEvent(
+  appendEvent(
     key: number,
     ev: ConfEvent,
     receivedAt: number,
@@ -251,25 +262,42 @@ export class TrackingStore {
     norm: string | null,
     late: boolean,
   ): number {
-    const r = this.s.insertEvent.run(
-      key,
-      ev.conference,
-      ev.event,
-      ev.known ? 1 : 0,
-      ev.at,
-      receivedAt,
-      source,
-      raw,
-      norm,
-      late ? 1 : 0,
-    );
-    return Number(r.lastInsertRowid);
+    if (this.nextSeq === 0) this.nextSeq = (this.s.maxSeq.get() as number) + 1;
+    const seq = this.nextSeq++;
+    const b = this.buffered;
+    b.push(seq, key, ev.conference, ev.event, ev.known ? 1 : 0, ev.at, receivedAt, source, raw, norm, late ? 1 : 0);
+    if (b.length === INSERT_ROWS * EVENT_COLUMNS) this.flushEvents();
+    return seq;
+  }
+  /** Writes the buffered events (inside the caller's transaction). */
+  flushEvents(): void {
+    const b = this.buffered;
+    if (b.length === 0) return;
+    const rows = b.length / EVENT_COLUMNS;
+    let st = this.inserts.get(rows);
+    if (st === undefined) {
+      const values = Array.from({ length: rows }, () => `(${Array(EVENT_COLUMNS).fill('?').join(',')})`).join(',');
+      st = this.db.prepare(
+        `INSERT INTO tracking_events (seq, dedup_key, conference, event, known, at, received_at, source, raw, norm, late) VALUES ${values}`,
+      );
+      this.inserts.set(rows, st);
+    }
+    // Spread, not st.run(b): an array argument is read element by element through the V8 API, which is slower.
+    st.run(...b);
+    b.length = 0;
+  }
+  /** Empties the buffer and reads the next seq again: at the start of each transaction, and after a rolled-back one. */
+  resetEvents(): void {
+    this.buffered.length = 0;
+    this.nextSeq = 0;
   }
   countDuplicate(seq: number, late: boolean): void {
+    this.flushEvents();
     this.s.duplicate.run(late ? 1 : 0, seq);
   }
   /** (dedup key, seq) of a conference's stored events; keys that are not numbers (SHA-1s that migration 4 could not re-key) match nothing now. */
   *keysOf(conference: string): Iterable<[number, number]> {
+    this.flushEvents();
     for (const [key, seq] of this.s.keysOf.all(conference) as [unknown, number][]) {
       if (typeof key === 'number') yield [key, seq];
     }
@@ -314,10 +342,12 @@ export class TrackingStore {
     return this.s.finalOf.get(id) as string | undefined;
   }
   eventsOf(meeting: string, limit: number, offset: number): EventRow[] {
+    this.flushEvents();
     return this.s.eventsOf.all(meeting, limit, offset) as EventRow[];
   }
   /** The known events of a meeting after `afterSeq`, as stored (for folding). */
   knownEventsOf(meeting: string, afterSeq = 0): { seq: number; norm: string | null; raw: string; received_at: number }[] {
+    this.flushEvents();
     return this.s.normsOf.all(meeting, afterSeq) as { seq: number; norm: string | null; raw: string; received_at: number }[];
   }
   snapshot(meeting: string): { upto_seq: number; events: number; fold: string } | undefined {
