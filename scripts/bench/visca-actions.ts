@@ -2,18 +2,17 @@
 // loopback (Sony framing, motion time 0) → Completion → WS reply. Printed
 // beside a bare UDP request/response on loopback measured in the same run.
 //
-// As in a room, the cameras (`room-agent simulate visca`) and the WS client
-// (children/ws-load.ts) are separate processes, so the agent's CPU per action
-// is its own. The older all-in-one-process figure is kept beside it.
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+// As in a room, each piece is its own process: the shipped agent
+// (dist/agent/cli.js with package.json's node flags), four cameras
+// (`room-agent simulate visca`), and the WS client (this process), so the
+// agent's CPU per action, read from /proc, is its own.
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import WebSocket from 'ws';
-import { fileURLToPath } from 'node:url';
-import { Agent } from '../../src/app.js';
+import { agentNodeFlags, processCpuMs, ROOT, requireBundle } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
 const SEQUENTIAL = 1000;
@@ -22,7 +21,6 @@ const CAMERAS = 4;
 /** Calls outstanding at once in the spread run (per camera: WINDOW / CAMERAS). */
 const WINDOW = 64;
 const TOKEN = 'bench-operator-token-0123456789';
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 class RpcClient {
   private next = 1;
@@ -55,33 +53,53 @@ class RpcClient {
   }
 }
 
-/** Cameras in this process (`simulated = true`), or at the given simulator ports. */
-async function startAgent(cameras: number, ports?: number[]): Promise<{ agent: Agent; url: string; dir: string }> {
+/** The shipped agent as a child process, its cameras at the given simulator ports. */
+async function startAgent(ports: number[]): Promise<{ proc: ChildProcess; url: string; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-visca-'));
-  const devices = Array.from(
-    { length: cameras },
-    (_, i) => `[devices.cam-${i + 1}]
+  const devices = ports
+    .map(
+      (port, i) => `[devices.cam-${i + 1}]
 driver = "visca"
-${ports ? `simulated = false\nhost = "127.0.0.1"\nport = ${ports[i]}` : 'simulated = true'}
+host = "127.0.0.1"
+port = ${port}
 framing = "sony-udp"
 profile = "sony"
-sim_motion_ms = 0
 poll_interval_ms = 600000
 `,
-  ).join('\n');
+    )
+    .join('\n');
   const file = path.join(dir, 'api.toml');
   fs.writeFileSync(
     file,
     `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "operator"\n\n${devices}`,
   );
-  const agent = new Agent({ configFile: file, logger: pino({ level: 'silent' }) });
-  const url = await agent.start();
+  const proc = spawn(process.execPath, [...agentNodeFlags(), requireBundle(), 'start', '--config', file], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const m = /"address":"([^"]+)"[^\n]*room-agent ready/.exec(out);
+      if (m) resolve(m[1]);
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`agent exited ${code} before ready:\n${out}`)));
+    setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`agent not ready within 20 s:\n${out}`));
+    }, 20_000).unref();
+  });
   const deadline = Date.now() + 10_000;
-  while (!agent.devices.list().every((d) => d.status.status === 'online')) {
-    if (Date.now() > deadline) throw new Error('bench cameras did not come online');
-    await new Promise((r) => setTimeout(r, 10));
+  for (;;) {
+    const h = (await (await fetch(`${url}/healthz`)).json()) as { devices: Record<string, string> };
+    if (Object.values(h.devices).every((s) => s === 'online')) break;
+    if (Date.now() > deadline) throw new Error(`bench cameras did not come online: ${JSON.stringify(h.devices)}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
-  return { agent, url, dir };
+  return { proc, url, dir };
 }
 
 /** A bare UDP echo pair: the floor any UDP request/response can reach here. */
@@ -139,11 +157,20 @@ async function rate(
 
 /** One `room-agent simulate visca` process (Sony framing, motion time 0); resolves with its UDP port. */
 function startSimulator(): Promise<{ port: number; proc: ChildProcess }> {
-  const built = path.join(ROOT, 'dist/agent/cli.js');
-  const args = fs.existsSync(built) ? [built] : ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
   const proc = spawn(
     process.execPath,
-    [...args, 'simulate', 'visca', 'framing=sony-udp', 'profile=sony', 'sim_motion_ms=0', '--host', '127.0.0.1', '--port', '0'],
+    [
+      requireBundle(),
+      'simulate',
+      'visca',
+      'framing=sony-udp',
+      'profile=sony',
+      'sim_motion_ms=0',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   return new Promise((resolve, reject) => {
@@ -157,23 +184,6 @@ function startSimulator(): Promise<{ port: number; proc: ChildProcess }> {
   });
 }
 
-/** The WS load generator in its own process; `job` sends one job and waits for its answer. */
-function startLoad(): { job: <T>(j: Record<string, unknown>) => Promise<T>; stop: () => void } {
-  const proc = fork(path.join(ROOT, 'scripts/bench/children/ws-load.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return {
-    job: <T>(j: Record<string, unknown>) =>
-      new Promise<T>((resolve, reject) => {
-        proc.once('message', (m: T & { error?: string }) => (m.error ? reject(new Error(m.error)) : resolve(m)));
-        proc.send(j);
-      }),
-    stop: () => proc.disconnect(),
-  };
-}
-
 export async function run(): Promise<BenchResult[]> {
   // Baseline: bare UDP round trips (one socket pair per simulated camera for the rate).
   const pairs = await Promise.all(Array.from({ length: CAMERAS }, () => udpPair()));
@@ -182,22 +192,19 @@ export async function run(): Promise<BenchResult[]> {
   const baseRate = await rate(SPREAD, WINDOW, (i) => pairs[i % CAMERAS].request(RECALL));
   await Promise.all(pairs.map((p) => p.close()));
 
-  const results: BenchResult[] = [];
-  // 1. As in a room: cameras and panel are other processes; this process is the agent.
   const sims = await Promise.all(Array.from({ length: CAMERAS }, () => startSimulator()));
-  const split = await startAgent(
-    CAMERAS,
-    sims.map((s) => s.port),
-  );
-  const load = startLoad();
+  const agent = await startAgent(sims.map((s) => s.port));
+  const client = await RpcClient.open(`${agent.url.replace('http', 'ws')}/ws?token=${TOKEN}`);
+  const recall = (cam: number, preset: number) =>
+    client.call('device.action', { device: `cam-${cam + 1}`, action: 'preset.recall', params: { preset } });
+  const pid = agent.proc.pid ?? 0;
   try {
-    const url = `${split.url.replace('http', 'ws')}/ws?token=${TOKEN}`;
-    await load.job({ url, kind: 'seq', n: 200 }); // warm-up (JIT, SQLite pages)
-    const seq = (await load.job<{ ms: number[] }>({ url, kind: 'seq', n: SEQUENTIAL })).ms;
-    const cpu0 = process.cpuUsage();
-    const spread = await load.job<{ perSecond: number }>({ url, kind: 'rate', n: SPREAD, window: WINDOW, cameras: CAMERAS });
-    const cpu = process.cpuUsage(cpu0);
-    results.push(
+    await timeSequential(200, (i) => recall(0, (i % 100) + 1)); // warm-up (JIT, SQLite pages)
+    const seq = await timeSequential(SEQUENTIAL, (i) => recall(0, (i % 100) + 1));
+    const cpu0 = processCpuMs(pid);
+    const spread = await rate(SPREAD, WINDOW, (i) => recall(i % CAMERAS, (i % 100) + 1));
+    const agentCpuMs = (processCpuMs(pid) - cpu0) / SPREAD;
+    return [
       {
         name: `preset.recall via WS → driver → simulator (UDP), p50 of ${SEQUENTIAL} sequential`,
         value: percentile(seq, 50),
@@ -212,7 +219,7 @@ export async function run(): Promise<BenchResult[]> {
         goal: '≤ baseline p99 + 1 ms',
       },
       {
-        name: `preset.recall rate, ${SPREAD} calls over ${CAMERAS} cameras (${WINDOW} in flight; cameras and WS client in other processes)`,
+        name: `preset.recall rate, ${SPREAD} calls over ${CAMERAS} cameras (${WINDOW} in flight; agent, cameras and WS client in separate processes)`,
         value: spread.perSecond,
         unit: 'actions/s',
         baseline: { name: `bare UDP request/response over ${CAMERAS} socket pairs`, value: baseRate.perSecond },
@@ -220,45 +227,18 @@ export async function run(): Promise<BenchResult[]> {
       },
       {
         // Load-independent view: one free core runs about 1000 / this many actions per second.
-        name: 'agent CPU per action in that run (this process only)',
-        value: (cpu.user + cpu.system) / 1000 / SPREAD,
+        name: `agent process CPU per action in that run (node ${agentNodeFlags().join(' ')}; /proc, 10 ms ticks)`,
+        value: agentCpuMs,
         unit: 'ms',
         baseline: { name: 'CPU per bare UDP request/response (client and echo server)', value: baseRate.cpuMs },
       },
-    );
-  } finally {
-    load.stop();
-    await split.agent.stop();
-    for (const s of sims) s.proc.kill('SIGTERM');
-    fs.rmSync(split.dir, { recursive: true, force: true });
-  }
-
-  // 2. Everything in this process (client, agent, simulators): the figure earlier runs reported.
-  const { agent, url, dir } = await startAgent(CAMERAS);
-  const client = await RpcClient.open(`${url.replace('http', 'ws')}/ws?token=${TOKEN}`);
-  const recall = (cam: number, preset: number) =>
-    client.call('device.action', { device: `cam-${cam + 1}`, action: 'preset.recall', params: { preset } });
-  try {
-    await timeSequential(200, (i) => recall(0, (i % 100) + 1));
-    const spread = await rate(SPREAD, WINDOW, (i) => recall(i % CAMERAS, (i % 100) + 1));
-    results.push(
-      {
-        name: `preset.recall rate, all in one process (WS client, agent, ${CAMERAS} simulators)`,
-        value: spread.perSecond,
-        unit: 'actions/s',
-        baseline: { name: `bare UDP request/response over ${CAMERAS} socket pairs`, value: baseRate.perSecond },
-      },
-      {
-        name: 'CPU per action in the all-in-one run (client, agent, driver and simulator)',
-        value: spread.cpuMs,
-        unit: 'ms',
-        baseline: { name: 'CPU per bare UDP request/response (client and echo server)', value: baseRate.cpuMs },
-      },
-    );
-    return results;
+    ];
   } finally {
     client.close();
-    await agent.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    const exited = new Promise((r) => agent.proc.once('exit', r));
+    agent.proc.kill('SIGTERM');
+    await exited;
+    for (const s of sims) s.proc.kill('SIGTERM');
+    fs.rmSync(agent.dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,28 @@
+// Shared by the benchmarks that run the shipped agent: where it is and how it is started.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The artifact `npm start` and the .deb run (scripts/build-agent.ts). */
+export const AGENT_BUNDLE = path.join(ROOT, 'dist/agent/cli.js');
+
+/** The V8 flags the agent ships with: package.json config.node_flags (npm start, the .deb launcher). */
+export function agentNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } };
+  return (pkg.config?.node_flags ?? '').split(/\s+/).filter(Boolean);
+}
+
+export function requireBundle(): string {
+  if (!fs.existsSync(AGENT_BUNDLE)) throw new Error('dist/agent/cli.js missing: run `npm run build` first (npm run bench does)');
+  return AGENT_BUNDLE;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+export function processCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
