@@ -7,18 +7,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { agentNodeFlags, ROOT, requireBundle } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = 3;
 const SETTLE_MS = 20_000;
-const NODE_FLAGS = (
-  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } }).config
-    ?.node_flags ?? ''
-)
-  .split(/\s+/)
-  .filter(Boolean);
+const NODE_FLAGS = agentNodeFlags();
 
 interface Sample {
   readyMs: number;
@@ -63,8 +57,7 @@ function measure(args: string[], readyText: string, cwd: string): Promise<Sample
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const cli = path.join(ROOT, 'dist/agent/cli.js');
-  if (!fs.existsSync(cli)) throw new Error('dist/agent/cli.js missing: run `npm run build` first (npm run bench does)');
+  const cli = requireBundle();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-start-'));
   const demo = fs.readFileSync(path.join(ROOT, 'api.toml'), 'utf8').replace(/listen = "[^"]+"/, 'listen = "127.0.0.1:0"');
   fs.writeFileSync(path.join(dir, 'api.toml'), demo);
