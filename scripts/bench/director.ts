@@ -8,7 +8,6 @@
 // (node flags for the agent's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import { repMessage, type ShureSimulator, startShureSimulator } from '../../driv
 import { ViscaSimulator } from '../../drivers/visca/index.js';
 import { EXTERNAL } from '../build-agent.js';
 import type { ChildReport, ChildSpec } from './director-child.js';
+import { agentNodeFlags, ROOT } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
 const GATE = 'AUTOMIX_GATE_OUT_EXT_SIG';
@@ -107,14 +107,8 @@ async function drive(
   return { ...report, latencies, collapsed: collapsed + pending.length, cpuPerEventMs: n ? report.cpuMs / n : Number.NaN };
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The node flags the agent ships with (package.json config.node_flags, as npm start and the .deb use). */
-const NODE_FLAGS = (
-  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } }).config
-    ?.node_flags ?? ''
-)
-  .split(/\s+/)
-  .filter(Boolean);
+const NODE_FLAGS = agentNodeFlags();
 
 let bundled: Promise<string> | null = null;
 
