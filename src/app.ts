@@ -68,7 +68,7 @@ export class Agent {
     const clock = o.clock ?? realClock;
     this.logger = o.logger ?? createLogger(cfg.agent.log_level);
     const dataDir = path.resolve(path.dirname(this.loaded.file), o.dataDir ?? cfg.agent.data_dir);
-    this.store = new Store(path.join(dataDir, 'room-agent.db'));
+    this.store = new Store(path.join(dataDir, 'room-agent.db'), { backgroundCheckpoint: true, logger: this.logger });
     const audit = new AuditLog(this.store);
     this.devices = new DeviceStateStore(this.bus, this.events, clock);
     this.host = new DeviceHost({
@@ -181,7 +181,7 @@ export class Agent {
       this.ws?.closeAll();
       await this.http.close().catch(() => undefined);
       await this.host.stop();
-      this.store.close();
+      await this.store.closeAsync();
       this.logger.flush?.();
     })();
     return this.stopping;

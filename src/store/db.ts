@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { Checkpointer } from './checkpointer.js';
 
 export type Db = Database.Database;
 
@@ -17,10 +19,21 @@ export interface Migration {
  * last transactions (documented in docs/architecture.md). Each module owns
  * its tables and its forward-only migrations, tracked per module.
  */
+export interface StoreOptions {
+  /**
+   * Copy the WAL into the database on a worker thread instead of inside
+   * whichever commit crosses SQLite's 1,000-page mark (the agent turns this on;
+   * short-lived stores in tools and tests need not).
+   */
+  backgroundCheckpoint?: boolean;
+  logger?: Logger;
+}
+
 export class Store {
   readonly db: Db;
   readonly file: string;
-  constructor(file: string) {
+  private checkpointer: Checkpointer | null = null;
+  constructor(file: string, o: StoreOptions = {}) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.file = file;
     this.db = new Database(file);
@@ -31,6 +44,7 @@ export class Store {
     // 2 MiB page cache (about SQLite's own default; better-sqlite3 sets 16 MB): the tables grow by
     // append, the OS caches the file anyway, and the 16 MB filled up as RSS growth over minutes.
     this.db.pragma('cache_size = -2048');
+    if (o.backgroundCheckpoint && file !== ':memory:') this.startCheckpointer(o.logger);
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
       module TEXT PRIMARY KEY,
       version INTEGER NOT NULL,
@@ -77,7 +91,36 @@ export class Store {
     return row?.version ?? 0;
   }
 
+  private startCheckpointer(logger?: Logger): void {
+    // Without automatic checkpoints the WAL is still reset after each complete
+    // background checkpoint; the size limit trims the file after a burst.
+    this.db.pragma('journal_size_limit = 67108864');
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new Checkpointer({
+      file: this.file,
+      logger,
+      onGone: (why) => {
+        this.checkpointer = null;
+        if (!this.db.open) return;
+        logger?.warn({ why }, 'background WAL checkpoints stopped; SQLite checkpoints on commit again');
+        this.db.pragma('wal_autocheckpoint = 1000');
+      },
+    });
+  }
+
+  /** Stops the background checkpointer (after a last checkpoint), then closes. */
+  async closeAsync(): Promise<void> {
+    const c = this.checkpointer;
+    this.checkpointer = null;
+    await c?.stop();
+    this.close();
+  }
+
   close(): void {
+    // Synchronous close (tools, tests): end the worker without its last checkpoint;
+    // SQLite checkpoints when the last connection closes or at the next open.
+    this.checkpointer?.kill();
+    this.checkpointer = null;
     if (this.db.open) this.db.close();
   }
 }

@@ -1,0 +1,60 @@
+// WAL checkpoints on a worker thread (src/store/checkpointer.ts): the agent's
+// connection never runs one inside a commit, and the WAL still gets copied
+// into the database file, also when the worker is gone.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Checkpointer } from '../src/store/checkpointer.js';
+import { Store } from '../src/store/db.js';
+import { until } from './support/wait.js';
+
+const tmp = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-')), 'room-agent.db');
+
+/** Commits ~4 MB in 400 small transactions (more than SQLite's 1,000-page checkpoint mark). */
+function write(store: Store): void {
+  store.db.exec('CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, body TEXT)');
+  const ins = store.db.prepare('INSERT INTO blobs (body) VALUES (?)');
+  const body = 'x'.repeat(10_000);
+  for (let i = 0; i < 400; i++) ins.run(body);
+}
+
+describe('background WAL checkpoints', () => {
+  it('turns automatic checkpoints off and copies the WAL into the database from the worker', async () => {
+    const file = tmp();
+    const store = new Store(file, { backgroundCheckpoint: true });
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    write(store);
+    // Nothing on this connection checkpoints now, so the database file grows only if the worker copied the WAL.
+    await until(() => fs.statSync(file).size > 3_000_000, 'the worker to checkpoint the WAL', 10_000);
+    const rows = store.db.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number };
+    expect(rows.n).toBe(400);
+    await store.closeAsync();
+    const again = new Store(file);
+    expect((again.db.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number }).n).toBe(400);
+    again.close();
+  });
+
+  it('without it (tools, tests) SQLite checkpoints on commit as usual', () => {
+    const store = new Store(tmp());
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    store.close();
+  });
+
+  it('reports a worker that cannot run, so the store can checkpoint on commit again', async () => {
+    let why = '';
+    new Checkpointer({ file: path.join(os.tmpdir(), 'no-such-dir-ckpt', 'missing.db'), onGone: (w) => (why = w) });
+    await until(() => why !== '', 'the checkpointer to report the failure', 10_000);
+    expect(why).toMatch(/checkpoint worker (failed|exited)/);
+  });
+
+  it('a synchronous close ends the worker and leaves a readable database', async () => {
+    const file = tmp();
+    const store = new Store(file, { backgroundCheckpoint: true });
+    write(store);
+    store.close();
+    const again = new Store(file);
+    expect((again.db.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number }).n).toBe(400);
+    again.close();
+  });
+});
