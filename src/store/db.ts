@@ -92,10 +92,14 @@ export class Store {
   }
 
   private startCheckpointer(logger?: Logger): void {
-    // Without automatic checkpoints the WAL is still reset after each complete
-    // background checkpoint; the size limit trims the file after a burst.
-    this.db.pragma('journal_size_limit = 67108864');
-    this.db.pragma('wal_autocheckpoint = 0');
+    // The worker copies the WAL as it grows; the agent's own checkpoint only
+    // runs past 4,000 pages (16 MB), and then finds little left to copy. It
+    // must stay on: under steady writes a background checkpoint never sees the
+    // whole WAL copied before the next commit, and SQLite only rewinds the WAL
+    // then, so without it the file grows without bound. The size limit trims
+    // the file after a burst.
+    this.db.pragma('journal_size_limit = 16777216');
+    this.db.pragma('wal_autocheckpoint = 4000');
     this.checkpointer = new Checkpointer({
       file: this.file,
       logger,
