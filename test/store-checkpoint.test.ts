@@ -24,9 +24,11 @@ describe('background WAL checkpoints', () => {
     const file = tmp();
     const store = new Store(file, { backgroundCheckpoint: true });
     expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(4000);
+    expect(store.backgroundCheckpointing).toBe(false); // an idle store has no worker
     write(store);
     // ~1,000 pages: this connection does not checkpoint yet, so the database file grows only if the worker copied the WAL.
     await until(() => fs.statSync(file).size > 3_000_000, 'the worker to checkpoint the WAL', 10_000);
+    expect(store.backgroundCheckpointing).toBe(true);
     const rows = store.db.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number };
     expect(rows.n).toBe(400);
     await store.closeAsync();

@@ -6,6 +6,9 @@ import { Checkpointer } from './checkpointer.js';
 
 export type Db = Database.Database;
 
+/** WAL size at which the agent starts its checkpoint worker (512 pages). */
+const CHECKPOINTER_START_BYTES = 2 * 1024 * 1024;
+
 export interface Migration {
   /** Strictly increasing per module, starting at 1. */
   version: number;
@@ -33,6 +36,7 @@ export class Store {
   readonly db: Db;
   readonly file: string;
   private checkpointer: Checkpointer | null = null;
+  private armTimer: ReturnType<typeof setInterval> | null = null;
   constructor(file: string, o: StoreOptions = {}) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.file = file;
@@ -44,7 +48,7 @@ export class Store {
     // 2 MiB page cache (about SQLite's own default; better-sqlite3 sets 16 MB): the tables grow by
     // append, the OS caches the file anyway, and the 16 MB filled up as RSS growth over minutes.
     this.db.pragma('cache_size = -2048');
-    if (o.backgroundCheckpoint && file !== ':memory:') this.startCheckpointer(o.logger);
+    if (o.backgroundCheckpoint && file !== ':memory:') this.armCheckpointer(o.logger);
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
       module TEXT PRIMARY KEY,
       version INTEGER NOT NULL,
@@ -91,7 +95,7 @@ export class Store {
     return row?.version ?? 0;
   }
 
-  private startCheckpointer(logger?: Logger): void {
+  private armCheckpointer(logger?: Logger): void {
     // The worker copies the WAL as it grows; the agent's own checkpoint only
     // runs past 4,000 pages (16 MB), and then finds little left to copy. It
     // must stay on: under steady writes a background checkpoint never sees the
@@ -100,20 +104,45 @@ export class Store {
     // the file after a burst.
     this.db.pragma('journal_size_limit = 16777216');
     this.db.pragma('wal_autocheckpoint = 4000');
-    this.checkpointer = new Checkpointer({
-      file: this.file,
-      logger,
-      onGone: (why) => {
-        this.checkpointer = null;
-        if (!this.db.open) return;
-        logger?.warn({ why }, 'background WAL checkpoints stopped; SQLite checkpoints on commit again');
-        this.db.pragma('wal_autocheckpoint = 1000');
-      },
-    });
+    // The worker is a second V8 isolate (~10 MB): start it only once the WAL
+    // shows writes worth checkpointing, so an idle room does not pay for it.
+    const wal = `${this.file}-wal`;
+    this.armTimer = setInterval(() => {
+      let size = 0;
+      try {
+        size = fs.statSync(wal).size;
+      } catch {
+        return; // no WAL yet
+      }
+      if (size < CHECKPOINTER_START_BYTES || !this.db.open) return;
+      this.disarm();
+      this.checkpointer = new Checkpointer({
+        file: this.file,
+        logger,
+        onGone: (why) => {
+          this.checkpointer = null;
+          if (!this.db.open) return;
+          logger?.warn({ why }, 'background WAL checkpoints stopped; SQLite checkpoints on commit again');
+          this.db.pragma('wal_autocheckpoint = 1000');
+        },
+      });
+    }, 1000);
+    this.armTimer.unref();
+  }
+
+  private disarm(): void {
+    if (this.armTimer) clearInterval(this.armTimer);
+    this.armTimer = null;
+  }
+
+  /** Whether WAL checkpoints currently run on the worker thread. */
+  get backgroundCheckpointing(): boolean {
+    return this.checkpointer !== null;
   }
 
   /** Stops the background checkpointer (after a last checkpoint), then closes. */
   async closeAsync(): Promise<void> {
+    this.disarm();
     const c = this.checkpointer;
     this.checkpointer = null;
     await c?.stop();
@@ -123,6 +152,7 @@ export class Store {
   close(): void {
     // Synchronous close (tools, tests): end the worker without its last checkpoint;
     // SQLite checkpoints when the last connection closes or at the next open.
+    this.disarm();
     this.checkpointer?.kill();
     this.checkpointer = null;
     if (this.db.open) this.db.close();
