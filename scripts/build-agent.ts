@@ -25,9 +25,10 @@ export const EXTERNAL = [
   'atem-connection',
 ];
 
-export async function buildAgent(outfile = AGENT_BUNDLE): Promise<number> {
-  const result = await esbuild.build({
-    entryPoints: [path.join(ROOT, 'src', 'cli.ts')],
+/** The esbuild options the shipped agent is built with (the director bench bundles its child the same way). */
+export function agentBuildOptions(entry: string, outfile: string): esbuild.BuildOptions & { metafile: true } {
+  return {
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -37,14 +38,20 @@ export async function buildAgent(outfile = AGENT_BUNDLE): Promise<number> {
     // Whitespace and syntax only: stack traces keep our function names.
     minifyWhitespace: true,
     minifySyntax: true,
-    sourcemap: 'linked',
-    legalComments: 'external',
     // Bundled CommonJS packages call require() for Node's modules and externals.
     banner: {
       js: "import { createRequire as __roomAgentRequire } from 'node:module';\nconst require = __roomAgentRequire(import.meta.url);",
     },
     metafile: true,
     logLevel: 'warning',
+  };
+}
+
+export async function buildAgent(outfile = AGENT_BUNDLE): Promise<number> {
+  const result = await esbuild.build({
+    ...agentBuildOptions(path.join(ROOT, 'src', 'cli.ts'), outfile),
+    sourcemap: 'linked',
+    legalComments: 'external',
   });
   return Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 }

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { repMessage, type ShureSimulator, startShureSimulator } from '../../drivers/shure-mic/index.js';
 import { ViscaSimulator } from '../../drivers/visca/index.js';
-import { EXTERNAL } from '../build-agent.js';
+import { agentBuildOptions } from '../build-agent.js';
 import type { ChildReport, ChildSpec } from './director-child.js';
 import { agentNodeFlags, ROOT } from './support.js';
 import { type BenchResult, percentile } from './types.js';
@@ -120,21 +120,7 @@ let bundled: Promise<string> | null = null;
 function childBundle(): Promise<string> {
   bundled ??= (async () => {
     const outfile = path.join(ROOT, 'dist/bench/director.mjs');
-    await esbuild.build({
-      entryPoints: [path.join(path.dirname(fileURLToPath(import.meta.url)), 'director-child.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: EXTERNAL,
-      minifyWhitespace: true,
-      minifySyntax: true,
-      banner: {
-        js: "import { createRequire as __benchRequire } from 'node:module';\nconst require = __benchRequire(import.meta.url);",
-      },
-      logLevel: 'warning',
-    });
+    await esbuild.build(agentBuildOptions(path.join(path.dirname(fileURLToPath(import.meta.url)), 'director-child.ts'), outfile));
     return outfile;
   })();
   return bundled;
