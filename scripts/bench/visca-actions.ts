@@ -165,6 +165,36 @@ function startEchoProcess(n: number): Promise<{ ports: number[]; proc: ChildProc
   });
 }
 
+/**
+ * The agent path's hops without any logic: this process → a relay process → an
+ * echo process that answers twice (ACK and completion) → relay → here. On this
+ * VM each wake-up of an idle process sometimes takes milliseconds, and the
+ * agent path has four per action against the echo floor's one.
+ */
+async function hopChainFloor(n: number): Promise<number[]> {
+  const start = (code: string) =>
+    new Promise<{ port: number; proc: ChildProcess }>((resolve, reject) => {
+      const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      proc.stdout?.once('data', (c: Buffer) => resolve({ port: Number(c.toString().trim()), proc }));
+      proc.once('exit', (code) => reject(new Error(`hop-chain process exited ${code}`)));
+    });
+  const echo = await start(
+    "const d=require('node:dgram');const s=d.createSocket('udp4');s.on('message',(m,r)=>{s.send(m,r.port,r.address);s.send(m,r.port,r.address);});s.bind(0,'127.0.0.1',()=>console.log(s.address().port));",
+  );
+  const relay = await start(
+    `const d=require('node:dgram');const up=d.createSocket('udp4');const dn=d.createSocket('udp4');let back=null,n=0;up.on('message',(m,r)=>{back=r;n=0;dn.send(m,${echo.port},'127.0.0.1');});dn.on('message',(m)=>{if(++n===2)up.send(m,back.port,back.address);});dn.bind(0,'127.0.0.1');up.bind(0,'127.0.0.1',()=>console.log(up.address().port));`,
+  );
+  const pair = await udpPair(relay.port);
+  try {
+    await timeSequential(200, () => pair.request(RECALL));
+    return await timeSequential(n, () => pair.request(RECALL));
+  } finally {
+    await pair.close();
+    echo.proc.kill('SIGTERM');
+    relay.proc.kill('SIGTERM');
+  }
+}
+
 /** One `room-agent simulate visca` process (Sony framing, motion time 0); resolves with its UDP port. */
 function startSimulator(): Promise<{ port: number; proc: ChildProcess }> {
   const proc = spawn(
@@ -211,6 +241,7 @@ export async function run(): Promise<BenchResult[]> {
   const xCpuMs = xRate.cpuMs + (processCpuMs(echo.proc.pid ?? 0) - xEcho0) / SPREAD;
   await Promise.all(xpairs.map((p) => p.close()));
   echo.proc.kill('SIGTERM');
+  const hopSeq = await hopChainFloor(SEQUENTIAL);
 
   const sims = await Promise.all(Array.from({ length: CAMERAS }, () => startSimulator()));
   const agent = await startAgent(sims.map((s) => s.port));
@@ -243,6 +274,12 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'ms',
         baseline: { name: 'bare UDP request/response p99 to an echo in another process', value: percentile(xSeq, 99) },
         goal: '≤ baseline p99 + 1 ms',
+      },
+      {
+        name: `the same p99, against the agent path's hops without logic (client → relay process → echo process answering twice → relay → client)`,
+        value: percentile(seq, 99),
+        unit: 'ms',
+        baseline: { name: 'hop-chain floor p99', value: percentile(hopSeq, 99) },
       },
       {
         name: `preset.recall rate, ${SPREAD} calls over ${CAMERAS} cameras (${WINDOW} in flight; agent, cameras and WS client in separate processes)`,
