@@ -3,8 +3,8 @@
 // over the WebSocket API with the token the user types.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
+import { packageRoot } from '../util/package-root.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -30,14 +30,9 @@ export const CONSOLE_CSP = [
   "form-action 'none'",
 ].join('; ');
 
-/** dist/console of this checkout or install, from src/console (tsx) or dist/src/console (built). */
+/** dist/console of this checkout or install. */
 export function consoleDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'dist', 'console');
-    dir = path.dirname(dir);
-  }
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'console');
+  return path.join(packageRoot(), 'dist', 'console');
 }
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>room-agent</title>

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, TomlError } from 'smol-toml';
 import type { ConfigIssue } from '../config/load.js';
 import { lineOf, locateKeys, type LineMap } from '../config/locate.js';
 import type { ActionDefinition, DeviceKind } from '../host/contract.js';
 import { compileParams } from '../host/validate.js';
 import { ajv, describeAjvError } from '../util/ajv.js';
+import { packageRoot } from '../util/package-root.js';
 import { type Scenario, ScenarioFileSchema, type Step } from './schema.js';
 
 /** What the loader needs to know about the room's devices. */
@@ -24,16 +24,10 @@ export interface LoadedScenarios {
 
 const validateFile = ajv.compile(ScenarioFileSchema);
 
-/** The scenarios/ folder shipped with the package (found from this file, built or not). */
+/** The scenarios/ folder shipped with the package (found from the package root, built or not). */
 export function shippedScenarioDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'scenarios'))) {
-      return path.join(dir, 'scenarios');
-    }
-    dir = path.dirname(dir);
-  }
-  return path.resolve('scenarios');
+  const dir = path.join(packageRoot(), 'scenarios');
+  return fs.existsSync(dir) ? dir : path.resolve('scenarios');
 }
 
 /** Reads every *.toml of the folders and checks each against the room's devices. */
