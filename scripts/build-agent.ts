@@ -9,12 +9,19 @@
 // next to their own package) and the big libraries only loaded on demand
 // (mqtt when [sync] is on, atem-connection for an ATEM), so they cost nothing
 // until a room uses them.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const AGENT_BUNDLE = path.join(ROOT, 'dist', 'agent', 'cli.js');
+
+/** The V8 flags the agent runs with: package.json config.node_flags (npm start, the .deb launcher, benches, tests). */
+export function agentNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } };
+  return (pkg.config?.node_flags ?? '').split(/\s+/).filter(Boolean);
+}
 
 export const EXTERNAL = [
   'better-sqlite3',

@@ -7,17 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgent } from '../scripts/build-agent.js';
+import { agentNodeFlags, buildAgent } from '../scripts/build-agent.js';
 import { until } from './support/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 // Same depth below the package root as dist/agent/, where package.json is looked up.
 const OUT = path.join(ROOT, 'build', 'bundle-test', 'cli.js');
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-  version: string;
-  config: { node_flags: string };
-};
-const FLAGS = pkg.config.node_flags.split(/\s+/).filter(Boolean);
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const FLAGS = agentNodeFlags();
 
 beforeAll(async () => {
   await buildAgent(OUT);

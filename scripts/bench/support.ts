@@ -2,16 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_BUNDLE, agentNodeFlags } from '../build-agent.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The artifact `npm start` and the .deb run (scripts/build-agent.ts). */
-export const AGENT_BUNDLE = path.join(ROOT, 'dist/agent/cli.js');
-
-/** The V8 flags the agent ships with: package.json config.node_flags (npm start, the .deb launcher). */
-export function agentNodeFlags(): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } };
-  return (pkg.config?.node_flags ?? '').split(/\s+/).filter(Boolean);
-}
+export { AGENT_BUNDLE, agentNodeFlags };
 
 export function requireBundle(): string {
   if (!fs.existsSync(AGENT_BUNDLE)) throw new Error('dist/agent/cli.js missing: run `npm run build` first (npm run bench does)');
