@@ -14,8 +14,7 @@ db.pragma('cache_size = -256');
 const tick = () => {
   try {
     // PASSIVE: copies what it can without waiting for the agent's connection.
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (r && r.busy === 0 && r.log > 0) parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed });
+    db.pragma('wal_checkpoint(PASSIVE)');
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message || e) });
   }
