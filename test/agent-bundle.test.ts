@@ -2,13 +2,13 @@
 // scripts/build-agent.ts. Bundling can break what works under tsx (a dynamic
 // require, a path relative to a module's own file), so the bundle is built
 // here and run for real on the demo api.toml with package.json's node flags.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentNodeFlags, buildAgent } from '../scripts/build-agent.js';
-import { until } from './support/wait.js';
+import { startChildAgent } from './support/child-agent.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 // Same depth below the package root as dist/agent/, where package.json is looked up.
@@ -47,34 +47,20 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
       .replace(/^listen = "[^"]+"/m, 'listen = "127.0.0.1:0"')
       .replace(/^data_dir = "[^"]+"/m, `data_dir = "${dir}/data"`);
     fs.writeFileSync(path.join(dir, 'api.toml'), demo);
-    const proc = spawn(process.execPath, [...FLAGS, OUT, 'start', '--config', path.join(dir, 'api.toml')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    proc.stderr.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
+    // Resolves at `room-agent ready`, rejects if the bundle exits or stalls first.
+    const agent = await startChildAgent(path.join(dir, 'api.toml'), {}, 20_000, [...FLAGS, OUT]);
     try {
-      await until(() => out.includes('room-agent ready') || proc.exitCode !== null, 'the bundle to be ready', 20_000);
-      expect(out).toContain('room-agent ready');
-      const address = /"address":"([^"]+)"/.exec(out)?.[1];
-      const health = (await (await fetch(`${address}/healthz`)).json()) as { devices: Record<string, string> };
+      const health = (await (await fetch(`${agent.url}/healthz`)).json()) as { devices: Record<string, string> };
       expect(Object.keys(health.devices)).toEqual(expect.arrayContaining(['cam-1', 'matrix', 'mixer', 'audio']));
       let devices: Record<string, string> = {};
       for (let i = 0; i < 200 && !(devices['cam-1'] === 'online' && devices.outlook === 'online'); i++) {
-        devices = ((await (await fetch(`${address}/healthz`)).json()) as { devices: Record<string, string> }).devices;
+        devices = ((await (await fetch(`${agent.url}/healthz`)).json()) as { devices: Record<string, string> }).devices;
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(devices).toMatchObject({ 'cam-1': 'online', outlook: 'online' });
-      expect(out).not.toMatch(/"level":(50|60)/); // no error or fatal log line
+      expect(agent.output()).not.toMatch(/"level":(50|60)/); // no error or fatal log line
     } finally {
-      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-      proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await agent.kill('SIGTERM')).toBe(0);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { startChildAgent } from '../../test/support/child-agent.js';
 import { agentNodeFlags, processCpuMs, ROOT, requireBundle } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
@@ -73,25 +74,8 @@ poll_interval_ms = 600000
     file,
     `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "operator"\n\n${devices}`,
   );
-  const proc = spawn(process.execPath, [...agentNodeFlags(), requireBundle(), 'start', '--config', file], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /"address":"([^"]+)"[^\n]*room-agent ready/.exec(out);
-      if (m) resolve(m[1]);
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`agent exited ${code} before ready:\n${out}`)));
-    setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`agent not ready within 20 s:\n${out}`));
-    }, 20_000).unref();
-  });
+  const agent = await startChildAgent(file, {}, 20_000, [...agentNodeFlags(), requireBundle()]);
+  const { proc, url } = agent;
   const deadline = Date.now() + 10_000;
   for (;;) {
     const h = (await (await fetch(`${url}/healthz`)).json()) as { devices: Record<string, string> };

@@ -14,8 +14,16 @@ export interface ChildAgent {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startChildAgent(configFile: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ChildAgent> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'start', '--config', configFile], {
+/** Node arguments that run the CLI from source; the bundle tests and benches pass [...flags, bundle] instead. */
+export const FROM_SOURCE = ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
+
+export function startChildAgent(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+  cli: string[] = FROM_SOURCE,
+): Promise<ChildAgent> {
+  const proc = spawn(process.execPath, [...cli, 'start', '--config', configFile], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
