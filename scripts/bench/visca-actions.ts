@@ -139,14 +139,21 @@ async function rate(
   return { perSecond: n / (Number(process.hrtime.bigint() - t0) / 1e9), cpuMs: (cpu.user + cpu.system) / 1000 / n };
 }
 
-/** Bare UDP echo sockets in their own process: the floor for a request that crosses processes, as the agent's do. */
-function startEchoProcess(n: number): Promise<{ ports: number[]; proc: ChildProcess }> {
-  const code = `const d=require('node:dgram');const ports=[];let k=0;for(let i=0;i<${n};i++){const s=d.createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(0,'127.0.0.1',()=>{ports[i]=s.address().port;if(++k===${n})console.log(JSON.stringify(ports));});}`;
+/** Runs `code` in its own Node process; resolves with the JSON it prints first (its ports). */
+function nodeProcess<T>(code: string): Promise<{ out: T; proc: ChildProcess }> {
   const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    proc.stdout?.once('data', (c: Buffer) => resolve({ ports: JSON.parse(c.toString()) as number[], proc }));
-    proc.once('exit', (code) => reject(new Error(`echo process exited ${code}`)));
+    proc.stdout?.once('data', (c: Buffer) => resolve({ out: JSON.parse(c.toString()) as T, proc }));
+    proc.once('exit', (code) => reject(new Error(`bench helper process exited ${code}`)));
   });
+}
+
+/** Bare UDP echo sockets in their own process: the floor for a request that crosses processes, as the agent's do. */
+async function startEchoProcess(n: number): Promise<{ ports: number[]; proc: ChildProcess }> {
+  const { out, proc } = await nodeProcess<number[]>(
+    `const d=require('node:dgram');const ports=[];let k=0;for(let i=0;i<${n};i++){const s=d.createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(0,'127.0.0.1',()=>{ports[i]=s.address().port;if(++k===${n})console.log(JSON.stringify(ports));});}`,
+  );
+  return { ports: out, proc };
 }
 
 /**
@@ -156,19 +163,13 @@ function startEchoProcess(n: number): Promise<{ ports: number[]; proc: ChildProc
  * agent path has four per action against the echo floor's one.
  */
 async function hopChainFloor(n: number): Promise<number[]> {
-  const start = (code: string) =>
-    new Promise<{ port: number; proc: ChildProcess }>((resolve, reject) => {
-      const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-      proc.stdout?.once('data', (c: Buffer) => resolve({ port: Number(c.toString().trim()), proc }));
-      proc.once('exit', (code) => reject(new Error(`hop-chain process exited ${code}`)));
-    });
-  const echo = await start(
+  const echo = await nodeProcess<number>(
     "const d=require('node:dgram');const s=d.createSocket('udp4');s.on('message',(m,r)=>{s.send(m,r.port,r.address);s.send(m,r.port,r.address);});s.bind(0,'127.0.0.1',()=>console.log(s.address().port));",
   );
-  const relay = await start(
-    `const d=require('node:dgram');const up=d.createSocket('udp4');const dn=d.createSocket('udp4');let back=null,n=0;up.on('message',(m,r)=>{back=r;n=0;dn.send(m,${echo.port},'127.0.0.1');});dn.on('message',(m)=>{if(++n===2)up.send(m,back.port,back.address);});dn.bind(0,'127.0.0.1');up.bind(0,'127.0.0.1',()=>console.log(up.address().port));`,
+  const relay = await nodeProcess<number>(
+    `const d=require('node:dgram');const up=d.createSocket('udp4');const dn=d.createSocket('udp4');let back=null,n=0;up.on('message',(m,r)=>{back=r;n=0;dn.send(m,${echo.out},'127.0.0.1');});dn.on('message',(m)=>{if(++n===2)up.send(m,back.port,back.address);});dn.bind(0,'127.0.0.1');up.bind(0,'127.0.0.1',()=>console.log(up.address().port));`,
   );
-  const pair = await udpPair(relay.port);
+  const pair = await udpPair(relay.out);
   try {
     await timeSequential(200, () => pair.request(RECALL));
     return await timeSequential(n, () => pair.request(RECALL));
