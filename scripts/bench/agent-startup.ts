@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readRssBytes } from '../../src/video/supervisor.js';
 import { agentNodeFlags, ROOT, requireBundle } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
@@ -21,8 +22,7 @@ interface Sample {
 }
 
 function rssMb(pid: number | undefined): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return (readRssBytes(pid ?? 0) ?? 0) / 1024 / 1024;
 }
 
 function measure(args: string[], readyText: string, cwd: string): Promise<Sample> {
