@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dedupKey, dedupText, EventInputError, parseConfEvent, parseTime, parseUserData } from '../src/tracking/parse.js';
-import { iso } from '../src/tracking/types.js';
+import { iso } from '../src/util/iso.js';
 import { mapZoom, verifyZoom, zoomSignature, zoomUrlValidation } from '../src/tracking/zoom.js';
 
 const NOW = Date.UTC(2025, 10, 22, 13, 0, 0);

@@ -5,7 +5,8 @@ import type { Cause } from '../host/contract.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { CameraQueue } from './cameras.js';
 import type { DirectorMode, DirectorSection } from './config.js';
-import { chooseShot, isActive, iso, type MicInput, micKey, type RuleInput, type Talker, type Want } from './rules.js';
+import { chooseShot, isActive, type MicInput, micKey, type RuleInput, type Talker, type Want } from './rules.js';
+import { iso } from '../util/iso.js';
 import type { CurrentShot, Decision, DecisionRule, DirectorActuator, DirectorStatus, Shot } from './types.js';
 
 export { type MicInput, micKey };

@@ -2,6 +2,7 @@
 // the current shot, so the engine keeps only state and timers.
 import type { DirectorSection, DirectorSource } from './config.js';
 import type { CurrentShot, DecisionRule, Shot } from './types.js';
+import { iso } from '../util/iso.js';
 
 export interface MicInput {
   device: string;
@@ -29,7 +30,6 @@ export interface Want {
 }
 
 export const micKey = (device: string, channel: number) => `${device}/${channel}`;
-export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** On, or off for less than the gap tolerance. */
 export function isActive(t: Talker, now: number, gapS: number): boolean {

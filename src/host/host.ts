@@ -8,6 +8,7 @@ import type { DeviceStateStore } from '../state/devices.js';
 import type { AuditLog } from '../store/audit.js';
 import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
+import { iso } from '../util/iso.js';
 import { Backoff } from '../transport/backoff.js';
 import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
 import type { DriverRegistry } from './registry.js';
@@ -140,7 +141,7 @@ export class DeviceHost {
     const onOuterAbort = () => ac.abort(signal?.reason);
     signal?.addEventListener('abort', onOuterAbort, { once: true });
     const started = performance.now();
-    const at = new Date(this.clock.now()).toISOString();
+    const at = iso(this.clock.now());
     m.activeCause = { cause, until: Number.POSITIVE_INFINITY };
     let timer: NodeJS.Timeout | undefined;
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
@@ -246,7 +247,7 @@ export class DeviceHost {
       emit: (event) => {
         this.o.events.emit({
           type: event.type,
-          at: new Date(this.clock.now()).toISOString(),
+          at: iso(this.clock.now()),
           data: { device: m.id, ...event.data },
         });
       },

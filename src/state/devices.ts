@@ -1,5 +1,5 @@
 import type { Cause, DeviceKind, DeviceStatus, DeviceStatusInfo } from '../host/contract.js';
-import { realClock, type Clock } from '../util/clock.js';
+import { isoNow, realClock, type Clock } from '../util/clock.js';
 import type { Bus, RoomEvents } from './bus.js';
 
 export interface StateValue {
@@ -111,7 +111,7 @@ export class DeviceStateStore {
   }
 
   private iso(): string {
-    return new Date(this.clock.now()).toISOString();
+    return isoNow(this.clock);
   }
 }
 

@@ -6,7 +6,7 @@
 // segments one would get by folding only the facts up to `at`.
 import type { ConferenceFacts, MeetingFold } from './fold.js';
 import type { CallInsight, Insight, MeetingStatus, RosterEntry } from './types.js';
-import { iso } from './types.js';
+import { iso } from '../util/iso.js';
 
 export interface InstanceView {
   id: string;

@@ -12,7 +12,8 @@ import { MeetingCache } from './cache.js';
 import { DedupIndex } from './dedup.js';
 import { eventTexts } from './raw.js';
 import { type EventRow, TrackingStore } from './store.js';
-import { type ConfEvent, type Insight, iso, type MeetingSummary, type RosterEntry, type ScheduledMeeting } from './types.js';
+import { iso } from '../util/iso.js';
+import type { ConfEvent, Insight, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
 
 export interface IngestResult {
   /** Events stored now for the first time. */

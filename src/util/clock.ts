@@ -1,5 +1,7 @@
 // A clock seam so time-driven logic (director, scenarios, backoff) can be
 // tested on a fake clock without timing assertions.
+import { iso } from './iso.js';
+
 export type TimerHandle = { readonly id: number };
 
 export interface Clock {
@@ -87,4 +89,4 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
-export const isoNow = (clock: Clock = realClock): string => new Date(clock.now()).toISOString();
+export const isoNow = (clock: Clock = realClock): string => iso(clock.now());
