@@ -1,42 +1,20 @@
-// Meeting tracking: stores conference events (deduplicated, durably, with
-// room events in the same transaction), keeps meeting summaries current, and
-// answers insight — live, "as of", or the stored final one.
+// Meeting tracking: takes conference events (validated here, stored by the
+// commit path in commit.ts), pushes changed meetings' insight on a timer, and
+// answers insight — live, "as of", or the stored final one — and the queries.
 import type { AgentContext } from '../app-context.js';
 import type { Clock } from '../util/clock.js';
 import { AgentError } from '../util/errors.js';
-import type { TrackingConfig } from './config.js';
-import { applyToConference, type ConferenceFacts, mayChangeConference, newConference } from './fold.js';
-import { instanceOf, insightAt, statusAt } from './insight.js';
-import { dedupKey, EventInputError, parseConfEvent, parseTime } from './parse.js';
 import { MeetingCache } from './cache.js';
-import { DedupIndex } from './dedup.js';
+import { EventCommitter, type EventGroup, type IncomingEvent, type IngestResult } from './commit.js';
+import type { TrackingConfig } from './config.js';
+import { insightAt } from './insight.js';
+import { EventInputError, parseConfEvent, parseTime } from './parse.js';
 import { eventTexts } from './raw.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { iso } from '../util/iso.js';
-import type { ConfEvent, Insight, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
+import type { Insight, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
 
-export interface IngestResult {
-  /** Events stored now for the first time. */
-  accepted: number;
-  /** Events that were already stored (counted on the stored event, not stored again). */
-  duplicates: number;
-}
-
-/** One event ready to store: validated, with what was received for the log. */
-export interface IncomingEvent {
-  ev: ConfEvent;
-  /** The object as received (its JSON is logged). */
-  raw: unknown;
-  /** True when `ev` is parseConfEvent(raw): then only raw is stored and the event is derived again when folding. */
-  fromRaw?: boolean;
-  /** raw's JSON text as received (else JSON.stringify(raw) is logged). */
-  text?: string;
-}
-
-interface Group {
-  items: readonly IncomingEvent[];
-  source: string;
-}
+export type { IncomingEvent, IngestResult } from './commit.js';
 
 export interface LoggedEvent {
   seq: number;
@@ -56,11 +34,11 @@ export interface LoggedEvent {
 export class TrackingService {
   readonly store: TrackingStore;
   private readonly cache: MeetingCache;
-  private readonly dedup: DedupIndex;
+  private readonly committer: EventCommitter;
   private readonly pending = new Set<string>();
   private flushTimer: ReturnType<Clock['setTimeout']> | null = null;
   private stopped = false;
-  private queue: (Group & { resolve(r: IngestResult): void; reject(e: unknown): void })[] = [];
+  private queue: (EventGroup & { resolve(r: IngestResult): void; reject(e: unknown): void })[] = [];
 
   constructor(
     private readonly ctx: Pick<AgentContext, 'store' | 'events' | 'bus' | 'clock' | 'logger'>,
@@ -68,7 +46,7 @@ export class TrackingService {
   ) {
     this.store = new TrackingStore(ctx.store);
     this.cache = new MeetingCache(this.store, cfg, this.pending);
-    this.dedup = new DedupIndex((conference) => this.store.keysOf(conference));
+    this.committer = new EventCommitter(ctx, this.store, this.cache, this);
   }
 
   /**
@@ -130,164 +108,13 @@ export class TrackingService {
     }
   }
 
-  private commit(groups: readonly Group[]): IngestResult[] {
+  private commit(groups: readonly EventGroup[]): IngestResult[] {
     if (this.stopped) throw new AgentError('UNAVAILABLE', 'meeting tracking is stopping');
-    const now = this.ctx.clock.now();
-    const nowIso = iso(now) as string;
-    const appended: { meeting: string; ev: ConfEvent; seq: number }[] = [];
-    const dropCaches = new Set<string>();
-    // Meetings that had no row before this commit: all their foldable events are in `appended`.
-    const fresh = new Map<string, boolean>();
-    const touched = new Map<string, boolean>();
-    const tx = this.store.db.transaction((): IngestResult[] => {
-      this.store.resetEvents();
-      const confs = new Map<string, { meetingKey: string; facts: ConferenceFacts | null } | undefined>();
-      const statusBefore = new Map<string, string | undefined>();
-      const out = groups.map(({ items, source }) => {
-        let accepted = 0;
-        let duplicates = 0;
-        for (const { ev, raw, fromRaw, text } of items) {
-          if (!confs.has(ev.conference)) confs.set(ev.conference, this.store.conference(ev.conference));
-          const conf = confs.get(ev.conference);
-          const oldKey = conf?.meetingKey ?? ev.conference;
-          if (!statusBefore.has(oldKey)) statusBefore.set(oldKey, this.store.meetingStatus(oldKey));
-          const st = statusBefore.get(oldKey);
-          const late = st === 'ended' || st === 'failed';
-          const keys = this.dedup.of(ev.conference);
-          const key = dedupKey(ev, raw);
-          const stored = keys.get(key);
-          if (stored !== undefined) {
-            duplicates++;
-            this.store.countDuplicate(stored, late);
-            // A delayed duplicate of an ended meeting recomputes (and re-stores) its final insight.
-            if (late && !touched.has(oldKey)) touched.set(oldKey, false);
-            continue;
-          }
-          const seq = this.store.appendEvent(
-            key,
-            ev,
-            now,
-            source,
-            text ?? JSON.stringify(raw),
-            fromRaw ? null : JSON.stringify(ev),
-            late,
-          );
-          this.dedup.add(keys, key, seq);
-          accepted++;
-          let facts = conf?.facts ?? null;
-          let changed = conf === undefined;
-          // No copy and compare for the joins and quits that cannot move the facts.
-          if (ev.known && (facts === null || mayChangeConference(facts, ev))) {
-            const next = facts ? { ...facts } : newConference(ev.conference, ev);
-            applyToConference(next, ev);
-            changed ||= !sameFacts(next, facts);
-            facts = next;
-          }
-          let meeting = oldKey;
-          if (changed) {
-            meeting = this.store.putConference(ev.conference, facts);
-            confs.set(ev.conference, { meetingKey: meeting, facts });
-          }
-          if (conf !== undefined && meeting !== oldKey) {
-            // Older events now belong to `meeting`: its snapshot (and the old one) no longer match the log.
-            dropCaches.add(oldKey).add(meeting);
-            touched.set(oldKey, true);
-            this.store.deleteSnapshot(oldKey);
-            this.store.deleteSnapshot(meeting);
-          }
-          touched.set(meeting, touched.get(meeting) === true || changed);
-          if (!fresh.has(meeting)) fresh.set(meeting, this.store.meetingStatus(meeting) === undefined);
-          appended.push({ meeting, ev, seq });
-          this.ctx.events.emit({
-            type: 'meeting.event',
-            at: iso(ev.at) as string,
-            data: {
-              meeting_id: meeting,
-              instance_id: ev.conference,
-              seq,
-              event: ev.event,
-              known: ev.known,
-              source,
-              received_at: nowIso,
-              late,
-              raw,
-            },
-          });
-        }
-        return { accepted, duplicates };
-      });
-      for (const [meeting, recompute] of touched) {
-        if (recompute) {
-          this.summarize(meeting, now);
-          continue;
-        }
-        // Only an ended/failed meeting can have a stored final insight to invalidate;
-        // a live one stays dirty until it ends (saves a row write per commit).
-        const st = statusBefore.has(meeting) ? statusBefore.get(meeting) : this.store.meetingStatus(meeting);
-        if (st === 'ended' || st === 'failed') this.store.touchMeeting(meeting, now);
-      }
-      this.store.flushEvents();
-      return out;
-    });
-    let results: IngestResult[];
-    try {
-      results = tx();
-    } catch (e) {
-      // Rolled back: the in-memory keys may name events that were never stored.
-      this.dedup.clear();
-      this.store.resetEvents();
-      throw e;
-    }
-    // After the commit: schedule the push (first: that pins the meetings' folds) and bring cached folds up to date.
-    for (const m of touched.keys()) {
-      this.cache.forgetFinal(m);
-      this.schedulePublish(m);
-    }
-    for (const m of dropCaches) this.cache.dropFold(m);
-    // A brand-new meeting's fold is built from this commit's events, not read back from SQLite.
-    for (const [m, isNew] of fresh) if (isNew && !dropCaches.has(m)) this.cache.seed(m);
-    for (const { meeting, ev, seq } of appended) this.cache.appended(meeting, ev, seq);
-    return results;
+    return this.committer.commit(groups);
   }
 
-  /** Recomputes a meeting's stored summary from its instances; emits meeting.status when it changes. */
-  private summarize(meeting: string, now: number): void {
-    const facts = this.store.conferencesOf(meeting);
-    const prev = this.store.meeting(meeting);
-    if (facts.length === 0) {
-      this.store.deleteMeeting(meeting);
-      return;
-    }
-    const instances = facts.map(instanceOf);
-    const st = statusAt(instances, Number.POSITIVE_INFINITY);
-    const row = {
-      id: meeting,
-      status: st.status,
-      actual_start: st.start,
-      actual_end: st.end,
-      error: st.error,
-      first_at: Math.min(...instances.map((i) => i.visibleFrom)),
-      instances: instances.length,
-      updated_at: now,
-    };
-    this.store.putMeeting(row);
-    if (prev?.status !== st.status) {
-      this.ctx.events.emit({
-        type: 'meeting.status',
-        at: iso(now) as string,
-        data: {
-          meeting_id: meeting,
-          status: st.status,
-          previous: prev?.status ?? null,
-          actual_start_time: iso(st.start),
-          actual_end_time: iso(st.end),
-          error: st.error,
-        },
-      });
-    }
-  }
-
-  private schedulePublish(meeting: string): void {
+  /** Queues a push of the meeting's insight (coalesced over publish_delay_ms); the commit path calls it for each meeting it changed. */
+  schedulePublish(meeting: string): void {
     this.pending.add(meeting);
     if (this.flushTimer || this.stopped) return;
     this.flushTimer = this.ctx.clock.setTimeout(() => {
@@ -452,19 +279,6 @@ export class TrackingService {
   start(): void {
     this.stopped = false;
   }
-}
-
-/** Field-by-field equality of conference facts (most joins and quits change nothing). */
-function sameFacts(a: ConferenceFacts, b: ConferenceFacts | null): boolean {
-  if (b === null) return false;
-  for (const k of Object.keys(a) as (keyof ConferenceFacts)[]) {
-    const x = a[k];
-    const y = b[k];
-    if (x === y) continue;
-    if (Array.isArray(x) && Array.isArray(y) && x.join('\u0000') === y.join('\u0000') && x.length === y.length) continue;
-    return false;
-  }
-  return true;
 }
 
 const sortTime = (m: MeetingSummary): string => m.actual_start_time ?? m.scheduled_start ?? '';
