@@ -12,7 +12,8 @@ import { parseRange, RangeParams, refreshAction, syncWindow } from '../../src/ca
 import { isIanaZone, systemZone } from '../../src/calendar/zone.js';
 import { defineAction, type DeviceInstance, type DriverContext } from '../../src/host/contract.js';
 import { Backoff } from '../../src/transport/backoff.js';
-import { AgentError } from '../../src/util/errors.js';
+import { HttpError, type HttpResponse, httpRequest } from '../../src/transport/http-client.js';
+import { AgentError, errorMessage } from '../../src/util/errors.js';
 import { Poller } from '../../src/util/poller.js';
 import { parseIcs } from './protocol.js';
 
@@ -77,26 +78,25 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
     const headers: Record<string, string> = { accept: 'text/calendar, */*;q=0.5' };
     if (cached?.etag) headers['if-none-match'] = cached.etag;
     if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
-    const signals = [stopped.signal, AbortSignal.timeout(config.request_timeout_ms)];
-    if (signal) signals.push(signal);
-    let res: Response;
-    let text: string;
+    let res: HttpResponse;
     try {
-      res = await fetch(source.url, { headers, signal: AbortSignal.any(signals) });
-      if (res.status === 304 && cached) return { text: cached.text, changed: false };
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      const len = Number(res.headers.get('content-length'));
-      if (len > config.max_bytes) throw new Error(`calendar is larger than max_bytes (${config.max_bytes})`);
-      text = await res.text();
+      res = await httpRequest(source.url, {
+        headers,
+        timeoutMs: config.request_timeout_ms,
+        signal: signal ? AbortSignal.any([stopped.signal, signal]) : stopped.signal,
+        maxBytes: config.max_bytes,
+      });
     } catch (e) {
-      const err = e as Error;
       const why =
-        err.name === 'TimeoutError'
-          ? `no answer within ${config.request_timeout_ms} ms`
-          : ((err.cause as Error | undefined)?.message ?? err.message);
+        e instanceof HttpError && e.kind === 'too_large'
+          ? `calendar is larger than max_bytes (${config.max_bytes})`
+          : errorMessage(e);
       throw new Error(`GET ${source.label}: ${why}`);
     }
-    cached = { text, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'), fileKey: null };
+    if (res.status === 304 && cached) return { text: cached.text, changed: false };
+    if (res.status !== 200) throw new Error(`GET ${source.label}: HTTP ${res.status}`);
+    const text = res.text();
+    cached = { text, etag: res.header('etag') ?? null, lastModified: res.header('last-modified') ?? null, fileKey: null };
     return { text, changed: true };
   }
 

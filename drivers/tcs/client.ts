@@ -2,7 +2,9 @@
 // memory only, one refresh-and-retry on a rejected token, paging, timeouts.
 // Messages it produces name the path, never the query (v3 carries the token there).
 import type { Logger } from 'pino';
+import { type HttpResponse, httpRequest } from '../../src/transport/http-client.js';
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
+import { errorMessage } from '../../src/util/errors.js';
 import {
   type ApiVersion,
   type Conference,
@@ -177,24 +179,20 @@ export class TcsClient {
   ): Promise<{ status: number; json: unknown }> {
     const url = new URL(this.o.conn.server + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const signals = [this.stopped.signal, AbortSignal.timeout(this.o.timeoutMs)];
-    if (signal) signals.push(signal);
-    let res: Response;
-    let text: string;
+    let res: HttpResponse;
     try {
-      res = await fetch(url, { method, headers, body, signal: AbortSignal.any(signals), redirect: 'error' });
-      text = await res.text();
+      res = await httpRequest(url, {
+        method,
+        headers,
+        body,
+        timeoutMs: this.o.timeoutMs,
+        signal: signal ? AbortSignal.any([this.stopped.signal, signal]) : this.stopped.signal,
+        redirect: 'error',
+      });
     } catch (e) {
-      const err = e as Error;
-      const why =
-        err.name === 'TimeoutError'
-          ? `no answer within ${this.o.timeoutMs} ms`
-          : err.name === 'AbortError'
-            ? 'aborted'
-            : // undici puts the reason in `cause`; its message has no URL.
-              ((err.cause as Error | undefined)?.message ?? err.message);
-      throw new TcsTransientError(`${method} ${path}: ${why}`);
+      throw new TcsTransientError(`${method} ${path}: ${errorMessage(e)}`);
     }
+    const text = res.text();
     let json: unknown;
     if (text.trim() !== '') {
       try {

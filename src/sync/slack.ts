@@ -2,6 +2,7 @@
 // kind per interval; changes inside the interval are summed up in one post
 // at its end, so a cleared alert is always told.
 import type { Logger } from 'pino';
+import { httpRequest } from '../transport/http-client.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { AlertKind, AlertMessage } from './topics.js';
@@ -9,13 +10,13 @@ import type { AlertKind, AlertMessage } from './topics.js';
 export type PostFn = (url: string, body: { text: string }) => Promise<void>;
 
 export const httpPost: PostFn = async (url, body) => {
-  const res = await fetch(url, {
+  const res = await httpRequest(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    timeoutMs: 10_000,
   });
-  if (!res.ok) throw new Error(`webhook answered HTTP ${res.status}`);
+  if (res.status < 200 || res.status > 299) throw new Error(`webhook answered HTTP ${res.status}`);
 };
 
 export class SlackNotifier {

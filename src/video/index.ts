@@ -8,6 +8,7 @@ import { findExecutable } from '../../drivers/recorder/binaries.js';
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
 import { loadConfig } from '../config/load.js';
 import { AgentError, errorMessage } from '../util/errors.js';
+import { httpRequest } from '../transport/http-client.js';
 import { buildGo2rtcConfig, redactUrl, renderGo2rtcYaml, streamsFromConfig, type VideoStream } from './go2rtc-config.js';
 import { registerVideoProxy } from './proxy.js';
 import { RecorderLink } from './recorder-link.js';
@@ -181,8 +182,8 @@ export class VideoFeature implements Feature {
     const list = this.publicStreams();
     if (this.status().state !== 'running') return list;
     try {
-      const res = await fetch(`http://127.0.0.1:${this.video!.api_port}/api/streams`, { signal: AbortSignal.timeout(3000) });
-      const live = (await res.json()) as Record<string, { producers?: unknown[]; consumers?: unknown[] } | null>;
+      const res = await httpRequest(`http://127.0.0.1:${this.video!.api_port}/api/streams`, { timeoutMs: 3000 });
+      const live = res.json() as Record<string, { producers?: unknown[]; consumers?: unknown[] } | null>;
       return list.map((s) => {
         const l = live[s.name];
         return l ? { ...s, producers: l.producers?.length ?? 0, consumers: l.consumers?.length ?? 0 } : s;

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { requireRole, type TokenAuth } from '../api/auth.js';
+import { httpRequest } from '../transport/http-client.js';
 
 export interface ProxyTarget {
   /** go2rtc's API port when it is running, else null (with the reason). */
@@ -103,14 +104,14 @@ async function forward(
   const up = target.upstream();
   if ('unavailable' in up) return reply.code(503).send({ error: `video unavailable: ${up.unavailable}` });
   try {
-    const res = await fetch(`http://127.0.0.1:${up.port}${pathAndQuery}`, {
+    const res = await httpRequest(`http://127.0.0.1:${up.port}${pathAndQuery}`, {
       method: init.method,
       headers: init.headers,
-      body: init.body && init.body.length > 0 ? new Uint8Array(init.body) : undefined,
-      signal: AbortSignal.timeout(15_000),
+      body: init.body && init.body.length > 0 ? init.body : undefined,
+      timeoutMs: 15_000,
     });
-    const buf = Buffer.from(await res.arrayBuffer());
-    const ct = res.headers.get('content-type');
+    const buf = res.body;
+    const ct = res.header('content-type');
     if (ct) reply.header('content-type', ct);
     reply.header('cache-control', 'no-store');
     return reply.code(res.status).send(buf);

@@ -9,6 +9,7 @@ import net from 'node:net';
 import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { Backoff } from '../transport/backoff.js';
+import { httpRequest } from '../transport/http-client.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import { killStale } from '../util/stale-process.js';
@@ -256,9 +257,9 @@ export class Go2rtcSupervisor {
   }
 
   private async probe(): Promise<{ version?: unknown }> {
-    const res = await fetch(`http://127.0.0.1:${this.o.apiPort}/api`, { signal: AbortSignal.timeout(this.o.healthTimeoutMs) });
+    const res = await httpRequest(`http://127.0.0.1:${this.o.apiPort}/api`, { timeoutMs: this.o.healthTimeoutMs });
     if (res.status !== 200) throw new Error(`GET /api answered ${res.status}`);
-    return (await res.json()) as { version?: unknown };
+    return res.json() as { version?: unknown };
   }
 
   /** Ends a run we consider broken, then restarts with backoff. */

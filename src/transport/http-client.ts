@@ -1,0 +1,235 @@
+// Small HTTP(S) client on node:http/node:https for the agent's own requests
+// (calendar servers, go2rtc's API, webhooks).
+//
+// Why not the global fetch: Node's fetch is undici, which the agent would load
+// only for these few requests, and it costs ~13 MB of resident memory (its
+// JS, WHATWG streams, the llhttp WebAssembly module) — a sixth of the room
+// PC's budget. node:http is already loaded for the API server and uses the
+// native parser. See docs/architecture.md "Memory: what the agent leaves out".
+//
+// What it keeps from fetch: one deadline for connect + headers + body,
+// AbortSignal, gzip/deflate/br bodies, redirects (followed or refused), the
+// default keep-alive agent. Added: a body size cap, and one retry of an
+// idempotent request whose reused keep-alive socket was closed by the server.
+import http from 'node:http';
+import https from 'node:https';
+import zlib from 'node:zlib';
+
+export type HttpErrorKind = 'timeout' | 'aborted' | 'network' | 'too_large' | 'redirect' | 'bad_url';
+
+/** A request that produced no usable response. Messages never contain a URL's path or query. */
+export class HttpError extends Error {
+  constructor(
+    readonly kind: HttpErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface HttpRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  /** Deadline for the whole exchange, body included. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** 'follow' (default, at most 5 hops) or 'error' (a 3xx is an HttpError). */
+  redirect?: 'follow' | 'error';
+  /** Largest body accepted, after decompression. Default 64 MiB. */
+  maxBytes?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** Final URL after redirects. */
+  url: URL;
+  text(): string;
+  /** Parsed body; throws SyntaxError on invalid JSON. */
+  json(): unknown;
+  header(name: string): string | undefined;
+}
+
+const MAX_REDIRECTS = 5;
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+export async function httpRequest(url: string | URL, opts: HttpRequestOptions): Promise<HttpResponse> {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new HttpError('bad_url', 'not a valid URL');
+  }
+  const deadline = Date.now() + opts.timeoutMs;
+  let method = (opts.method ?? 'GET').toUpperCase();
+  let body = opts.body;
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+  headers['accept-encoding'] ??= 'gzip, deflate, br';
+  for (let hop = 0; ; hop++) {
+    const res = await exchangeWithRetry(target, method, headers, body, deadline, opts);
+    const location = res.headers.location;
+    if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return res;
+    const next = new URL(location, target);
+    if (opts.redirect === 'error') {
+      // Origin only: paths and queries may carry secrets (published calendar
+      // links, TrueConf API v3 tokens).
+      throw new HttpError('redirect', `redirected (HTTP ${res.status}) to ${next.origin}`);
+    }
+    if (hop >= MAX_REDIRECTS) throw new HttpError('redirect', `more than ${MAX_REDIRECTS} redirects`);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new HttpError('redirect', `redirected to unsupported scheme ${next.protocol}`);
+    }
+    // Credentials stay with the origin they were meant for.
+    if (next.origin !== target.origin) {
+      delete headers.authorization;
+      delete headers.cookie;
+    }
+    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+      delete headers['content-type'];
+      delete headers['content-length'];
+    }
+    target = next;
+  }
+}
+
+async function exchangeWithRetry(
+  target: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | Uint8Array | undefined,
+  deadline: number,
+  opts: HttpRequestOptions,
+): Promise<HttpResponse> {
+  try {
+    return await exchange(target, method, headers, body, deadline, opts);
+  } catch (e) {
+    // A keep-alive socket the server closed while idle fails at once; Node's
+    // docs recommend retrying such a request when it is safe to repeat.
+    if (e instanceof StaleSocketError && IDEMPOTENT.has(method)) {
+      return exchange(target, method, headers, body, deadline, opts);
+    }
+    throw e instanceof StaleSocketError ? e.cause : e;
+  }
+}
+
+class StaleSocketError extends Error {
+  constructor(override readonly cause: HttpError) {
+    super(cause.message);
+  }
+}
+
+function exchange(
+  target: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | Uint8Array | undefined,
+  deadline: number,
+  opts: HttpRequestOptions,
+): Promise<HttpResponse> {
+  const lib = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
+  if (!lib) return Promise.reject(new HttpError('bad_url', `unsupported scheme ${target.protocol}`));
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.reject(new HttpError('timeout', `no answer within ${opts.timeoutMs} ms`));
+  if (opts.signal?.aborted) return Promise.reject(new HttpError('aborted', 'aborted'));
+
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let settled = false;
+    const finish = (err: Error | null, res?: HttpResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (err) {
+        req.destroy();
+        reject(err);
+      } else resolve(res!);
+    };
+    const onAbort = () => finish(new HttpError('aborted', 'aborted'));
+    const timer = setTimeout(() => finish(new HttpError('timeout', `no answer within ${opts.timeoutMs} ms`)), remaining);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const sendHeaders = { ...headers };
+    if (body !== undefined) sendHeaders['content-length'] = String(Buffer.byteLength(body));
+    const req = lib.request(target, { method, headers: sendHeaders });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const err = new HttpError('network', e.message);
+      finish(req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') ? new StaleSocketError(err) : err);
+    });
+    req.on('response', (res) => {
+      const declared = Number(res.headers['content-length']);
+      if (declared > maxBytes) {
+        finish(new HttpError('too_large', `body of ${declared} bytes is larger than ${maxBytes}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBytes) finish(new HttpError('too_large', `body is larger than ${maxBytes} bytes`));
+        else chunks.push(c);
+      });
+      res.on('error', (e) => finish(new HttpError('network', e.message)));
+      res.on('aborted', () => finish(new HttpError('network', 'connection closed before the body ended')));
+      res.on('end', () => {
+        if (settled) return;
+        let raw: Buffer = Buffer.concat(chunks, size);
+        try {
+          raw = decode(raw, res.headers['content-encoding'], maxBytes);
+        } catch (e) {
+          const tooLarge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+          finish(
+            tooLarge
+              ? new HttpError('too_large', `body is larger than ${maxBytes} bytes`)
+              : new HttpError('network', `cannot decode ${res.headers['content-encoding']} body: ${(e as Error).message}`),
+          );
+          return;
+        }
+        finish(null, makeResponse(res.statusCode ?? 0, res.headers, raw, target));
+      });
+    });
+    req.end(body);
+  });
+}
+
+function decode(raw: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
+  if (!encoding || raw.length === 0) return raw;
+  const enc = encoding.trim().toLowerCase();
+  // maxOutputLength bounds a small compressed body that inflates to gigabytes.
+  const o = { maxOutputLength: maxBytes };
+  if (enc === 'gzip' || enc === 'x-gzip') return zlib.gunzipSync(raw, { ...o, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  if (enc === 'deflate') {
+    // Some servers send raw deflate without the zlib wrapper the name promises.
+    try {
+      return zlib.inflateSync(raw, o);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw e;
+      return zlib.inflateRawSync(raw, o);
+    }
+  }
+  if (enc === 'br') return zlib.brotliDecompressSync(raw, o);
+  if (enc === 'identity') return raw;
+  throw new Error('unsupported content-encoding');
+}
+
+function makeResponse(status: number, headers: http.IncomingHttpHeaders, body: Buffer, url: URL): HttpResponse {
+  return {
+    status,
+    headers,
+    body,
+    url,
+    text: () => body.toString('utf8'),
+    json: () => JSON.parse(body.toString('utf8')),
+    header: (name) => {
+      const v = headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
+}
