@@ -116,7 +116,7 @@ Architecture: $ARCH
 Maintainer: room-agent team <room-agent@example.com>
 Installed-Size: $SIZE_KB
 Depends: libc6 (>= 2.28), libstdc++6 (>= 8), passwd
-Recommends: ffmpeg
+Recommends: ffmpeg, tzdata
 Section: net
 Priority: optional
 Homepage: https://example.com/room-agent

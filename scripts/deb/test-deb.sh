@@ -31,6 +31,7 @@ field() { dpkg-deb -f "$DEB1" "$1"; }
 [ "$(field Architecture)" = amd64 ] || fail "Architecture"
 field Depends | grep -q 'libc6 (>= 2.28)' || fail "Depends lacks libc6 (>= 2.28)"
 field Recommends | grep -q ffmpeg || fail "Recommends lacks ffmpeg"
+field Recommends | grep -q tzdata || fail "Recommends lacks tzdata (calendar zone rules)"
 dpkg-deb --ctrl-tarfile "$DEB1" | tar -xO ./conffiles | grep -qx /etc/room-agent/api.toml || fail "api.toml is not a conffile"
 LIST="$(dpkg-deb -c "$DEB1" | awk '{print $6}')"
 for f in ./usr/bin/room-agent ./opt/room-agent/node/bin/node ./opt/room-agent/dist/agent/cli.js ./etc/room-agent/api.toml \

@@ -1,6 +1,12 @@
-// Wall-clock ↔ UTC conversion for IANA zones using the runtime's tz database
-// (Intl), so DST rules are the operating system's, not a hand-written table.
+// Wall-clock ↔ UTC conversion for IANA zones using the operating system's
+// time zone database (/usr/share/zoneinfo, or $TZDIR), so DST rules are the
+// OS's, not a hand-written table. Zones the OS lacks (no tzdata package)
+// fall back to the runtime's copy through Intl, loaded only then — ICU's
+// formatter costs ~6 MB of resident memory (docs/architecture.md "Memory: what the agent leaves out").
+import fs from 'node:fs';
+import path from 'node:path';
 import { findIana } from 'windows-iana';
+import { parseTzif, type TzifZone, tzifOffsetAt } from './tzif.js';
 
 export interface WallClock {
   year: number;
@@ -10,6 +16,33 @@ export interface WallClock {
   hour: number;
   minute: number;
   second: number;
+}
+
+function zoneDir(): string {
+  return process.env.TZDIR || '/usr/share/zoneinfo';
+}
+
+// One entry per zone name asked for: the parsed file, or null when the OS has
+// no usable file for it. Names come from config and calendars, so bounded.
+const tzifCache = new Map<string, TzifZone | null>();
+const ZONE_NAME = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
+
+function osZone(zone: string): TzifZone | null {
+  const dir = zoneDir();
+  const key = `${dir}\0${zone}`;
+  let z = tzifCache.get(key);
+  if (z !== undefined) return z;
+  z = null;
+  if (ZONE_NAME.test(zone) && zone.length < 64) {
+    try {
+      z = parseTzif(fs.readFileSync(path.join(dir, zone)));
+    } catch {
+      // missing, unreadable or not TZif (e.g. a directory name): not an OS zone
+    }
+  }
+  if (tzifCache.size > 1000) tzifCache.clear();
+  tzifCache.set(key, z);
+  return z;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -31,8 +64,12 @@ function formatter(zone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** True when the runtime knows this IANA zone name. */
+/** True when the OS or the runtime knows this IANA zone name. */
 export function isIanaZone(zone: string): boolean {
+  if (zone === 'UTC' || osZone(zone)) return true;
+  // Only what could be a zone name goes on to Intl (a zone newer than the
+  // OS's tzdata, a name in other case): anything else would load ICU to say no.
+  if (!ZONE_NAME.test(zone)) return false;
   try {
     formatter(zone);
     return true;
@@ -41,8 +78,32 @@ export function isIanaZone(zone: string): boolean {
   }
 }
 
-/** The machine's zone, used when the config names none. */
+/**
+ * The machine's zone, used when the config names none: $TZ when it names a
+ * zone, else what Debian-style systems record (/etc/timezone, the
+ * /etc/localtime link), else the runtime's guess.
+ */
 export function systemZone(): string {
+  const tz = process.env.TZ?.replace(/^:/, '');
+  if (tz !== undefined) {
+    if (tz === '' || tz === 'UTC') return 'UTC';
+    if (osZone(tz)) return tz;
+  }
+  try {
+    const name = fs.readFileSync('/etc/timezone', 'utf8').trim();
+    if (osZone(name)) return name;
+  } catch {
+    // not a Debian-style system
+  }
+  try {
+    const link = fs.readlinkSync('/etc/localtime');
+    const at = link.indexOf('zoneinfo/');
+    const name = at >= 0 ? link.slice(at + 'zoneinfo/'.length) : '';
+    if (osZone(name)) return name;
+  } catch (e) {
+    // No /etc/localtime at all means UTC to the C library, and so to us.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'UTC';
+  }
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
@@ -68,8 +129,7 @@ function intlWallClock(ms: number, zone: string): WallClock {
 const QUARTER_MS = 900_000;
 const offsetCache = new Map<string, number>();
 
-/** Offset of `zone` from UTC at instant `ms`, in minutes (east positive). */
-export function offsetMinutes(ms: number, zone: string): number {
+function intlOffsetMinutes(ms: number, zone: string): number {
   const q = Math.floor(ms / QUARTER_MS);
   const key = `${zone}|${q}`;
   let off = offsetCache.get(key);
@@ -81,6 +141,14 @@ export function offsetMinutes(ms: number, zone: string): number {
     offsetCache.set(key, off);
   }
   return off;
+}
+
+/** Offset of `zone` from UTC at instant `ms`, in minutes (east positive). */
+export function offsetMinutes(ms: number, zone: string): number {
+  if (zone === 'UTC') return 0;
+  const z = osZone(zone);
+  if (z) return Math.round(tzifOffsetAt(z, Math.floor(ms / 1000)) / 60);
+  return intlOffsetMinutes(ms, zone);
 }
 
 /** Wall clock in `zone` at instant `ms`. */
