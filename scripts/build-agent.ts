@@ -17,10 +17,24 @@ import * as esbuild from 'esbuild';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const AGENT_BUNDLE = path.join(ROOT, 'dist', 'agent', 'cli.js');
 
+function packageConfig(): { node_flags?: string; malloc_arena_max?: string } {
+  return (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: object }).config ?? {};
+}
+
 /** The V8 flags the agent runs with: package.json config.node_flags (npm start, the .deb launcher, benches, tests). */
 export function agentNodeFlags(): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } };
-  return (pkg.config?.node_flags ?? '').split(/\s+/).filter(Boolean);
+  return (packageConfig().node_flags ?? '').split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The environment the agent runs with: MALLOC_ARENA_MAX from package.json
+ * config.malloc_arena_max (one glibc arena: V8's helper threads otherwise get
+ * arenas of their own that keep freed memory, ~7 MB idle; docs/performance.md).
+ * An explicit MALLOC_ARENA_MAX in the caller's environment wins.
+ */
+export function agentEnv(): Record<string, string> {
+  const arenas = process.env.MALLOC_ARENA_MAX ?? packageConfig().malloc_arena_max;
+  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
 }
 
 export const EXTERNAL = [

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentNodeFlags, buildAgent } from '../scripts/build-agent.js';
+import { agentEnv, agentNodeFlags, buildAgent } from '../scripts/build-agent.js';
 import { startChildAgent } from './support/child-agent.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -32,6 +32,10 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
     expect(r.status).toBe(0);
   });
 
+  it('runs with one malloc arena unless the environment says otherwise (package.json config.malloc_arena_max)', () => {
+    expect(agentEnv()).toEqual({ MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1' });
+  });
+
   it('prints the package version and checks the demo config', () => {
     expect(cli('version').stdout.trim()).toContain(pkg.version);
     const check = cli('check-config', path.join(ROOT, 'api.toml'));
@@ -48,7 +52,7 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
       .replace(/^data_dir = "[^"]+"/m, `data_dir = "${dir}/data"`);
     fs.writeFileSync(path.join(dir, 'api.toml'), demo);
     // Resolves at `room-agent ready`, rejects if the bundle exits or stalls first.
-    const agent = await startChildAgent(path.join(dir, 'api.toml'), {}, 20_000, [...FLAGS, OUT]);
+    const agent = await startChildAgent(path.join(dir, 'api.toml'), agentEnv(), 20_000, [...FLAGS, OUT]);
     try {
       const health = (await (await fetch(`${agent.url}/healthz`)).json()) as { devices: Record<string, string> };
       expect(Object.keys(health.devices)).toEqual(expect.arrayContaining(['cam-1', 'matrix', 'mixer', 'audio']));

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readRssBytes } from '../../src/video/supervisor.js';
-import { agentNodeFlags, ROOT, requireBundle } from './support.js';
+import { agentLaunch, agentNodeFlags, ROOT, requireBundle } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
 const RUNS = 3;
@@ -88,13 +88,13 @@ export async function run(): Promise<BenchResult[]> {
       goal: '≤ 1500 ms',
     },
     {
-      name: `RSS 2 s after ready, demo config (node ${NODE_FLAGS.join(' ')})`,
+      name: `RSS 2 s after ready, demo config (${agentLaunch()})`,
       value: med(agent.map((s) => s.rssMb)),
       unit: 'MB',
       baseline: { name: 'bare node http server', value: med(bare.map((s) => s.rssMb)) },
     },
     {
-      name: `idle RSS ${SETTLE_MS / 1000} s after ready, demo config (node ${NODE_FLAGS.join(' ')})`,
+      name: `idle RSS ${SETTLE_MS / 1000} s after ready, demo config (${agentLaunch()})`,
       value: med(agent.map((s) => s.settledMb)),
       unit: 'MB',
       baseline: { name: 'bare node http server', value: med(bare.map((s) => s.settledMb)) },

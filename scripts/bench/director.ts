@@ -17,7 +17,7 @@ import { repMessage, type ShureSimulator, startShureSimulator } from '../../driv
 import { ViscaSimulator } from '../../drivers/visca/index.js';
 import { agentBuildOptions } from '../build-agent.js';
 import type { ChildReport, ChildSpec } from './director-child.js';
-import { agentNodeFlags, ROOT } from './support.js';
+import { agentLaunch, agentNodeFlags, ROOT } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
 const GATE = 'AUTOMIX_GATE_OUT_EXT_SIG';
@@ -330,7 +330,7 @@ export async function run(): Promise<BenchResult[]> {
     goal: 'no growth',
   });
   results.push({
-    name: `load average (1, 5, 15 min) before the run: ${loadBefore}; after: ${load()}; CPUs: ${os.cpus().length}; agent's node flags: ${NODE_FLAGS.join(' ') || 'none'}`,
+    name: `load average (1, 5, 15 min) before the run: ${loadBefore}; after: ${load()}; CPUs: ${os.cpus().length}; agent launched as: ${agentLaunch()}`,
     value: os.loadavg()[0],
     unit: '',
   });

@@ -5,7 +5,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { agentEnv } from './support.js';
 import type { BenchResult } from './types.js';
+
+// Every process a bench starts (the agent, simulators, baselines) inherits
+// the agent's shipped environment, so both sides of a comparison run alike.
+Object.assign(process.env, agentEnv());
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);

@@ -2,10 +2,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AGENT_BUNDLE, agentNodeFlags } from '../build-agent.js';
+import { AGENT_BUNDLE, agentEnv, agentNodeFlags } from '../build-agent.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export { AGENT_BUNDLE, agentNodeFlags };
+export { AGENT_BUNDLE, agentEnv, agentNodeFlags };
+
+/** How the agent is launched, for figure labels: "MALLOC_ARENA_MAX=1 node --max-semi-space-size=2". */
+export function agentLaunch(): string {
+  const env = Object.entries(agentEnv()).map(([k, v]) => `${k}=${v} `);
+  return `${env.join('')}node ${agentNodeFlags().join(' ')}`.trim();
+}
 
 export function requireBundle(): string {
   if (!fs.existsSync(AGENT_BUNDLE)) throw new Error('dist/agent/cli.js missing: run `npm run build` first (npm run bench does)');

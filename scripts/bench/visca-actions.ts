@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startChildAgent } from '../../test/support/child-agent.js';
-import { agentNodeFlags, processCpuMs, ROOT, requireBundle } from './support.js';
+import { agentLaunch, agentNodeFlags, processCpuMs, ROOT, requireBundle } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
 const SEQUENTIAL = 1000;
@@ -280,7 +280,7 @@ export async function run(): Promise<BenchResult[]> {
       },
       {
         // Load-independent view: one free core runs about 1000 / this many actions per second.
-        name: `agent process CPU per action in that run (node ${agentNodeFlags().join(' ')}; /proc, 10 ms ticks)`,
+        name: `agent process CPU per action in that run (${agentLaunch()}; /proc, 10 ms ticks)`,
         value: agentCpuMs,
         unit: 'ms',
         baseline: { name: 'CPU per bare UDP request/response across processes (client + echo process)', value: xCpuMs },

@@ -2,5 +2,8 @@
 # /usr/bin/room-agent: the bundled Node runtime running the installed agent.
 # V8 flags: a small young generation keeps idle memory low (docs/performance.md);
 # set ROOM_AGENT_NODE_FLAGS (e.g. in a systemd drop-in) to override, "" for Node's defaults.
+# One malloc arena: V8's helper threads otherwise keep freed memory in arenas
+# of their own; set MALLOC_ARENA_MAX to override.
 export ROOM_AGENT_CONFIG="${ROOM_AGENT_CONFIG:-/etc/room-agent/api.toml}"
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-@MALLOC_ARENA_MAX@}"
 exec /opt/room-agent/node/bin/node ${ROOM_AGENT_NODE_FLAGS-@NODE_FLAGS@} /opt/room-agent/dist/agent/cli.js "$@"

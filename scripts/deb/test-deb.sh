@@ -43,6 +43,7 @@ done
 ! grep -q '^./opt/room-agent/dist/.*\.test\.js$' <<<"$LIST" || fail "test files are packaged"
 dpkg-deb -x "$DEB1" "$WORK/x" && grep -q '^Type=notify' "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit is not Type=notify"
 ! grep -q '@NODE_FLAGS@' "$WORK/x/usr/bin/room-agent" || fail "launcher flags were not substituted"
+grep -qF 'MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"' "$WORK/x/usr/bin/room-agent" || fail "launcher does not set MALLOC_ARENA_MAX"
 grep -qF -- "$(node -p "require('./package.json').config.node_flags")" "$WORK/x/usr/bin/room-agent" || fail "launcher lacks package.json node_flags"
 for k in WatchdogSec= Restart=always User=room-agent SupplementaryGroups=dialout NoNewPrivileges=yes ProtectSystem=strict \
   ReadWritePaths=/var/lib/room-agent PrivateTmp=yes; do
@@ -125,6 +126,8 @@ stop_agent() {
 
 step "run $V1 as room-agent: first start generates the admin token"
 run_agent v1
+# env, chroot and the launcher all exec, so the pid is the node process.
+tr '\0' '\n' <"/proc/$AGENT_PID/environ" | grep -qx 'MALLOC_ARENA_MAX=1' || fail "the agent runs without MALLOC_ARENA_MAX=1"
 TOKEN_FILE="$R/var/lib/room-agent/tokens/admin.token"
 [ -f "$TOKEN_FILE" ] || fail "admin token was not generated"
 MODE="$(in_root stat -c '%a %U' /var/lib/room-agent/tokens/admin.token)"
