@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MeetingFold, meetingKeyOf } from '../src/tracking/fold.js';
-import { buildIndex, type MeetingIndex, insightAt, Roster } from '../src/tracking/insight.js';
+import { buildIndex, type MeetingIndex, insightAt } from '../src/tracking/insight.js';
+import { Roster } from '../src/tracking/roster.js';
 import { parseConfEvent } from '../src/tracking/parse.js';
 import type { ConfEvent, Insight, RosterEntry } from '../src/tracking/types.js';
 

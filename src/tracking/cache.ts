@@ -2,7 +2,8 @@
 // index (LRU, backed by snapshots in SQLite), and the final insights' JSON.
 import type { TrackingConfig } from './config.js';
 import { MeetingFold } from './fold.js';
-import { buildIndex, type MeetingIndex, Roster } from './insight.js';
+import { buildIndex, type MeetingIndex } from './insight.js';
+import { Roster } from './roster.js';
 import { parseConfEvent } from './parse.js';
 import type { TrackingStore } from './store.js';
 import type { ConfEvent } from './types.js';

@@ -9,7 +9,7 @@ import { iso } from '../util/iso.js';
 import type { MeetingCache } from './cache.js';
 import { DedupIndex } from './dedup.js';
 import { applyToConference, type ConferenceFacts, mayChangeConference, newConference } from './fold.js';
-import { instanceOf, statusAt } from './insight.js';
+import { instanceOf, statusAt } from './instances.js';
 import { dedupKey } from './parse.js';
 import type { TrackingStore } from './store.js';
 import type { ConfEvent } from './types.js';

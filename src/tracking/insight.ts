@@ -4,69 +4,11 @@
 // The timer's state at a moment depends only on which intervals contain that
 // moment, so the segments of the full timeline cut at `at` are exactly the
 // segments one would get by folding only the facts up to `at`.
-import type { ConferenceFacts, MeetingFold } from './fold.js';
-import type { CallInsight, Insight, MeetingStatus, RosterEntry } from './types.js';
 import { iso } from '../util/iso.js';
-
-export interface InstanceView {
-  id: string;
-  begin: number | null;
-  end: number | null;
-  failed: boolean;
-  error: string | null;
-  /** From this time on the instance is known (its begin, or the failure's receipt). */
-  visibleFrom: number;
-  timerRequires: string[] | null;
-}
-
-/** A conference that only ever reported a failure (conf.end with error and no times) failed to start. */
-export function instanceOf(c: ConferenceFacts): InstanceView {
-  const failed = c.failedAt !== null && c.createBegin === null && c.endEnd === null;
-  const begin = failed ? null : (c.createBegin ?? c.endBegin ?? c.firstAt);
-  const end = failed || c.endEnd === null || begin === null ? null : Math.max(c.endEnd, begin);
-  return {
-    id: c.id,
-    begin,
-    end,
-    failed,
-    error: c.error,
-    visibleFrom: failed ? (c.failedAt as number) : (begin as number),
-    timerRequires: c.timerRequires,
-  };
-}
-
-export interface StatusAt {
-  status: MeetingStatus;
-  start: number | null;
-  end: number | null;
-  error: string | null;
-}
-
-/** Meeting status from its instances as of `at` (shared by the insight and the meeting list). */
-export function statusAt(instances: readonly InstanceView[], at: number): StatusAt {
-  let seen = 0;
-  let failed = 0;
-  let live = 0;
-  let start: number | null = null;
-  let end: number | null = null;
-  let lastFailed: InstanceView | null = null;
-  for (const i of instances) {
-    if (i.visibleFrom > at) continue;
-    seen++;
-    if (i.failed) {
-      failed++;
-      if (!lastFailed || i.visibleFrom >= lastFailed.visibleFrom) lastFailed = i;
-      continue;
-    }
-    if (i.begin !== null) start = start === null ? i.begin : Math.min(start, i.begin);
-    if (i.end === null || i.end > at) live++;
-    else end = end === null ? i.end : Math.max(end, i.end);
-  }
-  if (seen === 0) return { status: 'scheduled', start: null, end: null, error: null };
-  if (failed === seen) return { status: 'failed', start: null, end: null, error: lastFailed?.error ?? null };
-  if (live > 0) return { status: 'live', start, end: null, error: null };
-  return { status: 'ended', start, end, error: null };
-}
+import type { MeetingFold } from './fold.js';
+import { type InstanceView, instanceOf, statusAt } from './instances.js';
+import type { Roster } from './roster.js';
+import type { CallInsight, Insight } from './types.js';
 
 interface CallRow {
   call_id: string;
@@ -110,32 +52,6 @@ export interface MeetingIndex {
   segObjs: { start: string; end: string | null }[];
   recordings: { instance_id: string; begin: number; end: number }[];
   lastAt: number;
-}
-
-/** Roster lookups: by person, and by contact (phone, desk number, e-mail, account). */
-export class Roster {
-  private readonly byPerson = new Map<string, RosterEntry>();
-  private readonly byContact = new Map<string, RosterEntry>();
-  constructor(entries: readonly RosterEntry[] = []) {
-    for (const e of entries) {
-      this.byPerson.set(e.person, e);
-      for (const c of e.contacts ?? []) this.byContact.set(normContact(c), e);
-    }
-  }
-  /** The roster entry of a participant: by person when user_data names one, else by the uri it joined from. */
-  entry(person: string | null, partUri: string | null): RosterEntry | undefined {
-    return person !== null ? this.byPerson.get(person) : partUri !== null ? this.byContact.get(normContact(partUri)) : undefined;
-  }
-}
-
-/** Contacts compare without a sip:/tel:/mailto: scheme, case-insensitively; phone numbers by digits (and a leading +). */
-export function normContact(s: string): string {
-  const t = s
-    .trim()
-    .toLowerCase()
-    .replace(/^(tel|sip|sips|mailto):/, '');
-  const phone = t.replace(/[\s().-]/g, '');
-  return /^\+?\d{3,}$/.test(phone) ? phone : t;
 }
 
 function upperBound(a: Float64Array, x: number): number {
