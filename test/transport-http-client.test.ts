@@ -158,6 +158,26 @@ describe('httpRequest', () => {
     expect(answered).toBe(3);
   });
 
+  it('rejects a header Node refuses to send with an HttpError, leaving no timer behind', async () => {
+    // http.request throws synchronously here; the deadline timer must not
+    // outlive the call (it used to fire later and throw from inside a timer).
+    const url = await serve((_q, res) => res.end('x'));
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const e = await failure(
+        httpRequest(url, { timeoutMs: 50, headers: { authorization: 'Bearer \u0442\u043e\u043a\u0435\u043d' } }),
+      );
+      expect(e.kind).toBe('bad_request');
+      expect(e.message).not.toContain('Bearer');
+      await new Promise((r) => setTimeout(r, 120));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('rejects what is not an http(s) URL', async () => {
     expect((await failure(httpRequest('not a url', { timeoutMs: 100 }))).kind).toBe('bad_url');
     expect((await failure(httpRequest('ftp://x/y', { timeoutMs: 100 }))).kind).toBe('bad_url');

@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 
-export type HttpErrorKind = 'timeout' | 'aborted' | 'network' | 'too_large' | 'redirect' | 'bad_url';
+export type HttpErrorKind = 'timeout' | 'aborted' | 'network' | 'too_large' | 'redirect' | 'bad_url' | 'bad_request';
 
 /** A request that produced no usable response. Messages never contain a URL's path or query. */
 export class HttpError extends Error {
@@ -148,7 +148,7 @@ function exchange(
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (err) {
-        req.destroy();
+        req?.destroy();
         reject(err);
       } else resolve(res!);
     };
@@ -158,10 +158,18 @@ function exchange(
 
     const sendHeaders = { ...headers };
     if (body !== undefined) sendHeaders['content-length'] = String(Buffer.byteLength(body));
-    const req = lib.request(target, { method, headers: sendHeaders });
+    let req: http.ClientRequest | undefined;
+    try {
+      req = lib.request(target, { method, headers: sendHeaders });
+    } catch (e) {
+      // Node validates method and headers synchronously (a header value with
+      // characters outside Latin-1, say). Its messages name the header, not its value.
+      finish(new HttpError('bad_request', `cannot send the request: ${(e as Error).message}`));
+      return;
+    }
     req.on('error', (e: NodeJS.ErrnoException) => {
       const err = new HttpError('network', e.message);
-      finish(req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') ? new StaleSocketError(err) : err);
+      finish(req?.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') ? new StaleSocketError(err) : err);
     });
     req.on('response', (res) => {
       const declared = Number(res.headers['content-length']);
