@@ -178,6 +178,19 @@ describe('httpRequest', () => {
     }
   });
 
+  it('gives up with an HttpError when the retry lands on another dead keep-alive socket', async () => {
+    const perSocket = new WeakMap<object, number>();
+    const url = await serve((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n === 2) req.socket.destroy();
+      else res.end('ok');
+    });
+    // Two idle keep-alive sockets in the pool, both of which the server drops on their next request.
+    await Promise.all([httpRequest(url, { timeoutMs: 2000 }), httpRequest(url, { timeoutMs: 2000 })]);
+    expect((await failure(httpRequest(url, { timeoutMs: 2000 }))).kind).toBe('network');
+  });
+
   it('rejects what is not an http(s) URL', async () => {
     expect((await failure(httpRequest('not a url', { timeoutMs: 100 }))).kind).toBe('bad_url');
     expect((await failure(httpRequest('ftp://x/y', { timeoutMs: 100 }))).kind).toBe('bad_url');

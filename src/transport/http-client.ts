@@ -112,9 +112,14 @@ async function exchangeWithRetry(
   } catch (e) {
     // A keep-alive socket the server closed while idle fails at once; Node's
     // docs recommend retrying such a request when it is safe to repeat.
-    if (e instanceof StaleSocketError && IDEMPOTENT.has(method)) {
-      return exchange(target, method, headers, body, deadline, opts);
-    }
+    if (!(e instanceof StaleSocketError)) throw e;
+    if (!IDEMPOTENT.has(method)) throw e.cause;
+  }
+  // Once: the retry may take another stale socket from the pool, and that
+  // failure is the caller's (as an HttpError, never the internal wrapper).
+  try {
+    return await exchange(target, method, headers, body, deadline, opts);
+  } catch (e) {
     throw e instanceof StaleSocketError ? e.cause : e;
   }
 }
