@@ -191,6 +191,13 @@ describe('httpRequest', () => {
     expect((await failure(httpRequest(url, { timeoutMs: 2000 }))).kind).toBe('network');
   });
 
+  it('drops a leading UTF-8 byte order mark from text and JSON, as fetch did', async () => {
+    const url = await serve((_q, res) => res.end('\uFEFF{"a":1}'));
+    const res = await httpRequest(url, { timeoutMs: 2000 });
+    expect(res.text()).toBe('{"a":1}');
+    expect(res.json()).toEqual({ a: 1 });
+  });
+
   it('rejects what is not an http(s) URL', async () => {
     expect((await failure(httpRequest('not a url', { timeoutMs: 100 }))).kind).toBe('bad_url');
     expect((await failure(httpRequest('ftp://x/y', { timeoutMs: 100 }))).kind).toBe('bad_url');

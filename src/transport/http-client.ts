@@ -47,6 +47,7 @@ export interface HttpResponse {
   body: Buffer;
   /** Final URL after redirects. */
   url: URL;
+  /** Body as UTF-8, without a leading byte order mark (as fetch's text()). */
   text(): string;
   /** Parsed body; throws SyntaxError on invalid JSON. */
   json(): unknown;
@@ -233,13 +234,19 @@ function decode(raw: Buffer, encoding: string | undefined, maxBytes: number): Bu
 }
 
 function makeResponse(status: number, headers: http.IncomingHttpHeaders, body: Buffer, url: URL): HttpResponse {
+  // Like fetch's text() (WHATWG "UTF-8 decode"): a leading byte order mark is
+  // dropped. ical.js and JSON.parse both fail on one.
+  const text = () => {
+    const s = body.toString('utf8');
+    return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  };
   return {
     status,
     headers,
     body,
     url,
-    text: () => body.toString('utf8'),
-    json: () => JSON.parse(body.toString('utf8')),
+    text,
+    json: () => JSON.parse(text()),
     header: (name) => {
       const v = headers[name.toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;
