@@ -198,6 +198,15 @@ describe('httpRequest', () => {
     expect(res.json()).toEqual({ a: 1 });
   });
 
+  it('refuses a redirect to an unparsable Location with an HttpError that does not quote it', async () => {
+    const url = await serve((_q, res) => res.writeHead(302, { location: 'http://[secret' }).end());
+    for (const redirect of ['follow', 'error'] as const) {
+      const e = await failure(httpRequest(url, { timeoutMs: 2000, redirect }));
+      expect(e.kind).toBe('redirect');
+      expect(e.message).not.toContain('secret');
+    }
+  });
+
   it('rejects what is not an http(s) URL', async () => {
     expect((await failure(httpRequest('not a url', { timeoutMs: 100 }))).kind).toBe('bad_url');
     expect((await failure(httpRequest('ftp://x/y', { timeoutMs: 100 }))).kind).toBe('bad_url');

@@ -75,7 +75,13 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions): 
     const res = await exchangeWithRetry(target, method, headers, body, deadline, opts);
     const location = res.headers.location;
     if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return res;
-    const next = new URL(location, target);
+    let next: URL;
+    try {
+      next = new URL(location, target);
+    } catch {
+      // Not quoted: a Location may carry secrets too.
+      throw new HttpError('redirect', `redirected (HTTP ${res.status}) to an invalid URL`);
+    }
     if (opts.redirect === 'error') {
       // Origin only: paths and queries may carry secrets (published calendar
       // links, TrueConf API v3 tokens).
