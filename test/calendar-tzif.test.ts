@@ -144,6 +144,15 @@ describe('TZif reader (RFC 8536)', () => {
     expect(tzifOffsetAt(z, 0)).toBe(5 * H);
   });
 
+  it('accepts the whole utoff range RFC 8536 allows, [-89999, 93599]', () => {
+    for (const off of [-89_999, 93_599]) {
+      const z = parseTzif(tzifBytes({ version: 2, times: [], idx: [], types: [off], footer: '' }));
+      expect(tzifOffsetAt(z, 0)).toBe(off);
+    }
+    expect(() => parseTzif(tzifBytes({ version: 1, times: [], idx: [], types: [-90_000] }))).toThrow(TzifError);
+    expect(() => parseTzif(tzifBytes({ version: 1, times: [], idx: [], types: [93_600] }))).toThrow(TzifError);
+  });
+
   it.each([
     ['bad magic', Buffer.from('TZix'.padEnd(60, '\0')), "no 'TZif' magic"],
     ['a truncated header', Buffer.from('TZif2'), 'truncated header'],

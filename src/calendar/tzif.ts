@@ -91,7 +91,7 @@ export function parseTzif(bytes: Uint8Array): TzifZone {
   for (let k = 0; k < h.typecnt; k++) {
     const off = view.getInt32(at + k * 6);
     // RFC 8536: utoff must not be −2^31 and should be within a day.
-    if (off <= -89_999 || off >= 93_600) throw new TzifError(`offset ${off} s is out of range`);
+    if (off < -89_999 || off > 93_599) throw new TzifError(`offset ${off} s is out of range`);
     typeOffsets.push(off);
   }
 
