@@ -293,6 +293,19 @@ describe('zone.ts on the OS database', () => {
     expect(isIanaZone('Europe')).toBe(false);
   });
 
+  it('takes the system zone from the /etc/localtime link first, then /etc/timezone; no localtime is UTC', () => {
+    delete process.env.TZ;
+    const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'etc-'));
+    expect(systemZone(etc)).toBe('UTC');
+    fs.writeFileSync(path.join(etc, 'timezone'), 'Europe/Berlin\n');
+    fs.symlinkSync(path.join(zoneinfo(), 'Asia/Tokyo'), path.join(etc, 'localtime'));
+    expect(systemZone(etc)).toBe('Asia/Tokyo');
+    // A copied file instead of a link: the name Debian recorded.
+    fs.rmSync(path.join(etc, 'localtime'));
+    fs.copyFileSync(path.join(zoneinfo(), 'Asia/Tokyo'), path.join(etc, 'localtime'));
+    expect(systemZone(etc)).toBe('Europe/Berlin');
+  });
+
   it('takes the system zone from $TZ, with or without the leading colon', () => {
     process.env.TZ = 'Asia/Tokyo';
     expect(systemZone()).toBe('Asia/Tokyo');

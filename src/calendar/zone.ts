@@ -80,29 +80,31 @@ export function isIanaZone(zone: string): boolean {
 
 /**
  * The machine's zone, used when the config names none: $TZ when it names a
- * zone, else what Debian-style systems record (/etc/timezone, the
- * /etc/localtime link), else the runtime's guess.
+ * zone, else the /etc/localtime link (what the C library follows), else
+ * /etc/timezone (Debian's record, for a copied /etc/localtime), else the
+ * runtime's guess. `etc` is for tests.
  */
-export function systemZone(): string {
+export function systemZone(etc = '/etc'): string {
   const tz = process.env.TZ?.replace(/^:/, '');
   if (tz !== undefined) {
     if (tz === '' || tz === 'UTC') return 'UTC';
     if (osZone(tz)) return tz;
   }
   try {
-    const name = fs.readFileSync('/etc/timezone', 'utf8').trim();
-    if (osZone(name)) return name;
-  } catch {
-    // not a Debian-style system
-  }
-  try {
-    const link = fs.readlinkSync('/etc/localtime');
+    const link = fs.readlinkSync(path.join(etc, 'localtime'));
     const at = link.indexOf('zoneinfo/');
     const name = at >= 0 ? link.slice(at + 'zoneinfo/'.length) : '';
     if (osZone(name)) return name;
   } catch (e) {
     // No /etc/localtime at all means UTC to the C library, and so to us.
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'UTC';
+    // EINVAL: a copied file, not a link; its name may be recorded below.
+  }
+  try {
+    const name = fs.readFileSync(path.join(etc, 'timezone'), 'utf8').trim();
+    if (osZone(name)) return name;
+  } catch {
+    // not a Debian-style system
   }
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
