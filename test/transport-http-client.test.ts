@@ -207,6 +207,21 @@ describe('httpRequest', () => {
     }
   });
 
+  it('follows only 301, 302, 303, 307 and 308; a HEAD stays a HEAD through a 303', async () => {
+    const seen: string[] = [];
+    const url = await serve((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === '/300') res.writeHead(300, { location: '/elsewhere' }).end('choices');
+      else if (req.url === '/head') res.writeHead(303, { location: '/target' }).end();
+      else res.end('target');
+    });
+    const choices = await httpRequest(`${url}/300`, { timeoutMs: 2000 });
+    expect(choices.status).toBe(300);
+    expect(choices.text()).toBe('choices');
+    expect((await httpRequest(`${url}/head`, { method: 'HEAD', timeoutMs: 2000 })).status).toBe(200);
+    expect(seen).toEqual(['GET /300', 'HEAD /head', 'HEAD /target']);
+  });
+
   it('rejects what is not an http(s) URL', async () => {
     expect((await failure(httpRequest('not a url', { timeoutMs: 100 }))).kind).toBe('bad_url');
     expect((await failure(httpRequest('ftp://x/y', { timeoutMs: 100 }))).kind).toBe('bad_url');

@@ -55,6 +55,7 @@ export interface HttpResponse {
 }
 
 const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
@@ -74,7 +75,8 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions): 
   for (let hop = 0; ; hop++) {
     const res = await exchangeWithRetry(target, method, headers, body, deadline, opts);
     const location = res.headers.location;
-    if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return res;
+    // Only the redirect codes fetch follows; 300, 304, 305 and 306 are answers.
+    if (!REDIRECTS.has(res.status) || !location) return res;
     let next: URL;
     try {
       next = new URL(location, target);
@@ -96,7 +98,11 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions): 
       delete headers.authorization;
       delete headers.cookie;
     }
-    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+    // As fetch: 303 turns anything but GET/HEAD into GET, 301/302 only a POST.
+    if (
+      (res.status === 303 && method !== 'GET' && method !== 'HEAD') ||
+      ((res.status === 301 || res.status === 302) && method === 'POST')
+    ) {
       method = 'GET';
       body = undefined;
       delete headers['content-type'];
