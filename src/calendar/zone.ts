@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { findIana } from 'windows-iana';
+import { intlOffsetMinutes, intlSystemZone, isIntlZone } from './intl-zone.js';
 import { parseTzif, type TzifZone, tzifOffsetAt } from './tzif.js';
 
 export interface WallClock {
@@ -45,37 +46,13 @@ function osZone(zone: string): TzifZone | null {
   return z;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
 /** True when the OS or the runtime knows this IANA zone name. */
 export function isIanaZone(zone: string): boolean {
   if (zone === 'UTC' || osZone(zone)) return true;
   // Only what could be a zone name goes on to Intl (a zone newer than the
   // OS's tzdata, a name in other case): anything else would load ICU to say no.
   if (!ZONE_NAME.test(zone)) return false;
-  try {
-    formatter(zone);
-    return true;
-  } catch {
-    return false;
-  }
+  return isIntlZone(zone);
 }
 
 /**
@@ -106,43 +83,7 @@ export function systemZone(etc = '/etc'): string {
   } catch {
     // not a Debian-style system
   }
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
-
-/** Wall clock in `zone` at instant `ms`, straight from Intl. */
-function intlWallClock(ms: number, zone: string): WallClock {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(zone).formatToParts(new Date(ms))) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  }
-  return {
-    year: parts.year ?? 1970,
-    month: parts.month ?? 1,
-    day: parts.day ?? 1,
-    hour: parts.hour ?? 0,
-    minute: parts.minute ?? 0,
-    second: parts.second ?? 0,
-  };
-}
-
-// Intl is slow (tens of µs per call) and calendars convert thousands of
-// times per poll. Zone offsets only change on quarter-hour boundaries, so
-// one lookup per zone and quarter hour is exact.
-const QUARTER_MS = 900_000;
-const offsetCache = new Map<string, number>();
-
-function intlOffsetMinutes(ms: number, zone: string): number {
-  const q = Math.floor(ms / QUARTER_MS);
-  const key = `${zone}|${q}`;
-  let off = offsetCache.get(key);
-  if (off === undefined) {
-    const at = q * QUARTER_MS;
-    const w = intlWallClock(at, zone);
-    off = Math.round((Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - at) / 60_000);
-    if (offsetCache.size > 200_000) offsetCache.clear();
-    offsetCache.set(key, off);
-  }
-  return off;
+  return intlSystemZone();
 }
 
 /** Offset of `zone` from UTC at instant `ms`, in minutes (east positive). */
