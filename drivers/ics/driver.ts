@@ -83,7 +83,7 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
       res = await httpRequest(source.url, {
         headers,
         timeoutMs: config.request_timeout_ms,
-        signal: signal ? AbortSignal.any([stopped.signal, signal]) : stopped.signal,
+        signal: [stopped.signal, signal],
         maxBytes: config.max_bytes,
       });
     } catch (e) {

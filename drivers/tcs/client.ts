@@ -186,7 +186,7 @@ export class TcsClient {
         headers,
         body,
         timeoutMs: this.o.timeoutMs,
-        signal: signal ? AbortSignal.any([this.stopped.signal, signal]) : this.stopped.signal,
+        signal: [this.stopped.signal, signal],
         redirect: 'error',
       });
     } catch (e) {

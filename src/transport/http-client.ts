@@ -34,7 +34,8 @@ export interface HttpRequestOptions {
   body?: string | Uint8Array;
   /** Deadline for the whole exchange, body included. */
   timeoutMs: number;
-  signal?: AbortSignal;
+  /** Aborts the request; several (say the caller's and the driver's stop signal) abort it when any does. */
+  signal?: AbortSignal | readonly (AbortSignal | undefined)[];
   /** 'follow' (default, at most 5 hops) or 'error' (a 3xx is an HttpError). */
   redirect?: 'follow' | 'error';
   /** Largest body accepted, after decompression. Default 64 MiB. */
@@ -59,6 +60,22 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
+/** One request of the redirect chain; httpRequest rewrites it between hops. */
+interface Hop {
+  target: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: string | Uint8Array | undefined;
+}
+
+/** What every hop shares: the one deadline, the abort signals and the limits. */
+interface Exchange {
+  deadline: number;
+  timeoutMs: number;
+  signals: AbortSignal[];
+  maxBytes: number;
+}
+
 export async function httpRequest(url: string | URL, opts: HttpRequestOptions): Promise<HttpResponse> {
   let target: URL;
   try {
@@ -66,20 +83,24 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions): 
   } catch {
     throw new HttpError('bad_url', 'not a valid URL');
   }
-  const deadline = Date.now() + opts.timeoutMs;
-  let method = (opts.method ?? 'GET').toUpperCase();
-  let body = opts.body;
-  const headers: Record<string, string> = {};
+  const x: Exchange = {
+    deadline: Date.now() + opts.timeoutMs,
+    timeoutMs: opts.timeoutMs,
+    signals: (Array.isArray(opts.signal) ? opts.signal : [opts.signal]).filter((g): g is AbortSignal => g !== undefined),
+    maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
+  };
+  const hop: Hop = { target, method: (opts.method ?? 'GET').toUpperCase(), headers: {}, body: opts.body };
+  const headers = hop.headers;
   for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
   headers['accept-encoding'] ??= 'gzip, deflate, br';
-  for (let hop = 0; ; hop++) {
-    const res = await exchangeWithRetry(target, method, headers, body, deadline, opts);
+  for (let n = 0; ; n++) {
+    const res = await exchangeWithRetry(hop, x);
     const location = res.headers.location;
     // Only the redirect codes fetch follows; 300, 304, 305 and 306 are answers.
     if (!REDIRECTS.has(res.status) || !location) return res;
     let next: URL;
     try {
-      next = new URL(location, target);
+      next = new URL(location, hop.target);
     } catch {
       // Not quoted: a Location may carry secrets too.
       throw new HttpError('redirect', `redirected (HTTP ${res.status}) to an invalid URL`);
@@ -89,49 +110,42 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions): 
       // links, TrueConf API v3 tokens).
       throw new HttpError('redirect', `redirected (HTTP ${res.status}) to ${next.origin}`);
     }
-    if (hop >= MAX_REDIRECTS) throw new HttpError('redirect', `more than ${MAX_REDIRECTS} redirects`);
+    if (n >= MAX_REDIRECTS) throw new HttpError('redirect', `more than ${MAX_REDIRECTS} redirects`);
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new HttpError('redirect', `redirected to unsupported scheme ${next.protocol}`);
     }
     // Credentials stay with the origin they were meant for.
-    if (next.origin !== target.origin) {
+    if (next.origin !== hop.target.origin) {
       delete headers.authorization;
       delete headers.cookie;
     }
     // As fetch: 303 turns anything but GET/HEAD into GET, 301/302 only a POST.
     if (
-      (res.status === 303 && method !== 'GET' && method !== 'HEAD') ||
-      ((res.status === 301 || res.status === 302) && method === 'POST')
+      (res.status === 303 && hop.method !== 'GET' && hop.method !== 'HEAD') ||
+      ((res.status === 301 || res.status === 302) && hop.method === 'POST')
     ) {
-      method = 'GET';
-      body = undefined;
+      hop.method = 'GET';
+      hop.body = undefined;
       delete headers['content-type'];
       delete headers['content-length'];
     }
-    target = next;
+    hop.target = next;
   }
 }
 
-async function exchangeWithRetry(
-  target: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: string | Uint8Array | undefined,
-  deadline: number,
-  opts: HttpRequestOptions,
-): Promise<HttpResponse> {
+async function exchangeWithRetry(hop: Hop, x: Exchange): Promise<HttpResponse> {
   try {
-    return await exchange(target, method, headers, body, deadline, opts);
+    return await exchange(hop, x);
   } catch (e) {
     // A keep-alive socket the server closed while idle fails at once; Node's
     // docs recommend retrying such a request when it is safe to repeat.
     if (!(e instanceof StaleSocketError)) throw e;
-    if (!IDEMPOTENT.has(method)) throw e.cause;
+    if (!IDEMPOTENT.has(hop.method)) throw e.cause;
   }
   // Once: the retry may take another stale socket from the pool, and that
   // failure is the caller's (as an HttpError, never the internal wrapper).
   try {
-    return await exchange(target, method, headers, body, deadline, opts);
+    return await exchange(hop, x);
   } catch (e) {
     throw e instanceof StaleSocketError ? e.cause : e;
   }
@@ -143,20 +157,13 @@ class StaleSocketError extends Error {
   }
 }
 
-function exchange(
-  target: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: string | Uint8Array | undefined,
-  deadline: number,
-  opts: HttpRequestOptions,
-): Promise<HttpResponse> {
+function exchange({ target, method, headers, body }: Hop, x: Exchange): Promise<HttpResponse> {
   const lib = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
   if (!lib) return Promise.reject(new HttpError('bad_url', `unsupported scheme ${target.protocol}`));
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const remaining = deadline - Date.now();
-  if (remaining <= 0) return Promise.reject(new HttpError('timeout', `no answer within ${opts.timeoutMs} ms`));
-  if (opts.signal?.aborted) return Promise.reject(new HttpError('aborted', 'aborted'));
+  const { maxBytes, signals } = x;
+  const remaining = x.deadline - Date.now();
+  if (remaining <= 0) return Promise.reject(new HttpError('timeout', `no answer within ${x.timeoutMs} ms`));
+  if (signals.some((g) => g.aborted)) return Promise.reject(new HttpError('aborted', 'aborted'));
 
   return new Promise<HttpResponse>((resolve, reject) => {
     let settled = false;
@@ -164,15 +171,15 @@ function exchange(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      for (const g of signals) g.removeEventListener('abort', onAbort);
       if (err) {
         req?.destroy();
         reject(err);
       } else resolve(res!);
     };
     const onAbort = () => finish(new HttpError('aborted', 'aborted'));
-    const timer = setTimeout(() => finish(new HttpError('timeout', `no answer within ${opts.timeoutMs} ms`)), remaining);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => finish(new HttpError('timeout', `no answer within ${x.timeoutMs} ms`)), remaining);
+    for (const g of signals) g.addEventListener('abort', onAbort, { once: true });
 
     const sendHeaders = { ...headers };
     if (body !== undefined) sendHeaders['content-length'] = String(Buffer.byteLength(body));
