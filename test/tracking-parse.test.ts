@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dedupKey, dedupText, EventInputError, parseConfEvent, parseTime, parseUserData } from '../src/tracking/parse.js';
+import { dedupKey, EventInputError, parseConfEvent, parseTime, parseUserData } from '../src/tracking/parse.js';
+import { dedupText } from './support/dedup-text.js';
 import { iso } from '../src/util/iso.js';
 import { mapZoom, verifyZoom, zoomSignature, zoomUrlValidation } from '../src/tracking/zoom.js';
 

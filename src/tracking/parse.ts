@@ -198,8 +198,8 @@ export function ownTime(ev: ConfEvent, receivedAt: number): number {
 
 /**
  * The business key that makes two deliveries the same event: name,
- * participant, call and every time field (the conference is the other half of
- * the unique index) — never the receipt time or a delivery id. A 53-bit hash
+ * participant, call and every time field (keys are kept per conference,
+ * dedup.ts) — never the receipt time or a delivery id. A 53-bit hash
  * of the fields, stored as an INTEGER: hashing the fields in place needs no key
  * text, no Buffer and no crypto call per event (SHA-1 of the key text cost
  * ~2 µs of a batch event's ~16), and SQLite's index entries are smaller.
@@ -258,26 +258,6 @@ function finish(): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (h2 & 0x1fffff) + (h1 >>> 0);
-}
-
-/**
- * The business key as text. Versions before tracking schema 4 stored its
- * SHA-1 (migration 4 re-keys those rows); tests compare keys by it.
- */
-export function dedupText(ev: ConfEvent, raw: unknown): string {
-  if (!ev.known) return JSON.stringify([ev.event, ev.conference, canonical(raw)]);
-  return JSON.stringify([
-    ev.event,
-    ev.conference,
-    ev.call_id,
-    ev.part_uri,
-    ev.person,
-    ev.begin_time,
-    ev.end_time,
-    ev.join_time,
-    ev.quit_time,
-    ev.error,
-  ]);
 }
 
 /** JSON with object keys sorted, so key order in a redelivery does not matter. */
