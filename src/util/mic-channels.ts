@@ -1,5 +1,6 @@
 // Shared by the microphone drivers (shure-mic, conference-mic): one normalised event stream.
 import type { DriverContext } from '../host/contract.js';
+import { isoNow } from './clock.js';
 
 /**
  * Per-channel microphone state of one device: emits the normalised
@@ -32,7 +33,7 @@ export class MicChannels {
       channel,
       on,
       chairman: this.chairman.has(channel),
-      at: new Date(this.ctx.clock.now()).toISOString(),
+      at: isoNow(this.ctx.clock),
     };
     if (reason) data.reason = reason;
     this.ctx.emit({ type: 'mic', data });
