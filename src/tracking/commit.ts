@@ -58,7 +58,7 @@ export class EventCommitter {
   /** Stores the groups' events in one transaction; one result per group, returned after the commit. */
   commit(groups: readonly EventGroup[]): IngestResult[] {
     const now = this.ctx.clock.now();
-    const nowIso = iso(now) as string;
+    const nowIso = iso(now);
     const appended: { meeting: string; ev: ConfEvent; seq: number }[] = [];
     const dropCaches = new Set<string>();
     // Meetings that had no row before this commit: all their foldable events are in `appended`.
@@ -125,7 +125,7 @@ export class EventCommitter {
           appended.push({ meeting, ev, seq });
           this.ctx.events.emit({
             type: 'meeting.event',
-            at: iso(ev.at) as string,
+            at: iso(ev.at),
             data: {
               meeting_id: meeting,
               instance_id: ev.conference,
@@ -199,7 +199,7 @@ export class EventCommitter {
     if (prev?.status !== st.status) {
       this.ctx.events.emit({
         type: 'meeting.status',
-        at: iso(now) as string,
+        at: iso(now),
         data: {
           meeting_id: meeting,
           status: st.status,

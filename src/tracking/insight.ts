@@ -119,7 +119,7 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
       else if (i && i.end !== null) q = q === null ? i.end : Math.min(q, i.end);
       if (q !== null && q < c.join) q = c.join;
       c.quit = q;
-      c.joinIso = iso(c.join) as string;
+      c.joinIso = iso(c.join);
       c.quitIso = iso(q);
       c.closed =
         q === null
@@ -184,7 +184,7 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
     requires,
     ...seg,
     segObjs: Array.from(seg.segStart, (st, k) => ({
-      start: iso(st) as string,
+      start: iso(st),
       end: seg.segEnd[k] === Number.POSITIVE_INFINITY ? null : iso(seg.segEnd[k]),
     })),
     recordings,
@@ -327,7 +327,7 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
   }
   const recordings = ix.recordings
     .filter((r) => r.end <= at)
-    .map((r) => ({ instance_id: r.instance_id, begin_time: iso(r.begin) as string, end_time: iso(r.end) as string }));
+    .map((r) => ({ instance_id: r.instance_id, begin_time: iso(r.begin), end_time: iso(r.end) }));
   return {
     id: ix.id,
     status: st.status,
@@ -338,7 +338,7 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
     participants,
     timer: { running, elapsed_ms: elapsed, requires: ix.requires, segments },
     recordings,
-    as_of: iso(at) as string,
+    as_of: iso(at),
     final: (st.status === 'ended' || st.status === 'failed') && at >= ix.lastAt,
   };
 }
