@@ -122,7 +122,9 @@ export class DeviceHost {
   /** Runs a device action: validate, check online, time out, audit. */
   async invoke(id: string, action: string, params: unknown, cause: Cause, signal?: AbortSignal): Promise<unknown> {
     const m = this.require(id);
-    const def = m.instance?.actions[action];
+    const actions = m.instance?.actions;
+    // The action name comes from clients: only the driver's own names count, never Object.prototype's.
+    const def = actions && Object.hasOwn(actions, action) ? actions[action] : undefined;
     if (!def) {
       const known = Object.keys(m.instance?.actions ?? {}).join(', ') || 'none (device not started)';
       throw new AgentError('ACTION_NOT_FOUND', `device ${id} has no action "${action}"; actions: ${known}`);
