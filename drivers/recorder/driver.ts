@@ -10,6 +10,7 @@ import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import { findExecutable } from './binaries.js';
 import { Graphics } from './graphics.js';
+import { type ImageLimits, imageFromBase64, imageFromPath } from './image-source.js';
 import { RecordingIndex } from './index-db.js';
 import {
   dateFolder,
@@ -55,6 +56,10 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
   let stopped = false;
   const minFree = config.min_free_mb * 1024 * 1024;
   const style = { font: config.font };
+  const imageLimits: ImageLimits = {
+    dir: path.resolve(ctx.dataDir, '..', '..', config.image_dir ?? 'graphics'),
+    maxBytes: config.image_max_bytes,
+  };
   const input: InputSpec = {
     url: config.input,
     format: config.input_format,
@@ -238,6 +243,7 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
       for (const row of index.dangling()) await recoverSegment(ffprobe, root, row.path, index);
       graphics = new Graphics(path.join(ctx.dataDir, 'graphics'), ffmpeg, config.logo_max_px);
       await graphics.init();
+      fs.mkdirSync(imageLimits.dir, { recursive: true });
       await diskGuard();
       scheduleDisk();
       ctx.setStatus('online', `ready; recordings in ${root}`);
@@ -375,14 +381,9 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
             g.setText(p.layer, p.text);
           } else if (p.layer === 'logo') {
             let image: Buffer;
-            if (p.image_base64) image = Buffer.from(p.image_base64, 'base64');
-            else if (p.image_path) {
-              try {
-                image = fs.readFileSync(p.image_path);
-              } catch (e) {
-                throw new AgentError('INVALID_PARAMS', `graphic logo: cannot read ${p.image_path}: ${errorMessage(e)}`);
-              }
-            } else throw new AgentError('INVALID_PARAMS', 'graphic logo: give image_base64 or image_path, or clear: true');
+            if (p.image_base64) image = imageFromBase64(p.image_base64, imageLimits);
+            else if (p.image_path) image = await imageFromPath(p.image_path, imageLimits);
+            else throw new AgentError('INVALID_PARAMS', 'graphic logo: give image_base64 or image_path, or clear: true');
             await g.setLogo(image, p.image_path ?? 'upload').catch((e) => {
               throw new AgentError('INVALID_PARAMS', errorMessage(e));
             });

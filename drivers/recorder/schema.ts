@@ -36,6 +36,18 @@ export const RecorderConfigSchema = Type.Object(
     restart_max_ms: Type.Integer({ minimum: 1000, default: 30_000, description: 'Longest restart delay.' }),
     font: Type.String({ default: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', description: 'Font of the text layers.' }),
     logo_max_px: Type.Integer({ minimum: 16, maximum: 1024, default: 160, description: 'The logo is scaled to fit this box.' }),
+    image_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'The only folder `graphic` image_path may name files in; default <data_dir>/graphics.',
+      }),
+    ),
+    image_max_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 64 * 1024 * 1024,
+      default: 2 * 1024 * 1024,
+      description: 'Largest logo image accepted by `graphic` (file or decoded image_base64).',
+    }),
     preview_width: Type.Integer({
       minimum: 64,
       maximum: 3840,
@@ -62,7 +74,13 @@ export const GraphicParams = Type.Object(
     image_base64: Type.Optional(
       Type.String({ minLength: 8, maxLength: 4_000_000, description: 'logo image (PNG, JPEG…), base64.' }),
     ),
-    image_path: Type.Optional(Type.String({ minLength: 1, description: 'logo image file on the agent machine.' })),
+    image_path: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'logo image file inside the image folder (image_dir; relative to it or absolute).',
+      }),
+    ),
     clear: Type.Optional(Type.Boolean({ description: 'true: remove the layer.' })),
     preview: Type.Optional(Type.Boolean({ default: true, description: 'false: skip the JPEG preview.' })),
   },
