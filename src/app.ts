@@ -21,7 +21,9 @@ import { AuditLog } from './store/audit.js';
 import { Store } from './store/db.js';
 import { realClock, type Clock } from './util/clock.js';
 import { errorMessage } from './util/errors.js';
-import { createLogger } from './util/logger.js';
+import { httpErrorHandler } from './util/http-errors.js';
+import { LimitedLog } from './util/log-limit.js';
+import { createLogger, httpLogSerializers } from './util/logger.js';
 import { VERSION } from './version.js';
 
 export interface AgentOptions {
@@ -83,12 +85,23 @@ export class Agent {
       actionTimeoutMs: cfg.agent.action_timeout_ms,
     });
     const auth = new TokenAuth(resolveTokenFiles(cfg.agent.tokens, path.dirname(this.loaded.file), this.logger));
+    const httpLogger = this.logger.child({ mod: 'http' }, { level: 'warn', serializers: httpLogSerializers });
     this.http = Fastify({
-      // Per-request logs stay off (warn level) so the API's hot path does not log.
-      loggerInstance: this.logger.child({ mod: 'http' }, { level: 'warn' }),
+      // Per-request logs stay off (warn level) so the API's hot path does not log;
+      // requests are logged as method and path, never with their query (?token=).
+      loggerInstance: httpLogger,
       bodyLimit: 1024 * 1024,
+      // A client trickling its request a byte at a time must not hold a socket forever.
+      requestTimeout: cfg.agent.http_request_timeout_ms,
+      // Node checks that deadline this often (its default is every 30 s), and only
+      // while the headers' own deadline is not longer than the request's.
+      http: {
+        connectionsCheckingInterval: Math.min(1000, cfg.agent.http_request_timeout_ms),
+        headersTimeout: Math.min(60_000, cfg.agent.http_request_timeout_ms),
+      },
       forceCloseConnections: true,
     }) as unknown as FastifyInstance;
+    this.http.setErrorHandler(httpErrorHandler(new LimitedLog(httpLogger)));
     void this.http.register(websocket, { options: { maxPayload: 1024 * 1024 } });
     const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0);
     this.host.metrics = metrics;

@@ -48,6 +48,13 @@ export const AgentSchema = Type.Object(
       default: 10_000,
       description: 'How long a device action may take before it fails with DEVICE_TIMEOUT (a driver may set its own).',
     }),
+    http_request_timeout_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 600_000,
+      default: 30_000,
+      description:
+        'An HTTP request (headers and body) must arrive within this time, else 408 and the connection is closed; WebSocket connections are not affected once open.',
+    }),
     tokens: Type.Array(TokenSchema, { default: [] }),
   },
   { additionalProperties: false },

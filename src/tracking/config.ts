@@ -28,6 +28,12 @@ export const TrackingSectionSchema = Type.Object(
       default: 1024 * 1024,
       description: 'Largest webhook body accepted (413 above it).',
     }),
+    max_json_depth: Type.Integer({
+      minimum: 2,
+      maximum: 512,
+      default: 64,
+      description: 'Deepest nesting of arrays/objects in a webhook body (400 above it, before anything is stored).',
+    }),
     max_batch: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'Most events in one POST.' }),
     publish_delay_ms: Type.Integer({
       minimum: 0,

@@ -5,6 +5,7 @@ import type { AgentContext } from '../app-context.js';
 import { requireRole } from '../api/auth.js';
 import type { Role } from '../config/schema.js';
 import { AgentError } from '../util/errors.js';
+import { jsonDepth } from '../util/json-depth.js';
 import type { TrackingConfig } from './config.js';
 import { EventInputError } from './parse.js';
 import type { TrackingService } from './service.js';
@@ -20,7 +21,7 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
     hooks.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: cfg.max_body_bytes }, (_req, body, done) => done(null, body));
 
     hooks.post('/hooks/conference', { onRequest: guard('ingest'), bodyLimit: cfg.max_body_bytes }, async (req, reply) => {
-      const parsed = parseJson(req.body);
+      const parsed = parseJson(req.body, cfg.max_json_depth);
       if ('error' in parsed) return reply.code(400).send({ error: parsed.error });
       try {
         return await svc.ingestQueued(svc.validate(parsed.value, 'conference', parsed.text), 'conference');
@@ -35,7 +36,7 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const check = verifyZoom(req.headers, raw, secret, ctx.clock.now(), cfg.zoom_max_skew_s);
       if (!check.ok) return reply.code(401).send({ error: check.reason });
-      const parsed = parseJson(req.body);
+      const parsed = parseJson(req.body, cfg.max_json_depth);
       if ('error' in parsed) return reply.code(400).send({ error: parsed.error });
       try {
         const m = mapZoom(parsed.value, ctx.clock.now());
@@ -90,10 +91,15 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
   });
 }
 
-function parseJson(body: unknown): { value: unknown; text: string } | { error: string } {
+function parseJson(body: unknown, maxDepth: number): { value: unknown; text: string } | { error: string } {
   if (!Buffer.isBuffer(body) || body.length === 0) return { error: 'empty body: expected a JSON event object or array' };
+  const text = body.toString('utf8');
+  // Refused before parsing: deeper input would overflow the stack of what walks it later,
+  // and a 5xx would make the sender retry this batch forever.
+  if (jsonDepth(text, maxDepth) > maxDepth) {
+    return { error: `JSON nested deeper than ${maxDepth} levels ([tracking] max_json_depth)` };
+  }
   try {
-    const text = body.toString('utf8');
     return { value: JSON.parse(text), text };
   } catch (e) {
     return { error: `malformed JSON: ${(e as Error).message}` };

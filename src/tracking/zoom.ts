@@ -35,6 +35,15 @@ export function zoomUrlValidation(plainToken: string, secret: string): { plainTo
   return { plainToken, encryptedToken: createHmac('sha256', secret).update(plainToken).digest('hex') };
 }
 
+// Zoom event name → our event name. A Map: a client-chosen name such as
+// "toString" or "__proto__" must find nothing, not an Object.prototype member.
+const ZOOM_EVENTS = new Map<string, string>([
+  ['meeting.started', 'conf.create.succ'],
+  ['meeting.ended', 'conf.end'],
+  ['meeting.participant_joined', 'conf.joined'],
+  ['meeting.participant_left', 'conf.quit'],
+]);
+
 export type ZoomMapped =
   | { kind: 'url_validation'; plainToken: string }
   | { kind: 'events'; events: ConfEvent[] }
@@ -57,13 +66,7 @@ export function mapZoom(body: unknown, receivedAt: number): ZoomMapped {
     }
     return { kind: 'url_validation', plainToken: payload.plainToken };
   }
-  const names: Record<string, string> = {
-    'meeting.started': 'conf.create.succ',
-    'meeting.ended': 'conf.end',
-    'meeting.participant_joined': 'conf.joined',
-    'meeting.participant_left': 'conf.quit',
-  };
-  const name = names[b.event];
+  const name = ZOOM_EVENTS.get(b.event);
   if (!name) return { kind: 'ignored', event: b.event };
   const obj = payload.object as Record<string, unknown> | undefined;
   if (!obj || typeof obj !== 'object') throw new EventInputError(0, 'payload.object', 'expected an object');

@@ -25,3 +25,32 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     destination ?? pino.destination({ fd: 1, sync: false }),
   );
 }
+
+// A path followed by a query: everything from '?' up to the next space or quote.
+const QUERY_IN_TEXT = /(\/[^\s"'?]*)\?[^\s"'`)]*/g;
+
+/** A URL or a text holding URLs, with every query string cut (`?token=` must never reach a log). */
+export function withoutQuery(text: string): string {
+  return text.replace(QUERY_IN_TEXT, '$1?…');
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  ip?: string;
+}
+
+/**
+ * Serializers for the HTTP server's logger: requests are logged as method and
+ * path only (no query, no headers); error messages and stacks lose any query
+ * string a framework error quoted (fastify names the URL in some messages).
+ */
+export const httpLogSerializers: { req: (req: LoggedRequest) => object; err: (e: Error) => object } = {
+  req: (req) => ({ method: req.method, path: withoutQuery(req.url ?? ''), remoteAddress: req.ip }),
+  err: (e) => {
+    const s = pino.stdSerializers.err(e);
+    s.message = withoutQuery(s.message);
+    s.stack = withoutQuery(s.stack);
+    return s;
+  },
+};

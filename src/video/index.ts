@@ -82,6 +82,7 @@ export class VideoFeature implements Feature {
         hasStream: (name) => this.streams.some((s) => s.name === name),
       },
       ctx.logger.child({ mod: 'video-proxy' }),
+      video.max_body_bytes,
     );
   }
 

@@ -18,11 +18,19 @@ export interface ProxyTarget {
 const WS_HIGH_WATER = 4 * 1024 * 1024;
 const FRAME_PARAMS = ['width', 'w', 'height', 'h', 'rotate', 'cache'];
 
-export function registerVideoProxy(http: FastifyInstance, auth: TokenAuth, target: ProxyTarget, logger: Logger): void {
+export function registerVideoProxy(
+  http: FastifyInstance,
+  auth: TokenAuth,
+  target: ProxyTarget,
+  logger: Logger,
+  maxBodyBytes: number,
+): void {
   const viewerOnly = requireRole(auth, 'viewer');
   const guard = async (req: FastifyRequest, reply: FastifyReply) => {
-    const denied = await viewerOnly(req, reply);
-    if (denied !== undefined) return denied;
+    // A refusal has been sent when this returns. (Its return value is the reply,
+    // a thenable: awaiting it yields undefined, so test reply.sent instead.)
+    await viewerOnly(req, reply);
+    if (reply.sent) return reply;
     const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
     if (!target.hasStream(src)) return reply.code(404).send({ error: `unknown stream "${src}"` });
     const up = target.upstream();
@@ -32,7 +40,7 @@ export function registerVideoProxy(http: FastifyInstance, auth: TokenAuth, targe
   void http.register(async (scoped) => {
     // Bodies are passed through untouched (JSON offer, WHEP SDP, form data).
     scoped.removeAllContentTypeParsers();
-    scoped.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
+    scoped.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
 
     scoped.get('/video/ws', { websocket: true, preValidation: guard }, (client, req) => {
       const up = target.upstream();

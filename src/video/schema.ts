@@ -50,6 +50,12 @@ export const VideoSectionSchema = Type.Object(
     rss_limit_mb: Type.Integer({ minimum: 16, maximum: 65_536, default: 1024, description: 'Restart go2rtc above this RSS.' }),
     restart_min_ms: Type.Integer({ minimum: 10, maximum: 600_000, default: 1_000, description: 'First restart delay.' }),
     restart_max_ms: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 60_000, description: 'Longest restart delay.' }),
+    max_body_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 16 * 1024 * 1024,
+      default: 256 * 1024,
+      description: 'Largest body POST /video/webrtc accepts (an SDP offer is a few KiB); 413 above it.',
+    }),
     streams: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), CameraStreamsSchema, {
       default: {},
       description: 'RTSP URLs per camera device id: [video.streams.<camera id>] main = "rtsp://…", sub = "rtsp://…".',

@@ -1,0 +1,17 @@
+// The HTTP server's last word on a thrown error. A client's mistake that
+// fastify caught (body too large, unsupported type, bad framing) is answered
+// with its 4xx and the reason, and not logged; anything else is our fault: a
+// 500 without internals, logged rate limited with the path but never the query.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { LimitedLog } from './log-limit.js';
+import { withoutQuery } from './logger.js';
+
+export function httpErrorHandler(log: LimitedLog) {
+  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status < 500) return reply.code(status).send({ error: err.message });
+    const route = `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
+    log.error(route, { route, path: withoutQuery(req.url), err }, 'HTTP request failed');
+    return reply.code(status).send({ error: 'internal error (logged on the agent)' });
+  };
+}
