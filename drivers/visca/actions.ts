@@ -66,7 +66,7 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
     'preset.reset': presetAction('reset', 'Clear a stored preset'),
 
     move: defineAction({
-      description: 'Start a continuous pan/tilt move in a direction (until stop)',
+      description: 'Start a continuous pan/tilt move in a direction (until stop); answers when the camera accepted it (ACK)',
       params: Type.Object(
         {
           direction: Type.Union(DIRECTIONS.map((d) => Type.Literal(d))),
@@ -80,10 +80,7 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
         await session.command(
           `pan-tilt ${dir}`,
           encode.panTiltDrive(a, dir, pan_speed ?? panDefault, tilt_speed ?? tiltDefault),
-          {
-            signal,
-            priority: dir === 'stop',
-          },
+          { signal, priority: dir === 'stop', drive: 'pan-tilt' },
         );
         if (dir === 'stop') cam.motionEnded('drive');
         else cam.motionStarted('drive');
@@ -100,8 +97,9 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
         await session.command('pan-tilt stop', encode.panTiltDrive(a, 'stop', panDefault, tiltDefault), {
           signal,
           priority: true,
+          drive: 'pan-tilt',
         });
-        await session.command('zoom stop', encode.zoom(a, 'stop'), { signal, priority: true });
+        await session.command('zoom stop', encode.zoom(a, 'stop'), { signal, priority: true, drive: 'zoom' });
         cam.motionEnded('all');
         return { stopped: true };
       },
@@ -124,7 +122,7 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
           await motion(`zoom direct ${position}`, encode.zoomDirect(a, position), signal);
           return { op, position };
         }
-        await session.command(`zoom ${op}`, encode.zoom(a, op, speed), { signal, priority: op === 'stop' });
+        await session.command(`zoom ${op}`, encode.zoom(a, op, speed), { signal, priority: op === 'stop', drive: 'zoom' });
         return { op };
       },
     }),

@@ -119,13 +119,15 @@ describe('Sony VISCA over IP (sony-udp)', () => {
     expect(pair.sim.presetRecalls()).toEqual([5]);
   });
 
-  it('a lost ACK: the resend gets "abnormal sequence number", the command already ran', async () => {
+  it('a lost ACK: the resend gets "abnormal sequence number", the command already ran; its result is asked for anew', async () => {
     pair = await startPair({ framing: 'sony-udp', motionMs: 0 }, { ...fast });
     // Motion 0: ACK and Completion go out together; lose both.
     pair.sim.dropNextReplies(2);
     await pair.act('preset.recall', { preset: 7 });
     expect(pair.cam.session.stats.resent).toBe(1);
-    expect(pair.sim.presetRecalls()).toEqual([7]);
+    // The resend (same sequence number) did not run it again; the result is read by sending it
+    // again with a new sequence number, as Sony's delivery-confirmation table says.
+    expect(pair.sim.presetRecalls()).toEqual([7, 7]);
   });
 
   it('a lost inquiry reply is asked again with a new sequence number', async () => {

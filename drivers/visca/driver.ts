@@ -259,7 +259,9 @@ export class ViscaCamera implements DeviceInstance {
   private async poll(): Promise<void> {
     if (!this.link.connected || this.handshaking) return;
     if (!this.online) return this.handshake('answering again');
-    if (this.session.pending > 0) return; // traffic in progress already proves liveness
+    // A message from the camera within the last period already proves it is there. Pending
+    // commands alone do not: a long move, or a drive whose Completion never comes, is silence.
+    if (this.ctx.clock.now() - this.session.lastHeardAt < this.config.poll_interval_ms) return;
     try {
       // Power can change behind our back (IR remote, another controller).
       const data = await answered(this.session.inquiry('power inquiry', encode.inqPower(this.config.address)));

@@ -28,6 +28,13 @@ interface Exchange {
   notBefore: number;
   timer: TimerHandle | null;
   completionTimeoutMs: number;
+  /** 'ack': the command answers at its ACK (continuous drives); its Completion only frees the socket. */
+  answerAt: 'ack' | 'completion';
+  /** Drives of one motor replace each other in the camera: a newer drive's ACK retires the older one. */
+  drive: 'pan-tilt' | 'zoom' | null;
+  /** Sequence numbers this command was sent with before (a late ACK or Completion for them counts). */
+  earlierSeqs: number[];
+  acked: boolean;
   /** For broadcasts: picks the answer out of the camera's messages. */
   match?: (m: CameraMessage) => unknown;
   onAck?: () => void;
@@ -62,6 +69,9 @@ export interface SendOptions {
   priority?: boolean;
   completionTimeoutMs?: number;
   onAck?: () => void;
+  /** Continuous drives (pan-tilt drive, zoom tele/wide/stop): answer at the ACK, since some
+   * cameras never send their Completion; a later drive retires the earlier one. */
+  drive?: 'pan-tilt' | 'zoom';
 }
 
 export class ViscaSession {
@@ -72,6 +82,9 @@ export class ViscaSession {
   private readonly stream = new ViscaStreamDecoder();
   private wakeTimer: TimerHandle | null = null;
   private readonly fromHeaders: Set<number>;
+  private toleratedNoted = false;
+  /** When the camera last sent a valid message (clock ms); -Infinity before the first. */
+  lastHeardAt = Number.NEGATIVE_INFINITY;
   /** Messages that crossed the wire since start (diagnostics, tests). */
   stats = { sent: 0, resent: 0, timeouts: 0, busyRetries: 0, garbageBytes: 0, staleReplies: 0 };
 
@@ -142,44 +155,79 @@ export class ViscaSession {
     const r = decodeFrame(d);
     if (!r.ok) return this.garbage(d.length, d);
     const { payloadType, sequence, payload } = r.frame;
-    if (payloadType === PAYLOAD.controlReply) return this.handleControlReply(payload);
+    // The camera's ERRORs travel as control commands (02 00); only the RESET
+    // acknowledge is a control reply (02 01) [SRG-300H / BRC-X400 technical
+    // manuals, VISCA over IP]. Errors on 02 01 are tolerated as well.
+    if (payloadType === PAYLOAD.control || payloadType === PAYLOAD.controlReply) {
+      return this.handleControl(payloadType, sequence, payload);
+    }
     if (payloadType !== PAYLOAD.reply) return this.garbage(d.length, d);
     this.handle(decodeMessage(payload), sequence, payload);
   }
 
-  private handleControlReply(payload: Buffer) {
-    const ex = this.inFlight;
-    if (!ex) return;
-    if (payload.equals(CONTROL.reset)) {
-      if (ex.kind !== 'control') return this.stale();
+  /** The exchange a Sony reply belongs to: the message on the wire, or a command running in a socket. */
+  private ownerOf(sequence: number): Exchange | null {
+    const mine = (ex: Exchange) => ex.seq === sequence || ex.earlierSeqs.includes(sequence);
+    if (this.inFlight && mine(this.inFlight)) return this.inFlight;
+    return this.executing.find(mine) ?? null;
+  }
+
+  private handleControl(payloadType: number, sequence: number, payload: Buffer) {
+    if (payloadType === PAYLOAD.controlReply && payload.equals(CONTROL.reset)) {
+      // RESET's acknowledge: the header's sequence number is meaningless for RESET.
+      const ex = this.inFlight;
+      if (ex?.kind !== 'control') return this.stale();
+      this.heard();
       this.seq = 0;
       return this.settle(ex, undefined);
     }
-    if (payload.equals(CONTROL.errorSequence)) {
-      // Only one message awaits its first reply, so the error is about it
-      // whatever sequence number the camera put on it.
-      if (ex.attempts > 1 && ex.kind === 'command') {
-        // A resend the camera had already seen: it ran the command and only
-        // our ACK (or the Completion) was lost [PROTOCOLS §1.2].
-        this.o.logger?.debug({ label: ex.label }, 'resend answered "abnormal sequence number": command already ran');
-        return this.settle(ex, undefined);
-      }
-      // Inquiry whose reply was lost, or counters out of step: ask again with
-      // a fresh sequence number (after a RESET when it was the first try).
-      this.clearInFlight(ex);
-      if (ex.kind === 'control' || ++ex.seqErrors > 2) {
-        return this.fail(ex, new DeviceError(`${ex.label}: camera keeps answering "abnormal sequence number"`, 'DEVICE_ERROR'));
-      }
-      const firstTry = ex.attempts === 1;
-      ex.attempts = 0;
-      this.queue.unshift(ex);
-      if (firstTry) this.queue.unshift(this.makeExchange('control', 'RESET', CONTROL.reset, {}, undefined, noop, noop));
-      return this.pump();
+    const isSequenceError = payload.equals(CONTROL.errorSequence);
+    if (!isSequenceError && !payload.equals(CONTROL.errorMessage)) return this.garbage(payload.length, payload);
+    this.heard();
+    if (payloadType === PAYLOAD.controlReply && !this.toleratedNoted) {
+      this.toleratedNoted = true;
+      this.o.logger?.debug('camera sends VISCA-over-IP errors as control replies (02 01); accepted');
     }
-    if (payload.equals(CONTROL.errorMessage)) {
+    // The camera copies the sequence number of the message it is answering.
+    const ex = this.inFlight && this.ownerOf(sequence) === this.inFlight ? this.inFlight : null;
+    if (!ex) {
+      // E.g. the error for a resend whose late ACK already arrived: the message it is about has moved on.
+      this.o.logger?.debug({ sequence, error: hex(payload) }, 'control error for a message no longer on the wire ignored');
+      return this.stale();
+    }
+    if (!isSequenceError) {
       return this.fail(ex, new DeviceError(`${ex.label}: camera rejected the message ("abnormal message")`, 'DEVICE_ERROR'));
     }
-    this.garbage(payload.length, payload);
+    this.clearInFlight(ex);
+    if (ex.kind === 'control') {
+      return this.fail(ex, new DeviceError(`${ex.label}: camera answered "abnormal sequence number"`, 'DEVICE_ERROR'), false);
+    }
+    if (ex.attempts > 1 && ex.kind === 'command') {
+      // A resend of a message the camera had received: it ran the command, and
+      // only its ACK or Completion was lost [Sony delivery-confirmation table].
+      if (!ex.acked) this.acked(ex);
+      if (ex.answerAt === 'ack') return this.settle(ex, undefined);
+      // The Completion still comes if only the ACK was lost; if it was lost
+      // too, the manual says to resend with a new sequence number to get the
+      // result. Every command we send is idempotent, so do that and let
+      // whichever Completion comes first (old or new number) settle it.
+      this.o.logger?.debug({ label: ex.label }, 'resend answered "abnormal sequence number": command ran; asking for its result');
+    }
+    if (++ex.seqErrors > 2) {
+      const why = ex.acked
+        ? 'camera ran the command but its result never arrived'
+        : 'camera keeps answering "abnormal sequence number"';
+      return this.fail(ex, new DeviceError(`${ex.label}: ${why}`, 'DEVICE_ERROR'), false);
+    }
+    // An inquiry whose reply was lost, a command whose result we still need,
+    // or counters out of step (a first try): send again with a new sequence
+    // number, after a RESET when it was the first try.
+    const firstTry = ex.attempts === 1;
+    ex.earlierSeqs.push(ex.seq);
+    ex.attempts = 0;
+    this.queue.unshift(ex);
+    if (firstTry) this.queue.unshift(this.makeExchange('control', 'RESET', CONTROL.reset, {}, undefined, noop, noop));
+    return this.pump();
   }
 
   private handle(m: CameraMessage, sequence: number | null, raw: Buffer) {
@@ -189,11 +237,14 @@ export class ViscaSession {
       this.o.logger?.debug({ from: m.from, bytes: hex(raw) }, 'message from another camera ignored');
       return;
     }
+    this.heard();
     const ex = this.inFlight;
     if (ex?.kind === 'cancel' && m.type === 'error' && m.socket === ex.socket && (m.code === 0x04 || m.code === 0x05)) {
-      // `6z 04`: the command in socket z was cancelled (no Completion follows); `6z 05`: it had already ended.
+      // `6z 04`: the command in socket z was cancelled (no Completion follows);
+      // `6z 05`: no command in that socket (it had already ended, or never held one).
       const running = this.executing.find((e) => e.socket === m.socket);
       if (running && m.code === 0x04) this.handleExecuting(running, m);
+      else if (running) this.retire(running);
       return this.settle(ex, m.code === 0x04);
     }
     if (ex?.kind === 'broadcast') {
@@ -202,10 +253,10 @@ export class ViscaSession {
       return;
     }
     // Sony framing: the reply carries the sequence number of its message.
-    if (sequence !== null && ex?.seq !== sequence) {
-      const running = this.executing.find((e) => e.seq === sequence);
-      if (running) return this.handleExecuting(running, m);
-      return this.stale();
+    if (sequence !== null) {
+      const owner = this.ownerOf(sequence);
+      if (!owner) return this.stale();
+      if (owner !== ex) return this.handleExecuting(owner, m);
     }
     if (sequence === null && (m.type === 'completion' || (m.type === 'error' && m.socket !== 0))) {
       const running = this.executing.find((e) => e.socket === m.socket);
@@ -218,25 +269,37 @@ export class ViscaSession {
         this.clearInFlight(ex);
         ex.socket = m.socket;
         this.executing.push(ex);
+        if (!ex.acked) this.acked(ex);
         ex.timer = this.o.clock.setTimeout(() => {
           this.remove(this.executing, ex);
-          this.fail(
-            ex,
-            new DeviceError(`${ex.label}: no completion within ${ex.completionTimeoutMs} ms`, 'DEVICE_TIMEOUT'),
-            false,
-          );
+          if (ex.answerAt === 'ack') {
+            // Answered already; some cameras never send a drive's Completion.
+            this.o.logger?.debug({ label: ex.label }, 'no completion for a drive; socket assumed free');
+          } else {
+            this.fail(
+              ex,
+              new DeviceError(`${ex.label}: no completion within ${ex.completionTimeoutMs} ms`, 'DEVICE_TIMEOUT'),
+              false,
+            );
+          }
           this.pump();
         }, ex.completionTimeoutMs);
-        ex.onAck?.();
         return this.pump();
       case 'completion':
         // Completion without an ACK (some cameras skip it for instant commands).
-        return ex.kind === 'command' ? this.settle(ex, undefined) : this.stale();
+        if (ex.kind !== 'command') return this.stale();
+        if (!ex.acked) this.acked(ex);
+        return this.settle(ex, undefined);
       case 'reply':
         if (ex.kind === 'inquiry') return this.settle(ex, m.data);
         if (ex.kind === 'command' && m.data.length === 0) return this.settle(ex, undefined);
         return this.stale();
       case 'error':
+        if (ex.acked) {
+          // Asked again for the result of a command the camera said it ran: it ran, whatever this answer.
+          this.o.logger?.debug({ label: ex.label, error: m.reason }, 'command ran; its result could not be read back');
+          return this.settle(ex, undefined);
+        }
         if (m.code === 0x03 && ex.kind === 'command' && !ex.busyRetried) {
           // Both sockets busy (another controller?): retry once, shortly.
           this.stats.busyRetries++;
@@ -253,14 +316,37 @@ export class ViscaSession {
     }
   }
 
+  /** The command was accepted (ACK, or proof that it ran): tell the caller, answer drives. */
+  private acked(ex: Exchange): void {
+    ex.acked = true;
+    if (ex.drive) {
+      // The camera runs one drive per motor at a time: a newer drive replaces the older one.
+      for (const old of this.executing.filter((e) => e !== ex && e.drive === ex.drive)) {
+        this.retire(old);
+      }
+    }
+    ex.onAck?.();
+    if (ex.answerAt === 'ack') ex.resolve(undefined);
+  }
+
+  /** Drops a running command whose end we will not hear about (it answered already, or the camera says it ended). */
+  private retire(ex: Exchange): void {
+    this.remove(this.executing, ex);
+    this.o.clock.clearTimeout(ex.timer);
+    ex.timer = null;
+    ex.resolve(undefined);
+  }
+
   private handleExecuting(ex: Exchange, m: CameraMessage) {
     if (m.type === 'completion') {
       this.remove(this.executing, ex);
       this.o.clock.clearTimeout(ex.timer);
+      if (this.inFlight === ex) this.clearInFlight(ex);
+      if (!ex.acked) this.acked(ex);
       ex.resolve(undefined);
       return this.pump();
     }
-    if (m.type === 'error') {
+    if (m.type === 'error' && this.inFlight !== ex) {
       this.remove(this.executing, ex);
       this.o.clock.clearTimeout(ex.timer);
       ex.reject(viscaError(ex.label, m.code, m.reason));
@@ -322,7 +408,13 @@ export class ViscaSession {
       seqErrors: 0,
       notBefore: 0,
       timer: null,
-      completionTimeoutMs: opts.completionTimeoutMs ?? this.o.completionTimeoutMs,
+      // A camera that sends a drive's Completion sends it at once; one that does not never will.
+      completionTimeoutMs:
+        opts.completionTimeoutMs ?? (opts.drive ? this.o.replyTimeoutMs * (this.o.retries + 1) : this.o.completionTimeoutMs),
+      answerAt: opts.drive ? 'ack' : 'completion',
+      drive: opts.drive ?? null,
+      earlierSeqs: [],
+      acked: false,
       match,
       onAck: opts.onAck,
       resolve,
@@ -407,6 +499,10 @@ export class ViscaSession {
     const i = list.indexOf(ex);
     if (i >= 0) list.splice(i, 1);
     return i >= 0;
+  }
+
+  private heard(): void {
+    this.lastHeardAt = this.o.clock.now();
   }
 
   private stale(): void {
