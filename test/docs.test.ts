@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { builtinDrivers } from '../drivers/index.js';
 import { generatedDocs } from '../scripts/gen-docs.js';
 
 describe('generated docs are up to date', () => {
@@ -10,6 +11,15 @@ describe('generated docs are up to date', () => {
       const file = path.join(import.meta.dirname, '..', rel);
       expect(fs.existsSync(file), `${rel} missing`).toBe(true);
       expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    });
+  }
+});
+
+describe('every registered driver is documented', () => {
+  for (const driver of builtinDrivers) {
+    it(`docs/drivers/${driver.name}.md exists`, () => {
+      const file = path.join(import.meta.dirname, '..', 'docs', 'drivers', `${driver.name}.md`);
+      expect(fs.existsSync(file), `docs/drivers/${driver.name}.md missing for driver "${driver.name}"`).toBe(true);
     });
   }
 });
