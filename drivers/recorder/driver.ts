@@ -19,6 +19,7 @@ import {
   planDeletions,
   previewArgs,
   recordArgs,
+  redactCredentials,
   sessionIdFor,
 } from './protocol.js';
 import { killStaleFfmpeg, recoverSegment, SegmentedRecording } from './recording.js';
@@ -189,7 +190,11 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
         { cwd: graphics!.dir, encoding: 'buffer', timeout: 20_000, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
           if (err || stdout.length === 0)
-            reject(new DeviceError(`preview failed: ${stderr.toString().trim().split('\n').pop() ?? err?.message}`));
+            reject(
+              new DeviceError(
+                `preview failed: ${redactCredentials(stderr.toString().trim().split('\n').pop() || (err?.killed ? 'ffmpeg timed out' : 'ffmpeg produced no image'))}`,
+              ),
+            );
           else resolve(stdout);
         },
       );

@@ -1,6 +1,7 @@
 // Pure recorder logic: file naming, ffmpeg argument lists, the overlay filter
 // graph, parsers for ffmpeg's segment output, and the disk clean-up plan.
 // Strings in, values out; no I/O.
+import { redactUrlsInText } from '../../src/video/redact.js';
 
 /** The overlay layers burned into the recording, bottom to top: logo, title, lower third. */
 export const LAYERS = ['title', 'lower_third', 'logo'] as const;
@@ -87,9 +88,9 @@ export function parseOpeningLine(line: string): string | null {
   return m?.[1].endsWith('.mp4') ? m[1] : null;
 }
 
-/** Hides user:password in URLs that ffmpeg echoes on stderr. */
+/** Hides user:password and credential query params in URLs that ffmpeg echoes on stderr. */
 export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]*@/gi, '$1***@');
+  return redactUrlsInText(text);
 }
 
 export interface GraphicsStyle {

@@ -100,13 +100,5 @@ export function isSupportedVersion(v: unknown): boolean {
   return cmp(p, parseVersion(SUPPORTED_VERSIONS.min)!) >= 0 && cmp(p, parseVersion(SUPPORTED_VERSIONS.below)!) < 0;
 }
 
-const SECRET_PARAMS = /^(pass|password|pwd|passwd|token|key|secret|auth|user|username)$/i;
-
-/** A source URL without its user:password and secret query params (for UIs and logs). */
-export function redactUrl(url: string): string {
-  let out = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@?#]*@/i, '$1');
-  out = out.replace(/([?&#])([^=&#]+)=([^&#]*)/g, (all, sep: string, k: string) =>
-    SECRET_PARAMS.test(k) ? `${sep}${k}=***` : all,
-  );
-  return out;
-}
+/** Source URLs without credentials: see ./redact.ts. */
+export { redactUrl } from './redact.js';

@@ -13,6 +13,7 @@ import { httpRequest } from '../transport/http-client.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import { killStale } from '../util/stale-process.js';
+import { redactUrlsInText } from './redact.js';
 import { isApiListenError, isApiListenLine, isSupportedVersion, SUPPORTED_VERSIONS } from './go2rtc-config.js';
 
 export type SupervisorState = 'stopped' | 'starting' | 'running' | 'restarting' | 'error';
@@ -191,7 +192,9 @@ export class Go2rtcSupervisor {
     );
   }
 
-  private onLine(run: Run, line: string): void {
+  private onLine(run: Run, raw: string): void {
+    // go2rtc names stream sources in its log; no password or token goes further.
+    const line = redactUrlsInText(raw);
     this.lines.push(line);
     if (this.lines.length > LOG_LINES_KEPT) this.lines.shift();
     this.o.logger.debug({ go2rtc: line }, 'go2rtc');
