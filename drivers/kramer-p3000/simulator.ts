@@ -22,6 +22,16 @@ export interface P3kSimOptions {
   /** false: a video-only model (`#AUD` → ERR002). */
   audio?: boolean;
   presets?: number;
+  /**
+   * Reply forms. `legacy` (default): set replies end in " OK" and errors replace
+   * it (`~01@VID 9>3 ERR003`), as in PL-50 §10.4 "Result and Error Codes".
+   * `current`: set replies echo without OK (`~01@VID 2>3`, `~01@ROUTE 1,3,2`,
+   * VS-62HA Protocol 3000 commands p.68) and errors are `~01@CMD ERR 003`, or
+   * `~01@ERR 002` for an unknown command (VM-218DT "Result and Error Codes").
+   * No manual shows `ROUTE … OK`; `legacy` keeps it only until issue 17's
+   * Kramer driver fix lands (drivers/kramer-p3000/conformance.ts lists it).
+   */
+  firmware?: 'legacy' | 'current';
   logger?: Logger;
 }
 
@@ -162,7 +172,10 @@ export class P3kSimulator {
     if (m[1] !== undefined && Number(m[1]) !== (this.o.machineId ?? 1)) return; // another machine's command
     const cmd = m[2].toUpperCase();
     const args = (m[3] ?? '').trim();
-    const err = (code: string) => say(`${cmd.replace('?', '')} ${args} ERR${code}`.replace('  ', ' '));
+    const current = this.o.firmware === 'current';
+    const err = (code: string) =>
+      say(current ? `${cmd.replace('?', '')} ERR ${code}` : `${cmd.replace('?', '')} ${args} ERR${code}`.replace('  ', ' '));
+    const setReply = (text: string) => say(current ? text : `${text} OK`);
     switch (cmd) {
       case 'VID':
       case 'V':
@@ -180,7 +193,7 @@ export class P3kSimulator {
           for (const o of outs) this.apply(layer, input, o);
         }
         const name = layer === 'video' ? 'VID' : layer === 'av' ? 'AV' : 'AUD';
-        say(`${name} ${args} OK`);
+        setReply(`${name} ${args}`);
         this.broadcast(s, `${this.tag()}${name} ${args}`);
         return;
       }
@@ -207,7 +220,7 @@ export class P3kSimulator {
         const input = this.parseIn(Number(nums[2]));
         if (input === null) return void err('003');
         this.apply(layer, input, out);
-        say(`ROUTE ${args} OK`);
+        setReply(`ROUTE ${args}`);
         this.broadcast(s, `${this.tag()}ROUTE ${args}`);
         return;
       }
@@ -229,7 +242,7 @@ export class P3kSimulator {
       case 'MODEL?':
         return void say(`MODEL ${this.model()}`);
       default:
-        return void say(`${cmd.replace('?', '')} ERR002`);
+        return void say(current ? 'ERR 002' : `${cmd.replace('?', '')} ERR002`);
     }
   }
 
