@@ -1,10 +1,40 @@
 // A protocol-faithful Videohub on loopback: the state dump on connect (with or
 // without END PRELUDE), ACK/NAK, PING, per-client locks (O/L/U), labels, and
-// status blocks with only the changed items pushed to every client.
+// status blocks with only the changed items pushed to every client. Written
+// from the Blackmagic Videohub Ethernet Protocol (Videohub manual, Developer
+// Information pp.75-77), not from the driver: it has its own block reader.
+// Text is UTF-8 both ways (issue 17 §5: labels such as "Sala Süd").
 import type net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { SimServer } from '../../src/transport/sim-server.js';
-import { encodeRouting, VideohubParser } from './protocol.js';
+
+/** The device's own block reader: a block is an ALL-CAPS header with a colon, lines, then a blank line. */
+class BlockReader {
+  private readonly decoder = new StringDecoder('utf8');
+  private text = '';
+  push(chunk: Buffer): { header: string; lines: string[] }[] {
+    this.text += this.decoder.write(chunk);
+    const out: { header: string; lines: string[] }[] = [];
+    for (;;) {
+      const lf = this.text.replace(/\r\n/g, '\n');
+      const end = lf.indexOf('\n\n');
+      if (end < 0) {
+        this.text = lf;
+        break;
+      }
+      const lines = lf.slice(0, end).split('\n');
+      this.text = lf.slice(end + 2);
+      const head = lines.shift() ?? '';
+      const m = /^([A-Z][A-Z ]*):(.*)$/.exec(head);
+      if (m) out.push({ header: m[1], lines });
+    }
+    if (this.text.length > 65_536) this.text = '';
+    return out;
+  }
+}
+
+const routingBlock = (pairs: [number, number][]) => `VIDEO OUTPUT ROUTING:\n${pairs.map(([o, i]) => `${o} ${i}\n`).join('')}\n`;
 
 export interface VideohubSimOptions {
   host?: string;
@@ -23,7 +53,7 @@ export interface VideohubSimOptions {
 
 interface Session {
   socket: net.Socket;
-  parser: VideohubParser;
+  reader: BlockReader;
 }
 
 export class VideohubSimulator {
@@ -41,6 +71,8 @@ export class VideohubSimulator {
   private readonly sessions = new Set<Session>();
   /** A hung device: keeps the socket open but answers nothing. */
   silent = false;
+  /** `Device present:` of the router behind the server (`attach` / `detach` change it). */
+  private present: 'true' | 'false' | 'needs_update';
 
   constructor(private readonly o: VideohubSimOptions = {}) {
     this.inputs = o.inputs ?? 8;
@@ -49,6 +81,7 @@ export class VideohubSimulator {
     this.inputLabels = Array.from({ length: this.inputs }, (_, i) => o.inputLabels?.[i] ?? `Input ${i + 1}`);
     this.outputLabels = Array.from({ length: this.outputs }, (_, i) => o.outputLabels?.[i] ?? `Output ${i + 1}`);
     this.lockOwner = Array.from({ length: this.outputs }, () => null);
+    this.present = o.devicePresent ?? 'true';
     this.server = new SimServer((s) => this.accept(s), o.host ?? '127.0.0.1');
   }
 
@@ -74,12 +107,12 @@ export class VideohubSimulator {
   /** A change made by the front panel or another controller: pushed to every client. */
   route(output: number, input: number): void {
     this.routes[output] = input;
-    this.broadcast(() => encodeRouting([[output, input]]));
+    this.broadcast(() => routingBlock([[output, input]]));
   }
 
   /** Another controller takes the lock of an output (the driver then sees `L`). */
   lockByOther(output: number): void {
-    const ghost = { socket: null, parser: null } as unknown as Session;
+    const ghost = { socket: null, reader: null } as unknown as Session;
     this.lockOwner[output] = ghost;
     this.broadcast((s) => `VIDEO OUTPUT LOCKS:\n${output} ${this.lockCode(output, s)}\n\n`);
   }
@@ -90,7 +123,7 @@ export class VideohubSimulator {
   }
 
   private accept(socket: net.Socket): void {
-    const session: Session = { socket, parser: new VideohubParser() };
+    const session: Session = { socket, reader: new BlockReader() };
     this.sessions.add(session);
     socket.on('close', () => {
       this.sessions.delete(session);
@@ -100,22 +133,36 @@ export class VideohubSimulator {
     });
     socket.on('data', (chunk) => {
       if (this.silent) return;
-      for (const m of session.parser.push(chunk)) {
-        if (m.kind === 'block') this.onBlock(session, m.header, m.lines);
-        else if (m.kind === 'garbage') this.o.logger?.debug({ line: m.line }, 'videohub sim: ignored line');
-      }
+      for (const m of session.reader.push(chunk)) this.onBlock(session, m.header, m.lines);
     });
     socket.write(this.dump(session));
   }
 
-  private dump(s: Session): string {
-    const present = this.o.devicePresent ?? 'true';
-    let out = 'PROTOCOL PREAMBLE:\nVersion: 2.3\n\n';
+  /**
+   * The router behind the Videohub Server comes (back): "If the Videohub Server
+   * detects a new Videohub attached, it will resend all blocks except the
+   * protocol preamble" (Videohub Ethernet Protocol, Device Information).
+   */
+  attach(): void {
+    this.present = 'true';
+    this.broadcast((s) => this.dump(s, false));
+  }
+
+  /** The router is unplugged from the server: `Device present: false`, nothing more follows. */
+  detach(state: 'false' | 'needs_update' = 'false'): void {
+    this.present = state;
+    this.broadcast((s) => this.dump(s, false));
+  }
+
+  private dump(s: Session, preamble = true): string {
+    const present = this.present;
+    let out = preamble ? 'PROTOCOL PREAMBLE:\nVersion: 2.3\n\n' : '';
+    // Absent or needing an update, the block "will simply be" the one line (Device Information).
+    if (present !== 'true') return `${out}VIDEOHUB DEVICE:\nDevice present: ${present}\n\n`;
     out +=
       `VIDEOHUB DEVICE:\nDevice present: ${present}\nModel name: ${this.o.model ?? `Smart Videohub ${this.inputs}x${this.outputs}`}\n` +
       `Friendly name: Room matrix\nUnique ID: 7C2E0D0A1B2C\nVideo inputs: ${this.inputs}\nVideo processing units: 0\n` +
       `Video outputs: ${this.outputs}\nVideo monitoring outputs: 0\nSerial ports: 0\n\n`;
-    if (present !== 'true') return out;
     for (const h of ['INPUT LABELS', 'OUTPUT LABELS', 'VIDEO OUTPUT LOCKS', 'VIDEO OUTPUT ROUTING'])
       out += this.block(h, s) ?? '';
     if (this.o.endPrelude !== false) out += 'CONFIGURATION:\nTake Mode: false\n\nEND PRELUDE:\n\n';
@@ -161,7 +208,7 @@ export class VideohubSimulator {
         if (!ok || !free) return void reply('NAK\n\n');
         reply('ACK\n\n');
         for (const [o, i] of items) this.routes[o] = Number(i);
-        this.broadcast(() => encodeRouting(items.map(([o]) => [o, this.routes[o]])));
+        this.broadcast(() => routingBlock(items.map(([o]) => [o, this.routes[o]])));
         return;
       }
       case 'VIDEO OUTPUT LOCKS': {
