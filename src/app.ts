@@ -22,8 +22,8 @@ import { Store } from './store/db.js';
 import { realClock, type Clock } from './util/clock.js';
 import { errorMessage } from './util/errors.js';
 import { httpErrorHandler } from './util/http-errors.js';
-import { LimitedLog } from './util/log-limit.js';
 import { createLogger, httpLogSerializers } from './util/logger.js';
+import { RateLimitedLog } from './util/rate-limited-log.js';
 import { VERSION } from './version.js';
 
 export interface AgentOptions {
@@ -101,7 +101,7 @@ export class Agent {
       },
       forceCloseConnections: true,
     }) as unknown as FastifyInstance;
-    this.http.setErrorHandler(httpErrorHandler(new LimitedLog(httpLogger)));
+    this.http.setErrorHandler(httpErrorHandler(new RateLimitedLog(httpLogger, { clock })));
     void this.http.register(websocket, { options: { maxPayload: 1024 * 1024 } });
     const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0);
     this.host.metrics = metrics;

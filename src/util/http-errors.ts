@@ -3,10 +3,10 @@
 // with its 4xx and the reason, and not logged; anything else is our fault: a
 // 500 without internals, logged rate limited with the path but never the query.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { LimitedLog } from './log-limit.js';
 import { withoutQuery } from './logger.js';
+import type { RateLimitedLog } from './rate-limited-log.js';
 
-export function httpErrorHandler(log: LimitedLog) {
+export function httpErrorHandler(log: RateLimitedLog) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status < 500) return reply.code(status).send({ error: err.message });
