@@ -1,0 +1,178 @@
+// The poll-driven HTTP link against real loopback HTTP servers: refused,
+// 5xx, slow, garbage body; one request at a time; the minimum gap on a fake
+// clock (no timing assertions).
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpAnsweredError, HttpLink, isSilence } from '../src/transport/http-link.js';
+import { FakeClock } from '../src/util/clock.js';
+import { until } from './support/wait.js';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+const servers: http.Server[] = [];
+const links: HttpLink[] = [];
+
+afterEach(async () => {
+  for (const l of links.splice(0)) await l.stop();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+async function serve(handler: Handler): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer(handler);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, server };
+}
+
+/** A port nothing listens on (bound, then closed). */
+async function refusedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function openLink(baseUrl: string, extra: Partial<ConstructorParameters<typeof HttpLink>[0]> = {}): Promise<HttpLink> {
+  const link = new HttpLink({ baseUrl, timeoutMs: 500, ...extra });
+  links.push(link);
+  link.start();
+  await until(() => link.connected, 'link open');
+  return link;
+}
+
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    (v) => ({ ok: true as const, v }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+
+describe('HttpLink', () => {
+  it('refused: silence (DEVICE_OFFLINE), not an answered error', async () => {
+    const link = await openLink(`http://127.0.0.1:${await refusedPort()}`);
+    const r = await outcome(link.request('/status'));
+    expect(r.ok).toBe(false);
+    const e = (r as { e: Error }).e;
+    expect(isSilence(e)).toBe(true);
+    expect(e).toMatchObject({ code: 'DEVICE_OFFLINE' });
+    expect(e.message).not.toContain('/status');
+    expect(link.stats).toMatchObject({ requests: 1, answered: 0, silent: 1 });
+  });
+
+  it('5xx: an answered error with the status, not silence', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(503).end('maintenance');
+    });
+    const link = await openLink(url);
+    const r = await outcome(link.request('/api/v1/status?token=secret'));
+    const e = (r as { e: Error }).e;
+    expect(e).toBeInstanceOf(HttpAnsweredError);
+    expect(isSilence(e)).toBe(false);
+    expect(e).toMatchObject({ code: 'DEVICE_ERROR', status: 503 });
+    // Neither the path nor its query (tokens) appear in the message.
+    expect(e.message).toBe(`${url} answered HTTP 503`);
+    expect(link.lastAnsweredAt).toBeGreaterThan(0);
+  });
+
+  it('a status the caller accepts is an answer (e.g. 401 for a token renewal)', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(401).end();
+    });
+    const link = await openLink(url);
+    const res = await link.request('/x', { accept: (s) => s === 401 || (s >= 200 && s < 300) });
+    expect(res.status).toBe(401);
+  });
+
+  it('slow: no answer within the deadline is silence (DEVICE_TIMEOUT), and the next request still runs', async () => {
+    let n = 0;
+    const { url } = await serve((_req, res) => {
+      if (n++ === 0) return; // never answers the first request
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    const link = await openLink(url, { timeoutMs: 200 });
+    const first = outcome(link.request('/slow'));
+    const second = link.json('/fast');
+    const r = await first;
+    expect(isSilence((r as { e: Error }).e)).toBe(true);
+    expect((r as { e: Error }).e).toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    expect(await second).toEqual({ ok: true });
+  });
+
+  it('garbage body where JSON was expected: an answered error, not silence', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('\x00\xff<html>nope');
+    });
+    const link = await openLink(url);
+    const r = await outcome(link.json('/events'));
+    const e = (r as { e: Error }).e;
+    expect(e).toBeInstanceOf(HttpAnsweredError);
+    expect(e.message).toMatch(/not JSON/);
+    expect(isSilence(e)).toBe(false);
+  });
+
+  it('one request at a time, in order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const order: string[] = [];
+    const { url } = await serve((req, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      order.push(req.url!);
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(200).end('ok');
+      }, 20);
+    });
+    const link = await openLink(url);
+    await Promise.all(['/a', '/b', '/c', '/d'].map((p) => link.request(p)));
+    expect(most).toBe(1);
+    expect(order).toEqual(['/a', '/b', '/c', '/d']);
+  });
+
+  it('the minimum gap holds the next request until it has passed (fake clock)', async () => {
+    const seen: string[] = [];
+    const { url } = await serve((req, res) => {
+      seen.push(req.url!);
+      res.writeHead(200).end('ok');
+    });
+    const clock = new FakeClock();
+    const link = await openLink(url, { minGapMs: 1000, clock });
+    await link.request('/one');
+    const second = link.request('/two');
+    // Give a real request every chance to go out: it must not before the gap.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual(['/one']);
+    expect(link.waiting).toBe(1);
+    clock.advance(999);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual(['/one']);
+    clock.advance(1);
+    await second;
+    expect(seen).toEqual(['/one', '/two']);
+  });
+
+  it('closing the link fails the request in flight and those waiting as offline', async () => {
+    const { url } = await serve(() => undefined); // never answers
+    const link = await openLink(url, { timeoutMs: 10_000 });
+    const a = outcome(link.request('/a'));
+    const b = outcome(link.request('/b'));
+    await link.stop();
+    for (const r of [await a, await b]) {
+      expect(r.ok).toBe(false);
+      expect((r as { e: Error }).e).toMatchObject({ code: 'DEVICE_OFFLINE' });
+    }
+    await expect(link.request('/c')).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
+  });
+
+  it('a redirect is an answered error by default (credentials never follow it)', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(302, { location: 'http://127.0.0.2:9/elsewhere' }).end();
+    });
+    const link = await openLink(url);
+    const r = await outcome(link.request('/token'));
+    expect((r as { e: Error }).e).toBeInstanceOf(HttpAnsweredError);
+  });
+});
