@@ -165,4 +165,32 @@ describe('go2rtc supervisor', () => {
     await sup.stop();
     expect(fs.existsSync(pidFile)).toBe(false);
   });
+
+  it('ends the ffmpeg children a dead go2rtc left in its group after the agent was killed (pid file)', async () => {
+    const first = await setup();
+    // The "earlier agent" started go2rtc, which started ffmpeg; the agent was
+    // killed, then go2rtc died too: only its child is left, in go2rtc's group.
+    const orphan = spawn(EMULATOR, ['-c', first.configFile], { detached: true, stdio: 'ignore' });
+    const group = orphan.pid!;
+    cleanups.push(() => {
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {}
+    });
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${first.apiPort}/api`).catch(() => null))?.ok, 5000, 'orphan up');
+    const { pid: childPid } = (await (await first.emu('/__emu/spawn')).json()) as { pid: number };
+    const pidFile = path.join(first.dir, 'go2rtc.pid');
+    fs.writeFileSync(pidFile, String(group));
+    process.kill(group, 'SIGKILL');
+    await waitUntil(() => !alive(group), 3000, 'leader gone');
+    expect(alive(childPid)).toBe(true);
+    expect(groupMembers(group)).toEqual([childPid]);
+
+    const sup = new Go2rtcSupervisor({ ...(first.sup as unknown as { o: SupervisorOptions }).o, pidFile });
+    cleanups.push(() => sup.stop());
+    sup.start();
+    await waitUntil(() => !alive(childPid), 3000, 'left-behind child gone');
+    expect(groupMembers(group)).toEqual([]);
+    await waitUntil(() => sup.status().state === 'running', 10_000, 'running');
+  });
 });

@@ -153,9 +153,11 @@ export class VideoFeature implements Feature {
       streams: this.streams.length,
     };
     if (this.unavailable !== null || !this.supervisor) {
+      // `unavailable` means a missing binary; before the feature has started
+      // (the API answers while devices and earlier features start) it is `starting`.
       return {
-        state: 'unavailable',
-        message: this.unavailable ?? 'not started',
+        state: this.unavailable !== null ? 'unavailable' : 'starting',
+        message: this.unavailable ?? 'video starting with the agent (go2rtc not launched yet)',
         since: this.ctx.startedAt,
         pid: null,
         version: null,
@@ -215,7 +217,8 @@ export class VideoFeature implements Feature {
     const { rpc } = this.ctx;
     rpc.method({
       name: 'video.status',
-      description: 'State of the embedded go2rtc: unavailable (with the reason), starting, running, restarting, error.',
+      description:
+        'State of the embedded go2rtc: unavailable (binary missing, with the reason), starting, running, unresponsive (a liveness probe missed; the proxy answers 503), restarting, error, stopped.',
       role: 'viewer',
       params: Type.Object({}, { additionalProperties: false }),
       handler: () => this.status(),

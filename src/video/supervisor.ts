@@ -16,7 +16,8 @@ import { killStale } from '../util/stale-process.js';
 import { redactUrlsInText } from './redact.js';
 import { isApiListenError, isApiListenLine, isSupportedVersion, SUPPORTED_VERSIONS } from './go2rtc-config.js';
 
-export type SupervisorState = 'stopped' | 'starting' | 'running' | 'restarting' | 'error';
+/** `unresponsive`: running, but the last liveness probe got no answer (the proxy answers 503 meanwhile). */
+export type SupervisorState = 'stopped' | 'starting' | 'running' | 'unresponsive' | 'restarting' | 'error';
 
 export interface SupervisorStatus {
   state: SupervisorState;
@@ -248,6 +249,15 @@ export class Go2rtcSupervisor {
       await this.failRun(run, `hang: GET /api did not answer ${run.misses} times in a row`);
       return;
     }
+    if (run.misses > 0) {
+      // Said at the first miss: viewers get 503 instead of a proxy into a hung go2rtc.
+      this.set(
+        'unresponsive',
+        `GET /api did not answer within ${this.o.healthTimeoutMs} ms (${run.misses} of ${this.o.healthMisses} misses before a restart)`,
+      );
+    } else if (this.st.state === 'unresponsive') {
+      this.set('running', `go2rtc ${this.st.version} answering again on 127.0.0.1:${this.o.apiPort}`);
+    }
     const rss = readRssBytes(run.pid);
     if (rss !== null && rss > this.o.rssLimitBytes) {
       await this.failRun(
@@ -270,6 +280,8 @@ export class Go2rtcSupervisor {
     if (run.endingReason) return;
     run.endingReason = reason;
     this.o.logger.warn({ reason, lastLines: this.lines.slice(-10) }, 'go2rtc failed; restarting');
+    // Not `running` while it is being stopped (up to stop_grace_ms).
+    this.set('restarting', `${reason}; stopping go2rtc`);
     await this.endRun(run, true);
     this.st.last_exit = { code: run.child.exitCode, signal: run.child.signalCode, at: this.iso(), reason };
     this.failAttempt(reason);

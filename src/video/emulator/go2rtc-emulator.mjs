@@ -3,7 +3,7 @@
 // a real child process, reads the config room-agent writes (`-c <file>`), and
 // answers the API of SERVICES.md B.4–B.5: GET /api, /api/streams,
 // /api/frame.jpeg, POST /api/webrtc, WS /api/ws, with allow_paths and the WS
-// Origin rule. Extra `/__emu/*` routes let tests make it hang, crash, spawn a
+// Origin rule. Extra `/__emu/*` routes let tests make it hang (and answer again), crash, spawn a
 // child (to prove the process-group kill) or grow its memory.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -135,6 +135,9 @@ const server = http.createServer(async (req, res) => {
     case 'POST /__emu/hang':
       hanging = true;
       return send(res, 200, 'hanging');
+    case 'POST /__emu/unhang':
+      hanging = false;
+      return send(res, 200, 'answering');
     case 'POST /__emu/crash':
       send(res, 200, 'crashing');
       return setTimeout(() => process.exit(2), 20);
