@@ -275,7 +275,7 @@ export interface Methods {
     result: unknown;
     paramsOptional: true;
   };
-  /** State of the embedded go2rtc: unavailable (with the reason), starting, running, restarting, error. Role: viewer. */
+  /** State of the embedded go2rtc: unavailable (binary missing, with the reason), starting, running, unresponsive (a liveness probe missed; the proxy answers 503), restarting, error, stopped. Role: viewer. */
   'video.status': {
     params: Record<string, never>;
     result: unknown;
