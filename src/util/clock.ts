@@ -1,76 +1,122 @@
 // A clock seam so time-driven logic (director, scenarios, backoff) can be
 // tested on a fake clock without timing assertions.
+//
+// Node runs a timer longer than 2^31-1 ms (~24.8 days) after 1 ms and prints
+// a TimeoutOverflowWarning. A long wait (a token that lives 30 days, a
+// calendar boundary next month) would then fire at once, and whatever re-arms
+// it would spin. Both clocks here chain such waits in steps of at most
+// MAX_TIMER_MS, so any delay through the seam waits as long as asked; the fake
+// clock's underlying timers behave like Node's, so a test on it sees the same
+// overflow a real timer would.
 import { iso } from './iso.js';
 
 export type TimerHandle = { readonly id: number };
 
 export interface Clock {
   now(): number;
+  /** Runs `fn` after `ms` (any length: long waits are chained; NaN or negative is 0). */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle | null | undefined): void;
 }
 
-class RealClock implements Clock {
+/** The longest delay a Node timer honours (a signed 32-bit millisecond count). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A clock over a Node-like one-shot timer primitive; chains waits longer than MAX_TIMER_MS. */
+abstract class ChainingClock<Raw> implements Clock {
   private next = 1;
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly timers = new Map<number, Raw>();
+  abstract now(): number;
+  protected abstract setRaw(fn: () => void, ms: number): Raw;
+  protected abstract clearRaw(raw: Raw): void;
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.next++;
+    let remaining = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+    const arm = () => {
+      const step = Math.min(remaining, MAX_TIMER_MS);
+      remaining -= step;
+      this.timers.set(
+        id,
+        this.setRaw(() => {
+          if (!this.timers.has(id)) return;
+          if (remaining > 0) return arm();
+          this.timers.delete(id);
+          fn();
+        }, step),
+      );
+    };
+    arm();
+    return { id };
+  }
+
+  clearTimeout(handle: TimerHandle | null | undefined): void {
+    if (!handle) return;
+    const raw = this.timers.get(handle.id);
+    if (raw !== undefined) this.clearRaw(raw);
+    this.timers.delete(handle.id);
+  }
+}
+
+class RealClock extends ChainingClock<NodeJS.Timeout> {
   now(): number {
     return Date.now();
   }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.next++;
-    const t = setTimeout(() => {
-      this.timers.delete(id);
-      fn();
-    }, ms);
+  protected setRaw(fn: () => void, ms: number): NodeJS.Timeout {
+    const t = setTimeout(fn, ms);
     t.unref?.();
-    this.timers.set(id, t);
-    return { id };
+    return t;
   }
-  clearTimeout(handle: TimerHandle | null | undefined): void {
-    if (!handle) return;
-    const t = this.timers.get(handle.id);
-    if (t) clearTimeout(t);
-    this.timers.delete(handle.id);
+  protected clearRaw(raw: NodeJS.Timeout): void {
+    clearTimeout(raw);
   }
 }
 
 export const realClock: Clock = new RealClock();
 
 /** Deterministic clock for tests: time moves only when `advance` is called. */
-export class FakeClock implements Clock {
+export class FakeClock extends ChainingClock<number> {
   private t: number;
-  private next = 1;
-  private timers: { id: number; at: number; fn: () => void }[] = [];
+  private nextRaw = 1;
+  private queue: { id: number; at: number; fn: () => void }[] = [];
+  /** Underlying timers asked for more than MAX_TIMER_MS (Node would warn and fire them after 1 ms). */
+  overflows = 0;
   constructor(start = Date.UTC(2026, 0, 1)) {
+    super();
     this.t = start;
   }
   now(): number {
     return this.t;
   }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.next++;
-    this.timers.push({ id, at: this.t + Math.max(0, ms), fn });
-    return { id };
+  protected setRaw(fn: () => void, ms: number): number {
+    let delay = Math.max(0, ms);
+    // As Node's setTimeout: an out-of-range delay becomes 1 ms.
+    if (!(delay <= MAX_TIMER_MS)) {
+      this.overflows++;
+      delay = 1;
+    }
+    const id = this.nextRaw++;
+    this.queue.push({ id, at: this.t + delay, fn });
+    return id;
   }
-  clearTimeout(handle: TimerHandle | null | undefined): void {
-    if (!handle) return;
-    this.timers = this.timers.filter((x) => x.id !== handle.id);
+  protected clearRaw(raw: number): void {
+    this.queue = this.queue.filter((x) => x.id !== raw);
   }
   /** Move time forward, firing due timers in order (timers set by timers included). */
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
-      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
-      const due = this.timers[0];
+      this.queue.sort((a, b) => a.at - b.at || a.id - b.id);
+      const due = this.queue[0];
       if (!due || due.at > end) break;
-      this.timers.shift();
+      this.queue.shift();
       this.t = due.at;
       due.fn();
     }
     this.t = end;
   }
   pending(): number {
-    return this.timers.length;
+    return this.queue.length;
   }
 }
 
