@@ -64,6 +64,7 @@ async function setup(
     poll_interval_s: 120,
     request_timeout_ms: 2000,
     page_size: 100,
+    resume_max_age_s: 600,
     days_ahead: 7,
     time_zone: 'Europe/Berlin',
     ...configOver,
@@ -151,7 +152,7 @@ describe('tcs driver, API v3.11', () => {
     assertNoSecrets(rec, emu);
   });
 
-  it('a token rejected twice is not retried again', async () => {
+  it('a token rejected again right after a fresh login: auth_failure, not retried again', async () => {
     const { rec, emu, inst } = await setup();
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
     const body = { error: { code: 403, message: 'Forbidden', errors: [{ reason: 'accessTokenInvalid', message: 'expired' }] } };
@@ -160,8 +161,74 @@ describe('tcs driver, API v3.11', () => {
     await refresh(inst);
     expect(apiRequests(emu).length - before).toBe(2);
     expect(emu.tokenRequests).toBe(2);
-    expect(lastStatus(rec)).toMatchObject({ status: 'offline' });
+    // Issue 19 item 2: the network is fine, the server refuses what it just issued → credentials/config.
+    expect(lastStatus(rec)).toMatchObject({ status: 'auth_failure' });
     expect(lastStatus(rec)?.message).toContain('accessTokenInvalid');
+    assertNoSecrets(rec, emu);
+  });
+
+  it('a page failing mid-list: the next sync resumes at that page, not page 0', async () => {
+    const { rec, emu, clock } = await setup({ page_size: 2 });
+    emu.faults.push({
+      path: /conferences/,
+      query: { page_id: '1' },
+      status: 500,
+      body: { error: { code: 500, message: 'busy' } },
+    });
+    await waitUntil(() => lastStatus(rec)?.status === 'offline', 'offline');
+    expect(lastStatus(rec)?.message).toContain('HTTP 500');
+    expect(lastStatus(rec)?.message).toContain('1 page kept; the next sync resumes at the failed page');
+    expect(apiRequests(emu).map((q) => q.query.page_id)).toEqual(['0', '1']);
+    clock.advance(2_500); // backoff 2 s ±20 %
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    expect(apiRequests(emu).map((q) => q.query.page_id)).toEqual(['0', '1', '1', '2']);
+    expect(snapshot(rec)?.events.filter((e) => e.source_id.startsWith('c'))).toHaveLength(3);
+    expect(snapshot(rec)?.rooms.map((r) => r.id)).toEqual(['vroom']);
+  });
+
+  it('a flaky server that fails every page once still finishes the list', async () => {
+    const many = conferences(3, 12); // 14 rows visible to room101 → 7 pages of 2
+    const { rec, emu, clock } = await setup({ page_size: 2, emuConfs: many });
+    for (let i = 0; i < 7; i++) emu.faults.push({ path: /conferences/, query: { page_id: String(i) }, status: 503 });
+    for (let n = 0; n < 20 && lastStatus(rec)?.status !== 'online'; n++) {
+      const before = rec.statuses.length;
+      await waitUntil(() => rec.statuses.length > before, 'a sync');
+      clock.advance(130_000); // past any backoff (capped at poll_interval_s)
+    }
+    expect(lastStatus(rec)?.status).toBe('online');
+    expect(snapshot(rec)?.events.filter((e) => /^c\d+$/.test(e.source_id))).toHaveLength(12);
+    // Each page read twice (the failure and its retry), none more.
+    expect(apiRequests(emu)).toHaveLength(14);
+  });
+
+  it('a partial list older than resume_max_age_s is dropped: the sync starts again at page 0', async () => {
+    const { rec, emu, clock } = await setup({ page_size: 2, resume_max_age_s: 0 });
+    emu.faults.push({ path: /conferences/, query: { page_id: '1' }, status: 500 });
+    await waitUntil(() => lastStatus(rec)?.status === 'offline', 'offline');
+    clock.advance(2_500);
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    expect(apiRequests(emu).map((q) => q.query.page_id)).toEqual(['0', '1', '0', '1', '2']);
+  });
+
+  it('a token living longer than 24.8 days is renewed once, near its end (no renewal storm)', async () => {
+    const lifeS = 30 * 86_400; // beyond Node's 2^31-1 ms timer limit
+    const { rec, emu, clock } = await setup({ tokenLifetimeS: lifeS, poll_interval_s: 3600 });
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    expect(emu.tokenRequests).toBe(1);
+    for (let i = 0; i < 20; i++) {
+      clock.advance(50);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(emu.tokenRequests).toBe(1);
+    expect(clock.overflows).toBe(0);
+    // 24.8 days in: the first link of the chained wait passes; still no renewal.
+    clock.advance(2 ** 31);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(emu.tokenRequests).toBe(1);
+    clock.advance(lifeS * 1000 - 2 ** 31 - 59_000);
+    await waitUntil(() => emu.tokenRequests === 2, 'renewal 60 s before expiry');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(emu.tokenRequests).toBe(2);
   });
 
   it('refreshes the token before expires_in runs out', async () => {

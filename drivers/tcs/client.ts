@@ -49,19 +49,42 @@ export interface TcsClientOptions {
   tokenPath: string;
   timeoutMs: number;
   pageSize: number;
+  /** A listing that failed part-way resumes from the failed page within this long; older partial lists are dropped. */
+  resumeMaxAgeMs: number;
   clock: Clock;
   logger: Logger;
 }
 
 /** Refresh this long before `expires_in` runs out (SERVICES.md A.2 suggests ~60 s). */
 const REFRESH_MARGIN_MS = 60_000;
+/** However short a token's life, it is not renewed more often than this (a bad `expires_in` cannot spin). */
+const MIN_REFRESH_MS = 10_000;
 const MAX_PAGES = 1000;
+
+/** How far a conference listing got: the pages read so far and the cursor of the next one. */
+interface ListingProgress {
+  /** The range and page size it lists; a listing of anything else starts afresh. */
+  key: string;
+  /** When the page failed; the next listing resumes only within `resumeMaxAgeMs` of it. */
+  failedAt: number;
+  /** v3: the next `page_id`; v4: the next `page` number. */
+  cursor: string | number;
+  pagesRead: number;
+  collected: Conference[];
+  /** v3 cursors already followed (a server that repeats one would loop forever). */
+  seenCursors: Set<string>;
+}
+
+/** The listing itself is malformed (a repeated cursor, too many pages): resuming it cannot help. */
+class ListingError extends TcsTransientError {}
 
 export class TcsClient {
   // The token lives only here: never logged, never put in state or errors.
   #token: { value: string; expiresAt: number } | null = null;
   #pending: Promise<string> | null = null;
   private refreshTimer: TimerHandle | null = null;
+  /** Where the last resumable listing stopped, when it failed part-way. */
+  #progress: ListingProgress | null = null;
   private readonly stopped = new AbortController();
 
   constructor(private readonly o: TcsClientOptions) {}
@@ -101,8 +124,9 @@ export class TcsClient {
     const life = t.expiresIn * 1000;
     const now = this.o.clock.now();
     this.#token = { value: t.accessToken, expiresAt: now + life };
-    // Refresh ahead of expiry; very short lifetimes refresh at 80 %.
-    const due = life > 2 * REFRESH_MARGIN_MS ? life - REFRESH_MARGIN_MS : life * 0.8;
+    // Refresh ahead of expiry; very short lifetimes refresh at 80 %, never more often than MIN_REFRESH_MS.
+    // A lifetime of weeks (a server setting) is a delay the clock chains past Node's 24.8-day timer limit.
+    const due = Math.max(MIN_REFRESH_MS, life > 2 * REFRESH_MARGIN_MS ? life - REFRESH_MARGIN_MS : life * 0.8);
     this.o.clock.clearTimeout(this.refreshTimer);
     this.refreshTimer = this.o.clock.setTimeout(() => {
       this.#token = null;
@@ -125,7 +149,11 @@ export class TcsClient {
       if (this.o.api.major === 4) headers.authorization = `Bearer ${token}`;
       else q.access_token = token;
       const res = await this.send(method, full, q, headers, undefined, signal);
-      if (isTokenRejected(res.status, res.json) && attempt === 0) {
+      if (isTokenRejected(res.status, res.json)) {
+        // A token the server refuses right after issuing it: the account lacks the right or the
+        // server does not accept its own tokens — credentials or server config, not the network.
+        if (attempt > 0)
+          throw new TcsAuthError(`a fresh token was rejected too (${method} ${full}: ${restErrorMessage(res.status, res.json)})`);
         this.o.logger.info({ path: full, status: res.status }, 'token rejected; fetching a new one and retrying once');
         if (this.#token?.value === token) this.#token = null;
         continue;
@@ -139,34 +167,66 @@ export class TcsClient {
     }
   }
 
-  /** Every conference visible to the user, following paging; v4 narrows to [from, to) on the server. */
-  async conferences(fromMs: number, toMs: number, signal?: AbortSignal): Promise<Conference[]> {
-    const out: Conference[] = [];
-    const size = String(this.o.pageSize);
-    if (this.o.api.major === 4) {
-      const range = { after: String(Math.floor(fromMs / 1000)), before: String(Math.ceil(toMs / 1000)) };
-      for (let page = 1; page <= MAX_PAGES; page++) {
-        const p = parseConferencePage(
-          await this.api('GET', '/conferences', { ...range, page: String(page), page_size: size }, signal),
-        );
-        out.push(...p.conferences);
-        const seen = (page - 1) * this.o.pageSize + p.rawCount;
-        if (p.rawCount < this.o.pageSize || (p.total !== null && seen >= p.total)) return out;
+  /** Pages a failed resumable listing has kept (0 when none): the next resumable listing starts after them. */
+  get resumablePages(): number {
+    return this.#progress?.pagesRead ?? 0;
+  }
+
+  /**
+   * Every conference visible to the user, following paging; v4 narrows to [from, to) on the server.
+   * With `resume`, a listing that fails part-way keeps the pages read so far, and the next resumable
+   * listing of the same range (within `resumeMaxAgeMs` of the failure) continues from the failed page instead of page 0,
+   * so a long list on a flaky server still finishes.
+   */
+  async conferences(fromMs: number, toMs: number, signal?: AbortSignal, opts: { resume?: boolean } = {}): Promise<Conference[]> {
+    const v4 = this.o.api.major === 4;
+    const size = this.o.pageSize;
+    const range: Record<string, string> = v4
+      ? { after: String(Math.floor(fromMs / 1000)), before: String(Math.ceil(toMs / 1000)) }
+      : {};
+    const key = JSON.stringify([range, size]);
+    const now = this.o.clock.now();
+    const kept = this.#progress;
+    const resumeFrom = opts.resume && kept && kept.key === key && now - kept.failedAt <= this.o.resumeMaxAgeMs ? kept : null;
+    if (opts.resume) this.#progress = null;
+    const p: ListingProgress = resumeFrom ?? {
+      key,
+      failedAt: now,
+      cursor: v4 ? 1 : 0,
+      pagesRead: 0,
+      collected: [],
+      seenCursors: new Set(),
+    };
+    if (resumeFrom) this.o.logger.debug({ page: p.pagesRead + 1 }, 'resuming the conference list at the failed page');
+    try {
+      while (p.pagesRead < MAX_PAGES) {
+        const q: Record<string, string> = v4
+          ? { ...range, page: String(p.cursor), page_size: String(size) }
+          : { page_id: String(p.cursor), page_size: String(size) };
+        const page = parseConferencePage(await this.api('GET', '/conferences', q, signal));
+        p.collected.push(...page.conferences);
+        p.pagesRead++;
+        if (v4) {
+          const seen = (Number(p.cursor) - 1) * size + page.rawCount;
+          if (page.rawCount < size || (page.total !== null && seen >= page.total)) return p.collected;
+          p.cursor = Number(p.cursor) + 1;
+        } else {
+          if (page.nextPageId === null) return p.collected;
+          if (p.seenCursors.has(String(page.nextPageId)))
+            throw new ListingError(`GET /conferences: page ${page.nextPageId} repeated`);
+          p.seenCursors.add(String(p.cursor));
+          p.cursor = page.nextPageId;
+        }
       }
-      throw new TcsTransientError(`GET /conferences: more than ${MAX_PAGES} pages`);
+      throw new ListingError(`GET /conferences: more than ${MAX_PAGES} pages`);
+    } catch (e) {
+      // A 4xx (say, a cursor the server no longer knows) or a malformed listing starts afresh next time.
+      if (opts.resume && p.pagesRead > 0 && !(e instanceof ListingError) && !(e instanceof TcsRequestError)) {
+        p.failedAt = this.o.clock.now();
+        this.#progress = p;
+      }
+      throw e;
     }
-    const seenIds = new Set<string>();
-    let pageId: string | number = 0;
-    for (let n = 0; n < MAX_PAGES; n++) {
-      const p = parseConferencePage(await this.api('GET', '/conferences', { page_id: String(pageId), page_size: size }, signal));
-      out.push(...p.conferences);
-      if (p.nextPageId === null) return out;
-      // A server that repeats a cursor would loop forever.
-      if (seenIds.has(String(p.nextPageId))) throw new TcsTransientError(`GET /conferences: page ${p.nextPageId} repeated`);
-      seenIds.add(String(pageId));
-      pageId = p.nextPageId;
-    }
-    throw new TcsTransientError(`GET /conferences: more than ${MAX_PAGES} pages`);
   }
 
   private async send(

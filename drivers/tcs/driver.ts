@@ -30,6 +30,13 @@ export const TcsConfigSchema = Type.Object(
     poll_interval_s: Type.Integer({ default: 120, minimum: 5, maximum: 3600 }),
     request_timeout_ms: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000 }),
     page_size: Type.Integer({ default: 100, minimum: 1, maximum: 1000 }),
+    resume_max_age_s: Type.Integer({
+      default: 600,
+      minimum: 0,
+      maximum: 86_400,
+      description:
+        'A conference list that failed part-way resumes from the failed page if the next sync starts within this many seconds; older partial lists are dropped (0: always start at page 1).',
+    }),
     days_ahead: Type.Integer({ default: 7, minimum: 1, maximum: 62, description: 'Days after today kept in the snapshot.' }),
     time_zone: Type.Optional(Type.String({ description: "IANA zone that defines 'today' (default: the machine's)." })),
     weekly_time_zone: Type.Optional(
@@ -65,14 +72,15 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
     tokenPath: config.token_path,
     timeoutMs: config.request_timeout_ms,
     pageSize: config.page_size,
+    resumeMaxAgeMs: config.resume_max_age_s * 1000,
     clock: ctx.clock,
     logger: ctx.logger,
   });
   const backoff = new Backoff({ initialMs: 2000, maxMs: config.poll_interval_s * 1000 });
   const authBackoff = new Backoff({ initialMs: 60_000, maxMs: 15 * 60_000 });
 
-  async function fetchRange(fromMs: number, toMs: number, signal?: AbortSignal) {
-    const confs = (await client.conferences(fromMs, toMs, signal)).filter((c) => involvesUser(c, userId));
+  async function fetchRange(fromMs: number, toMs: number, signal?: AbortSignal, resume = false) {
+    const confs = (await client.conferences(fromMs, toMs, signal, { resume })).filter((c) => involvesUser(c, userId));
     return toCalendar(confs, fromMs, toMs, { weeklyZone: config.weekly_time_zone ?? null });
   }
 
@@ -81,7 +89,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
     const { from, to } = syncWindow(ctx.clock.now(), zone, config.days_ahead);
     let delay = config.poll_interval_s * 1000;
     try {
-      const { events, rooms } = await fetchRange(from, to);
+      const { events, rooms } = await fetchRange(from, to, undefined, true);
       if (!poller.running) return delay;
       const snapshot: CalendarSnapshot = {
         synced_at: new Date(ctx.clock.now()).toISOString(),
@@ -95,7 +103,8 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
       authBackoff.reset();
     } catch (e) {
       if (!poller.running) return delay;
-      const msg = (e as Error).message;
+      const kept = client.resumablePages;
+      const msg = `${(e as Error).message}${kept ? ` (${kept} page${kept > 1 ? 's' : ''} kept; the next sync resumes at the failed page)` : ''}`;
       if (e instanceof TcsAuthError) {
         ctx.setStatus('auth_failure', msg);
         delay = authBackoff.next();

@@ -16,6 +16,8 @@ export interface EmulatorConference {
 export interface EmulatorFault {
   /** Only requests whose path (no query) matches; default: any API or token request. */
   path?: RegExp;
+  /** Only requests carrying these query parameters with these values (say one page of a list). */
+  query?: Record<string, string>;
   status?: number;
   body?: unknown;
   /** Raw text sent instead of JSON (malformed-JSON tests). */
@@ -80,7 +82,10 @@ export class TcsEmulator {
         authorization: (req.headers.authorization as string | undefined) ?? null,
         contentType: (req.headers['content-type'] as string | undefined) ?? null,
       });
-      const i = this.faults.findIndex((f) => !f.path || f.path.test(u.pathname));
+      const i = this.faults.findIndex(
+        (f) =>
+          (!f.path || f.path.test(u.pathname)) && Object.entries(f.query ?? {}).every(([k, v]) => u.searchParams.get(k) === v),
+      );
       if (i < 0) return;
       const [f] = this.faults.splice(i, 1);
       if (!f) return;
