@@ -45,9 +45,58 @@ describe('connection string', () => {
     ['server=https://x; user=u', /missing password/],
     ['user=u; password=p', /missing server/],
     ['server=https://x; user=u; password="open', /unterminated quote/],
-    ['garbage', /expected key=value/],
+    ['garbage', /at the start: expected key=value/],
+    ['server=https://x; usr=u; password=p', /unknown key after the value of "server"/],
+    ['server=https://x; user=u; password="a;b"c', /text after the closing quote of "password"/],
   ])('rejects %s', (s, re) => {
     expect(() => parseConnectionString(s)).toThrow(re);
+  });
+
+  // Issue 16 finding 5: an unquoted password with ";" (typically from ${TCS_PASSWORD}) showed its tail
+  // as `expected key=value near "semi<8 secret chars>"` in device status, snapshots, errors and the log.
+  it.each([
+    'server=https://tcs.test; user=room101; password=Kq7;semiZx9vWp2R',
+    'server=https://tcs.test; user=room101; password=Kq7;semi=Zx9vWp2R',
+    'server=https://tcs.test; user=room101; password=Kq7;semiZx9v; client_id=x',
+    'password=Kq7;semiZx9vWp2R; server=https://tcs.test; user=room101',
+  ])('a ";" in an unquoted password names the key, not the text: %s', (s) => {
+    let message = '';
+    try {
+      parseConnectionString(s);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/after the value of "password"/);
+    expect(message).toContain('double quotes');
+    const secret = s.slice(s.indexOf('password=') + 9).split(/; (server|client_id)/)[0] as string;
+    for (let i = 0; i + 4 <= secret.length; i++) expect(message).not.toContain(secret.slice(i, i + 4));
+  });
+
+  it('no 4-character fragment of a password with ";", "=", quotes or unicode ever appears in an error', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'aZ9;=" é€@%'.split('')), minLength: 6, maxLength: 24 }),
+        fc.constantFrom('', '; client_id=x', '; garbage', ' ; user=v'),
+        (pw, tail) => {
+          const message = (password: string) => {
+            try {
+              parseConnectionString(`server=https://t; user=u; password=${password}${tail}`);
+              return '';
+            } catch (e) {
+              return (e as Error).message;
+            }
+          };
+          // The same structure with other characters gives the message template: its own words prove nothing.
+          const template = message(pw.replace(/[^;="\s]/g, 'X'));
+          const got = message(pw);
+          for (let i = 0; i + 4 <= pw.length; i++) {
+            const f = pw.slice(i, i + 4);
+            if (!template.includes(f)) expect(got).not.toContain(f);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('never echoes the password in an error', () => {

@@ -22,32 +22,60 @@ export interface ConnectionInfo {
   password: string;
 }
 
+/** Accepted keys (lower case, `_`/`-`/spaces removed) → the field they set. */
+const CONNECTION_KEYS: ReadonlyMap<string, 'server' | 'user' | 'password' | 'client_id'> = new Map([
+  ['server', 'server'],
+  ['url', 'server'],
+  ['host', 'server'],
+  ['baseurl', 'server'],
+  ['user', 'user'],
+  ['username', 'user'],
+  ['userid', 'user'],
+  ['login', 'user'],
+  ['password', 'password'],
+  ['pwd', 'password'],
+  ['clientid', 'client_id'],
+  ['client', 'client_id'],
+]);
+
 /**
  * Parses `server=https://tcs.example; user=room101; password=…; client_id=…`.
  * Keys are case-insensitive (`Server`, `ClientId`, `client_id` all work);
  * a value may be double-quoted to contain `;` (a `""` inside quotes is one `"`).
- * Errors never include the password.
+ * Errors say where the text is malformed by naming the key before it, never
+ * quoting any of the text: an unquoted password with a `;` in it would
+ * otherwise show its tail as the "unknown key".
  */
 export function parseConnectionString(s: string): ConnectionInfo {
   const fields = new Map<string, string>();
+  let previous: string | null = null;
+  const where = () => (previous ? `after the value of "${previous}"` : 'at the start');
+  const QUOTE_HINT = 'a value containing ";" must be in double quotes';
   let i = 0;
   while (i < s.length) {
     while (i < s.length && /[\s;]/.test(s.charAt(i))) i++;
     if (i >= s.length) break;
     const eq = s.indexOf('=', i);
-    if (eq < 0) throw new Error(`connectionString: expected key=value near "${s.slice(i, i + 12).split(/[;=]/)[0]}"`);
-    const key = s
-      .slice(i, eq)
-      .trim()
-      .toLowerCase()
-      .replace(/[\s_-]/g, '');
+    if (eq < 0 || s.slice(i, eq).includes(';')) {
+      throw new Error(`connectionString: ${where()}: expected key=value (${QUOTE_HINT})`);
+    }
+    const field = CONNECTION_KEYS.get(
+      s
+        .slice(i, eq)
+        .trim()
+        .toLowerCase()
+        .replace(/[\s_-]/g, ''),
+    );
+    if (!field) {
+      throw new Error(`connectionString: unknown key ${where()} (keys: server, user, password, client_id; ${QUOTE_HINT})`);
+    }
     i = eq + 1;
     while (s.charAt(i) === ' ') i++;
     let value = '';
     if (s.charAt(i) === '"') {
       i++;
       for (;;) {
-        if (i >= s.length) throw new Error(`connectionString: unterminated quote in "${key}"`);
+        if (i >= s.length) throw new Error(`connectionString: unterminated quote in the value of "${field}"`);
         const c = s.charAt(i);
         if (c === '"' && s.charAt(i + 1) === '"') {
           value += '"';
@@ -60,18 +88,22 @@ export function parseConnectionString(s: string): ConnectionInfo {
           i++;
         }
       }
+      while (s.charAt(i) === ' ' || s.charAt(i) === '\t') i++;
+      if (i < s.length && s.charAt(i) !== ';') {
+        throw new Error(`connectionString: text after the closing quote of "${field}" (expected ";")`);
+      }
     } else {
       const end = s.indexOf(';', i);
       value = (end < 0 ? s.slice(i) : s.slice(i, end)).trim();
       i = end < 0 ? s.length : end;
     }
-    fields.set(key, value);
+    if (value !== '') fields.set(field, value);
+    previous = field;
   }
-  const alias = (...keys: string[]) => keys.map((k) => fields.get(k)).find((v) => v !== undefined && v !== '');
-  const server = alias('server', 'url', 'host', 'baseurl');
-  const user = alias('user', 'username', 'userid', 'login');
-  const password = alias('password', 'pwd');
-  const clientId = alias('clientid', 'client') ?? 'trueconf_server_users';
+  const server = fields.get('server');
+  const user = fields.get('user');
+  const password = fields.get('password');
+  const clientId = fields.get('client_id') ?? 'trueconf_server_users';
   const missing = [!server && 'server', !user && 'user', !password && 'password'].filter(Boolean);
   if (missing.length) throw new Error(`connectionString: missing ${missing.join(', ')}`);
   let base = server as string;
