@@ -232,6 +232,86 @@ describe('ics driver', () => {
     expect(snap(rec)).toBe(good);
   });
 
+  // Issue 19 item 10 (RFC 9111 §3.3): validators are kept only together with a body that parsed.
+  it("after a malformed 200 the next poll sends the last good validators, not the rejected answer's", async () => {
+    server = new IcsServer(OUTLOOK);
+    const url = await server.start();
+    const { rec, inst } = await startDriver(url);
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    const goodEtag = server.etag;
+    const good = snap(rec);
+    server.rogueAnswers.push({
+      body: '<html>login required</html>',
+      etag: '"login-page"',
+      lastModified: 'Mon, 01 Jan 2035 00:00:00 GMT',
+    });
+    await inst.actions.refresh?.run({}, ACTION_CTX());
+    expect(lastStatus(rec)?.status).toBe('error');
+    await inst.actions.refresh?.run({}, ACTION_CTX());
+    expect(server.lastConditional.ifNoneMatch).toBe(goodEtag);
+    expect(server.lastConditional.ifModifiedSince).not.toBe('Mon, 01 Jan 2035 00:00:00 GMT');
+    expect(lastStatus(rec)).toMatchObject({ status: 'online' });
+    expect(lastStatus(rec)?.message).toMatch(/^unchanged: /);
+    expect(snap(rec)?.events).toEqual(good?.events);
+  });
+
+  it('a cut-off body carrying the good ETag is never revived by the next 304', async () => {
+    server = new IcsServer(OUTLOOK);
+    const url = await server.start();
+    const { rec, inst } = await startDriver(url);
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    const good = snap(rec);
+    server.rogueAnswers.push({ body: OUTLOOK.slice(0, Math.floor(OUTLOOK.length / 2)) });
+    await inst.actions.refresh?.run({}, ACTION_CTX());
+    expect(lastStatus(rec)?.status).toBe('error');
+    expect(snap(rec)).toBe(good);
+    // The server still has the good calendar under that ETag: 304, and the good copy is what is parsed.
+    await inst.actions.refresh?.run({}, ACTION_CTX());
+    expect(server.notModified).toBe(1);
+    expect(lastStatus(rec)).toMatchObject({ status: 'online' });
+    expect(snap(rec)?.events).toEqual(good?.events);
+    // list_events on a 304 reads the good copy too.
+    const r = (await inst.actions.list_events?.run(
+      { from: '2026-04-13T00:00:00Z', to: '2026-04-14T00:00:00Z' },
+      ACTION_CTX(),
+    )) as {
+      events: { start: string }[];
+    };
+    expect(r.events.map((e) => e.start)).toEqual(['2026-04-13T08:00:00.000Z']);
+  });
+
+  it('a cut-off first download is not kept: the next poll asks unconditionally', async () => {
+    server = new IcsServer(OUTLOOK);
+    server.rogueAnswers.push({ body: OUTLOOK.slice(0, 1000) });
+    const url = await server.start();
+    const { rec, inst } = await startDriver(url);
+    await waitUntil(() => lastStatus(rec)?.status === 'error', 'error');
+    await inst.actions.refresh?.run({}, ACTION_CTX());
+    expect(server.lastConditional).toEqual({ ifNoneMatch: null, ifModifiedSince: null });
+    expect(lastStatus(rec)).toMatchObject({ status: 'online' });
+    expect(lastStatus(rec)?.message).toMatch(/^read: /);
+  });
+
+  it('a mistyped scheme is refused without showing the secret path (issue 16 finding 5 audit)', () => {
+    const clock = new FakeClock(NOW);
+    const rec = recordingContext(clock, 'outlook');
+    const url = 'htps://outlook.office365.com/owa/calendar/Zq81SecretPath/calendar.ics';
+    expect(() =>
+      createIcs(
+        { url, poll_interval_s: 300, request_timeout_ms: 2000, days_ahead: 7, time_zone: ZONE, max_bytes: 1 << 20 },
+        rec.ctx,
+      ),
+    ).toThrow(/^url: unsupported scheme "htps:"/);
+    try {
+      createIcs(
+        { url, poll_interval_s: 300, request_timeout_ms: 2000, days_ahead: 7, time_zone: ZONE, max_bytes: 1 << 20 },
+        rec.ctx,
+      );
+    } catch (e) {
+      expect((e as Error).message).not.toContain('Secret');
+    }
+  });
+
   it('reads a local file and re-reads it only when it changes', async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cal-ics-'));
     const file = path.join(tmp, 'room.ics');

@@ -47,7 +47,21 @@ function resolveSource(raw: string): Source {
     }
     return { kind: 'http', url, label: `${url.protocol}//${url.host}/…` };
   }
-  const file = raw.startsWith('file:') ? fileURLToPath(raw) : path.resolve(raw);
+  // A mistyped scheme (htps://…) would otherwise be read as a file path and shown, secret path and all, in
+  // the status; the message names the scheme only.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1];
+  if (scheme && scheme.toLowerCase() !== 'file') {
+    throw new AgentError(
+      'INVALID_PARAMS',
+      `url: unsupported scheme "${scheme.slice(0, 10)}:" (use https://, http://, file:// or a file path)`,
+    );
+  }
+  let file: string;
+  try {
+    file = raw.startsWith('file:') ? fileURLToPath(raw) : path.resolve(raw);
+  } catch {
+    throw new AgentError('INVALID_PARAMS', 'url is not a valid file:// URL');
+  }
   return { kind: 'file', file, label: file };
 }
 
@@ -56,11 +70,15 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
   const zone = config.time_zone ?? systemZone();
   if (!isIanaZone(zone)) throw new AgentError('INVALID_PARAMS', `unknown time zone "${zone}"`);
   const backoff = new Backoff({ initialMs: 2000, maxMs: config.poll_interval_s * 1000 });
-  // Cache of the last good download, for conditional requests.
-  let cached: { text: string; etag: string | null; lastModified: string | null; fileKey: string | null } | null = null;
+  // The last download that parsed, with its validators, for conditional requests. Only a body that
+  // parsed is kept: validators that came with a rejected or cut-off body are never sent back, and a
+  // 304 never revives such a body (RFC 9111 §3.3: an incomplete response is not reused).
+  type Copy = { text: string; etag: string | null; lastModified: string | null; fileKey: string | null };
+  let cached: Copy | null = null;
   const stopped = new AbortController();
 
-  async function load(signal?: AbortSignal): Promise<{ text: string; changed: boolean }> {
+  /** Reads the calendar; `copy` is what becomes the cached copy once its text has parsed. */
+  async function load(signal?: AbortSignal): Promise<{ text: string; changed: boolean; copy: Copy }> {
     if (source.kind === 'file') {
       let st: Awaited<ReturnType<typeof fs.stat>>;
       try {
@@ -69,11 +87,10 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
         throw new Error(`cannot read ${source.label}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
       const key = `${st.size}:${st.mtimeMs}`;
-      if (cached && cached.fileKey === key) return { text: cached.text, changed: false };
+      if (cached && cached.fileKey === key) return { text: cached.text, changed: false, copy: cached };
       if (st.size > config.max_bytes) throw new Error(`${source.label} is larger than max_bytes (${config.max_bytes})`);
       const text = await fs.readFile(source.file, 'utf8');
-      cached = { text, etag: null, lastModified: null, fileKey: key };
-      return { text, changed: true };
+      return { text, changed: true, copy: { text, etag: null, lastModified: null, fileKey: key } };
     }
     const headers: Record<string, string> = { accept: 'text/calendar, */*;q=0.5' };
     if (cached?.etag) headers['if-none-match'] = cached.etag;
@@ -93,11 +110,22 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
           : errorMessage(e);
       throw new Error(`GET ${source.label}: ${why}`);
     }
-    if (res.status === 304 && cached) return { text: cached.text, changed: false };
+    if (res.status === 304 && cached) return { text: cached.text, changed: false, copy: cached };
     if (res.status !== 200) throw new Error(`GET ${source.label}: HTTP ${res.status}`);
     const text = res.text();
-    cached = { text, etag: res.header('etag') ?? null, lastModified: res.header('last-modified') ?? null, fileKey: null };
-    return { text, changed: true };
+    return {
+      text,
+      changed: true,
+      copy: { text, etag: res.header('etag') ?? null, lastModified: res.header('last-modified') ?? null, fileKey: null },
+    };
+  }
+
+  /** Reads and parses [from, to); the download becomes the cached copy only when it parsed. */
+  async function read(fromMs: number, toMs: number, signal?: AbortSignal) {
+    const { text, changed, copy } = await load(signal);
+    const parsed = parseIcs(text, fromMs, toMs, { zone });
+    cached = copy;
+    return { parsed, changed };
   }
 
   /** One sync; resolves with the delay before the next. */
@@ -105,8 +133,7 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
     const { from, to } = syncWindow(ctx.clock.now(), zone, config.days_ahead);
     let delay = config.poll_interval_s * 1000;
     try {
-      const { text, changed } = await load();
-      const parsed = parseIcs(text, from, to, { zone });
+      const { parsed, changed } = await read(from, to);
       if (!poller.running) return delay;
       const snapshot: CalendarSnapshot = {
         synced_at: new Date(ctx.clock.now()).toISOString(),
@@ -144,8 +171,8 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
         readOnly: true,
         run: async (p, a) => {
           const { fromMs, toMs } = parseRange(p);
-          const { text } = await load(a.signal);
-          return { events: parseIcs(text, fromMs, toMs, { zone }).events, rooms: [] };
+          const { parsed } = await read(fromMs, toMs, a.signal);
+          return { events: parsed.events, rooms: [] };
         },
       }),
       refresh: refreshAction(poller, 'Read the calendar now instead of waiting for the next poll.'),

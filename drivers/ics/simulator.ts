@@ -14,8 +14,15 @@ export class IcsServer {
   lastConditional: { ifNoneMatch: string | null; ifModifiedSince: string | null } = { ifNoneMatch: null, ifModifiedSince: null };
   /** One-shot status codes to answer instead of the calendar. */
   readonly failures: number[] = [];
+  /**
+   * One-shot 200 answers sent instead of the calendar, whatever the request's validators: a login page, a
+   * body cut off by a proxy. `etag` / `lastModified` default to the current calendar's, as a cache or a
+   * proxy that cut the body would send them.
+   */
+  readonly rogueAnswers: { body: string; etag?: string; lastModified?: string }[] = [];
   private body = '';
-  private etag = '';
+  /** The current calendar's validator. */
+  etag = '';
   private modified = '';
 
   constructor(body: string) {
@@ -37,6 +44,17 @@ export class IcsServer {
       const fail = this.failures.shift();
       if (fail) {
         res.writeHead(fail, { 'content-type': 'text/plain' }).end('unavailable');
+        return;
+      }
+      const rogue = this.rogueAnswers.shift();
+      if (rogue) {
+        res
+          .writeHead(200, {
+            'content-type': 'text/calendar; charset=utf-8',
+            etag: rogue.etag ?? this.etag,
+            'last-modified': rogue.lastModified ?? this.modified,
+          })
+          .end(rogue.body);
         return;
       }
       const fresh = inm ? inm === this.etag : ims ? Date.parse(ims) >= Date.parse(this.modified) : false;
