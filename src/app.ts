@@ -8,7 +8,8 @@ import { resolveTokenFiles } from './api/token-files.js';
 import { registerCoreMethods } from './api/core-methods.js';
 import { AgentMetrics } from './api/metrics.js';
 import { RpcRegistry } from './api/rpc.js';
-import { registerWs } from './api/ws.js';
+import { registerWs, wsErrorHandler } from './api/ws.js';
+import { apiLimits } from './api/config.js';
 import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
 import { type LoadedConfig, loadConfig } from './config/load.js';
 import { features as builtinFeatures } from './features.js';
@@ -102,7 +103,12 @@ export class Agent {
       forceCloseConnections: true,
     }) as unknown as FastifyInstance;
     this.http.setErrorHandler(httpErrorHandler(new RateLimitedLog(httpLogger, { clock })));
-    void this.http.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+    const limits = apiLimits(cfg.api);
+    this.rpc.maxParamsDepth = limits.max_json_depth;
+    void this.http.register(websocket, {
+      options: { maxPayload: limits.max_frame_bytes },
+      errorHandler: wsErrorHandler(this.logger.child({ mod: 'ws' })),
+    });
     const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0);
     this.host.metrics = metrics;
     registerCoreMethods({ rpc: this.rpc, host: this.host, devices: this.devices, audit, info: () => this.info() });
@@ -139,7 +145,7 @@ export class Agent {
       feature: <T extends Feature>(name: string) => byName.get(name) as T | undefined,
     };
     void this.http.register(async (scoped) => {
-      this.ws = registerWs(scoped, { rpc: this.rpc, auth, bus: this.bus, logger: this.logger.child({ mod: 'ws' }) });
+      this.ws = registerWs(scoped, { rpc: this.rpc, auth, bus: this.bus, logger: this.logger.child({ mod: 'ws' }), limits });
     });
     for (const make of o.features ?? builtinFeatures) {
       const f = make(this.ctx);

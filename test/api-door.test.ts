@@ -1,18 +1,50 @@
 // Regression tests for the WebSocket door (issue 16): client input that used
 // to crash, freeze or flood the agent gets a clear answer or a documented close.
+import { Type } from '@sinclair/typebox';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FeatureFactory } from '../src/app-context.js';
 import { ERROR_CODES } from '../src/util/errors.js';
-import { startTestAgent, type TestAgent } from './support/agent.js';
+import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 import { lineDriver } from './support/line-driver.js';
+import { nestedObjects, openRaw } from './support/ws-raw.js';
+
+const DEVICES = '[devices.dev1]\ndriver = "line-test"\nsimulated = true\n';
+
+/** A feature whose one method returns what JSON cannot hold: a handler bug the send path must contain. */
+const brokenReplyFeature: FeatureFactory = (ctx) => {
+  ctx.rpc.method({
+    name: 'test.unserializable',
+    description: 'Returns a BigInt.',
+    role: 'viewer',
+    params: Type.Object({}),
+    handler: () => ({ n: 10n }),
+  });
+  return null;
+};
 
 let t: TestAgent;
+const logLines: { level: number; msg: string; [k: string]: unknown }[] = [];
 
 beforeAll(async () => {
-  t = await startTestAgent('[devices.dev1]\ndriver = "line-test"\nsimulated = true\n', { drivers: [lineDriver] });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l) logLines.push(JSON.parse(l));
+      done();
+    },
+  });
+  t = await startTestAgent(DEVICES, {
+    drivers: [lineDriver],
+    features: [brokenReplyFeature],
+    logger: pino({ level: 'debug' }, sink),
+  });
 });
 afterAll(async () => {
   await t.stop();
 });
+
+type Reply = { id: unknown; result?: unknown; error?: { code: number; message: string } };
 
 describe('action names from the client are looked up as own names only (finding 7)', () => {
   it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
@@ -24,4 +56,147 @@ describe('action names from the client are looked up as own names only (finding 
       expect(r.error?.message).toContain(`no action "${action}"`);
     },
   );
+});
+
+describe('nesting depth is refused before anything recursive runs (finding 7)', () => {
+  it('device.action with params nested 10,000 deep gets INVALID_REQUEST naming the limit', async () => {
+    const c = await openRaw(t.url, TOKENS.operator);
+    const frame = `{"jsonrpc":"2.0","id":1,"method":"device.action","params":{"device":"dev1","action":"set","params":${nestedObjects(10_000)}}}`;
+    const r = JSON.parse(await c.ask(frame)) as Reply;
+    expect(r.error?.code).toBe(ERROR_CODES.INVALID_REQUEST);
+    expect(r.error?.message).toMatch(/nested deeper than 64 levels \(\[api\] max_json_depth\)/);
+    c.ws.close();
+  });
+  it('params reaching the registry by another door (MQTT, internal) are checked by an iterative walk', async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    const client = {
+      principal: { name: 'internal', role: 'admin' as const },
+      remote: '',
+      topics: new Set<string>(),
+      transport: 'internal' as const,
+    };
+    const out = await t.agent.rpc.call('device.action', { device: 'dev1', action: 'set', params: deep }, client);
+    expect('error' in out && out.error.code).toBe(ERROR_CODES.INVALID_PARAMS);
+    expect('error' in out && out.error.message).toMatch(/nested deeper than 64 levels/);
+  });
+});
+
+describe('one frame cannot make a reply that kills the agent (finding 1)', () => {
+  it('a 1 MiB array of zeros gets one short INVALID_REQUEST, not a 50 MB reply', async () => {
+    const c = await openRaw(t.url, TOKENS.viewer);
+    const zeros = `[${'0,'.repeat(524_000)}0]`;
+    const text = await c.ask(zeros);
+    expect(text.length).toBeLessThan(1000);
+    const r = JSON.parse(text) as Reply;
+    expect(r.error?.code).toBe(ERROR_CODES.INVALID_REQUEST);
+    expect(r.error?.message).toMatch(/batch of 524001 requests; at most 100 per batch \(\[api\] max_batch\)/);
+    c.ws.close();
+  });
+  it('a reply JSON cannot hold is an error reply with its id; the socket keeps serving', async () => {
+    const c = await openRaw(t.url, TOKENS.viewer);
+    const r = JSON.parse(await c.ask('{"jsonrpc":"2.0","id":"b","method":"test.unserializable"}')) as Reply;
+    expect(r).toMatchObject({ id: 'b', error: { code: ERROR_CODES.INTERNAL } });
+    expect(r.error?.message).toMatch(/could not be serialized/);
+    const info = JSON.parse(await c.ask('{"jsonrpc":"2.0","id":2,"method":"system.info"}')) as Reply;
+    expect(info.result).toMatchObject({ room_id: 'test-room' });
+    c.ws.close();
+  });
+});
+
+describe('log flooding (finding 9)', () => {
+  it('invalid UTF-8 and oversize frames close with 1007/1009 and log a few warn lines without stack', async () => {
+    const before = logLines.length;
+    const codes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const bad = await openRaw(t.url, TOKENS.viewer);
+      bad.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+      codes.push((await bad.closed).code);
+      const big = await openRaw(t.url, TOKENS.viewer);
+      big.ws.send('x'.repeat(1024 * 1024 + 1));
+      codes.push((await big.closed).code);
+    }
+    expect(new Set(codes)).toEqual(new Set([1007, 1009]));
+    await new Promise((r) => setImmediate(r));
+    const lines = logLines.slice(before).filter((l) => l.level >= 40);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThanOrEqual(10); // 5 per kind per minute
+    expect(lines.every((l) => l.level === 40)).toBe(true);
+    expect(JSON.stringify(lines)).not.toMatch(/stack|\n\s+at /);
+  });
+});
+
+describe('slow clients (finding 3)', () => {
+  it('a client that keeps calling but stops reading is closed with 4408; the others are served', async () => {
+    const slow = await openRaw(t.url, TOKENS.viewer);
+    const watcher = await openRaw(t.url, TOKENS.viewer);
+    slow.tcp.pause();
+    const clients = async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      return Number(/^room_agent_ws_clients (\d+)/m.exec(text)?.[1]);
+    };
+    const start = await clients();
+    const batch = JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'devices.list' })));
+    // Replies first fill the kernel's socket buffers, then the agent's queue; default max_queued_bytes (8 MiB); bounded at ~100 MB of replies.
+    for (let round = 0; round < 1000 && (await clients()) === start; round++) {
+      for (let i = 0; i < 40; i++) slow.ws.send(batch);
+      // the other client is served all along
+      expect(JSON.parse(await watcher.ask('{"jsonrpc":"2.0","id":1,"method":"system.info"}')).result).toBeTruthy();
+    }
+    expect(await clients()).toBe(start - 1); // the agent dropped it (before the fix: ~100 MB of replies queued)
+    slow.tcp.resume();
+    const { code } = await slow.closed;
+    expect(code).toBe(4408);
+    watcher.ws.close();
+  });
+});
+
+describe('limits set in [api]', () => {
+  let small: TestAgent;
+  beforeAll(async () => {
+    small = await startTestAgent(
+      `${[1, 2, 3, 4, 5].map((n) => DEVICES.replace('dev1', `dev${n}`)).join('\n')}\n[api]\nmax_batch = 10\nmax_reply_bytes = 1024\nmax_queued_bytes = 65536\nmax_in_flight = 3\n`,
+      { drivers: [lineDriver] },
+    );
+  });
+  afterAll(async () => {
+    await small.stop();
+  });
+  const call = (id: number, method: string, params?: unknown) => ({ jsonrpc: '2.0', id, method, params });
+
+  it('a reply over max_reply_bytes is REPLY_TOO_LARGE with its id', async () => {
+    const c = await openRaw(small.url, TOKENS.viewer);
+    const r = JSON.parse(await c.ask(JSON.stringify(call(5, 'devices.list')))) as Reply;
+    expect(r).toMatchObject({ id: 5, error: { code: ERROR_CODES.REPLY_TOO_LARGE } });
+    expect(r.error?.message).toMatch(/over \[api\] max_reply_bytes \(1024\)/);
+    c.ws.close();
+  });
+  it('a batch reply counts as one reply: the items that do not fit get REPLY_TOO_LARGE, every id is answered', async () => {
+    const c = await openRaw(small.url, TOKENS.viewer);
+    // three calls (max_in_flight = 3): two short answers fit, the devices list does not
+    const batch = [call(0, 'system.info'), call(1, 'devices.list'), call(2, 'system.info')];
+    const replies = JSON.parse(await c.ask(JSON.stringify(batch))) as Reply[];
+    expect(replies.map((r) => r.id).sort()).toEqual([0, 1, 2]);
+    expect(replies.find((r) => r.id === 1)?.error?.code).toBe(ERROR_CODES.REPLY_TOO_LARGE);
+    expect(replies.filter((r) => r.result)).toHaveLength(2);
+    c.ws.close();
+  });
+  it('a batch over max_batch is one INVALID_REQUEST', async () => {
+    const c = await openRaw(small.url, TOKENS.viewer);
+    const batch = Array.from({ length: 11 }, (_, i) => call(i, 'system.info'));
+    const r = JSON.parse(await c.ask(JSON.stringify(batch))) as Reply;
+    expect(r.error?.code).toBe(ERROR_CODES.INVALID_REQUEST);
+    expect(r.error?.message).toMatch(/at most 10 per batch/);
+    c.ws.close();
+  });
+  it('requests past max_in_flight are answered TOO_MANY_REQUESTS at once', async () => {
+    const c = await openRaw(small.url, TOKENS.viewer);
+    const batch = Array.from({ length: 5 }, (_, i) => call(i, 'unsubscribe', { topics: ['devices'] }));
+    const replies = JSON.parse(await c.ask(JSON.stringify(batch))) as Reply[];
+    expect(replies.filter((r) => r.result)).toHaveLength(3);
+    const refused = replies.filter((r) => r.error?.code === ERROR_CODES.TOO_MANY_REQUESTS);
+    expect(refused).toHaveLength(2);
+    expect(refused[0]?.error?.message).toMatch(/\[api\] max_in_flight/);
+    c.ws.close();
+  });
 });

@@ -158,7 +158,7 @@ export function registerCoreMethods(d: CoreDeps): void {
           .join(', ');
         throw new AgentError('INVALID_PARAMS', `unknown topic(s) ${unknown.join(', ')}; topics: ${known}`);
       }
-      const snapshot: Record<string, unknown> = {};
+      const snapshot: Record<string, unknown> = Object.create(null); // keys are client-given topic names
       for (const t of p.topics) {
         client.topics.add(t);
         snapshot[t] = rpc.getTopic(t)?.snapshot(client);

@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { Role } from '../config/schema.js';
 import { compileParams, type ParamsValidator } from '../host/validate.js';
 import { AgentError, ERROR_CODES } from '../util/errors.js';
+import { jsonValueDepth } from '../util/json-depth.js';
 import type { Principal } from './auth.js';
 import { allows } from './auth.js';
 
@@ -43,6 +44,8 @@ export interface RpcError {
 export class RpcRegistry {
   private readonly methods = new Map<string, { def: MethodDef; validate: ParamsValidator }>();
   private readonly topicDefs = new Map<string, TopicDef>();
+  /** Deepest params accepted ([api] max_json_depth), checked without recursion before the validator walks them. */
+  maxParamsDepth = 64;
 
   method<P extends TSchema>(def: MethodDef<P>): void {
     if (this.methods.has(def.name)) throw new Error(`method ${def.name} registered twice`);
@@ -77,6 +80,10 @@ export class RpcRegistry {
           message: `${method} needs role ${m.def.role}; token "${client.principal.name}" has role ${client.principal.role}`,
         },
       };
+    }
+    if (jsonValueDepth(params, this.maxParamsDepth) > this.maxParamsDepth) {
+      const message = `${method}: params nested deeper than ${this.maxParamsDepth} levels ([api] max_json_depth)`;
+      return { error: { code: ERROR_CODES.INVALID_PARAMS, message } };
     }
     try {
       const p = m.validate(params ?? {});

@@ -1,27 +1,45 @@
-import type { FastifyInstance } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
 import type { Bus } from '../state/bus.js';
-import { ERROR_CODES } from '../util/errors.js';
+import { ERROR_CODES, errorMessage } from '../util/errors.js';
+import { jsonDepth } from '../util/json-depth.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { TokenAuth } from './auth.js';
+import type { ApiSection } from './config.js';
 import type { RpcClient, RpcRegistry } from './rpc.js';
 
-/** Close codes (documented in docs/api.md). */
-export const WS_CLOSE = { UNAUTHORIZED: 4401, TOO_SLOW: 4408, SHUTDOWN: 1001 } as const;
-/** A client that lets this much unsent data pile up is dropped; on reconnect it gets fresh snapshots. */
-const MAX_BUFFERED = 8 * 1024 * 1024;
-const MAX_MESSAGE = 1024 * 1024;
+/** Close codes (documented in docs/api.md, "Limits" and "Connecting"). */
+export const WS_CLOSE = {
+  SHUTDOWN: 1001,
+  /** Sent by the ws library: a text message that is not valid UTF-8. */
+  INVALID_UTF8: 1007,
+  /** Sent by the ws library: a message over [api] max_frame_bytes. */
+  TOO_BIG: 1009,
+  UNAUTHORIZED: 4401,
+  TOO_SLOW: 4408,
+} as const;
 
 export interface WsStats {
   clients: number;
 }
 
+interface Connection {
+  client: RpcClient;
+  /** Requests (batch items included) whose handler has not finished. */
+  inFlight: number;
+}
+
+type Id = string | number | null;
+
 /** JSON-RPC 2.0 over WebSocket at /ws, with topic subscriptions fed by the bus. */
 export function registerWs(
   app: FastifyInstance,
-  o: { rpc: RpcRegistry; auth: TokenAuth; bus: Bus; logger: Logger },
+  o: { rpc: RpcRegistry; auth: TokenAuth; bus: Bus; logger: Logger; limits: ApiSection },
 ): { stats: WsStats; closeAll(): void } {
-  const clients = new Map<WebSocket, RpcClient>();
+  const { limits } = o;
+  const clients = new Map<WebSocket, Connection>();
+  const noisy = new RateLimitedLog(o.logger);
   const stats: WsStats = {
     get clients() {
       return clients.size;
@@ -31,16 +49,17 @@ export function registerWs(
   o.bus.subscribe(({ topic, data }) => {
     if (clients.size === 0) return;
     let text: string | null = null;
-    for (const [ws, c] of clients) {
-      if (!c.topics.has(topic)) continue;
-      if (ws.bufferedAmount > MAX_BUFFERED) {
-        o.logger.warn({ client: c.principal.name, remote: c.remote }, 'ws client too slow, disconnecting');
-        ws.close(WS_CLOSE.TOO_SLOW, 'too slow: reconnect and subscribe again for a fresh snapshot');
-        clients.delete(ws);
-        continue;
+    for (const [ws, conn] of clients) {
+      if (!conn.client.topics.has(topic)) continue;
+      if (text === null) {
+        try {
+          text = JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { topic, data } });
+        } catch (e) {
+          noisy.error(`event:${topic}`, { topic, err: errorMessage(e) }, 'event could not be serialized; not sent');
+          return;
+        }
       }
-      text ??= JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { topic, data } });
-      ws.send(text);
+      sendText(ws, conn, text);
     }
   });
 
@@ -50,42 +69,58 @@ export function registerWs(
       socket.close(WS_CLOSE.UNAUTHORIZED, 'unauthorized: send a valid token as Authorization: Bearer or ?token=');
       return;
     }
-    const client: RpcClient = { principal, remote: req.ip, topics: new Set(), transport: 'ws' };
-    clients.set(socket, client);
+    const conn: Connection = { client: { principal, remote: req.ip, topics: new Set(), transport: 'ws' }, inFlight: 0 };
+    clients.set(socket, conn);
     socket.on('close', () => clients.delete(socket));
     socket.on('error', () => clients.delete(socket));
     socket.on('message', (raw, isBinary) => {
-      if (isBinary || (raw as Buffer).length > MAX_MESSAGE) {
-        send(socket, errorReply(null, ERROR_CODES.INVALID_REQUEST, 'expected a JSON text message of at most 1 MiB'));
+      if (isBinary) {
+        sendReply(socket, conn, errorReply(null, ERROR_CODES.INVALID_REQUEST, 'expected a JSON text message, got binary'));
         return;
       }
-      void handleText(raw.toString(), client, socket);
+      // Everything below answers or logs; nothing a client sends may reject unhandled.
+      handleText(String(raw), socket, conn).catch((e) => {
+        noisy.error('handler', { err: errorMessage(e) }, 'ws request failed outside any handler');
+      });
     });
   });
 
-  async function handleText(text: string, client: RpcClient, socket: WebSocket): Promise<void> {
+  async function handleText(text: string, socket: WebSocket, conn: Connection): Promise<void> {
+    const depth = jsonDepth(text, limits.max_json_depth);
+    if (depth > limits.max_json_depth) {
+      const msg = `message nested deeper than ${limits.max_json_depth} levels ([api] max_json_depth)`;
+      sendReply(socket, conn, errorReply(null, ERROR_CODES.INVALID_REQUEST, msg));
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch (e) {
-      send(socket, errorReply(null, ERROR_CODES.PARSE_ERROR, `invalid JSON: ${(e as Error).message}`));
+      sendReply(socket, conn, errorReply(null, ERROR_CODES.PARSE_ERROR, `invalid JSON: ${errorMessage(e)}`));
       return;
     }
-    if (Array.isArray(msg)) {
-      if (msg.length === 0) {
-        send(socket, errorReply(null, ERROR_CODES.INVALID_REQUEST, 'empty batch'));
-        return;
-      }
-      const replies = (await Promise.all(msg.map((m) => handleOne(m, client)))).filter((r) => r !== null);
-      if (replies.length) send(socket, replies);
+    if (!Array.isArray(msg)) {
+      const reply = await handleOne(msg, conn);
+      if (reply) sendReply(socket, conn, reply);
       return;
     }
-    const reply = await handleOne(msg, client);
-    if (reply) send(socket, reply);
+    if (msg.length === 0) {
+      sendReply(socket, conn, errorReply(null, ERROR_CODES.INVALID_REQUEST, 'empty batch'));
+      return;
+    }
+    if (msg.length > limits.max_batch) {
+      const why = `batch of ${msg.length} requests; at most ${limits.max_batch} per batch ([api] max_batch): send it in parts`;
+      sendReply(socket, conn, errorReply(null, ERROR_CODES.INVALID_REQUEST, why));
+      return;
+    }
+    const replies = (await Promise.all(msg.map((m) => handleOne(m, conn)))).filter((r) => r !== null);
+    if (replies.length) sendBatch(socket, conn, replies);
   }
 
-  async function handleOne(msg: unknown, client: RpcClient): Promise<object | null> {
-    if (!msg || typeof msg !== 'object') return errorReply(null, ERROR_CODES.INVALID_REQUEST, 'expected a JSON-RPC 2.0 object');
+  async function handleOne(msg: unknown, conn: Connection): Promise<Reply | null> {
+    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) {
+      return errorReply(null, ERROR_CODES.INVALID_REQUEST, 'expected a JSON-RPC 2.0 object');
+    }
     const m = msg as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
     const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
     if (m.jsonrpc !== '2.0' || typeof m.method !== 'string') {
@@ -94,9 +129,82 @@ export function registerWs(
     if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null || Array.isArray(m.params))) {
       return errorReply(id, ERROR_CODES.INVALID_PARAMS, 'params must be an object (named parameters)');
     }
-    const out = await o.rpc.call(m.method, m.params, client);
-    if (!('id' in m)) return null; // notification: no reply
+    const isNotification = !Object.hasOwn(m, 'id');
+    if (conn.inFlight >= limits.max_in_flight) {
+      if (isNotification) {
+        noisy.warn('in-flight', { client: conn.client.principal.name }, 'ws notification dropped: too many requests in flight');
+        return null;
+      }
+      const why = `${limits.max_in_flight} requests of this connection are still being worked on ([api] max_in_flight); wait for their answers`;
+      return errorReply(id, ERROR_CODES.TOO_MANY_REQUESTS, why);
+    }
+    conn.inFlight++;
+    let out: Awaited<ReturnType<RpcRegistry['call']>>;
+    try {
+      out = await o.rpc.call(m.method, m.params, conn.client);
+    } finally {
+      conn.inFlight--;
+    }
+    if (isNotification) return null;
     return 'error' in out ? { jsonrpc: '2.0', id, error: out.error } : { jsonrpc: '2.0', id, result: out.result };
+  }
+
+  /** One reply as text: never throws; too large or unserializable becomes an error reply with the same id. */
+  function replyText(reply: Reply, budget: number): { text: string; bytes: number } {
+    let text: string;
+    try {
+      text = JSON.stringify(reply);
+    } catch (e) {
+      // Not the client's doing (a handler returned something JSON cannot hold): ours to fix.
+      noisy.error('serialize', { err: errorMessage(e) }, 'reply could not be serialized');
+      text = JSON.stringify(errorReply(reply.id, ERROR_CODES.INTERNAL, `internal error: the reply could not be serialized`));
+    }
+    let bytes = Buffer.byteLength(text);
+    if (bytes > budget) {
+      const why = `the reply would be ${bytes} bytes, over [api] max_reply_bytes (${limits.max_reply_bytes}): ask for less per call`;
+      text = JSON.stringify(errorReply(reply.id, ERROR_CODES.REPLY_TOO_LARGE, why));
+      bytes = Buffer.byteLength(text);
+    }
+    return { text, bytes };
+  }
+
+  function sendReply(ws: WebSocket, conn: Connection, reply: Reply): void {
+    sendText(ws, conn, replyText(reply, limits.max_reply_bytes).text);
+  }
+
+  /** A batch reply is one message and counts as one reply against max_reply_bytes. */
+  function sendBatch(ws: WebSocket, conn: Connection, replies: Reply[]): void {
+    const parts: string[] = [];
+    let total = 2; // the brackets
+    for (const r of replies) {
+      // Each item gets what is left; an item that does not fit is answered with REPLY_TOO_LARGE.
+      const left = Math.max(0, limits.max_reply_bytes - total - 1);
+      const { text, bytes } = replyText(r, left);
+      parts.push(text);
+      total += bytes + 1;
+    }
+    sendText(ws, conn, `[${parts.join(',')}]`);
+  }
+
+  /**
+   * The one way out to a client. A client whose unwritten replies and events
+   * would pass max_queued_bytes has stopped reading: it is closed with 4408
+   * (one message always fits an empty queue).
+   */
+  function sendText(ws: WebSocket, conn: Connection, text: string): void {
+    if (ws.readyState !== ws.OPEN) return;
+    const queued = ws.bufferedAmount;
+    if (queued > 0 && queued + Buffer.byteLength(text) > limits.max_queued_bytes) {
+      noisy.warn(
+        'too-slow',
+        { client: conn.client.principal.name, remote: conn.client.remote, queued },
+        'ws client too slow, disconnecting',
+      );
+      clients.delete(ws);
+      ws.close(WS_CLOSE.TOO_SLOW, 'too slow: reconnect and subscribe again for a fresh snapshot');
+      return;
+    }
+    ws.send(text);
   }
 
   return {
@@ -108,10 +216,29 @@ export function registerWs(
   };
 }
 
-function errorReply(id: string | number | null, code: number, message: string): object {
-  return { jsonrpc: '2.0', id, error: { code, message } };
+/**
+ * For @fastify/websocket's `errorHandler`: protocol errors of a client's socket
+ * (invalid UTF-8, a frame over max_frame_bytes, a bad opcode, a reset) are the
+ * client's doing. The ws library has already sent the close code (1007, 1009,
+ * 1002); log one rate-limited warn line without a stack and drop the socket
+ * when it is not closing already.
+ */
+export function wsErrorHandler(logger: Logger): (error: Error, socket: WebSocket, req: FastifyRequest) => void {
+  const noisy = new RateLimitedLog(logger);
+  return (error, socket, req) => {
+    const code = (error as { code?: string }).code ?? 'unknown';
+    noisy.warn(`ws-error:${code}`, { code, remote: req.ip, err: error.message }, 'ws client protocol error; socket closed');
+    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.terminate();
+  };
 }
 
-function send(ws: WebSocket, obj: unknown): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(obj));
+interface Reply {
+  jsonrpc: '2.0';
+  id: Id;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+function errorReply(id: Id, code: number, message: string): Reply {
+  return { jsonrpc: '2.0', id, error: { code, message } };
 }

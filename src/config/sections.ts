@@ -2,6 +2,7 @@
 // here (one line), so `api.toml` rejects keys nobody reads.
 import type { TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
+import { ApiSectionSchema } from '../api/config.js';
 import { CalendarSectionSchema } from '../calendar/config.js';
 import { DirectorSectionSchema } from '../director/config.js';
 import { AlertsSectionSchema, MqttSectionSchema } from '../sync/schema.js';
@@ -11,6 +12,7 @@ import { ScenariosSectionSchema } from '../scenarios/schema.js';
 
 export const sectionSchemas = {
   // feature sections are added below, one per module
+  api: Type.Optional(ApiSectionSchema),
   calendar: Type.Optional(CalendarSectionSchema),
   director: Type.Optional(DirectorSectionSchema),
   mqtt: Type.Optional(MqttSectionSchema),

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   DEVICE_ERROR: 4104,
   DEVICE_BUSY: 4105,
   CONFLICT: 4009,
+  REPLY_TOO_LARGE: 4413,
+  TOO_MANY_REQUESTS: 4429,
   UNAVAILABLE: 4503,
 } as const;
 export type ErrorCodeName = keyof typeof ERROR_CODES;

@@ -25,3 +25,23 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
   }
   return max;
 }
+
+/**
+ * The same for a value parsed from JSON (no shared references; MQTT payloads,
+ * internal callers): an iterative walk that stops once past `limit`, so a value
+ * nested far deeper than the stack is measured without overflowing it. Scalars are depth 0.
+ */
+export function jsonValueDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let max = 0;
+  const stack: { v: object; d: number }[] = [{ v: value, d: 1 }];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    if (top.d > max) {
+      max = top.d;
+      if (max > limit) return max;
+    }
+    const children = Array.isArray(top.v) ? top.v : Object.values(top.v);
+    for (const child of children) if (child !== null && typeof child === 'object') stack.push({ v: child, d: top.d + 1 });
+  }
+  return max;
+}

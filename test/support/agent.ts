@@ -39,6 +39,8 @@ export async function startTestAgent(
     drivers?: DriverDefinition[];
     clock?: Clock;
     logLevel?: string;
+    /** Log into this logger instead (tests that read what the agent logged). */
+    logger?: pino.Logger;
     env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<TestAgent> {
@@ -50,7 +52,7 @@ export async function startTestAgent(
   );
   const agent = new Agent({
     configFile: file,
-    logger: pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),
     features: opts.features,
     drivers: opts.drivers,
     clock: opts.clock,

@@ -1,0 +1,58 @@
+// `[api]` in api.toml: the limits of the WebSocket door (docs/api.md, "Limits").
+// Each is what one client may take; breaking one gets that client a clear error
+// or a documented close code and costs the other clients nothing.
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const MiB = 1024 * 1024;
+
+export const ApiSectionSchema = Type.Object(
+  {
+    max_frame_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 64 * MiB,
+      default: MiB,
+      description: 'Largest WebSocket message a client may send; a bigger one closes the socket with 1009.',
+    }),
+    max_json_depth: Type.Integer({
+      minimum: 4,
+      maximum: 1000,
+      default: 64,
+      description:
+        'Deepest nesting of arrays/objects in one message (the request object is level 1, its params level 2, a batch adds one); deeper: INVALID_REQUEST.',
+    }),
+    max_batch: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 100,
+      description: 'Most requests in one JSON-RPC batch; a longer batch is answered with one INVALID_REQUEST.',
+    }),
+    max_reply_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 256 * MiB,
+      default: 4 * MiB,
+      description: 'Largest reply (a whole batch reply counts as one); a bigger one is answered with REPLY_TOO_LARGE instead.',
+    }),
+    max_queued_bytes: Type.Integer({
+      minimum: 64 * 1024,
+      maximum: 1024 * MiB,
+      default: 8 * MiB,
+      description:
+        'Replies and events sent to a client but not yet written to its socket (it stopped reading); more closes it with 4408.',
+    }),
+    max_in_flight: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 64,
+      description: 'Requests of one connection being worked on at once (each batch item counts); more: TOO_MANY_REQUESTS.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type ApiSection = Static<typeof ApiSectionSchema>;
+
+/** The `[api]` limits with defaults for every key left out (or the whole section). */
+export function apiLimits(section: Partial<ApiSection> | undefined): ApiSection {
+  return Value.Default(ApiSectionSchema, Value.Clone(section ?? {})) as ApiSection;
+}
