@@ -9,6 +9,7 @@ import { Agent } from './app.js';
 import { ConfigError, formatIssue, loadConfig } from './config/load.js';
 import { DriverRegistry } from './host/registry.js';
 import { errorMessage } from './util/errors.js';
+import { installLastResortHandler } from './util/last-resort.js';
 import { createLogger } from './util/logger.js';
 import { SystemdNotifier } from './util/sd-notify.js';
 import { VERSION } from './version.js';
@@ -118,6 +119,7 @@ async function start(args: string[]): Promise<number> {
     console.error(`room-agent: cannot start: ${errorMessage(e)}`);
     return 1;
   }
+  installLastResortHandler(agent.logger);
   const systemd = SystemdNotifier.fromEnv(process.env, agent.logger);
   let stopping = false;
   const stop = (signal: string) => {
