@@ -1,0 +1,42 @@
+// The measured process of scripts/bench/soak.ts: the agent in a process of its
+// own, bundled like the shipped agent, with the shipped logger (level warn, to
+// stdout). It reports its own memory, threads and open files on request.
+// Does nothing unless SOAK_CHILD (the api.toml path) is set.
+import fs from 'node:fs';
+import { Agent } from '../../src/app.js';
+import { createLogger } from '../../src/util/logger.js';
+
+export interface SoakSample {
+  rssMb: number;
+  heapMb: number;
+  fds: number;
+  threads: number;
+}
+
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+function sample(): SoakSample {
+  const m = process.memoryUsage();
+  const threads = Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+  return { rssMb: mb(m.rss), heapMb: mb(m.heapUsed), fds: fs.readdirSync('/proc/self/fd').length, threads };
+}
+
+async function child(configFile: string): Promise<void> {
+  const send = (m: unknown) => process.send?.(m);
+  const agent = new Agent({ configFile, logger: createLogger('warn') });
+  try {
+    send({ ready: await agent.start() });
+  } catch (e) {
+    send({ error: (e as Error).message });
+    process.exit(1);
+  }
+  process.on('message', async (m) => {
+    if (m === 'sample') send({ sample: sample() });
+    else if (m === 'exit') {
+      await agent.stop();
+      process.exit(0);
+    }
+  });
+}
+
+if (process.env.SOAK_CHILD) void child(process.env.SOAK_CHILD);
