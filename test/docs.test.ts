@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinDrivers } from '../drivers/index.js';
+import { KIND_CONTRACTS } from '../src/host/kinds.js';
 import { generatedDocs } from '../scripts/gen-docs.js';
 
 describe('generated docs are up to date', () => {
@@ -20,6 +21,17 @@ describe('every registered driver is documented', () => {
     it(`docs/drivers/${driver.name}.md exists`, () => {
       const file = path.join(import.meta.dirname, '..', 'docs', 'drivers', `${driver.name}.md`);
       expect(fs.existsSync(file), `docs/drivers/${driver.name}.md missing for driver "${driver.name}"`).toBe(true);
+    });
+  }
+});
+
+describe('docs/kinds.md names every contract action and state key (src/host/kinds.ts)', () => {
+  const text = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'kinds.md'), 'utf8');
+  for (const c of Object.values(KIND_CONTRACTS)) {
+    it(`${c.kind}`, () => {
+      for (const a of c.actions) expect(text, `action ${a.name}`).toContain(`| \`${a.name}\` |`);
+      for (const k of c.state) expect(text, `state ${k.key}`).toContain(`| \`${k.key}\` |`);
+      for (const e of c.events) expect(text, `event ${e.type}`).toContain(`| \`${e.type}\` |`);
     });
   }
 });

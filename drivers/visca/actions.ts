@@ -33,13 +33,14 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
         signal,
         onAck: () => {
           acked = true;
-          cam.motionStarted('completion');
+          cam.motion.moveStarted();
         },
       });
       ok = true;
     } finally {
       // One state change when the move ends: moving=false together with its result.
-      if (acked || ok) cam.motionEnded('completion', ok ? onDone : undefined, acked);
+      if (acked) cam.motion.moveEnded(ok ? onDone : undefined);
+      else if (ok) cam.motion.settledWithoutMove(onDone);
     }
   };
 
@@ -82,8 +83,7 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
           encode.panTiltDrive(a, dir, pan_speed ?? panDefault, tilt_speed ?? tiltDefault),
           { signal, priority: dir === 'stop', drive: 'pan-tilt' },
         );
-        if (dir === 'stop') cam.motionEnded('drive');
-        else cam.motionStarted('drive');
+        cam.motion.drive(dir !== 'stop');
         return { direction: dir };
       },
     }),
@@ -100,7 +100,7 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
           drive: 'pan-tilt',
         });
         await session.command('zoom stop', encode.zoom(a, 'stop'), { signal, priority: true, drive: 'zoom' });
-        cam.motionEnded('all');
+        cam.motion.reset();
         return { stopped: true };
       },
     }),

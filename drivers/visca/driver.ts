@@ -2,6 +2,7 @@
 // status and state. Actions live in actions.ts; the wire conversation in session.ts.
 import net from 'node:net';
 import type { DeviceInstance, DriverContext } from '../../src/host/contract.js';
+import { MotionState, presetName, resolvePreset } from '../../src/host/kinds.js';
 import type { Link } from '../../src/transport/link.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { SerialLink, TcpLink, UdpLink } from '../../src/transport/index.js';
@@ -30,10 +31,8 @@ export class ViscaCamera implements DeviceInstance {
   private stopped = false;
   private garbageSince = 0;
   private garbageLoggedAt = Number.NEGATIVE_INFINITY;
-  /** Commands whose motion ends with their Completion (recall, home, goto, zoom direct). */
-  private motions = 0;
-  /** A continuous pan-tilt drive is running (until `stop`). */
-  private driving = false;
+  /** `moving`: commands whose motion ends with their Completion, and a drive until `stop`. */
+  readonly motion: MotionState;
 
   constructor(
     readonly config: ViscaConfig,
@@ -42,6 +41,7 @@ export class ViscaCamera implements DeviceInstance {
     this.profile = PROFILES[config.profile];
     this.validate();
     this.link = this.makeLink();
+    this.motion = new MotionState((patch) => ctx.setState(patch));
     const clock = ctx.clock;
     this.session = new ViscaSession({
       framing: config.framing,
@@ -61,25 +61,9 @@ export class ViscaCamera implements DeviceInstance {
     this.actions = buildActions(this);
   }
 
-  /** Named presets resolve to camera preset numbers. */
+  /** Named presets resolve to camera preset numbers (the kind contract's lookup, docs/kinds.md). */
   resolvePreset(ref: number | string): { number: number; name: string | null; byte: number } {
-    let p = ref;
-    let number: number;
-    let name: string | null = null;
-    if (typeof p === 'string' && /^\d{1,3}$/.test(p) && this.config.presets?.[p] === undefined) p = Number(p);
-    if (typeof p === 'string') {
-      const n = this.config.presets?.[p];
-      if (n === undefined) {
-        const known = Object.keys(this.config.presets ?? {}).join(', ') || 'none configured';
-        throw new AgentError('INVALID_PARAMS', `unknown preset "${p}"; named presets: ${known}`);
-      }
-      number = n;
-      name = p;
-    } else {
-      number = p;
-      const presets = this.config.presets;
-      name = presets ? (Object.entries(presets).find(([, v]) => v === p)?.[0] ?? null) : null;
-    }
+    const { number, name } = resolvePreset(ref, this.config.presets);
     const b = presetByte(this.profile, number);
     if (!b.ok) throw new AgentError('INVALID_PARAMS', b.error);
     return { number, name, byte: b.byte };
@@ -109,20 +93,6 @@ export class ViscaCamera implements DeviceInstance {
     this.session.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
     await this.link.stop();
     this.link.removeAllListeners();
-  }
-
-  /** The state reported while motion commands run and end. */
-  motionStarted(kind: 'completion' | 'drive'): void {
-    if (kind === 'drive') this.driving = true;
-    else this.motions++;
-    this.ctx.setState({ moving: true });
-  }
-  /** `started` false: the command completed without an ACK, so no motion was counted. */
-  motionEnded(kind: 'completion' | 'drive' | 'all', extra?: Record<string, unknown>, started = true): void {
-    if (kind === 'drive' || kind === 'all') this.driving = false;
-    if (kind === 'all') this.motions = 0;
-    if (kind === 'completion' && started) this.motions = Math.max(0, this.motions - 1);
-    this.ctx.setState({ moving: this.motions > 0 || this.driving, ...extra });
   }
 
   /** Reads pan/tilt and zoom and publishes them. */
@@ -212,7 +182,7 @@ export class ViscaCamera implements DeviceInstance {
       if (typeof last === 'number') {
         const number = last + this.profile.presetOffset;
         patch.last_preset = number;
-        patch.last_preset_name = Object.entries(this.config.presets ?? {}).find(([, v]) => v === number)?.[0] ?? null;
+        patch.last_preset_name = presetName(number, this.config.presets);
       }
       this.ctx.setState(patch);
       if (power === 'on') await answered(this.readPosition());
@@ -233,8 +203,7 @@ export class ViscaCamera implements DeviceInstance {
 
   private setOffline(message: string): void {
     this.online = false;
-    this.motions = 0;
-    this.driving = false;
+    this.motion.reset(false);
     this.ctx.setStatus('offline', message);
   }
 

@@ -1,0 +1,127 @@
+// The reusable kind contract checks (src/host/kinds.ts, docs/kinds.md): what
+// every camera, matrix, mixer, audio processor and microphone must offer,
+// checked through a real agent's JSON-RPC API the way the director, scenarios
+// and console use it. One check per kind; test/kind-contracts.test.ts runs it
+// for every registered driver of the kind.
+import { expect, vi } from 'vitest';
+import { type ContractAction, KIND_CONTRACTS } from '../../src/host/kinds.js';
+import { ajv } from '../../src/util/ajv.js';
+import type { RpcTestClient } from './agent.js';
+import type { DeviceRecord } from './device-api.js';
+
+export type ContractKind = keyof typeof KIND_CONTRACTS;
+
+/** What a driver's contract test needs beyond the kind: a device config and the values to drive it with. */
+export interface KindFixture {
+  /** The keys of `[devices.<id>]` (without the table header); `simulated = true` where the driver has a simulator. */
+  toml: string;
+  /** Why the behaviour part cannot run (e.g. no simulator); the actions and params are still checked. */
+  noSimulator?: string;
+  /** Audio: the configured level and mute control names. */
+  levelControl?: string;
+  muteControl?: string;
+  /** Microphone: turns a channel on at the device (a simulator the test started), and the room events seen. */
+  micOn?: (channel: number) => void;
+  roomEvents?: { type: string; data: Record<string, unknown> }[];
+  /** Matrix/mixer: an input and output that exist on the simulated device (default 2 and 1). */
+  input?: number;
+  output?: number;
+}
+
+interface ListedAction {
+  name: string;
+  params: object;
+}
+
+function exampleFor(a: ContractAction, f: KindFixture): Record<string, unknown> {
+  const e = { ...a.example };
+  if ('control' in e) e.control = a.name === 'mute' ? f.muteControl : f.levelControl;
+  return e;
+}
+
+/** Every contract action exists and its params schema accepts what callers send. */
+export async function checkActions(client: RpcTestClient, device: string, kind: ContractKind, f: KindFixture): Promise<void> {
+  const listed = await client.call<ListedAction[]>('actions.list', { device });
+  const byName = new Map(listed.map((a) => [a.name, a]));
+  for (const a of KIND_CONTRACTS[kind].actions) {
+    const found = byName.get(a.name);
+    expect(found, `${device}: ${kind} contract action "${a.name}" missing; has ${[...byName.keys()].join(', ')}`).toBeDefined();
+    const validate = ajv.compile(found!.params);
+    const params = exampleFor(a, f);
+    expect(
+      validate(structuredClone(params)),
+      `${device}: "${a.name}" refuses ${JSON.stringify(params)}: ${ajv.errorsText(validate.errors)}`,
+    ).toBe(true);
+  }
+}
+
+const state = async (client: RpcTestClient, device: string) =>
+  Object.fromEntries(
+    Object.entries((await client.call<DeviceRecord>('devices.get', { device })).state).map(([k, v]) => [k, v.value]),
+  );
+
+/** The behaviour part: actions answer when the contract says, and the state keys show the result. */
+export async function exerciseKind(client: RpcTestClient, device: string, kind: ContractKind, f: KindFixture): Promise<void> {
+  const act = (action: string, params: Record<string, unknown>) => client.call('device.action', { device, action, params });
+  const input = f.input ?? 2;
+  const output = f.output ?? 1;
+  switch (kind) {
+    case 'camera': {
+      const before = await state(client, device);
+      expect(typeof before.moving, `${device}: state "moving"`).toBe('boolean');
+      expect('last_preset' in before, `${device}: state "last_preset"`).toBe(true);
+      await act('preset.recall', { preset: 3 });
+      // Answered when the move ended: the same state change set both.
+      expect(await state(client, device)).toMatchObject({ moving: false, last_preset: 3 });
+      await act('move', { direction: 'left' });
+      expect((await state(client, device)).moving).toBe(true);
+      await act('stop', {});
+      expect((await state(client, device)).moving).toBe(false);
+      return;
+    }
+    case 'matrix': {
+      await act('route', { input, output });
+      const routes = (await state(client, device)).routes as Record<string, number>;
+      expect(routes?.[String(output)], `${device}: routes after route ${input}→${output}`).toBe(input);
+      return;
+    }
+    case 'mixer': {
+      await act('program', { input });
+      expect((await state(client, device)).program).toBe(input);
+      await act('preview', { input: input + 1 });
+      expect((await state(client, device)).preview).toBe(input + 1);
+      return;
+    }
+    case 'audio': {
+      // The control's state follows from the device's own report (Q-SYS change-group poll, Tesira
+      // subscription), which may come just after the answer: docs/kinds.md.
+      const shows = async (key: string, value: unknown) =>
+        vi.waitFor(async () => expect((await state(client, device))[key], `${device}: state "${key}"`).toBe(value), {
+          timeout: 5000,
+          interval: 20,
+        });
+      await act('level', { control: f.levelControl, db: -12 });
+      await shows(f.levelControl!, -12);
+      await act('mute', { control: f.muteControl, on: true });
+      await shows(f.muteControl!, true);
+      await act('mute', { control: f.muteControl, on: false });
+      await shows(f.muteControl!, false);
+      return;
+    }
+    case 'microphone': {
+      f.micOn!(3);
+      await vi.waitFor(
+        async () => {
+          const s = await state(client, device);
+          expect(s.active, `${device}: state "active"`).toEqual([3]);
+          expect((s.channels as Record<string, boolean>)?.['3'], `${device}: state "channels"`).toBe(true);
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      const mic = f.roomEvents!.find((e) => e.type === 'mic' && e.data.device === device);
+      expect(mic?.data, `${device}: a "mic" event`).toMatchObject({ channel: 3, on: true, chairman: expect.any(Boolean) });
+      expect(typeof mic!.data.at).toBe('string');
+      return;
+    }
+  }
+}
