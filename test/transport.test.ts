@@ -163,6 +163,28 @@ describe('TcpLink', () => {
     for (const s of second.sockets) s.destroy();
   });
 
+  it('self-reconnecting: a peer that accepts and closes at once is retried with growing delays (issue 17 #2)', async () => {
+    let connects = 0;
+    const srv = net.createServer((s) => {
+      connects++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
+    const clock = new FakeClock();
+    const port = (srv.address() as net.AddressInfo).port;
+    const link = new TcpLink({ host: '127.0.0.1', port, clock, backoff: { initialMs: 1000, maxMs: 60_000, jitter: 0 } });
+    cleanup.push(() => link.stop());
+    link.start();
+    // 60 s of fake time: delays 1, 2, 4, 8, 16, 32 s → at most 6 connects (a reset on every connect gave ~60).
+    for (let t = 0; t < 60_000; t += 100) {
+      await new Promise((r) => setTimeout(r, 1));
+      clock.advance(100);
+    }
+    expect(connects).toBeGreaterThanOrEqual(4);
+    expect(connects).toBeLessThanOrEqual(6);
+  });
+
   it('a device that is not there is reported down, never thrown', async () => {
     const link = new TcpLink({ host: '127.0.0.1', port: 1, backoff: { initialMs: 10, maxMs: 20 } });
     cleanup.push(() => link.stop());

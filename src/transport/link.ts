@@ -4,9 +4,13 @@ import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 
 /**
- * A byte link to a device that reconnects by itself.
+ * A byte link to a device. Two ways to drive it:
+ * - under the device lifecycle (src/transport/lifecycle.ts): the lifecycle calls
+ *   `connectOnce` / `disconnect` and owns retrying, backoff and status;
+ * - by itself (`start`): it reconnects with backoff (kept for links not yet
+ *   under the lifecycle); the backoff resets only after the link stayed up for
+ *   `stableMs`, never on the connect itself.
  * Events: `up` (description), `down` (reason), `data` (Buffer, sender?).
- * Drivers react to `up` (handshake, then report online) and `down` (offline).
  */
 export interface LinkEvents {
   up: [info: string];
@@ -16,6 +20,8 @@ export interface LinkEvents {
 
 export interface LinkOptions {
   backoff?: BackoffOptions;
+  /** Self-reconnecting mode: how long the link must stay up before the backoff starts again from its first delay (ms). */
+  stableMs?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -25,7 +31,11 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   protected readonly clock: Clock;
   protected readonly logger?: Logger;
   private retryTimer: TimerHandle | null = null;
+  private stableTimer: TimerHandle | null = null;
+  private readonly stableMs: number;
   private running = false;
+  /** Driven by `connectOnce` (the lifecycle): a loss is reported once and nothing retries. */
+  private manual = false;
   private isUp = false;
   /** How many times the link came up after the first time. */
   reconnects = 0;
@@ -36,10 +46,36 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     this.backoff = new Backoff(opts.backoff);
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger;
+    this.stableMs = opts.stableMs ?? 30_000;
   }
 
   get connected(): boolean {
     return this.isUp;
+  }
+
+  /**
+   * One connection attempt for a caller that owns retrying (the device lifecycle). Resolves once
+   * the link is up (and `up` was emitted); rejects with the reason it could not connect. A later
+   * loss emits `down` once; nothing reconnects by itself.
+   */
+  async connectOnce(): Promise<void> {
+    if (this.running) throw new Error(`${this.describe()}: connectOnce on a self-reconnecting link`);
+    this.manual = true;
+    if (this.isUp) return;
+    try {
+      await this.open();
+    } catch (e) {
+      await this.close().catch(() => undefined);
+      throw e;
+    }
+    this.isUp = true;
+    this.emit('up', this.describe());
+  }
+
+  /** Closes a link opened with `connectOnce`; emits `down` (with `reason`) if it was up. Idempotent. */
+  async disconnect(reason: string): Promise<void> {
+    await this.close();
+    this.markDown(reason);
   }
 
   /** Starts connecting; never throws for an unreachable device. Idempotent. */
@@ -54,6 +90,8 @@ export abstract class Link extends EventEmitter<LinkEvents> {
     this.running = false;
     this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.clock.clearTimeout(this.stableTimer);
+    this.stableTimer = null;
     await this.close();
     this.markDown('stopped');
   }
@@ -90,7 +128,13 @@ export abstract class Link extends EventEmitter<LinkEvents> {
           void this.close();
           return;
         }
-        this.backoff.reset();
+        // Connecting is not success: a device that accepts and then fails or closes must keep
+        // backing off. Only a link that stayed up for stableMs starts again from the first delay.
+        this.clock.clearTimeout(this.stableTimer);
+        this.stableTimer = this.clock.setTimeout(() => {
+          this.stableTimer = null;
+          this.backoff.reset();
+        }, this.stableMs);
         if (this.everUp) this.reconnects++;
         this.everUp = true;
         this.isUp = true;
@@ -115,6 +159,15 @@ export abstract class Link extends EventEmitter<LinkEvents> {
   /** Emits `down` on every up→down transition and on every failed attempt
    * (so drivers can show the latest reason), never twice for one close. */
   private markDown(reason: string): void {
+    this.clock.clearTimeout(this.stableTimer);
+    this.stableTimer = null;
+    if (this.manual) {
+      if (this.isUp) {
+        this.isUp = false;
+        this.emit('down', reason);
+      }
+      return;
+    }
     if (this.isUp) {
       this.isUp = false;
       this.emit('down', reason);
