@@ -2,6 +2,7 @@
 // replaced) and the real ffmpeg: below the minimum the recording stops with
 // an alert and `start` is refused; with a retention the oldest recordings go
 // first and recording carries on.
+import { connectWithoutHost } from '../src/transport/lifecycle.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,7 @@ function setup(over: Record<string, unknown>, free: () => number) {
     clock: realClock,
     dataDir,
     setStatus: (s) => status.push(s),
+    connect: connectWithoutHost({ clock: realClock, setStatus: (s) => status.push(s) }),
     reportError: (m) => errors.push(m),
     setState: () => undefined,
     emit: (e) => events.push(e),

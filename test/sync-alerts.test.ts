@@ -93,6 +93,18 @@ describe('alerts', () => {
     expect(events.map((e) => e.type)).toEqual(['alert.raised', 'alert.cleared']);
   });
 
+  it('a reconnect attempt under way when the debounce ends is not recovery: the alert is raised', async () => {
+    const { a, clock, alerts } = await setup('device_offline_after_s = 60');
+    const d = a.agent.devices;
+    d.add({ id: 'mx', name: 'Matrix', driver: 'test', kind: 'matrix', simulated: true });
+    d.setStatus('mx', 'offline', 'connect ECONNREFUSED');
+    clock.advance(59_000);
+    d.setStatus('mx', 'connecting', 'connected; handshake'); // accepts, then fails the handshake again
+    clock.advance(2_000);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: 'device_offline', key: 'mx', state: 'raised', data: { status: 'connecting' } });
+  });
+
   it('WS clients list active alerts and subscribe to their changes', async () => {
     const { a, feature } = await setup('');
     const ws = await a.connect(TOKENS.viewer);

@@ -1,4 +1,5 @@
 // Test helpers: a recording DriverContext and a driver+simulator pair on loopback.
+import { connectWithoutHost } from '../../src/transport/lifecycle.js';
 import { Value } from '@sinclair/typebox/value';
 import pino, { type Logger } from 'pino';
 import type { DeviceStatus, DriverContext } from '../../src/host/contract.js';
@@ -32,6 +33,7 @@ export function recordingContext(id = 'cam'): RecordingContext {
     setStatus(status, message) {
       ctx.statuses.push({ status, message });
     },
+    connect: (link, hooks) => connectWithoutHost(ctx)(link, hooks),
     reportError() {},
     setState(patch) {
       Object.assign(ctx.state, patch);

@@ -75,6 +75,42 @@ export const DeviceCommonSchema = Type.Object({
       description: "Overrides [agent] action_timeout_ms for this device's actions.",
     }),
   ),
+  reconnect_min_ms: Type.Optional(
+    Type.Integer({
+      minimum: 10,
+      maximum: 600_000,
+      description: 'First delay before reconnecting after a failed attempt or a loss (default 1000); doubles per failure.',
+    }),
+  ),
+  reconnect_max_ms: Type.Optional(
+    Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      description: 'Longest delay between attempts (default 60000); also the retry interval of bad_config / auth_failure.',
+    }),
+  ),
+  online_stable_ms: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 3_600_000,
+      description:
+        'How long a device must stay online before the reconnect delay starts again from reconnect_min_ms (default 30000).',
+    }),
+  ),
+  handshake_timeout_ms: Type.Optional(
+    Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      description: "Longest time from connect to ready (the driver's handshake); default per driver, else 15000.",
+    }),
+  ),
+  timeouts_before_reconnect: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: 'Consecutive action timeouts after which the connection is dropped and re-made (default 3).',
+    }),
+  ),
 });
 export type DeviceConfig = Static<typeof DeviceCommonSchema> & Record<string, unknown>;
 

@@ -3,6 +3,8 @@
 // the host's internals — so the host can change without touching drivers.
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { ConnectionHooks, DeviceConnection } from '../transport/lifecycle.js';
+import type { Link } from '../transport/link.js';
 import type { Clock } from '../util/clock.js';
 
 /** One status vocabulary for every device (Companion-style, grouped for UIs). */
@@ -68,7 +70,13 @@ export interface DriverContext {
   readonly clock: Clock;
   /** Where a driver may keep files (`<data_dir>/devices/<id>`), created on demand. */
   readonly dataDir: string;
-  /** Report link/driver status; the host stamps `since`, counts restarts. */
+  /**
+   * Puts a link under the host's device lifecycle (connect, handshake, probe, backoff; see
+   * src/transport/lifecycle.ts): from then on the lifecycle sets this device's status. The driver
+   * calls `start()` / `stop()` on the result from its own `start` / `stop`.
+   */
+  connect(link: Link, hooks: ConnectionHooks): DeviceConnection;
+  /** Report driver status for a device that is not under `connect` (e.g. a local process). */
   setStatus(status: DeviceStatus, message: string): void;
   /** Record an error (kept as `last_error`) without changing status. */
   reportError(message: string): void;

@@ -10,6 +10,7 @@ import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
 import { iso } from '../util/iso.js';
 import { Backoff } from '../transport/backoff.js';
+import { DeviceConnection, type LifecycleLimits } from '../transport/lifecycle.js';
 import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
 import type { DriverRegistry } from './registry.js';
 import { compileParams, type ParamsValidator } from './validate.js';
@@ -36,6 +37,8 @@ interface Managed {
   validators: Map<string, ParamsValidator>;
   restartTimer: TimerHandle | null;
   backoff: Backoff;
+  /** The device's links under the lifecycle (`ctx.connect`), told about action timeouts and stopped with the instance. */
+  connections: DeviceConnection[];
   /** Cause of the action in flight, so device reports during it are attributed. */
   activeCause: { cause: Cause; until: number } | null;
   stopped: boolean;
@@ -80,6 +83,7 @@ export class DeviceHost {
         restartTimer: null,
         // Companion-like crash restarts: 1 s, doubling to 60 s.
         backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
+        connections: [],
         activeCause: null,
         stopped: false,
       });
@@ -166,6 +170,11 @@ export class DeviceHost {
       signal?.removeEventListener('abort', onOuterAbort);
       if (m.activeCause?.cause === cause) m.activeCause = { cause, until: this.clock.now() + CAUSE_WINDOW_MS };
     }
+    const timedOut = !outcome.ok && outcome.error instanceof AgentError && outcome.error.code === 'DEVICE_TIMEOUT';
+    for (const c of m.connections) {
+      if (timedOut) c.noteActionTimeout();
+      else c.noteActionAnswered();
+    }
     if (outcome.ok) {
       await this.finishAction(m, action, p, cause, at, started, true, outcome.result, null);
       return outcome.result;
@@ -229,6 +238,23 @@ export class DeviceHost {
       get dataDir() {
         fs.mkdirSync(dir, { recursive: true });
         return dir;
+      },
+      connect: (link, hooks) => {
+        const c = new DeviceConnection({
+          link,
+          hooks,
+          clock: this.clock,
+          logger,
+          limits: lifecycleLimits(m.config),
+          report: (status, message, { restart }) => {
+            if (m.stopped || !m.connections.includes(c)) return;
+            const prev = state.get(m.id)?.status.status;
+            if (status !== prev) logger.info({ status, message }, `device ${status}`);
+            state.setStatus(m.id, status, message, { restart });
+          },
+        });
+        m.connections.push(c);
+        return c;
       },
       setStatus: (status, message) => {
         if (m.stopped) return;
@@ -299,10 +325,24 @@ export class DeviceHost {
         this.o.logger.warn({ device: m.id, err: errorMessage(e) }, 'driver stop failed');
       }
     }
+    // A driver that forgot to stop its connection must not leave a socket or timer behind.
+    const conns = m.connections.splice(0);
+    await Promise.allSettled(conns.map((c) => c.stop()));
     if (withSimulator && m.simulator) {
       const sim = m.simulator;
       m.simulator = null;
       await sim.stop().catch(() => undefined);
     }
   }
+}
+
+/** The lifecycle limits from a device's common config keys (defaults in LIFECYCLE_DEFAULTS). */
+function lifecycleLimits(c: DeviceConfig): LifecycleLimits {
+  return {
+    reconnectMinMs: c.reconnect_min_ms,
+    reconnectMaxMs: c.reconnect_max_ms,
+    stableMs: c.online_stable_ms,
+    timeoutsBeforeReconnect: c.timeouts_before_reconnect,
+    handshakeTimeoutMs: c.handshake_timeout_ms,
+  };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { connectWithoutHost } from '../transport/lifecycle.js';
 import pino from 'pino';
 import type { ConfigIssue, LoadedConfig } from '../config/load.js';
 import { driverConfig } from '../config/schema.js';
@@ -28,6 +29,7 @@ export function checkScenarios(loaded: LoadedConfig, registry: DriverRegistry): 
       clock: realClock,
       dataDir: path.join(loaded.config.agent.data_dir, 'devices', id),
       setStatus: () => undefined,
+      connect: connectWithoutHost({ clock: realClock, setStatus: () => undefined }),
       reportError: () => undefined,
       setState: () => undefined,
       emit: () => undefined,

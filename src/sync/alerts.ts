@@ -158,7 +158,8 @@ export class AlertsFeature implements Feature, AlertSink {
       const t = this.ctx.clock.setTimeout(() => {
         this.offlineTimers.delete(id);
         const now = this.ctx.devices.get(id)?.status;
-        if (now && DOWN.has(now.status)) {
+        // Still not back: a reconnect attempt under way (`connecting`) is not recovery.
+        if (now && now.status !== 'online') {
           this.raise('device_offline', id, `device ${id} is ${now.status} since ${now.since}: ${now.message}`, {
             device: id,
             status: now.status,

@@ -6,3 +6,11 @@ export { TcpLink, type TcpLinkOptions } from './tcp.js';
 export { TelnetFilter } from './telnet.js';
 export { UdpLink, type UdpLinkOptions } from './udp.js';
 export { CommandQueue, type QueueOptions } from './queue.js';
+export {
+  ConfigFault,
+  type ConnectionHooks,
+  DeviceConnection,
+  type HandshakeContext,
+  LIFECYCLE_DEFAULTS,
+  type LifecycleLimits,
+} from './lifecycle.js';

@@ -1,5 +1,6 @@
 // Shared by the calendar tests: a DriverContext that records what a driver
 // reports, with every log line captured (for the no-secrets assertions).
+import { connectWithoutHost } from '../../src/transport/lifecycle.js';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { ActionContext, DeviceStatus, DriverContext } from '../../src/host/contract.js';
@@ -40,6 +41,7 @@ export function recordingContext(clock: Clock, id = 'cal'): Recorded {
     clock,
     dataDir: '/nonexistent',
     setStatus: (status, message) => rec.statuses.push({ status, message }),
+    connect: connectWithoutHost({ clock, setStatus: (status, message) => rec.statuses.push({ status, message }) }),
     reportError: (m) => rec.errors.push(m),
     setState: (patch) => Object.assign(rec.state, patch),
     emit: () => undefined,

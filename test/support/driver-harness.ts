@@ -2,6 +2,7 @@
 // drivers): a DriverContext that records status, state, errors and log lines
 // and can wait for them, test teardown, running an action, and a fast-check
 // helper that re-chunks a transcript at random points.
+import { connectWithoutHost, type DeviceConnection } from '../../src/transport/lifecycle.js';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterEach, expect, vi } from 'vitest';
@@ -40,6 +41,8 @@ export interface RecordingContext extends DriverContext {
   /** `reportError` messages. */
   errors: string[];
   events: DeviceEvent[];
+  /** The connections the driver put under the lifecycle (`connect`). */
+  connections: DeviceConnection[];
   /** Parsed pino lines (level, msg, …). */
   logs: LogLine[];
   readonly status: DeviceStatus | undefined;
@@ -81,6 +84,12 @@ export function recordingContext(id = 'dev', clock: Clock = realClock): Recordin
       rec.statuses.push({ status, message });
       changed();
     },
+    connect: (link, hooks) => {
+      const c = connectWithoutHost(rec)(link, hooks);
+      rec.connections.push(c);
+      return c;
+    },
+    connections: [],
     reportError(message) {
       rec.errors.push(message);
       changed();

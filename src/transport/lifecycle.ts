@@ -1,0 +1,328 @@
+// The one device lifecycle every network driver goes through:
+//
+//   connecting → handshake → online ⇄ (probe) → offline → backoff → connecting …
+//
+// The lifecycle, not the driver, decides the status: a driver supplies hooks
+// (`handshake`, `probe`, `onDown`) and reports what its protocol sees; the
+// host creates one per link (`DriverContext.connect`) and hands the
+// transitions to the device status. Rules (docs/architecture.md, "Device lifecycle"):
+// - `offline` whenever the device cannot be reached, from boot too;
+//   `connecting` only while an attempt is under way; every message says why.
+// - A failure after connect (handshake, set-up, missed probe) is a failed
+//   attempt: the backoff keeps growing and starts again from its first delay
+//   only after the device stayed online for `stableMs`.
+// - A failure caused by config (`ConfigFault`: unknown control, wrong password,
+//   wrong model) is shown as `bad_config` / `auth_failure` with the device's
+//   words and retried at the longest interval.
+// - A missed probe, or `timeoutsBeforeReconnect` action timeouts in a row, drop
+//   the connection and reconnect.
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { errorMessage } from '../util/errors.js';
+import { Backoff } from './backoff.js';
+import type { Link } from './link.js';
+
+/** The statuses the lifecycle reports (a subset of the host's DeviceStatus). */
+export type LifecycleStatus = 'connecting' | 'online' | 'offline' | 'error' | 'bad_config' | 'auth_failure';
+
+/** A failure reconnecting will not fix: thrown by a handshake (or passed to `fault`). Never put a secret in it. */
+export class ConfigFault extends Error {
+  constructor(
+    message: string,
+    readonly status: 'bad_config' | 'auth_failure' = 'bad_config',
+  ) {
+    super(message);
+    this.name = 'ConfigFault';
+  }
+}
+
+export interface HandshakeContext {
+  /** The link's description, e.g. `tcp://10.0.0.5:23`. */
+  info: string;
+  /** Aborted when this connection ends (lost, failed, timed out, stopped). */
+  signal: AbortSignal;
+}
+
+export interface ConnectionHooks {
+  /**
+   * Runs on every connect; resolves when the device is ready (optionally with the `online`
+   * message). Reject to fail the attempt; throw `ConfigFault` for a config cause.
+   */
+  handshake(h: HandshakeContext): Promise<string | undefined>;
+  /** The cheapest request of the protocol; resolves when the device answered (any answer). Must be bounded by the driver's request timeout. */
+  probe?(): Promise<unknown>;
+  /** Pause between the end of one probe and the start of the next (ms). */
+  probeIntervalMs?: number;
+  /** Longest the whole handshake may take (ms); default 15 s. */
+  handshakeTimeoutMs?: number;
+  /** The connection ended (lost, failed or stopped): drop per-connection state, fail pending requests. */
+  onDown?(reason: string): void;
+}
+
+/** The limits every device shares (common config keys `reconnect_min_ms`, … — see docs/config-reference.md). */
+export interface LifecycleLimits {
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  stableMs?: number;
+  timeoutsBeforeReconnect?: number;
+  handshakeTimeoutMs?: number;
+}
+
+export const LIFECYCLE_DEFAULTS = {
+  reconnectMinMs: 1000,
+  reconnectMaxMs: 60_000,
+  stableMs: 30_000,
+  timeoutsBeforeReconnect: 3,
+  handshakeTimeoutMs: 15_000,
+} as const;
+
+export type StatusSink = (status: LifecycleStatus, message: string, opts: { restart: boolean }) => void;
+
+export interface ConnectionOptions {
+  link: Link;
+  hooks: ConnectionHooks;
+  clock: Clock;
+  logger?: Logger;
+  report: StatusSink;
+  limits?: LifecycleLimits;
+  /** Jitter source for the backoff (tests pass a constant). */
+  random?: () => number;
+}
+
+type Phase = 'idle' | 'connecting' | 'handshake' | 'online' | 'waiting' | 'stopped';
+
+export class DeviceConnection {
+  private phase: Phase = 'idle';
+  /** Bumped whenever a connection ends, so late settlements of its handshake or probe are ignored. */
+  private generation = 0;
+  private readonly backoff: Backoff;
+  private readonly limits: Required<LifecycleLimits>;
+  private retryTimer: TimerHandle | null = null;
+  private handshakeTimer: TimerHandle | null = null;
+  private probeTimer: TimerHandle | null = null;
+  private stableTimer: TimerHandle | null = null;
+  private abort: AbortController | null = null;
+  private everOnline = false;
+  private consecutiveTimeouts = 0;
+  /** Connection attempts made (for diagnostics and tests). */
+  attempts = 0;
+
+  constructor(private readonly o: ConnectionOptions) {
+    const l = o.limits ?? {};
+    this.limits = {
+      reconnectMinMs: l.reconnectMinMs ?? LIFECYCLE_DEFAULTS.reconnectMinMs,
+      reconnectMaxMs: l.reconnectMaxMs ?? LIFECYCLE_DEFAULTS.reconnectMaxMs,
+      stableMs: l.stableMs ?? LIFECYCLE_DEFAULTS.stableMs,
+      timeoutsBeforeReconnect: l.timeoutsBeforeReconnect ?? LIFECYCLE_DEFAULTS.timeoutsBeforeReconnect,
+      handshakeTimeoutMs: l.handshakeTimeoutMs ?? o.hooks.handshakeTimeoutMs ?? LIFECYCLE_DEFAULTS.handshakeTimeoutMs,
+    };
+    this.backoff = new Backoff({
+      initialMs: this.limits.reconnectMinMs,
+      maxMs: this.limits.reconnectMaxMs,
+      random: o.random,
+    });
+    o.link.on('down', this.onLinkDown);
+  }
+
+  /** True between a completed handshake and the end of that connection. */
+  get online(): boolean {
+    return this.phase === 'online';
+  }
+
+  /** True while the link is up (handshake or online). */
+  get connected(): boolean {
+    return this.phase === 'handshake' || this.phase === 'online';
+  }
+
+  describe(): string {
+    return this.o.link.describe();
+  }
+
+  /** Starts the first attempt (status `connecting`). Idempotent. */
+  start(): void {
+    if (this.phase !== 'idle') return;
+    this.o.report('connecting', `connecting to ${this.describe()}`, { restart: false });
+    this.attempt();
+  }
+
+  /** Ends the connection and every timer; no status is reported. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped') return;
+    const hadSession = this.connected;
+    this.phase = 'stopped';
+    this.generation++;
+    this.endTimers();
+    this.o.link.off('down', this.onLinkDown);
+    if (hadSession) this.o.hooks.onDown?.('stopped');
+    await this.o.link.disconnect('stopped').catch(() => undefined);
+  }
+
+  /** The driver found this connection unusable (desynchronised, device restarted mid-handshake…): reconnect with backoff. */
+  fail(reason: string): void {
+    if (this.connected) this.endAttempt(reason, 'offline');
+  }
+
+  /** The device said something reconnecting will not fix (config): show it and retry at the longest interval. */
+  fault(message: string, status: 'bad_config' | 'auth_failure' = 'bad_config'): void {
+    if (this.phase !== 'stopped' && this.phase !== 'idle') this.endAttempt(message, status);
+  }
+
+  /**
+   * A condition the device reports while connected (Q-SYS engine state, Videohub "Device present"):
+   * `error` keeps the connection and its probe; `online` clears it.
+   */
+  condition(status: 'online' | 'error', message: string): void {
+    if (this.phase === 'online') this.o.report(status, message, { restart: false });
+  }
+
+  /** An action on this device got no answer in time; after `timeoutsBeforeReconnect` in a row the connection is dropped. */
+  noteActionTimeout(): void {
+    if (this.phase !== 'online') return;
+    this.consecutiveTimeouts++;
+    const n = this.limits.timeoutsBeforeReconnect;
+    if (this.consecutiveTimeouts >= n) this.endAttempt(`${n} actions in a row got no answer`, 'offline');
+  }
+
+  /** An action got an answer (success or a device error): the device is alive. */
+  noteActionAnswered(): void {
+    this.consecutiveTimeouts = 0;
+  }
+
+  private attempt(): void {
+    this.retryTimer = null;
+    if (this.phase === 'stopped') return;
+    this.phase = 'connecting';
+    this.attempts++;
+    const gen = this.generation;
+    this.o.link.connectOnce().then(
+      () => {
+        if (gen !== this.generation || this.phase !== 'connecting') {
+          void this.o.link.disconnect('stale attempt').catch(() => undefined);
+          return;
+        }
+        this.onConnected(gen);
+      },
+      (e: unknown) => {
+        if (gen !== this.generation || this.phase !== 'connecting') return;
+        this.endAttempt(`${this.describe()}: ${errorMessage(e)}`, 'offline');
+      },
+    );
+  }
+
+  private onConnected(gen: number): void {
+    this.phase = 'handshake';
+    this.consecutiveTimeouts = 0;
+    const abort = new AbortController();
+    this.abort = abort;
+    this.o.report('connecting', `connected to ${this.describe()}; handshake`, { restart: false });
+    const ms = this.limits.handshakeTimeoutMs;
+    this.handshakeTimer = this.o.clock.setTimeout(() => {
+      this.handshakeTimer = null;
+      if (gen === this.generation) this.endAttempt(`${this.describe()}: handshake not completed within ${ms} ms`, 'offline');
+    }, ms);
+    let running: Promise<string | undefined>;
+    try {
+      running = this.o.hooks.handshake({ info: this.describe(), signal: abort.signal });
+    } catch (e) {
+      running = Promise.reject(e);
+    }
+    running.then(
+      (message) => {
+        if (gen !== this.generation || this.phase !== 'handshake') return;
+        this.goOnline(message || `connected to ${this.describe()}`);
+      },
+      (e: unknown) => {
+        if (gen !== this.generation || this.phase !== 'handshake') return;
+        if (e instanceof ConfigFault) this.endAttempt(e.message, e.status);
+        else this.endAttempt(`${this.describe()}: handshake failed: ${errorMessage(e)}`, 'offline');
+      },
+    );
+  }
+
+  private goOnline(message: string): void {
+    this.o.clock.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.phase = 'online';
+    this.o.report('online', message, { restart: this.everOnline });
+    this.everOnline = true;
+    this.stableTimer = this.o.clock.setTimeout(() => {
+      this.stableTimer = null;
+      this.backoff.reset();
+    }, this.limits.stableMs);
+    this.scheduleProbe(this.generation);
+  }
+
+  private scheduleProbe(gen: number): void {
+    const probe = this.o.hooks.probe;
+    if (!probe) return;
+    this.probeTimer = this.o.clock.setTimeout(() => {
+      this.probeTimer = null;
+      if (gen !== this.generation) return;
+      let p: Promise<unknown>;
+      try {
+        p = probe();
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then(
+        () => {
+          if (gen === this.generation && this.phase === 'online') this.scheduleProbe(gen);
+        },
+        (e: unknown) => {
+          if (gen === this.generation && this.phase === 'online')
+            this.endAttempt(`${this.describe()}: no answer to the liveness probe (${errorMessage(e)})`, 'offline');
+        },
+      );
+    }, this.o.hooks.probeIntervalMs ?? 30_000);
+  }
+
+  private readonly onLinkDown = (reason: string): void => {
+    if (this.connected) this.endAttempt(`${this.describe()}: ${reason}`, 'offline');
+  };
+
+  /** Ends the current connection or attempt, reports why, and schedules the next attempt. */
+  private endAttempt(reason: string, status: 'offline' | 'bad_config' | 'auth_failure'): void {
+    if (this.phase === 'stopped') return;
+    const hadSession = this.connected;
+    this.generation++;
+    this.endTimers();
+    this.phase = 'waiting';
+    if (hadSession) {
+      try {
+        this.o.hooks.onDown?.(reason);
+      } catch (e) {
+        this.o.logger?.error({ err: errorMessage(e) }, 'onDown hook failed');
+      }
+      void this.o.link.disconnect(reason).catch(() => undefined);
+    }
+    // A config fault will not heal by retrying fast: wait the longest interval.
+    const delay = status === 'offline' ? this.backoff.next() : this.limits.reconnectMaxMs;
+    this.o.logger?.debug({ reason, status, delay }, 'connection attempt ended');
+    this.o.report(status, `${reason}; next attempt in ${formatDelay(delay)}`, { restart: false });
+    this.retryTimer = this.o.clock.setTimeout(() => this.attempt(), delay);
+  }
+
+  private endTimers(): void {
+    for (const t of [this.retryTimer, this.handshakeTimer, this.probeTimer, this.stableTimer]) this.o.clock.clearTimeout(t);
+    this.retryTimer = this.handshakeTimer = this.probeTimer = this.stableTimer = null;
+    this.abort?.abort(new Error('connection ended'));
+    this.abort = null;
+  }
+}
+
+function formatDelay(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
+/**
+ * `DriverContext.connect` for a context that has no host (driver tests, `scenarios check`):
+ * the lifecycle's transitions go to that context's `setStatus`.
+ */
+export function connectWithoutHost(ctx: {
+  clock: Clock;
+  logger?: Logger;
+  setStatus(status: LifecycleStatus, message: string): void;
+}): (link: Link, hooks: ConnectionHooks) => DeviceConnection {
+  return (link, hooks) =>
+    new DeviceConnection({ link, hooks, clock: ctx.clock, logger: ctx.logger, report: (s, m) => ctx.setStatus(s, m) });
+}
