@@ -146,7 +146,7 @@ describe('kramer-p3000 driver over TCP', () => {
     const { rec } = await tcp(sim, { keepalive_ms: 1000, request_timeout_ms: 300 });
     await waitStatus(rec, 'online');
     sim.silent = true;
-    await vi.waitFor(() => expect(rec.statuses.some((s) => /keep-alive/.test(s.message))).toBe(true), { timeout: 8000 });
+    await vi.waitFor(() => expect(rec.statuses.some((s) => /liveness probe/.test(s.message))).toBe(true), { timeout: 8000 });
     sim.silent = false;
     await waitStatus(rec, 'online');
   });
@@ -193,5 +193,64 @@ describe('kramer-p3000 driver over RS-232 (binding-mock)', () => {
     await waitStatus(rec, 'online');
     await vi.waitFor(() => expect(audio(rec)['1']).toBe(3));
     expect(sim.received.filter((c) => c === '#')).toHaveLength(2);
+  });
+});
+
+/**
+ * A unit that answers a set with the route alone, no " OK" — the VS-44DT and VS-62HA command
+ * pages (PROTOCOLS.md §2.2): `#VID 2>1` → `~01@VID 2>1`, `#ROUTE 1,1,2` → `~01@ROUTE 1,1,2`.
+ * Written from those pages, not from the driver.
+ */
+async function unitWithoutOk() {
+  const received: string[] = [];
+  const routes = new Map<string, string>();
+  const server = net.createServer((s) => {
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (let i = buf.indexOf('\r'); i >= 0; i = buf.indexOf('\r')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        received.push(line);
+        let m: RegExpExecArray | null;
+        if (line === '#') s.write('~01@ OK\r\n');
+        else if (line === '#INFO-IO?') s.write('~01@INFO-IO IN 2,OUT 2\r\n');
+        else if ((m = /^#(VID|AUD)\? (\d+)$/.exec(line))) s.write(`~01@${m[1]} ${routes.get(`${m[1]}${m[2]}`) ?? 1}>${m[2]}\r\n`);
+        else if ((m = /^#(VID|AUD|AV) (\d+)>(\d+)$/.exec(line))) {
+          routes.set(`${m[1]}${m[3]}`, m[2]);
+          s.write(`~01@${m[1]} ${m[2]}>${m[3]}\r\n`);
+        } else if ((m = /^#ROUTE\? (\d+),(\d+)$/.exec(line))) s.write(`~01@ROUTE ${m[1]},${m[2]},1\r\n`);
+        else if ((m = /^#ROUTE (\d+),(\d+),(\d+)$/.exec(line))) s.write(`~01@ROUTE ${m[1]},${m[2]},${m[3]}\r\n`);
+        else s.write('~01@ERR 002\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return { received, port: (server.address() as net.AddressInfo).port };
+}
+
+describe('kramer-p3000 sets answered without " OK" (VS-44DT, VS-62HA)', () => {
+  it('#VID in>out answered by the route alone settles the route at once', async () => {
+    const unit = await unitWithoutOk();
+    const { rec, dev } = await startDriver({ host: '127.0.0.1', port: unit.port, request_timeout_ms: 1000 });
+    await waitStatus(rec, 'online');
+    expect(await run(dev, 'route', { input: 2, output: 1, layer: 'video' })).toEqual({ output: 1, layer: 'video', input: 2 });
+    expect(routes(rec)['1']).toBe(2);
+  });
+
+  it('route_command = "ROUTE": the video #ROUTE answered without OK, then the audio #ROUTE is sent too', async () => {
+    const unit = await unitWithoutOk();
+    const { rec, dev } = await startDriver({
+      host: '127.0.0.1',
+      port: unit.port,
+      route_command: 'ROUTE',
+      request_timeout_ms: 1000,
+    });
+    await waitStatus(rec, 'online');
+    await run(dev, 'route', { input: 2, output: 1 });
+    expect(unit.received.slice(-2)).toEqual(['#ROUTE 1,1,2', '#ROUTE 2,1,2']);
+    expect(routes(rec)['1']).toBe(2);
+    expect(audio(rec)['1']).toBe(2);
   });
 });

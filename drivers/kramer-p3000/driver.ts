@@ -4,7 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { defineAction } from '../../src/host/contract.js';
-import { KeepAlive } from '../../src/transport/keepalive.js';
+import { ConfigFault, type DeviceConnection } from '../../src/transport/lifecycle.js';
 import type { Link } from '../../src/transport/link.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { pickLink } from '../../src/transport/pick-link.js';
@@ -12,6 +12,7 @@ import type { BindingInterface } from '../../src/transport/serial.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import { matrixState, type RouteTable } from '../../src/util/matrix-state.js';
 import {
+  answersSet,
   encodeCommand,
   encodeRoute,
   encodeRouteQuery,
@@ -59,7 +60,12 @@ export const KramerP3000Config = Type.Object(
     outputs: Type.Optional(Type.Integer({ minimum: 1, maximum: 512, description: 'Used when the device has no #INFO-IO?.' })),
     input_labels: Type.Array(Type.String(), { default: [], description: 'Names for inputs 1, 2, ….' }),
     output_labels: Type.Array(Type.String(), { default: [], description: 'Names for outputs 1, 2, ….' }),
-    keepalive_ms: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000, description: 'Handshake (`#`) period.' }),
+    keepalive_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 600_000,
+      default: 30_000,
+      description: 'Liveness probe period: a handshake (`#`) after this long; no answer within request_timeout_ms → reconnect.',
+    }),
     request_timeout_ms: Type.Integer({
       minimum: 100,
       maximum: 60_000,
@@ -76,11 +82,11 @@ type Expect = (m: P3kMessage) => boolean;
 
 export class KramerP3000Device implements DeviceInstance {
   private readonly link: Link;
+  private readonly conn: DeviceConnection;
   private readonly parser = new P3kParser();
   private readonly queue: CommandQueue<P3kMessage>;
   private expect: Expect | null = null;
   private phase: 'down' | 'init' | 'ready' = 'down';
-  private readonly keepalive: KeepAlive;
   private inputs = 0;
   private outputs = 0;
   private video: Table = {};
@@ -93,14 +99,22 @@ export class KramerP3000Device implements DeviceInstance {
     private readonly ctx: DriverContext,
     opts: { serialBinding?: BindingInterface } = {},
   ) {
-    this.link = pickLink(ctx, cfg, { port: 5000, baudRate: 115_200 }, opts.serialBinding);
+    const link = pickLink(ctx, cfg, { port: 5000, baudRate: 115_200 }, opts.serialBinding);
+    this.link = link;
     this.queue = new CommandQueue<P3kMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
-    this.keepalive = new KeepAlive({
-      clock: ctx.clock,
-      everyMs: cfg.keepalive_ms ?? 30_000,
-      check: () => this.request('keep-alive', HANDSHAKE, (m) => m.kind === 'ok'),
-      onFail: (e) => {
-        if (e instanceof DeviceError && e.code === 'DEVICE_TIMEOUT') this.link.reconnect('no answer to the keep-alive handshake');
+    link.on('data', (chunk) => {
+      for (const m of this.parser.push(chunk)) this.onMessage(m);
+    });
+    this.conn = ctx.connect(link, {
+      handshake: () => this.setup(),
+      // Any answer to `#` (even an error) shows the unit is alive.
+      probe: () => this.request('liveness probe', HANDSHAKE, (m) => m.kind === 'ok'),
+      probeIntervalMs: cfg.keepalive_ms ?? 30_000,
+      onDown: (reason) => {
+        this.phase = 'down';
+        this.expect = null;
+        this.parser.reset();
+        this.queue.failAll(new DeviceError(`connection lost: ${reason}`, 'DEVICE_OFFLINE'));
       },
     });
     this.actions = this.defineActions();
@@ -115,30 +129,12 @@ export class KramerP3000Device implements DeviceInstance {
   }
 
   async start(): Promise<void> {
-    this.link.on('up', (info) => {
-      this.parser.reset();
-      this.ctx.setStatus('connecting', `connected to ${info}, reading routes`);
-      void this.setup();
-    });
-    this.link.on('down', (reason) => {
-      const wasUp = this.phase !== 'down';
-      this.phase = 'down';
-      this.keepalive.end();
-      this.queue.failAll(new DeviceError(`connection lost: ${reason}`, 'DEVICE_OFFLINE'));
-      this.ctx.setStatus(wasUp ? 'offline' : 'connecting', `${this.link.describe()}: ${reason}`);
-    });
-    this.link.on('data', (chunk) => {
-      for (const m of this.parser.push(chunk)) this.onMessage(m);
-    });
-    this.ctx.setStatus('connecting', `connecting to ${this.link.describe()}`);
-    this.link.start();
+    this.conn.start();
   }
 
   async stop(): Promise<void> {
-    this.keepalive.end();
     this.queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
-    this.link.removeAllListeners();
-    await this.link.stop();
+    await this.conn.stop();
   }
 
   private onMessage(m: P3kMessage): void {
@@ -153,7 +149,7 @@ export class KramerP3000Device implements DeviceInstance {
       if (this.phase === 'ready') {
         this.ctx.logger.info({ text: m.text }, 'kramer: device restarted, reading routes again');
         this.queue.failAll(new DeviceError('device restarted', 'DEVICE_ERROR'));
-        void this.setup();
+        this.setup().catch((e: unknown) => this.conn.fail(`set-up after the device restarted failed: ${errorMessage(e)}`));
       }
       return;
     }
@@ -162,39 +158,42 @@ export class KramerP3000Device implements DeviceInstance {
     if (this.expect?.(m)) {
       this.expect = null;
       if (m.kind === 'reply' && m.result === 'error' && m.error) {
-        this.queue.rejectCurrent(new DeviceError(`device answered ${m.error.code}: ${m.error.message}`));
+        this.queue.rejectCurrent(
+          new DeviceError(`device answered ${m.error.code}: ${m.error.message}`, 'DEVICE_ERROR', { p3k: m.error.code }),
+        );
       } else this.queue.resolveCurrent(m);
     } else if (m.kind === 'reply' && m.result === 'error') {
       this.ctx.logger.warn({ error: m.error, command: m.command }, 'kramer: error with no request in flight');
     }
   }
 
-  private async setup(): Promise<void> {
+  /** Handshake (`#`), size, every route; resolves with the online message. Any failure fails the attempt. */
+  private async setup(): Promise<string> {
     this.phase = 'init';
-    try {
-      await this.request('handshake', HANDSHAKE, (m) => m.kind === 'ok');
-      const info = await this.request(
-        'I/O count',
-        encodeCommand('INFO-IO?', [], this.cfg.machine_id),
-        isCommand('INFO-IO'),
-      ).catch((e: unknown) => {
+    await this.request('handshake', HANDSHAKE, (m) => m.kind === 'ok');
+    const info = await this.request('I/O count', encodeCommand('INFO-IO?', [], this.cfg.machine_id), isCommand('INFO-IO')).catch(
+      (e: unknown) => {
         if (this.cfg.inputs && this.cfg.outputs) return null;
         throw e;
-      });
-      const io = info?.kind === 'reply' ? parseInfoIo(info.params) : null;
-      this.inputs = this.cfg.inputs ?? io?.inputs ?? 0;
-      this.outputs = this.cfg.outputs ?? io?.outputs ?? 0;
-      if (!this.inputs || !this.outputs) throw new DeviceError('the device did not report its size; set "inputs" and "outputs"');
-      this.video = {};
-      this.audio = {};
-      await this.readAll();
-      this.phase = 'ready';
-      this.publish();
-      this.ctx.setStatus('online', `${this.inputs}x${this.outputs} matrix at ${this.link.describe()}`);
-      this.keepalive.start();
-    } catch (e) {
-      if (this.phase === 'init' && this.link.connected) this.link.reconnect(`set-up failed: ${errorMessage(e)}`);
-    }
+      },
+    );
+    const io = info?.kind === 'reply' ? parseInfoIo(info.params) : null;
+    this.inputs = this.cfg.inputs ?? io?.inputs ?? 0;
+    this.outputs = this.cfg.outputs ?? io?.outputs ?? 0;
+    if (!this.inputs || !this.outputs)
+      throw new ConfigFault('the device did not report its size (#INFO-IO?); set "inputs" and "outputs"');
+    this.video = {};
+    this.audio = {};
+    await this.readAll().catch((e: unknown) => {
+      // "Command not available" / "out of range" to our route reads: the model settings do not fit this unit.
+      const code = e instanceof DeviceError ? (e.data as { p3k?: string } | undefined)?.p3k : undefined;
+      if (code === 'ERR002' || code === 'ERR003')
+        throw new ConfigFault(`${errorMessage(e)} to a route read; check route_command, route_layers and audio for this model`);
+      throw e;
+    });
+    this.phase = 'ready';
+    this.publish();
+    return `${this.inputs}x${this.outputs} matrix at ${this.conn.describe()}`;
   }
 
   /** Reads every route. Replies are applied as they arrive (in onMessage), so a device-initiated
@@ -251,12 +250,22 @@ export class KramerP3000Device implements DeviceInstance {
     const label = `route input ${input ?? 'none'} to output ${output} (${layer})`;
     if (this.cfg.route_command === 'ROUTE') {
       for (const l of layer === 'av' ? (['video', 'audio'] as const) : [layer]) {
-        await this.request(label, encodeRoute(l, input, output, this.numbering, dest), (m) => isCommand('ROUTE')(m), signal);
+        await this.request(
+          label,
+          encodeRoute(l, input, output, this.numbering, dest),
+          (m) => answersSet(m, 'ROUTE', output, this.numbering),
+          signal,
+        );
       }
       return;
     }
     const name = layer === 'av' ? 'AV' : layer === 'video' ? 'VID' : 'AUD';
-    await this.request(label, encodeSwitch(layer, input, output, this.numbering, dest), isCommand(name), signal);
+    await this.request(
+      label,
+      encodeSwitch(layer, input, output, this.numbering, dest),
+      (m) => answersSet(m, name, output, this.numbering),
+      signal,
+    );
   }
 
   private defineActions(): Record<string, ActionDefinition> {

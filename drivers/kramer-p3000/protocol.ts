@@ -180,3 +180,15 @@ export function encodeSwitchQuery(layer: 'video' | 'audio', output: number, dest
 export function encodeRouteQuery(layer: 'video' | 'audio', output: number, n: RouteNumbering, dest?: number): string {
   return encodeCommand('ROUTE?', [n.layers[layer], output], dest);
 }
+
+/**
+ * Whether `msg` answers our set of `output` on `command` (`VID`, `AV`, `AUD` or `ROUTE`).
+ * Models differ: the manuals' examples end in ` OK` (`~01@VID 1>2 OK`), but the VS-44DT and
+ * VS-62HA command pages show the set answered with the route alone (`~01@VID 1>2`,
+ * `~01@ROUTE 1,2,1`) — PROTOCOLS.md §2.2. Both, and an error, settle the request.
+ */
+export function answersSet(msg: P3kMessage, command: string, output: number, n: RouteNumbering): boolean {
+  if (msg.kind !== 'reply' || msg.command !== command) return false;
+  if (msg.result !== null) return true;
+  return routesIn(msg, n).some((r) => r.output === output);
+}
