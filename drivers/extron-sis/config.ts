@@ -35,12 +35,6 @@ export const ExtronSisConfig = Type.Object(
       default: 2000,
       description: 'Time allowed for each reply.',
     }),
-    auth_retry_ms: Type.Integer({
-      minimum: 1000,
-      maximum: 3_600_000,
-      default: 60_000,
-      description: 'Wait after a rejected password.',
-    }),
   },
   { additionalProperties: false },
 );

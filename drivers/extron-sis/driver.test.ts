@@ -22,7 +22,6 @@ const BASE: ExtronSisConfig = {
   output_labels: [],
   keepalive_ms: 60_000,
   request_timeout_ms: 1000,
-  auth_retry_ms: 60_000,
 };
 
 async function startSim(opts: SisSimOptions = {}) {
@@ -148,7 +147,7 @@ describe('extron-sis driver over Telnet', () => {
     const { rec } = await tcp(sim, { keepalive_ms: 1000, request_timeout_ms: 300 });
     await waitStatus(rec, 'online');
     sim.silent = true;
-    await vi.waitFor(() => expect(rec.statuses.some((s) => /keep-alive/.test(s.message))).toBe(true), { timeout: 8000 });
+    await vi.waitFor(() => expect(rec.statuses.some((s) => /liveness probe/.test(s.message))).toBe(true), { timeout: 8000 });
     sim.silent = false;
     await waitStatus(rec, 'online');
   });

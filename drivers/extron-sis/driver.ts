@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { defineAction } from '../../src/host/contract.js';
-import { KeepAlive } from '../../src/transport/keepalive.js';
+import { ConfigFault, type DeviceConnection } from '../../src/transport/lifecycle.js';
 import type { Link } from '../../src/transport/link.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { pickLink } from '../../src/transport/pick-link.js';
@@ -39,15 +39,16 @@ const BANNER_WAIT_MS = 1500;
 
 export class ExtronSisDevice implements DeviceInstance {
   private readonly link: Link;
+  private readonly conn: DeviceConnection;
   private readonly telnet: TelnetFilter | null;
   private readonly parser = new SisParser();
   private readonly queue: CommandQueue<SisMessage>;
   private expect: Expect | null = null;
-  private phase: 'down' | 'login' | 'init' | 'ready' | 'auth_failed' = 'down';
+  private phase: 'down' | 'login' | 'init' | 'ready' = 'down';
   private passwordSent = false;
   private loginTimer: TimerHandle | null = null;
-  private readonly keepalive: KeepAlive;
-  private authTimer: TimerHandle | null = null;
+  /** Settles the login step of the current handshake. */
+  private login: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private rereading: Promise<void> | null = null;
   private rereadAgain = false;
   private inputs = 0;
@@ -66,50 +67,48 @@ export class ExtronSisDevice implements DeviceInstance {
     // Telnet only on TCP; RS-232 is plain SIS.
     this.telnet = cfg.transport === 'serial' ? null : new TelnetFilter();
     this.queue = new CommandQueue<SisMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
-    this.keepalive = new KeepAlive({
-      clock: ctx.clock,
-      everyMs: cfg.keepalive_ms ?? 60_000,
-      check: () => this.request('keep-alive', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error'),
-      onFail: (e) => {
-        if (e instanceof DeviceError && e.code === 'DEVICE_TIMEOUT') this.link.reconnect('no answer to the keep-alive');
-      },
+    this.link.on('data', (chunk) => this.onData(chunk));
+    this.conn = ctx.connect(this.link, {
+      handshake: () => this.handshake(),
+      // `Q` (firmware) is Extron's recommended keep-alive (PROTOCOLS.md §2.1); an error answer is an answer too.
+      probe: () => this.request('liveness probe', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error'),
+      probeIntervalMs: cfg.keepalive_ms ?? 60_000,
+      onDown: (reason) => this.onDown(reason),
     });
     this.actions = this.defineActions();
   }
 
   async start(): Promise<void> {
-    this.link.on('up', (info) => this.onUp(info));
-    this.link.on('down', (reason) => this.onDown(reason));
-    this.link.on('data', (chunk) => this.onData(chunk));
-    this.ctx.setStatus('connecting', `connecting to ${this.link.describe()}`);
-    this.link.start();
+    this.conn.start();
   }
 
   async stop(): Promise<void> {
-    this.clearTimers();
-    this.ctx.clock.clearTimeout(this.authTimer);
     this.queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
-    this.link.removeAllListeners();
-    await this.link.stop();
+    await this.conn.stop();
+    this.clearTimers();
   }
 
-  private onUp(info: string): void {
-    this.parser.reset();
-    this.telnet?.reset();
+  /** Login (banner, password when asked), then verbose mode, size and every tie. */
+  private async handshake(): Promise<string> {
     this.passwordSent = false;
     this.phase = 'login';
-    this.ctx.setStatus('connecting', `connected to ${info}, logging in`);
+    const loggedIn = new Promise<void>((resolve, reject) => {
+      this.login = { resolve, reject };
+    });
     // RS-232 has no banner or password: go straight to the set-up.
     this.armLogin(this.telnet ? BANNER_WAIT_MS : 0);
+    await loggedIn;
+    return this.setup();
   }
 
   private onDown(reason: string): void {
-    const wasUp = this.phase !== 'down' && this.phase !== 'auth_failed';
-    if (this.phase !== 'auth_failed') this.phase = 'down';
+    this.phase = 'down';
+    this.parser.reset();
+    this.telnet?.reset();
     this.clearTimers();
+    this.login?.reject(new DeviceError(`connection lost: ${reason}`, 'DEVICE_OFFLINE'));
+    this.login = null;
     this.queue.failAll(new DeviceError(`connection lost: ${reason}`, 'DEVICE_OFFLINE'));
-    if (this.phase === 'auth_failed') return; // keep the auth_failure status visible
-    this.ctx.setStatus(wasUp ? 'offline' : 'connecting', `${this.link.describe()}: ${reason}`);
   }
 
   private onData(chunk: Buffer): void {
@@ -141,7 +140,7 @@ export class ExtronSisDevice implements DeviceInstance {
         if (this.phase === 'ready') {
           this.ctx.logger.info({ banner: m.text }, 'extron: switcher restarted, setting it up again');
           this.queue.failAll(new DeviceError('switcher restarted', 'DEVICE_ERROR'));
-          void this.setup();
+          this.setup().catch((e: unknown) => this.conn.fail(`set-up after the switcher restarted failed: ${errorMessage(e)}`));
         }
         return;
       default:
@@ -167,7 +166,8 @@ export class ExtronSisDevice implements DeviceInstance {
   private onLoginMessage(m: SisMessage): void {
     if (m.kind === 'password_prompt') {
       if (!this.cfg.password) return void this.authFailed('the switcher asks for a password; set "password" for this device');
-      if (this.passwordSent) return void this.authFailed('the switcher rejected the password');
+      // Asked again: the switcher did not accept the one we sent (its words: a second `Password:`).
+      if (this.passwordSent) return void this.authFailed('the switcher rejected the password (asked for it again)');
       this.passwordSent = true;
       this.link.write(`${this.cfg.password}\r`);
       this.armLogin(BANNER_WAIT_MS * 2);
@@ -186,7 +186,7 @@ export class ExtronSisDevice implements DeviceInstance {
     this.loginTimer = this.ctx.clock.setTimeout(() => {
       this.loginTimer = null;
       if (this.phase !== 'login') return;
-      if (this.passwordSent) this.link.reconnect('no answer to the password');
+      if (this.passwordSent) this.login?.reject(new DeviceError('no answer to the password', 'DEVICE_TIMEOUT'));
       else this.finishLogin('no password asked');
     }, ms);
   }
@@ -195,43 +195,39 @@ export class ExtronSisDevice implements DeviceInstance {
     this.ctx.clock.clearTimeout(this.loginTimer);
     this.loginTimer = null;
     this.ctx.logger.debug({ how }, 'extron: session open');
-    void this.setup();
+    this.login?.resolve();
+    this.login = null;
   }
 
+  /** A rejected or missing password: the lifecycle shows auth_failure and retries at its longest interval. */
   private authFailed(message: string): void {
-    this.phase = 'auth_failed';
-    this.ctx.setStatus('auth_failure', message);
-    // Do not hammer the switcher with a bad password: wait, then try once more.
-    void this.link.stop();
-    this.ctx.clock.clearTimeout(this.authTimer);
-    this.authTimer = this.ctx.clock.setTimeout(() => {
-      this.authTimer = null;
-      this.phase = 'down';
-      this.link.start();
-    }, this.cfg.auth_retry_ms ?? 60_000);
+    this.login?.reject(new ConfigFault(message, 'auth_failure'));
+    this.login = null;
   }
 
-  /** Verbose mode 3 (set again on every connect), size, ties; then online. */
-  private async setup(): Promise<void> {
+  /** Verbose mode 3 (set again on every connect), size, ties; resolves with the online message. */
+  private async setup(): Promise<string> {
     this.phase = 'init';
-    try {
-      await this.request('verbose mode 3', encodeVerbose(3), (m) => m.kind === 'verbose' || m.kind === 'error');
-      const size = await this.request('matrix size', INFO, (m) => m.kind === 'size' || m.kind === 'error');
-      if (size.kind === 'size') {
-        this.inputs = this.cfg.inputs ?? size.videoInputs;
-        this.outputs = this.cfg.outputs ?? size.videoOutputs;
-      }
-      const fw = await this.request('firmware', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error');
-      if (fw.kind === 'value') this.ctx.setState({ firmware: fw.text });
-      this.video = {};
-      this.audio = {};
-      await this.readAllTies();
-      this.phase = 'ready';
-      this.ctx.setStatus('online', `${this.inputs}x${this.outputs} switcher at ${this.link.describe()}`);
-      this.keepalive.start();
-    } catch (e) {
-      if (this.phase === 'init' && this.link.connected) this.link.reconnect(`set-up failed: ${errorMessage(e)}`);
+    await this.request('verbose mode 3', encodeVerbose(3), (m) => m.kind === 'verbose' || m.kind === 'error');
+    const size = await this.request('matrix size', INFO, (m) => m.kind === 'size' || m.kind === 'error');
+    if (size.kind === 'size') {
+      this.inputs = this.cfg.inputs ?? size.videoInputs;
+      this.outputs = this.cfg.outputs ?? size.videoOutputs;
+    } else {
+      this.inputs = this.cfg.inputs ?? 0;
+      this.outputs = this.cfg.outputs ?? 0;
     }
+    if (!this.inputs || !this.outputs)
+      throw new ConfigFault(
+        `the switcher did not report its size (\`I\` answered ${size.kind === 'error' ? size.code : size.kind}); set "inputs" and "outputs"`,
+      );
+    const fw = await this.request('firmware', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error');
+    if (fw.kind === 'value') this.ctx.setState({ firmware: fw.text });
+    this.video = {};
+    this.audio = {};
+    await this.readAllTies();
+    this.phase = 'ready';
+    return `${this.inputs}x${this.outputs} switcher at ${this.link.describe()}`;
   }
 
   /** Reads every tie. Replies are applied as they arrive (in onMessage), so a change reported by
@@ -267,7 +263,6 @@ export class ExtronSisDevice implements DeviceInstance {
   private clearTimers(): void {
     this.ctx.clock.clearTimeout(this.loginTimer);
     this.loginTimer = null;
-    this.keepalive.end();
   }
 
   private request(label: string, command: string, expect: Expect, signal?: AbortSignal): Promise<SisMessage> {
