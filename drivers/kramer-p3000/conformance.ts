@@ -106,11 +106,4 @@ export const kramerTable = {
  * fixes the drivers). The runner asserts they still fail: remove an entry
  * when its driver is fixed.
  */
-export const knownDriverGaps: Record<string, KnownGap> = {
-  // issue 17 §5: set replies without " OK" time out with DEVICE_TIMEOUT although the route changed.
-  'vid-set-without-ok': { finding: 'issue 17 §5 Kramer: "~nn@VID in>out" set reply without OK → DEVICE_TIMEOUT' },
-  // issue 17 §5: in route_command = "ROUTE" mode the audio #ROUTE is then never sent.
-  'route-set-without-ok': {
-    finding: 'issue 17 §5 Kramer: "~nn@ROUTE l,o,i" set reply without OK → timeout, audio #ROUTE never sent',
-  },
-};
+export const knownDriverGaps: Record<string, KnownGap> = {};
