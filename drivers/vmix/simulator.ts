@@ -2,11 +2,24 @@
 // It answers like vMix: `VERSION OK` on connect, `FUNCTION OK Completed`
 // (also for unknown names, as vMix reportedly does), `FUNCTION ER …` for a bad
 // input, `TALLY OK 0121…`, `SUBSCRIBE OK TALLY` then a TALLY line on every
-// change, and `XML <bytes>\r\n<vmix>…` with the length in bytes.
+// change, and `XML <bytes>\r\n<vmix>…` with the length in bytes. Written from
+// the vMix TCP API page (vmix.com/help28/TCPAPI.html: "Responses", UTF-8,
+// CR LF) and the HTTP API's function query syntax, not from the driver: it
+// does not use the driver's codec.
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { SimServer, writeInPieces } from '../../src/transport/sim-server.js';
-import { decodeFunction, encodeXml } from './protocol.js';
+
+/** `Name Key=Value&Key=Value` (URL-encoded, as in the HTTP API) → name and params. */
+function decodeFunction(rest: string): { name: string; params: Record<string, string> } {
+  const sp = rest.indexOf(' ');
+  const name = sp < 0 ? rest : rest.slice(0, sp);
+  const params: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(sp < 0 ? '' : rest.slice(sp + 1))) params[k] = v;
+  return { name, params };
+}
+
+const encodeXml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export interface VmixSimInput {
   title: string;
@@ -88,6 +101,12 @@ export class VmixSimulator {
   silent = false;
   /** When true, changes are made but no TALLY is pushed (tests that state is not our echo). */
   silentTally = false;
+  /**
+   * When set, `XML` is answered with a single-line error (`XML ER <text>`): the
+   * TCP API page says ER replies must be handled even for commands that
+   * normally return data; issue 17 §5 saw `XML ER Not ready`.
+   */
+  xmlError: string | null = null;
 
   /** Sends raw bytes to every client (noise, garbage, hand-made responses). */
   injectRaw(data: string | Buffer): void {
@@ -138,6 +157,7 @@ export class VmixSimulator {
         s.tally = false;
         return 'UNSUBSCRIBE OK TALLY\r\n';
       case 'XML': {
+        if (this.xmlError !== null) return `XML ER ${this.xmlError}\r\n`;
         const doc = `${this.xml()}\r\n`;
         return `XML ${Buffer.byteLength(doc, 'utf8')}\r\n${doc}`;
       }

@@ -59,6 +59,8 @@ export interface PeerScript {
   framer: (buffer: string) => { frames: string[]; rest: string };
   /** Written on every accepted connection (banner, state dump…). */
   greet?: string[];
+  /** Delay before the greeting (a device that greets a moment after accepting). */
+  greetDelayMs?: number;
   rules: PeerRule[];
   /** Answer to a frame no rule matched (the device's "unknown command" error), or nothing. */
   fallback?: (frame: string) => string | undefined;
@@ -69,6 +71,8 @@ export interface PeerScript {
 /** A device stand-in on loopback TCP that answers from a script built from conformance rows. */
 export class ScriptedPeer {
   readonly received: string[] = [];
+  /** Frames that arrived on a connection before its greeting was written. */
+  readonly beforeGreeting: string[] = [];
   connections = 0;
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
@@ -110,7 +114,13 @@ export class ScriptedPeer {
     const write = (t: string) => {
       if (!socket.destroyed) socket.write(Buffer.from(t, enc));
     };
-    for (const g of this.script.greet ?? []) write(g);
+    let greeted = false;
+    const greet = () => {
+      greeted = true;
+      for (const g of this.script.greet ?? []) write(g);
+    };
+    if (this.script.greetDelayMs) setTimeout(greet, this.script.greetDelayMs);
+    else greet();
     let buffer = '';
     socket.on('data', (chunk) => {
       buffer += chunk.toString(enc);
@@ -118,6 +128,7 @@ export class ScriptedPeer {
       buffer = rest;
       for (const f of frames) {
         this.received.push(f);
+        if (!greeted) this.beforeGreeting.push(f);
         for (const t of this.answer(f)) write(t);
       }
     });
