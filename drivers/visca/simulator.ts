@@ -8,10 +8,45 @@ import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 import { CameraModel, type Position } from './camera-model.js';
-import { CONTROL, decodeFrame, encodeFrame, PAYLOAD } from './ip-header.js';
 import { type CameraProfile, type ProfileName, PROFILES, presetNumber } from './profiles.js';
 import { hex, parseRequest, type ViscaRequest, ViscaStreamDecoder } from './protocol.js';
 import type { Framing } from './session.js';
+
+// The Sony VISCA-over-IP header as the camera sees it, written from the Sony
+// SRG-300H / BRC-X400 technical manuals (VISCA over IP: payload types, the
+// control command and control reply payloads; PROTOCOLS.md §1.2), not from the
+// driver's ip-header codec.
+const TYPE = {
+  command: 0x0100,
+  inquiry: 0x0110,
+  reply: 0x0111,
+  deviceSetting: 0x0120,
+  /** Control command: RESET from the controller; the camera's ERRORs travel as this type too. */
+  control: 0x0200,
+  /** Control reply: only the ACK of RESET. */
+  controlReply: 0x0201,
+} as const;
+const RESET = Buffer.from([0x01]);
+/** ERROR "abnormal sequence number" (sent as a control command, 02 00). */
+const ERROR_SEQUENCE = Buffer.from([0x0f, 0x01]);
+/** ERROR "abnormal message" (sent as a control command, 02 00). */
+const ERROR_MESSAGE = Buffer.from([0x0f, 0x02]);
+
+function sonyFrame(type: number, sequence: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt16BE(type, 0);
+  head.writeUInt16BE(payload.length, 2);
+  head.writeUInt32BE(sequence >>> 0, 4);
+  return Buffer.concat([head, payload]);
+}
+
+/** Header + payload, or null when the datagram is shorter than its header says or the length is outside 1–16. */
+function readSonyFrame(msg: Buffer): { type: number; sequence: number; payload: Buffer } | null {
+  if (msg.length < 9) return null;
+  const length = msg.readUInt16BE(2);
+  if (length < 1 || length > 16 || msg.length !== 8 + length) return null;
+  return { type: msg.readUInt16BE(0), sequence: msg.readUInt32BE(4), payload: msg.subarray(8) };
+}
 
 export interface ViscaSimulatorOptions {
   framing: Framing;
@@ -264,45 +299,45 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
 
   private onSonyDatagram(msg: Buffer, peer: string, send: (b: Buffer) => void) {
     if (this.silent) return;
-    const r = decodeFrame(msg);
-    if (!r.ok) {
-      // Unknown payload type or bad length: "abnormal message".
-      return send(encodeFrame(PAYLOAD.controlReply, msg.length >= 8 ? msg.readUInt32BE(4) : 0, CONTROL.errorMessage));
+    const frame = readSonyFrame(msg);
+    if (!frame) {
+      // A bad length: "abnormal message", as a control command (02 00).
+      return send(sonyFrame(TYPE.control, msg.length >= 8 ? msg.readUInt32BE(4) : 0, ERROR_MESSAGE));
     }
-    const { payloadType, sequence, payload } = r.frame;
+    const { type: payloadType, sequence, payload } = frame;
     let state = this.sonyPeers.get(peer);
     if (!state) {
       state = { lastSeq: undefined, lastError: null };
       this.sonyPeers.set(peer, state);
     }
-    const sendSeq = (type: number, p: Buffer) => this.sendRaw(encodeFrame(type, sequence, p), send, true);
-    if (payloadType === PAYLOAD.control) {
-      if (!payload.equals(CONTROL.reset)) return sendSeq(PAYLOAD.controlReply, CONTROL.errorMessage);
+    const sendSeq = (type: number, p: Buffer) => this.sendRaw(sonyFrame(type, sequence, p), send, true);
+    if (payloadType === TYPE.control) {
+      if (!payload.equals(RESET)) return sendSeq(TYPE.control, ERROR_MESSAGE);
       state.lastSeq = undefined;
       state.lastError = null;
-      return sendSeq(PAYLOAD.controlReply, CONTROL.reset);
+      // RESET ACK is the control reply's only payload (02 01, payload 01).
+      return sendSeq(TYPE.controlReply, RESET);
     }
-    if (payloadType !== PAYLOAD.command && payloadType !== PAYLOAD.inquiry)
-      return sendSeq(PAYLOAD.controlReply, CONTROL.errorMessage);
+    if (payloadType !== TYPE.command && payloadType !== TYPE.inquiry) return sendSeq(TYPE.control, ERROR_MESSAGE);
     if (this.dropRequests > 0) {
       this.dropRequests--;
       return;
     }
     if (this.sequenceErrors > 0) {
       this.sequenceErrors--;
-      return sendSeq(PAYLOAD.controlReply, CONTROL.errorSequence);
+      return sendSeq(TYPE.control, ERROR_SEQUENCE);
     }
     if (sequence === state.lastSeq) {
       // A resend of the last message: repeat a lost error, otherwise say it was already seen [PROTOCOLS §1.2].
-      if (state.lastError) return sendSeq(PAYLOAD.reply, state.lastError);
-      return sendSeq(PAYLOAD.controlReply, CONTROL.errorSequence);
+      if (state.lastError) return sendSeq(TYPE.reply, state.lastError);
+      return sendSeq(TYPE.control, ERROR_SEQUENCE);
     }
     state.lastSeq = sequence;
     state.lastError = null;
     const p = Buffer.from(payload);
     this.onPacket(p, peer, (reply) => {
       if ((reply[1] & 0xf0) === 0x60 && reply.length === 4) state.lastError = reply;
-      sendSeq(PAYLOAD.reply, reply);
+      sendSeq(TYPE.reply, reply);
     });
   }
 

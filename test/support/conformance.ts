@@ -135,22 +135,27 @@ export class ScriptedPeer {
   }
 
   private answer(frame: string): string[] {
-    for (const rule of this.script.rules) {
-      if (rule.once && this.used.has(rule)) continue;
-      const m =
-        typeof rule.when === 'string'
-          ? frame === rule.when
-            ? (Object.assign([frame], { index: 0, input: frame }) as RegExpExecArray)
-            : null
-          : rule.when.exec(frame);
-      if (!m) continue;
-      this.used.add(rule);
-      const r = typeof rule.reply === 'function' ? rule.reply(m) : rule.reply;
-      return Array.isArray(r) ? r : [r];
-    }
-    const f = this.script.fallback?.(frame);
-    return f === undefined ? [] : [f];
+    return answerFrame(this.script, this.used, frame);
   }
+}
+
+/** The replies of the first rule matching `frame` (rules in `used` that are `once` are skipped), else the fallback. */
+export function answerFrame(script: Pick<PeerScript, 'rules' | 'fallback'>, used: Set<PeerRule>, frame: string): string[] {
+  for (const rule of script.rules) {
+    if (rule.once && used.has(rule)) continue;
+    const m =
+      typeof rule.when === 'string'
+        ? frame === rule.when
+          ? (Object.assign([frame], { index: 0, input: frame }) as RegExpExecArray)
+          : null
+        : rule.when.exec(frame);
+    if (!m) continue;
+    used.add(rule);
+    const r = typeof rule.reply === 'function' ? rule.reply(m) : rule.reply;
+    return Array.isArray(r) ? r : [r];
+  }
+  const f = script.fallback?.(frame);
+  return f === undefined ? [] : [f];
 }
 
 /** Frames ending in `terminator` (the terminator is dropped; empty frames are skipped). */
@@ -236,6 +241,16 @@ export class SimProbe {
 // ---------------------------------------------------------------------------
 // The driver runner
 
+/** What every scripted peer offers the runner and the cases. */
+export interface ConformancePeer {
+  readonly port: number;
+  readonly received: string[];
+  readonly connections: number;
+  readonly clientCount: number;
+  push(text: string): void;
+  stop(): Promise<void>;
+}
+
 /** What a case sees of its device, only through the public JSON-RPC API. */
 export interface DeviceProbe {
   id: string;
@@ -258,8 +273,8 @@ export interface DriverCase {
   id: string;
   /** Conformance row ids this case demonstrates. */
   rows: string[];
-  /** The device stand-in's script. */
-  peer: PeerScript;
+  /** The device stand-in's script (a TCP text peer), or a started peer of another kind. */
+  peer: PeerScript | (() => Promise<ConformancePeer>);
   /** Driver config keys (host and port are added). */
   config?: Record<string, unknown>;
   /** Drives the device and asserts its observable outcome; throws on a mismatch. */
@@ -280,14 +295,17 @@ export function describeDriverConformance(
   describe(`${driver}: driver against the manual (scripted peer, through the agent's API)`, () => {
     let agent: TestAgent;
     let client: RpcTestClient;
-    const peers = new Map<string, ScriptedPeer>();
+    const peers = new Map<string, ConformancePeer>();
 
     beforeAll(async () => {
       for (const c of cases) {
         for (const r of c.rows) if (!table[r]) throw new Error(`case ${c.id} names unknown row ${r}`);
-        const peer = new ScriptedPeer(c.peer);
-        await peer.start();
-        peers.set(c.id, peer);
+        if (typeof c.peer === 'function') peers.set(c.id, await c.peer());
+        else {
+          const peer = new ScriptedPeer(c.peer);
+          await peer.start();
+          peers.set(c.id, peer);
+        }
       }
       for (const id of Object.keys(gaps)) if (!cases.some((c) => c.id === id)) throw new Error(`gap ${id} names no case`);
       const devices = Object.fromEntries(
@@ -322,11 +340,11 @@ export function describeDriverConformance(
   });
 }
 
-function deviceProbe(id: string, client: RpcTestClient, peer: ScriptedPeer): DeviceProbe {
+function deviceProbe(id: string, client: RpcTestClient, peer: ConformancePeer): DeviceProbe {
   const device = () => client.call<DeviceRecord>('devices.get', { device: id });
   return {
     id,
-    peer,
+    peer: peer as ScriptedPeer,
     client,
     device,
     async action(name, params = {}) {
