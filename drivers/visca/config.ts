@@ -58,7 +58,7 @@ export const ViscaConfigSchema = Type.Object(
       minimum: 100,
       maximum: 600_000,
       default: 5000,
-      description: 'Liveness/position inquiry period; brings an unanswering camera offline and back',
+      description: 'Probe interval: power and position inquiries that prove the camera answers (and publish changes)',
     }),
     pan_speed: Type.Optional(Type.Integer({ minimum: 1, maximum: 0x18, description: 'Default pan speed for move/goto' })),
     tilt_speed: Type.Optional(Type.Integer({ minimum: 1, maximum: 0x17, description: 'Default tilt speed for move' })),

@@ -149,3 +149,46 @@ describe('drive commands, stop and liveness', () => {
     expect(await recall).toMatchObject({ code: 'DEVICE_OFFLINE' });
   });
 });
+
+describe('on the host lifecycle (handshake = RESET + inquiries, probe = power inquiry)', () => {
+  it('a camera silent from boot is offline (not connecting forever) and online once it answers; each handshake starts with RESET', async () => {
+    const peer = await new ManualSonyPeer({}).start();
+    peer.silent = true;
+    const ctx = recordingContext();
+    const cam = new ViscaCamera(viscaConfig({ framing: 'sony-udp', ...fast, ...peer.endpoint }), ctx);
+    rig = { peer, cam, ctx, act: async () => undefined };
+    await cam.start();
+    await until(() => ctx.status === 'offline', 'offline from boot');
+    expect(ctx.statuses.map((s) => s.status)).not.toContain('online');
+    expect(ctx.statuses.at(-1)!.message).toMatch(/RESET|not answering|no reply/);
+    // Every message the silent camera got was a RESET: nothing else is sent before the handshake passed.
+    expect(peer.received.length).toBeGreaterThan(0);
+    expect(peer.received.every((m) => m.hex === '02 00 00 01 00 00 00 00 01' || m.type === 0x0200)).toBe(true);
+    peer.silent = false;
+    await until(() => ctx.status === 'online', 'online when it answers');
+    expect(ctx.statuses.at(-1)!.message).toMatch(/RESET/);
+  });
+
+  it('raw-tcp refused from boot is offline with the reason', async () => {
+    const { default: net } = await import('node:net');
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise((r) => srv.close(r));
+    const peer = await new ManualSonyPeer({}).start(); // unused: keeps afterEach uniform
+    const ctx = recordingContext();
+    const cam = new ViscaCamera(viscaConfig({ framing: 'raw-tcp', ...fast, host: '127.0.0.1', port }), ctx);
+    rig = { peer, cam, ctx, act: async () => undefined };
+    await cam.start();
+    await until(() => ctx.status === 'offline', 'offline from boot');
+    expect(ctx.statuses.at(-1)!.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('the probe runs every poll_interval_ms and a camera that stops answering goes offline', async () => {
+    const r = await start({}, { poll_interval_ms: 150 });
+    const before = r.peer.received.length;
+    await until(() => r.peer.received.slice(before).some((m) => m.hex.endsWith('81 09 04 00 FF')), 'power inquiry probe');
+    r.peer.silent = true;
+    await until(() => r.ctx.status === 'offline', 'offline after a missed probe');
+  });
+});

@@ -93,10 +93,10 @@ describe('VISCA over RS-232 (serial via binding-mock)', () => {
     expect(pair.sim.received.find((r) => r.request.kind === 'preset')!.hex).toBe('83 01 04 3F 02 01 FF');
   });
 
-  it('an address beyond the chain is reported as an error', async () => {
+  it('an address beyond the chain is a config fault (bad_config, retried at the longest interval)', async () => {
     const path = serialPath();
     pair = await startPair({ framing: 'serial', path, motionMs: 0 }, { ...fast, address: 2 }, false);
-    await until(() => pair!.ctx.status === 'error', 'error status');
+    await until(() => pair!.ctx.status === 'bad_config', 'bad_config status');
     expect(pair.ctx.statuses.at(-1)!.message).toMatch(/address 2 is not on the chain/);
   });
 

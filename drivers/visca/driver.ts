@@ -1,12 +1,14 @@
-// The VISCA camera driver: link per framing, handshake, liveness polling,
-// status and state. Actions live in actions.ts; the wire conversation in session.ts.
+// The VISCA camera driver: link per framing, the lifecycle hooks (handshake,
+// probe) and state. The host's device lifecycle (ctx.connect) connects,
+// retries and sets the status; actions live in actions.ts, the wire
+// conversation in session.ts.
 import net from 'node:net';
 import type { DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { MotionState, presetName, resolvePreset } from '../../src/host/kinds.js';
 import type { Link } from '../../src/transport/link.js';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { SerialLink, TcpLink, UdpLink } from '../../src/transport/index.js';
-import type { TimerHandle } from '../../src/util/clock.js';
+import { ConfigFault, type DeviceConnection } from '../../src/transport/lifecycle.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import { buildActions } from './actions.js';
 import { DEFAULT_PORTS, type ViscaConfig } from './config.js';
@@ -25,9 +27,8 @@ export class ViscaCamera implements DeviceInstance {
   readonly session: ViscaSession;
   readonly actions;
   private readonly link: Link;
-  private pollTimer: TimerHandle | null = null;
-  private handshaking: Promise<void> | null = null;
-  private online = false;
+  private conn: DeviceConnection | null = null;
+  private readdressing: Promise<void> | null = null;
   private stopped = false;
   private garbageSince = 0;
   private garbageLoggedAt = Number.NEGATIVE_INFINITY;
@@ -72,26 +73,25 @@ export class ViscaCamera implements DeviceInstance {
   async start(): Promise<void> {
     this.stopped = false;
     this.ctx.setState({ power: null, last_preset: null, last_preset_name: null, position: null, moving: false });
-    this.link.on('up', (info) => {
-      this.ctx.logger.debug({ link: info }, 'link up');
-      void this.handshake(`connected to ${info}`);
-    });
-    this.link.on('down', (reason) => {
-      if (this.stopped) return;
-      this.setOffline(`${this.link.describe()}: ${reason}`);
-      this.session.failAll(new DeviceError(`camera link lost: ${reason}`, 'DEVICE_OFFLINE'));
-    });
     this.link.on('data', (chunk) => this.session.receive(chunk));
-    this.link.start();
-    this.schedulePoll();
+    this.conn = this.ctx.connect(this.link, {
+      handshake: () => this.handshake(),
+      probe: () => this.probe(),
+      probeIntervalMs: this.config.poll_interval_ms,
+      onDown: (reason) => {
+        // Nothing queued survives a lost camera: a move must not fire minutes later.
+        this.motion.reset(false);
+        this.session.failAll(new DeviceError(`camera link lost: ${reason}`, 'DEVICE_OFFLINE'));
+      },
+    });
+    this.conn.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.ctx.clock.clearTimeout(this.pollTimer);
-    this.pollTimer = null;
     this.session.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
-    await this.link.stop();
+    await this.conn?.stop();
+    this.conn = null;
     this.link.removeAllListeners();
   }
 
@@ -146,65 +146,65 @@ export class ViscaCamera implements DeviceInstance {
     }
   }
 
-  /** Proves the camera answers, then reports online. Sony: RESET first; serial: AddressSet + IF_Clear. */
-  private handshake(why: string): Promise<void> {
-    this.handshaking ??= this.runHandshake(why).finally(() => {
-      this.handshaking = null;
-    });
-    return this.handshaking;
-  }
-
-  private async runHandshake(why: string): Promise<void> {
+  /**
+   * The lifecycle's handshake: proves the camera answers. Sony: RESET of the
+   * sequence number first; serial: AddressSet + IF_Clear; then the power and
+   * last-preset inquiries and the position. Any answer proves the camera is
+   * there: an inquiry answered with an error (e.g. "not executable" in
+   * standby) does not keep it offline, or it could never be powered on.
+   */
+  private async handshake(): Promise<string> {
     const a = this.config.address;
-    try {
-      if (this.config.framing === 'sony-udp') await this.session.reset();
-      if (this.config.framing === 'serial') {
-        const next = await this.session.broadcast('AddressSet', encode.addressSetBroadcast(), (m) =>
-          m.type === 'address-set' ? m.next : undefined,
-        );
-        if (next - 1 < a) {
-          const msg = `address ${a} is not on the chain: AddressSet found ${next - 1} camera(s)`;
-          this.online = false;
-          this.ctx.setStatus('error', msg);
-          return;
-        }
-        await this.session.broadcast('IF_Clear', encode.ifClearBroadcast(), (m) =>
-          m.type === 'if-clear-broadcast' ? true : undefined,
-        );
-      }
-      // Any answer proves the camera is there; an error reply (e.g. "not
-      // executable" in standby) must not keep it offline, or it could never be powered on.
-      const powerData = await answered(this.session.inquiry('power inquiry', encode.inqPower(a)));
-      const power = powerData ? inquiry.power(powerData) : null;
-      const lastData = await answered(this.session.inquiry('last preset inquiry', encode.inqLastPreset(a)));
-      const last = lastData ? inquiry.lastPreset(lastData) : undefined;
-      const patch: Record<string, unknown> = { power };
-      if (typeof last === 'number') {
-        const number = last + this.profile.presetOffset;
-        patch.last_preset = number;
-        patch.last_preset_name = presetName(number, this.config.presets);
-      }
-      this.ctx.setState(patch);
-      if (power === 'on') await answered(this.readPosition());
-      if (this.stopped) return;
-      this.online = true;
-      this.ctx.setStatus('online', why);
-    } catch (e) {
-      // A timeout already reported offline through unresponsive(); other errors land here.
-      if (!this.stopped && this.online === false) this.ctx.setStatus('offline', `handshake failed: ${errorMessage(e)}`);
+    if (this.config.framing === 'sony-udp') await this.session.reset();
+    if (this.config.framing === 'serial') await this.addressChain();
+    const powerData = await answered(this.session.inquiry('power inquiry', encode.inqPower(a)));
+    const power = powerData ? inquiry.power(powerData) : null;
+    const lastData = await answered(this.session.inquiry('last preset inquiry', encode.inqLastPreset(a)));
+    const last = lastData ? inquiry.lastPreset(lastData) : undefined;
+    const patch: Record<string, unknown> = { power };
+    if (typeof last === 'number') {
+      const number = last + this.profile.presetOffset;
+      patch.last_preset = number;
+      patch.last_preset_name = presetName(number, this.config.presets);
     }
+    this.ctx.setState(patch);
+    if (power === 'on') await answered(this.readPosition());
+    const first = this.config.framing === 'sony-udp' ? 'RESET, ' : this.config.framing === 'serial' ? 'AddressSet, ' : '';
+    return `connected to ${this.link.describe()} (${first}power ${power ?? 'unknown'})`;
   }
 
+  /** Serial: AddressSet and IF_Clear broadcasts; a camera address beyond the chain is a config fault. */
+  private async addressChain(): Promise<void> {
+    const a = this.config.address;
+    const next = await this.session.broadcast('AddressSet', encode.addressSetBroadcast(), (m) =>
+      m.type === 'address-set' ? m.next : undefined,
+    );
+    if (next - 1 < a) throw new ConfigFault(`address ${a} is not on the chain: AddressSet found ${next - 1} camera(s)`);
+    await this.session.broadcast('IF_Clear', encode.ifClearBroadcast(), (m) =>
+      m.type === 'if-clear-broadcast' ? true : undefined,
+    );
+  }
+
+  /**
+   * The lifecycle's probe, every `poll_interval_ms`: the power inquiry (the
+   * cheapest), and the position unless in standby. A camera that sent a valid
+   * message within the last period needs no probe. Pending commands do not
+   * count: a long move, or a drive whose Completion never comes, is silence.
+   * Rejects only on silence (the lifecycle then reconnects); an error answer is an answer.
+   */
+  private async probe(): Promise<void> {
+    if (this.ctx.clock.now() - this.session.lastHeardAt < this.config.poll_interval_ms) return;
+    // Power can change behind our back (IR remote, another controller).
+    const data = await answered(this.session.inquiry('power inquiry', encode.inqPower(this.config.address)));
+    const power = data ? inquiry.power(data) : null;
+    if (power) this.ctx.setState({ power });
+    if (power !== 'standby') await answered(this.readPosition());
+  }
+
+  /** A message got no reply after all resends: the camera is not there any more. */
   private unresponsive(reason: string): void {
     if (this.stopped) return;
-    this.setOffline(`camera not answering: ${reason}`);
-    this.session.failAll(new DeviceError(`camera stopped answering (${reason})`, 'DEVICE_OFFLINE'));
-  }
-
-  private setOffline(message: string): void {
-    this.online = false;
-    this.motion.reset(false);
-    this.ctx.setStatus('offline', message);
+    this.conn?.fail(`camera not answering: ${reason}`);
   }
 
   private networkChange(): void {
@@ -212,34 +212,16 @@ export class ViscaCamera implements DeviceInstance {
       this.ctx.logger.debug('network change message ignored (IP framing)');
       return;
     }
+    if (!this.conn?.online || this.readdressing) return;
     this.ctx.logger.info('network change: re-addressing the chain');
-    void this.handshake('re-addressed after a network change');
-  }
-
-  private schedulePoll(): void {
-    if (this.stopped) return;
-    this.pollTimer = this.ctx.clock.setTimeout(() => {
-      this.pollTimer = null;
-      void this.poll().finally(() => this.schedulePoll());
-    }, this.config.poll_interval_ms);
-  }
-
-  /** UDP and serial have no connection to lose: an inquiry is the only liveness signal. */
-  private async poll(): Promise<void> {
-    if (!this.link.connected || this.handshaking) return;
-    if (!this.online) return this.handshake('answering again');
-    // A message from the camera within the last period already proves it is there. Pending
-    // commands alone do not: a long move, or a drive whose Completion never comes, is silence.
-    if (this.ctx.clock.now() - this.session.lastHeardAt < this.config.poll_interval_ms) return;
-    try {
-      // Power can change behind our back (IR remote, another controller).
-      const data = await answered(this.session.inquiry('power inquiry', encode.inqPower(this.config.address)));
-      const power = data ? inquiry.power(data) : null;
-      if (power) this.ctx.setState({ power });
-      if (power !== 'standby') await this.readPosition();
-    } catch {
-      // Timeouts are handled by unresponsive(); error replies and malformed data are just skipped.
-    }
+    this.readdressing = this.addressChain()
+      .catch((e) => {
+        if (e instanceof ConfigFault) this.conn?.fault(e.message);
+        else this.conn?.fail(`re-addressing after a network change failed: ${errorMessage(e)}`);
+      })
+      .finally(() => {
+        this.readdressing = null;
+      });
   }
 
   private garbage(n: number, sample: string): void {

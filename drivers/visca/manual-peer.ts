@@ -103,7 +103,12 @@ export class ManualSonyPeer extends EventEmitter {
   }
 
   private onMessage(msg: Buffer, peer: dgram.RemoteInfo): void {
-    if (this.silent || msg.length < 9) return;
+    if (msg.length < 9) return;
+    if (this.silent) {
+      // A hung camera: it receives, and answers nothing.
+      this.received.push({ type: msg.readUInt16BE(0), seq: msg.readUInt32BE(4), hex: hex(msg), retransmission: false });
+      return;
+    }
     if (this.loseRequests > 0) {
       this.loseRequests--;
       return;
