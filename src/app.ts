@@ -22,7 +22,7 @@ import { AuditLog } from './store/audit.js';
 import { Store } from './store/db.js';
 import { realClock, type Clock } from './util/clock.js';
 import { errorMessage } from './util/errors.js';
-import { httpErrorHandler } from './util/http-errors.js';
+import { httpErrorHandler, httpNotFound } from './util/http-errors.js';
 import { createLogger, httpLogSerializers } from './util/logger.js';
 import { RateLimitedLog } from './util/rate-limited-log.js';
 import { VERSION } from './version.js';
@@ -103,6 +103,7 @@ export class Agent {
       forceCloseConnections: true,
     }) as unknown as FastifyInstance;
     this.http.setErrorHandler(httpErrorHandler(new RateLimitedLog(httpLogger, { clock })));
+    this.http.setNotFoundHandler(httpNotFound);
     const limits = apiLimits(cfg.api);
     this.rpc.maxParamsDepth = limits.max_json_depth;
     void this.http.register(websocket, {

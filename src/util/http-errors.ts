@@ -3,7 +3,7 @@
 // with its 4xx and the reason, and not logged; anything else is our fault: a
 // 500 without internals, logged rate limited with the path but never the query.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { withoutQuery } from './logger.js';
+import { pathOf } from './logger.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 
 export function httpErrorHandler(log: RateLimitedLog) {
@@ -11,7 +11,12 @@ export function httpErrorHandler(log: RateLimitedLog) {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status < 500) return reply.code(status).send({ error: err.message });
     const route = `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
-    log.error(route, { route, path: withoutQuery(req.url), err }, 'HTTP request failed');
+    log.error(route, { route, path: pathOf(req.url), err }, 'HTTP request failed');
     return reply.code(status).send({ error: 'internal error (logged on the agent)' });
   };
+}
+
+/** 404 naming method and path only: fastify's own echoes the whole URL, `?token=` included. */
+export function httpNotFound(req: FastifyRequest, reply: FastifyReply) {
+  return reply.code(404).send({ error: `no route ${req.method} ${pathOf(req.url)}` });
 }

@@ -26,12 +26,18 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-// A path followed by a query: everything from '?' up to the next space or quote.
-const QUERY_IN_TEXT = /(\/[^\s"'?]*)\?[^\s"'`)]*/g;
+// A query in a text: from a '?' that is followed by more than a space up to the next white space.
+const QUERY_IN_TEXT = /\?(?=\S)\S*/g;
 
-/** A URL or a text holding URLs, with every query string cut (`?token=` must never reach a log). */
+/** A text holding URLs (an error message, a stack) with every query string cut (`?token=` must never reach a log). */
 export function withoutQuery(text: string): string {
-  return text.replace(QUERY_IN_TEXT, '$1?…');
+  return text.replace(QUERY_IN_TEXT, '?…');
+}
+
+/** A request URL's path: everything before the first '?'. */
+export function pathOf(url: string): string {
+  const i = url.indexOf('?');
+  return i === -1 ? url : url.slice(0, i);
 }
 
 interface LoggedRequest {
@@ -46,7 +52,7 @@ interface LoggedRequest {
  * string a framework error quoted (fastify names the URL in some messages).
  */
 export const httpLogSerializers: { req: (req: LoggedRequest) => object; err: (e: Error) => object } = {
-  req: (req) => ({ method: req.method, path: withoutQuery(req.url ?? ''), remoteAddress: req.ip }),
+  req: (req) => ({ method: req.method, path: pathOf(req.url ?? ''), remoteAddress: req.ip }),
   err: (e) => {
     const s = pino.stdSerializers.err(e);
     s.message = withoutQuery(s.message);

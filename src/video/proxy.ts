@@ -84,6 +84,8 @@ export function registerVideoProxy(
       const src = new URL(req.url, 'http://x').searchParams.get('src') ?? '';
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const ct = req.headers['content-type'];
+      const bad = offerProblem(ct, body);
+      if (bad) return reply.code(400).send({ error: bad });
       return forward(reply, `/api/webrtc?src=${encodeURIComponent(src)}`, target, {
         method: 'POST',
         body,
@@ -103,6 +105,33 @@ export function registerVideoProxy(
   });
 }
 
+/**
+ * A WebRTC offer in one of the forms go2rtc takes (SERVICES.md B.4, POST
+ * /api/webrtc): JSON {"type":"offer","sdp":…}, form data=<base64 SDP>, or raw
+ * SDP. Checked here so a malformed offer is the client's 400, not an upstream
+ * failure. Null when it looks like an offer.
+ */
+export function offerProblem(contentType: string | undefined, body: Buffer): string | null {
+  if (body.length === 0) return 'empty body: expected a WebRTC offer (JSON {"type":"offer","sdp":…} or SDP)';
+  const ct = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const text = body.toString('utf8');
+  if (ct === 'application/json') {
+    let offer: unknown;
+    try {
+      offer = JSON.parse(text);
+    } catch {
+      return 'malformed JSON: expected {"type":"offer","sdp":"v=0…"}';
+    }
+    const sdp = (offer as { sdp?: unknown } | null)?.sdp;
+    return typeof sdp === 'string' && sdp.startsWith('v=') ? null : 'expected {"type":"offer","sdp":"v=0…"}';
+  }
+  if (ct === 'application/x-www-form-urlencoded') {
+    const data = new URLSearchParams(text).get('data');
+    return data && /^[A-Za-z0-9+/=\s]+$/.test(data) ? null : 'expected data=<base64 SDP offer>';
+  }
+  return text.startsWith('v=') ? null : 'expected an SDP offer (starting "v=")';
+}
+
 async function forward(
   reply: FastifyReply,
   pathAndQuery: string,
@@ -119,6 +148,10 @@ async function forward(
       timeoutMs: 15_000,
     });
     const buf = res.body;
+    // go2rtc's own failure is a bad gateway for our client, not an internal error of ours.
+    if (res.status >= 500) {
+      return reply.code(502).send({ error: `go2rtc answered ${res.status}: ${buf.toString('utf8').slice(0, 200)}` });
+    }
     const ct = res.header('content-type');
     if (ct) reply.header('content-type', ct);
     reply.header('cache-control', 'no-store');
