@@ -4,7 +4,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpAnsweredError, HttpLink, isSilence } from '../src/transport/http-link.js';
+import { connectHttp, HttpAnsweredError, HttpLink, isSilence } from '../src/transport/http-link.js';
+import { connectWithoutHost, type DeviceConnection } from '../src/transport/lifecycle.js';
+import { realClock } from '../src/util/clock.js';
 import { FakeClock } from '../src/util/clock.js';
 import { until } from './support/wait.js';
 
@@ -174,5 +176,108 @@ describe('HttpLink', () => {
     const link = await openLink(url);
     const r = await outcome(link.request('/token'));
     expect((r as { e: Error }).e).toBeInstanceOf(HttpAnsweredError);
+  });
+});
+
+describe('HttpLink under the device lifecycle (connectHttp): online/offline from the poll', () => {
+  const conns: DeviceConnection[] = [];
+  afterEach(async () => {
+    for (const c of conns.splice(0)) await c.stop();
+  });
+
+  function device(baseUrl: string, poll: (link: HttpLink) => Promise<string | undefined>, pollIntervalMs = 50) {
+    const statuses: { status: string; message: string }[] = [];
+    const link = new HttpLink({ baseUrl, timeoutMs: 200 });
+    const conn = connectHttp(
+      connectWithoutHost({ clock: realClock, setStatus: (status, message) => statuses.push({ status, message }) }),
+      link,
+      { poll: () => poll(link), pollIntervalMs },
+    );
+    conns.push(conn);
+    conn.start();
+    const last = () => statuses.at(-1);
+    return { statuses, last, link };
+  }
+
+  it('refused from boot: offline with the reason, never online', async () => {
+    const d = device(`http://127.0.0.1:${await refusedPort()}`, async (l) => {
+      await l.request('/status');
+      return undefined;
+    });
+    await until(() => d.last()?.status === 'offline', 'offline');
+    expect(d.last()!.message).toMatch(/ECONNREFUSED/);
+    expect(d.statuses.map((s) => s.status)).not.toContain('online');
+  });
+
+  it('5xx in a poll is an answered error (status error, connection kept), back online at the next good answer', async () => {
+    let mode: 'ok' | '503' = 'ok';
+    let hits = 0;
+    const { url } = await serve((_req, res) => {
+      hits++;
+      if (mode === '503') res.writeHead(503).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"n":1}');
+    });
+    const d = device(url, async (l) => {
+      await l.json('/status');
+      return undefined;
+    });
+    await until(() => d.last()?.status === 'online', 'online');
+    mode = '503';
+    await until(() => d.last()?.status === 'error', 'error');
+    expect(d.last()!.message).toBe(`${url} answered HTTP 503`);
+    const seen = hits;
+    await until(() => hits > seen + 2, 'still polling');
+    expect(d.statuses.map((s) => s.status)).not.toContain('offline');
+    mode = 'ok';
+    await until(() => d.last()?.status === 'online', 'online again');
+  });
+
+  it('slow (no answer in time): offline, and online again once it answers', async () => {
+    let slow = false;
+    const { url } = await serve((_req, res) => {
+      if (!slow) res.writeHead(200).end('ok');
+    });
+    const d = device(url, async (l) => {
+      await l.request('/status');
+      return undefined;
+    });
+    await until(() => d.last()?.status === 'online', 'online');
+    slow = true;
+    await until(() => d.last()?.status === 'offline', 'offline');
+    expect(d.last()!.message).toMatch(/no answer within 200 ms/);
+    slow = false;
+    await until(() => d.last()?.status === 'online', 'online again');
+  });
+
+  it('a garbage body is an answered error, not offline', async () => {
+    let garbage = false;
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(garbage ? '<<<garbage' : '{"ok":true}');
+    });
+    const d = device(url, async (l) => {
+      await l.json('/status');
+      return undefined;
+    });
+    await until(() => d.last()?.status === 'online', 'online');
+    garbage = true;
+    await until(() => d.last()?.status === 'error', 'error');
+    expect(d.last()!.message).toMatch(/not JSON/);
+  });
+
+  it('401 at the handshake is auth_failure; 404 is bad_config', async () => {
+    for (const [code, status] of [
+      [401, 'auth_failure'],
+      [404, 'bad_config'],
+    ] as const) {
+      const { url } = await serve((_req, res) => {
+        res.writeHead(code).end();
+      });
+      const d = device(url, async (l) => {
+        await l.request('/api');
+        return undefined;
+      });
+      await until(() => d.last()?.status === status, status);
+      expect(d.last()!.message).toContain(`answered HTTP ${code}`);
+    }
   });
 });

@@ -17,6 +17,7 @@
 import type { TimerHandle } from '../util/clock.js';
 import { DeviceError, errorMessage } from '../util/errors.js';
 import { HttpError, type HttpRequestOptions, type HttpResponse, httpRequest } from './http-client.js';
+import { ConfigFault, type ConnectionHooks, type DeviceConnection } from './lifecycle.js';
 import { Link, type LinkOptions } from './link.js';
 
 export interface HttpLinkOptions extends LinkOptions {
@@ -234,4 +235,67 @@ export class HttpLink extends Link {
         return new DeviceError(`${this.describe()}: ${e.message}`, 'DEVICE_ERROR');
     }
   }
+}
+
+/** What an HTTP driver supplies; `connectHttp` turns it into the lifecycle's hooks. */
+export interface HttpPollHooks {
+  /** The first request(s) after connect (a token, a first read); default: one `poll`. Resolves with the `online` message. */
+  handshake?(signal: AbortSignal): Promise<string | undefined>;
+  /** One poll through the link; resolves (optionally with a status message) when the answer was good. */
+  poll(): Promise<string | undefined>;
+  /** Pause between the end of one poll and the start of the next (ms): the driver's own config key. */
+  pollIntervalMs: number;
+  handshakeTimeoutMs?: number;
+  /** The connection ended: drop per-connection state (a token, a session). */
+  onDown?(reason: string): void;
+}
+
+/**
+ * Puts an HTTP device under the host's lifecycle (`ctx.connect`): online once
+ * the handshake got a good answer, a poll every `pollIntervalMs`.
+ * - Silence (timeout, refused, unreachable) fails the handshake or the probe:
+ *   `offline` with the reason, reconnect with the lifecycle's backoff.
+ * - An answered error in the handshake: 401/403 is `auth_failure`, 404/410 is
+ *   `bad_config` (both retried at the longest interval; a wrong URL or password
+ *   will not heal sooner); others fail the attempt like silence, but say what the
+ *   device answered.
+ * - An answered error in a poll keeps the connection: status `error` with what
+ *   the device said, back to `online` at the next good answer.
+ */
+export function connectHttp(
+  connect: (link: Link, hooks: ConnectionHooks) => DeviceConnection,
+  link: HttpLink,
+  h: HttpPollHooks,
+): DeviceConnection {
+  let inError = false;
+  const conn: DeviceConnection = connect(link, {
+    handshakeTimeoutMs: h.handshakeTimeoutMs,
+    probeIntervalMs: h.pollIntervalMs,
+    async handshake({ signal }) {
+      inError = false;
+      try {
+        return await (h.handshake ? h.handshake(signal) : h.poll());
+      } catch (e) {
+        if (e instanceof HttpAnsweredError && (e.status === 401 || e.status === 403))
+          throw new ConfigFault(e.message, 'auth_failure');
+        if (e instanceof HttpAnsweredError && (e.status === 404 || e.status === 410))
+          throw new ConfigFault(e.message, 'bad_config');
+        throw e;
+      }
+    },
+    async probe() {
+      try {
+        const message = await h.poll();
+        if (inError || message) conn.condition('online', message ?? `${link.describe()} answers again`);
+        inError = false;
+      } catch (e) {
+        // Only silence ends the connection; anything the device answered (a status, an unreadable body) is reported.
+        if (isSilence(e)) throw e;
+        inError = true;
+        conn.condition('error', errorMessage(e));
+      }
+    },
+    onDown: h.onDown,
+  });
+  return conn;
 }
