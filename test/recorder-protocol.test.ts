@@ -10,6 +10,7 @@ import {
   parseOpeningLine,
   parseSegmentListLine,
   parseSegmentName,
+  segmentNameMs,
   planDeletions,
   recordArgs,
   redactCredentials,
@@ -38,14 +39,26 @@ describe('naming', () => {
   });
 
   it.each([
-    ['/r/2026-01-15/m/program_20260115T093005Z.mp4', { stream: 'program', startMs: T }],
-    ['cam-1_main_20260115T093005Z.mp4', { stream: 'cam-1_main', startMs: T }],
+    ['/r/2026-01-15/m/program_20260115T093005Z.mp4', { stream: 'program', startMs: T, precise: false }],
+    ['cam-1_main_20260115T093005Z.mp4', { stream: 'cam-1_main', startMs: T, precise: false }],
+    ['program_20260115T093005.078Z.mp4', { stream: 'program', startMs: T + 78, precise: true }],
+    ['program_20260115T093005.78Z.mp4', null],
     ['program_20261315T093005Z.mp4', null],
     ['program_20260115T253005Z.mp4', null],
     ['program.mp4', null],
     ['program_20260115T093005Z.mkv', null],
   ])('segment name %s', (name, out) => {
     expect(parseSegmentName(name)).toEqual(out);
+  });
+
+  it('names segments with milliseconds, and reads them back', () => {
+    expect(segmentNameMs('program', T + 78)).toBe('program_20260115T093005.078Z.mp4');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        (ms) => parseSegmentName(segmentNameMs('p', ms))?.startMs === ms,
+      ),
+    );
   });
 });
 

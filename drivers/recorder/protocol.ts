@@ -38,16 +38,28 @@ export function segmentPattern(stream: string): string {
   return `${stream}_%Y%m%dT%H%M%SZ.mp4`;
 }
 
-/** Start time (ms) from a segment file name `<stream>_<yyyymmddThhmmssZ>.mp4`; null if it is not one. */
-export function parseSegmentName(file: string): { stream: string; startMs: number } | null {
+/**
+ * The name a segment gets once ffmpeg has opened it: `<stream>_<yyyymmddThhmmss.mmmZ>.mp4`.
+ * ffmpeg's strftime names carry seconds only; the agent adds the milliseconds.
+ */
+export function segmentNameMs(stream: string, startMs: number): string {
+  const stamp = utcStamp(startMs);
+  return `${stream}_${stamp.slice(0, -1)}.${pad(new Date(startMs).getUTCMilliseconds(), 3)}Z.mp4`;
+}
+
+/**
+ * Start time (ms) from a segment file name `<stream>_<yyyymmddThhmmss[.mmm]Z>.mp4`
+ * (ffmpeg's second-precision name, or the agent's with milliseconds); null if it is not one.
+ */
+export function parseSegmentName(file: string): { stream: string; startMs: number; precise: boolean } | null {
   const base = file.split('/').pop() ?? '';
-  const m = /^(.+)_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.mp4$/.exec(base);
+  const m = /^(.+)_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{3}))?Z\.mp4$/.exec(base);
   if (!m) return null;
-  const [, stream, y, mo, d, h, mi, s] = m;
-  const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
+  const [, stream, y, mo, d, h, mi, s, frac] = m;
+  const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, frac === undefined ? 0 : +frac);
   const back = new Date(ms);
   if (back.getUTCMonth() !== +mo - 1 || back.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59) return null;
-  return { stream, startMs: ms };
+  return { stream, startMs: ms, precise: frac !== undefined };
 }
 
 /** One line of the segment muxer's CSV list (`-segment_list_type csv`): a finished segment. */

@@ -11,7 +11,7 @@ import { Backoff } from '../../src/transport/backoff.js';
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
 import { killStale, waitGone } from '../../src/util/stale-process.js';
 import type { RecordingIndex } from './index-db.js';
-import { parseOpeningLine, parseSegmentListLine, parseSegmentName, redactCredentials } from './protocol.js';
+import { parseOpeningLine, parseSegmentListLine, parseSegmentName, redactCredentials, segmentNameMs } from './protocol.js';
 
 export interface RecordingOptions {
   ffmpeg: string;
@@ -53,6 +53,10 @@ export class SegmentedRecording {
   private readonly backoff: Backoff;
   private lastOpenMs = 0;
   private readonly stderrTail: string[] = [];
+  /** ffmpeg's name of an open segment → the name with milliseconds it was renamed to. */
+  private readonly renamed = new Map<string, string>();
+  /** Segment opens and closes, handled one after the other (an open renames the file first). */
+  private events: Promise<void> = Promise.resolve();
   currentSegment: string | null = null;
   restarts = 0;
   gaps = 0;
@@ -133,18 +137,21 @@ export class SegmentedRecording {
       if (!list || !('on' in list)) return resolve();
       readline
         .createInterface({ input: list as NodeJS.ReadableStream })
-        .on('line', (l) => this.onListLine(l))
+        .on('line', (l) => this.serial(async () => this.onListLine(l)))
         .on('close', resolve);
     });
     child.on('close', (code, signal) => {
-      void listDone.then(() => this.onExit(child, code, signal)).finally(done);
+      void listDone
+        .then(() => this.events)
+        .then(() => this.onExit(child, code, signal))
+        .finally(done);
     });
   }
 
   private onStderr(line: string): void {
     const opened = parseOpeningLine(line);
     if (opened) {
-      this.onOpen(opened);
+      this.serial(() => this.onOpen(opened));
       return;
     }
     const clean = redactCredentials(line);
@@ -153,14 +160,32 @@ export class SegmentedRecording {
     if (this.stderrTail.length > 20) this.stderrTail.shift();
   }
 
+  private serial(job: () => Promise<void>): void {
+    this.events = this.events.then(job).catch((e) => this.o.logger.error({ err: String(e) }, 'segment bookkeeping failed'));
+  }
+
   private rel(file: string): string {
     return path.relative(this.o.root, path.resolve(this.o.cwd, file));
   }
 
-  private onOpen(file: string): void {
-    const rel = this.rel(file);
-    const startMs = parseSegmentName(file)?.startMs ?? this.o.clock.now();
-    this.lastOpenMs = Math.max(this.lastOpenMs, startMs, this.o.clock.now());
+  private async onOpen(file: string): Promise<void> {
+    const abs = path.resolve(this.o.cwd, file);
+    const named = parseSegmentName(abs);
+    // ffmpeg names the file to the second (strftime) when it opens it; the
+    // start is within that second and not after now. The milliseconds go into
+    // the name, so a gap never ends (next segment's start) before it began.
+    const now = this.o.clock.now();
+    const startMs = named ? Math.max(named.startMs, Math.min(now, named.startMs + 999)) : now;
+    let finalAbs = abs;
+    if (named && !named.precise) {
+      const target = path.join(path.dirname(abs), segmentNameMs(named.stream, startMs));
+      if (await renameOpenFile(abs, target)) {
+        finalAbs = target;
+        this.renamed.set(abs, target);
+      } else this.o.logger.warn({ file: this.rel(abs) }, 'segment kept its second-precision name (rename failed)');
+    }
+    const rel = this.rel(finalAbs);
+    this.lastOpenMs = Math.max(this.lastOpenMs, startMs, now);
     this.o.index.openSegment({
       session: this.o.sessionKey,
       meeting_id: this.o.meetingId,
@@ -169,7 +194,7 @@ export class SegmentedRecording {
       start: this.iso(startMs),
     });
     if (this.lastGap && this.lastGap.end === null) {
-      this.lastGap.end = this.iso(startMs);
+      this.lastGap.end = this.iso(Math.max(startMs, Date.parse(this.lastGap.start)));
       this.o.index.closeGap(this.o.sessionKey, this.lastGap.end);
     }
     this.open.add(rel);
@@ -180,8 +205,11 @@ export class SegmentedRecording {
   private onListLine(line: string): void {
     const e = parseSegmentListLine(line);
     if (!e) return;
-    const rel = this.rel(path.resolve(this.o.dir, e.file));
-    const startMs = parseSegmentName(e.file)?.startMs ?? this.o.clock.now();
+    const listed = path.resolve(this.o.dir, e.file);
+    const abs = this.renamed.get(listed) ?? listed;
+    this.renamed.delete(listed);
+    const rel = this.rel(abs);
+    const startMs = this.o.index.segment(rel) ? Date.parse(this.o.index.segment(rel)!.start) : this.o.clock.now();
     const duration = e.end - e.start;
     this.o.index.closeSegment(rel, {
       end: this.iso(startMs + duration * 1000),
@@ -237,6 +265,24 @@ export async function killStaleFfmpeg(pidFile: string, marker: string): Promise<
   const pid = killStale(pidFile, marker);
   if (pid !== null) await waitGone(pid);
   return pid;
+}
+
+/**
+ * Renames a file ffmpeg has open (it keeps writing through its descriptor).
+ * ffmpeg logs "Opening … for writing" just before it creates the file, so a
+ * missing file is waited for briefly.
+ */
+async function renameOpenFile(from: string, to: string): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fs.promises.rename(from, to);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  return false;
 }
 
 function fileSize(p: string): number {
