@@ -71,13 +71,18 @@ describe('recorder: stream credentials never reach answers or logs', () => {
     expectNoSecret(err ?? '', 'start error');
   });
 
-  it('the graphic preview error is redacted too', async () => {
-    const err = await act('graphic').then(
-      () => null,
-      (e: Error) => e.message,
-    );
-    expect(err).toMatch(/preview failed/);
-    expectNoSecret(err ?? '', 'preview error');
+  it('graphic: the layer is set, the preview error answered apart and redacted', async () => {
+    // The layer change stands; the preview error is answered apart (issue 19 item 6).
+    const res = (await act('graphic', { layer: 'title', text: 'Board' })) as {
+      layers: { title: { text: string } | null };
+      preview: unknown;
+      preview_error: string;
+    };
+    expect(res.layers.title).toEqual({ text: 'Board' });
+    expect(((await act('status')) as { layers: { title: unknown } }).layers.title).toEqual({ text: 'Board' });
+    expect(res.preview).toBeNull();
+    expect(res.preview_error).toMatch(/preview failed/);
+    expectNoSecret(res.preview_error, 'preview error');
   });
 
   it('status, device list and every log line hold no secret', async () => {

@@ -36,6 +36,18 @@ interface Session {
   rec: SegmentedRecording;
 }
 
+/** mkdir -p that returns the folders it created (outermost first), so a failed start can remove them. */
+function mkdirsRecorded(dir: string): string[] {
+  const created: string[] = [];
+  let d = dir;
+  while (!fs.existsSync(d)) {
+    created.unshift(d);
+    d = path.dirname(d);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  return created;
+}
+
 export interface RecorderDeps {
   /** Free space of a directory (tests replace it to simulate a filling disk). */
   statfs(dir: string): { bavail: number; bsize: number };
@@ -201,14 +213,17 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
     });
   };
 
-  const waitFirstSegment = async (s: Session, signal: AbortSignal) => {
+  /** Waits for ffmpeg's first segment; on failure the attempt is undone and the reason thrown. */
+  const waitFirstSegment = async (s: Session, signal: AbortSignal, undo: () => void) => {
     const end = Date.now() + config.start_timeout_ms;
     while (!s.rec.currentSegment && index!.segments({ session: s.key }).length === 0) {
       if (signal.aborted || Date.now() > end || (!s.rec.running && s.rec.restarts > 0)) {
-        await stopSession();
-        throw new DeviceError(
-          `ffmpeg did not start recording from ${config.stream}: ${s.rec.lastGap?.reason ?? 'no segment after the start timeout'}`,
-        );
+        const reason = s.rec.lastGap?.reason ?? 'no segment after the start timeout';
+        await s.rec.stop();
+        if (session === s) session = null;
+        undo();
+        publish();
+        throw new DeviceError(`ffmpeg did not start recording from ${config.stream}: ${reason}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -281,7 +296,8 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
           const id = sessionIdFor(p.meeting_id, now);
           const key = `${dateFolder(now)}/${id}`;
           const dir = path.join(root, key);
-          fs.mkdirSync(dir, { recursive: true });
+          const createdDirs = mkdirsRecorded(dir);
+          const before = index!.session(key);
           index!.openSession({
             key,
             id,
@@ -328,7 +344,22 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
           };
           session = s;
           rec.start();
-          await waitFirstSegment(s, actx.signal);
+          // A start that records nothing leaves nothing: no session row, gap or folder.
+          const undo = () => {
+            if (index!.segments({ session: key }).length > 0) {
+              index!.closeSession(key, new Date(ctx.clock.now()).toISOString());
+              return;
+            }
+            index!.discardAttempt(key, new Date(now).toISOString(), before);
+            for (const d of createdDirs.reverse()) {
+              try {
+                fs.rmdirSync(d); // only when empty
+              } catch {
+                break;
+              }
+            }
+          };
+          await waitFirstSegment(s, actx.signal, undo);
           ctx.emit({ type: 'recorder.started', data: { session: id, meeting_id: s.meetingId, directory: dir } });
           publish();
           return status();
@@ -373,7 +404,8 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
       }),
 
       graphic: defineAction({
-        description: 'Set or clear an overlay layer (title, lower_third, logo); answers with the layers and a JPEG preview.',
+        description:
+          'Set or clear an overlay layer (title, lower_third, logo); answers with the layers and a JPEG preview (preview null and preview_error when it cannot be made; the layer change stands).',
         params: GraphicParams,
         timeoutMs: 30_000,
         async run(p) {
@@ -398,8 +430,14 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
           publish();
           const layers = g.layers();
           if (p.preview === false) return { layers };
-          const jpeg = await makePreview();
-          return { layers, preview: { content_type: 'image/jpeg', bytes: jpeg.length, data_base64: jpeg.toString('base64') } };
+          // The layer change stands (it is already in the recording); a preview
+          // that cannot be made is reported apart, not as a failed request.
+          try {
+            const jpeg = await makePreview();
+            return { layers, preview: { content_type: 'image/jpeg', bytes: jpeg.length, data_base64: jpeg.toString('base64') } };
+          } catch (e) {
+            return { layers, preview: null, preview_error: errorMessage(e) };
+          }
         },
       }),
     },

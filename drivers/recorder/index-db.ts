@@ -106,6 +106,27 @@ export class RecordingIndex {
       .run(s);
   }
 
+  session(key: string): SessionRow | undefined {
+    return this.db.prepare('SELECT * FROM sessions WHERE key = ?').get(key) as SessionRow | undefined;
+  }
+
+  /**
+   * Undoes a start that recorded nothing: its gaps (from `since`) go, and the
+   * session row is removed — or, when the session existed before (a meeting
+   * recorded twice a day), put back as it was.
+   */
+  discardAttempt(key: string, since: string, before: SessionRow | undefined): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM gaps WHERE session = ? AND start >= ?').run(key, since);
+      if (before) {
+        this.db.prepare('UPDATE sessions SET ended_at = ?, title = ? WHERE key = ?').run(before.ended_at, before.title, key);
+      } else if ((this.db.prepare('SELECT COUNT(*) AS n FROM segments WHERE session = ?').get(key) as { n: number }).n === 0) {
+        this.db.prepare('DELETE FROM gaps WHERE session = ?').run(key);
+        this.db.prepare('DELETE FROM sessions WHERE key = ?').run(key);
+      }
+    })();
+  }
+
   closeSession(key: string, at: string): void {
     this.db.prepare('UPDATE sessions SET ended_at = ? WHERE key = ?').run(at, key);
   }

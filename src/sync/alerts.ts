@@ -197,6 +197,10 @@ export class AlertsFeature implements Feature, AlertSink {
     }
     // Recorder device: a failed action or a failure event raises; a success clears.
     if (e.type === 'device.action') {
+      // A meeting-following start is retried by the recorder link, which emits
+      // `recorder.alert` once not_recording_alert_s have passed without a recording.
+      const followStart = d.action === 'start' && (d.cause as { kind?: unknown } | undefined)?.kind === 'calendar';
+      if (d.ok === false && followStart) return;
       if (d.ok === false) {
         this.raise(
           'recorder_failure',

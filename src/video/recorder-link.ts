@@ -7,6 +7,8 @@ import type { DirectorStatus } from '../director/types.js';
 import type { AgentContext } from '../app-context.js';
 import type { Cause } from '../host/contract.js';
 import type { RoomEvent } from '../state/bus.js';
+import { Backoff } from '../transport/backoff.js';
+import type { TimerHandle } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 
 interface RecorderPrefs {
@@ -14,7 +16,25 @@ interface RecorderPrefs {
   followMeeting: boolean;
   meetingTitle: boolean;
   speakerLowerThird: boolean;
+  retryMinMs: number;
+  retryMaxMs: number;
+  alertAfterMs: number;
 }
+
+/** A meeting a recorder follows: start attempts retried until it records or the meeting ends. */
+interface Following {
+  meeting: { id?: string; title?: string };
+  backoff: Backoff;
+  attempts: number;
+  retryTimer: TimerHandle | null;
+  alertTimer: TimerHandle | null;
+  lastError: string | null;
+}
+
+/** Defaults of the recorder keys the link reads (drivers/recorder/schema.ts has the same). */
+export const FOLLOW_DEFAULTS = { retryMinMs: 2000, retryMaxMs: 30_000, alertAfterS: 30 } as const;
+
+const num = (v: unknown, def: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : def);
 
 type Loose = Record<string, unknown>;
 
@@ -50,6 +70,7 @@ export class RecorderLink {
   private readonly offs: (() => void)[] = [];
   private lastSpeaker: string | null | undefined = undefined;
   private meetingByDevice = new Map<string, string>();
+  private readonly following = new Map<string, Following>();
 
   constructor(private readonly ctx: AgentContext) {
     this.prefs = Object.entries(ctx.config.devices)
@@ -59,6 +80,9 @@ export class RecorderLink {
         followMeeting: d.follow_meeting === true,
         meetingTitle: d.meeting_title !== false,
         speakerLowerThird: d.speaker_lower_third !== false,
+        retryMinMs: num(d.follow_retry_min_ms, FOLLOW_DEFAULTS.retryMinMs),
+        retryMaxMs: num(d.follow_retry_max_ms, FOLLOW_DEFAULTS.retryMaxMs),
+        alertAfterMs: num(d.not_recording_alert_s, FOLLOW_DEFAULTS.alertAfterS) * 1000,
       }));
   }
 
@@ -78,6 +102,7 @@ export class RecorderLink {
 
   async stop(): Promise<void> {
     for (const off of this.offs.splice(0)) off();
+    for (const id of [...this.following.keys()]) this.unfollow(id);
     await Promise.allSettled([...this.queues.values()]);
   }
 
@@ -86,12 +111,13 @@ export class RecorderLink {
     const meeting = meetingFromEvent(e.data);
     const cause: Cause = { kind: 'calendar', name: e.type, detail: meeting.id };
     for (const p of this.prefs) {
+      if (p.followMeeting) this.unfollow(p.id);
       this.enqueue(p.id, async () => {
         if (e.type === 'meeting.start') {
           if (p.followMeeting) {
             if (this.isRecording(p.id)) await this.invoke(p.id, 'stop', {}, cause);
-            await this.invoke(p.id, 'start', { meeting_id: meeting.id, title: meeting.title }, cause);
-            if (meeting.id) this.meetingByDevice.set(p.id, meeting.id);
+            this.follow(p, meeting);
+            await this.attemptStart(p, cause);
           }
           if (p.meetingTitle && meeting.title)
             await this.invoke(p.id, 'graphic', { layer: 'title', text: meeting.title, preview: false }, cause);
@@ -105,6 +131,78 @@ export class RecorderLink {
         }
       });
     }
+  }
+
+  /** Starts following a meeting: the alert timer runs from now. */
+  private follow(p: RecorderPrefs, meeting: { id?: string; title?: string }): void {
+    const f: Following = {
+      meeting,
+      backoff: new Backoff({ initialMs: p.retryMinMs, maxMs: p.retryMaxMs, jitter: 0.1 }),
+      attempts: 0,
+      retryTimer: null,
+      alertTimer: null,
+      lastError: null,
+    };
+    f.alertTimer = this.ctx.clock.setTimeout(() => {
+      f.alertTimer = null;
+      if (this.following.get(p.id) !== f || this.isRecording(p.id)) return;
+      const reason =
+        `not recording ${p.alertAfterMs / 1000} s after meeting ${meeting.id ?? '(no id)'} started` +
+        ` (${f.attempts} start attempts; retrying while the meeting runs)${f.lastError ? `: ${f.lastError}` : ''}`;
+      this.ctx.logger.warn({ device: p.id, meeting: meeting.id }, reason);
+      // Room event → the alerts feature raises `recorder_failure` (cleared by `recorder.started`).
+      this.ctx.events.emit({
+        type: 'recorder.alert',
+        at: new Date(this.ctx.clock.now()).toISOString(),
+        data: { device: p.id, reason, meeting_id: meeting.id ?? null, attempts: f.attempts },
+      });
+    }, p.alertAfterMs);
+    this.following.set(p.id, f);
+  }
+
+  private unfollow(id: string): void {
+    const f = this.following.get(id);
+    if (!f) return;
+    this.ctx.clock.clearTimeout(f.retryTimer);
+    this.ctx.clock.clearTimeout(f.alertTimer);
+    this.following.delete(id);
+  }
+
+  /** One start attempt for the followed meeting; a failure is retried with backoff while the meeting runs. */
+  private async attemptStart(p: RecorderPrefs, cause: Cause): Promise<void> {
+    const f = this.following.get(p.id);
+    if (!f) return;
+    if (this.isRecording(p.id)) {
+      this.settle(p.id, f);
+      return;
+    }
+    f.attempts++;
+    const attemptCause = f.attempts === 1 ? cause : { ...cause, detail: `${f.meeting.id ?? ''} (retry ${f.attempts - 1})` };
+    const err = await this.invoke(p.id, 'start', { meeting_id: f.meeting.id, title: f.meeting.title }, attemptCause);
+    if (this.following.get(p.id) !== f) return; // the meeting ended meanwhile
+    if (err === null) {
+      this.settle(p.id, f);
+      return;
+    }
+    f.lastError = err;
+    const delay = f.backoff.next();
+    this.ctx.logger.warn(
+      { device: p.id, meeting: f.meeting.id, attempt: f.attempts, retry_in_ms: delay, err },
+      'recorder link: start failed; retrying while the meeting runs',
+    );
+    f.retryTimer = this.ctx.clock.setTimeout(() => {
+      f.retryTimer = null;
+      this.enqueue(p.id, () => this.attemptStart(p, cause));
+    }, delay);
+  }
+
+  /** Recording: no more retries; the alert timer has nothing left to say. */
+  private settle(id: string, f: Following): void {
+    if (f.meeting.id) this.meetingByDevice.set(id, f.meeting.id);
+    this.ctx.clock.clearTimeout(f.retryTimer);
+    this.ctx.clock.clearTimeout(f.alertTimer);
+    f.retryTimer = null;
+    f.alertTimer = null;
   }
 
   private onDirector(data: unknown): void {
@@ -124,17 +222,25 @@ export class RecorderLink {
     return this.ctx.devices.get(id)?.state?.recording?.value === true;
   }
 
-  private async invoke(id: string, action: string, params: Loose, cause: Cause): Promise<void> {
-    if (this.ctx.devices.get(id)?.status.status !== 'online') return;
+  /** Runs an action of the recorder; null when it succeeded, else why not. */
+  private async invoke(id: string, action: string, params: Loose, cause: Cause): Promise<string | null> {
+    const status = this.ctx.devices.get(id)?.status;
+    if (status?.status !== 'online') return `device ${id} is ${status?.status ?? 'missing'}`;
     try {
       await this.ctx.host.invoke(id, action, params, cause);
+      return null;
     } catch (e) {
-      this.ctx.logger.warn({ device: id, action, err: errorMessage(e) }, 'recorder link: action failed');
+      const err = errorMessage(e);
+      if (action !== 'start') this.ctx.logger.warn({ device: id, action, err }, 'recorder link: action failed');
+      return err;
     }
   }
 
-  private enqueue(id: string, job: () => Promise<void>): void {
-    const next = (this.queues.get(id) ?? Promise.resolve()).then(job, job);
+  private enqueue(id: string, job: () => Promise<unknown>): void {
+    const run = async () => {
+      await job();
+    };
+    const next = (this.queues.get(id) ?? Promise.resolve()).then(run, run);
     this.queues.set(id, next);
   }
 }
