@@ -11,7 +11,9 @@ import { RpcRegistry } from './api/rpc.js';
 import { registerWs, wsErrorHandler } from './api/ws.js';
 import { apiLimits } from './api/config.js';
 import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
-import { type LoadedConfig, loadConfig } from './config/load.js';
+import { ConfigError, type LoadedConfig, loadConfig } from './config/load.js';
+import { lineOf } from './config/locate.js';
+import { parseListen, startRefusals } from './config/start-checks.js';
 import { features as builtinFeatures } from './features.js';
 import type { DriverDefinition } from './host/contract.js';
 import { DeviceHost } from './host/host.js';
@@ -67,6 +69,10 @@ export class Agent {
   constructor(private readonly o: AgentOptions) {
     this.drivers = new DriverRegistry([...builtinDrivers, ...(o.drivers ?? [])]);
     this.loaded = loadConfig(o.configFile, this.drivers, o.env);
+    // Every refusal after the schema, listed with file and line before anything is opened
+    // (check-config runs the same checks).
+    const refused = startRefusals(this.loaded, this.drivers);
+    if (refused.length) throw new ConfigError(refused);
     const cfg = this.loaded.config;
     const clock = o.clock ?? realClock;
     this.logger = o.logger ?? createLogger(cfg.agent.log_level);
@@ -172,10 +178,26 @@ export class Agent {
   /** Listens, then starts devices and features. Resolves with the bound address. */
   async start(): Promise<string> {
     const listen = this.o.listen ?? this.loaded.config.agent.listen;
-    const i = listen.lastIndexOf(':');
-    const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
-    const port = Number(listen.slice(i + 1));
-    this.address = await this.http.listen({ host, port });
+    const at = parseListen(listen);
+    const listenIssue = (message: string) =>
+      new ConfigError([
+        { file: this.loaded.file, line: lineOf(this.loaded.lines, ['agent', 'listen']), key: 'agent.listen', message },
+      ]);
+    if ('error' in at) throw listenIssue(at.error);
+    try {
+      this.address = await this.http.listen({ host: at.host, port: at.port });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EADDRINUSE'
+          ? 'the address is in use (another agent running?)'
+          : code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+              ? 'no such address on this machine'
+              : errorMessage(e);
+      throw listenIssue(`cannot listen on ${listen}: ${why}`);
+    }
     await this.host.start();
     for (const f of this.features) {
       try {

@@ -137,6 +137,10 @@ async function start(args: string[]): Promise<number> {
     const address = await agent.start();
     systemd?.ready(`serving ${address}`);
   } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const i of e.issues) console.error(formatIssue(i));
+      console.error(`room-agent: not started; fix ${file} (room-agent check-config ${file})`);
+    }
     agent.logger.fatal({ err: errorMessage(e) }, 'start failed');
     await agent.stop().catch(() => undefined);
     return 1;

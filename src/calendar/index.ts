@@ -11,6 +11,35 @@ export type { CalendarList, MeetingEvent, MeetingEventType } from './service.js'
 export type { Meeting } from './merge.js';
 export { CalendarService };
 
+/**
+ * What keeps the calendar feature from starting: sources that are not calendar devices, an unknown
+ * zone. Paths are key paths in api.toml; the agent refuses to start on any, `check-config` lists them.
+ */
+export function calendarProblems(
+  section: CalendarSection | undefined,
+  calendarDevices: readonly string[],
+  agentTimezone: string | undefined,
+): { path: string[]; message: string }[] {
+  if (!section && calendarDevices.length === 0) return [];
+  const out: { path: string[]; message: string }[] = [];
+  (section?.sources ?? []).forEach((s, i) => {
+    if (!calendarDevices.includes(s)) {
+      out.push({
+        path: ['calendar', 'sources', String(i)],
+        message: `"${s}" is not a calendar device; calendar devices: ${calendarDevices.join(', ') || 'none'}`,
+      });
+    }
+  });
+  const zone = section?.time_zone ?? agentTimezone;
+  if (zone !== undefined && !isIanaZone(zone)) {
+    out.push({
+      path: section?.time_zone !== undefined ? ['calendar', 'time_zone'] : ['agent', 'timezone'],
+      message: `unknown time zone "${zone}" (expected an IANA name such as "Europe/Berlin")`,
+    });
+  }
+  return out;
+}
+
 export const createCalendar: FeatureFactory = (ctx: AgentContext) => {
   const section = (ctx.config as { calendar?: CalendarSection }).calendar;
   const calendarDevices = ctx.devices
@@ -18,17 +47,10 @@ export const createCalendar: FeatureFactory = (ctx: AgentContext) => {
     .filter((d) => d.kind === 'calendar')
     .map((d) => d.id);
   if (!section && calendarDevices.length === 0) return null;
+  const [problem] = calendarProblems(section, calendarDevices, ctx.config.agent.timezone);
+  if (problem) throw new AgentError('INVALID_PARAMS', `[calendar] ${problem.path.slice(1).join('.')}: ${problem.message}`);
   const sources = section?.sources ?? calendarDevices;
-  for (const s of sources) {
-    if (!calendarDevices.includes(s)) {
-      throw new AgentError(
-        'INVALID_PARAMS',
-        `[calendar] sources: "${s}" is not a calendar device; calendar devices: ${calendarDevices.join(', ') || 'none'}`,
-      );
-    }
-  }
   const zone = section?.time_zone ?? ctx.config.agent.timezone ?? systemZone();
-  if (!isIanaZone(zone)) throw new AgentError('INVALID_PARAMS', `[calendar] time_zone: unknown zone "${zone}"`);
   const svc = new CalendarService(
     ctx,
     {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TObject, TSchema } from '@sinclair/typebox';
+import type { ErrorObject } from 'ajv';
 import { parse, TomlError } from 'smol-toml';
 import type { DriverRegistry } from '../host/registry.js';
 import { ajv, describeAjvError } from '../util/ajv.js';
@@ -81,14 +82,22 @@ export function parseConfig(
   );
 
   const data = structuredClone(raw);
-  if (!validateTop(data)) {
-    for (const e of validateTop.errors ?? []) {
-      const p = ajvPath(e.instancePath, e.params);
-      issues.push({ file, line: at(p), key: p.join('.'), message: explain(e, valueAt(raw, p), secretPaths.has(p.join('.'))) });
+  const report = (errors: readonly ErrorObject[] | null | undefined, base: string[] = []) => {
+    for (const { error: e, message } of summarizeErrors(errors ?? [])) {
+      const p = [...base, ...ajvPath(e.instancePath, e.params)];
+      const found = valueAt(raw, p);
+      issues.push({
+        file,
+        line: at(p),
+        key: p.join('.'),
+        message: explain(e, message, found, holdsSecret(p, found, secretPaths)),
+      });
     }
-  }
+  };
+  if (!validateTop(data)) report(validateTop.errors);
 
-  const tokens = ((data.agent as { tokens?: unknown[] } | undefined)?.tokens ?? []) as { token?: string; token_file?: string }[];
+  const listed = (data.agent as { tokens?: unknown } | undefined)?.tokens;
+  const tokens = (Array.isArray(listed) ? listed : []) as { token?: string; token_file?: string }[];
   tokens.forEach((t, i) => {
     if (t && typeof t === 'object' && (t.token === undefined) === (t.token_file === undefined)) {
       const p = ['agent', 'tokens', String(i)];
@@ -119,12 +128,7 @@ export function parseConfig(
       continue;
     }
     const v = deviceValidator(def.name, def.config);
-    if (!v(dev)) {
-      for (const e of v.errors ?? []) {
-        const p = [...base, ...ajvPath(e.instancePath, e.params)];
-        issues.push({ file, line: at(p), key: p.join('.'), message: explain(e, valueAt(raw, p), secretPaths.has(p.join('.'))) });
-      }
-    }
+    if (!v(dev)) report(v.errors, base);
     if (dev.simulated === true && !def.simulate) {
       issues.push({
         file,
@@ -161,8 +165,76 @@ function ajvPath(instancePath: string, params: Record<string, unknown>): string[
   return p;
 }
 
-function explain(e: import('ajv').ErrorObject, found: unknown, secret: boolean): string {
-  const shown = secret ? '(value from environment, hidden)' : JSON.stringify(found);
+/**
+ * Ajv reports a union (`Type.Union` of literals → anyOf of const) as one error per branch plus
+ * "must match a schema in anyOf". Each such group becomes one error with one message:
+ * `expected one of "sony-udp", "raw-tcp"`, or `expected integer or string`.
+ */
+function summarizeErrors(errors: readonly ErrorObject[]): { error: ErrorObject; message?: string }[] {
+  const out: { error: ErrorObject; message?: string }[] = [];
+  const absorbed = new Set<ErrorObject>();
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
+    const branches = errors.filter(
+      (b) => b !== e && b.instancePath === e.instancePath && b.schemaPath.startsWith(`${e.schemaPath}/`),
+    );
+    for (const b of branches) absorbed.add(b);
+    // Branch i's errors have schemaPath "<anyOf>/i/…"; a branch that is a literal fails on const (and on type).
+    const byBranch = new Map<string, ErrorObject[]>();
+    for (const b of branches) {
+      const i = b.schemaPath.slice(e.schemaPath.length + 1).split('/')[0] ?? '';
+      byBranch.set(i, [...(byBranch.get(i) ?? []), b]);
+    }
+    const allowed = [...byBranch.values()].map((errs) => {
+      const c = errs.find((b) => b.keyword === 'const' || b.keyword === 'enum');
+      if (!c) return null;
+      return c.keyword === 'const'
+        ? [(c.params as { allowedValue: unknown }).allowedValue]
+        : (c.params as { allowedValues: unknown[] }).allowedValues;
+    });
+    const types = branches.filter((b) => b.keyword === 'type').map((b) => (b.params as { type: string }).type);
+    let message: string;
+    if (allowed.length && allowed.every((a) => a !== null)) {
+      message = `expected one of ${allowed
+        .flat()
+        .map((v) => JSON.stringify(v))
+        .join(', ')}`;
+    } else if (types.length === branches.length && branches.length) {
+      message = `expected ${[...new Set(types)].join(' or ')}`;
+    } else {
+      // Mixed branches (say an object form and a string form): the branch messages, once each.
+      const parts = [...new Set(branches.map((b) => describeAjvError(b).replace(/^[^:]*: /, '')))];
+      message = `does not match any allowed form (${parts.join('; ') || 'see docs/config-reference.md'})`;
+    }
+    out.push({ error: e, message });
+  }
+  return [
+    ...errors.filter((e) => !absorbed.has(e) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf').map((error) => ({ error })),
+    ...out,
+  ];
+}
+
+/**
+ * Key names whose values are secrets wherever they appear. A value is never echoed when its own key,
+ * a key around it or a key inside it is one of these, or when any part of it came from ${ENV}.
+ */
+const SECRET_KEY =
+  /(token|password|passwd|pwd|secret|credential|connection_?string|api_?key|private_?key|(^|_)pin($|_)|(^|_)key$)/i;
+
+function holdsSecret(p: string[], found: unknown, secretPaths: ReadonlySet<string>): boolean {
+  if (p.some((k) => SECRET_KEY.test(k))) return true;
+  const here = p.join('.');
+  for (const s of secretPaths) if (s === here || s.startsWith(`${here}.`)) return true;
+  const walk = (v: unknown): boolean =>
+    v !== null &&
+    typeof v === 'object' &&
+    Object.entries(v as Record<string, unknown>).some(([k, x]) => SECRET_KEY.test(k) || walk(x));
+  return walk(found);
+}
+
+function explain(e: ErrorObject, summary: string | undefined, found: unknown, secret: boolean): string {
+  const shown = secret ? '(value hidden: it is or holds a secret)' : JSON.stringify(found);
+  if (summary) return `${summary}, found ${secret ? shown : `${typeName(found)} ${shown}`}`;
   switch (e.keyword) {
     case 'additionalProperties':
       return 'unknown key (check the spelling; see docs/config.md)';
@@ -225,7 +297,8 @@ function substituteEnv(
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>();
-  return issues.filter((i) => {
+  const byLine = [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return byLine.filter((i) => {
     const k = formatIssue(i);
     if (seen.has(k)) return false;
     seen.add(k);

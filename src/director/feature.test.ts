@@ -271,7 +271,7 @@ inputs = { cam-1 = 1, cam-2 = 2, cam-3 = 3 }
   it('a [director] naming an unknown device fails with the name', async () => {
     sim = await startShureSimulator();
     await expect(startTestAgent(roomToml(sim.port).replace('camera = "cam-2"', 'camera = "cam-9"'))).rejects.toThrow(
-      /\[director\] names unknown device\(s\) cam-9/,
+      /director\.sources\.\d+\.camera: camera "cam-9" is not a device/,
     );
   });
 });

@@ -19,28 +19,48 @@ export function fillParams(params: Record<string, unknown>, input: string | numb
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v === '{input}' ? input : v]));
 }
 
-/** Every device the section names must exist. */
-export function checkDevices(s: DirectorSection, known: readonly string[]): void {
-  const need = new Set<string>([s.overview.camera]);
-  for (const src of s.sources) need.add(src.device).add(src.camera);
+/** A problem in `[director]`: the key path under `director` and what is wrong. */
+export interface SectionProblem {
+  path: string[];
+  message: string;
+}
+
+/**
+ * Every device the section names must exist and every microphone channel be mapped once. The agent
+ * refuses to start on any of these; `check-config` reports the same list with file and line.
+ */
+export function directorProblems(s: DirectorSection, known: readonly string[]): SectionProblem[] {
+  const out: SectionProblem[] = [];
+  const has = new Set(known);
+  const devices = known.join(', ') || 'none';
+  const need = (path: string[], id: string, what: string) => {
+    if (!has.has(id)) out.push({ path, message: `${what} "${id}" is not a device; devices: ${devices}` });
+  };
+  need(['overview', 'camera'], s.overview.camera, 'camera');
+  s.sources.forEach((src, i) => {
+    need(['sources', String(i), 'device'], src.device, 'microphone');
+    need(['sources', String(i), 'camera'], src.camera, 'camera');
+  });
   if (s.mixer) {
-    need.add(s.mixer.device);
-    for (const cam of Object.keys(s.mixer.inputs)) need.add(cam);
+    need(['mixer', 'device'], s.mixer.device, 'mixer');
+    for (const cam of Object.keys(s.mixer.inputs)) need(['mixer', 'inputs', cam], cam, 'camera');
   }
-  if (s.far_end) need.add(s.far_end.device);
-  const missing = [...need].filter((d) => !known.includes(d));
-  if (missing.length) {
-    throw new AgentError(
-      'INVALID_PARAMS',
-      `[director] names unknown device(s) ${missing.join(', ')}; devices: ${known.join(', ')}`,
-    );
-  }
-  const seen = new Set<string>();
-  for (const src of s.sources) {
+  if (s.far_end) need(['far_end', 'device'], s.far_end.device, 'audio processor');
+  const seen = new Map<string, number>();
+  s.sources.forEach((src, i) => {
     const k = `${src.device}/${src.channel}`;
-    if (seen.has(k)) throw new AgentError('INVALID_PARAMS', `[director] sources: microphone ${k} is mapped twice`);
-    seen.add(k);
-  }
+    const first = seen.get(k);
+    if (first !== undefined) {
+      out.push({ path: ['sources', String(i)], message: `microphone ${k} is mapped twice (also sources.${first})` });
+    } else seen.set(k, i);
+  });
+  return out;
+}
+
+/** Throws the first problem (the agent checks the whole section with file and line before this). */
+export function checkDevices(s: DirectorSection, known: readonly string[]): void {
+  const [p] = directorProblems(s, known);
+  if (p) throw new AgentError('INVALID_PARAMS', `[director] ${p.path.join('.')}: ${p.message}`);
 }
 
 export class DirectorFeature implements Feature {
