@@ -10,6 +10,7 @@ import pino from 'pino';
 import { driverConfig } from './schema.js';
 import type { DriverContext } from '../host/contract.js';
 import type { DriverRegistry } from '../host/registry.js';
+import { connectWithoutHost } from '../transport/lifecycle.js';
 import { realClock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { ConfigIssue, LoadedConfig } from './load.js';
@@ -27,6 +28,7 @@ export function checkDeviceConfigs(loaded: LoadedConfig, registry: DriverRegistr
       clock: realClock,
       dataDir: path.join(loaded.config.agent.data_dir, 'devices', id),
       setStatus: () => undefined,
+      connect: connectWithoutHost({ clock: realClock, setStatus: () => undefined }),
       reportError: () => undefined,
       setState: () => undefined,
       emit: () => undefined,
