@@ -1,0 +1,226 @@
+// Secrets never leave the agent (issue 16): secrets given as literals in
+// api.toml and as ${ENV} values (with ; @ % quotes and unicode) are driven
+// through wrong passwords (TrueConf, Extron), bad formats, unreachable
+// devices, every WS method and topic snapshot, every HTTP route, token
+// refusals and `check-config`, with the log at debug. No secret, and no
+// 4-character fragment of one, appears in any answer, status or log line.
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { SisSimulator } from '../drivers/extron-sis/simulator.js';
+import { TcsEmulator } from '../drivers/tcs/simulator.js';
+import { zoomSignature } from '../src/tracking/zoom.js';
+import { type LoggedAgent, startLoggedAgent } from './support/logged-agent.js';
+
+// Each secret is unlike any text the agent writes, so any 4-character window found is a leak.
+// Tokens travel in HTTP headers, which carry no characters above U+00FF: theirs are ASCII.
+const ENV_SECRETS = {
+  TCS_PASSWORD: "Jq;7@k%Vx'9ÿ€Rw", // quoted in the connection string; the server expects another one
+  TCS_BAD_PASSWORD: 'Mz;4@t%Hy"2ñ£Ku', // unquoted: breaks the connection string
+  EXTRON_PASSWORD: 'Gx%5;d@Bw"7ä¢Tn', // wrong at the switcher
+  RTSP_PASSWORD: 'Yr3@p%Qe;6ø¤Jc', // inside a camera URL
+  ZOOM_SECRET: 'Zt5"r@q%W;8é§Gb',
+};
+const LITERAL_SECRETS = {
+  admin: 'Ak9;Xv@2%Lm"Qz7#',
+  operator: "Oq4@Rf%8;Nt'Wb3~",
+  viewer: 'Vw6%Hs;1@Kd"Pe9^',
+  ingest: 'Ig2;Ub@5%Cy"Fo8|',
+};
+const ALL = [...Object.values(ENV_SECRETS), ...Object.values(LITERAL_SECRETS)];
+
+/** Every 4-character window of every secret that appears in `text`. */
+function leaks(text: string, secrets: string[] = ALL): string[] {
+  const found = new Set<string>();
+  for (const s of secrets)
+    for (let i = 0; i + 4 <= s.length; i++) if (text.includes(s.slice(i, i + 4))) found.add(s.slice(i, i + 4));
+  return [...found];
+}
+
+const toml = (s: string) => JSON.stringify(s); // a TOML basic string is a JSON string for these characters
+const TOKENS_TOML = Object.entries(LITERAL_SECRETS)
+  .map(([role, token]) => `[[agent.tokens]]\nname = "${role}-client"\ntoken = ${toml(token)}\nrole = "${role}"\n`)
+  .join('\n');
+
+let tcs: TcsEmulator;
+let sis: SisSimulator;
+let downPort: number;
+let t: LoggedAgent;
+let configBody: string;
+const seen: string[] = [];
+
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+beforeAll(async () => {
+  tcs = new TcsEmulator({ users: { room101: 'the-server-expects-this-one' } });
+  const tcsUrl = await tcs.start();
+  sis = new SisSimulator({ password: 'switcher-expects-this-one' });
+  const sisPort = await sis.start();
+  downPort = await closedPort();
+  configBody = `
+[devices.tcs-wrong]
+driver = "tcs"
+connectionString = "server=${tcsUrl}; user=room101; password=\\"\${TCS_PASSWORD}\\""
+poll_interval_s = 5
+
+[devices.tcs-bad]
+driver = "tcs"
+connectionString = "server=${tcsUrl}; user=room101; password=\${TCS_BAD_PASSWORD}"
+
+[devices.tcs-down]
+driver = "tcs"
+connectionString = "server=http://127.0.0.1:${downPort}; user=room101; password=\\"\${TCS_PASSWORD}\\""
+request_timeout_ms = 500
+
+[devices.matrix]
+driver = "extron-sis"
+host = "127.0.0.1"
+port = ${sisPort}
+password = "\${EXTRON_PASSWORD}"
+
+[calendar]
+sources = ["tcs-wrong", "tcs-down"]
+
+[tracking]
+zoom_secret_token = "\${ZOOM_SECRET}"
+
+[video]
+go2rtc = "/nonexistent/go2rtc"
+[video.streams.cam-1]
+main = "rtsp://admin:\${RTSP_PASSWORD}@10.0.0.5:554/Streaming/Channels/101"
+sub = "rtsp://10.0.0.5/sub?user=admin&password=\${RTSP_PASSWORD}"
+`;
+  t = await startLoggedAgent(configBody, { level: 'debug', env: { ...process.env, ...ENV_SECRETS }, tokensToml: TOKENS_TOML });
+  // Let every device fail the way it will: wrong password, bad format, refused connection.
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const st = Object.fromEntries(t.agent.devices.list().map((d) => [d.id, d.status.status]));
+    if (['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix'].every((id) => st[id] && st[id] !== 'connecting' && st[id] !== 'online'))
+      break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}, 30_000);
+afterAll(async () => {
+  await t?.stop();
+  await tcs?.stop();
+  await sis?.stop();
+});
+
+function ws(token: string): Promise<{ call(method: string, params?: unknown): Promise<string>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const sock = new WebSocket(`${t.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${token}` } });
+    let id = 0;
+    const pending = new Map<number, (s: string) => void>();
+    sock.on('message', (m) => {
+      const text = m.toString();
+      seen.push(text);
+      const msg = JSON.parse(text) as { id?: number };
+      if (msg.id !== undefined) pending.get(msg.id)?.(text);
+    });
+    sock.once('open', () =>
+      resolve({
+        call: (method, params) =>
+          new Promise((res) => {
+            const n = ++id;
+            pending.set(n, res);
+            sock.send(JSON.stringify({ jsonrpc: '2.0', id: n, method, params }));
+          }),
+        close: () => sock.close(),
+      }),
+    );
+    sock.once('error', reject);
+  });
+}
+
+async function http(p: string, init: RequestInit = {}): Promise<void> {
+  const r = await fetch(`${t.url}${p}`, init);
+  seen.push(`${r.status} ${[...r.headers].join(' ')} ${await r.text()}`);
+}
+
+describe('secrets never leave the agent', () => {
+  it('the devices really failed (wrong password, bad format, unreachable)', () => {
+    const st = Object.fromEntries(t.agent.devices.list().map((d) => [d.id, d.status]));
+    for (const id of ['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix']) expect(st[id].status, id).not.toBe('online');
+    expect(st['tcs-bad'].message).toMatch(/connectionString/);
+    expect(tcs.tokenRequests).toBeGreaterThan(0);
+  });
+
+  it('every WS method, topic snapshot and device action answers without a secret', async () => {
+    for (const [role, token] of Object.entries(LITERAL_SECRETS)) {
+      if (role === 'ingest') continue;
+      const c = await ws(token);
+      for (const m of t.agent.rpc.listMethods()) {
+        await c.call(m.name, {});
+        await c.call(m.name, { device: 'tcs-wrong', id: 'x', from: 'bad', to: 'bad' });
+      }
+      await c.call('subscribe', { topics: t.agent.rpc.listTopics().map((x) => x.name) });
+      for (const d of ['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix']) {
+        await c.call('devices.get', { device: d });
+        const actions = JSON.parse(await c.call('actions.list', { device: d })) as {
+          result?: { name: string }[] | Record<string, unknown>;
+        };
+        const names = Array.isArray(actions.result) ? actions.result.map((a) => a.name) : Object.keys(actions.result ?? {});
+        for (const a of names) {
+          await c.call('device.action', { device: d, action: a, params: {} });
+          await c.call('device.action', { device: d, action: a, params: { id: 'c-1', input: 1, output: 1 } });
+        }
+      }
+      c.close();
+    }
+    const text = seen.join('\n');
+    expect(text).toContain('tcs-bad');
+    expect(leaks(text)).toEqual([]);
+  }, 60_000);
+
+  it('every HTTP route and refusal answers without a secret', async () => {
+    const wrongForms: RequestInit[] = [
+      { headers: { authorization: 'Bearer Ak9;Xv@2%Lm"Qz7' } },
+      { headers: { authorization: `Bearer ${LITERAL_SECRETS.admin}x` } },
+      { headers: {} },
+    ];
+    for (const p of [
+      '/healthz',
+      '/metrics',
+      '/api/calendar',
+      '/api/meetings',
+      '/api/meetings/x',
+      '/video/frame.jpeg?src=cam-1_main',
+      '/nope',
+    ]) {
+      for (const token of Object.values(LITERAL_SECRETS)) {
+        await http(p, { headers: { authorization: `Bearer ${token}` } });
+        await http(`${p}${p.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`);
+      }
+      for (const init of wrongForms) await http(p, init);
+    }
+    const raw = Buffer.from('{"event":"endpoint.url_validation","payload":{"plainToken":"abc"}}');
+    const ts = String(Math.floor(Date.now() / 1000));
+    await http('/hooks/zoom', {
+      method: 'POST',
+      body: raw,
+      headers: { 'x-zm-request-timestamp': ts, 'x-zm-signature': 'v0=bad' },
+    });
+    await http('/hooks/zoom', {
+      method: 'POST',
+      body: raw,
+      headers: { 'x-zm-request-timestamp': ts, 'x-zm-signature': zoomSignature(ENV_SECRETS.ZOOM_SECRET, ts, raw) },
+    });
+    await http(`/hooks/conference?token=${encodeURIComponent(LITERAL_SECRETS.ingest)}`, { method: 'POST', body: '{"event":' });
+    await http(`/hooks/conference?token=${encodeURIComponent(LITERAL_SECRETS.viewer)}`, { method: 'POST', body: '{}' });
+    expect(leaks(seen.join('\n'))).toEqual([]);
+  });
+
+  it('the log at debug holds no secret, nor any access token the server issued', () => {
+    const log = t.log();
+    expect(log).toContain('tcs-bad');
+    expect(leaks(log)).toEqual([]);
+    const issued = tcs.requests.flatMap((r) => Object.values(r.query)).filter((v) => typeof v === 'string' && v.length >= 16);
+    expect(leaks(log, issued)).toEqual([]);
+  });
+});
