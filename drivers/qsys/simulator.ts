@@ -2,9 +2,52 @@
 // and `simulated = true`: EngineStatus on connect, optional Logon, Named
 // Controls and Components, change groups with AutoPoll pushes, snapshots
 // (component controls `load.N`), QRC error codes, and the 60 s idle close.
+// Written from the QRC pages (QRC_Overview: TCP 1710, JSON-RPC 2.0, each
+// message ends with a NUL byte; QRC_Commands: methods and the error table),
+// not from the driver: it has its own framing and encoders.
 import type net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { SimServer, writeInPieces } from '../../src/transport/sim-server.js';
-import { encodeQrcError, encodeQrcNotification, encodeQrcResult, isObject, type QrcMessage, QrcParser } from './protocol.js';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const frame = (msg: Record<string, unknown>) => `${JSON.stringify({ jsonrpc: '2.0', ...msg })}\0`;
+const encodeQrcResult = (id: number | string, result: unknown) => frame({ id, result });
+const encodeQrcError = (id: number | string | null, code: number, message: string) => frame({ id, error: { code, message } });
+const encodeQrcNotification = (method: string, params: unknown) => frame({ method, params });
+
+type QrcMessage =
+  | { kind: 'request'; id: number | string | null; method: string; params: unknown }
+  | { kind: 'other' }
+  | { kind: 'garbage' };
+
+/** The Core's reader: NUL-terminated JSON; a request has a method (and an id unless it is a notification). */
+class QrcReader {
+  private readonly decoder = new StringDecoder('utf8');
+  private text = '';
+  push(chunk: Buffer): QrcMessage[] {
+    this.text += this.decoder.write(chunk);
+    const parts = this.text.split('\0');
+    this.text = parts.pop() ?? '';
+    if (this.text.length > 4 * 1024 * 1024) this.text = '';
+    const out: QrcMessage[] = [];
+    for (const part of parts) {
+      if (part.trim() === '') continue;
+      let v: unknown;
+      try {
+        v = JSON.parse(part);
+      } catch {
+        out.push({ kind: 'garbage' });
+        continue;
+      }
+      if (!isObject(v)) out.push({ kind: 'garbage' });
+      else if (typeof v.method === 'string') {
+        const id = typeof v.id === 'number' || typeof v.id === 'string' ? v.id : null;
+        out.push({ kind: 'request', id, method: v.method, params: v.params });
+      } else out.push({ kind: 'other' });
+    }
+    return out;
+  }
+}
 
 export interface QrcSimControl {
   value: number;
@@ -36,7 +79,7 @@ interface Group {
 
 interface Session {
   socket: net.Socket;
-  parser: QrcParser;
+  parser: QrcReader;
   loggedOn: boolean;
   groups: Map<string, Group>;
   idle: NodeJS.Timeout | null;
@@ -115,7 +158,7 @@ export class QrcSimulator {
   }
 
   private accept(socket: net.Socket): void {
-    const s: Session = { socket, parser: new QrcParser(), loggedOn: !this.o.user, groups: new Map(), idle: null };
+    const s: Session = { socket, parser: new QrcReader(), loggedOn: !this.o.user, groups: new Map(), idle: null };
     this.sessions.add(s);
     socket.on('close', () => this.drop(s));
     socket.on('data', (chunk) => {
@@ -144,13 +187,13 @@ export class QrcSimulator {
       this.write(s, encodeQrcError(null, -32700, 'Parse error'));
       return;
     }
-    if (m.kind !== 'notification') return; // results/errors are not requests
+    if (m.kind !== 'request') return; // results/errors are not requests
     this.received.push({ method: m.method, params: m.params });
     if (this.silent) return;
     this.respond(s, m.id, m.method, m.params);
   }
 
-  private respond(s: Session, id: number | null, method: string, params: unknown): void {
+  private respond(s: Session, id: number | string | null, method: string, params: unknown): void {
     const reply = (result: unknown) => {
       if (id !== null) this.write(s, encodeQrcResult(id, result));
     };
