@@ -128,11 +128,4 @@ export const videohubTable = {
 } satisfies ConformanceTable;
 
 /** Driver cases failing today (issue 17); the runner asserts they still fail. Remove an entry when fixed. */
-export const knownDriverGaps: Record<string, KnownGap> = {
-  // issue 17 §5: labels read as Latin-1: "Sala Süd" shows as "Sala SÃ¼d".
-  'utf8-label-read': { finding: 'issue 17 §5 Videohub: labels read as Latin-1 ("Sala SÃ¼d")' },
-  // issue 17 §5: label.set "Überlauf" comes back "Ãberlauf".
-  'utf8-label-set': { finding: 'issue 17 §5 Videohub: label.set "Überlauf" comes back "Ãberlauf"' },
-  // issue 17 §5: Device present: false leaves the device in `error` for good; the re-sent blocks are ignored.
-  'attach-after-absent': { finding: 'issue 17 §5 Videohub: never leaves `error` after "Device present: false" + attach' },
-};
+export const knownDriverGaps: Record<string, KnownGap> = {};

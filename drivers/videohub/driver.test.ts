@@ -20,7 +20,6 @@ async function startDriver(port: number, extra: Record<string, number> = {}) {
       host: '127.0.0.1',
       port,
       ping_interval_ms: 15_000,
-      silence_timeout_ms: 30_000,
       request_timeout_ms: 1000,
       prelude_timeout_ms: 3000,
       ...extra,
@@ -135,15 +134,18 @@ describe('videohub driver', () => {
     await expect(run(dev, 'route', { input: 1, output: 1, layer: 'audio' })).rejects.toThrow(/no separate audio layer/);
   });
 
-  it('sends PING: as keep-alive and reconnects when the device goes silent', async () => {
+  it('sends PING: as the liveness probe and reconnects when the device goes silent', async () => {
     const sim = await startSim();
-    const { rec } = await startDriver(sim.address.port, { ping_interval_ms: 100, silence_timeout_ms: 400 });
+    const { rec } = await startDriver(sim.address.port, { ping_interval_ms: 100, request_timeout_ms: 300 });
     await waitStatus(rec, 'online');
     await vi.waitFor(() => expect(sim.received.filter((r) => r === 'PING:').length).toBeGreaterThan(2));
     sim.silent = true;
-    await vi.waitFor(() => expect(rec.statuses.some((s) => s.status === 'offline' && /no data/.test(s.message))).toBe(true), {
-      timeout: 5000,
-    });
+    await vi.waitFor(
+      () => expect(rec.statuses.some((s) => s.status === 'offline' && /liveness probe/.test(s.message))).toBe(true),
+      {
+        timeout: 5000,
+      },
+    );
     sim.silent = false;
     await waitStatus(rec, 'online');
   });

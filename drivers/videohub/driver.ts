@@ -4,9 +4,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { ActionDefinition, DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { defineAction } from '../../src/host/contract.js';
+import type { DeviceConnection } from '../../src/transport/lifecycle.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { TcpLink } from '../../src/transport/tcp.js';
-import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError } from '../../src/util/errors.js';
 import {
   encodeLabel,
@@ -28,13 +28,7 @@ export const VideohubConfig = Type.Object(
       minimum: 100,
       maximum: 600_000,
       default: 15_000,
-      description: '`PING:` keep-alive period.',
-    }),
-    silence_timeout_ms: Type.Integer({
-      minimum: 200,
-      maximum: 600_000,
-      default: 30_000,
-      description: 'Reconnect when nothing arrived for this long.',
+      description: 'Liveness probe period: `PING:` → `ACK`; no ACK within request_timeout_ms → reconnect.',
     }),
     request_timeout_ms: Type.Integer({
       minimum: 100,
@@ -46,7 +40,7 @@ export const VideohubConfig = Type.Object(
       minimum: 500,
       maximum: 120_000,
       default: 10_000,
-      description: 'Reconnect when the connect dump does not complete in time.',
+      description: 'Longest wait for the connect dump (the handshake); then the attempt fails and is retried with backoff.',
     }),
   },
   { additionalProperties: false },
@@ -58,14 +52,16 @@ const num = (min: number, description: string) => Type.Integer({ minimum: min, d
 
 export class VideohubDevice implements DeviceInstance {
   private readonly link: TcpLink;
+  private readonly conn: DeviceConnection;
   private readonly parser = new VideohubParser();
   private readonly queue: CommandQueue<Reply>;
   private phase: 'down' | 'prelude' | 'ready' | 'absent' = 'down';
-  /** The PING sent on connect: its ACK marks the end of the dump on firmware without END PRELUDE. */
-  private preludePing = false;
-  private preludeTimer: TimerHandle | null = null;
-  private pingTimer: TimerHandle | null = null;
-  private lastDataAt = 0;
+  /** Settles the handshake when the connect dump is complete. */
+  private preludeWait: (() => void) | null = null;
+  /** "Device present" was not true: the router is absent and the hub will resend its blocks when one is attached. */
+  private absent = false;
+  /** The current connection's dump had a VIDEOHUB DEVICE block. */
+  private sawDevice = false;
   private garbageLines = 0;
   private inputs = 0;
   private outputs = 0;
@@ -84,63 +80,64 @@ export class VideohubDevice implements DeviceInstance {
     if (!cfg.host) throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: "host" is required unless simulated = true`);
     this.link = new TcpLink({ host: cfg.host, port: cfg.port ?? 9990, logger: ctx.logger, clock: ctx.clock });
     this.queue = new CommandQueue<Reply>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
+    this.link.on('data', (chunk) => this.onData(chunk));
+    this.conn = ctx.connect(this.link, {
+      handshake: () => this.handshake(),
+      // PROTOCOLS.md §2.3: `PING:` → `ACK` is the protocol's keep-alive (Companion pings every 15 s).
+      probe: () => this.queue.request('liveness probe (PING)', () => this.link.write(PING)),
+      probeIntervalMs: cfg.ping_interval_ms ?? 15_000,
+      handshakeTimeoutMs: cfg.prelude_timeout_ms ?? 10_000,
+      onDown: (reason) => this.onDown(reason),
+    });
     this.actions = this.defineActions();
   }
 
   async start(): Promise<void> {
-    this.link.on('up', (info) => this.onUp(info));
-    this.link.on('down', (reason) => this.onDown(reason));
-    this.link.on('data', (chunk) => this.onData(chunk));
-    this.ctx.setStatus('connecting', `connecting to ${this.link.describe()}`);
-    this.link.start();
+    this.conn.start();
   }
 
   async stop(): Promise<void> {
-    this.clearTimers();
     this.queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
-    this.link.removeAllListeners();
-    await this.link.stop();
+    await this.conn.stop();
   }
 
-  private onUp(info: string): void {
-    this.parser.reset();
+  /** The connect dump, read to its end (END PRELUDE, or the ACK of a PING sent right after connecting). */
+  private handshake(): Promise<string> {
     this.phase = 'prelude';
-    this.lastDataAt = this.ctx.clock.now();
+    this.absent = false;
+    this.sawDevice = false;
     // State is rebuilt from scratch on every connection.
     this.routes = {};
     this.inputLabels = {};
     this.outputLabels = {};
     this.locks = {};
-    this.ctx.setStatus('connecting', `connected to ${info}, reading the state dump`);
-    this.preludePing = true;
-    this.link.write(PING);
-    this.preludeTimer = this.ctx.clock.setTimeout(() => {
-      this.preludeTimer = null;
-      if (this.phase === 'prelude')
-        this.link.reconnect(`state dump incomplete after ${this.cfg.prelude_timeout_ms ?? 10_000} ms`);
-    }, this.cfg.prelude_timeout_ms ?? 10_000);
+    const done = new Promise<void>((resolve) => {
+      this.preludeWait = resolve;
+    });
+    this.pingForPrelude();
+    return done.then(() => {
+      // Every Videohub server starts its dump with this block (PROTOCOLS.md §2.3); without it this is not a Videohub.
+      if (!this.sawDevice)
+        throw new DeviceError('the connect dump had no VIDEOHUB DEVICE block; is this a Videohub on port 9990?');
+      return `${this.model ?? 'Videohub'} ${this.inputs}x${this.outputs} at ${this.link.describe()}`;
+    });
   }
 
   private onDown(reason: string): void {
-    const wasUp = this.phase !== 'down';
     this.phase = 'down';
-    this.clearTimers();
+    this.parser.reset();
+    this.preludeWait = null;
     this.queue.failAll(new DeviceError(`connection lost: ${reason}`, 'DEVICE_OFFLINE'));
     this.resolveWaiters(() => true);
-    this.ctx.setStatus(wasUp ? 'offline' : 'connecting', `${this.link.describe()}: ${reason}`);
   }
 
   private onData(chunk: Buffer): void {
-    this.lastDataAt = this.ctx.clock.now();
     for (const m of this.parser.push(chunk)) {
       if (m.kind === 'garbage') {
         this.garbageLines++;
         this.ctx.logger.warn({ line: m.line, total: this.garbageLines }, 'videohub: ignored a line outside any block');
       } else if (m.kind === 'block') {
         this.onUpdate(interpretBlock(m.header, m.lines));
-      } else if (this.preludePing) {
-        this.preludePing = false;
-        if (this.phase === 'prelude') this.preludeDone('dump complete');
       } else if (!this.queue.resolveCurrent(m.kind)) {
         this.ctx.logger.debug({ reply: m.kind }, 'videohub: reply with no request in flight');
       }
@@ -150,16 +147,26 @@ export class VideohubDevice implements DeviceInstance {
   private onUpdate(u: VideohubUpdate): void {
     switch (u.type) {
       case 'device':
+        this.sawDevice = true;
         this.model = u.model;
         this.inputs = u.inputs ?? this.inputs;
         this.outputs = u.outputs ?? this.outputs;
         if (u.present !== 'true') {
-          this.phase = 'absent';
+          // PROTOCOLS.md §2.3: nothing more follows until a router is attached; the connection stays.
+          this.absent = true;
           this.ctx.setState({ model: this.model, present: u.present });
-          this.ctx.setStatus('error', `Videohub reports "Device present: ${u.present}"; no routing is possible`);
+          this.conn.condition('error', `Videohub reports "Device present: ${u.present}"; no routing is possible`);
+          this.preludeDone();
           return;
         }
         this.ctx.setState({ model: this.model, present: 'true', inputs: this.inputs, outputs: this.outputs });
+        if (this.absent && this.phase === 'ready') {
+          // A router was attached: the hub resends every block (Videohub Ethernet Protocol, "Device
+          // present"); read them to their end, then the device is usable again.
+          this.phase = 'prelude';
+          this.pingForPrelude();
+        }
+        this.absent = false;
         return;
       case 'input_labels':
       case 'output_labels': {
@@ -185,23 +192,32 @@ export class VideohubDevice implements DeviceInstance {
         this.ctx.setState({ protocol_version: u.version });
         return;
       case 'end_prelude':
-        if (this.phase === 'prelude') this.preludeDone('END PRELUDE');
+        this.preludeDone();
         return;
       default:
         return; // unknown blocks are ignored, as the protocol requires
     }
   }
 
-  private preludeDone(how: string): void {
-    this.ctx.clock.clearTimeout(this.preludeTimer);
-    this.preludeTimer = null;
+  /** A PING after the dump: its ACK marks the end of the dump on firmware without END PRELUDE. */
+  private pingForPrelude(): void {
+    this.queue
+      .request('PING after the state dump', () => this.link.write(PING), { timeoutMs: this.cfg.prelude_timeout_ms ?? 10_000 })
+      .then(
+        () => this.preludeDone(),
+        () => undefined, // the handshake timeout (or the probe) deals with a silent hub
+      );
+  }
+
+  private preludeDone(): void {
+    if (this.phase !== 'prelude') return;
     this.phase = 'ready';
     this.publish();
-    this.ctx.setStatus(
-      'online',
-      `${this.model ?? 'Videohub'} ${this.inputs}x${this.outputs} at ${this.link.describe()} (${how})`,
-    );
-    this.schedulePing();
+    const wait = this.preludeWait;
+    this.preludeWait = null;
+    if (wait) wait();
+    else if (!this.absent)
+      this.conn.condition('online', `${this.model ?? 'Videohub'} ${this.inputs}x${this.outputs} at ${this.link.describe()}`);
   }
 
   private publish(): void {
@@ -211,28 +227,6 @@ export class VideohubDevice implements DeviceInstance {
       output_labels: { ...this.outputLabels },
       locks: { ...this.locks },
     });
-  }
-
-  private schedulePing(): void {
-    const every = this.cfg.ping_interval_ms ?? 15_000;
-    this.pingTimer = this.ctx.clock.setTimeout(() => {
-      this.pingTimer = null;
-      if (this.phase !== 'ready') return;
-      const silent = this.ctx.clock.now() - this.lastDataAt;
-      if (silent >= (this.cfg.silence_timeout_ms ?? 30_000)) {
-        this.link.reconnect(`no data for ${silent} ms`);
-        return;
-      }
-      this.queue.request('PING', () => this.link.write(PING)).catch(() => undefined);
-      this.schedulePing();
-    }, every);
-  }
-
-  private clearTimers(): void {
-    this.ctx.clock.clearTimeout(this.preludeTimer);
-    this.ctx.clock.clearTimeout(this.pingTimer);
-    this.preludeTimer = null;
-    this.pingTimer = null;
   }
 
   /** Resolves when a status block for `header` (and `output`) arrives, or after the request timeout. */

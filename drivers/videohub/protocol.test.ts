@@ -153,3 +153,13 @@ describe('videohub protocol', () => {
     );
   });
 });
+
+describe('videohub labels are UTF-8 (issue 17 §5)', () => {
+  it('a label is decoded as UTF-8, even with a multi-byte character split across chunks', () => {
+    const bytes = Buffer.from('INPUT LABELS:\n0 Sala Süd\n\n', 'utf8');
+    const cut = bytes.indexOf(0xc3) + 1; // between the two bytes of "ü"
+    const p = new VideohubParser();
+    const out = [...p.push(bytes.subarray(0, cut)), ...p.push(bytes.subarray(cut))];
+    expect(out).toEqual([{ kind: 'block', header: 'INPUT LABELS', lines: ['0 Sala Süd'] }]);
+  });
+});

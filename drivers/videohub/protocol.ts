@@ -23,8 +23,9 @@ export class VideohubParser {
 
   push(chunk: Buffer | string): VideohubMessage[] {
     const out: VideohubMessage[] = [];
-    for (const raw of this.lines.push(chunk)) {
-      const line = raw.replace(/\s+$/, '');
+    // The protocol is UTF-8 both ways (labels such as "Sala Süd"): lines are cut on bytes, then decoded.
+    for (const raw of this.lines.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)) {
+      const line = Buffer.from(raw, 'latin1').toString('utf8').replace(/\s+$/, '');
       if (this.header !== null) {
         if (line === '') {
           out.push({ kind: 'block', header: this.header, lines: this.body });

@@ -104,6 +104,8 @@ export class DeviceConnection {
   private abort: AbortController | null = null;
   private everOnline = false;
   private consecutiveTimeouts = 0;
+  /** An `error` condition the device reported during the handshake, shown instead of `online`. */
+  private heldCondition: string | null = null;
   /** Connection attempts made (for diagnostics and tests). */
   attempts = 0;
 
@@ -169,10 +171,12 @@ export class DeviceConnection {
 
   /**
    * A condition the device reports while connected (Q-SYS engine state, Videohub "Device present"):
-   * `error` keeps the connection and its probe; `online` clears it.
+   * `error` keeps the connection and its probe; `online` clears it. Reported during the handshake,
+   * it is what the device shows once the handshake completes.
    */
   condition(status: 'online' | 'error', message: string): void {
     if (this.phase === 'online') this.o.report(status, message, { restart: false });
+    else if (this.phase === 'handshake') this.heldCondition = status === 'error' ? message : null;
   }
 
   /** An action on this device got no answer in time; after `timeoutsBeforeReconnect` in a row the connection is dropped. */
@@ -212,6 +216,7 @@ export class DeviceConnection {
   private onConnected(gen: number): void {
     this.phase = 'handshake';
     this.consecutiveTimeouts = 0;
+    this.heldCondition = null;
     const abort = new AbortController();
     this.abort = abort;
     this.o.report('connecting', `connected to ${this.describe()}; handshake`, { restart: false });
@@ -243,7 +248,8 @@ export class DeviceConnection {
     this.o.clock.clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.phase = 'online';
-    this.o.report('online', message, { restart: this.everOnline });
+    if (this.heldCondition) this.o.report('error', this.heldCondition, { restart: this.everOnline });
+    else this.o.report('online', message, { restart: this.everOnline });
     this.everOnline = true;
     this.stableTimer = this.o.clock.setTimeout(() => {
       this.stableTimer = null;
