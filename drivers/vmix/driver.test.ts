@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
 import { createVmix } from './driver.js';
 import { VmixSimulator } from './simulator.js';
@@ -110,6 +111,81 @@ describe('vmix driver against the simulator', () => {
     await ctx.until((c) => c.status === 'offline', 'offline after poll timeout');
     sim.silent = false;
     await ctx.until((c) => c.status === 'online', 'online again');
-    expect(ctx.errors.some((e) => e.includes('XML poll failed'))).toBe(true);
+    expect(ctx.statuses.some((st) => st.status === 'offline' && /liveness probe/.test(st.message))).toBe(true);
+  });
+});
+
+/**
+ * A vMix written from its TCP API notes (PROTOCOLS.md §3.2): `VERSION OK` on connect, and `ER`
+ * answers are to be expected for any command, e.g. `XML ER Not ready`. Not from the driver.
+ */
+async function notReadyVmix(greetAfterMs: number) {
+  const received: { line: string; beforeGreeting: boolean }[] = [];
+  let greeted = false;
+  let xmlAsked = 0;
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    setTimeout(() => {
+      greeted = true;
+      s.write('VERSION OK 27.0.0.49\r\n');
+    }, greetAfterMs);
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString();
+      for (let i = buf.indexOf('\r\n'); i >= 0; i = buf.indexOf('\r\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        received.push({ line, beforeGreeting: !greeted });
+        if (line === 'SUBSCRIBE TALLY') s.write('SUBSCRIBE OK TALLY\r\n');
+        else if (line === 'TALLY') s.write('TALLY OK 12\r\n');
+        else if (line === 'XML') {
+          xmlAsked++;
+          s.write('XML ER Not ready\r\n');
+        } else s.write(`${line.split(' ')[0]} ER Unknown\r\n`);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    received,
+    xmlAsked: () => xmlAsked,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('vmix driver against a vMix that is not ready (issue 17 §5)', () => {
+  it('waits for VERSION OK before subscribing, reporting connecting meanwhile', async () => {
+    const unit = await notReadyVmix(300);
+    const ctx = recordingContext('mixer');
+    dev = createVmix({ host: '127.0.0.1', port: unit.port, request_timeout_ms: 1000, poll_interval_ms: 10_000 }, ctx);
+    try {
+      await dev.start();
+      await ctx.until((c) => c.status === 'online', 'online');
+      expect(unit.received.length).toBeGreaterThan(0);
+      expect(unit.received.filter((r) => r.beforeGreeting)).toEqual([]);
+      expect(ctx.statuses[0].status).toBe('connecting');
+    } finally {
+      await dev.stop();
+      dev = null;
+      await unit.stop();
+    }
+  });
+
+  it('`XML ER Not ready` to the keep-alive is an answer: the link stays online', async () => {
+    const unit = await notReadyVmix(0);
+    const ctx = recordingContext('mixer');
+    dev = createVmix({ host: '127.0.0.1', port: unit.port, request_timeout_ms: 500, poll_interval_ms: 1000 }, ctx);
+    try {
+      await dev.start();
+      await ctx.until((c) => c.status === 'online', 'online');
+      await vi.waitFor(() => expect(unit.xmlAsked()).toBeGreaterThanOrEqual(3), { timeout: 5000 });
+      expect(ctx.statuses.map((st) => st.status)).toEqual(['connecting', 'connecting', 'online']);
+      expect(ctx.state.tally).toEqual(['program', 'preview']);
+    } finally {
+      await dev.stop();
+      dev = null;
+      await unit.stop();
+    }
   });
 });

@@ -3,7 +3,6 @@
 // vMix reports (TALLY pushes, XML), never what we asked for.
 import { type Static, Type } from '@sinclair/typebox';
 import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
-import { KeepAlive } from '../../src/transport/keepalive.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { TcpLink } from '../../src/transport/tcp.js';
 import { DeviceError, errorMessage } from '../../src/util/errors.js';
@@ -18,7 +17,7 @@ export const VmixConfigSchema = Type.Object(
       minimum: 1000,
       maximum: 600_000,
       default: 10_000,
-      description: 'How often the XML document is re-read (input names; also the keep-alive).',
+      description: 'Liveness probe period: the XML document is re-read (input names); any answer, `XML ER` included, counts.',
     }),
   },
   { additionalProperties: false },
@@ -34,7 +33,8 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
   const link = new TcpLink({ host: config.host, port, logger: ctx.logger, clock: ctx.clock, connectTimeoutMs: 3000 });
   const parser = new VmixParser();
   const queue = new CommandQueue<VmixMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
-  let session = 0;
+  /** Settles the handshake's wait for vMix's `VERSION OK` greeting. */
+  let greeting: ((version: string) => void) | null = null;
 
   function request(label: string, line: string, signal?: AbortSignal): Promise<VmixMessage> {
     return queue.request(label, () => link.write(line), { signal });
@@ -71,7 +71,11 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
     // exactly like the answer to a TALLY request: apply both, settle if asked.
     if (msg.command === 'TALLY' && msg.ok) applyTally(msg.text);
     if (msg.command === 'VERSION') {
-      if (msg.ok) ctx.setState({ version: msg.text });
+      if (msg.ok) {
+        ctx.setState({ version: msg.text });
+        greeting?.(msg.text);
+        greeting = null;
+      }
       return;
     }
     if (current !== msg.command) {
@@ -82,43 +86,38 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
     else queue.rejectCurrent(new DeviceError(`vMix refused ${msg.command}: ${msg.text || 'ER'}`));
   }
 
-  async function startSession(id: number): Promise<void> {
-    try {
-      await request('SUBSCRIBE', 'SUBSCRIBE TALLY\r\n');
-      await request('XML', 'XML\r\n');
-      await request('TALLY', 'TALLY\r\n');
-      if (id !== session) return;
-      ctx.setStatus('online', `connected to ${link.describe()}`);
-      poll.start();
-    } catch (e) {
-      if (id !== session) return;
-      ctx.reportError(`vMix session start failed: ${errorMessage(e)}`);
-      link.reconnect(`session start failed: ${errorMessage(e)}`);
-    }
+  /** `XML` / `TALLY` answered `ER` (vMix "not ready"): an answer, not a failure of the link (PROTOCOLS.md §3.2). */
+  const refused = (e: unknown) => e instanceof DeviceError && e.code === 'DEVICE_ERROR';
+
+  /** vMix greets every connection with `VERSION OK <version>`; only then does it take requests. */
+  async function handshake(): Promise<string> {
+    const version = await new Promise<string>((resolve) => {
+      greeting = resolve;
+    });
+    await request('SUBSCRIBE', 'SUBSCRIBE TALLY\r\n');
+    await request('XML', 'XML\r\n').catch((e: unknown) => {
+      if (!refused(e)) throw e;
+      ctx.logger.info({ err: errorMessage(e) }, 'vMix has no XML yet; input names come with the next probe');
+    });
+    await request('TALLY', 'TALLY\r\n').catch((e: unknown) => {
+      if (!refused(e)) throw e;
+    });
+    return `vMix ${version} at ${link.describe()}`;
   }
 
-  // The XML re-read is also the keep-alive: no answer means the TCP link is half-dead.
-  const poll = new KeepAlive({
-    clock: ctx.clock,
-    everyMs: config.poll_interval_ms ?? 10_000,
-    check: () => request('XML', 'XML\r\n'),
-    onFail: (e) => {
-      ctx.reportError(`vMix XML poll failed: ${errorMessage(e)}`);
-      link.reconnect(`no reply from vMix: ${errorMessage(e)}`);
+  const conn = ctx.connect(link, {
+    handshake,
+    // The XML re-read keeps input names current and is the liveness probe: any answer counts.
+    probe: () =>
+      request('XML', 'XML\r\n').catch((e: unknown) => {
+        if (!refused(e)) throw e;
+      }),
+    probeIntervalMs: config.poll_interval_ms ?? 10_000,
+    onDown: (reason) => {
+      greeting = null;
+      parser.reset();
+      queue.failAll(new DeviceError(`vMix connection lost: ${reason}`, 'DEVICE_OFFLINE'));
     },
-  });
-
-  link.on('up', (info) => {
-    session++;
-    parser.reset();
-    ctx.logger.debug({ link: info }, 'vMix link up');
-    void startSession(session);
-  });
-  link.on('down', (reason) => {
-    session++;
-    poll.end();
-    queue.failAll(new DeviceError(`vMix connection lost: ${reason}`, 'DEVICE_OFFLINE'));
-    ctx.setStatus('offline', `${link.describe()}: ${reason}`);
   });
   link.on('data', (chunk) => {
     for (const msg of parser.push(chunk)) onMessage(msg);
@@ -170,13 +169,11 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
   return {
     actions,
     async start() {
-      link.start();
+      conn.start();
     },
     async stop() {
-      session++;
-      poll.end();
       queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
-      await link.stop();
+      await conn.stop();
     },
   };
 }
