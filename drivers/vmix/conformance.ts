@@ -64,9 +64,4 @@ export const vmixTable = {
 } satisfies ConformanceTable;
 
 /** Driver cases failing today (issue 17); the runner asserts they still fail. Remove an entry when fixed. */
-export const knownDriverGaps: Record<string, KnownGap> = {
-  // issue 17 §5: "XML ER Not ready" to the keep-alive is treated as a dead link (online → offline → online).
-  'xml-er-to-keepalive': { finding: 'issue 17 §5 vMix: XML ER to the keep-alive drops the link; actions get DEVICE_OFFLINE' },
-  // issue 17 §5: subscribes before vMix's VERSION OK greeting.
-  'waits-for-greeting': { finding: 'issue 17 §5 vMix: SUBSCRIBE sent before the VERSION OK greeting' },
-};
+export const knownDriverGaps: Record<string, KnownGap> = {};
