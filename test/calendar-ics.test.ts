@@ -196,7 +196,7 @@ describe('ics driver', () => {
     expect(snap(rec)?.events.map((e) => e.source_id)).toContain('teams-1');
     expect(server.lastConditional).toEqual({ ifNoneMatch: null, ifModifiedSince: null });
     clock.advance(300_000);
-    await waitUntil(() => server?.requests === 2 && rec.statuses.length >= 2, 'second poll');
+    await waitUntil(() => server?.requests === 2 && /^unchanged: /.test(lastStatus(rec)?.message ?? ''), 'second poll');
     expect(server.lastConditional.ifNoneMatch).toMatch(/^".+"$/);
     expect(server.lastConditional.ifModifiedSince).toMatch(/GMT$/);
     expect(server.notModified).toBe(1);
@@ -214,9 +214,25 @@ describe('ics driver', () => {
     server.failures.push(503);
     const { rec, clock } = await startDriver(url);
     await waitUntil(() => lastStatus(rec)?.status === 'offline', 'offline');
-    expect(lastStatus(rec)?.message).toMatch(/HTTP 503$/);
+    // The host's lifecycle: the first read is the handshake; the retry follows its backoff.
+    expect(lastStatus(rec)?.message).toMatch(/answered HTTP 503; next attempt in [\d.]+ m?s$/);
     clock.advance(2500);
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'recovered');
+  });
+
+  it('HTTP 503 after it was online is an answered error: status error, the snapshot stays, online at the next good read', async () => {
+    server = new IcsServer(OUTLOOK);
+    const url = await server.start();
+    const { rec, inst } = await startDriver(url);
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    const good = snap(rec);
+    server.failures.push(503);
+    await inst.actions.refresh?.run({}, ACTION_CTX());
+    expect(lastStatus(rec)).toMatchObject({ status: 'error', message: expect.stringMatching(/answered HTTP 503$/) });
+    expect(rec.statuses.map((x) => x.status)).not.toContain('offline');
+    expect(snap(rec)).toBe(good);
+    await inst.actions.refresh?.run({}, ACTION_CTX());
+    expect(lastStatus(rec)?.status).toBe('online');
   });
 
   it('a broken file is status error; the last good snapshot stays', async () => {
@@ -284,9 +300,12 @@ describe('ics driver', () => {
     server = new IcsServer(OUTLOOK);
     server.rogueAnswers.push({ body: OUTLOOK.slice(0, 1000) });
     const url = await server.start();
-    const { rec, inst } = await startDriver(url);
-    await waitUntil(() => lastStatus(rec)?.status === 'error', 'error');
-    await inst.actions.refresh?.run({}, ACTION_CTX());
+    const { rec, clock } = await startDriver(url);
+    // The first read is the lifecycle's handshake: an unreadable calendar fails it (offline, retried with backoff).
+    await waitUntil(() => lastStatus(rec)?.status === 'offline', 'offline');
+    expect(lastStatus(rec)?.message).toMatch(/not a valid iCalendar/);
+    clock.advance(2500);
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online after the retry');
     expect(server.lastConditional).toEqual({ ifNoneMatch: null, ifModifiedSince: null });
     expect(lastStatus(rec)).toMatchObject({ status: 'online' });
     expect(lastStatus(rec)?.message).toMatch(/^read: /);

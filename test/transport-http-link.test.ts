@@ -75,7 +75,7 @@ describe('HttpLink', () => {
     expect(isSilence(e)).toBe(false);
     expect(e).toMatchObject({ code: 'DEVICE_ERROR', status: 503 });
     // Neither the path nor its query (tokens) appear in the message.
-    expect(e.message).toBe(`${url} answered HTTP 503`);
+    expect(e.message).toBe('answered HTTP 503');
     expect(link.lastAnsweredAt).toBeGreaterThan(0);
   });
 
@@ -224,7 +224,7 @@ describe('HttpLink under the device lifecycle (connectHttp): online/offline from
     await until(() => d.last()?.status === 'online', 'online');
     mode = '503';
     await until(() => d.last()?.status === 'error', 'error');
-    expect(d.last()!.message).toBe(`${url} answered HTTP 503`);
+    expect(d.last()!.message).toBe(`${url}: answered HTTP 503`);
     const seen = hits;
     await until(() => hits > seen + 2, 'still polling');
     expect(d.statuses.map((s) => s.status)).not.toContain('offline');

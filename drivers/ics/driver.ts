@@ -1,6 +1,9 @@
 // An iCalendar source: an Outlook/Exchange published calendar URL, any
 // iCalendar URL, or a local file. Polls with ETag / If-Modified-Since (files:
-// size + mtime), publishes a CalendarSnapshot in device state.
+// size + mtime), publishes a CalendarSnapshot in device state. A URL goes
+// through the HTTP link under the host's device lifecycle (connectHttp): the
+// poll is the lifecycle's probe, silence is offline, an answered error is
+// `error`. A local file has no link: it keeps its own poll and status.
 // Published-calendar URLs carry a secret in their path, so logs and status
 // name only the host.
 import fs from 'node:fs/promises';
@@ -12,7 +15,9 @@ import { parseRange, RangeParams, refreshAction, syncWindow } from '../../src/ca
 import { isIanaZone, systemZone } from '../../src/calendar/zone.js';
 import { defineAction, type DeviceInstance, type DriverContext } from '../../src/host/contract.js';
 import { Backoff } from '../../src/transport/backoff.js';
-import { HttpError, type HttpResponse, httpRequest } from '../../src/transport/http-client.js';
+import type { HttpResponse } from '../../src/transport/http-client.js';
+import { connectHttp, HttpAnsweredError, HttpLink } from '../../src/transport/http-link.js';
+import type { DeviceConnection } from '../../src/transport/lifecycle.js';
 import { AgentError, errorMessage } from '../../src/util/errors.js';
 import { Poller } from '../../src/util/poller.js';
 import { parseIcs } from './protocol.js';
@@ -95,23 +100,13 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
     const headers: Record<string, string> = { accept: 'text/calendar, */*;q=0.5' };
     if (cached?.etag) headers['if-none-match'] = cached.etag;
     if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
-    let res: HttpResponse;
-    try {
-      res = await httpRequest(source.url, {
-        headers,
-        timeoutMs: config.request_timeout_ms,
-        signal: [stopped.signal, signal],
-        maxBytes: config.max_bytes,
-      });
-    } catch (e) {
-      const why =
-        e instanceof HttpError && e.kind === 'too_large'
-          ? `calendar is larger than max_bytes (${config.max_bytes})`
-          : errorMessage(e);
-      throw new Error(`GET ${source.label}: ${why}`);
-    }
+    // One request at a time through the link: a poll and a list_events never overlap.
+    const res: HttpResponse = await link!.request(source.url.href, {
+      headers,
+      signal,
+      accept: (status) => status === 200 || (status === 304 && cached !== null),
+    });
     if (res.status === 304 && cached) return { text: cached.text, changed: false, copy: cached };
-    if (res.status !== 200) throw new Error(`GET ${source.label}: HTTP ${res.status}`);
     const text = res.text();
     return {
       text,
@@ -128,21 +123,54 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
     return { parsed, changed };
   }
 
-  /** One sync; resolves with the delay before the next. */
-  async function poll(): Promise<number> {
+  /** One sync: reads the window and publishes it; resolves with the status message. */
+  async function sync(): Promise<string> {
     const { from, to } = syncWindow(ctx.clock.now(), zone, config.days_ahead);
+    const { parsed, changed } = await read(from, to, stopped.signal);
+    if (stopped.signal.aborted) throw new Error('stopped');
+    const snapshot: CalendarSnapshot = {
+      synced_at: new Date(ctx.clock.now()).toISOString(),
+      window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+      events: parsed.events,
+      rooms: [],
+    };
+    ctx.setState({ [SNAPSHOT_KEY]: snapshot, calendar_name: parsed.name });
+    return `${changed ? 'read' : 'unchanged'}: ${parsed.events.length} meetings from ${source.label}`;
+  }
+
+  // A URL: the HTTP link under the host's lifecycle (the poll is the probe).
+  const link =
+    source.kind === 'http'
+      ? new HttpLink({
+          baseUrl: source.url.origin,
+          timeoutMs: config.request_timeout_ms,
+          maxBytes: config.max_bytes,
+          // Published calendars may move; no credentials travel with the request (the secret is the URL).
+          redirect: 'follow',
+          logger: ctx.logger,
+          clock: ctx.clock,
+        })
+      : null;
+  let conn: DeviceConnection | null = null;
+  /** A sync outside the poll (refresh): its outcome is the device's condition. */
+  async function syncNow(): Promise<void> {
+    try {
+      conn?.condition('online', await sync());
+    } catch (e) {
+      const msg = errorMessage(e);
+      ctx.reportError(msg);
+      if (!(e instanceof HttpAnsweredError) && !msg.startsWith('not a valid iCalendar')) conn?.fail(msg);
+      else conn?.condition('error', msg);
+    }
+  }
+
+  // A local file: its own poll and status (no link to lose).
+  async function pollFile(): Promise<number> {
     let delay = config.poll_interval_s * 1000;
     try {
-      const { parsed, changed } = await read(from, to);
+      const message = await sync();
       if (!poller.running) return delay;
-      const snapshot: CalendarSnapshot = {
-        synced_at: new Date(ctx.clock.now()).toISOString(),
-        window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
-        events: parsed.events,
-        rooms: [],
-      };
-      ctx.setState({ [SNAPSHOT_KEY]: snapshot, calendar_name: parsed.name });
-      ctx.setStatus('online', `${changed ? 'read' : 'unchanged'}: ${parsed.events.length} meetings from ${source.label}`);
+      ctx.setStatus('online', message);
       backoff.reset();
     } catch (e) {
       if (!poller.running) return delay;
@@ -153,16 +181,19 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
     }
     return delay;
   }
-  const poller = new Poller(ctx.clock, poll);
+  const poller = new Poller(ctx.clock, pollFile);
 
   return {
     async start() {
-      poller.start();
+      if (!link) return poller.start();
+      conn = connectHttp(ctx.connect, link, { poll: sync, pollIntervalMs: config.poll_interval_s * 1000 });
+      conn.start();
     },
     async stop() {
-      const stopping = poller.stop();
       stopped.abort(new Error('stopped'));
-      await stopping;
+      if (!link) return poller.stop();
+      await conn?.stop();
+      conn = null;
     },
     actions: {
       [LIST_ACTION]: defineAction({
@@ -175,7 +206,18 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
           return { events: parsed.events, rooms: [] };
         },
       }),
-      refresh: refreshAction(poller, 'Read the calendar now instead of waiting for the next poll.'),
+      refresh: link
+        ? defineAction({
+            description: 'Read the calendar now instead of waiting for the next poll.',
+            params: Type.Object({}, { additionalProperties: false }),
+            readOnly: true,
+            allowOffline: true,
+            run: async () => {
+              await syncNow();
+              return { ok: true };
+            },
+          })
+        : refreshAction(poller, 'Read the calendar now instead of waiting for the next poll.'),
     },
   };
 }

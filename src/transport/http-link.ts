@@ -46,7 +46,10 @@ export interface HttpLinkRequest {
   accept?: (status: number) => boolean;
 }
 
-/** The device answered, but not with what was asked for (an HTTP error status, an unreadable body). */
+/**
+ * The device answered, but not with what was asked for (an HTTP error status, an unreadable body).
+ * The link's error messages say what happened, not to whom: the caller (or the lifecycle) names the device.
+ */
 export class HttpAnsweredError extends DeviceError {
   constructor(
     message: string,
@@ -114,10 +117,10 @@ export class HttpLink extends Link {
   /** Aborts the request in flight and refuses those waiting. */
   protected async close(): Promise<void> {
     this.open_ = false;
-    this.closing.abort(new DeviceError(`${this.describe()}: link closed`, 'DEVICE_OFFLINE'));
+    this.closing.abort(new DeviceError(`link closed`, 'DEVICE_OFFLINE'));
     this.clock.clearTimeout(this.gapTimer);
     this.gapTimer = null;
-    for (const w of this.queue.splice(0)) w.reject(new DeviceError(`${this.describe()}: link closed`, 'DEVICE_OFFLINE'));
+    for (const w of this.queue.splice(0)) w.reject(new DeviceError(`link closed`, 'DEVICE_OFFLINE'));
   }
 
   /** Requests waiting behind the one in flight. */
@@ -131,7 +134,7 @@ export class HttpLink extends Link {
    */
   request(path: string, r: HttpLinkRequest = {}): Promise<HttpResponse> {
     if (!this.open_) {
-      return Promise.reject(new DeviceError(`${this.describe()}: not connected`, 'DEVICE_OFFLINE'));
+      return Promise.reject(new DeviceError(`not connected`, 'DEVICE_OFFLINE'));
     }
     return new Promise<HttpResponse>((resolve, reject) => {
       const w: Waiting = {
@@ -145,7 +148,7 @@ export class HttpLink extends Link {
           const i = this.queue.indexOf(w);
           if (i >= 0) {
             this.queue.splice(i, 1);
-            reject(new DeviceError(`${this.describe()}: request cancelled before it was sent`, 'DEVICE_ERROR'));
+            reject(new DeviceError(`request cancelled before it was sent`, 'DEVICE_ERROR'));
           }
         },
         { once: true },
@@ -160,10 +163,7 @@ export class HttpLink extends Link {
     try {
       return res.json();
     } catch (e) {
-      throw new HttpAnsweredError(
-        `${this.describe()} answered HTTP ${res.status} with a body that is not JSON (${errorMessage(e)})`,
-        res.status,
-      );
+      throw new HttpAnsweredError(`answered HTTP ${res.status} with a body that is not JSON (${errorMessage(e)})`, res.status);
     }
   }
 
@@ -208,31 +208,31 @@ export class HttpLink extends Link {
     this.stats.answered++;
     this.lastAnsweredAt = this.clock.now();
     const accept = r.accept ?? ((s: number) => s >= 200 && s < 300);
-    if (!accept(res.status)) throw new HttpAnsweredError(`${this.describe()} answered HTTP ${res.status}`, res.status);
+    if (!accept(res.status)) throw new HttpAnsweredError(`answered HTTP ${res.status}`, res.status);
     return res;
   }
 
   private classify(e: unknown, timeoutMs: number): Error {
     if (e instanceof DeviceError) return e;
-    if (!(e instanceof HttpError)) return new DeviceError(`${this.describe()}: ${errorMessage(e)}`, 'DEVICE_ERROR');
+    if (!(e instanceof HttpError)) return new DeviceError(`${errorMessage(e)}`, 'DEVICE_ERROR');
     switch (e.kind) {
       case 'timeout':
         this.stats.silent++;
-        return new DeviceError(`${this.describe()}: no answer within ${timeoutMs} ms`, 'DEVICE_TIMEOUT');
+        return new DeviceError(`no answer within ${timeoutMs} ms`, 'DEVICE_TIMEOUT');
       case 'network':
         this.stats.silent++;
-        return new DeviceError(`${this.describe()}: ${e.message}`, 'DEVICE_OFFLINE');
+        return new DeviceError(`${e.message}`, 'DEVICE_OFFLINE');
       case 'aborted':
-        if (this.closing.signal.aborted) return new DeviceError(`${this.describe()}: link closed`, 'DEVICE_OFFLINE');
-        return new DeviceError(`${this.describe()}: request cancelled`, 'DEVICE_ERROR');
+        if (this.closing.signal.aborted) return new DeviceError(`link closed`, 'DEVICE_OFFLINE');
+        return new DeviceError(`request cancelled`, 'DEVICE_ERROR');
       case 'too_large':
       case 'redirect':
         // The server answered, with something we will not take.
         this.stats.answered++;
         this.lastAnsweredAt = this.clock.now();
-        return new HttpAnsweredError(`${this.describe()}: ${e.message}`, null);
+        return new HttpAnsweredError(`${e.message}`, null);
       default:
-        return new DeviceError(`${this.describe()}: ${e.message}`, 'DEVICE_ERROR');
+        return new DeviceError(`${e.message}`, 'DEVICE_ERROR');
     }
   }
 }
@@ -292,7 +292,7 @@ export function connectHttp(
         // Only silence ends the connection; anything the device answered (a status, an unreadable body) is reported.
         if (isSilence(e)) throw e;
         inError = true;
-        conn.condition('error', errorMessage(e));
+        conn.condition('error', `${link.describe()}: ${errorMessage(e)}`);
       }
     },
     onDown: h.onDown,
