@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SisSimulator } from '../drivers/extron-sis/simulator.js';
 import { TcsEmulator } from '../drivers/tcs/simulator.js';
+import { createAedes, type TestBroker } from './sync-support.js';
 import { zoomSignature } from '../src/tracking/zoom.js';
 import { type LoggedAgent, startLoggedAgent } from './support/logged-agent.js';
 
@@ -20,6 +21,8 @@ const ENV_SECRETS = {
   EXTRON_PASSWORD: 'Gx%5;d@Bw"7ä¢Tn', // wrong at the switcher
   RTSP_PASSWORD: 'Yr3@p%Qe;6ø¤Jc', // inside a camera URL
   ZOOM_SECRET: 'Zt5"r@q%W;8é§Gb',
+  MQTT_PASSWORD: 'Mq7;b@w%X"4ü¶Lh', // refused by the broker
+  SLACK_SECRET: 'Sk3Hd9Qw2Ej8Zx', // the secret part of a Slack webhook URL (URL-safe)
 };
 const LITERAL_SECRETS = {
   admin: 'Ak9;Xv@2%Lm"Qz7#',
@@ -42,6 +45,8 @@ const TOKENS_TOML = Object.entries(LITERAL_SECRETS)
   .map(([role, token]) => `[[agent.tokens]]\nname = "${role}-client"\ntoken = ${toml(token)}\nrole = "${role}"\n`)
   .join('\n');
 
+let broker: TestBroker;
+const mqttPasswordsTried: string[] = [];
 let tcs: TcsEmulator;
 let sis: SisSimulator;
 let downPort: number;
@@ -62,7 +67,16 @@ beforeAll(async () => {
   const tcsUrl = await tcs.start();
   sis = new SisSimulator({ password: 'switcher-expects-this-one' });
   const sisPort = await sis.start();
-  downPort = await closedPort();
+  broker = await createAedes(); // listening once created
+  downPort = await closedPort(); // after the broker listens, so it is not the broker's port
+  const aedes = broker.instance?.();
+  if (aedes) {
+    aedes.authenticate = (_client, _user, password, done) => {
+      mqttPasswordsTried.push(password?.toString() ?? '');
+      const err = Object.assign(new Error('bad user name or password'), { returnCode: 4 });
+      done(err as never, false);
+    };
+  }
   configBody = `
 [devices.tcs-wrong]
 driver = "tcs"
@@ -87,6 +101,19 @@ password = "\${EXTRON_PASSWORD}"
 [calendar]
 sources = ["tcs-wrong", "tcs-down"]
 
+[mqtt]
+url = "\${MQTT_URL}"
+username = "room"
+protocol_version = 4 # aedes speaks MQTT 3.1.1
+password = "\${MQTT_PASSWORD}"
+reconnect_min_ms = 100
+reconnect_max_ms = 500
+
+[alerts]
+device_offline_after_s = 0
+slack_min_interval_s = 0
+slack_webhook_url = "http://127.0.0.1:\${SLACK_PORT}/services/T0/B0/\${SLACK_SECRET}"
+
 [tracking]
 zoom_secret_token = "\${ZOOM_SECRET}"
 
@@ -96,13 +123,16 @@ go2rtc = "/nonexistent/go2rtc"
 main = "rtsp://admin:\${RTSP_PASSWORD}@10.0.0.5:554/Streaming/Channels/101"
 sub = "rtsp://10.0.0.5/sub?user=admin&password=\${RTSP_PASSWORD}"
 `;
-  t = await startLoggedAgent(configBody, { level: 'debug', env: { ...process.env, ...ENV_SECRETS }, tokensToml: TOKENS_TOML });
+  const env = { ...process.env, ...ENV_SECRETS, MQTT_URL: broker.url, SLACK_PORT: String(downPort) };
+  t = await startLoggedAgent(configBody, { level: 'debug', env, tokensToml: TOKENS_TOML });
   // Let every device fail the way it will: wrong password, bad format, refused connection.
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const st = Object.fromEntries(t.agent.devices.list().map((d) => [d.id, d.status.status]));
-    if (['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix'].every((id) => st[id] && st[id] !== 'connecting' && st[id] !== 'online'))
-      break;
+    const failed = ['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix'].every(
+      (id) => st[id] && st[id] !== 'connecting' && st[id] !== 'online',
+    );
+    if (failed && mqttPasswordsTried.length > 1 && t.log().includes('slack')) break;
     await new Promise((r) => setTimeout(r, 100));
   }
 }, 30_000);
@@ -110,6 +140,7 @@ afterAll(async () => {
   await t?.stop();
   await tcs?.stop();
   await sis?.stop();
+  await broker?.close();
 });
 
 function ws(token: string): Promise<{ call(method: string, params?: unknown): Promise<string>; close(): void }> {
@@ -149,6 +180,7 @@ describe('secrets never leave the agent', () => {
     for (const id of ['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix']) expect(st[id].status, id).not.toBe('online');
     expect(st['tcs-bad'].message).toMatch(/connectionString/);
     expect(tcs.tokenRequests).toBeGreaterThan(0);
+    expect(mqttPasswordsTried).toContain(ENV_SECRETS.MQTT_PASSWORD);
   });
 
   it('every WS method, topic snapshot and device action answers without a secret', async () => {
