@@ -5,6 +5,7 @@
 // agent keeps answering (HTTP and WS), no token in the log, no stack logged.
 // FUZZ_RUNS=<n> for a longer (nightly) run; the default stays under ~40 s.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -276,6 +277,47 @@ describe('HTTP fuzz (every route)', () => {
     expect(log).not.toContain('"stack"');
     expect(log).not.toMatch(/"level":(50|60)/);
   }, 120_000);
+
+  it('raw garbage and broken HTTP framing on the socket: a 4xx or a close, never a hang or a log line', async () => {
+    const before = t.log().length;
+    const { port } = new URL(t.url);
+    const framing = fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 512 }).map((b) => Buffer.from(b)),
+      fc
+        .tuple(
+          fc.constantFrom('GET', 'POST', 'G\u0000T', 'PRI'),
+          fc.string({ maxLength: 40 }),
+          fc.constantFrom('HTTP/1.1', 'HTTP/9', 'HTTP/1.1\n', ''),
+        )
+        .map(([m, p, v]) => Buffer.from(`${m} /${p}?token=${TOKENS.admin} ${v}\r\nHost: x\r\nContent-Length: -1\r\n\r\n`)),
+      fc.constant(
+        Buffer.from(
+          `POST /hooks/conference?token=${TOKENS.ingest} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+        ),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(framing, async (bytes) => {
+        const answer = await new Promise<string>((resolve, reject) => {
+          const sock = net.connect(Number(port), '127.0.0.1', () => sock.end(bytes));
+          let got = '';
+          sock.on('data', (d) => {
+            got += d.toString('latin1');
+          });
+          sock.on('close', () => resolve(got));
+          sock.on('error', () => resolve(got));
+          setTimeout(() => reject(new Error('no answer and no close within 10 s')), 10_000).unref();
+        });
+        const status = /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1];
+        if (status) expect(Number(status)).toBeLessThan(500);
+      }),
+      { numRuns: Math.max(30, Math.round(RUNS / 10)) },
+    );
+    await stillServing();
+    const after = t.log().slice(before);
+    for (const tok of Object.values(TOKENS)) expect(after).not.toContain(tok);
+    expect(after).not.toContain('"stack"');
+  }, 60_000);
 
   it('sizes past every body limit get 413, the deepest nesting 400, and the agent keeps serving', async () => {
     const auth = { authorization: `Bearer ${TOKENS.ingest}`, 'content-type': 'application/json' };
