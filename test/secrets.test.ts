@@ -17,6 +17,7 @@ import { type LoggedAgent, startLoggedAgent } from './support/logged-agent.js';
 // Tokens travel in HTTP headers, which carry no characters above U+00FF: theirs are ASCII.
 const ENV_SECRETS = {
   TCS_PASSWORD: "Jq;7@k%Vx'9ÿ€Rw", // quoted in the connection string; the server expects another one
+  TCS_OK_PASSWORD: 'Hn8;e@j%Rt2ÿ®Vb', // right: this device gets tokens (v3: in the query), then server errors
   TCS_BAD_PASSWORD: 'Mz;4@t%Hy"2ñ£Ku', // unquoted: breaks the connection string
   EXTRON_PASSWORD: 'Gx%5;d@Bw"7ä¢Tn', // wrong at the switcher
   RTSP_PASSWORD: 'Yr3@p%Qe;6ø¤Jc', // inside a camera URL
@@ -63,7 +64,9 @@ async function closedPort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  tcs = new TcsEmulator({ users: { room101: 'the-server-expects-this-one' } });
+  tcs = new TcsEmulator({ users: { room101: 'the-server-expects-this-one', room102: ENV_SECRETS.TCS_OK_PASSWORD } });
+  // Every conference list fails after the token was issued: the access token is in the failing request's query.
+  tcs.faults.push({ path: /\/conferences/, status: 500, body: { error: { code: 500, message: 'internal' } } });
   const tcsUrl = await tcs.start();
   sis = new SisSimulator({ password: 'switcher-expects-this-one' });
   const sisPort = await sis.start();
@@ -81,6 +84,12 @@ beforeAll(async () => {
 [devices.tcs-wrong]
 driver = "tcs"
 connectionString = "server=${tcsUrl}; user=room101; password=\\"\${TCS_PASSWORD}\\""
+poll_interval_s = 5
+
+[devices.tcs-ok]
+driver = "tcs"
+connectionString = "server=${tcsUrl}; user=room102; password=\\"\${TCS_OK_PASSWORD}\\""
+api_version = "v3.11"
 poll_interval_s = 5
 
 [devices.tcs-bad]
@@ -132,7 +141,8 @@ sub = "rtsp://10.0.0.5/sub?user=admin&password=\${RTSP_PASSWORD}"
     const failed = ['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix'].every(
       (id) => st[id] && st[id] !== 'connecting' && st[id] !== 'online',
     );
-    if (failed && mqttPasswordsTried.length > 1 && t.log().includes('slack')) break;
+    const tokenUsed = tcs.requests.some((r) => r.path.includes('/conferences') && r.query.access_token);
+    if (failed && tokenUsed && mqttPasswordsTried.length > 1 && t.log().includes('slack')) break;
     await new Promise((r) => setTimeout(r, 100));
   }
 }, 30_000);
@@ -180,6 +190,7 @@ describe('secrets never leave the agent', () => {
     for (const id of ['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix']) expect(st[id].status, id).not.toBe('online');
     expect(st['tcs-bad'].message).toMatch(/connectionString/);
     expect(tcs.tokenRequests).toBeGreaterThan(0);
+    expect(tcs.requests.some((r) => r.path.includes('/conferences') && r.query.access_token)).toBe(true);
     expect(mqttPasswordsTried).toContain(ENV_SECRETS.MQTT_PASSWORD);
   });
 
