@@ -118,6 +118,36 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
     });
   };
 
+  // An outage inside a session (ffmpeg restarting: input gone, go2rtc
+  // restarting) that outlasts not_recording_alert_s is announced once as
+  // `recorder.alert`, and its end as `recorder.resumed`.
+  let outageTimer: TimerHandle | null = null;
+  let outageAlerted: { session: string; since: string } | null = null;
+  const watchOutage = () => {
+    const s = session;
+    const gap = s?.rec.lastGap;
+    const open = s && gap && gap.end === null ? { s, gap } : null;
+    if (open && !outageTimer && !outageAlerted) {
+      outageTimer = ctx.clock.setTimeout(() => {
+        outageTimer = null;
+        const still = session === open.s && open.s.rec.lastGap === open.gap && open.gap.end === null;
+        if (!still) return;
+        outageAlerted = { session: open.s.id, since: open.gap.start };
+        const reason = `not recording for ${config.not_recording_alert_s} s (since ${open.gap.start}; ffmpeg restarting): ${open.gap.reason}`;
+        ctx.logger.warn({ session: open.s.id }, reason);
+        ctx.emit({ type: 'recorder.alert', data: { reason, session: open.s.id, since: open.gap.start } });
+      }, config.not_recording_alert_s * 1000);
+    } else if (!open) {
+      ctx.clock.clearTimeout(outageTimer);
+      outageTimer = null;
+      if (outageAlerted) {
+        const was = outageAlerted;
+        outageAlerted = null;
+        if (s) ctx.emit({ type: 'recorder.resumed', data: { session: was.session, since: was.since, until: gap?.end ?? null } });
+      }
+    }
+  };
+
   const raiseAlert = (reason: string) => {
     alert = reason;
     ctx.reportError(reason);
@@ -130,6 +160,9 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
     if (!s) return null;
     await s.rec.stop();
     session = null;
+    ctx.clock.clearTimeout(outageTimer);
+    outageTimer = null;
+    outageAlerted = null;
     index?.closeSession(s.key, new Date(ctx.clock.now()).toISOString());
     const result = {
       session: s.id,
@@ -332,7 +365,10 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
             restartMinMs: config.restart_min_ms,
             restartMaxMs: config.restart_max_ms,
             pidFile,
-            onChange: publish,
+            onChange: () => {
+              watchOutage();
+              publish();
+            },
           });
           const s: Session = {
             key,

@@ -71,7 +71,8 @@ export const RecorderConfigSchema = Type.Object(
       minimum: 1,
       maximum: 86_400,
       default: 30,
-      description: 'follow_meeting: alert (recorder_failure) when not recording this long after the meeting started.',
+      description:
+        'Alert (recorder_failure) when not recording this long: after meeting.start (follow_meeting), or while ffmpeg restarts inside a session.',
     }),
     meeting_title: Type.Boolean({ default: true, description: 'Show the meeting name in the title layer.' }),
     speaker_lower_third: Type.Boolean({ default: true, description: "Show the director's current speaker in the lower third." }),

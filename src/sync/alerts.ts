@@ -209,10 +209,11 @@ export class AlertsFeature implements Feature, AlertSink {
           { device, action: d.action },
           'critical',
         );
-      } else if (d.ok === true) {
+      } else if (d.ok === true && d.action === 'start') {
+        // Only a start that worked says the recorder records; a status query or a title change does not.
         this.clear('recorder_failure', device, `recorder ${device}: ${String(d.action)} succeeded`, { device });
       }
-    } else if (e.type === 'recorder.started') {
+    } else if (e.type === 'recorder.started' || e.type === 'recorder.resumed') {
       this.clear('recorder_failure', device, `recorder ${device} is recording`, { device });
     } else if (/(failed|error|alert)$/.test(e.type)) {
       this.raise(
