@@ -1,5 +1,30 @@
+// Written from Shure's command strings (pubs.shure.com/command-strings/MXA910
+// and MXA920; PROTOCOLS.md §5.1): `< GET x PARAM >`, `< SET x PARAM value >`,
+// answers and unsolicited changes `< REP x PARAM value >`, `< REP ERR >`.
+// It does not use the driver's codec.
 import net from 'node:net';
-import { GATE_PARAMS, ShureFramer, repMessage } from './protocol.js';
+
+const GATE_PARAMS = { lobes: 'AUTOMIX_GATE_OUT_EXT_SIG', coverage_areas: 'AUTOMIX_GATE_OUT_CA' } as const;
+const repMessage = (channel: number, param: string, value: string, width: number) =>
+  `< REP ${String(channel).padStart(width, '0')} ${param} ${value} >`;
+
+/** Messages start at `<` and end at `>`; text outside them is ignored. */
+class MessageReader {
+  private text = '';
+  push(chunk: Buffer): string[] {
+    this.text += chunk.toString('utf8');
+    const out: string[] = [];
+    for (;;) {
+      const start = this.text.indexOf('<');
+      const end = this.text.indexOf('>', start);
+      if (start < 0 || end < 0) break;
+      out.push(this.text.slice(start + 1, end).trim());
+      this.text = this.text.slice(end + 1);
+    }
+    if (this.text.length > 131_072) this.text = '';
+    return out;
+  }
+}
 
 export interface ShureSimulatorOptions {
   host?: string;
@@ -60,7 +85,7 @@ export class ShureSimulator {
   private accept(s: net.Socket): void {
     this.sockets.add(s);
     s.setNoDelay(true);
-    const framer = new ShureFramer();
+    const framer = new MessageReader();
     s.on('data', (chunk) => {
       for (const body of framer.push(chunk)) {
         this.received.push(body);
@@ -73,7 +98,15 @@ export class ShureSimulator {
 
   private answer(s: net.Socket, body: string): void {
     const words = body.split(/\s+/);
-    if (words[0] !== 'GET') return;
+    if (words[0] === 'SET' && words.length >= 3) {
+      // A SET is answered with the REP of the new value (`< SET 01 AUDIO_MUTE ON >` → `< REP 01 AUDIO_MUTE ON >`).
+      s.write(`< REP ${words.slice(1).join(' ')} >`);
+      return;
+    }
+    if (words[0] !== 'GET') {
+      s.write('< REP ERR >');
+      return;
+    }
     const param = words.length >= 3 ? words[2] : words[1];
     const source = param === GATE_PARAMS.lobes ? 'lobes' : param === GATE_PARAMS.coverage_areas ? 'coverage_areas' : null;
     if (!source) {
