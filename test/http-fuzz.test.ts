@@ -188,10 +188,26 @@ const route = fc.oneof(
   fc.record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'),
     path: fc.oneof(
-      fc.constantFrom('/api/meetings', '/api/calendar', '/video/frame.jpeg', '/healthz', '/metrics', '/ws', '/video/ws', '/nope'),
+      fc.constantFrom(
+        '/api/meetings',
+        '/api/calendar',
+        '/video/frame.jpeg',
+        '/healthz',
+        '/metrics',
+        '/ws',
+        '/video/ws',
+        '/favicon.ico',
+        '/nope',
+      ),
       fc
         .tuple(fc.constantFrom('/api/meetings/', '/api/meetings/x/events', '/api/meetings/'), fc.string({ maxLength: 40 }))
         .map(([p, id]) => (p.endsWith('/') ? `${p}${encodeURIComponent(id)}` : p)),
+      fc
+        .tuple(
+          fc.constantFrom('/console/', '/console/app.', '/console/..%2f'),
+          fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('js', 'constructor', '__proto__', '..%2f..%2fetc%2fpasswd')),
+        )
+        .map(([p, f]) => `${p}${p.endsWith('/') ? encodeURIComponent(f) : f}`),
     ),
   }),
 );
