@@ -192,3 +192,15 @@ describe('on the host lifecycle (handshake = RESET + inquiries, probe = power in
     await until(() => r.ctx.status === 'offline', 'offline after a missed probe');
   });
 });
+
+describe('lifecycle rules for actions', () => {
+  it('one command with no reply after all resends fails that action (DEVICE_TIMEOUT) and is no offline blip', async () => {
+    const r = await start({});
+    const seen = r.ctx.statuses.length;
+    r.peer.loseNextRequests(fast.retries + 1); // the command and every resend are lost
+    await expect(r.act('preset.store', { preset: 2 })).rejects.toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    expect(statusesAfter(r, seen)).toEqual([]);
+    await r.act('preset.store', { preset: 2 });
+    expect(statusesAfter(r, seen)).toEqual([]);
+  });
+});

@@ -61,7 +61,8 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
     pair.sim.setSilent(true);
     // A poll inquiry may be the message that times out first: either way the camera is not answering.
     await expect(pair.act('home')).rejects.toMatchObject({ code: expect.stringMatching(/DEVICE_TIMEOUT|DEVICE_OFFLINE/) });
-    expect(pair.ctx.status).toBe('offline');
+    // The action's timeout is counted; the probe finds the silent camera (lifecycle rules).
+    await until(() => pair!.ctx.status === 'offline', 'offline by the probe');
     expect(pair.cam.session.stats.resent).toBeGreaterThanOrEqual(1);
     pair.sim.setSilent(false);
     await until(() => pair!.ctx.status === 'online', 'online again');
@@ -117,7 +118,7 @@ describe('VISCA over RS-232 (serial via binding-mock)', () => {
     await expect(pair.act('preset.recall', { preset: 1 })).rejects.toMatchObject({
       code: expect.stringMatching(/DEVICE_TIMEOUT|DEVICE_OFFLINE/),
     });
-    expect(pair.ctx.status).toBe('offline');
+    await until(() => pair!.ctx.status === 'offline', 'offline by the probe');
     pair.sim.setSilent(false);
     await until(() => pair!.ctx.status === 'online', 'online again');
   });

@@ -179,7 +179,7 @@ describe('Sony VISCA over IP (sony-udp)', () => {
     await expect(pair.act('preset.recall', { preset: 1 })).rejects.toMatchObject({
       code: expect.stringMatching(/DEVICE_TIMEOUT|DEVICE_OFFLINE/),
     });
-    expect(pair.ctx.status).toBe('offline');
+    await until(() => pair!.ctx.status === 'offline', 'offline by the probe');
     pair.sim.setGarbage('off');
     await until(() => pair!.ctx.status === 'online', 'back online');
   });

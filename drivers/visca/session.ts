@@ -83,8 +83,6 @@ export class ViscaSession {
   private wakeTimer: TimerHandle | null = null;
   private readonly fromHeaders: Set<number>;
   private toleratedNoted = false;
-  /** When the camera last sent a valid message (clock ms); -Infinity before the first. */
-  lastHeardAt = Number.NEGATIVE_INFINITY;
   /** Messages that crossed the wire since start (diagnostics, tests). */
   stats = { sent: 0, resent: 0, timeouts: 0, busyRetries: 0, garbageBytes: 0, staleReplies: 0 };
 
@@ -177,13 +175,11 @@ export class ViscaSession {
       // RESET's acknowledge: the header's sequence number is meaningless for RESET.
       const ex = this.inFlight;
       if (ex?.kind !== 'control') return this.stale();
-      this.heard();
       this.seq = 0;
       return this.settle(ex, undefined);
     }
     const isSequenceError = payload.equals(CONTROL.errorSequence);
     if (!isSequenceError && !payload.equals(CONTROL.errorMessage)) return this.garbage(payload.length, payload);
-    this.heard();
     if (payloadType === PAYLOAD.controlReply && !this.toleratedNoted) {
       this.toleratedNoted = true;
       this.o.logger?.debug('camera sends VISCA-over-IP errors as control replies (02 01); accepted');
@@ -237,7 +233,6 @@ export class ViscaSession {
       this.o.logger?.debug({ from: m.from, bytes: hex(raw) }, 'message from another camera ignored');
       return;
     }
-    this.heard();
     const ex = this.inFlight;
     if (ex?.kind === 'cancel' && m.type === 'error' && m.socket === ex.socket && (m.code === 0x04 || m.code === 0x05)) {
       // `6z 04`: the command in socket z was cancelled (no Completion follows);
@@ -499,10 +494,6 @@ export class ViscaSession {
     const i = list.indexOf(ex);
     if (i >= 0) list.splice(i, 1);
     return i >= 0;
-  }
-
-  private heard(): void {
-    this.lastHeardAt = this.o.clock.now();
   }
 
   private stale(): void {
