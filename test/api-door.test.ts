@@ -151,6 +151,31 @@ describe('slow clients (finding 3)', () => {
   });
 });
 
+describe('slow subscribers', () => {
+  it('a subscriber that stops reading is closed with 4408 once unwritten events pass max_queued_bytes; a reading one gets every event', async () => {
+    const slow = await openRaw(t.url, TOKENS.viewer);
+    await slow.ask('{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"topics":["devices"]}}');
+    const reader = await t.connect(TOKENS.viewer);
+    await reader.call('subscribe', { topics: ['devices'] });
+    slow.tcp.pause();
+    const clients = async () => Number(/^room_agent_ws_clients (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    const start = await clients();
+    // Device changes as the devices topic carries them, 64 KB each, through the agent's real bus.
+    const big = 'v'.repeat(64 * 1024);
+    let published = 0;
+    while (published < 2000 && (await clients()) === start) {
+      for (let i = 0; i < 20; i++, published++) {
+        t.agent.bus.publish('devices', { device: 'dev1', state: { blob: { value: big, n: published } } });
+      }
+    }
+    expect(await clients()).toBe(start - 1);
+    await reader.waitFor((n) => (n.data as { state?: { blob?: { n: number } } }).state?.blob?.n === published - 1);
+    expect(reader.events.filter((n) => (n.data as { state?: { blob?: unknown } }).state?.blob)).toHaveLength(published);
+    slow.tcp.resume();
+    expect((await slow.closed).code).toBe(4408);
+  });
+});
+
 describe('limits set in [api]', () => {
   let small: TestAgent;
   beforeAll(async () => {

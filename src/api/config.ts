@@ -43,8 +43,9 @@ export const ApiSectionSchema = Type.Object(
     max_in_flight: Type.Integer({
       minimum: 1,
       maximum: 10_000,
-      default: 64,
-      description: 'Requests of one connection being worked on at once (each batch item counts); more: TOO_MANY_REQUESTS.',
+      default: 128,
+      description:
+        'Requests of one connection being worked on at once (each batch item counts, so keep it above max_batch); more: TOO_MANY_REQUESTS.',
     }),
   },
   { additionalProperties: false },

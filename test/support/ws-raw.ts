@@ -14,7 +14,7 @@ export interface RawClient {
   /** The next message received after this call (rejects if the socket closes first). */
   next(): Promise<string>;
   /** Sends and resolves with the next message. */
-  ask(text: string | Buffer): Promise<string>;
+  ask(data: string | Buffer, binary?: boolean): Promise<string>;
 }
 
 export function openRaw(url: string, token: string): Promise<RawClient> {
@@ -47,9 +47,9 @@ export function openRaw(url: string, token: string): Promise<RawClient> {
         received,
         closed,
         next,
-        ask(text) {
+        ask(data, binary = false) {
           const p = next();
-          ws.send(text, { binary: false });
+          ws.send(data, { binary });
           return p;
         },
       });
