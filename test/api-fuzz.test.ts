@@ -1,0 +1,372 @@
+// API fuzz suite (issue 16): the real CLI runs the shipped demo room, and
+// fast-check drives the whole method table of docs/api.schema.json with valid
+// and malformed params under every role, raw frames (non-JSON, binary, invalid
+// UTF-8, huge ids, deep nesting, batches of every size up to and past the
+// limit), concurrent connections and readers that stop reading. Throughout:
+// the process lives, every request gets an answer or a documented close, no
+// client mistake is answered -32603, RSS stays bounded and another client's
+// system.info keeps answering.
+//
+// Default run is short (a few hundred cases per property); for a nightly run:
+//   FUZZ_RUNS=5000 npx vitest run test/api-fuzz.test.ts
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../src/config/schema.js';
+import { type ChildAgent, startChildAgent } from './support/child-agent.js';
+import { FuzzConn, type Reply } from './support/fuzz-conn.js';
+import { type Hints, type JsonSchema, malformedArb, validArb } from './support/schema-arbitrary.js';
+import { nestedArrays, nestedObjects, openRaw, type RawClient } from './support/ws-raw.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const API = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/api.schema.json'), 'utf8')) as {
+  methods: Record<string, { role: Role; params: JsonSchema }>;
+  topics: Record<string, unknown>;
+  errors: Record<string, number>;
+};
+const RUNS = Number(process.env.FUZZ_RUNS) || 0;
+const runs = (byDefault: number) => RUNS || byDefault;
+const TOKENS: Record<Role, string> = {
+  viewer: 'demo-viewer-token-change-me',
+  operator: 'demo-operator-token-change-me',
+  admin: 'demo-admin-token-change-me',
+  ingest: 'fuzz-ingest-token-0123456789',
+};
+const RANK: Record<Role, number> = { ingest: 0, viewer: 1, operator: 2, admin: 3 };
+const DOCUMENTED_CODES = new Set(Object.values(API.errors));
+/** Defaults of [api] (docs/api.md, "Limits"). */
+const MAX_BATCH = 100;
+const MAX_DEPTH = 64;
+/** Growth of the agent's RSS over the run that still counts as bounded (finding 1 reached +1–2.6 GB). */
+const RSS_GROWTH_BOUND = 300 * 1024 * 1024;
+
+let child: ChildAgent;
+let rssStart = 0;
+let rssPeak = 0;
+let sampler: NodeJS.Timeout;
+let monitor: FuzzConn;
+let monitorAnswers = 0;
+const monitorFailures: string[] = [];
+let monitorTimer: NodeJS.Timeout;
+const hints: Hints = {};
+/** Per device, its actions' params schemas (from actions.list). */
+const deviceActions: Record<string, Record<string, JsonSchema>> = {};
+
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+beforeAll(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'api-fuzz-'));
+  const toml = fs
+    .readFileSync(path.join(ROOT, 'api.toml'), 'utf8')
+    .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"')
+    .replace(/^data_dir = .*$/m, `data_dir = "${path.join(dir, 'data')}"`);
+  const ingest = `\n[[agent.tokens]]\nname = "fuzz-ingest"\ntoken = "${TOKENS.ingest}"\nrole = "ingest"\n`;
+  fs.writeFileSync(path.join(dir, 'api.toml'), toml + ingest);
+  child = await startChildAgent(path.join(dir, 'api.toml'), {}, 60_000);
+  const pid = child.proc.pid as number;
+
+  const admin = await FuzzConn.open(child.url, TOKENS.admin);
+  const devices = (await admin.call('devices.list', {})).result as { id: string }[];
+  for (const d of devices) {
+    const acts = (await admin.call('actions.list', { device: d.id })).result as { name: string; params: JsonSchema }[];
+    deviceActions[d.id] = Object.fromEntries(acts.map((a) => [a.name, a.params]));
+  }
+  const scenarios = (await admin.call('scenarios.list', {})).result as { scenarios: { name: string }[] };
+  hints.device = devices.map((d) => d.id);
+  hints.action = [...new Set(Object.values(deviceActions).flatMap((a) => Object.keys(a)))];
+  hints.topics = Object.keys(API.topics);
+  hints.name = scenarios.scenarios.map((s) => s.name).filter((n) => n !== 'dance');
+  admin.close();
+
+  rssStart = rss(pid);
+  rssPeak = rssStart;
+  sampler = setInterval(() => {
+    if (child.proc.exitCode === null) rssPeak = Math.max(rssPeak, rss(pid));
+  }, 100);
+  // Another client asks system.info all along; every ask must be answered.
+  monitor = await FuzzConn.open(child.url, TOKENS.viewer);
+  monitorTimer = setInterval(() => {
+    monitor.call('system.info', {}).then(
+      (r) => (r.result ? monitorAnswers++ : monitorFailures.push(JSON.stringify(r))),
+      (e: Error) => monitorFailures.push(e.message),
+    );
+  }, 100);
+}, 90_000);
+
+afterAll(async () => {
+  clearInterval(sampler);
+  clearInterval(monitorTimer);
+  monitor?.close();
+  await child?.kill('SIGTERM');
+});
+
+/** After each part: the agent lives, the monitor was answered, RSS is bounded. */
+async function expectHealthy(): Promise<void> {
+  expect(child.proc.exitCode).toBeNull();
+  const before = monitorAnswers;
+  const info = await monitor.call('system.info', {});
+  expect(info.result).toMatchObject({ room_id: 'demo-room' });
+  expect(monitorAnswers).toBeGreaterThanOrEqual(before);
+  expect(monitorFailures).toEqual([]);
+  expect(rssPeak - rssStart).toBeLessThan(RSS_GROWTH_BOUND);
+}
+
+/** What is wrong with an answer, or null: a client mistake never gets -32603; every code is one docs/api.md lists. */
+function undocumented(r: Reply): string | null {
+  if (r.error) {
+    if (!DOCUMENTED_CODES.has(r.error.code)) return `undocumented code ${r.error.code}`;
+    if (r.error.code === API.errors.INTERNAL) return 'internal error';
+    return null;
+  }
+  return Object.hasOwn(r, 'result') ? null : 'neither result nor error';
+}
+
+function expectDocumentedAnswer(r: Reply, what: string): void {
+  if (r.error) {
+    expect(DOCUMENTED_CODES.has(r.error.code), `${what}: undocumented code ${r.error.code}`).toBe(true);
+    expect(r.error.code, `${what}: ${r.error.message}`).not.toBe(-32603);
+  } else {
+    expect(Object.hasOwn(r, 'result'), `${what}: neither result nor error`).toBe(true);
+  }
+}
+
+const ROLES = Object.keys(TOKENS) as Role[];
+const METHODS = Object.keys(API.methods);
+
+/** Params for one method: schema-valid or malformed; device.action draws real device and action names. */
+function paramsArb(method: string): fc.Arbitrary<unknown> {
+  const schema = API.methods[method]?.params;
+  if (!schema) return fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 3 }));
+  const generic = fc.oneof(validArb(schema, hints), validArb(schema, hints), malformedArb(schema, hints), fc.constant(undefined));
+  if (method !== 'device.action') return generic;
+  const onRealAction = fc.constantFrom(...Object.keys(deviceActions)).chain((device): fc.Arbitrary<unknown> => {
+    const actions = deviceActions[device] ?? {};
+    const names = Object.keys(actions);
+    if (!names.length) return fc.constant({ device, action: 'none' });
+    return fc.constantFrom(...names).chain((action) => {
+      const s = actions[action] as JsonSchema;
+      return fc.oneof(validArb(s, hints), malformedArb(s, hints)).map((params) => ({ device, action, params }));
+    });
+  });
+  // Names a real device does not have, prototype names first (finding 7).
+  const onMissingAction = fc.record({
+    device: fc.constantFrom(...Object.keys(deviceActions)),
+    action: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'), fc.string()),
+    params: fc.oneof(fc.constant({}), fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }))),
+  });
+  return fc.oneof(onRealAction, onRealAction, onMissingAction, generic);
+}
+
+/** One call of `method`: any role, one of three connections per role, valid or malformed params. */
+const callArb = (method: string) =>
+  fc.record({ method: fc.constant(method), role: fc.constantFrom(...ROLES), conn: fc.nat(2), params: paramsArb(method) });
+
+/** Every method of docs/api.schema.json, and names that are none (prototype names among them). */
+const METHODS_TO_TRY = [...METHODS, 'no.such', '__proto__', 'constructor', 'toString', ''];
+/** device.action reaches every driver's actions: it gets more cases. */
+const casesFor = (method: string) => runs(40) * (method === 'device.action' ? 6 : 1);
+
+describe('API fuzz: the method table', () => {
+  it('every method: random and malformed params under every role, on concurrent connections', async () => {
+    const conns = new Map<string, FuzzConn>();
+    for (const role of ROLES) for (let i = 0; i < 3; i++) conns.set(`${role}${i}`, await FuzzConn.open(child.url, TOKENS[role]));
+    const answers: Promise<void>[] = [];
+    const failures: string[] = [];
+    for (const m of METHODS_TO_TRY) {
+      await fc.assert(
+        fc.asyncProperty(callArb(m), async ({ method, role, conn, params }) => {
+          const c = conns.get(`${role}${conn}`) as FuzzConn;
+          const what = `${role} ${method} ${JSON.stringify(params)?.slice(0, 300)}`;
+          const need = API.methods[method]?.role;
+          // Params that are not an object are refused before the method is looked at.
+          const objectParams = params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params));
+          const mustBeForbidden = need !== undefined && objectParams && RANK[role] < RANK[need];
+          answers.push(
+            c.call(method, params).then(
+              (r) => {
+                const problem =
+                  undocumented(r) ?? (mustBeForbidden && r.error?.code !== API.errors.FORBIDDEN ? 'not FORBIDDEN' : null);
+                if (problem) failures.push(`${what} -> ${problem}: ${JSON.stringify(r).slice(0, 300)}`);
+              },
+              (e: Error) => {
+                failures.push(`${what} -> ${e.message}`);
+              },
+            ),
+          );
+          // A few dozen in flight at a time: the point is breadth, not a flood (the flood has its own test).
+          if (answers.length >= 50) await Promise.all(answers.splice(0));
+        }),
+        { numRuns: casesFor(m) },
+      );
+    }
+    await Promise.all(answers);
+    expect(failures).toEqual([]);
+    for (const c of conns.values()) {
+      expect(c.closeCode).toBeNull();
+      expect(c.strays).toEqual([]);
+      c.close();
+    }
+    await expectHealthy();
+  });
+});
+
+const frameArb = fc.oneof(
+  fc.record({ kind: fc.constant('text' as const), text: fc.string({ maxLength: 200 }) }),
+  fc.record({ kind: fc.constant('text' as const), text: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) }),
+  fc.record({ kind: fc.constant('binary' as const), bytes: fc.uint8Array({ maxLength: 200 }) }),
+  fc.record({ kind: fc.constant('badutf8' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 50 }) }),
+  fc.record({
+    kind: fc.constant('text' as const),
+    text: fc
+      .oneof(
+        fc.nat(200_000).map((n) => 'i'.repeat(n)),
+        fc.double(),
+        fc.constantFrom(1e308, -0, 2 ** 64, 'x'.repeat(500_000)),
+      )
+      .map((id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'system.info' })),
+  }),
+  fc.record({
+    kind: fc.constant('text' as const),
+    text: fc
+      .oneof(fc.integer({ min: MAX_DEPTH - 6, max: MAX_DEPTH + 6 }), fc.integer({ min: 1000, max: 100_000 }))
+      .chain((depth) => fc.constantFrom(nestedArrays(depth), wrapParams(nestedObjects(depth)))),
+  }),
+  fc.record({
+    kind: fc.constant('batch' as const),
+    size: fc.oneof(fc.integer({ min: 0, max: MAX_BATCH + 5 }), fc.constantFrom(MAX_BATCH, MAX_BATCH + 1, 5000)),
+  }),
+  fc.record({ kind: fc.constant('oversize' as const) }),
+);
+
+function wrapParams(inner: string): string {
+  return `{"jsonrpc":"2.0","id":1,"method":"device.action","params":{"device":"cam-1","action":"preset.recall","params":${inner}}}`;
+}
+
+describe('API fuzz: raw frames', () => {
+  it('non-JSON, binary, invalid UTF-8, huge ids, deep nesting, batches of every size: an answer or a documented close', async () => {
+    await fc.assert(
+      fc.asyncProperty(frameArb, async (f) => {
+        // One connection per frame: some frames rightly close it, and no answer can be mistaken for another's.
+        const c = await openRaw(child.url, TOKENS.operator);
+        try {
+          if (f.kind === 'badutf8' || f.kind === 'oversize') {
+            if (f.kind === 'oversize') c.ws.send('x'.repeat(1024 * 1024 + 1));
+            else c.ws.send(Buffer.concat([Buffer.from([0xc3, 0x28]), f.bytes]), { binary: false });
+            expect((await c.closed).code).toBe(f.kind === 'oversize' ? 1009 : 1007);
+            return;
+          }
+          if (f.kind === 'binary') {
+            const r = JSON.parse(await c.ask(Buffer.from(f.bytes), true)) as Reply;
+            expect(r.error?.code).toBe(API.errors.INVALID_REQUEST);
+            return;
+          }
+          if (f.kind === 'batch') {
+            const calls = Array.from({ length: f.size }, (_, i) => ({
+              jsonrpc: '2.0',
+              id: i,
+              method: i % 2 ? 'system.info' : 'devices.get',
+              params: i % 2 ? {} : { device: 'cam-1' },
+            }));
+            // A batch gets exactly one message: the array of answers, or one error for the whole batch.
+            const reply = JSON.parse(await c.ask(JSON.stringify(calls))) as Reply | Reply[];
+            if (f.size === 0 || f.size > MAX_BATCH) {
+              expect((reply as Reply).error?.code).toBe(API.errors.INVALID_REQUEST);
+            } else {
+              const ids = (reply as Reply[]).map((r) => r.id as number).sort((a, b) => a - b);
+              expect(ids).toEqual(calls.map((x) => x.id));
+              for (const r of reply as Reply[]) expectDocumentedAnswer(r, `batch item ${r.id}`);
+            }
+            return;
+          }
+          // A frame that parses to notifications rightly gets no answer; whatever comes must be documented.
+          for (const a of await answersTo(c, f.text)) {
+            const reply = JSON.parse(a) as Reply | Reply[];
+            for (const r of Array.isArray(reply) ? reply : [reply]) expectDocumentedAnswer(r, `frame ${f.text.slice(0, 200)}`);
+          }
+        } finally {
+          c.ws.close();
+        }
+      }),
+      { numRuns: runs(150) },
+    );
+    await expectHealthy();
+  });
+});
+
+const MARKER = '{"jsonrpc":"2.0","id":"fuzz-marker","method":"system.info"}';
+
+/** Sends a frame, then a system.info with a marker id; resolves with what arrived until the marker was answered. */
+async function answersTo(c: RawClient, frame: string): Promise<string[]> {
+  const from = c.received.length;
+  c.ws.send(frame);
+  c.ws.send(MARKER);
+  while (!c.received.slice(from).some((m) => m.includes('"fuzz-marker"'))) await c.next();
+  return c.received.slice(from).filter((m) => !m.includes('"fuzz-marker"'));
+}
+
+describe('API fuzz: readers that stop reading', () => {
+  it('a reader that pauses while calling is closed with 4408; the others are served', async () => {
+    const slow = await openRaw(child.url, TOKENS.viewer);
+    slow.tcp.pause();
+    const batch = JSON.stringify(
+      Array.from({ length: MAX_BATCH }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'devices.list' })),
+    );
+    const clients = async () =>
+      Number(/^room_agent_ws_clients (\d+)/m.exec(await (await fetch(`${child.url}/metrics`)).text())?.[1]);
+    const start = await clients();
+    for (let round = 0; round < 200 && (await clients()) === start; round++) {
+      for (let i = 0; i < 10; i++) slow.ws.send(batch);
+      expect((await monitor.call('system.info', {})).result).toBeTruthy();
+    }
+    expect(await clients()).toBe(start - 1);
+    slow.tcp.resume();
+    expect((await slow.closed).code).toBe(4408);
+    await expectHealthy();
+  });
+
+  it('a reader that pauses while subscribed to every topic is closed with 4408; a reading subscriber keeps up', async () => {
+    const topics = Object.keys(API.topics);
+    const slow = await openRaw(child.url, TOKENS.operator);
+    await slow.ask(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics } }));
+    const reader = await FuzzConn.open(child.url, TOKENS.viewer);
+    expect((await reader.call('subscribe', { topics })).result).toBeTruthy();
+    const operator = await FuzzConn.open(child.url, TOKENS.operator);
+    slow.tcp.pause();
+    const clients = async () =>
+      Number(/^room_agent_ws_clients (\d+)/m.exec(await (await fetch(`${child.url}/metrics`)).text())?.[1]);
+    const start = await clients();
+    // Events come from real device changes (an operator recalling presets); the paused
+    // subscriber also keeps asking for snapshots, as a panel stuck in a retry loop would.
+    const snapshot = JSON.stringify(
+      Array.from({ length: 50 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'subscribe', params: { topics } })),
+    );
+    for (let round = 0; round < 200 && (await clients()) === start; round++) {
+      await Promise.all(
+        [1, 2, 3].map((p) =>
+          operator.call('device.action', { device: 'cam-1', action: 'preset.recall', params: { preset: (round + p) % 3 } }),
+        ),
+      );
+      for (let i = 0; i < 5; i++) slow.ws.send(snapshot);
+    }
+    expect(await clients()).toBe(start - 1);
+    slow.tcp.resume();
+    expect((await slow.closed).code).toBe(4408);
+    expect(reader.closeCode).toBeNull();
+    expect((await reader.call('system.info', {})).result).toBeTruthy();
+    reader.close();
+    operator.close();
+    await expectHealthy();
+  });
+});
+
+describe('API fuzz: the agent afterwards', () => {
+  it('is alive, within the RSS bound, and answered the monitor all along', async () => {
+    await expectHealthy();
+    expect(monitorAnswers).toBeGreaterThan(0);
+  });
+});
