@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { stdoutLogDestination } from './log-destination.js';
 
 /** Keys whose values are secrets wherever they appear in a log object. */
 export const REDACT_PATHS = [
@@ -22,7 +23,8 @@ export const REDACT_PATHS = [
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
-    destination ?? pino.destination({ fd: 1, sync: false }),
+    // Not pino.destination(): its exit flush can spin forever once stdout's reader is gone (log-destination.ts).
+    destination ?? stdoutLogDestination(),
   );
 }
 
