@@ -23,7 +23,7 @@ import { DeviceStateStore } from './state/devices.js';
 import { AuditLog } from './store/audit.js';
 import { Store } from './store/db.js';
 import { realClock, type Clock } from './util/clock.js';
-import { errorMessage } from './util/errors.js';
+import { AgentError, errorMessage } from './util/errors.js';
 import { httpErrorHandler, httpNotFound } from './util/http-errors.js';
 import { createLogger, httpLogSerializers } from './util/logger.js';
 import { RateLimitedLog } from './util/rate-limited-log.js';
@@ -65,6 +65,9 @@ export class Agent {
   private ws: ReturnType<typeof registerWs> | null = null;
   private address = '';
   private stopping: Promise<void> | null = null;
+  /** The start in progress (settled, never rejecting), so stop() can let it reach a step boundary. */
+  private starting: Promise<unknown> | null = null;
+  private stopRequested = false;
 
   constructor(private readonly o: AgentOptions) {
     this.drivers = new DriverRegistry([...builtinDrivers, ...(o.drivers ?? [])]);
@@ -175,8 +178,22 @@ export class Agent {
     };
   }
 
-  /** Listens, then starts devices and features. Resolves with the bound address. */
-  async start(): Promise<string> {
+  /**
+   * Listens, then starts devices and features. Resolves with the bound address. A stop() requested
+   * meanwhile ends the start at the next step (rejecting with UNAVAILABLE) and then tears down.
+   */
+  start(): Promise<string> {
+    const run = this.startSteps();
+    this.starting = run.catch(() => undefined);
+    return run;
+  }
+
+  private abortIfStopping(): void {
+    if (this.stopRequested) throw new AgentError('UNAVAILABLE', 'start abandoned: the agent is stopping');
+  }
+
+  private async startSteps(): Promise<string> {
+    this.abortIfStopping();
     const listen = this.o.listen ?? this.loaded.config.agent.listen;
     const at = parseListen(listen);
     const listenIssue = (message: string) =>
@@ -198,8 +215,10 @@ export class Agent {
               : errorMessage(e);
       throw listenIssue(`cannot listen on ${listen}: ${why}`);
     }
+    this.abortIfStopping();
     await this.host.start();
     for (const f of this.features) {
+      this.abortIfStopping();
       try {
         await f.start();
       } catch (e) {
@@ -207,6 +226,7 @@ export class Agent {
         throw e;
       }
     }
+    this.abortIfStopping();
     this.logger.info({ address: this.address, devices: this.host.ids().length }, 'room-agent ready');
     return this.address;
   }
@@ -215,8 +235,11 @@ export class Agent {
     return this.address;
   }
 
+  /** Stops features, clients, HTTP, devices and the store; safe during start (waits for its current step). */
   stop(): Promise<void> {
+    this.stopRequested = true;
     this.stopping ??= (async () => {
+      await this.starting;
       for (const f of [...this.features].reverse()) {
         await f.stop().catch((e) => this.logger.warn({ feature: f.name, err: errorMessage(e) }, 'feature stop failed'));
       }

@@ -3,17 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Value } from '@sinclair/typebox/value';
-import { builtinDrivers } from '../drivers/index.js';
-import { Agent } from './app.js';
-import { ConfigError, formatIssue, loadConfig } from './config/load.js';
-import { DriverRegistry } from './host/registry.js';
 import { errorMessage } from './util/errors.js';
-import { installLastResortHandler } from './util/last-resort.js';
-import { createLogger } from './util/logger.js';
-import { SystemdNotifier } from './util/sd-notify.js';
+import { StopSignals } from './util/stop-signals.js';
 import { VERSION } from './version.js';
-import { runExtraChecks } from './config/extra-checks.js';
+
+// Only light modules are imported above: `start` installs its signal handlers before it loads
+// the agent (fastify, SQLite, every driver), so a SIGTERM during that ~0.5 s is handled — it
+// used to kill the process by the default action. Each command loads what it needs.
 
 const DEFAULT_CONFIG = process.env.ROOM_AGENT_CONFIG ?? 'api.toml';
 
@@ -43,10 +39,7 @@ as FILE:LINE: key: what was found and what was expected. Exit code 1 on error.`,
 Runs the driver's protocol-faithful simulator until Ctrl-C, so a room can be
 commissioned before the hardware arrives. key=value pairs set driver config
 keys (numbers and true/false are converted). Default: 127.0.0.1 on a free port.
-Drivers with a simulator: ${builtinDrivers
-    .filter((d) => d.simulate)
-    .map((d) => d.name)
-    .join(', ')}`,
+Drivers with a simulator: {SIMULATORS}`,
   version: 'Usage: room-agent version\n\nPrints the version.',
 };
 
@@ -58,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     if (!HELP[cmd]) return unknownCommand(cmd);
-    console.log(HELP[cmd]);
+    console.log(HELP[cmd].includes('{SIMULATORS}') ? HELP[cmd].replace('{SIMULATORS}', await simulatorNames()) : HELP[cmd]);
     return 0;
   }
   switch (cmd) {
@@ -82,8 +75,23 @@ function unknownCommand(cmd: string): number {
   return 2;
 }
 
-function checkConfig(args: string[]): number {
+async function simulatorNames(): Promise<string> {
+  const { builtinDrivers } = await import('../drivers/index.js');
+  return builtinDrivers
+    .filter((d) => d.simulate)
+    .map((d) => d.name)
+    .join(', ');
+}
+
+async function checkConfig(args: string[]): Promise<number> {
   const file = args[0] ?? DEFAULT_CONFIG;
+  const [{ builtinDrivers }, { ConfigError, formatIssue, loadConfig }, { DriverRegistry }, { runExtraChecks }] =
+    await Promise.all([
+      import('../drivers/index.js'),
+      import('./config/load.js'),
+      import('./host/registry.js'),
+      import('./config/extra-checks.js'),
+    ]);
   const registry = new DriverRegistry(builtinDrivers);
   try {
     const loaded = loadConfig(file, registry);
@@ -105,9 +113,28 @@ function checkConfig(args: string[]): number {
 }
 
 async function start(args: string[]): Promise<number> {
+  // First, before anything slow: a SIGTERM from here on stops the agent cleanly.
+  const signals = new StopSignals();
+  signals.install();
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
   const file = values.config ?? DEFAULT_CONFIG;
-  let agent: Agent;
+  const [{ Agent }, { ConfigError, formatIssue }, { installLastResortHandler }, { SystemdNotifier }, { flushStdoutLogs }] =
+    await Promise.all([
+      import('./app.js'),
+      import('./config/load.js'),
+      import('./util/last-resort.js'),
+      import('./util/sd-notify.js'),
+      import('./util/log-destination.js'),
+    ]);
+  // Log lines still queued go out before exit, but never for longer than this: a reader that
+  // went away must not hold the process (docs/install.md "Stopping").
+  const exit = (code: number): never => {
+    flushStdoutLogs(500);
+    process.exit(code);
+  };
+  signals.onForce(() => exit(1));
+  if (signals.requested) return 0; // stopped while loading: nothing was opened yet
+  let agent: InstanceType<typeof Agent>;
   try {
     agent = new Agent({ configFile: file });
   } catch (e) {
@@ -121,28 +148,36 @@ async function start(args: string[]): Promise<number> {
   }
   installLastResortHandler(agent.logger);
   const systemd = SystemdNotifier.fromEnv(process.env, agent.logger);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  // Runs at once when a signal came while the agent was being built; a second signal exits at once.
+  signals.onStop((signal) => {
     agent.logger.info({ signal }, 'stopping');
     systemd?.stopping();
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => {
+      agent.logger.error({ after_ms: 10_000 }, 'stop took too long; exiting anyway');
+      exit(1);
+    }, 10_000);
     force.unref();
-    void agent.stop().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    agent.stop().then(
+      () => exit(0),
+      (e) => {
+        agent.logger.error({ err: errorMessage(e) }, 'stop failed');
+        exit(1);
+      },
+    );
+  });
   try {
     const address = await agent.start();
     systemd?.ready(`serving ${address}`);
   } catch (e) {
+    // Stopped during start: the stop handler tears down and exits.
+    if (signals.requested) return new Promise<number>(() => undefined);
     if (e instanceof ConfigError) {
       for (const i of e.issues) console.error(formatIssue(i));
       console.error(`room-agent: not started; fix ${file} (room-agent check-config ${file})`);
     }
     agent.logger.fatal({ err: errorMessage(e) }, 'start failed');
     await agent.stop().catch(() => undefined);
+    flushStdoutLogs(500);
     return 1;
   }
   return new Promise<number>(() => undefined); // runs until a signal
@@ -155,9 +190,16 @@ async function simulate(args: string[]): Promise<number> {
     allowPositionals: true,
   });
   const [name, ...pairs] = positionals;
+  const [{ builtinDrivers }, { Value }, { createLogger }] = await Promise.all([
+    import('../drivers/index.js'),
+    import('@sinclair/typebox/value'),
+    import('./util/logger.js'),
+  ]);
   const def = builtinDrivers.find((d) => d.name === name);
   if (!def?.simulate) {
-    console.error(`room-agent simulate: no simulator for "${name ?? ''}"\n\n${HELP.simulate}`);
+    console.error(
+      `room-agent simulate: no simulator for "${name ?? ''}"\n\n${HELP.simulate?.replace('{SIMULATORS}', await simulatorNames())}`,
+    );
     return 2;
   }
   const cfg: Record<string, unknown> = Value.Default(def.config, {}) as Record<string, unknown>;
