@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { redactCredentials } from '../drivers/recorder/protocol.js';
 import { redactUrl } from '../src/video/go2rtc-config.js';
 import { isSecretParam, redactUrlsInText } from '../src/video/redact.js';
+import type { VideoFeature } from '../src/video/index.js';
 import { startTestAgent, TOKENS } from './support/agent.js';
 
 describe('stream URL redaction', () => {
@@ -111,6 +112,40 @@ sub = "rtsp://192.0.2.7/sub?apikey=Sekr3tKey&sig=Sekr3tSig&subtype=1"
         ['cam-1_main', 'rtsp://192.0.2.7/live?channel=1'],
         ['cam-1_sub', 'rtsp://192.0.2.7/sub?subtype=1'],
       ]);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('video proxy answers', () => {
+  it("go2rtc's error frames quoting a source URL reach the viewer redacted", async () => {
+    const { EMULATOR, freePort, waitUntil } = await import('./video-helpers.js');
+    const WebSocket = (await import('ws')).default;
+    const t = await startTestAgent(`
+[video]
+go2rtc = "${EMULATOR}"
+api_port = ${await freePort()}
+rtsp_port = ${await freePort()}
+[video.streams.cam-9]
+main = "rtps://admin:Sekr3t-typo@10.0.0.6/live?channel=1&token=Tok3nTok3n"
+`);
+    try {
+      const video = t.agent.ctx.feature<VideoFeature>('video')!;
+      await waitUntil(() => video.status().state === 'running', 10_000, 'video running');
+      const ws = new WebSocket(`${t.url.replace('http', 'ws')}/video/ws?src=cam-9_main&token=${TOKENS.viewer}`);
+      const first = new Promise<string>((resolve, reject) => {
+        ws.once('message', (d) => resolve(d.toString()));
+        ws.once('error', reject);
+      });
+      await new Promise((r) => ws.once('open', r));
+      ws.send(JSON.stringify({ type: 'webrtc/offer', value: 'v=0\r\n' }));
+      const text = await first;
+      ws.close();
+      const msg = JSON.parse(text) as { type: string; value: string };
+      expect(msg.type).toBe('error');
+      expect(msg.value).toBe('webrtc/offer: streams: unsupported scheme: rtps://***@10.0.0.6/live?channel=1');
+      for (const s of ['Sekr3t', 'Tok3n', 'admin']) expect(text).not.toContain(s);
     } finally {
       await t.stop();
     }

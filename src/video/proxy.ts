@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { requireRole, type TokenAuth } from '../api/auth.js';
 import { httpRequest } from '../transport/http-client.js';
+import { redactUrlsInText } from './redact.js';
 
 export interface ProxyTarget {
   /** go2rtc's API port when it is running, else null (with the reason). */
@@ -58,8 +59,11 @@ export function registerVideoProxy(
       upstream.on('open', () => {
         for (const p of pending.splice(0)) upstream.send(p.data, { binary: p.binary });
       });
-      upstream.on('message', (data, binary) => {
+      upstream.on('message', (raw, binary) => {
         if (client.readyState !== WebSocket.OPEN) return;
+        // go2rtc's error frames can quote a source URL with its password
+        // ("streams: unsupported scheme: <url>"); text frames with a URL are redacted.
+        const data = binary ? raw : redactFrame(raw);
         client.send(data, { binary }, () => {
           if (client.bufferedAmount < WS_HIGH_WATER && upstream.isPaused) upstream.resume();
         });
@@ -147,7 +151,8 @@ async function forward(
       body: init.body && init.body.length > 0 ? init.body : undefined,
       timeoutMs: 15_000,
     });
-    const buf = res.body;
+    // An error text from go2rtc may quote a source URL: redacted like every answer.
+    const buf = res.status >= 400 ? Buffer.from(redactUrlsInText(res.body.toString('utf8'))) : res.body;
     // go2rtc's own failure is a bad gateway for our client, not an internal error of ours.
     if (res.status >= 500) {
       return reply.code(502).send({ error: `go2rtc answered ${res.status}: ${buf.toString('utf8').slice(0, 200)}` });
@@ -159,4 +164,24 @@ async function forward(
   } catch (e) {
     return reply.code(502).send({ error: `go2rtc did not answer: ${e instanceof Error ? e.message : String(e)}` });
   }
+}
+
+/** A text frame from go2rtc with any URL in it redacted (frames without `://` pass untouched). */
+function redactFrame(raw: WebSocket.RawData): WebSocket.RawData {
+  const buf = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
+  if (!buf.includes('://')) return raw;
+  const text = buf.toString('utf8');
+  try {
+    // go2rtc frames are JSON: redact inside string values, so a URL never eats the closing quote.
+    return Buffer.from(JSON.stringify(redactStrings(JSON.parse(text))));
+  } catch {
+    return Buffer.from(redactUrlsInText(text));
+  }
+}
+
+function redactStrings(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return redactUrlsInText(v);
+  if (depth > 32 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => redactStrings(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactStrings(x, depth + 1)]));
 }

@@ -35,6 +35,21 @@ let hanging = false;
 const ballast = [];
 const children = [];
 
+// Source schemes go2rtc registers handlers for (the README's source list).
+const KNOWN_SCHEMES = new Set([
+  'rtsp',
+  'rtsps',
+  'rtspx',
+  'rtmp',
+  'rtmps',
+  'http',
+  'https',
+  'ffmpeg',
+  'exec',
+  'onvif',
+  'tcp',
+  'webrtc',
+]);
 const log = (level, msg) => process.stdout.write(`${Date.now()} ${level} ${msg}\n`);
 const mask = (u) => u.replace(/:\/\/[^/@]*@/, '://***@');
 // A valid 1x1 JPEG (SOI … EOI).
@@ -186,6 +201,13 @@ server.on('upgrade', (req, socket, head) => {
         return ws.send(JSON.stringify({ type: 'error', value: 'ws: invalid JSON' }));
       }
       if (!streams.has(src)) return ws.send(JSON.stringify({ type: 'error', value: `${msg.type}: stream not found` }));
+      // go2rtc internal/streams/handlers.go GetProducer: a source whose scheme
+      // has no handler fails with "streams: unsupported scheme: " + the raw
+      // source URL (credentials included); B.5: errors reach the WS client as
+      // {"type":"error","value":"<msgtype>: <err>"}.
+      const bad = (streams.get(src) ?? []).find((u) => !KNOWN_SCHEMES.has(String(u).split(':')[0]));
+      if (bad && msg.type !== 'webrtc/candidate')
+        return ws.send(JSON.stringify({ type: 'error', value: `${msg.type}: streams: unsupported scheme: ${bad}` }));
       switch (msg.type) {
         case 'webrtc/offer':
           ws.send(JSON.stringify({ type: 'webrtc/answer', value: answerSdp(String(msg.value)) }));
