@@ -15,6 +15,8 @@ import {
 } from '../../test/support/conformance.js';
 import { bytesOf, hexOf, sonyDatagram, splitPackets, ViscaPeer } from '../../test/support/conformance-visca.js';
 import { knownDriverGaps, viscaTable as T } from './conformance.js';
+// The registry where the driver looks up binding-mock serial ports by path (no driver logic is used).
+import { simulatedSerialBindings } from './driver.js';
 import { ViscaSimulator } from './simulator.js';
 
 it('every row cites its source', () => checkTable(T));
@@ -404,5 +406,59 @@ const cases: DriverCase[] = [
     },
   },
 ];
+
+/** A camera on a binding-mock serial port: AddressSet and IF_Clear answered as the chain's only camera. */
+function serialPeer(id: string) {
+  const path = `/dev/ROBOT-conformance-${id}-${process.pid}`;
+  return {
+    path,
+    start: async () => {
+      const p = await new ViscaPeer(
+        'serial',
+        {
+          rules: rawRules([
+            { when: T['serial-address-set'].send, reply: T['serial-address-set'].reply },
+            { when: T['serial-if-clear-broadcast'].send, reply: T['serial-if-clear-broadcast'].reply },
+            { when: T['serial-if-clear'].send, reply: T['serial-if-clear'].reply },
+          ]),
+        },
+        path,
+      ).start();
+      if (p.binding) simulatedSerialBindings.set(path, p.binding);
+      return p;
+    },
+  };
+}
+const serialA = serialPeer('a');
+const serialB = serialPeer('b');
+const serial = { framing: 'serial', reply_timeout_ms: 300, completion_timeout_ms: 2000, poll_interval_ms: 60_000 };
+cases.push(
+  {
+    id: 'serial-address-set-if-clear-online',
+    rows: ['serial-address-set', 'serial-if-clear-broadcast', 'raw-inquiry', 'raw-command'],
+    peer: serialA.start,
+    config: { ...serial, path: serialA.path },
+    run: async (dev) => {
+      await online(dev);
+      expect(dev.peer.received.slice(0, 2)).toEqual([T['serial-address-set'].send, T['serial-if-clear-broadcast'].send]);
+      expect(await recall(dev)).toMatchObject({ ok: true });
+    },
+  },
+  {
+    id: 'serial-network-change-readdresses',
+    rows: ['network-change', 'serial-address-set'],
+    peer: serialB.start,
+    config: { ...serial, path: serialB.path },
+    run: async (dev) => {
+      await online(dev);
+      const before = dev.peer.received.filter((f) => f === T['serial-address-set'].send).length;
+      dev.peer.push(T['network-change'].reply);
+      await dev.until(
+        () => dev.peer.received.filter((f) => f === T['serial-address-set'].send).length > before,
+        'AddressSet again after the network change',
+      );
+    },
+  },
+);
 
 describeDriverConformance('visca', T, cases, knownDriverGaps);

@@ -8,9 +8,11 @@
 // (PROTOCOLS.md §1.2), not from the driver.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { BindingInterface } from '../../src/transport/serial.js';
+import { type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 import { answerFrame, type ConformancePeer, type PeerRule, type PeerScript } from './conformance.js';
 
-export type ViscaPeerFraming = 'sony-udp' | 'raw-udp' | 'raw-tcp';
+export type ViscaPeerFraming = 'sony-udp' | 'raw-udp' | 'raw-tcp' | 'serial';
 
 /** `81 01 FF` from bytes. */
 export const hexOf = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(' ');
@@ -38,12 +40,42 @@ export class ViscaPeer implements ConformancePeer {
   /** The last UDP sender, for unsolicited messages. */
   private lastSender: { address: string; port: number } | null = null;
 
+  private serialPeer: SerialPeer | null = null;
+  /** Serial: the binding-mock port the driver must open (register it where the driver looks for bindings). */
+  binding: BindingInterface | null = null;
+
   constructor(
     readonly framing: ViscaPeerFraming,
     readonly script: Pick<PeerScript, 'rules' | 'fallback'>,
+    /** Serial: the port path. */
+    readonly path = '',
   ) {}
 
   async start(): Promise<this> {
+    if (this.framing === 'serial') {
+      let buffer = Buffer.alloc(0);
+      this.binding = serialDevice(this.path, {
+        onOpen: (peer) => {
+          this.connections++;
+          this.serialPeer = peer;
+        },
+        onData: (chunk) => {
+          buffer = Buffer.concat([buffer, chunk]);
+          for (;;) {
+            const end = buffer.indexOf(0xff);
+            if (end < 0) break;
+            const packet = buffer.subarray(0, end + 1);
+            buffer = buffer.subarray(end + 1);
+            for (const r of this.answer(hexOf(packet))) this.serialPeer?.send(bytesOf(r));
+          }
+        },
+        onClose: () => {
+          this.serialPeer = null;
+          buffer = Buffer.alloc(0);
+        },
+      }).binding;
+      return this;
+    }
     if (this.framing === 'raw-tcp') {
       const server = net.createServer((c) => this.accept(c));
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -60,11 +92,16 @@ export class ViscaPeer implements ConformancePeer {
   }
 
   get clientCount(): number {
+    if (this.framing === 'serial') return this.serialPeer ? 1 : 0;
     return this.framing === 'raw-tcp' ? this.clients.size : this.lastSender ? 1 : 0;
   }
 
   /** An unsolicited message ("90 38 FF"; sony-udp: "01 11|90 38 FF", sequence 0). */
   push(text: string): void {
+    if (this.framing === 'serial') {
+      this.serialPeer?.send(bytesOf(text));
+      return;
+    }
     if (this.framing === 'raw-tcp') {
       for (const c of this.clients) c.write(bytesOf(text));
       return;

@@ -309,7 +309,11 @@ export function describeDriverConformance(
       }
       for (const id of Object.keys(gaps)) if (!cases.some((c) => c.id === id)) throw new Error(`gap ${id} names no case`);
       const devices = Object.fromEntries(
-        cases.map((c) => [c.id, { driver, host: '127.0.0.1', port: peers.get(c.id)?.port, ...c.config }]),
+        cases.map((c) => {
+          const port = peers.get(c.id)?.port ?? 0;
+          // A peer without a port (a serial device) is reached through the case's config alone.
+          return [c.id, { driver, ...(port ? { host: '127.0.0.1', port } : {}), ...c.config }];
+        }),
       );
       agent = await startTestAgent(stringify({ devices }));
       client = await agent.connect();
