@@ -32,7 +32,11 @@ async function child(configFile: string): Promise<void> {
   }
   process.on('message', async (m) => {
     if (m === 'sample') send({ sample: sample() });
-    else if (m === 'exit') {
+    else if (m === 'sample-after-gc') {
+      // Heap in use after a full collection: what is really kept, not garbage waiting for the next major GC.
+      global.gc?.();
+      send({ sample: sample() });
+    } else if (m === 'exit') {
       await agent.stop();
       process.exit(0);
     }
