@@ -204,7 +204,13 @@ export class TrackingService {
         scheduled_end: iso(r.sched_end),
       });
     }
-    return out.sort((a, b) => sortTime(a).localeCompare(sortTime(b)) || (a.id < b.id ? -1 : 1));
+    // ISO-8601 UTC strings order by code unit; localeCompare would load ICU's collator (docs/performance.md).
+    return out.sort((a, b) => {
+      const ta = sortTime(a);
+      const tb = sortTime(b);
+      if (ta !== tb) return ta < tb ? -1 : 1;
+      return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    });
   }
 
   /** The raw events of a meeting as received, in event-time order. */
