@@ -1,0 +1,123 @@
+// Builds the native addons (better-sqlite3, unix-dgram, @serialport/bindings-cpp)
+// from source for the Node.js runtime this project pins and ships — the
+// `node-linux-<arch>` package in optionalDependencies — against that
+// package's own headers (include/node), so nothing is downloaded and it does
+// not matter which Node runs npm. `npm ci` runs it (package.json
+// "postinstall"); the addons' own install scripts are off (allowScripts),
+// since they would build for the Node that runs npm.
+//
+// Why from source: better-sqlite3 13's bundled Linux binaries need glibc 2.34
+// and unix-dgram has none; a build links against the build machine's glibc,
+// which scripts/package-deb.sh then states in the package's Depends.
+//
+//   node scripts/build-addons.mjs [--force]   (skips addons already built for this runtime)
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(ROOT, 'package.json'));
+const force = process.argv.includes('--force');
+
+/** The addons, where node-gyp leaves each binary, and the extra gyp variables they need. */
+const ADDONS = [
+  // force_build: the package's binding.gyp builds nothing when a bundled binary matches the host.
+  { name: 'better-sqlite3', binary: 'build/Release/better_sqlite3.node', gyp: ['--force_build=1'] },
+  { name: 'unix-dgram', binary: 'build/Release/unix_dgram.node', gyp: [] },
+  { name: '@serialport/bindings-cpp', binary: 'build/Release/bindings.node', gyp: [] },
+];
+
+function fail(message) {
+  console.error(`build-addons: ${message}`);
+  process.exit(1);
+}
+
+/** The pinned runtime for this machine: its directory, node binary and version. */
+export function pinnedRuntime() {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const name = `node-linux-${process.arch}`;
+  const pinned = pkg.optionalDependencies?.[name];
+  if (process.platform !== 'linux' || !pinned) {
+    fail(
+      `no pinned runtime for ${process.platform}-${process.arch}: package.json pins ${Object.keys(pkg.optionalDependencies ?? {}).join(', ')}`,
+    );
+  }
+  const dir = path.join(ROOT, 'node_modules', name);
+  let installed;
+  try {
+    installed = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  } catch {
+    fail(`${name}@${pinned} is not installed in node_modules (was npm run with --omit=optional?); run npm ci`);
+  }
+  if (installed !== pinned) fail(`node_modules has ${name}@${installed}, package.json pins ${pinned}; run npm ci`);
+  const node = path.join(dir, 'bin', 'node');
+  if (!fs.existsSync(path.join(dir, 'include', 'node', 'node_api.h'))) fail(`${name}@${pinned} carries no include/node headers`);
+  return { name, dir, node, version: installed };
+}
+
+function nodeGypScript() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    process.env.npm_execpath &&
+      path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  for (const c of candidates) if (c && fs.existsSync(c)) return c;
+  try {
+    return require.resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    fail('node-gyp not found: run this through npm (npm ci or npm run build:addons), which bundles it');
+  }
+}
+
+const runtime = pinnedRuntime();
+const abi = spawnSync(runtime.node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).stdout.trim();
+if (!abi) fail(`${runtime.node} does not run on this machine`);
+const stampText = (addonVersion) => `node ${runtime.version} abi ${abi} addon ${addonVersion}\n`;
+const env = { ...process.env, PATH: `${path.dirname(runtime.node)}${path.delimiter}${process.env.PATH ?? ''}` };
+// npm passes its own config to scripts; none of it may point node-gyp elsewhere.
+for (const k of Object.keys(env)) if (/^npm_config_(nodedir|target|runtime|dist_url|arch)$/i.test(k)) delete env[k];
+
+let gyp;
+for (const addon of ADDONS) {
+  const dir = path.dirname(require.resolve(`${addon.name}/package.json`));
+  const version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  const stamp = path.join(dir, 'build', 'room-agent-runtime.txt');
+  if (
+    !force &&
+    fs.existsSync(path.join(dir, addon.binary)) &&
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8') === stampText(version)
+  ) {
+    console.log(`build-addons: ${addon.name}@${version} already built for node ${runtime.version}`);
+    continue;
+  }
+  gyp ??= nodeGypScript();
+  const t0 = Date.now();
+  const args = [gyp, 'rebuild', '--release', `--nodedir=${runtime.dir}`, `--jobs=${process.env.JOBS ?? 2}`, ...addon.gyp];
+  const r = spawnSync(runtime.node, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(r.stdout.slice(-4000));
+    process.stderr.write(r.stderr.slice(-8000));
+    fail(
+      `${addon.name}@${version}: node-gyp failed (exit ${r.status}); it needs python3, make and g++ (apt-get install -y python3 make g++)`,
+    );
+  }
+  if (!fs.existsSync(path.join(dir, addon.binary))) fail(`${addon.name}: node-gyp succeeded but ${addon.binary} is missing`);
+  fs.writeFileSync(stamp, stampText(version));
+  console.log(
+    `build-addons: ${addon.name}@${version} built for node ${runtime.version} (ABI ${abi}) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
+}
+
+// Prove they load in the pinned runtime, the way the agent loads them.
+const check = `
+const Database = require('better-sqlite3');
+const db = new Database(':memory:'); db.prepare('select 1').get(); db.close();
+require('@serialport/bindings-cpp').autoDetect();
+require('unix-dgram').createSocket('unix_dgram').close();
+`;
+const loaded = spawnSync(runtime.node, ['-e', check], { cwd: ROOT, env, encoding: 'utf8' });
+if (loaded.status !== 0) fail(`the addons do not load in ${runtime.name}@${runtime.version}:\n${loaded.stderr}`);
+console.log(`build-addons: better-sqlite3, unix-dgram and @serialport/bindings-cpp load in node ${runtime.version}`);
