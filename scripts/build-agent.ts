@@ -1,5 +1,7 @@
 // Bundles the agent (src/cli.ts and everything it imports) into one ESM file,
-// dist/agent/cli.js, which `npm start`, the .deb and the benchmarks run.
+// dist/agent/agent.js, and its launcher (src/launcher.ts) into dist/agent/cli.js,
+// which `npm start`, the .deb and the benchmarks run: the launcher turns on
+// the compile cache before it imports the bundle (src/util/compile-cache.ts).
 // Why: Node keeps every loaded module's source text and per-module records in
 // the heap; ~430 files from node_modules and ours cost ~8 MB of idle RSS more
 // than one bundle (docs/performance.md). tsc's dist/src/ stays for the
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The entry that is run (the launcher); the agent bundle is agent.js beside it. */
 export const AGENT_BUNDLE = path.join(ROOT, 'dist', 'agent', 'cli.js');
 
 function packageConfig(): { node_flags?: string; malloc_arena_max?: string } {
@@ -37,9 +40,16 @@ export function agentEnv(): Record<string, string> {
   return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
 }
 
+/**
+ * The packages the bundle loads from node_modules at run time; the .deb carries
+ * exactly these and their dependency trees (scripts/deb/runtime-deps.ts).
+ * @serialport/binding-mock is loaded through createRequire (the simulated
+ * serial ports), which esbuild leaves alone: listed so it is packaged.
+ */
 export const EXTERNAL = [
   'better-sqlite3',
   '@serialport/bindings-cpp',
+  '@serialport/binding-mock',
   'unix-dgram',
   '@julusian/freetype2',
   'mqtt',
@@ -54,7 +64,7 @@ export function agentBuildOptions(entry: string, outfile: string): esbuild.Build
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     external: EXTERNAL,
     // Whitespace and syntax only: stack traces keep our function names.
     minifyWhitespace: true,
@@ -68,16 +78,28 @@ export function agentBuildOptions(entry: string, outfile: string): esbuild.Build
   };
 }
 
+/** Builds the launcher as `outfile` and the agent bundle as agent.js beside it; returns their bytes (with maps). */
 export async function buildAgent(outfile = AGENT_BUNDLE): Promise<number> {
-  const result = await esbuild.build({
-    ...agentBuildOptions(path.join(ROOT, 'src', 'cli.ts'), outfile),
+  const bundle = await esbuild.build({
+    ...agentBuildOptions(path.join(ROOT, 'src', 'cli.ts'), path.join(path.dirname(outfile), 'agent.js')),
     sourcemap: 'linked',
     legalComments: 'external',
   });
-  return Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  const launcher = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'src', 'launcher.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minifySyntax: true,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  return [bundle, launcher].reduce((n, r) => n + Object.values(r.metafile.outputs).reduce((m, o) => m + o.bytes, 0), 0);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const bytes = await buildAgent();
-  console.log(`agent bundle: ${path.relative(ROOT, AGENT_BUNDLE)} (${(bytes / 1024).toFixed(0)} KiB with map)`);
+  console.log(`agent: ${path.relative(ROOT, AGENT_BUNDLE)} and agent.js beside it (${(bytes / 1024).toFixed(0)} KiB with map)`);
 }

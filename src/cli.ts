@@ -2,6 +2,7 @@
 // room-agent command line: start | check-config | simulate | version.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { errorMessage } from './util/errors.js';
 import { StopSignals } from './util/stop-signals.js';
@@ -43,7 +44,14 @@ Drivers with a simulator: {SIMULATORS}`,
   version: 'Usage: room-agent version\n\nPrints the version.',
 };
 
-async function main(argv: string[]): Promise<number> {
+/** How the process was launched (src/launcher.ts): the compile cache directory in use, if any. */
+export interface LaunchInfo {
+  compileCache?: string | null;
+  /** Stops recording signals in the launcher; returns the one that came while the bundle loaded, if any. */
+  takeEarlySignal?: () => NodeJS.Signals | null;
+}
+
+async function main(argv: string[], launch: LaunchInfo = {}): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(HELP.main);
@@ -62,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check-config':
       return checkConfig(rest);
     case 'start':
-      return start(rest);
+      return start(rest, launch);
     case 'simulate':
       return simulate(rest);
     default:
@@ -112,10 +120,11 @@ async function checkConfig(args: string[]): Promise<number> {
   }
 }
 
-async function start(args: string[]): Promise<number> {
+async function start(args: string[], launch: LaunchInfo): Promise<number> {
   // First, before anything slow: a SIGTERM from here on stops the agent cleanly.
   const signals = new StopSignals();
   signals.install();
+  if (launch.takeEarlySignal?.()) return 0; // stopped while the launcher loaded the bundle: nothing was opened
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
   const file = values.config ?? DEFAULT_CONFIG;
   const [{ Agent }, { ConfigError, formatIssue }, { installLastResortHandler }, { SystemdNotifier }, { flushStdoutLogs }] =
@@ -168,6 +177,10 @@ async function start(args: string[]): Promise<number> {
   try {
     const address = await agent.start();
     systemd?.ready(`serving ${address}`);
+    agent.logger.info(
+      { dir: launch.compileCache ?? null, node: process.version },
+      launch.compileCache ? 'compile cache on' : 'compile cache off',
+    );
   } catch (e) {
     // Stopped during start: the stop handler tears down and exits.
     if (signals.requested) return new Promise<number>(() => undefined);
@@ -229,9 +242,10 @@ async function simulate(args: string[]): Promise<number> {
   return 0;
 }
 
-// Run when executed directly (also through the /usr/bin symlink), not when imported by tests.
+// Run when this file is the entry (tsx src/cli.ts, dist/src/cli.js, also through
+// a symlink), not when imported: by tests, or as the bundle by src/launcher.ts.
 const entry = process.argv[1] ? fs.realpathSync(path.resolve(process.argv[1])) : '';
-if (entry.endsWith(`${path.sep}cli.js`) || entry.endsWith(`${path.sep}cli.ts`)) {
+if (entry === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

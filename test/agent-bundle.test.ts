@@ -63,9 +63,16 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
       }
       expect(devices).toMatchObject({ 'cam-1': 'online', outlook: 'online' });
       expect(agent.output()).not.toMatch(/"level":(50|60)/); // no error or fatal log line
+      expect(agent.output()).toContain(`"dir":"${dir}/data/compile-cache"`);
     } finally {
       expect(await agent.kill('SIGTERM')).toBe(0);
+      // Node writes the compiled bundle to the cache under the data dir; the next start reads it.
+      const cache = path.join(dir, 'data', 'compile-cache');
+      const files = fs
+        .readdirSync(cache, { recursive: true, encoding: 'utf8' })
+        .filter((f) => fs.statSync(path.join(cache, f)).isFile());
       fs.rmSync(dir, { recursive: true, force: true });
+      expect(files.length).toBeGreaterThan(0);
     }
   }, 60_000);
 });
