@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const ext = path.extname(fileURLToPath(import.meta.url));
   const files = fs
     .readdirSync(here)
-    .filter((f) => f.endsWith(ext) && !f.endsWith(`.d${ext}`) && !['run', 'types', 'support'].includes(path.basename(f, ext)))
+    .filter(
+      (f) =>
+        f.endsWith(ext) && !f.endsWith(`.d${ext}`) && !['run', 'types', 'support', 'compare'].includes(path.basename(f, ext)),
+    )
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
     .sort();
   const rows: string[] = [];
