@@ -96,6 +96,7 @@ export async function buildAgent(outfile = AGENT_BUNDLE): Promise<number> {
     metafile: true,
     logLevel: 'warning',
   });
+  fs.chmodSync(outfile, 0o755); // the launcher is the package's bin (#!/usr/bin/env node)
   return [bundle, launcher].reduce((n, r) => n + Object.values(r.metafile.outputs).reduce((m, o) => m + o.bytes, 0), 0);
 }
 
