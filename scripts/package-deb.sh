@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Builds build/room-agent_<version>_<arch>.deb with dpkg-deb:
-#   /opt/room-agent       compiled app, production node_modules (native addons
-#                         built on this machine), the pinned Node.js runtime
+#   /opt/room-agent       the agent (dist/agent: launcher + one bundle, the
+#                         console's web files), the node_modules the bundle
+#                         loads at run time (its externals' dependency trees,
+#                         scripts/deb/runtime-deps.ts; native addons as npm ci
+#                         built them here), the pinned Node.js runtime
 #   /usr/bin/room-agent   wrapper
 #   /etc/room-agent/api.toml (conffile), the systemd unit, docs, man page
-# The Node runtime comes from the npm registry (node-linux-<arch>), so the
-# same script works in Jenkins and in CI without other downloads.
-# Usage: scripts/package-deb.sh   (env: VERSION, OUT, NODE_VERSION)
+# The Node runtime is the node-linux-<arch> package pinned in package.json
+# (optionalDependencies), as npm ci installed it: the very binary the tests and
+# benchmarks ran on, and the headers the addons were compiled against.
+# Depends states the newest glibc symbol version any shipped ELF file needs,
+# so dpkg refuses the package on a system with an older glibc.
+# Usage: scripts/package-deb.sh   (env: VERSION, OUT)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-NODE_VERSION="${NODE_VERSION:-20.20.2}"
 VERSION="${VERSION:-$(node -p "require('./package.json').version")}"
 case "$(uname -m)" in
   x86_64) ARCH=amd64; NODE_ARCH=x64 ;;
@@ -23,6 +28,8 @@ if [ -n "${ARCH_OVERRIDE:-}" ] && [ "$ARCH_OVERRIDE" != "$ARCH" ]; then
   exit 1
 fi
 NODE_PKG="node-linux-$NODE_ARCH"
+NODE_VERSION=$(node -p "require('./package.json').optionalDependencies['$NODE_PKG'] ?? ''")
+[ -n "$NODE_VERSION" ] || { echo "package-deb: package.json pins no $NODE_PKG" >&2; exit 1; }
 OUT="${OUT:-$ROOT/build}"
 STAGE="$OUT/stage-$ARCH"
 DEB="$OUT/room-agent_${VERSION}_${ARCH}.deb"
@@ -32,6 +39,14 @@ DEB="$OUT/room-agent_${VERSION}_${ARCH}.deb"
 # lint and VCS files. Addons are stripped and not executable.
 slim_node_modules() {
   local nm="$1" d p
+  # The addons npm ci built from source (scripts/build-addons.mjs) load build/Release;
+  # their bundled binaries, sources and build intermediates are not shipped.
+  for d in better-sqlite3 unix-dgram @serialport/bindings-cpp; do
+    [ -f "$nm/$d/build/Release/$(ls "$nm/$d/build/Release" | grep -m1 '\.node$')" ] || { echo "package-deb: $d was not built (npm ci)" >&2; exit 1; }
+    rm -rf "$nm/$d/prebuilds" "$nm/$d/deps" "$nm/$d/src" "$nm/$d/binding.gyp"
+    find "$nm/$d/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+    find "$nm/$d/build/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} +
+  done
   while IFS= read -r d; do
     for p in "$d"/*; do
       case "$(basename "$p")" in
@@ -57,30 +72,27 @@ npm run build --silent
 echo "== stage $STAGE"
 rm -rf "$STAGE"
 APP="$STAGE/opt/room-agent"
-mkdir -p "$APP" "$STAGE/usr/bin" "$STAGE/etc/room-agent" "$STAGE/lib/systemd/system" \
+mkdir -p "$APP/dist" "$STAGE/usr/bin" "$STAGE/etc/room-agent" "$STAGE/lib/systemd/system" \
   "$STAGE/usr/share/doc/room-agent" "$STAGE/usr/share/man/man1" "$STAGE/usr/share/lintian/overrides" "$STAGE/DEBIAN"
-cp -a dist package.json package-lock.json scenarios "$APP/"
+# What runs: the launcher and the agent bundle, the console's web files,
+# package.json (the version and the package root are read from it), scenarios.
+cp -a dist/agent dist/console "$APP/dist/"
+find "$APP/dist" -name '*.map' -delete
+cp -a package.json scenarios "$APP/"
 # The ICS driver's sample calendar (its simulator serves it when no file is set).
 mkdir -p "$APP/drivers/ics" && cp -a drivers/ics/sample "$APP/drivers/ics/"
-# Production dependencies: copy what is installed (native addons already built
-# here) and prune the dev tools, so nothing is compiled twice.
-cp -a node_modules "$APP/node_modules"
-(cd "$APP" && npm prune --omit=dev --no-audit --no-fund >/dev/null)
-# Tests and sources of the app are not shipped.
-find "$APP/dist" \( -name '*.test.js' -o -name '*.d.ts' -o -name '*.map' \) -delete
+# node_modules: only what the bundle loads (native addons already built here).
+npx tsx scripts/deb/runtime-deps.ts --copy-to "$APP/node_modules"
 slim_node_modules "$APP/node_modules"
 
-echo "== node $NODE_VERSION ($NODE_PKG) from the npm registry"
-CACHE="$OUT/cache"
-mkdir -p "$CACHE"
-TARBALL="$CACHE/$NODE_PKG-$NODE_VERSION.tgz"
-if [ ! -f "$TARBALL" ]; then
-  (cd "$CACHE" && npm pack "$NODE_PKG@$NODE_VERSION" --silent >/dev/null)
-fi
-mkdir -p "$APP/node"
-tar -xzf "$TARBALL" -C "$APP/node" --strip-components=1 package/bin/node package/LICENSE
+RUNTIME="node_modules/$NODE_PKG"
+echo "== node $NODE_VERSION ($NODE_PKG, as npm ci installed it)"
+[ "$(node -p "require('./$RUNTIME/package.json').version")" = "$NODE_VERSION" ] ||
+  { echo "package-deb: $RUNTIME is not $NODE_VERSION; run npm ci" >&2; exit 1; }
+mkdir -p "$APP/node/bin"
+install -m 0755 "$RUNTIME/bin/node" "$APP/node/bin/node"
+install -m 0644 "$RUNTIME/LICENSE" "$APP/node/LICENSE"
 strip --strip-unneeded "$APP/node/bin/node"
-chmod 0755 "$APP/node/bin/node"
 "$APP/node/bin/node" --version >/dev/null
 
 # go2rtc, when scripts/fetch-go2rtc.sh has provided it for this architecture.
@@ -109,6 +121,24 @@ printf 'room-agent (%s) stable; urgency=medium\n\n  * Release %s.\n\n -- room-ag
   gzip -9n > "$STAGE/usr/share/doc/room-agent/changelog.gz"
 install -m 0644 scripts/deb/lintian-overrides "$STAGE/usr/share/lintian/overrides/room-agent"
 
+# The oldest glibc the package runs on: the newest GLIBC_x.y symbol version
+# any shipped ELF file (node, the addons, go2rtc) needs. Built on Astra 1.7
+# (glibc 2.28) that is at most 2.28; built on Debian 12 it is newer, and dpkg
+# then refuses the package on Astra 1.7 instead of the addons failing to load.
+GLIBC_MIN=$(find "$APP" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
+  grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
+[ -n "$GLIBC_MIN" ] || { echo "package-deb: no glibc symbol versions found (objdump missing?)" >&2; exit 1; }
+GLIBC_MIN=$(printf '%s\n2.28\n' "$GLIBC_MIN" | sort -V | tail -1)
+# The same for libstdc++ (GLIBCXX_3.4.N → the GCC release that first shipped it).
+GLIBCXX_MAX=$(find "$APP" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
+  grep -o 'GLIBCXX_3\.4\.[0-9]*' | sed 's/GLIBCXX_3\.4\.//' | sort -n | tail -1)
+case "${GLIBCXX_MAX:-0}" in
+  2[0-5] | 1[0-9] | [0-9]) GCC_MIN=8 ;;
+  26) GCC_MIN=9 ;; 27 | 28) GCC_MIN=10 ;; 29) GCC_MIN=11 ;; 30) GCC_MIN=12 ;; 31 | 32) GCC_MIN=13 ;; 33) GCC_MIN=14 ;;
+  *) echo "package-deb: GLIBCXX_3.4.$GLIBCXX_MAX is newer than this script knows" >&2; exit 1 ;;
+esac
+echo "   needs glibc >= $GLIBC_MIN, libstdc++ from GCC >= $GCC_MIN (GLIBCXX_3.4.${GLIBCXX_MAX:-none})"
+
 SIZE_KB=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
 cat > "$STAGE/DEBIAN/control" <<CONTROL
 Package: room-agent
@@ -116,7 +146,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: room-agent team <room-agent@example.com>
 Installed-Size: $SIZE_KB
-Depends: libc6 (>= 2.28), libstdc++6 (>= 8), passwd
+Depends: libc6 (>= $GLIBC_MIN), libstdc++6 (>= $GCC_MIN), passwd
 Recommends: ffmpeg, tzdata
 Section: net
 Priority: optional

@@ -29,7 +29,15 @@ field() { dpkg-deb -f "$DEB1" "$1"; }
 [ "$(field Package)" = room-agent ] || fail "Package"
 [ "$(field Version)" = "$V1" ] || fail "Version"
 [ "$(field Architecture)" = amd64 ] || fail "Architecture"
-field Depends | grep -q 'libc6 (>= 2.28)' || fail "Depends lacks libc6 (>= 2.28)"
+# Depends carries the newest glibc symbol version of any shipped ELF file (never below 2.28).
+dpkg-deb -x "$DEB1" "$WORK/elf"
+NEED=$(find "$WORK/elf/opt/room-agent" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
+  grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
+rm -rf "$WORK/elf"
+DEP=$(field Depends | sed -n 's/.*libc6 (>= \([0-9.]*\)).*/\1/p')
+[ -n "$DEP" ] || fail "Depends lacks libc6 (>= …)"
+[ "$(printf '%s\n%s\n2.28\n' "$NEED" "$DEP" | sort -V | tail -1)" = "$DEP" ] || fail "Depends says libc6 >= $DEP, the files need $NEED"
+echo "Depends: libc6 (>= $DEP); the shipped ELF files need glibc $NEED"
 field Recommends | grep -q ffmpeg || fail "Recommends lacks ffmpeg"
 field Recommends | grep -q tzdata || fail "Recommends lacks tzdata (calendar zone rules)"
 dpkg-deb --ctrl-tarfile "$DEB1" | tar -xO ./conffiles | grep -qx /etc/room-agent/api.toml || fail "api.toml is not a conffile"
@@ -40,6 +48,17 @@ for f in ./usr/bin/room-agent ./opt/room-agent/node/bin/node ./opt/room-agent/di
   grep -qx "$f" <<<"$LIST" || fail "missing $f"
 done
 ! grep -q '^./opt/room-agent/node_modules/vitest/' <<<"$LIST" || fail "dev dependency vitest is packaged"
+# Only what runs: the externals' dependency trees (scripts/deb/runtime-deps.ts), no second runtime,
+# no tsc output, no sources or bundled binaries of the addons built from source.
+! grep -q '^./opt/room-agent/node_modules/node-linux-' <<<"$LIST" || fail "the runtime package is in node_modules too"
+! grep -q '^./opt/room-agent/dist/src/' <<<"$LIST" || fail "tsc output dist/src is packaged"
+! grep -Eq '^./opt/room-agent/node_modules/(better-sqlite3|unix-dgram|@serialport/bindings-cpp)/(prebuilds|deps|src)/' <<<"$LIST" ||
+  fail "an addon's sources or bundled binaries are packaged"
+WANT=$(npx tsx scripts/deb/runtime-deps.ts | sort)
+HAVE=$(grep -oE '^./opt/room-agent/node_modules/((@[^/]+/)?[^/@]+)(/node_modules/(@[^/]+/)?[^/]+)*/package.json$' <<<"$LIST" |
+  sed -e 's|^./opt/room-agent/node_modules/||' -e 's|/package.json$||' | sort)
+[ "$WANT" = "$HAVE" ] || fail "packaged node_modules differ from the externals' trees: $(diff <(echo "$WANT") <(echo "$HAVE") | grep '^[<>]' | head -5 | tr '\n' ' ')"
+echo "node_modules: $(wc -l <<<"$HAVE") packages, the externals' dependency trees"
 ! grep -q '^./opt/room-agent/dist/.*\.test\.js$' <<<"$LIST" || fail "test files are packaged"
 dpkg-deb -x "$DEB1" "$WORK/x" && grep -q '^Type=notify' "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit is not Type=notify"
 ! grep -q '@NODE_FLAGS@' "$WORK/x/usr/bin/room-agent" || fail "launcher flags were not substituted"
@@ -137,6 +156,48 @@ grep -q "$ADMIN" "$WORK/agent-v1.log" && fail "the token itself was logged"
 grep -q 'tokens/admin.token' "$WORK/agent-v1.log" || fail "the log does not say where the token is"
 node scripts/deb/smoke.mjs seed "http://127.0.0.1:$PORT" "$ADMIN" "$INGEST"
 stop_agent
+
+step "every driver and every external loads from the package alone"
+# The externals, each from /opt/room-agent as the room-agent user (nothing else in this root has node_modules).
+EXTERNALS=$(npx tsx -e "import('./scripts/build-agent.ts').then((m) => console.log(m.EXTERNAL.join(' ')))")
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot --userspec=room-agent:room-agent "$R" /opt/room-agent/node/bin/node -e "
+  const { createRequire } = require('node:module');
+  const req = createRequire('/opt/room-agent/dist/agent/agent.js');
+  for (const m of process.argv.slice(1)) req(m);
+  const Database = req('better-sqlite3'); new Database(':memory:').prepare('select 1').get();
+  req('@serialport/bindings-cpp').autoDetect(); req('unix-dgram').createSocket('unix_dgram').close();
+  console.log('loaded: ' + process.argv.slice(1).join(', '));
+" $EXTERNALS || fail "an external does not load from the package"
+# The demo room's devices plus every other driver (ATEM and MQTT point at nothing: their libraries load, they connect in vain).
+ALL="$R/tmp/all-drivers.toml"
+{ sed -e "s/^listen = .*/listen = \"127.0.0.1:$PORT\"/" -e 's|^data_dir = .*|data_dir = "/var/lib/room-agent/all-drivers"|' api.toml
+  for d in extron-sis kramer-p3000 tesira; do printf '\n[devices.x-%s]\ndriver = "%s"\nsimulated = true\n' "$d" "$d"; done
+  printf '\n[devices.x-atem]\ndriver = "atem"\nhost = "127.0.0.1"\n\n[mqtt]\nurl = "mqtt://127.0.0.1:9"\n'
+} >"$ALL"
+DRIVERS=$(ls -d drivers/*/ | xargs -n1 basename | sort | tr '\n' ' ')
+for d in $DRIVERS; do grep -q "^driver = \"$d\"" "$ALL" || fail "driver $d is not in the all-drivers config"; done
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 chroot --userspec=room-agent:room-agent "$R" /usr/bin/room-agent start --config /tmp/all-drivers.toml >"$WORK/agent-all.log" 2>&1 &
+AGENT_PID=$!
+node -e "
+  const want = process.argv.slice(1).length; let last = '';
+  (async () => {
+    for (let i = 0; i < 300; i++) {
+      try {
+        const h = await (await fetch('http://127.0.0.1:$PORT/healthz')).json();
+        const s = Object.entries(h.devices); last = JSON.stringify(h.devices);
+        // every simulated device online; ATEM (nothing there) and the recorder (no ffmpeg in this root) just present
+        if (s.length >= 15 && s.every(([id, st]) => st === 'online' || id === 'x-atem' || id === 'recorder')) { console.log('devices: ' + last); return; }
+      } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.error('devices never all online: ' + last); process.exit(1);
+  })();
+" $DRIVERS || { cat "$WORK/agent-all.log" | tail -20; fail "not every driver came up"; }
+! grep -Eq 'Cannot find module|ERR_MODULE_NOT_FOUND|ERR_DLOPEN_FAILED|NODE_MODULE_VERSION' "$WORK/agent-all.log" ||
+  { grep -E 'Cannot find|ERR_|NODE_MODULE' "$WORK/agent-all.log" | head -5; fail "a module is missing from the package"; }
+grep -q '"driver":"atem"' "$WORK/agent-all.log" || fail "the ATEM driver did not run"
+stop_agent
+echo "every driver ran from the package: $DRIVERS"
 
 step "upgrade to $V2: data and config edits kept"
 in_root dpkg -i "/tmp/$(basename "$DEB2")"
