@@ -106,11 +106,4 @@ export const qsysTable = {
 } satisfies ConformanceTable;
 
 /** Driver cases failing today (issue 17); the runner asserts they still fail. Remove an entry when fixed. */
-export const knownDriverGaps: Record<string, KnownGap> = {
-  // issue 17 "Build": failures caused by config (unknown control) report bad_config with the device's words; today: `error`.
-  'missing-control-is-bad-config': { finding: 'issue 17 §2/Build Q-SYS: AddControl error 8 gives status error, not bad_config' },
-  // issue 17 §2/"Build": a config error retries at the maximum interval; today 4 connections in ~3 s.
-  'missing-control-does-not-hammer': {
-    finding: 'issue 17 §2/Build Q-SYS: AddControl error 8 is retried on the short backoff, not the maximum interval',
-  },
-};
+export const knownDriverGaps: Record<string, KnownGap> = {};

@@ -3,7 +3,7 @@
 // status. Control values in state come only from what the Core reports.
 import { type Static, Type } from '@sinclair/typebox';
 import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
-import { KeepAlive } from '../../src/transport/keepalive.js';
+import { ConfigFault } from '../../src/transport/lifecycle.js';
 import { TcpLink } from '../../src/transport/tcp.js';
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
@@ -47,7 +47,7 @@ export const QsysConfigSchema = Type.Object(
       minimum: 1000,
       maximum: 55_000,
       default: 20_000,
-      description: 'NoOp interval; the Core drops silent sockets after 60 s.',
+      description: 'Liveness probe period (NoOp); the Core drops silent sockets after 60 s.',
     }),
     request_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000 }),
   },
@@ -80,11 +80,8 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
   const parser = new QrcParser();
   const pending = new Map<number, Pending>();
   let nextId = 1;
-  let session = 0;
   let engine: EngineStatus | null = null;
   let ready = false;
-  /** A failure that reconnecting will not fix (bad logon, control missing in the design): kept as the status across reconnects. */
-  let stickyFailure = false;
 
   function call(method: string, params: unknown): Promise<unknown> {
     if (!link.connected) return Promise.reject(new DeviceError(`Q-SYS ${method}: not connected`, 'DEVICE_OFFLINE'));
@@ -132,13 +129,11 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     if (ready) reflectEngine();
   }
 
+  /** The Core's engine state is a condition of a live connection: Standby/Idle are not usable. */
   function reflectEngine(): void {
-    if (!engine) {
-      ctx.setStatus('online', `connected to ${link.describe()} (engine status not reported yet)`);
-      return;
-    }
+    if (!engine) return;
     const s = engineDeviceStatus(engine);
-    ctx.setStatus(s.status, s.message);
+    conn.condition(s.status, s.message);
   }
 
   function onMessage(m: QrcMessage): void {
@@ -175,28 +170,28 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     }
   }
 
-  async function startSession(id: number): Promise<void> {
+  /** Logon when configured, StatusGet, the change group re-built and every value re-read. */
+  async function handshake(): Promise<string> {
+    ready = false;
+    engine = null;
+    if (config.user) {
+      try {
+        await call('Logon', { User: config.user, Password: config.password ?? '' });
+      } catch (e) {
+        // Error 10 "logon required": the user or password is wrong (never shown).
+        if (qrcCode(e) === 10)
+          throw new ConfigFault(`Q-SYS refused the logon of user "${config.user}": ${errorMessage(e)}`, 'auth_failure');
+        throw e;
+      }
+    }
+    const status = parseEngineStatus(await call('StatusGet', {}));
+    if (status) applyEngine(status);
+    const named = Object.values(controls).filter((c) => !c.component);
+    const byComponent = new Map<string, string[]>();
+    for (const c of Object.values(controls)) {
+      if (c.component) byComponent.set(c.component, [...(byComponent.get(c.component) ?? []), c.control]);
+    }
     try {
-      if (config.user) {
-        try {
-          await call('Logon', { User: config.user, Password: config.password ?? '' });
-        } catch (e) {
-          if (id !== session) return;
-          if (qrcCode(e) === 10) {
-            stickyFailure = true;
-            ctx.setStatus('auth_failure', `Q-SYS refused the logon of user "${config.user}"; check user and password`);
-            return;
-          }
-          throw e;
-        }
-      }
-      const status = parseEngineStatus(await call('StatusGet', {}));
-      if (status) applyEngine(status);
-      const named = Object.values(controls).filter((c) => !c.component);
-      const byComponent = new Map<string, string[]>();
-      for (const c of Object.values(controls)) {
-        if (c.component) byComponent.set(c.component, [...(byComponent.get(c.component) ?? []), c.control]);
-      }
       // Re-read every value, then let AutoPoll keep them live.
       if (named.length) {
         await call('ChangeGroup.AddControl', { Id: GROUP_ID, Controls: named.map((c) => c.control) });
@@ -219,45 +214,29 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
         };
         applyChanges(parseControlList(r?.Controls, component));
       }
-      if (Object.keys(controls).length) await call('ChangeGroup.AutoPoll', { Id: GROUP_ID, Rate: config.poll_rate_s ?? 0.2 });
-      if (id !== session) return;
-      ready = true;
-      stickyFailure = false;
-      reflectEngine();
-      keepalive.start();
     } catch (e) {
-      if (id !== session) return;
-      ctx.reportError(`Q-SYS session start failed: ${errorMessage(e)}`);
-      // A config mistake (unknown control/component) will not heal by itself; show it, but keep retrying.
-      if (qrcCode(e) === 7 || qrcCode(e) === 8) {
-        stickyFailure = true;
-        ctx.setStatus('error', errorMessage(e));
-      }
-      link.reconnect(`session start failed: ${errorMessage(e)}`);
+      // 7 unknown component, 8 unknown control: the design lacks what config names; reconnecting will not fix it.
+      if (qrcCode(e) === 7 || qrcCode(e) === 8)
+        throw new ConfigFault(`${errorMessage(e)}; check "controls" against the running design`);
+      throw e;
     }
+    if (Object.keys(controls).length) await call('ChangeGroup.AutoPoll', { Id: GROUP_ID, Rate: config.poll_rate_s ?? 0.2 });
+    ready = true;
+    const s = engine ? engineDeviceStatus(engine) : null;
+    if (s && s.status !== 'online') conn.condition(s.status, s.message);
+    return s?.message ?? `connected to ${link.describe()} (engine status not reported yet)`;
   }
 
-  const keepalive = new KeepAlive({
-    clock: ctx.clock,
-    everyMs: config.keepalive_ms ?? 20_000,
-    check: () => call('NoOp', {}),
-    onFail: (e) => {
-      ctx.reportError(`Q-SYS keep-alive failed: ${errorMessage(e)}`);
-      link.reconnect(`no reply to NoOp: ${errorMessage(e)}`);
+  const conn = ctx.connect(link, {
+    handshake,
+    // NoOp is QRC's keep-alive (PROTOCOLS.md §4.2); the Core drops a socket silent for 60 s.
+    probe: () => call('NoOp', {}),
+    probeIntervalMs: config.keepalive_ms ?? 20_000,
+    onDown: (reason) => {
+      ready = false;
+      parser.reset();
+      failPending(new DeviceError(`Q-SYS connection lost: ${reason}`, 'DEVICE_OFFLINE'));
     },
-  });
-
-  link.on('up', () => {
-    session++;
-    parser.reset();
-    void startSession(session);
-  });
-  link.on('down', (reason) => {
-    session++;
-    ready = false;
-    keepalive.end();
-    failPending(new DeviceError(`Q-SYS connection lost: ${reason}`, 'DEVICE_OFFLINE'));
-    if (!stickyFailure) ctx.setStatus('offline', `${link.describe()}: ${reason}`);
   });
   link.on('data', (chunk) => {
     for (const m of parser.push(chunk)) onMessage(m);
@@ -316,13 +295,11 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
   return {
     actions,
     async start() {
-      link.start();
+      conn.start();
     },
     async stop() {
-      session++;
-      keepalive.end();
       failPending(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
-      await link.stop();
+      await conn.stop();
     },
   };
 }

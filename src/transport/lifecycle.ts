@@ -105,7 +105,7 @@ export class DeviceConnection {
   private everOnline = false;
   private consecutiveTimeouts = 0;
   /** An `error` condition the device reported during the handshake, shown instead of `online`. */
-  private heldCondition: string | null = null;
+  private heldCondition: { status: 'offline' | 'error'; message: string } | null = null;
   /** Connection attempts made (for diagnostics and tests). */
   attempts = 0;
 
@@ -171,12 +171,12 @@ export class DeviceConnection {
 
   /**
    * A condition the device reports while connected (Q-SYS engine state, Videohub "Device present"):
-   * `error` keeps the connection and its probe; `online` clears it. Reported during the handshake,
-   * it is what the device shows once the handshake completes.
+   * `error` or `offline` (reachable but not serving) keep the connection and its probe; `online`
+   * clears it. Reported during the handshake, it is what the device shows once the handshake completes.
    */
-  condition(status: 'online' | 'error', message: string): void {
+  condition(status: 'online' | 'offline' | 'error', message: string): void {
     if (this.phase === 'online') this.o.report(status, message, { restart: false });
-    else if (this.phase === 'handshake') this.heldCondition = status === 'error' ? message : null;
+    else if (this.phase === 'handshake') this.heldCondition = status === 'online' ? null : { status, message };
   }
 
   /** An action on this device got no answer in time; after `timeoutsBeforeReconnect` in a row the connection is dropped. */
@@ -248,7 +248,7 @@ export class DeviceConnection {
     this.o.clock.clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.phase = 'online';
-    if (this.heldCondition) this.o.report('error', this.heldCondition, { restart: this.everOnline });
+    if (this.heldCondition) this.o.report(this.heldCondition.status, this.heldCondition.message, { restart: this.everOnline });
     else this.o.report('online', message, { restart: this.everOnline });
     this.everOnline = true;
     this.stableTimer = this.o.clock.setTimeout(() => {
