@@ -22,7 +22,7 @@ const CONTROLS: TesiraConfig['controls'] = {
   'lectern-mute': { instance: 'MicMutes', type: 'mute', channel: 2 },
 };
 
-async function setup(cfg: Partial<TesiraConfig> = {}, design: TesiraSimulatorOptions = DESIGN) {
+async function setup(cfg: Partial<TesiraConfig> = {}, design: TesiraSimulatorOptions = DESIGN, waitOnline = true) {
   sim = new TesiraSimulator(design);
   const port = await sim.start();
   const ctx = recordingContext('audio');
@@ -31,7 +31,7 @@ async function setup(cfg: Partial<TesiraConfig> = {}, design: TesiraSimulatorOpt
     ctx,
   );
   await dev.start();
-  await ctx.until((c) => c.status === 'online', 'online');
+  if (waitOnline) await ctx.until((c) => c.status === 'online', 'online');
   return ctx;
 }
 
@@ -106,13 +106,12 @@ describe('tesira driver over Telnet', () => {
     expect(ctx.logs.some((l) => String(l.msg).includes('not TTP'))).toBe(false);
   });
 
-  it('-ERR answers become errors; a control missing on the device is reported, the others work', async () => {
-    const ctx = await setup({ controls: { ...CONTROLS, ghost: { instance: 'NoSuchBlock', type: 'level', channel: 1 } } });
-    expect(ctx.errors.join()).toMatch(/ghost: .*-ERR address not found/);
-    expect(ctx.statuses.at(-1)?.message).toContain('1 control(s) not found');
-    await expect(run('level', { control: 'ghost', db: 0 })).rejects.toThrow(/address not found/);
-    await run('mute', { control: 'mic-mute', on: true });
-    await ctx.until((c) => c.state['mic-mute'] === true, 'other controls still work');
+  it("a control the device does not know is bad_config with the device's words, retried at the longest interval", async () => {
+    const ghost = { ...CONTROLS, ghost: { instance: 'NoSuchBlock', type: 'level' as const, channel: 1 } };
+    const ctx = await setup({ controls: ghost }, DESIGN, false);
+    await ctx.until((c) => c.status === 'bad_config', 'bad_config');
+    expect(ctx.statuses.at(-1)?.message).toMatch(/ghost \(NoSuchBlock\): .*-ERR address not found/);
+    expect(ctx.statuses.at(-1)?.message).toMatch(/next attempt in 60 s/);
   });
 
   it('garbage lines are logged and ignored', async () => {
@@ -156,12 +155,15 @@ describe('tesira driver over Telnet', () => {
       ctx,
     );
     await dev.start();
-    await ctx.until((c) => c.errors.some((e) => e.includes('no TTP banner')), 'banner timeout');
+    await ctx.until(
+      (c) => c.statuses.some((st) => st.status === 'offline' && st.message.includes('no TTP banner')),
+      'banner timeout',
+    );
     expect(ctx.statuses.some((s) => s.status === 'online')).toBe(false);
   });
 
   it('re-subscribes periodically with the same labels and detects a silent device', async () => {
-    const ctx = await setup({ resubscribe_ms: 1000, request_timeout_ms: 300 });
+    const ctx = await setup({ resubscribe_ms: 1000, keepalive_ms: 1000, request_timeout_ms: 300 });
     await ctx.until(
       () => sim.received.filter((l) => l.includes('subscribe level 1 program-level')).length >= 2,
       'resubscribe',
@@ -171,7 +173,7 @@ describe('tesira driver over Telnet', () => {
     await ctx.until((c) => c.status === 'offline', 'offline after silent re-subscribe', 5000);
     sim.silent = false;
     await ctx.until((c) => c.status === 'online', 'back online', 5000);
-    expect(ctx.errors.some((e) => e.includes('re-subscribe failed'))).toBe(true);
+    expect(ctx.statuses.some((st) => st.status === 'offline' && /liveness probe/.test(st.message))).toBe(true);
   });
 });
 

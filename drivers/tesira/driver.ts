@@ -4,13 +4,12 @@
 // and `get` answers — never from what we set.
 import { type Static, Type } from '@sinclair/typebox';
 import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
+import { ConfigFault } from '../../src/transport/lifecycle.js';
 import type { Link } from '../../src/transport/link.js';
-import { KeepAlive } from '../../src/transport/keepalive.js';
 import { CommandQueue } from '../../src/transport/queue.js';
 import { type BindingInterface, SerialLink } from '../../src/transport/serial.js';
 import { TcpLink } from '../../src/transport/tcp.js';
 import { TelnetFilter } from '../../src/transport/telnet.js';
-import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import {
   describeTtpError,
@@ -52,9 +51,20 @@ export const TesiraConfigSchema = Type.Object(
       minimum: 1000,
       maximum: 3_600_000,
       default: 300_000,
-      description: 'Re-send subscriptions (same labels) this often; also the liveness check.',
+      description: 'Re-send subscriptions (same labels) this often (they are lost on a config push without a disconnect).',
     }),
-    banner_timeout_ms: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+    keepalive_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 600_000,
+      default: 20_000,
+      description: 'Liveness probe period (`SESSION set verbose true` → `+OK`, or the re-subscribe when due).',
+    }),
+    banner_timeout_ms: Type.Integer({
+      minimum: 500,
+      maximum: 60_000,
+      default: 10_000,
+      description: 'Telnet: longest wait for the TTP banner after the option negotiation (part of the handshake).',
+    }),
     request_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000 }),
   },
   { additionalProperties: false },
@@ -85,9 +95,9 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
   const telnet = transport === 'telnet' ? new TelnetFilter() : null;
   const parser = new TtpParser();
   const queue = new CommandQueue<TtpMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
-  let session = 0;
-  let bannerTimer: TimerHandle | null = null;
-  let awaitingBanner = false;
+  /** Settles the handshake's wait for the TTP banner (Telnet). */
+  let banner: (() => void) | null = null;
+  let lastSubscribed = 0;
 
   /** The last command line written, to recognise its echo. */
   let lastSent = '';
@@ -110,11 +120,8 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
   function onMessage(m: TtpMessage): void {
     switch (m.kind) {
       case 'banner':
-        if (awaitingBanner) {
-          awaitingBanner = false;
-          ctx.clock.clearTimeout(bannerTimer);
-          void startSession(session);
-        }
+        banner?.();
+        banner = null;
         return;
       case 'publish': {
         const c = controls[m.label];
@@ -141,10 +148,11 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
     }
   }
 
-  async function subscribeAll(id: number): Promise<string[]> {
+  /** Subscribes every configured control (same labels each time, so no duplicates). A tag or channel the
+   * device does not know (`-ERR address not found`) is a config fault; a timeout is a dead link. */
+  async function subscribeAll(): Promise<void> {
     const failed: string[] = [];
     for (const [name, c] of Object.entries(controls)) {
-      if (id !== session) break;
       try {
         await send(
           `subscribe ${name}`,
@@ -152,68 +160,50 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
         );
       } catch (e) {
         if (e instanceof DeviceError && e.code !== 'DEVICE_ERROR') throw e; // timeout / offline: the link is bad
-        failed.push(`${name}: ${errorMessage(e)}`);
+        failed.push(`${name} (${c.instance}): ${errorMessage(e)}`);
       }
     }
-    return failed;
+    lastSubscribed = ctx.clock.now();
+    if (failed.length) throw new ConfigFault(`the Tesira refused ${failed.length} control(s): ${failed.join('; ')}`);
   }
 
-  async function startSession(id: number): Promise<void> {
-    try {
-      // Verbose answers carry keys ("value":…), which is what we parse best.
-      await send('SESSION set verbose', 'SESSION set verbose true\n');
-      const failed = await subscribeAll(id);
-      if (id !== session) return;
-      for (const f of failed) ctx.reportError(`subscription failed (check instance tag / channel): ${f}`);
-      ctx.setStatus(
-        'online',
-        failed.length
-          ? `connected to ${link.describe()}; ${failed.length} control(s) not found`
-          : `connected to ${link.describe()}`,
-      );
-      resubscribe.start();
-    } catch (e) {
-      if (id !== session) return;
-      ctx.reportError(`Tesira session start failed: ${errorMessage(e)}`);
-      link.reconnect(`session start failed: ${errorMessage(e)}`);
+  /** Telnet: every option refused, then the banner; then verbose answers and every subscription. */
+  async function handshake(h: { info: string }): Promise<string> {
+    if (telnet) {
+      const ms = config.banner_timeout_ms ?? 10_000;
+      await new Promise<void>((resolve, reject) => {
+        const timer = ctx.clock.setTimeout(() => {
+          banner = null;
+          reject(new DeviceError(`no TTP banner from ${h.info} within ${ms} ms (Telnet negotiation not completed?)`));
+        }, ms);
+        banner = () => {
+          ctx.clock.clearTimeout(timer);
+          resolve();
+        };
+      });
     }
+    // Verbose answers carry keys ("value":…), which is what we parse best.
+    await send('SESSION set verbose', 'SESSION set verbose true\n');
+    await subscribeAll();
+    return `connected to ${link.describe()}`;
   }
 
-  // Same labels again: subscriptions can be lost by a config push without a disconnect. Also the liveness check.
-  const resubscribe = new KeepAlive({
-    clock: ctx.clock,
-    everyMs: config.resubscribe_ms ?? 300_000,
-    check: () => subscribeAll(session),
-    onFail: (e) => {
-      ctx.reportError(`Tesira re-subscribe failed: ${errorMessage(e)}`);
-      link.reconnect(`no reply from Tesira: ${errorMessage(e)}`);
+  const conn = ctx.connect(link, {
+    handshake,
+    // Liveness: re-subscribe when due (subscriptions can be lost by a config push without a disconnect),
+    // else the cheapest command TTP has that always answers +OK.
+    probe: () =>
+      ctx.clock.now() - lastSubscribed >= (config.resubscribe_ms ?? 300_000)
+        ? subscribeAll()
+        : send('liveness probe', 'SESSION set verbose true\n'),
+    probeIntervalMs: config.keepalive_ms ?? 20_000,
+    handshakeTimeoutMs: (config.banner_timeout_ms ?? 10_000) + 10_000,
+    onDown: (reason) => {
+      banner = null;
+      parser.reset();
+      telnet?.reset();
+      queue.failAll(new DeviceError(`Tesira connection lost: ${reason}`, 'DEVICE_OFFLINE'));
     },
-  });
-
-  link.on('up', (info) => {
-    session++;
-    parser.reset();
-    telnet?.reset();
-    if (!telnet) {
-      void startSession(session);
-      return;
-    }
-    // The server negotiates options first and sends its banner once all were refused.
-    awaitingBanner = true;
-    const id = session;
-    bannerTimer = ctx.clock.setTimeout(() => {
-      if (id !== session || !awaitingBanner) return;
-      ctx.reportError(`no TTP banner from ${info} within ${config.banner_timeout_ms ?? 10_000} ms`);
-      link.reconnect('no TTP banner (Telnet negotiation not completed?)');
-    }, config.banner_timeout_ms ?? 10_000);
-  });
-  link.on('down', (reason) => {
-    session++;
-    awaitingBanner = false;
-    ctx.clock.clearTimeout(bannerTimer);
-    resubscribe.end();
-    queue.failAll(new DeviceError(`Tesira connection lost: ${reason}`, 'DEVICE_OFFLINE'));
-    ctx.setStatus('offline', `${link.describe()}: ${reason}`);
   });
   link.on('data', (chunk) => {
     let data = chunk;
@@ -302,14 +292,11 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
   return {
     actions,
     async start() {
-      link.start();
+      conn.start();
     },
     async stop() {
-      session++;
-      ctx.clock.clearTimeout(bannerTimer);
-      resubscribe.end();
       queue.failAll(new DeviceError('driver stopped', 'DEVICE_OFFLINE'));
-      await link.stop();
+      await conn.stop();
     },
   };
 }
