@@ -41,6 +41,8 @@ export class ScriptablePeer {
   private server: net.Server | null = null;
   private readonly pairs = new Set<Pair>();
   private held: { pair: Pair; data: Buffer }[] = [];
+  /** Real time (ms) of the last bytes forwarded either way. */
+  private lastTraffic = 0;
 
   constructor(
     private readonly upstream: () => { host: string; port: number },
@@ -87,6 +89,16 @@ export class ScriptablePeer {
     for (const h of held) if (!h.pair.agent.destroyed) h.pair.agent.write(h.data);
   }
 
+  /**
+   * Paces a fake clock about to move `stepMs`: while bytes flowed in the last 200 ms of real time
+   * (a handshake or a request under way), fake time may run at most 10× real time, so a request's
+   * timeout never fires only because loopback TCP took real milliseconds (Nagle + delayed ACK can
+   * hold a device's second write for 40 ms). When the line is idle, time jumps freely.
+   */
+  async pace(stepMs: number): Promise<void> {
+    if (Date.now() - this.lastTraffic < 200) await new Promise((r) => setTimeout(r, Math.ceil(stepMs / 10)));
+  }
+
   /** Connections currently open towards the agent. */
   get open(): number {
     return this.pairs.size;
@@ -124,7 +136,10 @@ export class ScriptablePeer {
     pair.device = device;
     device.on('error', () => undefined);
     device.on('close', () => this.closePair(pair));
+    device.setNoDelay(true);
+    pair.agent.setNoDelay(true);
     device.on('data', (d) => {
+      this.lastTraffic = Date.now();
       if (this.mode === 'silent') return;
       if (this.mode === 'garbage') return void pair.agent.write(GARBAGE);
       if (this.mode === 'hold') return void this.held.push({ pair, data: d });
@@ -133,6 +148,7 @@ export class ScriptablePeer {
     pair.agent.on('data', (d) => {
       if (this.mode === 'silent') return;
       if (this.mode === 'garbage') return void pair.agent.write(GARBAGE);
+      this.lastTraffic = Date.now();
       device.write(d);
     });
   }

@@ -41,7 +41,12 @@ export interface Rig {
 /** Real time for loopback I/O to happen between fake-clock steps. */
 export const ioTurn = () => new Promise<void>((r) => setTimeout(r, 1));
 
-export async function startRig(driver: DriverDefinition, config: Record<string, unknown>): Promise<Rig> {
+/** `pace(stepMs)`: awaited before every fake-clock step, so real I/O under way is not outrun (the peer's `pace`). */
+export async function startRig(
+  driver: DriverDefinition,
+  config: Record<string, unknown>,
+  pace: (stepMs: number) => Promise<void> = async () => undefined,
+): Promise<Rig> {
   const clock = new FakeClock();
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const bus = new Bus();
@@ -90,6 +95,7 @@ export async function startRig(driver: DriverDefinition, config: Record<string, 
 
   const advance = async (ms: number, stepMs = 50) => {
     for (let t = 0; t < ms; t += stepMs) {
+      await pace(stepMs);
       clock.advance(Math.min(stepMs, ms - t));
       await ioTurn();
     }
@@ -117,6 +123,8 @@ export async function startRig(driver: DriverDefinition, config: Record<string, 
         if (pred()) return;
         if (t >= budgetMs)
           throw new Error(`no ${what} within ${budgetMs} ms (fake); statuses ${statuses.join(' → ')}; last: ${messages.at(-1)}`);
+        await pace(stepMs);
+        if (pred()) return;
         clock.advance(stepMs);
       }
     },
