@@ -135,6 +135,8 @@ describe('recorder follows a meeting through a restream outage', () => {
       10_000,
       'three failed attempts',
     );
+    // Another meeting's end does not stop the retries for this one.
+    t.agent.events.emit({ type: 'meeting.end', at: new Date().toISOString(), data: { id: 'other-meeting' } });
     // The failed attempts left nothing behind.
     expect((await act<{ sessions: unknown[] }>('recordings')).sessions).toEqual([]);
 

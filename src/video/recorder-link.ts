@@ -111,7 +111,10 @@ export class RecorderLink {
     const meeting = meetingFromEvent(e.data);
     const cause: Cause = { kind: 'calendar', name: e.type, detail: meeting.id };
     for (const p of this.prefs) {
-      if (p.followMeeting) this.unfollow(p.id);
+      // A new meeting replaces the one followed; an end stops the retries only for its own meeting.
+      const followed = this.following.get(p.id)?.meeting.id;
+      if (p.followMeeting && (e.type === 'meeting.start' || !meeting.id || !followed || followed === meeting.id))
+        this.unfollow(p.id);
       this.enqueue(p.id, async () => {
         if (e.type === 'meeting.start') {
           if (p.followMeeting) {
