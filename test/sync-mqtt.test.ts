@@ -1,6 +1,7 @@
 // The MQTT link end to end against each test broker (aedes in-process;
 // Mosquitto too when available): retained topics, events with ids and seqs,
 // broker down at start, broker restart with 10,000 queued, commands, inbox.
+import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentContext, Feature } from '../src/app-context.js';
 import { createAlerts, createSync, type SyncFeature } from '../src/sync/index.js';
@@ -268,20 +269,73 @@ describe.each(brokerSpecs)('sync over $kind', (spec) => {
     expect(r.error.message).toContain('central-viewer');
   });
 
-  it.runIf(spec.kind === 'mosquitto')('replies to the MQTT 5 response topic with the correlation data', async () => {
-    const b = await broker();
-    const a = await agent(b);
-    const sub = await subscribe(b, ['central/replies/#'], { protocolVersion: 5 });
-    await linkUp(a);
-    await sub.client.publishAsync(`${BASE}/cmd/system.info`, '{}', {
-      qos: 1,
-      properties: { responseTopic: 'central/replies/x', correlationData: Buffer.from('corr-42') },
-    });
-    await sub.waitFor(() => sub.messages.length === 1, 10_000, 'v5 reply');
-    expect(sub.messages[0].topic).toBe('central/replies/x');
-    expect(sub.messages[0].properties?.correlationData?.toString()).toBe('corr-42');
-    expect(JSON.parse(sub.messages[0].payload.toString())).toMatchObject({ result: { room_id: 'test-room' } });
-  });
+  it.runIf(spec.kind === 'mosquitto')(
+    'replies to an MQTT 5 response topic in the reply namespace, with the correlation data',
+    async () => {
+      const b = await broker();
+      const a = await agent(b, 'reply_topic_prefix = "central/replies/test-room/"');
+      const sub = await subscribe(b, ['central/replies/#'], { protocolVersion: 5 });
+      await linkUp(a);
+      await sub.client.publishAsync(`${BASE}/cmd/system.info`, '{}', {
+        qos: 1,
+        properties: { responseTopic: 'central/replies/test-room/x', correlationData: Buffer.from('corr-42') },
+      });
+      await sub.waitFor(() => sub.messages.length === 1, 10_000, 'v5 reply');
+      expect(sub.messages[0].topic).toBe('central/replies/test-room/x');
+      expect(sub.messages[0].properties?.correlationData?.toString()).toBe('corr-42');
+      expect(JSON.parse(sub.messages[0].payload.toString())).toMatchObject({ result: { room_id: 'test-room' } });
+    },
+  );
+
+  // Issue 19 item 4: anyone allowed to publish to cmd/# could make the agent publish anywhere.
+  it.runIf(spec.kind === 'mosquitto')(
+    "a response topic outside the room's reply namespace is refused: not run, not published there, logged",
+    async () => {
+      const b = await broker();
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+      const a = await agent(b, '', { logger });
+      const sub = await subscribe(b, ['#'], { protocolVersion: 5 });
+      await linkUp(a);
+      const before = a.agent.host.ids().length;
+      for (const [i, responseTopic] of ['rooms/other-room/cmd/device.action', 'central/anything', `${BASE}/status`].entries()) {
+        await sub.client.publishAsync(
+          `${BASE}/cmd/device.action`,
+          JSON.stringify({ transaction: `t${i}`, params: { device: 'nope', action: 'x' } }),
+          {
+            qos: 1,
+            properties: { responseTopic, correlationData: Buffer.from(`c${i}`) },
+          },
+        );
+      }
+      await sub.waitFor(() => sub.json(`${BASE}/cmd/device.action/reply`).length === 3, 10_000, 'refusals on the fallback topic');
+      const replies = sub.messages.filter((m) => m.topic === `${BASE}/cmd/device.action/reply`);
+      for (const m of replies) {
+        const body = JSON.parse(m.payload.toString()) as { error: { code: number; message: string } };
+        expect(body.error.code).toBe(4003);
+        expect(body.error.message).toContain(`outside this room's reply namespace ${BASE}/reply/`);
+        expect(body.error.message).toContain('the request was not run');
+      }
+      expect(replies.map((m) => m.properties?.correlationData?.toString()).sort()).toEqual(['c0', 'c1', 'c2']);
+      // Nothing was published where the requests pointed, and the command never ran (no audit of it).
+      expect(
+        sub.messages.filter((m) => m.topic === 'rooms/other-room/cmd/device.action' || m.topic === 'central/anything'),
+      ).toEqual([]);
+      expect(sub.messages.filter((m) => m.topic === `${BASE}/status` && m.payload.toString().includes('transaction'))).toEqual(
+        [],
+      );
+      expect(a.agent.host.ids().length).toBe(before);
+      const refusals = lines.filter((l) => l.includes("outside the room's reply namespace"));
+      expect(refusals.length).toBeGreaterThanOrEqual(1);
+      expect(refusals[0]).toContain('rooms/other-room/cmd/device.action');
+      // A response topic inside the default namespace is honoured.
+      await sub.client.publishAsync(`${BASE}/cmd/system.info`, '{}', {
+        qos: 1,
+        properties: { responseTopic: `${BASE}/reply/central-1/42`, correlationData: Buffer.from('ok') },
+      });
+      await sub.waitFor(() => sub.json(`${BASE}/reply/central-1/42`).length === 1, 10_000, 'reply in the namespace');
+    },
+  );
 
   it('takes inbox/events through the tracking ingest path (dedup holds) and says when tracking is absent', async () => {
     const b = await broker();

@@ -24,14 +24,38 @@ export interface ReplyTarget {
 
 export type Reply = { target: ReplyTarget; payload: ReplyMessage };
 
-/** Where a reply goes: MQTT 5 response topic (with its correlation data) first, else `<topic>/reply`. */
-export function replyTarget(packet: IPublishPacket, fallback: string): ReplyTarget {
+/**
+ * Where a reply goes: the MQTT 5 response topic (with its correlation data) when it lies in the room's
+ * reply namespace (`allowedPrefix`), else — no response topic — `fallback` (`<topic>/reply`). A response
+ * topic outside the namespace is refused: whoever may publish to `cmd/#` must not be able to make the
+ * agent publish anywhere (another room's topics, the central service's own). The refusal's reply goes to
+ * `fallback`, with the correlation data, so the requester can still learn why.
+ */
+export function replyTarget(
+  packet: IPublishPacket,
+  fallback: string,
+  allowedPrefix: string,
+): { target: ReplyTarget; refused: string | null } {
   const rt = packet.properties?.responseTopic;
-  if (rt) {
-    const cd = packet.properties?.correlationData;
-    return { topic: rt, ...(cd ? { properties: { correlationData: cd } } : {}) };
+  const cd = packet.properties?.correlationData;
+  const properties = cd ? { properties: { correlationData: cd } } : {};
+  if (!rt) return { target: { topic: fallback }, refused: null };
+  if (rt.startsWith(allowedPrefix) && rt.length > allowedPrefix.length && !/[#+\u0000]/.test(rt)) {
+    return { target: { topic: rt, ...properties }, refused: null };
   }
-  return { topic: fallback };
+  return {
+    target: { topic: fallback, ...properties },
+    refused: `response topic is outside this room's reply namespace ${allowedPrefix}`,
+  };
+}
+
+/** The error reply for a refused response topic (the request itself is not run). */
+export function refusedReply(payload: Buffer, reason: string): ReplyMessage {
+  const parsed = parseBody(payload);
+  const v = parsed.ok ? (parsed.value as { transaction?: unknown } | null) : null;
+  const transaction = v && typeof v === 'object' && !Array.isArray(v) ? v.transaction : undefined;
+  const t = typeof transaction === 'string' || typeof transaction === 'number' ? { transaction } : {};
+  return { ...t, error: { code: ERROR_CODES.FORBIDDEN, message: `${reason}; the request was not run` } };
 }
 
 export function parseBody(payload: Buffer): { ok: true; value: unknown } | { ok: false; error: RpcError } {

@@ -35,6 +35,15 @@ export const MqttSectionSchema = Type.Object(
         'Role of commands on cmd/<method> that carry no token (the broker identity the central service uses). "none": such commands are refused.',
     }),
     command_identity: Type.String({ default: 'central', description: 'Name shown in the audit log for those commands.' }),
+    reply_topic_prefix: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 512,
+        pattern: '^[^#+\\s]+$',
+        description:
+          'MQTT 5 response topics a command or inbox delivery may name must start with this (default: <topic_prefix>/<room_id>/reply/). A request naming any other topic is not run; it gets error 4003 on cmd/<method>/reply and the refusal is logged.',
+      }),
+    ),
     inflight_window: Type.Integer({
       minimum: 1,
       maximum: 65_000,

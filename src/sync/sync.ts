@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import type { AgentContext, Feature } from '../app-context.js';
 import type { TopicMessage } from '../state/bus.js';
 import { errorMessage } from '../util/errors.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { AlertSink } from './alerts.js';
-import { CommandHandler, type ReplyTarget, replyTarget, runInbox, type TrackingIngest } from './commands.js';
+import { CommandHandler, refusedReply, replyTarget, runInbox, type TrackingIngest } from './commands.js';
 import { Drainer } from './drain.js';
 import { MqttLink } from './link.js';
 import { MeetingCache, Outbox } from './outbox.js';
@@ -32,6 +33,9 @@ export class SyncFeature implements Feature {
   private readonly meetings: MeetingCache;
   private readonly commands: CommandHandler;
   private readonly log: Logger;
+  /** Where MQTT 5 response topics must point ([mqtt] reply_topic_prefix). */
+  private readonly replyPrefix: string;
+  private readonly refusals: RateLimitedLog;
   private readonly room: string;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly dirtyDevices = new Set<string>();
@@ -50,6 +54,8 @@ export class SyncFeature implements Feature {
     this.room = ctx.config.agent.room_id;
     this.log = ctx.logger.child({ mod: 'sync' });
     this.topics = new Topics(cfg.topic_prefix, this.room);
+    this.replyPrefix = cfg.reply_topic_prefix ?? this.topics.replyNamespace;
+    this.refusals = new RateLimitedLog(this.log, { clock: ctx.clock });
     this.outbox = new Outbox(ctx.store, this.room, { maxRows: cfg.outbox_max_rows, maxAgeMs: cfg.outbox_max_age_h * 3_600_000 });
     this.meetings = new MeetingCache(ctx.store);
     this.commands = new CommandHandler(ctx.rpc, ctx.auth, cfg);
@@ -232,15 +238,23 @@ export class SyncFeature implements Feature {
 
   private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
     let reply: ReplyMessage;
-    let target: ReplyTarget;
-    if (topic === this.topics.inbox) {
-      target = replyTarget(packet, `${this.topics.inbox}/reply`);
+    const method = topic === this.topics.inbox ? null : this.topics.commandMethod(topic);
+    if (topic !== this.topics.inbox && !method) return;
+    const fallback = method ? this.topics.reply(method) : `${this.topics.inbox}/reply`;
+    const { target, refused } = replyTarget(packet, fallback, this.replyPrefix);
+    if (refused) {
+      // The requested topic is attacker-chosen text: logged cut short, rate limited.
+      this.refusals.log(
+        'warn',
+        'reply-topic',
+        { topic, response_topic: String(packet.properties?.responseTopic).slice(0, 200), reason: refused },
+        "command refused: its MQTT 5 response topic is outside the room's reply namespace",
+      );
+      reply = refusedReply(payload, refused);
+    } else if (!method) {
       reply = await runInbox(this.ctx.feature<TrackingIngest & Feature>('tracking'), payload, this.cfg.inbox_source);
       if ('error' in reply) this.log.warn({ err: reply.error.message }, 'inbox/events delivery refused');
     } else {
-      const method = this.topics.commandMethod(topic);
-      if (!method) return;
-      target = replyTarget(packet, this.topics.reply(method));
       reply = await this.commands.run(method, payload);
     }
     this.link.publish(target.topic, JSON.stringify(reply), {

@@ -100,6 +100,10 @@ export class Topics {
   reply(method: string): string {
     return `${this.base}/cmd/${method}/reply`;
   }
+  /** Default namespace of MQTT 5 response topics (`[mqtt] reply_topic_prefix`). */
+  get replyNamespace(): string {
+    return `${this.base}/reply/`;
+  }
   /** The method of a `cmd/<method>` topic, or null for anything else (replies included). */
   commandMethod(topic: string): string | null {
     const head = `${this.base}/cmd/`;
