@@ -39,7 +39,7 @@ input = "http://127.0.0.1:${port}/cam-1_main.ts"
 segment_seconds = 2
 preset = "ultrafast"
 min_free_mb = 1
-start_timeout_ms = 5000
+start_timeout_ms = 15000
 follow_meeting = true
 meeting_title = false
 follow_retry_min_ms = 200
@@ -146,7 +146,7 @@ describe('recorder follows a meeting through a restream outage', () => {
         const s = await act<Status>('status');
         return s.segment !== null && s.session === 'conf-9';
       },
-      20_000,
+      30_000,
       'recording after the restream came back',
     );
     await waitUntil(async () => !(await recAlert()), 10_000, 'alert cleared');
@@ -179,4 +179,13 @@ describe('recorder follows a meeting through a restream outage', () => {
     const sessions = (await act<{ sessions: { id: string }[] }>('recordings')).sessions;
     expect(sessions.map((s) => s.id)).toEqual(['conf-9']);
   }, 60_000);
+
+  it('a failed start of a meeting recorded earlier that day leaves its session as it was', async () => {
+    type Listed = { session: { ended_at: string | null }; segments: unknown[]; gaps: unknown[] };
+    const before = await act<Listed>('recordings', { session: 'conf-9' });
+    expect(before.session.ended_at).not.toBeNull();
+    await stopRestream();
+    await expect(act('start', { meeting_id: 'conf-9' })).rejects.toThrow(/did not start recording/);
+    expect(await act<Listed>('recordings', { session: 'conf-9' })).toEqual(before);
+  });
 });

@@ -247,9 +247,10 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
   };
 
   /** Waits for ffmpeg's first segment; on failure the attempt is undone and the reason thrown. */
-  const waitFirstSegment = async (s: Session, signal: AbortSignal, undo: () => void) => {
+  const waitFirstSegment = async (s: Session, signal: AbortSignal, earlier: number, undo: () => void) => {
     const end = Date.now() + config.start_timeout_ms;
-    while (!s.rec.currentSegment && index!.segments({ session: s.key }).length === 0) {
+    // A session recorded earlier that day already has segments: count only new ones.
+    while (!s.rec.currentSegment && index!.segments({ session: s.key }).length === earlier) {
       if (signal.aborted || Date.now() > end || (!s.rec.running && s.rec.restarts > 0)) {
         const reason = s.rec.lastGap?.reason ?? 'no segment after the start timeout';
         await s.rec.stop();
@@ -378,11 +379,13 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
             startedAt: new Date(now).toISOString(),
             rec,
           };
+          // A start that records nothing leaves nothing: no session row, gap or folder.
+          const segmentsBefore = index!.segments({ session: key }).length;
           session = s;
           rec.start();
-          // A start that records nothing leaves nothing: no session row, gap or folder.
           const undo = () => {
-            if (index!.segments({ session: key }).length > 0) {
+            if (index!.segments({ session: key }).length > segmentsBefore) {
+              // Something was recorded after all (e.g. a segment ffmpeg left playable): keep it.
               index!.closeSession(key, new Date(ctx.clock.now()).toISOString());
               return;
             }
@@ -395,7 +398,7 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
               }
             }
           };
-          await waitFirstSegment(s, actx.signal, undo);
+          await waitFirstSegment(s, actx.signal, segmentsBefore, undo);
           ctx.emit({ type: 'recorder.started', data: { session: id, meeting_id: s.meetingId, directory: dir } });
           publish();
           return status();
