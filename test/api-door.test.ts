@@ -4,7 +4,10 @@ import { Type } from '@sinclair/typebox';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiLimits } from '../src/api/config.js';
 import type { FeatureFactory } from '../src/app-context.js';
+import { type ConfigError, formatIssue, parseConfig } from '../src/config/load.js';
+import { DriverRegistry } from '../src/host/registry.js';
 import { ERROR_CODES } from '../src/util/errors.js';
 import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 import { lineDriver } from './support/line-driver.js';
@@ -223,5 +226,29 @@ describe('limits set in [api]', () => {
     expect(refused).toHaveLength(2);
     expect(refused[0]?.error?.message).toMatch(/\[api\] max_in_flight/);
     c.ws.close();
+  });
+});
+
+describe('[api] in api.toml', () => {
+  it('every limit has a default; a bad value names file, line and key', () => {
+    expect(apiLimits(undefined)).toEqual({
+      max_frame_bytes: 1024 * 1024,
+      max_json_depth: 64,
+      max_batch: 100,
+      max_reply_bytes: 4 * 1024 * 1024,
+      max_queued_bytes: 8 * 1024 * 1024,
+      max_in_flight: 128,
+    });
+    const text = '[agent]\nroom_id = "r"\n\n[api]\nmax_batch = 0\nmax_frames = 3\n';
+    let issues: string[] = [];
+    try {
+      parseConfig(text, 'api.toml', new DriverRegistry([lineDriver]));
+    } catch (e) {
+      issues = (e as ConfigError).issues.map(formatIssue);
+    }
+    expect(issues).toEqual([
+      'api.toml:5: api.max_batch: must be >= 1, found 0',
+      expect.stringMatching(/^api\.toml:6: api\.max_frames: unknown key/),
+    ]);
   });
 });
