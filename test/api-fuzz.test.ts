@@ -28,6 +28,7 @@ const API = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/api.schema.json'), 
 };
 const RUNS = Number(process.env.FUZZ_RUNS) || 0;
 const runs = (byDefault: number) => RUNS || byDefault;
+// Test time limits grow with FUZZ_RUNS (below), so a nightly run is bounded by its size, not by vitest's default.
 const TOKENS: Record<Role, string> = {
   viewer: 'demo-viewer-token-change-me',
   operator: 'demo-operator-token-change-me',
@@ -172,47 +173,53 @@ const METHODS_TO_TRY = [...METHODS, 'no.such', '__proto__', 'constructor', 'toSt
 const casesFor = (method: string) => runs(40) * (method === 'device.action' ? 6 : 1);
 
 describe('API fuzz: the method table', () => {
-  it('every method: random and malformed params under every role, on concurrent connections', async () => {
-    const conns = new Map<string, FuzzConn>();
-    for (const role of ROLES) for (let i = 0; i < 3; i++) conns.set(`${role}${i}`, await FuzzConn.open(child.url, TOKENS[role]));
-    const answers = new Set<Promise<void>>();
-    const failures: string[] = [];
-    for (const m of METHODS_TO_TRY) {
-      await fc.assert(
-        fc.asyncProperty(callArb(m), async ({ method, role, conn, params }) => {
-          const c = conns.get(`${role}${conn}`) as FuzzConn;
-          const what = `${role} ${method} ${JSON.stringify(params)?.slice(0, 300)}`;
-          const need = API.methods[method]?.role;
-          // Params that are not an object are refused before the method is looked at.
-          const objectParams = params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params));
-          const mustBeForbidden = need !== undefined && objectParams && RANK[role] < RANK[need];
-          const answered: Promise<void> = c.call(method, params).then(
-            (r) => {
-              const problem =
-                undocumented(r) ?? (mustBeForbidden && r.error?.code !== API.errors.FORBIDDEN ? 'not FORBIDDEN' : null);
-              if (problem) failures.push(`${what} -> ${problem}: ${JSON.stringify(r).slice(0, 300)}`);
-            },
-            (e: Error) => {
-              failures.push(`${what} -> ${e.message}`);
-            },
-          );
-          answers.add(answered);
-          void answered.finally(() => answers.delete(answered));
-          // At most 50 in flight at a time: the point is breadth, not a flood (the flood has its own test).
-          if (answers.size >= 50) await Promise.race(answers);
-        }),
-        { numRuns: casesFor(m) },
-      );
-    }
-    await Promise.all(answers);
-    expect(failures).toEqual([]);
-    for (const c of conns.values()) {
-      expect(c.closeCode).toBeNull();
-      expect(c.strays).toEqual([]);
-      c.close();
-    }
-    await expectHealthy();
-  });
+  it(
+    'every method: random and malformed params under every role, on concurrent connections',
+    async () => {
+      const conns = new Map<string, FuzzConn>();
+      for (const role of ROLES)
+        for (let i = 0; i < 3; i++) conns.set(`${role}${i}`, await FuzzConn.open(child.url, TOKENS[role]));
+      const answers = new Set<Promise<void>>();
+      const failures: string[] = [];
+      for (const m of METHODS_TO_TRY) {
+        await fc.assert(
+          fc.asyncProperty(callArb(m), async ({ method, role, conn, params }) => {
+            const c = conns.get(`${role}${conn}`) as FuzzConn;
+            const what = `${role} ${method} ${JSON.stringify(params)?.slice(0, 300)}`;
+            const need = API.methods[method]?.role;
+            // Params that are not an object are refused before the method is looked at.
+            const objectParams =
+              params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params));
+            const mustBeForbidden = need !== undefined && objectParams && RANK[role] < RANK[need];
+            const answered: Promise<void> = c.call(method, params).then(
+              (r) => {
+                const problem =
+                  undocumented(r) ?? (mustBeForbidden && r.error?.code !== API.errors.FORBIDDEN ? 'not FORBIDDEN' : null);
+                if (problem) failures.push(`${what} -> ${problem}: ${JSON.stringify(r).slice(0, 300)}`);
+              },
+              (e: Error) => {
+                failures.push(`${what} -> ${e.message}`);
+              },
+            );
+            answers.add(answered);
+            void answered.finally(() => answers.delete(answered));
+            // At most 50 in flight at a time: the point is breadth, not a flood (the flood has its own test).
+            if (answers.size >= 50) await Promise.race(answers);
+          }),
+          { numRuns: casesFor(m) },
+        );
+      }
+      await Promise.all(answers);
+      expect(failures).toEqual([]);
+      for (const c of conns.values()) {
+        expect(c.closeCode).toBeNull();
+        expect(c.strays).toEqual([]);
+        c.close();
+      }
+      await expectHealthy();
+    },
+    60_000 + METHODS_TO_TRY.length * casesFor('x') * 20,
+  );
 });
 
 const frameArb = fc.oneof(
@@ -248,54 +255,58 @@ function wrapParams(inner: string): string {
 }
 
 describe('API fuzz: raw frames', () => {
-  it('non-JSON, binary, invalid UTF-8, huge ids, deep nesting, batches of every size: an answer or a documented close', async () => {
-    await fc.assert(
-      fc.asyncProperty(frameArb, async (f) => {
-        // One connection per frame: some frames rightly close it, and no answer can be mistaken for another's.
-        const c = await openRaw(child.url, TOKENS.operator);
-        try {
-          if (f.kind === 'badutf8' || f.kind === 'oversize') {
-            if (f.kind === 'oversize') c.ws.send('x'.repeat(1024 * 1024 + 1));
-            else c.ws.send(Buffer.concat([Buffer.from([0xc3, 0x28]), f.bytes]), { binary: false });
-            expect((await c.closed).code).toBe(f.kind === 'oversize' ? 1009 : 1007);
-            return;
-          }
-          if (f.kind === 'binary') {
-            const r = JSON.parse(await c.ask(Buffer.from(f.bytes), true)) as Reply;
-            expect(r.error?.code).toBe(API.errors.INVALID_REQUEST);
-            return;
-          }
-          if (f.kind === 'batch') {
-            const calls = Array.from({ length: f.size }, (_, i) => ({
-              jsonrpc: '2.0',
-              id: i,
-              method: i % 2 ? 'system.info' : 'devices.get',
-              params: i % 2 ? {} : { device: 'cam-1' },
-            }));
-            // A batch gets exactly one message: the array of answers, or one error for the whole batch.
-            const reply = JSON.parse(await c.ask(JSON.stringify(calls))) as Reply | Reply[];
-            if (f.size === 0 || f.size > MAX_BATCH) {
-              expect((reply as Reply).error?.code).toBe(API.errors.INVALID_REQUEST);
-            } else {
-              const ids = (reply as Reply[]).map((r) => r.id as number).sort((a, b) => a - b);
-              expect(ids).toEqual(calls.map((x) => x.id));
-              for (const r of reply as Reply[]) expectDocumentedAnswer(r, `batch item ${r.id}`);
+  it(
+    'non-JSON, binary, invalid UTF-8, huge ids, deep nesting, batches of every size: an answer or a documented close',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(frameArb, async (f) => {
+          // One connection per frame: some frames rightly close it, and no answer can be mistaken for another's.
+          const c = await openRaw(child.url, TOKENS.operator);
+          try {
+            if (f.kind === 'badutf8' || f.kind === 'oversize') {
+              if (f.kind === 'oversize') c.ws.send('x'.repeat(1024 * 1024 + 1));
+              else c.ws.send(Buffer.concat([Buffer.from([0xc3, 0x28]), f.bytes]), { binary: false });
+              expect((await c.closed).code).toBe(f.kind === 'oversize' ? 1009 : 1007);
+              return;
             }
-            return;
+            if (f.kind === 'binary') {
+              const r = JSON.parse(await c.ask(Buffer.from(f.bytes), true)) as Reply;
+              expect(r.error?.code).toBe(API.errors.INVALID_REQUEST);
+              return;
+            }
+            if (f.kind === 'batch') {
+              const calls = Array.from({ length: f.size }, (_, i) => ({
+                jsonrpc: '2.0',
+                id: i,
+                method: i % 2 ? 'system.info' : 'devices.get',
+                params: i % 2 ? {} : { device: 'cam-1' },
+              }));
+              // A batch gets exactly one message: the array of answers, or one error for the whole batch.
+              const reply = JSON.parse(await c.ask(JSON.stringify(calls))) as Reply | Reply[];
+              if (f.size === 0 || f.size > MAX_BATCH) {
+                expect((reply as Reply).error?.code).toBe(API.errors.INVALID_REQUEST);
+              } else {
+                const ids = (reply as Reply[]).map((r) => r.id as number).sort((a, b) => a - b);
+                expect(ids).toEqual(calls.map((x) => x.id));
+                for (const r of reply as Reply[]) expectDocumentedAnswer(r, `batch item ${r.id}`);
+              }
+              return;
+            }
+            // A frame that parses to notifications rightly gets no answer; whatever comes must be documented.
+            for (const a of await answersTo(c, f.text)) {
+              const reply = JSON.parse(a) as Reply | Reply[];
+              for (const r of Array.isArray(reply) ? reply : [reply]) expectDocumentedAnswer(r, `frame ${f.text.slice(0, 200)}`);
+            }
+          } finally {
+            c.ws.close();
           }
-          // A frame that parses to notifications rightly gets no answer; whatever comes must be documented.
-          for (const a of await answersTo(c, f.text)) {
-            const reply = JSON.parse(a) as Reply | Reply[];
-            for (const r of Array.isArray(reply) ? reply : [reply]) expectDocumentedAnswer(r, `frame ${f.text.slice(0, 200)}`);
-          }
-        } finally {
-          c.ws.close();
-        }
-      }),
-      { numRuns: runs(150) },
-    );
-    await expectHealthy();
-  });
+        }),
+        { numRuns: runs(150) },
+      );
+      await expectHealthy();
+    },
+    60_000 + runs(150) * 200,
+  );
 });
 
 const MARKER = '{"jsonrpc":"2.0","id":"fuzz-marker","method":"system.info"}';
@@ -327,7 +338,7 @@ describe('API fuzz: readers that stop reading', () => {
     slow.tcp.resume();
     expect((await slow.closed).code).toBe(4408);
     await expectHealthy();
-  });
+  }, 60_000);
 
   it('a reader that pauses while subscribed to every topic is closed with 4408; a reading subscriber keeps up', async () => {
     const topics = Object.keys(API.topics);
@@ -361,7 +372,7 @@ describe('API fuzz: readers that stop reading', () => {
     reader.close();
     operator.close();
     await expectHealthy();
-  });
+  }, 60_000);
 });
 
 describe('API fuzz: the agent afterwards', () => {
