@@ -57,7 +57,4 @@ export const shureTable = {
 } satisfies ConformanceTable;
 
 /** Driver cases failing today (issue 17); the runner asserts they still fail. Remove an entry when fixed. */
-export const knownDriverGaps: Record<string, KnownGap> = {
-  // issue 17 §4: Shure is online on TCP connect with no application answer; a hung device stays online.
-  'silent-device-is-not-online': { finding: 'issue 17 §4 Shure: online on TCP connect, no application keep-alive' },
-};
+export const knownDriverGaps: Record<string, KnownGap> = {};
