@@ -106,27 +106,31 @@ export const conferenceMicDriver = defineDriver({
       }
     };
 
-    link.on('up', (info) => {
-      parser.reset();
-      // With listen_port = 0 the OS picks the port; show it so the unit can be pointed at it.
-      ctx.setState(link instanceof UdpLink ? { link: info, listen_port: link.localPort } : { link: info });
-      ctx.setStatus('online', `${config.protocol} on ${info}`);
-    });
-    link.on('down', (reason) => {
-      parser.reset();
-      channels.allOff('link_lost');
-      ctx.setStatus('offline', reason);
-    });
     link.on('data', (chunk) => {
       for (const u of parser.push(chunk)) apply(u);
+    });
+    // These units only talk (camera-control outputs): there is nothing to ask them, so the
+    // handshake is the link itself and there is no probe. Offline is seen when the TCP gateway
+    // closes or the serial adapter goes away; UDP cannot tell (documented in docs/drivers).
+    const conn = ctx.connect(link, {
+      handshake: async ({ info }) => {
+        parser.reset();
+        // With listen_port = 0 the OS picks the port; show it so the unit can be pointed at it.
+        ctx.setState(link instanceof UdpLink ? { link: info, listen_port: link.localPort } : { link: info });
+        return `${config.protocol} on ${info}`;
+      },
+      onDown: () => {
+        parser.reset();
+        channels.allOff('link_lost');
+      },
     });
 
     return {
       async start() {
-        link.start();
+        conn.start();
       },
       async stop() {
-        await link.stop();
+        await conn.stop();
       },
       actions: {
         clear: defineAction({
