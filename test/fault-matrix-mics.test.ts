@@ -1,0 +1,65 @@
+// The fault matrix (test/support/fault-matrix.ts) for the microphone drivers.
+import net from 'node:net';
+import { conferenceMicDriver } from '../drivers/conference-mic/index.js';
+import { startConferenceMicSimulator } from '../drivers/conference-mic/simulator.js';
+import { shureMicDriver, startShureSimulator } from '../drivers/shure-mic/index.js';
+import { describeFaultMatrix } from './support/fault-matrix.js';
+
+/** A Shure port that answers every command with `< REP ERR >` (PROTOCOLS.md §5.1: errors come back so). */
+async function shureThatRefuses() {
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.on('data', () => s.write('< REP ERR >'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return { host: '127.0.0.1', port, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describeFaultMatrix('shure-mic', {
+  driver: shureMicDriver,
+  device: async () => {
+    const sim = await startShureSimulator();
+    return Object.assign(sim, { host: '127.0.0.1' });
+  },
+  config: (port) => ({ host: '127.0.0.1', port, keepalive_ms: 5000, request_timeout_ms: 1000 }),
+  probeIntervalMs: 5000,
+  requestTimeoutMs: 1000,
+  reject: { answer: () => '< REP ERR >' },
+  action: { name: 'refresh', params: {} },
+  change: {
+    make: (sim) => sim.setGate(3, true),
+    seen: (state) => ((state.active as number[] | undefined) ?? []).includes(3),
+  },
+  configError: {
+    // gates = "coverage_areas" on a unit without them (or the automixer not gating): `< REP ERR >`.
+    device: shureThatRefuses,
+    status: 'bad_config',
+    words: /REP ERR/,
+  },
+});
+
+describeFaultMatrix('conference-mic (tcp gateway)', {
+  driver: conferenceMicDriver,
+  device: async () => {
+    const sim = await startConferenceMicSimulator({ protocol: 'sdc8000', transport: 'tcp' });
+    const { host, port } = sim.endpoint as { host: string; port: number };
+    return Object.assign(sim, { host, port });
+  },
+  config: (port) => ({ protocol: 'sdc8000', transport: 'tcp', host: '127.0.0.1', port }),
+  probeIntervalMs: 0,
+  requestTimeoutMs: 0,
+  reject: {},
+  action: null,
+  passive: true,
+  change: {
+    make: async (sim) => {
+      // A passive device is online as soon as the peer accepts; wait for the peer's own connection to the unit.
+      for (let i = 0; i < 200 && sim.clients === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      sim.micOn(3);
+    },
+    seen: (state) => ((state.active as number[] | undefined) ?? []).includes(3),
+  },
+  // SDC 8000 serial output has nothing to log in to or to configure from here.
+  configError: null,
+});
