@@ -1,10 +1,21 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { createRequire } from 'node:module';
-import { confideaDatagram, CONFIDEA_STATUS } from './confidea.js';
 import type { ConferenceProtocol } from './protocol.js';
-import { sdcFrame } from './sdc8000.js';
-import { taidenPosition } from './taiden.js';
+
+// The units' side, written from their manuals (not from the driver's parsers):
+// Taiden HCS-3600 p.106: E5 idH idL shows microphone id, E5 00 00 the panorama.
+const taidenPosition = (id: number) => Buffer.from([0xe5, (id >> 8) & 0xff, id & 0xff]);
+// SDC 8000 camera control protocol p.110-111: "%" + data + the 16-bit sum of the
+// data's ASCII codes as 4 upper-case hex digits + CR.
+function sdcFrame(data: string): string {
+  let sum = 0;
+  for (const ch of data) sum = (sum + ch.charCodeAt(0)) & 0xffff;
+  return `%${data}${sum.toString(16).toUpperCase().padStart(4, '0')}\r`;
+}
+// Confidea G3 camera control p.85: {"UID": n, "status": s}; 0 off, 1 on, 2 request, 3 prior.
+const CONFIDEA_STATUS = { OFF: 0, ON: 1, REQUEST: 2, PRIOR: 3 } as const;
+const confideaDatagram = (uid: number, status: number) => Buffer.from(`{"UID": ${uid}, "status": ${status}}`, 'utf8');
 
 // binding-mock ships types only for its CommonJS build.
 type BindingMockModule = typeof import('@serialport/binding-mock', { with: { 'resolution-mode': 'require' }});
