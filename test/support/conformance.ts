@@ -275,8 +275,8 @@ export interface DriverCase {
   rows: string[];
   /** The device stand-in's script (a TCP text peer), or a started peer of another kind. */
   peer: PeerScript | (() => Promise<ConformancePeer>);
-  /** Driver config keys (host and port are added). */
-  config?: Record<string, unknown>;
+  /** Driver config keys (host and port of the peer are added), or a function of the peer giving every key. */
+  config?: Record<string, unknown> | ((peer: ConformancePeer) => Record<string, unknown>);
   /** Drives the device and asserts its observable outcome; throws on a mismatch. */
   run(dev: DeviceProbe): Promise<void>;
 }
@@ -310,7 +310,9 @@ export function describeDriverConformance(
       for (const id of Object.keys(gaps)) if (!cases.some((c) => c.id === id)) throw new Error(`gap ${id} names no case`);
       const devices = Object.fromEntries(
         cases.map((c) => {
-          const port = peers.get(c.id)?.port ?? 0;
+          const peer = peers.get(c.id) as ConformancePeer;
+          if (typeof c.config === 'function') return [c.id, { driver, ...c.config(peer) }];
+          const port = peer.port;
           // A peer without a port (a serial device) is reached through the case's config alone.
           return [c.id, { driver, ...(port ? { host: '127.0.0.1', port } : {}), ...c.config }];
         }),
