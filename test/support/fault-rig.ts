@@ -13,13 +13,14 @@ import { AuditLog } from '../../src/store/audit.js';
 import { Store } from '../../src/store/db.js';
 import { AlertsFeature } from '../../src/sync/alerts.js';
 import type { AlertMessage } from '../../src/sync/topics.js';
-import { FakeClock } from '../../src/util/clock.js';
+import { type Clock, FakeClock } from '../../src/util/clock.js';
 
 export const DEVICE = 'dut';
 /** The alerts' device_offline debounce used by the matrix (s). */
 export const DEBOUNCE_S = 60;
 
 export interface Rig {
+  /** The fake clock (`realClock` when the rig was started with it: then `pump` / `advance` are not for use). */
   clock: FakeClock;
   host: DeviceHost;
   /** Every status the device went through, consecutive repeats collapsed. */
@@ -41,13 +42,17 @@ export interface Rig {
 /** Real time for loopback I/O to happen between fake-clock steps. */
 export const ioTurn = () => new Promise<void>((r) => setTimeout(r, 1));
 
-/** `pace(stepMs)`: awaited before every fake-clock step, so real I/O under way is not outrun (the peer's `pace`). */
+/**
+ * `pace(stepMs)`: awaited before every fake-clock step, so real I/O under way is not outrun (the peer's
+ * `pace`). `o.clock`: a real clock for benchmarks; `o.debounceS`: the alert debounce (default DEBOUNCE_S).
+ */
 export async function startRig(
   driver: DriverDefinition,
   config: Record<string, unknown>,
   pace: (stepMs: number) => Promise<void> = async () => undefined,
+  o: { clock?: Clock; debounceS?: number } = {},
 ): Promise<Rig> {
-  const clock = new FakeClock();
+  const clock = (o.clock ?? new FakeClock()) as FakeClock;
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const bus = new Bus();
   const events = new RoomEvents();
@@ -83,7 +88,7 @@ export async function startRig(
     rpc: { topic: () => undefined, method: () => undefined },
   } as unknown as AgentContext;
   const feature = new AlertsFeature(ctx, {
-    device_offline_after_s: DEBOUNCE_S,
+    device_offline_after_s: o.debounceS ?? DEBOUNCE_S,
     meeting_late_after_min: 5,
     disk_min_free_mb: 0,
     check_interval_s: 3600,
