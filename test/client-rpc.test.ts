@@ -9,8 +9,10 @@ import {
   ERROR_CODES,
   RoomAgentClient,
   RpcError,
+  type MeetingState,
   type TopicEvent,
 } from '../src/client/index.js';
+import type { TrackingFeature } from '../src/tracking/index.js';
 import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 import { until } from './console-helpers.js';
 
@@ -22,6 +24,9 @@ simulated = true
 framing = "raw-tcp"
 host = "192.168.10.22"
 profile = "ptzoptics"
+
+[tracking]
+publish_delay_ms = 0
 `;
 
 /** A TCP relay to the agent; `cut()` drops every connection through it (the network fails). */
@@ -187,6 +192,42 @@ describe('RoomAgentClient subscriptions and reconnect', () => {
     expect((snapshots[1] as { id: string }[])[0].id).toBe('cam-1');
     await c.call('device.action', { device: 'cam-1', action: 'preset.recall', params: { preset: 8 } });
     await until(() => changes.length > 0, 'pushes after reconnect');
+  });
+
+  it('followMeeting applies the meeting deltas to its snapshot and starts from a fresh one after a reconnect', async () => {
+    const tracking = t.agent.ctx.feature<TrackingFeature>('tracking')!;
+    const base = Date.now() - 60_000;
+    const joined = (k: number) => ({
+      event: 'conf.joined',
+      id: 'follow-conf',
+      call_id: `f${k}`,
+      join_time: base + k * 1000,
+      part_uri: `+49${k}`,
+    });
+    tracking.ingest(
+      [{ event: 'conf.create.succ', id: 'follow-conf', begin_time: base, user_data: '{"meeting":"FOLLOW"}' }, joined(1)],
+      'test',
+    );
+    const c = client(TOKENS.viewer, `http://127.0.0.1:${relay.port}`);
+    await c.connect();
+    const seen: MeetingState[] = [];
+    const follow = await c.followMeeting('FOLLOW', (s) => seen.push(s));
+    expect(follow.state?.insight.participants.map((p) => p.key)).toEqual(['+491']);
+    tracking.ingest(joined(2), 'test');
+    await until(() => follow.state?.insight.participants.length === 2, 'delta applied');
+    const afterDelta = follow.state!;
+    expect(afterDelta.seq).toBe(seen[0].seq + 1);
+    // Deltas sent while the link is down are lost: the reconnect brings a fresh snapshot.
+    relay.refuse = true;
+    relay.cut();
+    await until(() => c.state === 'reconnecting', 'link down');
+    tracking.ingest([joined(3), joined(4)], 'test');
+    relay.refuse = false;
+    await until(() => follow.state?.insight.participants.length === 4, 'fresh snapshot after reconnect');
+    const st = follow.state!;
+    expect(st.seq).toBeGreaterThan(afterDelta.seq + 1);
+    expect(st.insight).toEqual(await c.call('meetings.get', { id: 'FOLLOW', at: st.insight.as_of }));
+    await follow.close();
   });
 
   it('keeps retrying while the agent is unreachable and comes back when it is', async () => {

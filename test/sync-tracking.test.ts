@@ -1,13 +1,15 @@
 // inbox/events through the real tracking feature: the same ingest path as the
-// webhooks (dedup holds), meeting events out on `events`, insight retained on
-// `meetings/<id>` and the current meeting in `state`.
+// webhooks (dedup holds), meeting events out on `events`, a bounded summary
+// retained on `meetings/<id>`, numbered deltas on `meetings/<id>/deltas`, and
+// the current meeting in `state`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { createAlerts, createSync, type SyncFeature } from '../src/sync/index.js';
-import type { EventMessage } from '../src/sync/topics.js';
-import { createTracking } from '../src/tracking/index.js';
+import { applyMeetingDelta, type MeetingDelta, type MeetingState } from '../src/client/meeting-deltas.js';
+import type { EventMessage, MeetingMessage, StateMessage } from '../src/sync/topics.js';
+import { createTracking, type TrackingFeature } from '../src/tracking/index.js';
 import { startTestAgent } from './support/agent.js';
 import { createAedes, mqttToml, Subscriber } from './sync-support.js';
 
@@ -58,10 +60,28 @@ it('relayed conference events are ingested once, published as events, and retain
     10_000,
     'meeting events',
   );
-  await sub.waitFor(() => sub.messages.some((m) => m.topic.startsWith(`${BASE}/meetings/`)), 10_000, 'meeting insight');
-  const insightMsg = sub.messages.filter((m) => m.topic.startsWith(`${BASE}/meetings/`)).pop()!;
-  expect(insightMsg.data).toMatchObject({ id: expect.any(String), status: expect.any(String) });
-  expect(insightMsg.topic).toBe(`${BASE}/meetings/${(insightMsg.data as { id: string }).id}`);
+  // Retained per meeting: the bounded summary; the changes go to meetings/<id>/deltas, numbered.
+  const isSummary = (t: string) => t.startsWith(`${BASE}/meetings/`) && !t.endsWith('/deltas');
+  await sub.waitFor(() => sub.messages.some((m) => isSummary(m.topic)), 10_000, 'meeting summary');
+  const summaryMsg = sub.messages.filter((m) => isSummary(m.topic)).pop()!;
+  const summary = summaryMsg.data as MeetingMessage;
+  expect(summaryMsg.topic).toBe(`${BASE}/meetings/${summary.id}`);
+  expect(summary).toMatchObject({ status: expect.any(String), seq: expect.any(Number), epoch: expect.any(String) });
+  expect(summary.counts).toMatchObject({ participants: expect.any(Number), calls: expect.any(Number) });
+  expect(summary).not.toHaveProperty('participants');
+  const deltaTopic = `${BASE}/meetings/${summary.id}/deltas`;
+  await sub.waitFor(() => sub.json<MeetingDelta>(deltaTopic).some((d) => d.seq === summary.seq), 10_000, 'deltas');
+  let state: MeetingState | null = null;
+  for (const d of sub.json<MeetingDelta>(deltaTopic)) {
+    const r = applyMeetingDelta(state, d);
+    expect(r.kind).not.toBe('gap');
+    if (r.kind === 'applied') state = r.state;
+  }
+  const tracking = a.agent.ctx.feature<TrackingFeature>('tracking')!;
+  expect(state?.insight).toEqual(tracking.insight(summary.id, state?.insight.as_of));
+  // The room state names the live meeting by its summary, not its whole insight.
+  const roomState = sub.last<StateMessage>(`${BASE}/state`);
+  if (roomState?.meeting) expect(roomState.meeting).not.toHaveProperty('participants');
 
   // A bad event is refused with the tracking's own validation message; nothing stored.
   await sub.client.publishAsync(

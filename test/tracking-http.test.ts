@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrackingFeature } from '../src/tracking/index.js';
-import type { Insight } from '../src/tracking/types.js';
+import { applyMeetingDelta, type MeetingState } from '../src/client/meeting-deltas.js';
+import type { Insight, MeetingDelta } from '../src/tracking/types.js';
 import { zoomSignature } from '../src/tracking/zoom.js';
 import type { RoomEvent } from '../src/state/bus.js';
 import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
@@ -309,6 +310,8 @@ describe('WS and the feature API', () => {
       ],
     });
     expect(tracking.insight('M-2000').status).toBe('scheduled');
+    const snap = await c.call<MeetingState>('meetings.snapshot', { id: 'M-2000' });
+    expect(snap).toMatchObject({ seq: expect.any(Number), epoch: expect.any(String), insight: { status: 'scheduled' } });
     const conf = 'mqtt-conf-1';
     const evs = [
       {
@@ -337,10 +340,23 @@ describe('WS and the feature API', () => {
     ];
     expect(tracking.ingest(evs, 'mqtt')).toEqual({ accepted: 4, duplicates: 0 });
     expect(() => tracking.ingest([{ event: 'conf.joined', id: conf }], 'mqtt')).toThrow(/event 0: join_time/);
-    const pushed = await c.waitFor(
-      (n) => n.topic === 'meetings' && (n.data as Insight).id === 'M-2000' && (n.data as Insight).participants.length === 3,
+    // The topic carries deltas; applied in order to the snapshot they give the insight.
+    const last = await c.waitFor(
+      (n) =>
+        n.topic === 'meetings' &&
+        (n.data as MeetingDelta).id === 'M-2000' &&
+        (n.data as MeetingDelta).summary.counts.participants === 3,
     );
-    const i = pushed.data as Insight;
+    let state: MeetingState | null = snap;
+    for (const n of c.events.filter((e) => e.topic === 'meetings' && (e.data as MeetingDelta).id === 'M-2000')) {
+      const r = applyMeetingDelta(state, n.data as MeetingDelta);
+      expect(r.kind).not.toBe('gap');
+      if (r.kind === 'applied') state = r.state;
+      if (n === last) break;
+    }
+    expect(state?.seq).toBe((last.data as MeetingDelta).seq);
+    const i = state!.insight;
+    expect(i).toEqual(await c.call('meetings.get', { id: 'M-2000', at: i.as_of }));
     expect(i.status).toBe('live');
     expect(i.participants.map((p) => [p.key, p.role, p.matched])).toEqual([
       ['alice', 'client', true],

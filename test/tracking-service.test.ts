@@ -14,7 +14,7 @@ import { dedupText } from './support/dedup-text.js';
 import { mapZoom } from '../src/tracking/zoom.js';
 import { TrackingService } from '../src/tracking/service.js';
 import { TRACKING_MIGRATIONS } from '../src/tracking/store.js';
-import type { Insight } from '../src/tracking/types.js';
+import type { MeetingDelta } from '../src/tracking/types.js';
 import { FakeClock } from '../src/util/clock.js';
 import { Value } from '@sinclair/typebox/value';
 
@@ -28,8 +28,8 @@ function service(clock = new FakeClock(Date.UTC(2030, 0, 1))) {
   stores.push(store);
   const cfg = Value.Default(TrackingSectionSchema, { publish_delay_ms: 0 }) as never;
   const bus = new Bus();
-  const pushed: Insight[] = [];
-  bus.subscribe((m) => m.topic === 'meetings' && pushed.push(m.data as Insight));
+  const pushed: MeetingDelta[] = [];
+  bus.subscribe((m) => m.topic === 'meetings' && pushed.push(m.data as MeetingDelta));
   const svc = new TrackingService({ store, bus, events: new RoomEvents(), clock, logger: pino({ level: 'silent' }) }, cfg);
   return { svc, clock, pushed, store };
 }
@@ -103,7 +103,7 @@ describe('TrackingService', () => {
     svc.ingest({ event: 'conf.joined', id: 'x', join_time: B + 1, call_id: 'a', part_uri: 'u' }, 'test');
     expect(pushed).toHaveLength(0);
     clock.advance(0);
-    expect(pushed.map((i) => [i.id, i.status, i.participants.length])).toEqual([['P', 'live', 1]]);
+    expect(pushed.map((d) => [d.id, d.seq, d.summary.status, d.summary.counts.participants])).toEqual([['P', 1, 'live', 1]]);
   });
 
   it('a push of more new meetings than the fold cache holds folds them from memory, not from the log', () => {

@@ -2,6 +2,7 @@
 // It is what the commissioning console uses, so every feature of the page is
 // also exercised through this class.
 import { CLIENT_ERROR_CODES, RpcError } from './errors.js';
+import { isMeetingDelta, MeetingFollower, type MeetingSnapshot, type MeetingState } from './meeting-deltas.js';
 import type { Methods, Topics } from './methods.js';
 
 export type MethodName = keyof Methods;
@@ -66,6 +67,13 @@ interface Handler {
 export interface Subscription {
   readonly topics: readonly TopicName[];
   /** Stops this handler; topics no other handler wants are unsubscribed on the agent. */
+  close(): Promise<void>;
+}
+
+/** A followed meeting (`followMeeting`): its latest state, kept up to date. */
+export interface MeetingFollow {
+  readonly id: string;
+  readonly state: MeetingState | null;
   close(): Promise<void>;
 }
 
@@ -146,6 +154,49 @@ export class RoomAgentClient {
         const still = this.wantedTopics();
         const drop = topics.filter((t) => !still.has(t));
         if (drop.length && this.current === 'open') await this.call('unsubscribe', { topics: drop });
+      },
+    };
+  }
+
+  /**
+   * Follows one meeting's insight: a snapshot (`meetings.snapshot`), then the
+   * deltas of topic `meetings` applied to it; a missing delta, another epoch or
+   * a reconnect fetches a fresh snapshot. `onChange` gets every new state.
+   */
+  async followMeeting(
+    id: string,
+    onChange: (state: MeetingState) => void,
+    onError: (err: unknown) => void = (e) => this.reportHandlerError(e),
+  ): Promise<MeetingFollow> {
+    const follower = new MeetingFollower(
+      id,
+      (mid) => this.call('meetings.snapshot', { id: mid }) as Promise<MeetingSnapshot>,
+      onChange,
+      onError,
+    );
+    const sub = await this.subscribe(['meetings'], (e) => {
+      if (!e.snapshot && isMeetingDelta(e.data)) follower.offer(e.data);
+    });
+    // After a reconnect the deltas missed meanwhile are gone: start again from a snapshot.
+    const offState = this.onState((s) => {
+      if (s === 'open') void follower.resync();
+    });
+    try {
+      await follower.resync();
+      if (!follower.state) throw new RpcError(CLIENT_ERROR_CODES.NOT_CONNECTED, `no snapshot of meeting "${id}"`);
+    } catch (e) {
+      offState();
+      await sub.close();
+      throw e;
+    }
+    return {
+      id,
+      get state() {
+        return follower.state;
+      },
+      close: async () => {
+        offState();
+        await sub.close();
       },
     };
   }
@@ -305,8 +356,12 @@ export class RoomAgentClient {
     try {
       h.fn(e);
     } catch (err) {
-      (this.o.onHandlerError ?? ((x) => console.error('room-agent client: event handler failed', x)))(err);
+      this.reportHandlerError(err);
     }
+  }
+
+  private reportHandlerError(err: unknown): void {
+    (this.o.onHandlerError ?? ((x) => console.error('room-agent client: event handler failed', x)))(err);
   }
 
   private wantedTopics(): Set<string> {

@@ -3,6 +3,7 @@ export {
   type CallArgs,
   type ClientOptions,
   type ConnectionState,
+  type MeetingFollow,
   type MethodName,
   type ParamsOf,
   type ResultOf,
@@ -15,3 +16,19 @@ export {
 } from './client.js';
 export { CLIENT_ERROR_CODES, type ErrorName, RpcError } from './errors.js';
 export { ERROR_CODES, METHOD_ROLES, type Methods, type Topics } from './methods.js';
+export {
+  type ApplyOutcome,
+  applyMeetingDelta,
+  type CallInsight,
+  diffInsight,
+  type Insight,
+  type InsightSummary,
+  type InstanceInsight,
+  isMeetingDelta,
+  type MeetingDelta,
+  MeetingFollower,
+  type MeetingSnapshot,
+  type MeetingState,
+  type ParticipantInsight,
+  summarize,
+} from './meeting-deltas.js';

@@ -191,6 +191,14 @@ export interface Methods {
     result: unknown;
     paramsOptional: true;
   };
+  /** A meeting's insight now with the `epoch` and `seq` of the `meetings` deltas it includes: {epoch, seq, insight}. Followers apply the deltas after `seq` to it (docs/mqtt.md, "Meeting insight"). Role: viewer. */
+  'meetings.snapshot': {
+    params: {
+      id: string;
+    };
+    result: unknown;
+    paramsOptional: false;
+  };
   /** Pause or resume every automatic trigger (manual runs always work); without params, answers the current value. Role: operator. */
   'scenarios.automation': {
     params: {
@@ -326,7 +334,7 @@ export interface Topics {
       };
   /** Director status ({status}) on every change and each decision ({decision}) as it is made. */
   director: unknown;
-  /** Snapshot: {meetings: summaries of the last day}; then every changed insight (coalesced) as data. */
+  /** Snapshot: {meetings: summaries of the last day}; then, per changed meeting (coalesced), a delta {id, epoch, seq, summary, participants?, removed?, instances?, recordings?, segments?, insight?} to apply to the state from meetings.snapshot (applyMeetingDelta in the client). */
   meetings: unknown;
   /** Run progress: {run} on every start, step and end of a run; {automation} when the switch changes. */
   scenarios: unknown;
@@ -352,6 +360,7 @@ export const METHOD_ROLES = {
   'meetings.events': 'viewer',
   'meetings.get': 'viewer',
   'meetings.list': 'viewer',
+  'meetings.snapshot': 'viewer',
   'scenarios.automation': 'operator',
   'scenarios.cancel': 'operator',
   'scenarios.list': 'viewer',

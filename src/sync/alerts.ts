@@ -234,7 +234,9 @@ export class AlertsFeature implements Feature, AlertSink {
   private onMeetingInfo(raw: unknown): void {
     if (!raw || typeof raw !== 'object') return;
     const outer = raw as Record<string, unknown>;
-    const nested = [outer.insight, outer.meeting].find((v) => v && typeof v === 'object') as Record<string, unknown> | undefined;
+    const nested = [outer.insight, outer.summary, outer.meeting].find((v) => v && typeof v === 'object') as
+      | Record<string, unknown>
+      | undefined;
     const o = { ...(nested ?? {}), ...outer };
     const id = str(o.meeting_id) ?? str(o.id) ?? str(o.uid);
     if (!id) return;

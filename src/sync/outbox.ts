@@ -1,6 +1,7 @@
 // The durable outbox: every room event becomes a row in the caller's SQLite
 // transaction and leaves only when the broker acknowledged it (PUBACK).
 import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { Db, Migration, Store } from '../store/db.js';
 import type { EventMessage } from './topics.js';
 
@@ -165,30 +166,38 @@ export class Outbox {
   }
 }
 
-/** Retained meeting insight kept across restarts, so it can be republished and pruned. */
+/** Retained meeting summaries kept across restarts, so they can be republished and pruned. */
 export class MeetingCache {
   private readonly db: Db;
+  private readonly upsert: Statement;
+  private readonly beyond: Statement;
+  private readonly remove: Statement;
+  private readonly listAll: Statement;
+  private readonly putTx: (id: string, payload: string, nowMs: number, keep: number) => string[];
+
   constructor(store: Store) {
     this.db = store.db;
-  }
-  put(id: string, payload: string, nowMs: number, keep: number): string[] {
-    return this.db.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO sync_meetings (id, updated_ms, payload) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET updated_ms = excluded.updated_ms, payload = excluded.payload',
-        )
-        .run(id, nowMs, payload);
-      const old = this.db.prepare('SELECT id FROM sync_meetings ORDER BY updated_ms DESC, id LIMIT -1 OFFSET ?').all(keep) as {
-        id: string;
-      }[];
-      for (const o of old) this.db.prepare('DELETE FROM sync_meetings WHERE id = ?').run(o.id);
+    // Prepared once: put() runs on every meeting delta.
+    this.upsert = this.db.prepare(
+      'INSERT INTO sync_meetings (id, updated_ms, payload) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET updated_ms = excluded.updated_ms, payload = excluded.payload',
+    );
+    this.beyond = this.db.prepare('SELECT id FROM sync_meetings ORDER BY updated_ms DESC, id LIMIT -1 OFFSET ?');
+    this.remove = this.db.prepare('DELETE FROM sync_meetings WHERE id = ?');
+    this.listAll = this.db.prepare('SELECT id, payload FROM sync_meetings ORDER BY updated_ms');
+    this.putTx = this.db.transaction((id: string, payload: string, nowMs: number, keep: number) => {
+      this.upsert.run(id, nowMs, payload);
+      const old = this.beyond.all(keep) as { id: string }[];
+      for (const o of old) this.remove.run(o.id);
       return old.map((o) => o.id);
-    })();
+    });
   }
+
+  /** Stores the meeting's retained payload; returns the ids pruned beyond the `keep` most recent. */
+  put(id: string, payload: string, nowMs: number, keep: number): string[] {
+    return this.putTx(id, payload, nowMs, keep);
+  }
+
   all(): { id: string; payload: string }[] {
-    return this.db.prepare('SELECT id, payload FROM sync_meetings ORDER BY updated_ms').all() as {
-      id: string;
-      payload: string;
-    }[];
+    return this.listAll.all() as { id: string; payload: string }[];
   }
 }

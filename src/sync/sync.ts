@@ -4,6 +4,7 @@ import type { IPublishPacket } from 'mqtt';
 import type { Logger } from 'pino';
 import type { AgentContext, Feature } from '../app-context.js';
 import type { TopicMessage } from '../state/bus.js';
+import { isMeetingDelta } from '../client/meeting-deltas.js';
 import { errorMessage } from '../util/errors.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { AlertSink } from './alerts.js';
@@ -15,6 +16,7 @@ import type { MqttSection } from './schema.js';
 import {
   type AlertMessage,
   type DeviceMessage,
+  type MeetingMessage,
   type ReplyMessage,
   type StateMessage,
   type StatusMessage,
@@ -42,7 +44,7 @@ export class SyncFeature implements Feature {
   private stateDirty = false;
   private flushScheduled = false;
   private director: unknown = null;
-  private meeting: unknown = null;
+  private meeting: MeetingMessage | null = null;
   private alerts: AlertSink | null = null;
   private expireTimer: ReturnType<AgentContext['clock']['setTimeout']> | null = null;
   private lastDropAt = 0;
@@ -168,26 +170,25 @@ export class SyncFeature implements Feature {
     this.scheduleFlush();
   }
 
+  /**
+   * A meeting delta from tracking: its bounded summary is retained on
+   * `meetings/<id>` (and is the room state's current meeting), the delta itself
+   * goes to `meetings/<id>/deltas` (docs/mqtt.md, "Meeting insight").
+   */
   private onMeeting(data: Record<string, unknown> | null): void {
-    if (!data || typeof data !== 'object') return;
-    const inner = (data.insight && typeof data.insight === 'object' ? data.insight : data) as Record<string, unknown>;
-    const id = pickString(data, ['meeting_id', 'id']) ?? pickString(inner, ['meeting_id', 'id']);
-    if (!id) return;
-    const payload = JSON.stringify(data);
+    if (!isMeetingDelta(data)) return;
+    const retained: MeetingMessage = { epoch: data.epoch, seq: data.seq, ...data.summary };
+    const id = data.id;
+    const payload = JSON.stringify(retained);
     const pruned = this.meetings.put(id, payload, this.ctx.clock.now(), this.cfg.recent_meetings);
     this.link.publish(this.topics.meeting(topicLevel(id)), payload, { qos: 1, retain: true });
+    this.link.publish(this.topics.meetingDeltas(topicLevel(id)), JSON.stringify(data), { qos: 1 });
     // An empty retained message deletes the retained copy on the broker.
     for (const old of pruned) this.link.publish(this.topics.meeting(topicLevel(old)), '', { qos: 1, retain: true });
-    const status = pickString(inner, ['status']);
-    if (status === 'live') this.meeting = data;
-    else if (this.meeting && pickString(this.meetingInner(), ['meeting_id', 'id']) === id)
-      this.meeting = status === 'ended' || status === 'failed' ? null : data;
+    const status = retained.status;
+    if (status === 'live') this.meeting = retained;
+    else if (this.meeting?.id === id) this.meeting = status === 'ended' || status === 'failed' ? null : retained;
     this.stateDirty = true;
-  }
-
-  private meetingInner(): Record<string, unknown> {
-    const m = this.meeting as Record<string, unknown>;
-    return (m.insight && typeof m.insight === 'object' ? m.insight : m) as Record<string, unknown>;
   }
 
   /** Coalesces bursts of bus changes into one retained publish per device per turn. */
@@ -292,13 +293,4 @@ export class SyncFeature implements Feature {
     }
     this.expireTimer = this.ctx.clock.setTimeout(() => this.expire(), EXPIRE_EVERY_MS);
   }
-}
-
-function pickString(o: Record<string, unknown>, keys: string[]): string | undefined {
-  for (const k of keys) {
-    const v = o[k];
-    if (typeof v === 'string' && v) return v;
-    if (typeof v === 'number') return String(v);
-  }
-  return undefined;
 }

@@ -1,5 +1,6 @@
 // Every MQTT topic the room uses and the shape of its payload, declared once
 // (docs/mqtt.md describes the same map for the central service).
+import type { InsightSummary } from '../client/meeting-deltas.js';
 import type { DeviceRecord } from '../state/devices.js';
 
 /** `<prefix>/<room>/events`, QoS 1, not retained. */
@@ -28,6 +29,13 @@ export interface StatusMessage {
 /** `<prefix>/<room>/devices/<id>`, retained: the device record as the room keeps it. */
 export type DeviceMessage = DeviceRecord;
 
+/**
+ * `<prefix>/<room>/meetings/<id>`, retained: the meeting's bounded summary with
+ * the `epoch`/`seq` of the last delta it reflects. The deltas themselves
+ * (`MeetingDelta`) go to `<prefix>/<room>/meetings/<id>/deltas`, QoS 1, not retained.
+ */
+export type MeetingMessage = InsightSummary & { epoch: string; seq: number };
+
 /** `<prefix>/<room>/alerts` (QoS 1, not retained) and events `alert.raised` / `alert.cleared`. */
 export interface AlertMessage {
   kind: AlertKind;
@@ -48,7 +56,8 @@ export interface StateMessage {
   room: string;
   at: string;
   devices: Record<string, { status: string; since: string; message: string }>;
-  meeting: unknown;
+  /** The live meeting's summary (as retained on `meetings/<id>`), or null. */
+  meeting: MeetingMessage | null;
   director: unknown;
   alerts: AlertMessage[];
   outbox: { rows: number; dropped: number };
@@ -96,6 +105,9 @@ export class Topics {
   }
   meeting(id: string): string {
     return `${this.base}/meetings/${id}`;
+  }
+  meetingDeltas(id: string): string {
+    return `${this.base}/meetings/${id}/deltas`;
   }
   reply(method: string): string {
     return `${this.base}/cmd/${method}/reply`;

@@ -39,7 +39,15 @@ export const TrackingSectionSchema = Type.Object(
       minimum: 0,
       maximum: 10_000,
       default: 100,
-      description: 'Insight changes are coalesced for this long before they are pushed on topic `meetings`.',
+      description: 'Insight changes are coalesced for this long before they are pushed (as deltas) on topic `meetings`.',
+    }),
+    delta_base_meetings: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 64,
+      description:
+        'Meetings whose last published insight is kept as the base of their next delta; ' +
+        'a meeting beyond it starts a new stream with one full insight.',
     }),
   },
   { additionalProperties: false },

@@ -14,6 +14,15 @@ export function registerTrackingRpc(ctx: AgentContext, svc: TrackingService): vo
     handler: (p) => svc.insight(p.id, p.at),
   });
   ctx.rpc.method({
+    name: 'meetings.snapshot',
+    description:
+      "A meeting's insight now with the `epoch` and `seq` of the `meetings` deltas it includes: {epoch, seq, insight}. " +
+      'Followers apply the deltas after `seq` to it (docs/mqtt.md, "Meeting insight").',
+    role: 'viewer',
+    params: Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    handler: (p) => svc.followState(p.id),
+  });
+  ctx.rpc.method({
     name: 'meetings.list',
     description: 'Meetings overlapping [from, to], with status and times.',
     role: 'viewer',
@@ -36,7 +45,10 @@ export function registerTrackingRpc(ctx: AgentContext, svc: TrackingService): vo
   });
   ctx.rpc.topic({
     name: 'meetings',
-    description: 'Snapshot: {meetings: summaries of the last day}; then every changed insight (coalesced) as data.',
+    description:
+      'Snapshot: {meetings: summaries of the last day}; then, per changed meeting (coalesced), a delta ' +
+      '{id, epoch, seq, summary, participants?, removed?, instances?, recordings?, segments?, insight?} ' +
+      'to apply to the state from meetings.snapshot (applyMeetingDelta in the client).',
     snapshot: () => svc.snapshot(),
   });
 }

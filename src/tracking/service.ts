@@ -8,11 +8,12 @@ import { MeetingCache } from './cache.js';
 import { EventCommitter, type EventGroup, type IncomingEvent, type IngestResult } from './commit.js';
 import type { TrackingConfig } from './config.js';
 import { insightAt } from './insight.js';
+import { InsightPublisher } from './publish.js';
 import { EventInputError, parseConfEvent, parseTime } from './parse.js';
 import { eventTexts } from './raw.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { iso } from '../util/iso.js';
-import type { Insight, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
+import type { Insight, MeetingState, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
 
 export type { IncomingEvent, IngestResult } from './commit.js';
 
@@ -35,6 +36,7 @@ export class TrackingService {
   readonly store: TrackingStore;
   private readonly cache: MeetingCache;
   private readonly committer: EventCommitter;
+  private readonly publisher: InsightPublisher;
   private readonly pending = new Set<string>();
   private flushTimer: ReturnType<Clock['setTimeout']> | null = null;
   private stopped = false;
@@ -47,6 +49,7 @@ export class TrackingService {
     this.store = new TrackingStore(ctx.store);
     this.cache = new MeetingCache(this.store, cfg, this.pending);
     this.committer = new EventCommitter(ctx, this.store, this.cache, this);
+    this.publisher = new InsightPublisher(cfg.delta_base_meetings);
   }
 
   /**
@@ -123,14 +126,14 @@ export class TrackingService {
     }, this.cfg.publish_delay_ms);
   }
 
-  /** Pushes the current insight of every meeting changed since the last push (and stores final ones). */
+  /** Pushes a delta of every meeting changed since the last push (and stores final insights). */
   flush(): void {
     // Each id leaves `pending` only when its turn comes, so the folds of those still waiting stay pinned in the cache.
     for (const id of [...this.pending]) {
       this.pending.delete(id);
       if (!this.exists(id)) continue;
       try {
-        this.ctx.bus.publish('meetings', this.current(id));
+        this.ctx.bus.publish('meetings', this.publisher.next(this.current(id)));
         this.cache.maybeSnapshot(id);
       } catch (e) {
         this.ctx.logger.error({ meeting: id, err: (e as Error).message }, 'meeting insight failed');
@@ -143,10 +146,24 @@ export class TrackingService {
     return this.store.meeting(id) !== undefined || this.store.schedule(id) !== undefined;
   }
 
-  /** Drops a meeting's in-memory fold and final insight (the next read loads its snapshot); for tests and benchmarks. */
+  /** Drops a meeting's in-memory fold, final insight and delta base (the next read loads its snapshot); for tests and benchmarks. */
   forget(id: string): void {
     this.cache.dropFold(id);
     this.cache.forgetFinal(id);
+    this.publisher.forget(id);
+  }
+
+  /**
+   * The state a follower of the `meetings` deltas starts from: the insight now
+   * with the epoch and seq it carries. Taking it publishes that state as a
+   * delta too, so every follower stays on one numbered sequence.
+   */
+  followState(id: string): MeetingState {
+    if (!this.exists(id)) throw new AgentError('NOT_FOUND', `no meeting "${id}"`);
+    const insight = this.current(id);
+    const d = this.publisher.next(insight);
+    this.ctx.bus.publish('meetings', d);
+    return { epoch: d.epoch, seq: d.seq, insight };
   }
 
   /** The insight now (a final one is stored so later reads need no fold). */

@@ -1,5 +1,6 @@
 // The one internal event type every conference source is mapped to, and the
 // insight shapes the API returns.
+import type { MeetingStatus } from '../client/meeting-deltas.js';
 
 export const KNOWN_EVENTS = [
   'conf.create.succ',
@@ -74,55 +75,17 @@ export interface ScheduledMeeting {
   roster?: RosterEntry[];
 }
 
-export type MeetingStatus = 'scheduled' | 'live' | 'ended' | 'failed';
-
-export interface CallInsight {
-  call_id: string;
-  instance_id: string;
-  join_time: string;
-  quit_time: string | null;
-  duration_ms: number;
-}
-
-export interface ParticipantInsight {
-  key: string;
-  person: string | null;
-  role: string | null;
-  part_uri: string | null;
-  matched: boolean;
-  connected: boolean;
-  total_ms: number;
-  calls: CallInsight[];
-}
-
-export interface InstanceInsight {
-  id: string;
-  begin_time: string | null;
-  end_time: string | null;
-  status: 'live' | 'ended' | 'failed';
-  error: string | null;
-}
-
-export interface Insight {
-  id: string;
-  status: MeetingStatus;
-  actual_start_time: string | null;
-  actual_end_time: string | null;
-  error: string | null;
-  instances: InstanceInsight[];
-  participants: ParticipantInsight[];
-  timer: {
-    running: boolean;
-    elapsed_ms: number;
-    /** Roles the timer waits for; null = at least two participants. */
-    requires: string[] | null;
-    segments: { start: string; end: string | null }[];
-  };
-  recordings: { instance_id: string; begin_time: string; end_time: string }[];
-  as_of: string;
-  final: boolean;
-}
-
+// The insight's wire shapes are declared once, with the delta logic the clients share.
+export type {
+  CallInsight,
+  Insight,
+  InsightSummary,
+  InstanceInsight,
+  MeetingDelta,
+  MeetingState,
+  MeetingStatus,
+  ParticipantInsight,
+} from '../client/meeting-deltas.js';
 export interface MeetingSummary {
   id: string;
   status: MeetingStatus;

@@ -1,6 +1,8 @@
 // Today's calendar, and the current meeting's insight: participants, their
 // calls, the timer ticking live, and the meeting's event stream beside it.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import type { MeetingFollow } from '../../client/client.js';
+import { type Insight, isMeetingDelta } from '../../client/meeting-deltas.js';
 import { Badge, Card, describeError, duration, time, useConsole, useTick, useTopic } from './shared.js';
 
 interface CalendarMeeting {
@@ -27,32 +29,8 @@ interface Summary {
   actual_start_time: string | null;
   scheduled_start: string | null;
 }
-interface Call {
-  call_id: string;
-  join_time: string;
-  quit_time: string | null;
-  duration_ms: number;
-}
-interface Participant {
-  key: string;
-  person: string | null;
-  role: string | null;
-  part_uri: string | null;
-  connected: boolean;
-  total_ms: number;
-  calls: Call[];
-}
-interface Insight {
-  id: string;
-  status: string;
-  actual_start_time: string | null;
-  actual_end_time: string | null;
-  participants: Participant[];
-  timer: { running: boolean; elapsed_ms: number; requires: string[] | null };
-  as_of: string;
-}
 /** An insight and the local time it arrived: the timer ticks from there, whatever the agent's clock says. */
-type Live = { insight: Insight; receivedAt: number };
+type Live = { insight: Insight; receivedAt: number; seq: number };
 interface LoggedEvent {
   seq: number;
   event: string;
@@ -91,25 +69,23 @@ function reduceCalendar(prev: CalendarView | undefined, e: { data: unknown }): C
 
 interface MeetingsView {
   summaries: Summary[];
-  live: Map<string, Live>;
 }
 
+/** The list of tracked meetings: the topic's snapshot, then each delta's summary (status, start). */
 function reduceMeetings(prev: MeetingsView | undefined, e: { snapshot: boolean; data: unknown }): MeetingsView {
-  if (e.snapshot) return { summaries: (e.data as { meetings: Summary[] }).meetings, live: new Map() };
-  const insight = e.data as Insight;
+  if (e.snapshot) return { summaries: (e.data as { meetings: Summary[] }).meetings };
+  if (!isMeetingDelta(e.data)) return prev ?? { summaries: [] };
+  const { id, summary: s } = e.data;
   const summaries = prev?.summaries ?? [];
-  const known = summaries.some((s) => s.id === insight.id);
-  const summary: Summary = {
-    id: insight.id,
-    status: insight.status,
-    title: summaries.find((s) => s.id === insight.id)?.title ?? null,
-    actual_start_time: insight.actual_start_time,
-    scheduled_start: summaries.find((s) => s.id === insight.id)?.scheduled_start ?? null,
+  const old = summaries.find((x) => x.id === id);
+  const next: Summary = {
+    id,
+    status: s.status,
+    title: old?.title ?? null,
+    actual_start_time: s.actual_start_time,
+    scheduled_start: old?.scheduled_start ?? null,
   };
-  return {
-    summaries: known ? summaries.map((s) => (s.id === insight.id ? summary : s)) : [summary, ...summaries],
-    live: new Map(prev?.live).set(insight.id, { insight, receivedAt: Date.now() }),
-  };
+  return { summaries: old ? summaries.map((x) => (x.id === id ? next : x)) : [next, ...summaries] };
 }
 
 /** HH:MM in the room's time zone (the calendar's), whatever the laptop's zone is. */
@@ -168,27 +144,43 @@ export function MeetingPanel() {
             {meetings.state && summaries.length === 0 && <li class="muted">No meetings in the last day.</li>}
           </ul>
         </div>
-        {current && <MeetingInsight id={current} pushed={meetings.state?.live.get(current)} />}
+        {current && <MeetingInsight id={current} />}
       </div>
     </Card>
   );
 }
 
-function MeetingInsight({ id, pushed }: { id: string; pushed?: Live }) {
-  const { client, epoch } = useConsole();
-  const [fetched, setFetched] = useState<Live | null>(null);
+function MeetingInsight({ id }: { id: string }) {
+  const { client } = useConsole();
+  const [live, setLive] = useState<Live | null>(null);
   const [events, setEvents] = useState<LoggedEvent[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const seq = useRef(0);
-  // The pushed insight (newest) wins over the one fetched when the meeting was chosen.
-  const live = pushed && (!fetched || pushed.receivedAt >= fetched.receivedAt) ? pushed : fetched;
+  // The insight: a snapshot, then the topic's deltas applied to it (the typed client's followMeeting,
+  // which fetches a fresh snapshot after a missed delta or a reconnect).
   useEffect(() => {
-    const mine = ++seq.current;
-    client.call('meetings.get', { id }).then(
-      (r) => mine === seq.current && setFetched({ insight: r as Insight, receivedAt: Date.now() }),
-      (e) => mine === seq.current && setError(describeError(e)),
-    );
-  }, [client, id, epoch]);
+    let gone = false;
+    let follow: MeetingFollow | null = null;
+    setLive(null);
+    setError(null);
+    client
+      .followMeeting(
+        id,
+        (s) => !gone && setLive({ insight: s.insight, receivedAt: Date.now(), seq: s.seq }),
+        (e) => !gone && setError(describeError(e)),
+      )
+      .then(
+        (f) => {
+          if (gone) void f.close().catch(() => undefined);
+          else follow = f;
+        },
+        (e) => !gone && setError(describeError(e)),
+      );
+    return () => {
+      gone = true;
+      void follow?.close().catch(() => undefined);
+    };
+  }, [client, id]);
+  const seq = live?.seq;
   useEffect(() => {
     let gone = false;
     client.call('meetings.events', { id, limit: 10_000 }).then(
@@ -198,7 +190,7 @@ function MeetingInsight({ id, pushed }: { id: string; pushed?: Live }) {
     return () => {
       gone = true;
     };
-  }, [client, id, pushed?.receivedAt, epoch]);
+  }, [client, id, seq]);
   const running = live?.insight.timer.running ?? false;
   // Tick while the timer runs or anyone is connected (their totals grow too).
   const now = useTick(250, running || (live?.insight.participants.some((p) => p.connected) ?? false));
