@@ -1,7 +1,3 @@
-// The recorder device: records the room with the system ffmpeg into
-// segmented MP4 under <data_dir>/recordings, keeps the SQLite index, guards
-// the free space, and owns the overlay graphics (`graphic`).
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
@@ -9,9 +5,10 @@ import { type DeviceInstance, type DriverContext, defineAction } from '../../src
 import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import { findExecutable } from './binaries.js';
-import { Graphics } from './graphics.js';
+import { Graphics, renderPreview } from './graphics.js';
 import { type ImageLimits, imageFromBase64, imageFromPath } from './image-source.js';
 import { RecordingIndex } from './index-db.js';
+import { OutageWatch } from './outage.js';
 import {
   dateFolder,
   type InputSpec,
@@ -19,7 +16,6 @@ import {
   planDeletions,
   previewArgs,
   recordArgs,
-  redactCredentials,
   sessionIdFor,
 } from './protocol.js';
 import { killStaleFfmpeg, recoverSegment, SegmentedRecording } from './recording.js';
@@ -118,35 +114,10 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
     });
   };
 
-  // An outage inside a session (ffmpeg restarting: input gone, go2rtc
-  // restarting) that outlasts not_recording_alert_s is announced once as
-  // `recorder.alert`, and its end as `recorder.resumed`.
-  let outageTimer: TimerHandle | null = null;
-  let outageAlerted: { session: string; since: string } | null = null;
-  const watchOutage = () => {
-    const s = session;
-    const gap = s?.rec.lastGap;
-    const open = s && gap && gap.end === null ? { s, gap } : null;
-    if (open && !outageTimer && !outageAlerted) {
-      outageTimer = ctx.clock.setTimeout(() => {
-        outageTimer = null;
-        const still = session === open.s && open.s.rec.lastGap === open.gap && open.gap.end === null;
-        if (!still) return;
-        outageAlerted = { session: open.s.id, since: open.gap.start };
-        const reason = `not recording for ${config.not_recording_alert_s} s (since ${open.gap.start}; ffmpeg restarting): ${open.gap.reason}`;
-        ctx.logger.warn({ session: open.s.id }, reason);
-        ctx.emit({ type: 'recorder.alert', data: { reason, session: open.s.id, since: open.gap.start } });
-      }, config.not_recording_alert_s * 1000);
-    } else if (!open) {
-      ctx.clock.clearTimeout(outageTimer);
-      outageTimer = null;
-      if (outageAlerted) {
-        const was = outageAlerted;
-        outageAlerted = null;
-        if (s) ctx.emit({ type: 'recorder.resumed', data: { session: was.session, since: was.since, until: gap?.end ?? null } });
-      }
-    }
-  };
+  const outage = new OutageWatch(ctx.clock, config.not_recording_alert_s, ctx.logger, {
+    alert: (data) => ctx.emit({ type: 'recorder.alert', data }),
+    resumed: (data) => ctx.emit({ type: 'recorder.resumed', data }),
+  });
 
   const raiseAlert = (reason: string) => {
     alert = reason;
@@ -160,9 +131,7 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
     if (!s) return null;
     await s.rec.stop();
     session = null;
-    ctx.clock.clearTimeout(outageTimer);
-    outageTimer = null;
-    outageAlerted = null;
+    outage.reset();
     index?.closeSession(s.key, new Date(ctx.clock.now()).toISOString());
     const result = {
       session: s.id,
@@ -226,25 +195,7 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
     }, config.check_interval_ms);
   };
 
-  const makePreview = async (): Promise<Buffer> => {
-    const source = input;
-    return new Promise((resolve, reject) => {
-      execFile(
-        ffmpeg,
-        previewArgs(source, style, config.preview_width),
-        { cwd: graphics!.dir, encoding: 'buffer', timeout: 20_000, maxBuffer: 16 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          if (err || stdout.length === 0)
-            reject(
-              new DeviceError(
-                `preview failed: ${redactCredentials(stderr.toString().trim().split('\n').pop() || (err?.killed ? 'ffmpeg timed out' : 'ffmpeg produced no image'))}`,
-              ),
-            );
-          else resolve(stdout);
-        },
-      );
-    });
-  };
+  const makePreview = () => renderPreview(ffmpeg, graphics!.dir, previewArgs(input, style, config.preview_width));
 
   /** Waits for ffmpeg's first segment; on failure the attempt is undone and the reason thrown. */
   const waitFirstSegment = async (s: Session, signal: AbortSignal, earlier: number, undo: () => void) => {
@@ -254,6 +205,7 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
       if (signal.aborted || Date.now() > end || (!s.rec.running && s.rec.restarts > 0)) {
         const reason = s.rec.lastGap?.reason ?? 'no segment after the start timeout';
         await s.rec.stop();
+        outage.reset();
         if (session === s) session = null;
         undo();
         publish();
@@ -367,7 +319,7 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
             restartMaxMs: config.restart_max_ms,
             pidFile,
             onChange: () => {
-              watchOutage();
+              outage.update(session === s ? s.id : null, s.rec.lastGap);
               publish();
             },
           });

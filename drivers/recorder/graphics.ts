@@ -4,7 +4,8 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GRAPHIC_FILES, type LayerName } from './protocol.js';
+import { DeviceError } from '../../src/util/errors.js';
+import { GRAPHIC_FILES, type LayerName, redactCredentials } from './protocol.js';
 
 export interface LayerState {
   title: { text: string } | null;
@@ -125,6 +126,17 @@ export class Graphics {
   private save(): void {
     writeAtomic(path.join(this.dir, 'layers.json'), JSON.stringify(this.state));
   }
+}
+
+/** One JPEG from a preview ffmpeg (args from protocol.previewArgs); its error line with URLs redacted. */
+export function renderPreview(ffmpeg: string, cwd: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(ffmpeg, args, { cwd, encoding: 'buffer', timeout: 20_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (!err && stdout.length > 0) return resolve(stdout);
+      const last = stderr.toString().trim().split('\n').pop() || (err?.killed ? 'ffmpeg timed out' : 'ffmpeg produced no image');
+      reject(new DeviceError(`preview failed: ${redactCredentials(last)}`));
+    });
+  });
 }
 
 /** Width and height from a PNG's IHDR. */
