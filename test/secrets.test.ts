@@ -4,11 +4,17 @@
 // devices, every WS method and topic snapshot, every HTTP route, token
 // refusals and `check-config`, with the log at debug. No secret, and no
 // 4-character fragment of one, appears in any answer, status or log line.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SisSimulator } from '../drivers/extron-sis/simulator.js';
 import { TcsEmulator } from '../drivers/tcs/simulator.js';
+import { FROM_SOURCE } from './support/child-agent.js';
 import { createAedes, type TestBroker } from './sync-support.js';
 import { zoomSignature } from '../src/tracking/zoom.js';
 import { type LoggedAgent, startLoggedAgent } from './support/logged-agent.js';
@@ -266,4 +272,30 @@ describe('secrets never leave the agent', () => {
     const issued = tcs.requests.flatMap((r) => Object.values(r.query)).filter((v) => typeof v === 'string' && v.length >= 16);
     expect(leaks(log, issued)).toEqual([]);
   });
+  it('check-config prints no secret, for a valid file and for one with errors', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'secrets-cc-'));
+    try {
+      const run = async (body: string) => {
+        const file = path.join(dir, 'api.toml');
+        fs.writeFileSync(file, `[agent]\nroom_id = "r"\nlisten = "127.0.0.1:0"\n${TOKENS_TOML}\n${body}`);
+        const r = await promisify(execFile)(process.execPath, [...FROM_SOURCE, 'check-config', file], {
+          env: { ...process.env, ...ENV_SECRETS, MQTT_URL: broker.url, SLACK_PORT: String(downPort) },
+        }).catch((e: { stdout: string; stderr: string; code: number }) => e);
+        return `${r.stdout}\n${r.stderr}`;
+      };
+      const ok = await run(configBody);
+      expect(ok).toMatch(/devices\.tcs-bad: connectionString/);
+      const broken = await run(
+        `${configBody}\n[devices.extra]\ndriver = "extron-sis"\nhost = "127.0.0.1"\npassword = ["\${EXTRON_PASSWORD}"]\n` +
+          `\n[[agent.tokens]]\nname = "bad"\ntoken = ${toml(LITERAL_SECRETS.admin)}\nrole = "superuser"\n` +
+          `\n[[agent.tokens]]\nname = "short"\ntoken = 12345\nrole = ["${LITERAL_SECRETS.operator.replaceAll('"', '')}"]\n`,
+      );
+      expect(broken).toMatch(/api\.toml:\d+: devices\.extra\.password: /);
+      expect(broken).toMatch(/api\.toml:\d+: agent\.tokens\.4\.role: /);
+      expect(leaks(ok)).toEqual([]);
+      expect(leaks(broken)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
