@@ -4,8 +4,8 @@
 import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkTable, type DriverCase, describeDriverConformance, online } from '../../test/support/conformance.js';
-import { HttpPeer, type HttpRule } from '../../test/support/conformance-http.js';
-import { icsTable as T, knownDriverGaps, parseAnswer, sampleCalendar } from './conformance.js';
+import { HttpPeer, type HttpRule, parseAnswer } from '../../test/support/conformance-http.js';
+import { icsTable as T, knownDriverGaps, sampleCalendar } from './conformance.js';
 import { IcsServer } from './simulator.js';
 
 it('every row cites its source', () => checkTable(T));

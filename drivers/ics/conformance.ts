@@ -80,13 +80,5 @@ export const icsTable = {
   },
 } satisfies ConformanceTable;
 
-/** Parses a row's "<status>\n<headers>\n\n<body>" answer. */
-export function parseAnswer(reply: string): { status: number; headers: Record<string, string>; body: string } {
-  const blank = reply.indexOf('\n\n');
-  const [status, ...lines] = reply.slice(0, blank).split('\n');
-  const headers = Object.fromEntries(lines.filter(Boolean).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-  return { status: Number(status), headers, body: reply.slice(blank + 2) };
-}
-
 /** Driver cases failing today; the runner asserts they still fail. Remove an entry when fixed. */
 export const knownDriverGaps: Record<string, KnownGap> = {};

@@ -61,3 +61,11 @@ export class HttpPeer implements ConformancePeer {
     await new Promise<void>((r) => s.close(() => r()));
   }
 }
+
+/** Parses an HTTP row's "<status>\n<header>: <value>…\n\n<body>" answer. */
+export function parseAnswer(reply: string): { status: number; headers: Record<string, string>; body: string } {
+  const blank = reply.indexOf('\n\n');
+  const [status, ...lines] = reply.slice(0, blank).split('\n');
+  const headers = Object.fromEntries(lines.filter(Boolean).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+  return { status: Number(status), headers, body: reply.slice(blank + 2) };
+}
