@@ -1,9 +1,10 @@
 // Each protocol end to end through its transport: serial (binding-mock), TCP and UDP.
+import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RoomEvent } from '../../src/state/bus.js';
 import { setSerialBinding } from '../../src/transport/index.js';
 import { startTestAgent, type TestAgent } from '../../test/support/agent.js';
-import { type ConferenceMicSimulator, startConferenceMicSimulator, trackingMockBinding } from './simulator.js';
+import { ConferenceMicSimulator, startConferenceMicSimulator, trackingMockBinding } from './simulator.js';
 import { until } from '../../test/support/wait.js';
 
 let agent: TestAgent | null = null;
@@ -97,5 +98,39 @@ describe('conference-mic driver', () => {
     const st = agent.agent.devices.get('conf')?.status;
     expect(st?.status).toBe('bad_config');
     expect(st?.message).toMatch(/confidea.*udp/);
+  });
+
+  it('serial port missing from boot: offline (not connecting), retried; online once the adapter appears', async () => {
+    const tracker = trackingMockBinding();
+    setSerialBinding(tracker.binding);
+    const path = `/dev/ROBOT-late-${process.pid}`;
+    agent = await startTestAgent(
+      `[devices.conf]\ndriver = "conference-mic"\nprotocol = "sdc8000"\ntransport = "serial"\npath = "${path}"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`,
+      { features: [] },
+    );
+    const a = agent;
+    const status = () => a.agent.devices.get('conf')?.status;
+    await until(() => status()?.status === 'offline', 'offline');
+    expect(status()?.message).toMatch(/next attempt in/);
+    // The adapter is plugged in: the simulator creates the binding-mock port.
+    sim = new ConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', serial: { path, tracker } });
+    await sim.start();
+    await until(() => status()?.status === 'online', 'online when the port appears');
+  });
+
+  it('UDP port taken at boot: offline with the reason, retried; online once it is free', async () => {
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((r) => squatter.bind({ port: 0, address: '0.0.0.0', exclusive: true }, r));
+    const port = squatter.address().port;
+    agent = await startTestAgent(
+      `[devices.conf]\ndriver = "conference-mic"\nprotocol = "confidea"\nhost = "127.0.0.1"\nlisten_port = ${port}\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`,
+      { features: [] },
+    );
+    const a = agent;
+    const status = () => a.agent.devices.get('conf')?.status;
+    await until(() => status()?.status === 'offline', 'offline');
+    expect(status()?.message).toMatch(/EADDRINUSE/);
+    await new Promise<void>((r) => squatter.close(() => r()));
+    await until(() => status()?.status === 'online', 'online once the port is free');
   });
 });
