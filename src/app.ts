@@ -6,7 +6,9 @@ import { builtinDrivers } from '../drivers/index.js';
 import { TokenAuth } from './api/auth.js';
 import { resolveTokenFiles } from './api/token-files.js';
 import { registerCoreMethods } from './api/core-methods.js';
-import { AgentMetrics } from './api/metrics.js';
+import { AgentMetrics, type BuildInfo } from './api/metrics.js';
+import { AlertsFeature, SyncFeature } from './sync/index.js';
+import { VideoFeature } from './video/index.js';
 import { RpcRegistry } from './api/rpc.js';
 import { registerWs, wsErrorHandler } from './api/ws.js';
 import { apiLimits } from './api/config.js';
@@ -119,7 +121,8 @@ export class Agent {
       options: { maxPayload: limits.max_frame_bytes },
       errorHandler: wsErrorHandler(this.logger.child({ mod: 'ws' })),
     });
-    const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0);
+    const byName = new Map<string, Feature>();
+    const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0, this.buildInfo());
     this.host.metrics = metrics;
     registerCoreMethods({ rpc: this.rpc, host: this.host, devices: this.devices, audit, info: () => this.info() });
     this.http.get('/healthz', async () => ({
@@ -133,7 +136,6 @@ export class Agent {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });
-    const byName = new Map<string, Feature>();
     this.ctx = {
       config: cfg,
       loaded: this.loaded,
@@ -164,6 +166,14 @@ export class Agent {
         byName.set(f.name, f);
       }
     }
+    const sync = this.features.find((f) => f instanceof SyncFeature);
+    const alerts = this.features.find((f) => f instanceof AlertsFeature);
+    const video = this.features.find((f) => f instanceof VideoFeature);
+    metrics.attachFeatures({
+      outbox: sync && (() => sync.metricsReading()),
+      disk: alerts && (() => alerts.diskReading()),
+      recorderMeetings: video && (() => video.recordersInMeeting()),
+    });
   }
 
   info(): Record<string, unknown> {
@@ -175,7 +185,13 @@ export class Agent {
       started_at: this.startedAt,
       uptime_s: Math.round(process.uptime()),
       node: process.version,
+      config_version: this.loaded.version,
     };
+  }
+
+  /** Package, runtime and config version, as /metrics and the MQTT status report them. */
+  buildInfo(): BuildInfo {
+    return { version: VERSION, node: process.version, config_version: this.loaded.version };
   }
 
   /**

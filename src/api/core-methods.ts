@@ -58,7 +58,7 @@ export function registerCoreMethods(d: CoreDeps): void {
 
   rpc.method({
     name: 'system.info',
-    description: 'Name, version, room id, uptime of the agent.',
+    description: 'Name, package version, runtime and config version, room id, uptime of the agent.',
     role: 'viewer',
     params: Type.Object({}, { additionalProperties: false }),
     result: Type.Object({
@@ -67,7 +67,10 @@ export function registerCoreMethods(d: CoreDeps): void {
       version: Type.String(),
       started_at: Type.String(),
       uptime_s: Type.Integer(),
-      node: Type.String(),
+      node: Type.String({ description: 'Node runtime version (process.version).' }),
+      config_version: Type.String({
+        description: 'Hash of the running config text: sha256: and 16 hex digits (docs/fleet.md).',
+      }),
     }),
     handler: () => d.info(),
   });

@@ -3,12 +3,37 @@ import type { ActionMetrics } from '../host/host.js';
 import type { DeviceStateStore } from '../state/devices.js';
 import { DEVICE_STATUSES } from '../host/contract.js';
 
-/** Prometheus metrics: device status, action count and latency per driver, WS clients. */
+/** What the agent runs: package, runtime and config version (docs/fleet.md). */
+export interface BuildInfo {
+  version: string;
+  node: string;
+  config_version: string;
+}
+
+/**
+ * Readings of features that may be off: a feature that does not run gives no
+ * source, and its metrics are then absent rather than zero.
+ */
+export interface MetricSources {
+  /** Sync outbox backlog, events ever dropped, MQTT link state (the sync feature). */
+  outbox?: () => { rows: number; dropped: number; connected: boolean };
+  /** Free space on the watched filesystem and the alert bound (the alerts feature); null when statfs fails. */
+  disk?: () => { path: string; free_bytes: number; min_free_bytes: number } | null;
+  /** Recorders that follow a meeting that is running now (they should be recording). */
+  recorderMeetings?: () => string[];
+}
+
+/**
+ * Prometheus metrics: device status, action count and latency per driver, WS
+ * clients, and the fleet metrics the rules in ops/prometheus/ read (build and
+ * config info, outbox backlog, free disk, recorder state).
+ */
 export class AgentMetrics implements ActionMetrics {
   readonly registry = new Registry();
   private readonly actions: Counter<'driver' | 'action' | 'ok'>;
   private readonly latency: Histogram<'driver'>;
-  constructor(devices: DeviceStateStore, wsClients: () => number) {
+  private recorderMeetings: () => string[] = () => [];
+  constructor(devices: DeviceStateStore, wsClients: () => number, build: BuildInfo) {
     this.actions = new Counter({
       name: 'room_agent_actions_total',
       help: 'Device actions run, by driver, action and outcome.',
@@ -51,9 +76,126 @@ export class AgentMetrics implements ActionMetrics {
         this.set(wsClients());
       },
     });
+    registerInfo(this.registry, build);
+    registerRecorders(this.registry, devices, () => this.recorderMeetings());
+  }
+
+  /** Registers the metrics of the features that run (called once they are created). */
+  attachFeatures(sources: MetricSources): void {
+    if (sources.outbox) registerOutbox(this.registry, sources.outbox);
+    if (sources.disk) registerDisk(this.registry, sources.disk);
+    if (sources.recorderMeetings) this.recorderMeetings = sources.recorderMeetings;
   }
   observe(driver: string, action: string, ok: boolean, seconds: number): void {
     this.actions.inc({ driver, action, ok: ok ? 'true' : 'false' });
     this.latency.observe({ driver }, seconds);
   }
+}
+
+const RECORDER_DRIVER = 'recorder';
+
+function registerInfo(registry: Registry, build: BuildInfo): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'room_agent_build_info',
+    help: 'Always 1; the labels say which package version and Node runtime this agent runs.',
+    labelNames: ['version', 'node'],
+    registers,
+  }).set({ version: build.version, node: build.node }, 1);
+  new Gauge({
+    name: 'room_agent_config_info',
+    help: 'Always 1; config_version is the hash of the config text the agent runs (sha256, 16 hex digits).',
+    labelNames: ['config_version'],
+    registers,
+  }).set({ config_version: build.config_version }, 1);
+}
+
+function registerOutbox(registry: Registry, outbox: NonNullable<MetricSources['outbox']>): void {
+  const registers = [registry];
+  {
+    new Gauge({
+      name: 'room_agent_outbox_rows',
+      help: 'Room events in the sync outbox not yet acknowledged by the broker (absent without [mqtt]).',
+      registers,
+      collect() {
+        this.set(outbox().rows);
+      },
+    });
+    let droppedSeen = 0;
+    new Counter({
+      name: 'room_agent_outbox_dropped_total',
+      help: 'Room events the outbox ever dropped (outbox_max_rows / outbox_max_age_h); the count survives restarts.',
+      registers,
+      collect() {
+        const o = outbox();
+        if (o.dropped > droppedSeen) {
+          this.inc(o.dropped - droppedSeen);
+          droppedSeen = o.dropped;
+        }
+      },
+    });
+    new Gauge({
+      name: 'room_agent_mqtt_connected',
+      help: '1 while the MQTT link to the broker is up.',
+      registers,
+      collect() {
+        this.set(outbox().connected ? 1 : 0);
+      },
+    });
+  }
+}
+
+function registerDisk(registry: Registry, disk: NonNullable<MetricSources['disk']>): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'room_agent_disk_free_bytes',
+    help: 'Bytes free to the agent on the filesystem [alerts] disk_path watches, read at scrape time.',
+    labelNames: ['path'],
+    registers,
+    collect() {
+      this.reset();
+      const d = disk();
+      if (d) this.set({ path: d.path }, d.free_bytes);
+    },
+  });
+  new Gauge({
+    name: 'room_agent_disk_min_free_bytes',
+    help: 'The free space bound [alerts] disk_min_free_mb sets, in bytes.',
+    labelNames: ['path'],
+    registers,
+    collect() {
+      this.reset();
+      const d = disk();
+      if (d) this.set({ path: d.path }, d.min_free_bytes);
+    },
+  });
+}
+
+function registerRecorders(registry: Registry, devices: DeviceStateStore, inMeeting: () => string[]): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'room_agent_recorder_recording',
+    help: '1 while the recorder device records (its state `recording`), else 0.',
+    labelNames: ['device'],
+    registers,
+    collect() {
+      this.reset();
+      for (const d of devices.list()) {
+        if (d.driver === RECORDER_DRIVER) this.set({ device: d.id }, d.state?.recording?.value === true ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'room_agent_recorder_meeting_running',
+    help: '1 while a meeting runs that this recorder follows (follow_meeting = true): it should be recording.',
+    labelNames: ['device'],
+    registers,
+    collect() {
+      this.reset();
+      const now = new Set(inMeeting());
+      for (const d of devices.list()) {
+        if (d.driver === RECORDER_DRIVER) this.set({ device: d.id }, now.has(d.id) ? 1 : 0);
+      }
+    },
+  });
 }

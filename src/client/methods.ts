@@ -254,7 +254,7 @@ export interface Methods {
     };
     paramsOptional: false;
   };
-  /** Name, version, room id, uptime of the agent. Role: viewer. */
+  /** Name, package version, runtime and config version, room id, uptime of the agent. Role: viewer. */
   'system.info': {
     params: Record<string, never>;
     result: {
@@ -263,7 +263,10 @@ export interface Methods {
       version: string;
       started_at: string;
       uptime_s: number;
+      /** Node runtime version (process.version). */
       node: string;
+      /** Hash of the running config text: sha256: and 16 hex digits (docs/fleet.md). */
+      config_version: string;
     };
     paramsOptional: true;
   };

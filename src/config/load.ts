@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TObject, TSchema } from '@sinclair/typebox';
@@ -34,9 +35,20 @@ export interface LoadedConfig {
   lines: LineMap;
   /** Paths of values that came from ${ENV} (secrets): never echo them. */
   secretPaths: Set<string>;
+  /**
+   * The config version until versioned config exists: `sha256:` and the first
+   * 16 hex digits of the SHA-256 of the file's text as read (before ${ENV}
+   * substitution, so no secret value enters it).
+   */
+  version: string;
 }
 
 const validateTop = ajv.compile(ConfigSchema);
+
+/** The version a config text gets in status, system.info and /metrics (see LoadedConfig.version). */
+export function configVersion(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Reads, parses and validates api.toml; throws ConfigError listing every issue. */
@@ -139,7 +151,7 @@ export function parseConfig(
     }
   }
   if (issues.length) throw new ConfigError(dedupe(issues));
-  return { config: data as unknown as Config, file: path.resolve(file), lines, secretPaths };
+  return { config: data as unknown as Config, file: path.resolve(file), lines, secretPaths, version: configVersion(text) };
 }
 
 const deviceValidators = new Map<string, ReturnType<typeof ajv.compile>>();

@@ -253,6 +253,16 @@ export class AlertsFeature implements Feature, AlertSink {
     if (m.started) this.clear('meeting_late', id, `meeting ${m.title ?? id} started`, { meeting: id });
   }
 
+  /** Free space on the watched filesystem now, and the bound, for /metrics; null when it cannot be read. */
+  diskReading(): { path: string; free_bytes: number; min_free_bytes: number } | null {
+    const disk = this.cfg.disk_path ?? this.ctx.dataDir;
+    try {
+      return { path: disk, free_bytes: this.freeSpace(disk), min_free_bytes: this.cfg.disk_min_free_mb * 1024 * 1024 };
+    } catch {
+      return null; // check() logs why, rate limited by its interval
+    }
+  }
+
   /** Periodic checks: late meetings and free disk space. */
   private check(): void {
     if (!this.running) return;

@@ -114,10 +114,23 @@ export class SyncFeature implements Feature {
     };
   }
 
+  /** Outbox backlog, drops and link state for /metrics. */
+  metricsReading(): { rows: number; dropped: number; connected: boolean } {
+    return { ...this.outbox.meta(), connected: this.link.isUp };
+  }
+
   private status(state: 'online' | 'offline'): StatusMessage {
     const at = new Date(this.ctx.clock.now()).toISOString();
     return state === 'online'
-      ? { state, room: this.room, version: this.ctx.version, started_at: this.ctx.startedAt, at }
+      ? {
+          state,
+          room: this.room,
+          version: this.ctx.version,
+          node: process.version,
+          config_version: this.ctx.loaded.version,
+          started_at: this.ctx.startedAt,
+          at,
+        }
       : { state, room: this.room, at };
   }
 

@@ -20,7 +20,12 @@ export interface EventMessage {
 export interface StatusMessage {
   state: 'online' | 'offline';
   room: string;
+  /** Package version (the .deb's upstream version). */
   version?: string;
+  /** Node runtime version the agent runs on (process.version). */
+  node?: string;
+  /** Hash of the running config text (`sha256:` + 16 hex digits) until versioned config exists. */
+  config_version?: string;
   started_at?: string;
   /** When this status was published. */
   at?: string;

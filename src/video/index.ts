@@ -86,6 +86,11 @@ export class VideoFeature implements Feature {
     );
   }
 
+  /** Recorders that should be recording now: they follow a meeting that runs (for /metrics). */
+  recordersInMeeting(): string[] {
+    return this.link.inMeeting();
+  }
+
   async start(): Promise<void> {
     this.link.start();
     if (!this.video) return;

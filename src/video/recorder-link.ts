@@ -221,6 +221,11 @@ export class RecorderLink {
     }
   }
 
+  /** Recorders that follow a meeting that is running now (from its meeting.start until its meeting.end). */
+  inMeeting(): string[] {
+    return [...this.following.keys()];
+  }
+
   private isRecording(id: string): boolean {
     return this.ctx.devices.get(id)?.state?.recording?.value === true;
   }
