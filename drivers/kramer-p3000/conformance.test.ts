@@ -32,11 +32,12 @@ describe('kramer-p3000: simulator against the manual', () => {
     for (const s of sims) await s.stop();
   });
 
-  it('legacy firmware: handshake, OK-terminated set replies, queries, ERRnnn in place of OK', async () => {
+  it('legacy firmware: handshake, OK-terminated VID replies, ROUTE without OK, queries, ERRnnn in place of OK', async () => {
     const { probe } = await open('legacy');
     await probe.row(T['handshake-ok']);
     await probe.row(T['vid-set-ok']);
     await probe.row(T['vid-query']);
+    await probe.row(T['route-set-bare']);
     await probe.row(T['route-query']);
     await probe.row(T['err-legacy']);
   });

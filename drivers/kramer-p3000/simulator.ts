@@ -28,8 +28,8 @@ export interface P3kSimOptions {
    * `current`: set replies echo without OK (`~01@VID 2>3`, `~01@ROUTE 1,3,2`,
    * VS-62HA Protocol 3000 commands p.68) and errors are `~01@CMD ERR 003`, or
    * `~01@ERR 002` for an unknown command (VM-218DT "Result and Error Codes").
-   * No manual shows `ROUTE … OK`; `legacy` keeps it only until issue 17's
-   * Kramer driver fix lands (drivers/kramer-p3000/conformance.ts lists it).
+   * `#ROUTE` answers without OK in both modes: every manual that has it shows
+   * `~nn@ROUTE layer,dest,src` (VS-62HA p.68, KADS-1 p.67).
    */
   firmware?: 'legacy' | 'current';
   logger?: Logger;
@@ -220,7 +220,7 @@ export class P3kSimulator {
         const input = this.parseIn(Number(nums[2]));
         if (input === null) return void err('003');
         this.apply(layer, input, out);
-        setReply(`ROUTE ${args}`);
+        say(`ROUTE ${args}`);
         this.broadcast(s, `${this.tag()}ROUTE ${args}`);
         return;
       }
