@@ -91,7 +91,7 @@ export function describeFaultMatrix<D extends StandIn>(name: string, spec: Fault
     };
     const alertRaised = (rig: Rig) => rig.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised');
 
-    it('refused from boot: offline (not connecting), alert after the debounce, action refused; back after 30 s → online', async () => {
+    it('refused from boot: offline (not connecting), alert after the debounce, action refused; back after 61 s → online', async () => {
       const { peer, rig, stop } = await setup({ refused: true });
       try {
         await rig.pump(() => rig.status === 'offline', 'offline');
@@ -168,7 +168,7 @@ export function describeFaultMatrix<D extends StandIn>(name: string, spec: Fault
       },
     );
 
-    it('drops after online: offline at once, action refused, back after 1 s without a restart, subscriptions re-established', async () => {
+    it('drops after online: offline at once, action refused, back after 1 s and after 30 s without a restart, subscriptions re-established', async () => {
       const { device, peer, rig, stop } = await setup();
       try {
         await rig.pump(() => rig.status === 'online', 'online', 30_000);
@@ -183,6 +183,13 @@ export function describeFaultMatrix<D extends StandIn>(name: string, spec: Fault
         expect(peer.connects).toBeGreaterThan(before);
         await spec.change.make(device);
         await rig.pump(() => spec.change.seen(rig.state()), 'the change made on the device', 1000, 10);
+        // Gone for 30 s this time: the backoff (1, 2, 4, 8, 16 s …) brings it back within one more step.
+        await peer.refuse();
+        await rig.pump(() => rig.status !== 'online', 'offline again', 10);
+        await rig.advance(30_000, 250);
+        expect(rig.status).not.toBe('online');
+        await peer.listen();
+        await rig.pump(() => rig.status === 'online', 'online after 30 s away', 40_000);
       } finally {
         await stop();
       }
