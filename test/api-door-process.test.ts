@@ -22,8 +22,9 @@ beforeAll(async () => {
     .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"')
     .replace(/^data_dir = .*$/m, `data_dir = "${path.join(dir, 'data')}"`);
   fs.writeFileSync(path.join(dir, 'api.toml'), toml);
-  child = await startChildAgent(path.join(dir, 'api.toml'), {}, 60_000);
-}, 90_000);
+  // Generous: under a loaded machine (a full parallel run) tsx alone can take a minute to start the CLI.
+  child = await startChildAgent(path.join(dir, 'api.toml'), {}, 150_000);
+}, 180_000);
 afterAll(async () => {
   await child?.kill('SIGTERM');
 });

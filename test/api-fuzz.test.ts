@@ -68,7 +68,8 @@ beforeAll(async () => {
     .replace(/^data_dir = .*$/m, `data_dir = "${path.join(dir, 'data')}"`);
   const ingest = `\n[[agent.tokens]]\nname = "fuzz-ingest"\ntoken = "${TOKENS.ingest}"\nrole = "ingest"\n`;
   fs.writeFileSync(path.join(dir, 'api.toml'), toml + ingest);
-  child = await startChildAgent(path.join(dir, 'api.toml'), {}, 60_000);
+  // Generous: under a loaded machine (a full parallel run) tsx alone can take a minute to start the CLI.
+  child = await startChildAgent(path.join(dir, 'api.toml'), {}, 150_000);
   const pid = child.proc.pid as number;
 
   const admin = await FuzzConn.open(child.url, TOKENS.admin);
@@ -97,7 +98,7 @@ beforeAll(async () => {
       (e: Error) => monitorFailures.push(e.message),
     );
   }, 100);
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   clearInterval(sampler);
