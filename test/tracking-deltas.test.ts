@@ -150,6 +150,23 @@ describe('meeting deltas', () => {
     expect(d.summary.counts).toMatchObject({ participants: 301, connected: 301, calls: 301 });
     expect(JSON.stringify(d).length).toBeLessThan(2000);
     expect(JSON.stringify(svc.insight('BIG')).length).toBeGreaterThan(50_000);
+    // A participant coming back: their row with the new call only, the older ones kept from the held row.
+    svc.ingest({ ...join(0, B + 1), event: 'conf.quit', quit_time: B + 4 }, 'test');
+    clock.advance(0);
+    svc.ingest({ ...join(0, B + 5), call_id: 'c0-again' }, 'test');
+    clock.advance(0);
+    const back = deltas.at(-1)!;
+    expect(back.participants).toHaveLength(1);
+    expect(back.participants?.[0]).toMatchObject({ key: 'person-0', calls_kept: 1, connected: true });
+    expect(back.participants?.[0].calls.map((c) => c.call_id)).toEqual(['c0-again']);
+    let state: MeetingState = { epoch: full.epoch, seq: full.seq, insight: full.insight! };
+    for (const x of deltas.slice(deltas.indexOf(full) + 1)) {
+      const r = applyMeetingDelta(state, x);
+      if (r.kind !== 'applied') throw new Error(`delta ${x.seq}: ${r.kind}`);
+      state = r.state;
+    }
+    expect(state.insight).toEqual(svc.insight('BIG'));
+    expect(state.insight.participants[0].calls.map((c) => c.call_id)).toEqual(['c0-again', 'c0']);
   });
 
   it('a follower that misses a delta fetches a fresh snapshot and ends equal to the insight', async () => {

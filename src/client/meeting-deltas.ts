@@ -88,8 +88,8 @@ export interface MeetingDelta {
   summary: InsightSummary;
   /** Full insight: sent when the agent has no earlier state of the meeting to diff against. */
   insight?: Insight;
-  /** Participants added or changed (whole rows). */
-  participants?: ParticipantInsight[];
+  /** Participants added or changed: the row, with only its calls that are new or changed (see `calls_kept`). */
+  participants?: ParticipantDelta[];
   /** Keys of participants no longer in the insight. */
   removed?: string[];
   /** The instances, when they changed. */
@@ -98,6 +98,15 @@ export interface MeetingDelta {
   recordings?: Insight['recordings'];
   /** Timer segments from index `from` on replace the old ones from there. */
   segments?: { from: number; items: TimerSegment[] };
+}
+
+/**
+ * A participant row in a delta. `calls` are the row's newest calls (latest
+ * first); the row's older calls are the last `calls_kept` calls of the held
+ * row (advanced), which did not change. No `calls_kept`: `calls` is the whole list.
+ */
+export interface ParticipantDelta extends ParticipantInsight {
+  calls_kept?: number;
 }
 
 /** What a follower holds: the insight after delta `seq` of `epoch`. */
@@ -170,11 +179,22 @@ export function diffInsight(prev: Insight | null, next: Insight, epoch: string, 
   const d: MeetingDelta = { id: next.id, epoch, seq, summary };
   const deltaMs = Date.parse(next.as_of) - Date.parse(prev.as_of);
   const before = new Map(prev.participants.map((p) => [p.key, p]));
-  const changed: ParticipantInsight[] = [];
+  const changed: ParticipantDelta[] = [];
   for (const p of next.participants) {
     const old = before.get(p.key);
     before.delete(p.key);
-    if (!old || !sameJson(advanceParticipant(old, deltaMs), p)) changed.push(p);
+    if (!old) {
+      changed.push(p);
+      continue;
+    }
+    const adv = advanceParticipant(old, deltaMs);
+    if (sameJson(adv, p)) continue;
+    // Calls only ever change at the head (a new call, an open one that quit): send the head only.
+    let kept = 0;
+    const a = adv.calls;
+    const b = p.calls;
+    while (kept < a.length && kept < b.length && sameJson(a[a.length - 1 - kept], b[b.length - 1 - kept])) kept++;
+    changed.push(kept > 0 ? { ...p, calls: b.slice(0, b.length - kept), calls_kept: kept } : p);
   }
   if (changed.length) d.participants = changed;
   if (before.size) d.removed = [...before.keys()];
@@ -216,9 +236,15 @@ export function applyMeetingDelta(state: MeetingState | null, d: MeetingDelta): 
   const rows = new Map(prev.participants.map((p) => [p.key, advanceParticipant(p, deltaMs)]));
   for (const k of d.removed ?? []) rows.delete(k);
   let reorder = false;
-  for (const p of d.participants ?? []) {
-    const old = rows.get(p.key);
-    if (!old || byFirstJoin(old, p) !== 0 || old.calls.length !== p.calls.length) reorder = true;
+  for (const pd of d.participants ?? []) {
+    const old = rows.get(pd.key);
+    const { calls_kept, ...row } = pd;
+    if (calls_kept !== undefined && (!old || old.calls.length < calls_kept)) return { kind: 'gap' };
+    const p: ParticipantInsight =
+      calls_kept === undefined || !old
+        ? row
+        : { ...row, calls: [...row.calls, ...old.calls.slice(old.calls.length - calls_kept)] };
+    if (!old || byFirstJoin(old, p) !== 0) reorder = true;
     rows.set(p.key, p);
   }
   const participants = [...rows.values()];
