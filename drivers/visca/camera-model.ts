@@ -1,9 +1,17 @@
 // The simulated camera's behaviour, independent of framing: two command
 // sockets, motion that takes time and ends with a Completion, power standby,
 // presets, and inquiry answers built from the simulated position
-// (PROTOCOLS.md §1.7). simulator.ts puts it on real sockets.
+// (PROTOCOLS.md §1.7). simulator.ts puts it on real sockets. Requests and
+// replies come from sim-codec.ts (the Sony command list), not from the driver.
 import { type CameraProfile, PROFILES } from './profiles.js';
-import { isSocketCommand, reply, toNibbles, type ViscaRequest } from './protocol.js';
+import {
+  type CameraRequest,
+  cameraReply as reply,
+  ERROR_CODE,
+  isSocketCommand,
+  type SocketCommand,
+  toNibbles,
+} from './sim-codec.js';
 
 export interface Position {
   pan: number;
@@ -98,10 +106,10 @@ export class CameraModel {
   }
 
   /** Handles one request; replies go to `send` (now and when a move ends). */
-  handle(req: ViscaRequest, send: Send) {
+  handle(req: CameraRequest, send: Send) {
     const a = this.address;
-    if (req.kind === 'malformed') return send(reply.error(a, 0, 0x01));
-    if (req.kind === 'unknown') return send(reply.error(a, 0, 0x02));
+    if (req.kind === 'malformed') return send(reply.error(a, 0, ERROR_CODE.messageLength));
+    if (req.kind === 'unknown') return send(reply.error(a, 0, ERROR_CODE.syntax));
     if (req.kind === 'address-set') {
       // The cameras before us in the chain take the lower addresses.
       this.address = req.next + this.chainPosition - 1;
@@ -109,23 +117,23 @@ export class CameraModel {
     }
     if (req.kind === 'if-clear') {
       this.clearSockets();
-      return send(req.address === 8 ? Buffer.from([0x88, 0x01, 0x00, 0x01, 0xff]) : reply.data(a, []));
+      return send(req.address === 8 ? reply.ifClearBroadcast() : reply.data(a, []));
     }
     if (req.kind === 'cancel') return this.cancel(req.socket, send);
     if (req.kind === 'inquiry') {
       return send(this.inquiryError ? reply.error(a, 0, this.inquiryError) : reply.data(a, this.inquiry(req.what)));
     }
-    if (!isSocketCommand(req)) return send(reply.error(a, 0, 0x02));
-    if (!this.valid(req)) return send(reply.error(a, 0, 0x02));
+    if (!isSocketCommand(req)) return send(reply.error(a, 0, ERROR_CODE.syntax));
+    if (!this.valid(req)) return send(reply.error(a, 0, ERROR_CODE.syntax));
     const free = this.sockets.indexOf(null);
-    if (free < 0) return send(reply.error(a, 0, 0x03));
+    if (free < 0) return send(reply.error(a, 0, ERROR_CODE.bufferFull));
     const socket = free + 1;
     send(reply.ack(a, socket));
-    if (this.power === 'standby' && req.kind !== 'power') return send(reply.error(a, socket, 0x41));
+    if (this.power === 'standby' && req.kind !== 'power') return send(reply.error(a, socket, ERROR_CODE.notExecutable));
     this.run(req, socket, send);
   }
 
-  private run(req: ViscaRequest, socket: number, send: Send) {
+  private run(req: SocketCommand, socket: number, send: Send) {
     const a = this.address;
     const complete = () => send(reply.completion(a, socket));
     switch (req.kind) {
@@ -139,6 +147,16 @@ export class CameraModel {
         return this.moveTo({ pan: 0, tilt: 0, zoom: this.position.zoom }, socket, complete);
       case 'absolute':
         return this.moveTo({ ...this.position, pan: req.pan, tilt: req.tilt }, socket, complete);
+      case 'relative': {
+        // RelativePosition moves by the given amounts from where the camera is, within its range.
+        const here = this.position;
+        const pan = Math.max(LIMITS.panMin, Math.min(LIMITS.panMax, here.pan + req.pan));
+        const tilt = Math.max(LIMITS.tiltMin, Math.min(LIMITS.tiltMax, here.tilt + req.tilt));
+        return this.moveTo({ ...here, pan, tilt }, socket, complete);
+      }
+      case 'pan-tilt-reset':
+        // Re-initialization ends where it started from: pan/tilt centre.
+        return this.moveTo({ ...this.position, pan: 0, tilt: 0 }, socket, complete);
       case 'zoom-direct':
         return this.moveTo({ ...this.position, zoom: req.position }, socket, complete);
       case 'pan-tilt-drive': {
@@ -186,12 +204,12 @@ export class CameraModel {
 
   private cancel(socket: number, send: Send) {
     const job = this.sockets[socket - 1];
-    if (!job) return send(reply.error(this.address, socket, 0x05));
+    if (!job) return send(reply.error(this.address, socket, ERROR_CODE.noSocket));
     if (job.timer) clearTimeout(job.timer);
     this.pos = this.position;
     this.move = null;
     this.sockets[socket - 1] = null;
-    send(reply.error(this.address, socket, 0x04));
+    send(reply.error(this.address, socket, ERROR_CODE.canceled));
   }
 
   private clearSockets(): void {
@@ -209,7 +227,7 @@ export class CameraModel {
     for (const job of this.sockets) if (job?.timer) clearTimeout(job.timer);
   }
 
-  private valid(req: ViscaRequest): boolean {
+  private valid(req: SocketCommand): boolean {
     const p = this.profile;
     switch (req.kind) {
       case 'preset':
@@ -220,6 +238,8 @@ export class CameraModel {
         );
       case 'pan-tilt-drive':
         return req.panSpeed >= 1 && req.panSpeed <= p.panSpeedMax && req.tiltSpeed >= 1 && req.tiltSpeed <= p.tiltSpeedMax;
+      case 'relative':
+        return req.panSpeed >= 1 && req.panSpeed <= p.panSpeedMax;
       case 'absolute':
         return (
           req.panSpeed >= 1 &&

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/util/clock.js';
 import { CameraModel } from './camera-model.js';
-import { encode, parseRequest, ViscaStreamDecoder } from './protocol.js';
+import { encode } from './protocol.js';
+import { CameraStreamDecoder, parseCameraRequest } from './sim-codec.js';
 import { ViscaSession } from './session.js';
 
 interface Faults {
@@ -25,7 +26,8 @@ async function scenario(n: number, f: Faults): Promise<{ outcomes: string[]; pen
     return rnd / 2 ** 31;
   };
   const toSession: Buffer[] = [];
-  const fromSession = new ViscaStreamDecoder();
+  // The camera side reads with the simulator's own codec (the manual's witness), not the driver's.
+  const fromSession = new CameraStreamDecoder();
   const recalled: number[] = [];
   const session = new ViscaSession({
     framing: 'raw-tcp',
@@ -42,7 +44,7 @@ async function scenario(n: number, f: Faults): Promise<{ outcomes: string[]; pen
     write: (bytes) => {
       for (const p of fromSession.push(bytes)) {
         if (random() < f.dropRequest) continue;
-        const req = parseRequest(p);
+        const req = parseCameraRequest(p);
         if (req.kind === 'preset' && req.op === 'recall') recalled.push(req.byte);
         model.handle(req, (reply) => {
           if (random() < f.dropReply) return;

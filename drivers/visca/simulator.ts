@@ -1,6 +1,8 @@
 // A virtual VISCA camera on real sockets, for tests, the demo and
 // commissioning: Sony VISCA over IP (UDP, header + sequence numbers), raw
 // VISCA over TCP or UDP, or a serial port (binding-mock, or a real port).
+// Packets are read and answered by sim-codec.ts, written from the Sony
+// command list; nothing here comes from the driver's protocol code.
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -9,8 +11,7 @@ import type { BindingInterface } from '../../src/transport/serial.js';
 import { type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 import { CameraModel, type Position } from './camera-model.js';
 import { type CameraProfile, type ProfileName, PROFILES, presetNumber } from './profiles.js';
-import { hex, parseRequest, type ViscaRequest, ViscaStreamDecoder } from './protocol.js';
-import type { Framing } from './session.js';
+import { CameraStreamDecoder, type CameraRequest, cameraReply, type Framing, hexBytes, parseCameraRequest } from './sim-codec.js';
 
 // The Sony VISCA-over-IP header as the camera sees it, written from the Sony
 // SRG-300H / BRC-X400 technical manuals (VISCA over IP: payload types, the
@@ -72,7 +73,7 @@ export interface ViscaSimulatorOptions {
 /** One message the camera received, decoded. */
 export interface ReceivedCommand {
   at: number;
-  request: ViscaRequest;
+  request: CameraRequest;
   /** For preset commands: the preset number as the camera's profile counts it. */
   preset?: number;
   /** Who sent it: "udp:127.0.0.1:40000", "tcp:…", "serial". */
@@ -165,7 +166,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   }
   /** Send `z0 38 FF` (network change) to every connected controller. */
   sendNetworkChange(): void {
-    this.broadcastRaw(Buffer.from([(this.model.address + 8) << 4, 0x38, 0xff]));
+    this.broadcastRaw(cameraReply.networkChange(this.model.address));
   }
 
   /** Where the driver should connect: {host, port} or {path}. */
@@ -219,7 +220,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       if (this.o.framing === 'sony-udp') this.onSonyDatagram(msg, peer, send);
       else {
         // Raw UDP: one datagram, any number of packets.
-        for (const p of new ViscaStreamDecoder().push(msg)) this.onPacket(p, peer, (r) => this.sendRaw(r, send));
+        for (const p of new CameraStreamDecoder().push(msg)) this.onPacket(p, peer, (r) => this.sendRaw(r, send));
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -236,7 +237,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   private async startTcp(host: string): Promise<void> {
     const server = net.createServer((c) => {
       this.tcpClients.add(c);
-      const dec = new ViscaStreamDecoder();
+      const dec = new CameraStreamDecoder();
       const peer = `tcp:${c.remoteAddress}:${c.remotePort}`;
       const send = (b: Buffer) => {
         if (c.destroyed) return;
@@ -266,7 +267,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   private async startSerial(): Promise<void> {
     const path = this.o.path;
     if (!path) throw new Error('serial simulator needs a path');
-    const dec = new ViscaStreamDecoder();
+    const dec = new CameraStreamDecoder();
     if (this.o.realSerialPort) {
       // Commissioning: the simulator answers on a real port (e.g. a USB adapter and a null-modem cable).
       const { autoDetect } = await import('@serialport/bindings-cpp');
@@ -348,8 +349,8 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       this.dropRequests--;
       return;
     }
-    const request = parseRequest(p);
-    const rec: ReceivedCommand = { at: Date.now(), request, peer, hex: hex(p) };
+    const request = parseCameraRequest(p);
+    const rec: ReceivedCommand = { at: Date.now(), request, peer, hex: hexBytes(p) };
     if (request.kind === 'preset') rec.preset = presetNumber(this.model.profile, request.byte);
     this.received.push(rec);
     if (this.received.length > 10_000) this.received.splice(0, 5_000);
