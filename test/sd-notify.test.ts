@@ -54,7 +54,7 @@ describe('sd_notify', () => {
     expect(child.output()).toMatch(/"every_ms":200,"msg":"systemd watchdog pings on"/);
     expect(messages).toContain('STOPPING=1');
     expect(messages.indexOf('STOPPING=1')).toBeGreaterThan(0);
-  });
+  }, 90_000); // a bound: the child start alone may take READY_BOUND_MS (60 s) on a loaded machine
 
   it('sends nothing when started without NOTIFY_SOCKET', async () => {
     const cfg = path.join(dir, 'api2.toml');
@@ -62,5 +62,5 @@ describe('sd_notify', () => {
     const child = await startChildAgent(cfg, { NOTIFY_SOCKET: '', WATCHDOG_USEC: '400000' });
     await child.kill('SIGTERM');
     expect(child.output()).not.toMatch(/watchdog|sd_notify/);
-  });
+  }, 90_000); // a bound: the child start alone may take READY_BOUND_MS (60 s) on a loaded machine
 });

@@ -17,10 +17,20 @@ export interface ChildAgent {
 /** Node arguments that run the CLI from source; the bundle tests and benches pass [...flags, bundle] instead. */
 export const FROM_SOURCE = ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
 
+/**
+ * How long a child may take to print "room-agent ready" before it counts as hung.
+ * Only a bound against a hang, never a measurement: from source (tsx compiles the
+ * CLI's import graph on each start) a start takes seconds on an idle machine and
+ * many times that on a 2-core CI machine while the other test worker runs ffmpeg
+ * or a browser (20 s, the old bound, was not enough there). A test that
+ * starts a child sets its own time limit above this (vitest's default is 30 s).
+ */
+export const READY_BOUND_MS = 60_000;
+
 export function startChildAgent(
   configFile: string,
   env: NodeJS.ProcessEnv = {},
-  timeoutMs = 20_000,
+  timeoutMs = READY_BOUND_MS,
   cli: string[] = FROM_SOURCE,
 ): Promise<ChildAgent> {
   const proc = spawn(process.execPath, [...cli, 'start', '--config', configFile], {
