@@ -16,6 +16,7 @@ import { RecorderConfigSchema } from '../drivers/recorder/schema.js';
 import type { DeviceEvent, DeviceInstance, DriverContext } from '../src/host/contract.js';
 import { realClock } from '../src/util/clock.js';
 import { alive, waitUntil } from './video-helpers.js';
+import { RateLimitedLog } from '../src/util/rate-limited-log.js';
 
 const MB = 1024 * 1024;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -33,6 +34,7 @@ function setup(over: Record<string, unknown>, free: () => number) {
   const ctx: DriverContext = {
     id: 'rec',
     logger: pino({ level: 'silent' }),
+    deviceNoise: new RateLimitedLog(pino({ level: 'silent' })),
     clock: realClock,
     dataDir,
     setStatus: (s) => status.push(s),

@@ -97,7 +97,7 @@ export const conferenceMicDriver = defineDriver({
           break;
         case 'bad_frame':
           badFrames++;
-          ctx.logger.warn({ reason: u.reason, raw: u.raw }, 'frame dropped');
+          ctx.deviceNoise.warn('bad_frame', { reason: u.reason, raw: u.raw }, 'frame dropped');
           ctx.setState({ bad_frames: badFrames });
           break;
         case 'info':

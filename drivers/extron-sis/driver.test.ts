@@ -6,10 +6,12 @@ import { type SisSimOptions, SisSimulator } from './simulator.js';
 import {
   audioRoutes as audio,
   cleanupAfterEach,
+  movableNoiseWindow,
   recordingContext,
   routes,
   runAction as run,
   waitStatus,
+  warnLines,
 } from '../../test/support/driver-harness.js';
 
 const cleanups = cleanupAfterEach();
@@ -160,6 +162,23 @@ describe('extron-sis driver over Telnet', () => {
     await vi.waitFor(() => expect(rec.logs.some((l) => /unreadable/.test(l.msg))).toBe(true));
     await run(dev, 'route', { input: 3, output: 3 });
     expect(routes(rec)['3']).toBe(3);
+  });
+
+  it('logs a flood of 1,000 garbage lines at most 5 times, then with the count left out, and keeps working', async () => {
+    const sim = await startSim();
+    const { rec, dev } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    const window = movableNoiseWindow(rec);
+    sim.sendRaw('\x01\x02 line noise\r\n'.repeat(1000));
+    // The route's reply comes after the garbage on the same stream, so every garbage line has been read by then.
+    await run(dev, 'route', { input: 3, output: 3 });
+    expect(routes(rec)['3']).toBe(3);
+    expect(warnLines(rec, /unreadable/)).toHaveLength(5);
+    window.moveOn(61_000);
+    sim.sendRaw('\x01\x02 line noise\r\n');
+    await vi.waitFor(() => expect(warnLines(rec, /unreadable/)).toHaveLength(6));
+    expect(warnLines(rec, /unreadable/)[5]).toMatchObject({ suppressed: 995, total: 1001 });
+    expect(rec.status).toBe('online');
   });
 
   it('returns online after the switcher is killed and restarted, sets verbose again and re-reads', async () => {

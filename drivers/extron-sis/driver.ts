@@ -126,7 +126,11 @@ export class ExtronSisDevice implements DeviceInstance {
     switch (m.kind) {
       case 'garbage':
         this.garbage++;
-        this.ctx.logger.warn({ text: m.text, total: this.garbage }, 'extron: ignored unreadable data');
+        this.ctx.deviceNoise.warn(
+          'garbage',
+          { text: m.text.slice(0, 200), total: this.garbage },
+          'extron: ignored unreadable data',
+        );
         return;
       case 'tie':
         this.applyTie(m.output, m.input, m.layer);

@@ -6,10 +6,12 @@ import { type P3kSimOptions, P3kSimulator } from './simulator.js';
 import {
   audioRoutes as audio,
   cleanupAfterEach,
+  movableNoiseWindow,
   recordingContext,
   routes,
   runAction as run,
   waitStatus,
+  warnLines,
 } from '../../test/support/driver-harness.js';
 
 const cleanups = cleanupAfterEach();
@@ -139,6 +141,23 @@ describe('kramer-p3000 driver over TCP', () => {
     await vi.waitFor(() => expect(rec.logs.filter((l) => /unreadable/.test(l.msg)).length).toBe(2));
     await run(dev, 'route', { input: 4, output: 4 });
     expect(routes(rec)['4']).toBe(4);
+  });
+
+  it('logs a flood of 1,000 garbage lines at most 5 times, then with the count left out, and keeps working', async () => {
+    const sim = await startSim();
+    const { rec, dev } = await tcp(sim);
+    await waitStatus(rec, 'online');
+    const window = movableNoiseWindow(rec);
+    sim.sendRaw('complete nonsense\r\n'.repeat(1000));
+    // The route's reply comes after the garbage on the same stream, so every garbage line has been read by then.
+    await run(dev, 'route', { input: 4, output: 4 });
+    expect(routes(rec)['4']).toBe(4);
+    expect(warnLines(rec, /unreadable/)).toHaveLength(5);
+    window.moveOn(61_000);
+    sim.sendRaw('complete nonsense\r\n');
+    await vi.waitFor(() => expect(warnLines(rec, /unreadable/)).toHaveLength(6));
+    expect(warnLines(rec, /unreadable/)[5]).toMatchObject({ suppressed: 995, total: 1001 });
+    expect(rec.status).toBe('online');
   });
 
   it('reconnects when the keep-alive handshake gets no answer', async () => {

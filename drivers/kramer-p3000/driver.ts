@@ -140,7 +140,11 @@ export class KramerP3000Device implements DeviceInstance {
   private onMessage(m: P3kMessage): void {
     if (m.kind === 'garbage') {
       this.garbage++;
-      this.ctx.logger.warn({ text: m.text, total: this.garbage }, 'kramer: ignored unreadable data');
+      this.ctx.deviceNoise.warn(
+        'garbage',
+        { text: m.text.slice(0, 200), total: this.garbage },
+        'kramer: ignored unreadable data',
+      );
       return;
     }
     if (m.kind === 'start') {

@@ -139,7 +139,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
   function onMessage(m: QrcMessage): void {
     switch (m.kind) {
       case 'garbage':
-        ctx.logger.warn({ reason: m.reason, text: m.text }, 'Q-SYS sent a frame that is not JSON-RPC; ignored');
+        ctx.deviceNoise.warn('garbage', { reason: m.reason, text: m.text }, 'Q-SYS sent a frame that is not JSON-RPC; ignored');
         return;
       case 'notification':
         if (m.method === 'EngineStatus') {

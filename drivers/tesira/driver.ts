@@ -144,7 +144,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
       case 'other':
         // An echo of our command is normal on interactive sessions; anything else is noise. Never fatal.
         if (m.line === lastSent) ctx.logger.debug({ line: m.line }, 'Tesira echoed the command');
-        else ctx.logger.warn({ line: m.line.slice(0, 200) }, 'Tesira sent a line that is not TTP; ignored');
+        else ctx.deviceNoise.warn('garbage', { line: m.line.slice(0, 200) }, 'Tesira sent a line that is not TTP; ignored');
     }
   }
 

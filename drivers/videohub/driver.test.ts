@@ -2,7 +2,14 @@ import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { VideohubDevice } from './driver.js';
 import { VideohubSimulator } from './simulator.js';
-import { cleanupAfterEach, recordingContext, runAction as run, waitStatus } from '../../test/support/driver-harness.js';
+import {
+  cleanupAfterEach,
+  movableNoiseWindow,
+  recordingContext,
+  runAction as run,
+  waitStatus,
+  warnLines,
+} from '../../test/support/driver-harness.js';
 
 const cleanups = cleanupAfterEach();
 
@@ -160,6 +167,23 @@ describe('videohub driver', () => {
     await run(dev, 'route', { input: 2, output: 1 });
     expect(rec.status).toBe('online');
     expect((rec.state.routes as Record<string, number>)['1']).toBe(2);
+  });
+
+  it('logs a flood of 1,000 garbage lines at most 5 times, then with the count left out, and keeps working', async () => {
+    const sim = await startSim();
+    const { rec, dev } = await startDriver(sim.address.port);
+    await waitStatus(rec, 'online');
+    const window = movableNoiseWindow(rec);
+    sim.sendRaw('random words here\n'.repeat(1000));
+    // The route's ACK comes after the garbage on the same stream, so every garbage line has been read by then.
+    await run(dev, 'route', { input: 2, output: 1 });
+    expect((rec.state.routes as Record<string, number>)['1']).toBe(2);
+    expect(warnLines(rec, /ignored a line/)).toHaveLength(5);
+    window.moveOn(61_000);
+    sim.sendRaw('one more\n');
+    await vi.waitFor(() => expect(warnLines(rec, /ignored a line/)).toHaveLength(6));
+    expect(warnLines(rec, /ignored a line/)[5]).toMatchObject({ suppressed: 995, total: 1001 });
+    expect(rec.status).toBe('online');
   });
 
   it('returns online after the simulator is killed and restarted, and re-reads the state', async () => {

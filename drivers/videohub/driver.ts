@@ -135,7 +135,11 @@ export class VideohubDevice implements DeviceInstance {
     for (const m of this.parser.push(chunk)) {
       if (m.kind === 'garbage') {
         this.garbageLines++;
-        this.ctx.logger.warn({ line: m.line, total: this.garbageLines }, 'videohub: ignored a line outside any block');
+        this.ctx.deviceNoise.warn(
+          'garbage',
+          { line: m.line.slice(0, 200), total: this.garbageLines },
+          'videohub: ignored a line outside any block',
+        );
       } else if (m.kind === 'block') {
         this.onUpdate(interpretBlock(m.header, m.lines));
       } else if (!this.queue.resolveCurrent(m.kind)) {

@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import pino, { type Logger } from 'pino';
 import type { DeviceStatus, DriverContext } from '../../src/host/contract.js';
 import { realClock } from '../../src/util/clock.js';
+import { RateLimitedLog } from '../../src/util/rate-limited-log.js';
 import { ViscaConfigSchema, type ViscaConfig } from './config.js';
 import { simulatedSerialBindings, ViscaCamera } from './driver.js';
 import { ViscaSimulator, type ViscaSimulatorOptions } from './simulator.js';
@@ -19,9 +20,11 @@ export interface RecordingContext extends DriverContext {
 }
 
 export function recordingContext(id = 'cam'): RecordingContext {
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const ctx: RecordingContext = {
     id,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger,
+    deviceNoise: new RateLimitedLog(logger),
     clock: realClock,
     dataDir: '/nonexistent',
     statuses: [],

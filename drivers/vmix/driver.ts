@@ -58,7 +58,7 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
 
   function onMessage(msg: VmixMessage): void {
     if (msg.kind === 'garbage') {
-      ctx.logger.warn({ line: msg.line.slice(0, 200) }, 'vMix sent a line that is not a response; ignored');
+      ctx.deviceNoise.warn('garbage', { line: msg.line.slice(0, 200) }, 'vMix sent a line that is not a response; ignored');
       return;
     }
     const current = queue.current;

@@ -15,6 +15,7 @@ import { realClock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { ConfigIssue, LoadedConfig } from './load.js';
 import { lineOf } from './locate.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 export function checkDeviceConfigs(loaded: LoadedConfig, registry: DriverRegistry): ConfigIssue[] {
   const silent = pino({ level: 'silent' });
@@ -25,6 +26,7 @@ export function checkDeviceConfigs(loaded: LoadedConfig, registry: DriverRegistr
     const ctx: DriverContext = {
       id,
       logger: silent,
+      deviceNoise: new RateLimitedLog(silent),
       clock: realClock,
       dataDir: path.join(loaded.config.agent.data_dir, 'devices', id),
       setStatus: () => undefined,

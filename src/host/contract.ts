@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ConnectionHooks, DeviceConnection } from '../transport/lifecycle.js';
 import type { Link } from '../transport/link.js';
 import type { Clock } from '../util/clock.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
 
 /** One status vocabulary for every device (Companion-style, grouped for UIs). */
 export const DEVICE_STATUSES = ['connecting', 'online', 'offline', 'error', 'bad_config', 'auth_failure'] as const;
@@ -67,6 +68,13 @@ export interface DriverContext {
   /** The device id from `[devices.<id>]`. */
   readonly id: string;
   readonly logger: Logger;
+  /**
+   * The device's rate-limited log for what it sends that cannot be used (garbage bytes, lines
+   * outside the protocol, dropped frames): each key writes at most 5 lines a minute, and the next
+   * line that gets through carries `suppressed`, the count left out. The data is still skipped.
+   * One per device, kept across driver restarts, so a device spewing garbage cannot flood the log.
+   */
+  readonly deviceNoise: RateLimitedLog;
   readonly clock: Clock;
   /** Where a driver may keep files (`<data_dir>/devices/<id>`), created on demand. */
   readonly dataDir: string;

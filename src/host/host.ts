@@ -9,6 +9,7 @@ import type { AuditLog } from '../store/audit.js';
 import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
 import { iso } from '../util/iso.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Backoff } from '../transport/backoff.js';
 import { DeviceConnection, type LifecycleLimits } from '../transport/lifecycle.js';
 import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
@@ -41,6 +42,8 @@ interface Managed {
   connections: DeviceConnection[];
   /** Cause of the action in flight, so device reports during it are attributed. */
   activeCause: { cause: Cause; until: number } | null;
+  /** The device's rate limit for garbage it sends; created with the first context, kept across restarts. */
+  deviceNoise: RateLimitedLog | null;
   stopped: boolean;
 }
 
@@ -85,6 +88,7 @@ export class DeviceHost {
         backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
         connections: [],
         activeCause: null,
+        deviceNoise: null,
         stopped: false,
       });
     }
@@ -231,9 +235,11 @@ export class DeviceHost {
     const logger = this.o.logger.child({ device: m.id, driver: m.driver.name });
     const state = this.o.state;
     const dir = path.join(this.o.dataDir, 'devices', m.id);
+    m.deviceNoise ??= new RateLimitedLog(logger, { clock: this.clock });
     return {
       id: m.id,
       logger,
+      deviceNoise: m.deviceNoise,
       clock: this.clock,
       get dataDir() {
         fs.mkdirSync(dir, { recursive: true });

@@ -10,6 +10,7 @@ import type { DeviceCatalog } from './load.js';
 import { loadScenarios } from './load.js';
 import { scenarioFolders } from './index.js';
 import type { ScenariosSection } from './schema.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 /**
  * `check-config` for scenario files: builds each configured driver (without
@@ -26,6 +27,7 @@ export function checkScenarios(loaded: LoadedConfig, registry: DriverRegistry): 
     const ctx: DriverContext = {
       id,
       logger: silent,
+      deviceNoise: new RateLimitedLog(silent),
       clock: realClock,
       dataDir: path.join(loaded.config.agent.data_dir, 'devices', id),
       setStatus: () => undefined,

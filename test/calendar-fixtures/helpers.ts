@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { ActionContext, DeviceStatus, DriverContext } from '../../src/host/contract.js';
 import type { Clock } from '../../src/util/clock.js';
+import { RateLimitedLog } from '../../src/util/rate-limited-log.js';
 
 export interface Recorded {
   ctx: DriverContext;
@@ -38,6 +39,7 @@ export function recordingContext(clock: Clock, id = 'cal'): Recorded {
   rec.ctx = {
     id,
     logger: captureLogger(rec.logs),
+    deviceNoise: new RateLimitedLog(captureLogger(rec.logs), { clock }),
     clock,
     dataDir: '/nonexistent',
     setStatus: (status, message) => rec.statuses.push({ status, message }),

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { afterEach, expect, vi } from 'vitest';
 import type { Cause, DeviceEvent, DeviceInstance, DeviceStatus, DriverContext } from '../../src/host/contract.js';
 import { type Clock, realClock } from '../../src/util/clock.js';
+import { RateLimitedLog } from '../../src/util/rate-limited-log.js';
 
 /** Teardown steps pushed during a test run after it, last pushed first (call once, at the top of a test file). */
 export function cleanupAfterEach(): (() => Promise<unknown> | unknown)[] {
@@ -68,6 +69,8 @@ export function recordingContext(id = 'dev', clock: Clock = realClock): Recordin
   const rec: RecordingContext = {
     id,
     logger,
+    // The host keeps one per device; the recording context keeps one per context.
+    deviceNoise: new RateLimitedLog(logger, { clock }),
     clock,
     // The drivers tested with this keep no files.
     dataDir: '/nonexistent',
@@ -152,3 +155,26 @@ export const waitStatus = (rec: RecordingContext, status: string) =>
 /** A matrix driver's `routes` / `audio_routes` state (output → input, null = none). */
 export const routes = (rec: RecordingContext) => rec.state.routes as Record<string, number | null>;
 export const audioRoutes = (rec: RecordingContext) => rec.state.audio_routes as Record<string, number | null>;
+
+/**
+ * Gives `rec` a device-noise log whose clock can be moved on (the rest of the context keeps real
+ * time), so a test can end the rate-limit window and see the count of suppressed lines.
+ */
+export function movableNoiseWindow(rec: RecordingContext): { moveOn(ms: number): void } {
+  let skew = 0;
+  const clock: Clock = {
+    now: () => realClock.now() + skew,
+    setTimeout: (fn, ms) => realClock.setTimeout(fn, ms),
+    clearTimeout: (h) => realClock.clearTimeout(h),
+  };
+  Object.assign(rec, { deviceNoise: new RateLimitedLog(rec.logger, { clock }) });
+  return {
+    moveOn(ms) {
+      skew += ms;
+    },
+  };
+}
+
+/** The warn lines whose message matches `pattern`. */
+export const warnLines = (rec: RecordingContext, pattern: RegExp) =>
+  rec.logs.filter((l) => l.level === 40 && pattern.test(l.msg));
