@@ -35,3 +35,36 @@ describe('docs/kinds.md names every contract action and state key (src/host/kind
     });
   }
 });
+
+describe('docs cite sources inside the repo or the vendor document, never files outside the repo', () => {
+  const root = path.join(import.meta.dirname, '..');
+  const skip = new Set(['node_modules', '.git', 'dist', 'build']);
+  const markdown: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (skip.has(e.name)) continue;
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() && e.name.endsWith('.md')) markdown.push(full);
+    }
+  };
+  walk(root);
+
+  it('finds the docs (README.md and docs/*.md)', () => {
+    expect(markdown).toContain(path.join(root, 'README.md'));
+    expect(markdown).toContain(path.join(root, 'docs', 'architecture.md'));
+  });
+
+  it('no doc names PROTOCOLS.md, SERVICES.md or ../shared', () => {
+    const outside = /PROTOCOLS\.md|SERVICES\.md|\.\.\/shared/;
+    const hits: string[] = [];
+    for (const file of markdown) {
+      fs.readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (outside.test(line)) hits.push(`${path.relative(root, file)}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    expect(hits).toEqual([]);
+  });
+});
