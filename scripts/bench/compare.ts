@@ -105,10 +105,13 @@ async function main(): Promise<void> {
   for (const name of names) {
     const oldOut = path.join(tmp, `old-${name}.md`);
     const newOut = path.join(tmp, `new-${name}.md`);
-    await runSide('old', oldTree, oldNode, name, oldOut);
-    await runSide('new', ROOT, newNode, name, newOut);
+    // A failing bench is reported in the table; the others still run.
+    const failed: string[] = [];
+    await runSide('old', oldTree, oldNode, name, oldOut).catch((e: Error) => failed.push(e.message));
+    await runSide('new', ROOT, newNode, name, newOut).catch((e: Error) => failed.push(e.message));
+    for (const f of failed) rows.push(`| ${name} | FAILED: ${f} | | | | |`);
     const oldRows = fs.existsSync(oldOut) ? parseTable(fs.readFileSync(oldOut, 'utf8')) : [];
-    const newRows = parseTable(fs.readFileSync(newOut, 'utf8'));
+    const newRows = fs.existsSync(newOut) ? parseTable(fs.readFileSync(newOut, 'utf8')) : [];
     const oldByFigure = new Map(oldRows.map((r) => [r.figure, r]));
     for (const r of newRows) {
       const o = oldByFigure.get(r.figure);
