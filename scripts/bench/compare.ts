@@ -112,14 +112,18 @@ async function main(): Promise<void> {
     for (const f of failed) rows.push(`| ${name} | FAILED: ${f} | | | | |`);
     const oldRows = fs.existsSync(oldOut) ? parseTable(fs.readFileSync(oldOut, 'utf8')) : [];
     const newRows = fs.existsSync(newOut) ? parseTable(fs.readFileSync(newOut, 'utf8')) : [];
-    const oldByFigure = new Map(oldRows.map((r) => [r.figure, r]));
+    // Figure names carry their run's numbers (samples, the runs behind a median): match without
+    // them, in order (both sides print their figures in the same order).
+    const key = (figure: string) => figure.replace(/\d[\d.,]*/g, '#');
+    const oldByFigure = new Map<string, Row[]>();
+    for (const r of oldRows) oldByFigure.set(key(r.figure), [...(oldByFigure.get(key(r.figure)) ?? []), r]);
     for (const r of newRows) {
-      const o = oldByFigure.get(r.figure);
-      oldByFigure.delete(r.figure);
+      const o = oldByFigure.get(key(r.figure))?.shift();
       rows.push(`| ${r.bench} | ${r.figure} | ${o?.value ?? '— (new figure)'} | ${r.value} | ${r.baseline} | ${r.goal} |`);
     }
-    for (const o of oldByFigure.values())
+    for (const o of [...oldByFigure.values()].flat()) {
       rows.push(`| ${o.bench} | ${o.figure} | ${o.value} | — (not measured now) | ${o.baseline} | ${o.goal} |`);
+    }
   }
   const table = [
     `Run ${started} to ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; old: Node ${oldVersion} (${path.relative(ROOT, oldTree) || oldTree}, ${execFileSync('git', ['-C', oldTree, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}), new: Node ${process.version} (${execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()})`,
