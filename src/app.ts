@@ -122,7 +122,12 @@ export class Agent {
       errorHandler: wsErrorHandler(this.logger.child({ mod: 'ws' })),
     });
     const byName = new Map<string, Feature>();
-    const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0, this.buildInfo());
+    const disabled = new Set(
+      Object.entries(cfg.devices)
+        .filter(([, d]) => d.enabled === false)
+        .map(([id]) => id),
+    );
+    const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0, this.buildInfo(), disabled);
     this.host.metrics = metrics;
     registerCoreMethods({ rpc: this.rpc, host: this.host, devices: this.devices, audit, info: () => this.info() });
     this.http.get('/healthz', async () => ({

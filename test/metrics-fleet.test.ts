@@ -87,10 +87,15 @@ describe('fleet metrics and versions', () => {
     await waitUntil(async () => sample(await metrics(t), 'room_agent_outbox_rows') === 0, 15_000, 'outbox drained');
   });
 
-  it('without [mqtt] and [alerts] the outbox and disk series are absent, not zero', async () => {
-    const bare = await startTestAgent('');
+  it('without [mqtt] and [alerts] the outbox and disk series are absent, not zero; a disabled device has enabled 0', async () => {
+    const bare = await startTestAgent(
+      '[devices.cam1]\ndriver = "visca"\nsimulated = true\n\n[devices.spare]\ndriver = "visca"\nsimulated = true\nenabled = false\n',
+    );
     cleanups.push(() => bare.stop());
     const m = await metrics(bare);
+    expect(sample(m, 'room_agent_device_enabled{device="cam1"}')).toBe(1);
+    expect(sample(m, 'room_agent_device_enabled{device="spare"}')).toBe(0);
+    expect(sample(m, 'room_agent_device_status{device="spare",driver="visca",status="online"}')).toBe(0);
     expect(m).not.toMatch(/^room_agent_outbox_rows /m);
     expect(m).not.toMatch(/^room_agent_disk_free_bytes\{/m);
     expect(m).toMatch(/^room_agent_build_info\{/m);

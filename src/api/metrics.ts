@@ -33,7 +33,13 @@ export class AgentMetrics implements ActionMetrics {
   private readonly actions: Counter<'driver' | 'action' | 'ok'>;
   private readonly latency: Histogram<'driver'>;
   private recorderMeetings: () => string[] = () => [];
-  constructor(devices: DeviceStateStore, wsClients: () => number, build: BuildInfo) {
+  constructor(
+    devices: DeviceStateStore,
+    wsClients: () => number,
+    build: BuildInfo,
+    /** Devices with `enabled = false` in the config: shown offline, not alerted on. */
+    disabledDevices: ReadonlySet<string> = new Set(),
+  ) {
     this.actions = new Counter({
       name: 'room_agent_actions_total',
       help: 'Device actions run, by driver, action and outcome.',
@@ -57,6 +63,16 @@ export class AgentMetrics implements ActionMetrics {
         for (const d of devices.list()) {
           for (const s of DEVICE_STATUSES) this.set({ device: d.id, driver: d.driver, status: s }, d.status.status === s ? 1 : 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'room_agent_device_enabled',
+      help: '0 for a device disabled in the config (enabled = false; it shows offline), else 1.',
+      labelNames: ['device'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const d of devices.list()) this.set({ device: d.id }, disabledDevices.has(d.id) ? 0 : 1);
       },
     });
     new Gauge({
