@@ -5,36 +5,19 @@
 // room from starting; it stays in `error`), but they are config errors all the
 // same. Simulated devices are skipped: their endpoint exists only once the
 // simulator runs.
-import path from 'node:path';
-import pino from 'pino';
 import { driverConfig } from './schema.js';
-import type { DriverContext } from '../host/contract.js';
+import { inertDriverContext } from '../host/inert-context.js';
 import type { DriverRegistry } from '../host/registry.js';
-import { connectWithoutHost } from '../transport/lifecycle.js';
-import { realClock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { ConfigIssue, LoadedConfig } from './load.js';
 import { lineOf } from './locate.js';
-import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 export function checkDeviceConfigs(loaded: LoadedConfig, registry: DriverRegistry): ConfigIssue[] {
-  const silent = pino({ level: 'silent' });
   const issues: ConfigIssue[] = [];
   for (const [id, cfg] of Object.entries(loaded.config.devices)) {
     const def = registry.get(cfg.driver);
     if (!def || cfg.simulated === true || cfg.enabled === false) continue;
-    const ctx: DriverContext = {
-      id,
-      logger: silent,
-      deviceNoise: new RateLimitedLog(silent),
-      clock: realClock,
-      dataDir: path.join(loaded.config.agent.data_dir, 'devices', id),
-      setStatus: () => undefined,
-      connect: connectWithoutHost({ clock: realClock, setStatus: () => undefined }),
-      reportError: () => undefined,
-      setState: () => undefined,
-      emit: () => undefined,
-    };
+    const ctx = inertDriverContext(id, loaded.config.agent.data_dir);
     try {
       def.create(driverConfig(cfg) as never, ctx);
     } catch (e) {

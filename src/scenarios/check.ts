@@ -1,16 +1,13 @@
 import path from 'node:path';
-import { connectWithoutHost } from '../transport/lifecycle.js';
-import pino from 'pino';
 import type { ConfigIssue, LoadedConfig } from '../config/load.js';
 import { driverConfig } from '../config/schema.js';
-import type { ActionDefinition, DriverContext } from '../host/contract.js';
+import type { ActionDefinition } from '../host/contract.js';
+import { inertDriverContext } from '../host/inert-context.js';
 import type { DriverRegistry } from '../host/registry.js';
-import { realClock } from '../util/clock.js';
 import type { DeviceCatalog } from './load.js';
 import { loadScenarios } from './load.js';
 import { scenarioFolders } from './index.js';
 import type { ScenariosSection } from './schema.js';
-import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 /**
  * `check-config` for scenario files: builds each configured driver (without
@@ -19,23 +16,11 @@ import { RateLimitedLog } from '../util/rate-limited-log.js';
  */
 export function checkScenarios(loaded: LoadedConfig, registry: DriverRegistry): ConfigIssue[] {
   const devices = loaded.config.devices;
-  const silent = pino({ level: 'silent' });
   const actions = new Map<string, Record<string, ActionDefinition> | null>();
   for (const [id, cfg] of Object.entries(devices)) {
     const def = registry.get(cfg.driver);
     if (!def) continue;
-    const ctx: DriverContext = {
-      id,
-      logger: silent,
-      deviceNoise: new RateLimitedLog(silent),
-      clock: realClock,
-      dataDir: path.join(loaded.config.agent.data_dir, 'devices', id),
-      setStatus: () => undefined,
-      connect: connectWithoutHost({ clock: realClock, setStatus: () => undefined }),
-      reportError: () => undefined,
-      setState: () => undefined,
-      emit: () => undefined,
-    };
+    const ctx = inertDriverContext(id, loaded.config.agent.data_dir);
     try {
       actions.set(id, def.create(driverConfig(cfg) as never, ctx).actions);
     } catch {
