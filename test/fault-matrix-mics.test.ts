@@ -55,7 +55,8 @@ describeFaultMatrix('conference-mic (tcp gateway)', {
   change: {
     make: async (sim) => {
       // A passive device is online as soon as the peer accepts; wait for the peer's own connection to the unit.
-      for (let i = 0; i < 200 && sim.clients === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      // Bounded by time (10 s), not by 200 polls of 5 ms, which a loaded machine could use up before loopback connects.
+      for (const end = Date.now() + 10_000; sim.clients === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
       sim.micOn(3);
     },
     seen: (state) => ((state.active as number[] | undefined) ?? []).includes(3),
