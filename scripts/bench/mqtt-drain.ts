@@ -17,29 +17,13 @@ import { Outbox } from '../../src/sync/outbox.js';
 import { MqttSectionSchema, type MqttSection } from '../../src/sync/schema.js';
 import { realClock } from '../../src/util/clock.js';
 import { Value } from '@sinclair/typebox/value';
+import { freePort, mosquittoBin } from './support.js';
 import type { BenchResult } from './types.js';
 
 const EVENTS = 100_000;
 const WINDOW = 1000;
 const ROUNDS = 2;
 const TOPIC = 'rooms/bench-room/events';
-
-function mosquittoBin(): string | null {
-  const candidates = [
-    process.env.MOSQUITTO_BIN,
-    ...(process.env.PATH ?? '').split(':').map((d) => d && path.join(d, 'mosquitto')),
-    '/usr/sbin/mosquitto',
-  ];
-  return candidates.find((p): p is string => !!p && fs.existsSync(p)) ?? null;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function startMosquitto(bin: string, dir: string): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();

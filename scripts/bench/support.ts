@@ -1,5 +1,6 @@
 // Shared by the benchmarks that run the shipped agent: where it is and how it is started.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AGENT_BUNDLE, agentEnv, agentNodeFlags } from '../build-agent.js';
@@ -25,4 +26,23 @@ export function processCpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** The Mosquitto binary for the MQTT benches: MOSQUITTO_BIN, then PATH, then Debian's /usr/sbin. */
+export function mosquittoBin(): string | null {
+  const candidates = [
+    process.env.MOSQUITTO_BIN,
+    ...(process.env.PATH ?? '').split(':').map((d) => d && path.join(d, 'mosquitto')),
+    '/usr/sbin/mosquitto',
+  ];
+  return candidates.find((p): p is string => !!p && fs.existsSync(p)) ?? null;
+}
+
+/** A loopback port that was free a moment ago (for a broker the bench starts). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Agent } from '../../src/app.js';
-import { ROOT } from './support.js';
+import { freePort, mosquittoBin, ROOT } from './support.js';
 import type { BenchResult } from './types.js';
 
 const PEOPLE = 1000;
@@ -25,23 +25,6 @@ const SUBSCRIBERS = 20;
 const INGEST = 'bench-ingest-token-0123456789';
 const VIEWER = 'bench-viewer-token-0123456789';
 const ROOM = 'bench';
-
-function mosquittoBin(): string | null {
-  const candidates = [
-    process.env.MOSQUITTO_BIN,
-    ...(process.env.PATH ?? '').split(':').map((d) => d && path.join(d, 'mosquitto')),
-    '/usr/sbin/mosquitto',
-  ];
-  return candidates.find((p): p is string => !!p && fs.existsSync(p)) ?? null;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function startMosquitto(bin: string, dir: string, port: number): Promise<ChildProcess> {
   const conf = path.join(dir, 'mosquitto.conf');
