@@ -105,6 +105,21 @@ describe('alerts', () => {
     expect(alerts[0]).toMatchObject({ kind: 'device_offline', key: 'mx', state: 'raised', data: { status: 'connecting' } });
   });
 
+  it('a device disabled in the config (enabled = false, shown offline) never raises device_offline; an enabled one does', async () => {
+    const { a, clock, alerts } = await setup(
+      'device_offline_after_s = 60\n\n[devices.spare]\ndriver = "visca"\nsimulated = true\nenabled = false\n\n' +
+        '[devices.cam1]\ndriver = "visca"\nsimulated = true\n',
+    );
+    const d = a.agent.devices;
+    expect(d.get('spare')?.status).toMatchObject({ status: 'offline', message: 'disabled in config' });
+    d.setStatus('cam1', 'offline', 'connection refused');
+    d.setStatus('spare', 'offline', 'disabled in config'); // repeated, as a restart of the host would
+    clock.advance(61_000);
+    expect(alerts.map((x) => [x.kind, x.key, x.state])).toEqual([['device_offline', 'cam1', 'raised']]);
+    clock.advance(600_000);
+    expect(alerts.filter((x) => x.key === 'spare')).toEqual([]);
+  });
+
   it('WS clients list active alerts and subscribe to their changes', async () => {
     const { a, feature } = await setup('');
     const ws = await a.connect(TOKENS.viewer);

@@ -148,8 +148,21 @@ export class AlertsFeature implements Feature, AlertSink {
     }
   }
 
+  /** `enabled = false` in the running config: the host shows it offline on purpose. */
+  private disabled(id: string): boolean {
+    return this.ctx.config.devices[id]?.enabled === false;
+  }
+
   private onDeviceStatus(id: string, status: string, message: string): void {
     const kind = this.ctx.devices.get(id)?.kind;
+    if (this.disabled(id)) {
+      // Offline by the administrator's choice is not a fault: no timer, and an
+      // alert raised before the device was disabled is over.
+      this.ctx.clock.clearTimeout(this.offlineTimers.get(id));
+      this.offlineTimers.delete(id);
+      this.clear('device_offline', id, `device ${id} is disabled in the config`, { device: id });
+      return;
+    }
     if (DOWN.has(status)) {
       if (kind === 'recorder' && status === 'error') {
         this.raise('recorder_failure', id, `recorder ${id} failed: ${message}`, { device: id, status }, 'critical');
@@ -159,7 +172,7 @@ export class AlertsFeature implements Feature, AlertSink {
         this.offlineTimers.delete(id);
         const now = this.ctx.devices.get(id)?.status;
         // Still not back: a reconnect attempt under way (`connecting`) is not recovery.
-        if (now && now.status !== 'online') {
+        if (now && now.status !== 'online' && !this.disabled(id)) {
           this.raise('device_offline', id, `device ${id} is ${now.status} since ${now.since}: ${now.message}`, {
             device: id,
             status: now.status,
