@@ -8,9 +8,9 @@ import type { AgentContext } from '../app-context.js';
 import { iso } from '../util/iso.js';
 import type { MeetingCache } from './cache.js';
 import { DedupIndex } from './dedup.js';
-import { applyToConference, type ConferenceFacts, mayChangeConference, newConference } from './fold.js';
+import { applyToConference, type ConferenceFacts, isInstance, mayChangeConference, newConference } from './fold.js';
 import { instanceOf, statusAt } from './instances.js';
-import { dedupKey } from './parse.js';
+import { dedupKey, isSideEvent } from './parse.js';
 import type { TrackingStore } from './store.js';
 import type { ConfEvent } from './types.js';
 
@@ -74,7 +74,8 @@ export class EventCommitter {
         for (const { ev, raw, fromRaw, text } of items) {
           if (!confs.has(ev.conference)) confs.set(ev.conference, this.store.conference(ev.conference));
           const conf = confs.get(ev.conference);
-          const oldKey = conf?.meetingKey ?? ev.conference;
+          // A side event (dial-out, binding) names its meeting; a conference event is filed under its conference until known.
+          const oldKey = conf?.meetingKey ?? (isSideEvent(ev) ? (ev.meeting as string) : ev.conference);
           if (!statusBefore.has(oldKey)) statusBefore.set(oldKey, this.store.meetingStatus(oldKey));
           const st = statusBefore.get(oldKey);
           const late = st === 'ended' || st === 'failed';
@@ -183,7 +184,8 @@ export class EventCommitter {
       this.store.deleteMeeting(meeting);
       return;
     }
-    const instances = facts.map(instanceOf);
+    // The pseudo conferences of dial-outs and bindings are no instances: a meeting with only those is `scheduled`.
+    const instances = facts.filter(isInstance).map(instanceOf);
     const st = statusAt(instances, Number.POSITIVE_INFINITY);
     const row = {
       id: meeting,
@@ -191,7 +193,8 @@ export class EventCommitter {
       actual_start: st.start,
       actual_end: st.end,
       error: st.error,
-      first_at: Math.min(...instances.map((i) => i.visibleFrom)),
+      first_at:
+        instances.length > 0 ? Math.min(...instances.map((i) => i.visibleFrom)) : Math.min(...facts.map((f) => f.firstAt)),
       instances: instances.length,
       updated_at: now,
     };

@@ -1,6 +1,7 @@
 // The facts of one meeting, folded from its events. Every merge is
 // commutative and idempotent (min/max/first-by-order), so the fold of a set of
 // events is the same for any delivery order and any number of duplicates.
+import { isSideEvent } from './parse.js';
 import type { ConfEvent } from './types.js';
 
 export interface ConferenceFacts {
@@ -18,6 +19,12 @@ export interface ConferenceFacts {
   /** user_data.meeting of the create event, and of the end event (used when no create event has one). */
   meetingFromCreate: string | null;
   meetingFromEnd: string | null;
+  /**
+   * Set only on the pseudo conference of the agent's own events (`twilio:<meeting>`,
+   * `identity:<meeting>`): the meeting they name. Such a row is not an instance.
+   * Absent in facts stored before it existed.
+   */
+  sideMeeting?: string | null;
 }
 
 export function newConference(id: string, ev: ConfEvent): ConferenceFacts {
@@ -36,12 +43,17 @@ export function newConference(id: string, ev: ConfEvent): ConferenceFacts {
 }
 
 /** The meeting a conference belongs to: create's user_data.meeting, else end's, else the conference itself. */
-export const meetingKeyOf = (c: ConferenceFacts): string => c.meetingFromCreate ?? c.meetingFromEnd ?? c.id;
+export const meetingKeyOf = (c: ConferenceFacts): string => c.sideMeeting ?? c.meetingFromCreate ?? c.meetingFromEnd ?? c.id;
+
+/** False for the pseudo conference that files the agent's own events (dial-outs, bindings) under a meeting. */
+export const isInstance = (c: ConferenceFacts): boolean => !c.sideMeeting;
 
 /** Merges one known event into its conference's facts (used by the fold and by the stored instance rows). */
 export function applyToConference(c: ConferenceFacts, ev: ConfEvent): void {
   c.firstAt = Math.min(c.firstAt, ev.join_time ?? ev.at, ev.at);
-  if (ev.event === 'conf.create.succ') {
+  if (isSideEvent(ev)) {
+    c.sideMeeting = pickText(c.sideMeeting ?? null, ev.meeting);
+  } else if (ev.event === 'conf.create.succ') {
     c.createBegin = minN(c.createBegin, ev.begin_time);
     if (ev.timer_requires) c.timerRequires = pickRequires(c.timerRequires, ev.timer_requires);
     c.meetingFromCreate = pickText(c.meetingFromCreate, ev.meeting);
@@ -71,6 +83,27 @@ export interface CallFacts {
   part_uri: string | null;
   person: string | null;
   role: string | null;
+  /** A conf.quit's `error`: the call was lost, not left (absent in facts stored before it existed). */
+  error?: string | null;
+}
+
+/** One status of an outbound call (recordDial), keyed by call_sid + status + sequence. */
+export interface DialFacts {
+  call_sid: string;
+  status: string;
+  sequence: number | null;
+  at: number;
+  person: string | null;
+  number: string | null;
+  reason: string | null;
+}
+
+/** A joiner bound to a person by a verified code (recordBinding). */
+export interface BindingFacts {
+  participant: string;
+  person: string;
+  at: number;
+  by: string;
 }
 
 /** A quit that names no call (Zoom participant_left): paired with its participant's latest earlier join. */
@@ -98,6 +131,8 @@ export class MeetingFold {
   readonly calls = new Map<string, CallFacts>();
   readonly looseQuits = new Map<string, LooseQuit>();
   readonly recordings = new Map<string, RecordingFacts>();
+  readonly dials = new Map<string, DialFacts>();
+  readonly bindings = new Map<string, BindingFacts>();
   /** Latest own time of any event: nothing changes after it. */
   lastAt = Number.NEGATIVE_INFINITY;
   events = 0;
@@ -110,6 +145,8 @@ export class MeetingFold {
       calls: [...this.calls.values()],
       looseQuits: [...this.looseQuits],
       recordings: [...this.recordings],
+      dials: [...this.dials],
+      bindings: [...this.bindings],
       lastAt: Number.isFinite(this.lastAt) ? this.lastAt : null,
       events: this.events,
     });
@@ -121,6 +158,8 @@ export class MeetingFold {
       calls: CallFacts[];
       looseQuits: [string, LooseQuit][];
       recordings: [string, RecordingFacts][];
+      dials?: [string, DialFacts][];
+      bindings?: [string, BindingFacts][];
       lastAt: number | null;
       events: number;
     };
@@ -129,6 +168,8 @@ export class MeetingFold {
     for (const c of o.calls) f.calls.set(c.call_id, c);
     for (const [k, v] of o.looseQuits) f.looseQuits.set(k, v);
     for (const [k, v] of o.recordings) f.recordings.set(k, v);
+    for (const [k, v] of o.dials ?? []) f.dials.set(k, v);
+    for (const [k, v] of o.bindings ?? []) f.bindings.set(k, v);
     f.lastAt = o.lastAt ?? Number.NEGATIVE_INFINITY;
     f.events = o.events;
     return f;
@@ -139,6 +180,15 @@ export class MeetingFold {
     // Unknown events are logged and listed, but say nothing about the meeting.
     if (!ev.known) return;
     this.lastAt = Math.max(this.lastAt, ev.at, ev.join_time ?? ev.at);
+    // The agent's own events: facts of the meeting, not of a conference instance.
+    if (ev.event === 'dial.status') {
+      this.addDial(ev);
+      return;
+    }
+    if (ev.event === 'identity.bound') {
+      this.addBinding(ev);
+      return;
+    }
     let c = this.conferences.get(ev.conference);
     if (!c) this.conferences.set(ev.conference, (c = newConference(ev.conference, ev)));
     applyToConference(c, ev);
@@ -204,6 +254,33 @@ export class MeetingFold {
     call.part_uri = pickText(call.part_uri, ev.part_uri);
     call.person = pickText(call.person, ev.person);
     call.role = pickText(call.role, ev.role);
+    if (quit && ev.error !== null) call.error = pickText(call.error ?? null, ev.error);
+  }
+
+  private addDial(ev: ConfEvent): void {
+    const sid = ev.call_id as string;
+    const status = ev.status as string;
+    const k = `${sid}|${status}|${ev.sequence ?? ''}`;
+    const prev = this.dials.get(k);
+    this.dials.set(k, {
+      call_sid: sid,
+      status,
+      sequence: ev.sequence,
+      at: prev ? Math.min(prev.at, ev.at) : ev.at,
+      person: pickText(prev?.person ?? null, ev.person),
+      number: pickText(prev?.number ?? null, ev.part_uri),
+      reason: pickText(prev?.reason ?? null, ev.error),
+    });
+  }
+
+  private addBinding(ev: ConfEvent): void {
+    const b: BindingFacts = {
+      participant: ev.participant as string,
+      person: ev.person as string,
+      at: ev.at,
+      by: ev.by ?? 'code',
+    };
+    this.bindings.set(JSON.stringify([b.participant, b.person, b.at, b.by]), b);
   }
 }
 

@@ -1,7 +1,7 @@
 // Validation of the voice-conference callbacks (SERVICES.md C.1) into
 // ConfEvent. Pure: values in, typed events or a precise error out.
 import { AgentError } from '../util/errors.js';
-import { bareEvent, type ConfEvent, type KnownEventName } from './types.js';
+import { type BindingRecord, bareEvent, type ConfEvent, DIAL_STATUSES, type DialRecord, type KnownEventName } from './types.js';
 
 const MIN_MS = Date.UTC(2000, 0, 1);
 const MAX_MS = Date.UTC(2200, 0, 1);
@@ -76,7 +76,8 @@ export function parseUserData(raw: string | null): UserData {
 }
 
 type FieldKind = 'time' | 'time?' | 'id';
-const FIELDS: Record<KnownEventName, Record<string, FieldKind>> = {
+type WebhookEventName = Exclude<KnownEventName, SideEventName>;
+const FIELDS: Record<WebhookEventName, Record<string, FieldKind>> = {
   'conf.create.succ': { begin_time: 'time' },
   'conf.end': { begin_time: 'time?', end_time: 'time?' },
   'conf.joined': { join_time: 'time', call_id: 'id', part_uri: 'id' },
@@ -122,6 +123,7 @@ export function parseConfEvent(input: unknown, index: number, receivedAt: number
   const o = input as Record<string, unknown>;
   const name = requiredText(o, 'event', 64, index);
   const conference = requiredText(o, 'id', MAX_ID, index);
+  checkNotSide(conference, index, 'id');
   let userData: string | null;
   if (o.user_data === undefined || o.user_data === null) userData = null;
   else if (typeof o.user_data === 'string') userData = o.user_data;
@@ -160,11 +162,14 @@ export function parseConfEvent(input: unknown, index: number, receivedAt: number
     }
     out[field] = t;
   }
-  if (name === 'conf.end') {
+  if (name === 'conf.end' || name === 'conf.quit') {
+    // conf.end: the conference failed or ended badly; conf.quit: the call was lost rather than left.
     if (o.error !== undefined && o.error !== null && typeof o.error !== 'string') {
       throw new EventInputError(index, 'error', 'expected a string or null');
     }
     ev.error = typeof o.error === 'string' && o.error.trim() !== '' ? o.error.slice(0, MAX_TEXT) : null;
+  }
+  if (name === 'conf.end') {
     if (ev.error === null && ev.end_time === null) {
       throw new EventInputError(index, 'end_time', 'required when error is not set');
     }
@@ -180,6 +185,118 @@ export function parseConfEvent(input: unknown, index: number, receivedAt: number
   }
   ev.at = ownTime(ev, receivedAt);
   return ev;
+}
+
+// ---- the agent's own sources: dial-outs and identity bindings ---------------
+
+/** Events the agent records itself (never accepted from a webhook). */
+export type SideEventName = 'dial.status' | 'identity.bound';
+const SIDE_PREFIX: Record<SideEventName, string> = { 'dial.status': 'twilio:', 'identity.bound': 'identity:' };
+
+/** True for the events the agent records itself (recordDial, recordBinding). */
+export const isSideEvent = (ev: { event: string }): boolean => ev.event === 'dial.status' || ev.event === 'identity.bound';
+
+/**
+ * Side events are logged under a pseudo conference per meeting and source
+ * (`twilio:<meeting>`, `identity:<meeting>`): that row files them under their
+ * meeting and keeps their duplicate keys together. It is not an instance.
+ */
+export const sideConference = (name: SideEventName, meeting: string): string => `${SIDE_PREFIX[name]}${meeting}`;
+
+/** A webhook conference id may not take a pseudo conference's name (it would be filed with the side events). */
+function checkNotSide(conference: string, index: number, field: string): void {
+  if (conference.startsWith('twilio:') || conference.startsWith('identity:')) {
+    throw new EventInputError(index, field, 'the prefixes "twilio:" and "identity:" are reserved for the agent\'s own events');
+  }
+}
+export { checkNotSide as checkConferenceId };
+
+function optionalText(o: Record<string, unknown>, field: string, max: number): string | null {
+  const v = o[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new EventInputError(0, field, 'expected a string or null');
+  if (v.length > max) throw new EventInputError(0, field, `longer than ${max} characters`);
+  const t = v.trim();
+  return t === '' ? null : t;
+}
+
+function sideTime(o: Record<string, unknown>, receivedAt: number): number {
+  const v = o.at;
+  if (v === undefined || v === null) return receivedAt;
+  const t = parseTime(v);
+  if (t === undefined) {
+    throw new EventInputError(0, 'at', 'expected epoch seconds, epoch milliseconds or an ISO 8601 time with a zone');
+  }
+  return t;
+}
+
+function record(input: unknown): Record<string, unknown> {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new EventInputError(0, '(record)', 'expected an object');
+  return input as Record<string, unknown>;
+}
+
+const DIAL_STATUS_SET: ReadonlySet<string> = new Set(DIAL_STATUSES);
+
+/** A dial-out status (recordDial) → `dial.status` event. Throws EventInputError naming the field. */
+export function parseDial(input: DialRecord | unknown, receivedAt: number): ConfEvent {
+  const o = record(input);
+  const meeting = requiredText(o, 'meeting', MAX_ID, 0);
+  const ev = bareEvent('dial.status', true, sideConference('dial.status', meeting), receivedAt);
+  ev.meeting = meeting;
+  ev.call_id = requiredText(o, 'call_sid', MAX_ID, 0);
+  const status = requiredText(o, 'status', 32, 0);
+  if (!DIAL_STATUS_SET.has(status)) throw new EventInputError(0, 'status', `expected one of ${DIAL_STATUSES.join(', ')}`);
+  ev.status = status;
+  const seq = o.sequence;
+  if (seq !== undefined && seq !== null) {
+    const n = typeof seq === 'string' && /^\d{1,15}$/.test(seq.trim()) ? Number(seq) : seq;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+      throw new EventInputError(0, 'sequence', 'expected a whole number ≥ 0 (Twilio SequenceNumber)');
+    }
+    ev.sequence = n;
+  }
+  ev.person = optionalText(o, 'person', MAX_ID);
+  ev.part_uri = optionalText(o, 'number', MAX_ID);
+  ev.error = optionalText(o, 'reason', MAX_TEXT);
+  ev.at = sideTime(o, receivedAt);
+  return ev;
+}
+
+/** A verified binding (recordBinding) → `identity.bound` event. Throws EventInputError naming the field. */
+export function parseBinding(input: BindingRecord | unknown, receivedAt: number): ConfEvent {
+  const o = record(input);
+  const meeting = requiredText(o, 'meeting', MAX_ID, 0);
+  const ev = bareEvent('identity.bound', true, sideConference('identity.bound', meeting), receivedAt);
+  ev.meeting = meeting;
+  ev.participant = requiredText(o, 'participant', MAX_ID, 0);
+  ev.person = requiredText(o, 'person', MAX_ID, 0);
+  if (o.by !== 'code') throw new EventInputError(0, 'by', 'expected "code"');
+  ev.by = 'code';
+  ev.at = sideTime(o, receivedAt);
+  return ev;
+}
+
+/** The record as logged: only the fields we read, in a fixed order (a caller's extra fields are not stored). */
+export function dialText(ev: ConfEvent): Record<string, unknown> {
+  return {
+    meeting: ev.meeting,
+    call_sid: ev.call_id,
+    status: ev.status,
+    sequence: ev.sequence,
+    person: ev.person,
+    number: ev.part_uri,
+    reason: ev.error,
+    at: new Date(ev.at).toISOString(),
+  };
+}
+export function bindingText(ev: ConfEvent): Record<string, unknown> {
+  return {
+    meeting: ev.meeting,
+    participant: ev.participant,
+    person: ev.person,
+    at: new Date(ev.at).toISOString(),
+    by: ev.by,
+  };
 }
 
 /** The time an event reports about itself; a failed conf.end reports none, so its receipt time stands in. */
@@ -213,6 +330,20 @@ export function dedupKey(ev: ConfEvent, raw: unknown): number {
   // An unknown event has no fields we understand: its whole content is its identity.
   if (!ev.known) {
     mixText(canonical(raw));
+    return finish();
+  }
+  // Twilio repeats a status callback with the same CallSid, CallStatus and SequenceNumber.
+  if (ev.event === 'dial.status') {
+    mixText(ev.call_id);
+    mixText(ev.status);
+    mixTime(ev.sequence);
+    return finish();
+  }
+  if (ev.event === 'identity.bound') {
+    mixText(ev.participant);
+    mixText(ev.person);
+    mixText(ev.by);
+    mixTime(ev.at);
     return finish();
   }
   mixText(ev.call_id);

@@ -9,11 +9,11 @@ import { EventCommitter, type EventGroup, type IncomingEvent, type IngestResult 
 import type { TrackingConfig } from './config.js';
 import { insightAt } from './insight.js';
 import { InsightPublisher } from './publish.js';
-import { EventInputError, parseConfEvent, parseTime } from './parse.js';
+import { bindingText, dialText, EventInputError, parseBinding, parseConfEvent, parseDial, parseTime } from './parse.js';
 import { eventTexts } from './raw.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { iso } from '../util/iso.js';
-import type { Insight, MeetingState, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
+import type { BindingRecord, DialRecord, Insight, MeetingState, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
 
 export type { IncomingEvent, IngestResult } from './commit.js';
 
@@ -73,6 +73,30 @@ export class TrackingService {
     const now = this.ctx.clock.now();
     const texts = body === undefined ? undefined : eventTexts(body, list.length);
     return list.map((raw, i): IncomingEvent => ({ ev: parseConfEvent(raw, i, now), raw, fromRaw: true, text: texts?.[i] }));
+  }
+
+  /**
+   * One status callback of an outbound call (the Twilio dial-out): stored as a
+   * `dial.status` event with source `twilio`, deduplicated by call_sid + status
+   * + sequence. Returns after the commit; throws EventInputError (INVALID_PARAMS,
+   * naming the field) and stores nothing on a bad record. The meeting need not be
+   * known yet: the status is kept and counts once its meeting's events arrive.
+   */
+  recordDial(d: DialRecord): IngestResult {
+    const ev = parseDial(d, this.ctx.clock.now());
+    return this.ingestParsed([{ ev, raw: dialText(ev) }], 'twilio');
+  }
+
+  /**
+   * A joiner bound to a person by a verified code: stored as an
+   * `identity.bound` event with source `identity` (deduplicated by participant,
+   * person, time and `by`). From `at` on the participant is that person
+   * (`matched_by: "code"`, the person's role in the timer). Returns after the
+   * commit; throws EventInputError on a bad record.
+   */
+  recordBinding(b: BindingRecord): IngestResult {
+    const ev = parseBinding(b, this.ctx.clock.now());
+    return this.ingestParsed([{ ev, raw: bindingText(ev) }], 'identity');
   }
 
   /** Stores validated events in one transaction; returns after the commit. */

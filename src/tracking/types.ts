@@ -9,6 +9,9 @@ export const KNOWN_EVENTS = [
   'conf.quit',
   'conf.play_end',
   'conf.record_end',
+  // The agent's own sources (TrackingService.recordDial / recordBinding), never from a webhook.
+  'dial.status',
+  'identity.bound',
 ] as const;
 export type KnownEventName = (typeof KNOWN_EVENTS)[number];
 
@@ -33,6 +36,14 @@ export interface ConfEvent {
   person: string | null;
   role: string | null;
   timer_requires: string[] | null;
+  /** dial.status: Twilio's CallStatus. */
+  status: string | null;
+  /** dial.status: Twilio's SequenceNumber of the callback (null when it sent none). */
+  sequence: number | null;
+  /** identity.bound: the joiner bound to `person` (a part_uri, Zoom participant uuid or call id). */
+  participant: string | null;
+  /** identity.bound: how the binding was proven ("code"). */
+  by: string | null;
   /** The event's own time: the time it reports (receipt time when it reports none). */
   at: number;
 }
@@ -55,8 +66,62 @@ export function bareEvent(event: string, known: boolean, conference: string, at:
     person: null,
     role: null,
     timer_requires: null,
+    status: null,
+    sequence: null,
+    participant: null,
+    by: null,
     at,
   };
+}
+
+/** Twilio's CallStatus values (the `status` of recordDial). */
+export const DIAL_STATUSES = [
+  'queued',
+  'initiated',
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+] as const;
+export type DialStatus = (typeof DIAL_STATUSES)[number];
+
+/**
+ * One status callback of an outbound call (TrackingService.recordDial, source `twilio`).
+ * Stored as a `dial.status` event: call_sid → call_id, number → part_uri, reason → error.
+ * Deduplicated by call_sid + status + sequence.
+ */
+export interface DialRecord {
+  meeting: string;
+  /** Twilio's CallSid. */
+  call_sid: string;
+  status: DialStatus;
+  /** Twilio's SequenceNumber (a number or its digits); null/absent when the callback had none. */
+  sequence?: number | string | null;
+  /** The roster person dialled, when the dial named one. */
+  person?: string | null;
+  /** The number dialled (E.164). */
+  number?: string | null;
+  /** Why the call failed (Twilio's SIP response code or error text), when it did. */
+  reason?: string | null;
+  /** When Twilio reported the status: epoch s/ms or ISO 8601 with a zone; absent = now. */
+  at?: string | number | null;
+}
+
+/**
+ * A joiner tied to a person by a verified code (TrackingService.recordBinding, source `identity`).
+ * Stored as an `identity.bound` event; deduplicated by participant + person + at + by.
+ */
+export interface BindingRecord {
+  meeting: string;
+  /** The joiner: its part_uri, Zoom participant uuid, or call id. */
+  participant: string;
+  person: string;
+  /** When the code was verified: epoch s/ms or ISO 8601 with a zone; absent = now. */
+  at?: string | number | null;
+  by: 'code';
 }
 
 /** One invitee of a scheduled meeting (from the calendar). */

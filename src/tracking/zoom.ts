@@ -1,7 +1,7 @@
 // Zoom meeting webhooks (SERVICES.md C.2): signature check over the raw body,
 // URL validation, and mapping of meeting/participant events to ConfEvent. Pure.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { EventInputError, parseTime } from './parse.js';
+import { checkConferenceId, EventInputError, parseTime } from './parse.js';
 import { bareEvent, type ConfEvent } from './types.js';
 
 export function zoomSignature(secret: string, timestamp: string, rawBody: Buffer): string {
@@ -72,6 +72,7 @@ export function mapZoom(body: unknown, receivedAt: number): ZoomMapped {
   if (!obj || typeof obj !== 'object') throw new EventInputError(0, 'payload.object', 'expected an object');
   const uuid = obj.uuid;
   if (typeof uuid !== 'string' || uuid === '') throw new EventInputError(0, 'payload.object.uuid', 'expected a non-empty string');
+  checkConferenceId(uuid, 0, 'payload.object.uuid');
   const meetingId = typeof obj.id === 'number' || (typeof obj.id === 'string' && obj.id !== '') ? String(obj.id) : null;
   const eventTs = b.event_ts === undefined ? undefined : parseTime(b.event_ts);
   const time = (field: string, v: unknown): number | null => {
