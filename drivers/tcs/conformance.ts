@@ -10,6 +10,10 @@ const ERRORS =
 const LIST =
   'TrueConf v3 GET /api/v3.N/conferences → {"conferences": […]} with page_id / next_page_id paging; SERVICES.md §A.3-A.4';
 
+const CONTROL =
+  'TrueConf in-meeting control (SERVICES.md §A.5): v3 teachbase/true-conf lib/true-conf/participant.rb, user.rb, record.rb and spec/fixtures; v4 TrueConf/trueconf-server-mcp app/mcp/tools/trueconf_server/conferences/*.py and app/_client_api/_trueconf_server/models.py';
+const INFERRED = '[I] our inference, no public source gives it';
+
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   `${status}\n${Object.entries({ 'content-type': 'application/json', ...headers })
     .map(([k, v]) => `${k}: ${v}`)
@@ -107,6 +111,174 @@ export const tcsTable = {
     cite: "RFC 9110 §15.6.1 500 Internal Server Error (a server fault, temporary from the client's side)",
     send: 'GET /api/v3.11/conferences?access_token=…',
     reply: json(500, { error: { code: 500, message: 'Internal Server Error' } }),
+  },
+  'invite-v3-200': {
+    id: 'invite-v3-200',
+    kind: 'reply',
+    cite: `${CONTROL}: v3 POST /conferences/{id}/participants {"participant_id"} answers the participant under "participant" (gem Response.build reads the key named after Entity::Participant: id, uid, display_name, join_time, is_owner)`,
+    send: 'POST /api/v3.11/conferences/5576502892/participants?access_token=… {"participant_id":"ivanov"}',
+    reply: json(200, {
+      participant: {
+        id: 'ivanov@tcs.example',
+        uid: 'ivanov@tcs.example',
+        display_name: 'Ivanov',
+        join_time: 1765000000,
+        is_owner: false,
+      },
+    }),
+  },
+  'participants-v3-200': {
+    id: 'participants-v3-200',
+    kind: 'reply',
+    cite: `${CONTROL}: v3 GET /conferences/{id}/participants; list envelope {"count","participants":[{participant_id, display_name, role}]} as the official bot reads conference-sessions participants (SERVICES.md §A.5)`,
+    send: 'GET /api/v3.11/conferences/5576502892/participants?access_token=…',
+    reply: json(200, { count: 1, participants: [{ participant_id: 'ivanov@tcs.example', display_name: 'Ivanov', role: 1 }] }),
+  },
+  'disconnect-v3-200': {
+    id: 'disconnect-v3-200',
+    kind: 'reply',
+    cite: `${CONTROL}: POST /users/{id}/disconnect → {"state":"disconnecting"} (fixture users/disconnect.json); it ends the user's server session, so the user leaves every conference`,
+    send: 'POST /api/v3.11/users/ivanov/disconnect?access_token=…',
+    reply: json(200, { state: 'disconnecting' }),
+  },
+  'records-v3-200': {
+    id: 'records-v3-200',
+    kind: 'reply',
+    cite: `${CONTROL}: GET /conferences/{id}/records → {"records":[{name, size (a string), created (unix s), download_url}]} (fixture records/list.json)`,
+    send: 'GET /api/v3.11/conferences/5576502892/records?access_token=…',
+    reply: json(200, {
+      records: [
+        {
+          name: 'record.mkv',
+          size: '8487982',
+          created: 1603399762,
+          download_url: 'https://tcs.example/api/v3/conferences/5576502892/records/record.mkv/download',
+        },
+      ],
+    }),
+  },
+  'invite-v4-204': {
+    id: 'invite-v4-204',
+    kind: 'reply',
+    cite: `${CONTROL}: v4 POST /conferences/{id}/invite {"participants":["u1","u2"]} (invite_participants.py, which ignores the body of a success); 204 with no body is ${INFERRED}`,
+    send: 'POST /api/v4/conferences/5576502892/invite (Bearer) {"participants":["ivanov"]}',
+    reply: '204\n\n',
+  },
+  'participants-v4-200': {
+    id: 'participants-v4-200',
+    kind: 'reply',
+    cite: `${CONTROL}: v4 GET /conferences/{id}/participants?is_in_conf=&display_name=&call_id=&page=&page_size= (get_conference_participants.py) → {"list":[{id, display_name, flag, duration, join_time, leave_time, app_id, call_id}],"cnt":N} (ParticipantListOutput aliases list/cnt)`,
+    send: 'GET /api/v4/conferences/5576502892/participants?is_in_conf=true (Bearer)',
+    reply: json(200, {
+      list: [
+        {
+          id: 'ivanov@tcs.example',
+          call_id: 'ivanov@tcs.example',
+          display_name: 'Ivanov',
+          flag: 0,
+          join_time: '2026-12-06T07:00:00.000Z',
+          leave_time: null,
+          duration: 60,
+        },
+      ],
+      cnt: 1,
+    }),
+  },
+  'recording-start-v4-204': {
+    id: 'recording-start-v4-204',
+    kind: 'reply',
+    cite: `${CONTROL}: v4 POST /conferences/{id}/recordings/start (start_recording.py; stop_recording.py and pause_recording.py are the same form); 204 with no body is ${INFERRED}`,
+    send: 'POST /api/v4/conferences/5576502892/recordings/start (Bearer)',
+    reply: '204\n\n',
+  },
+  'recordings-v4-200': {
+    id: 'recordings-v4-200',
+    kind: 'reply',
+    cite: `${CONTROL}: v4 GET /conferences/{id}/recordings → {"list":[{id, conference_id, topic, name, owner, size, download_url, started_at, stopped_at}],"cnt":N} (RecordingListOutput, RecordingOutput)`,
+    send: 'GET /api/v4/conferences/5576502892/recordings (Bearer)',
+    reply: json(200, {
+      list: [
+        {
+          id: 1,
+          conference_id: '5576502892',
+          topic: 'Weekly sync',
+          name: '5576502892_1.mp4',
+          owner: 'room101@tcs.example',
+          size: 1048576,
+          download_url: 'https://tcs.example/api/v4/conferences/5576502892/records/5576502892_1.mp4/download',
+          started_at: '2026-12-06T07:00:00.000Z',
+          stopped_at: '2026-12-06T07:30:00.000Z',
+        },
+      ],
+      cnt: 1,
+    }),
+  },
+  'user-not-found-404': {
+    id: 'user-not-found-404',
+    kind: 'error',
+    cite: `${ERRORS}: errors/users/not_found.json {"reason":"userNotFound","message":"User 'user' is not found","locationType":"path","location":"user_id"} (invite names the body field as location: ${INFERRED})`,
+    send: 'POST /api/v3.11/users/nobody/disconnect?access_token=…',
+    reply: json(404, {
+      error: {
+        code: 404,
+        message: 'Not Found',
+        errors: [{ reason: 'userNotFound', message: "User 'nobody' is not found", locationType: 'path', location: 'user_id' }],
+      },
+    }),
+  },
+  'forbidden-403': {
+    id: 'forbidden-403',
+    kind: 'error',
+    cite: `${ERRORS}: errors/forbidden.json {"error":{"code":403,"message":"Forbidden","errors":[{"reason":"forbidden","message":"Forbidden"}]}}; the gem lists 403 for invite, disconnect and records; who may control (owner or operator) is ${INFERRED}`,
+    send: 'POST /api/v3.11/conferences/5576502892/participants?access_token=<not the owner> {"participant_id":"ivanov"}',
+    reply: json(403, { error: { code: 403, message: 'Forbidden', errors: [{ reason: 'forbidden', message: 'Forbidden' }] } }),
+  },
+  'not-running-400': {
+    id: 'not-running-400',
+    kind: 'error',
+    cite: `${ERRORS}: the gem lists 400 among invite's answers (participant.rb); the reason text "conferenceNotRunning" for a stopped conference is ${INFERRED} — match on status and envelope, not on the reason`,
+    send: 'POST /api/v3.11/conferences/5576502892/participants?access_token=… (conference stopped)',
+    reply: json(400, {
+      error: {
+        code: 400,
+        message: 'Bad Request',
+        errors: [
+          {
+            reason: 'conferenceNotRunning',
+            message: "Conference '5576502892' is not running.",
+            locationType: 'path',
+            location: 'conference_id',
+          },
+        ],
+      },
+    }),
+  },
+  'record-not-found-404': {
+    id: 'record-not-found-404',
+    kind: 'error',
+    cite: `${ERRORS}: errors/records/not_found.json {"reason":"recordNotFound","message":"Record 'webinar.mkv' is not found.","locationType":"path","location":"record_id"}`,
+    send: 'GET /api/v3.11/conferences/5576502892/records/webinar.mkv?access_token=…',
+    reply: json(404, {
+      error: {
+        code: 404,
+        message: 'Not Found',
+        errors: [
+          {
+            reason: 'recordNotFound',
+            message: "Record 'webinar.mkv' is not found.",
+            locationType: 'path',
+            location: 'record_id',
+          },
+        ],
+      },
+    }),
+  },
+  'token-invalid-v4-401': {
+    id: 'token-invalid-v4-401',
+    kind: 'error',
+    cite: 'TrueConf v4 (SERVICES.md §A.6, §A.8): an invalid or expired token is 401; the MCP client (app/mcp/__init__.py _request) refreshes and retries once on 401 and reads `error` and `message`',
+    send: 'POST /api/v4/conferences/5576502892/recordings/start (Bearer <expired>)',
+    reply: json(401, { error: 'invalid_token', message: 'The access token provided is invalid or has expired' }),
   },
 } satisfies ConformanceTable;
 

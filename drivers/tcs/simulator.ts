@@ -3,10 +3,13 @@
 // (`?access_token=`, 403 accessTokenInvalid, page_id/next_page_id) and v4
 // (Bearer, 401, page/page_size, after/before), run/stop/participants.
 // Used by the tests and by `simulated = true` devices. Faults are injected
-// one request at a time so tests can script a server's bad day.
+// one request at a time so tests can script a server's bad day. The
+// in-meeting control endpoints (invite, participants with filters, user
+// disconnect, recordings) live in simulator-control.ts, written from
+// SERVICES.md §A.5/§A.6 and the sources it cites, never from our driver.
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { offsetMinutes } from '../../src/calendar/zone.js';
+import { type EmulatorParticipant, type EmulatorRecording, registerControlRoutes, tcsError } from './simulator-control.js';
 
 export interface EmulatorConference {
   id: string;
@@ -34,8 +37,19 @@ export interface EmulatorOptions {
   tokenLifetimeS?: number;
   /** Page size when the client sends none. */
   defaultPageSize?: number;
-  /** Participants returned for running conferences. */
-  participants?: Record<string, { id: string; display_name: string }[]>;
+  /** Participants returned for running conferences (by conference id). */
+  participants?: Record<string, EmulatorParticipant[]>;
+  /**
+   * TrueConf IDs of users the server knows besides the login users and the
+   * conferences' invitees (invite / disconnect of anyone else is userNotFound).
+   */
+  directory?: Record<string, { display_name?: string }>;
+  /** Logins allowed to control every conference and to disconnect any user (besides each conference's owner). */
+  operators?: string[];
+  /** Logins whose tokens lack write rights: every control request is 403 forbidden. */
+  readOnlyUsers?: string[];
+  /** Finished recordings already on the server (by conference id). */
+  recordings?: Record<string, EmulatorRecording[]>;
   host?: string;
   port?: number;
 }
@@ -46,13 +60,21 @@ export interface RecordedRequest {
   query: Record<string, string>;
   authorization: string | null;
   contentType: string | null;
+  /** Parsed JSON or form body (null when none). */
+  body: unknown;
 }
 
 export class TcsEmulator {
   readonly app: FastifyInstance;
   readonly users: Record<string, string>;
   conferences: EmulatorConference[];
-  readonly participants: Record<string, { id: string; display_name: string }[]>;
+  readonly participants: Record<string, EmulatorParticipant[]>;
+  readonly directory: Record<string, { display_name?: string }>;
+  readonly operators: string[];
+  readonly readOnlyUsers: string[];
+  readonly recordings: Record<string, EmulatorRecording[]>;
+  /** Live recording state by conference id (v4 recordings/start|pause|stop). */
+  readonly recordingState: Record<string, 'recording' | 'paused'> = {};
   tokenLifetimeS: number;
   readonly faults: EmulatorFault[] = [];
   readonly requests: RecordedRequest[] = [];
@@ -61,12 +83,17 @@ export class TcsEmulator {
   private readonly tokens = new Map<string, { user: string; expiresAt: number }>();
   private readonly allIssued: string[] = [];
   private readonly defaultPageSize: number;
+  private readonly recorded = new WeakMap<FastifyRequest, RecordedRequest>();
   url = '';
 
   constructor(private readonly o: EmulatorOptions = {}) {
     this.users = { ...(o.users ?? { room101: 'secret-pass' }) };
     this.conferences = o.conferences ?? [];
     this.participants = o.participants ?? {};
+    this.directory = { ...(o.directory ?? {}) };
+    this.operators = [...(o.operators ?? [])];
+    this.readOnlyUsers = [...(o.readOnlyUsers ?? [])];
+    this.recordings = o.recordings ?? {};
     this.tokenLifetimeS = o.tokenLifetimeS ?? 604_800;
     this.defaultPageSize = o.defaultPageSize ?? 100;
     this.app = Fastify({ logger: false, forceCloseConnections: true });
@@ -75,13 +102,16 @@ export class TcsEmulator {
     });
     this.app.addHook('onRequest', async (req, reply) => {
       const u = new URL(req.url, 'http://x');
-      this.requests.push({
+      const rec: RecordedRequest = {
         method: req.method,
         path: u.pathname,
         query: Object.fromEntries(u.searchParams),
         authorization: (req.headers.authorization as string | undefined) ?? null,
         contentType: (req.headers['content-type'] as string | undefined) ?? null,
-      });
+        body: null,
+      };
+      this.requests.push(rec);
+      this.recorded.set(req, rec);
       const i = this.faults.findIndex(
         (f) =>
           (!f.path || f.path.test(u.pathname)) && Object.entries(f.query ?? {}).every(([k, v]) => u.searchParams.get(k) === v),
@@ -94,7 +124,12 @@ export class TcsEmulator {
       reply.code(f.status ?? 200).header('content-type', 'application/json; charset=utf-8');
       return reply.send(f.raw ?? JSON.stringify(f.body ?? {}));
     });
+    this.app.addHook('preHandler', async (req) => {
+      const rec = this.recorded.get(req);
+      if (rec) rec.body = req.body ?? null;
+    });
     this.routes();
+    registerControlRoutes(this);
   }
 
   async start(): Promise<string> {
@@ -199,18 +234,10 @@ export class TcsEmulator {
         const c = this.find(req, reply);
         if (!c) return reply;
         c.state = action === 'run' ? 'running' : 'stopped';
+        if (action === 'stop') this.endSession(c.id);
         return { state: c.state };
       });
     }
-    this.app.get('/api/:ver/conferences/:id/participants', async (req, reply) => {
-      const v = this.auth(req, reply);
-      if (!v) return reply;
-      const c = this.find(req, reply);
-      if (!c) return reply;
-      const rows = c.state === 'running' ? (this.participants[c.id] ?? []) : [];
-      const list = rows.map((p) => ({ participant_id: p.id, display_name: p.display_name, role: 1 }));
-      return v.major === 4 ? { data: list } : { count: list.length, participants: list };
-    });
   }
 
   private visible(user: string): EmulatorConference[] {
@@ -226,29 +253,25 @@ export class TcsEmulator {
     );
   }
 
-  private find(req: FastifyRequest, reply: FastifyReply): EmulatorConference | null {
+  /** A stopped conference's session ends: everyone leaves, a recording in progress is finished. */
+  endSession(conferenceId: string, at = Date.now()): void {
+    for (const p of this.participants[conferenceId] ?? []) if (p.leave_time == null) p.leave_time = Math.floor(at / 1000);
+    const open = (this.recordings[conferenceId] ?? []).find((r) => r.stopped_at == null);
+    if (open) open.stopped_at = Math.floor(at / 1000);
+    delete this.recordingState[conferenceId];
+  }
+
+  /** The conference named by the `:id` path parameter, or a 404 conferenceNotFound answer (SERVICES.md §A.6). */
+  find(req: FastifyRequest, reply: FastifyReply): EmulatorConference | null {
     const id = (req.params as { id: string }).id;
     const c = this.conferences.find((x) => x.id === id);
     if (c) return c;
-    void reply.code(404).send({
-      error: {
-        code: 404,
-        message: 'Not Found',
-        errors: [
-          {
-            reason: 'conferenceNotFound',
-            message: `Conference '${id}' is not found.`,
-            locationType: 'path',
-            location: 'conference_id',
-          },
-        ],
-      },
-    });
+    tcsError(reply, 404, 'conferenceNotFound', `Conference '${id}' is not found.`, 'path', 'conference_id');
     return null;
   }
 
   /** Checks the token: v3 in the query (or header), v4 as Bearer; never both. */
-  private auth(req: FastifyRequest, reply: FastifyReply): { user: string; major: 3 | 4 } | null {
+  auth(req: FastifyRequest, reply: FastifyReply): { user: string; major: 3 | 4 } | null {
     const ver = (req.params as { ver: string }).ver;
     const major = ver === 'v4' ? 4 : /^v3(\.\d+)?$/.test(ver) ? 3 : 0;
     if (!major) {
@@ -270,102 +293,10 @@ export class TcsEmulator {
     if (major === 4) {
       void reply.code(401).send({ error: 'invalid_token', message: 'The access token provided is invalid or has expired' });
     } else {
-      void reply.code(403).send({
-        error: {
-          code: 403,
-          message: 'Forbidden',
-          errors: [
-            {
-              reason: 'accessTokenInvalid',
-              message: 'Access token is invalid or expired.',
-              locationType: 'parameter',
-              location: 'access_token',
-            },
-          ],
-        },
-      });
+      tcsError(reply, 403, 'accessTokenInvalid', 'Access token is invalid or expired.', 'parameter', 'access_token');
     }
     return null;
   }
 }
 
-const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
-
-/**
- * A day of meetings around `now` for the demo: one finished, one running, two
- * later today, a weekly series on today's weekday, a daily stand-up, and a virtual room.
- * `major` picks v3 integer or v4 string schedule types.
- */
-export function demoConferences(now: number, owner: string, major: 3 | 4, baseUrl: string): EmulatorConference[] {
-  const half = 30 * 60_000;
-  const slot = Math.floor(now / half) * half;
-  const once = (id: string, topic: string, startMs: number, minutes: number, state: string, invitees: string[]) => ({
-    id,
-    type: 0,
-    mode: 'PxP',
-    topic,
-    owner,
-    description: '',
-    schedule: { type: major === 4 ? 'once' : 1, start_time: Math.round(startMs / 1000), time_offset: 0, duration: minutes * 60 },
-    url: `${baseUrl}/c/${id}`,
-    webclient_url: `${baseUrl}/webrtc/${id}`,
-    invitations: invitees.map((n) => ({ id: `${n.toLowerCase()}@tcs.demo`, display_name: n })),
-    state,
-    tags: [],
-    recording: 0,
-  });
-  const weeklyAt = new Date(slot + 5 * half);
-  return [
-    once('100200300', 'Team briefing', slot - 4 * half, 45, 'stopped', ['Ivanov', 'Petrova']),
-    once('100200301', 'Project review', slot - half, 60, 'running', ['Sidorov', 'Petrova', 'Kuznetsova']),
-    once('100200302', 'Supplier call', slot + 2 * half, 30, 'stopped', ['Smirnov']),
-    once('100200303', 'Board meeting', slot + 6 * half, 90, 'stopped', ['Ivanov', 'Orlova', 'Volkov']),
-    {
-      id: 'weekly-sync',
-      type: 3,
-      mode: 'S|L',
-      topic: 'Weekly sync',
-      owner,
-      schedule: {
-        type: major === 4 ? 'week' : 0,
-        days: [WEEKDAYS[weeklyAt.getUTCDay()]],
-        time: `${String(weeklyAt.getUTCHours()).padStart(2, '0')}:${String(weeklyAt.getUTCMinutes()).padStart(2, '0')}`,
-        time_offset: 0,
-        duration: 1800,
-      },
-      url: `${baseUrl}/c/weekly-sync`,
-      invitations: [{ id: 'team@tcs.demo', display_name: 'Team' }],
-      state: 'stopped',
-      tags: ['weekly'],
-      recording: 1,
-    },
-    {
-      // Same series as the "Daily stand-up" in drivers/ics/sample/room.ics (same join link), so
-      // the demo shows one meeting from both sources. The offset is Berlin's today, as a server
-      // records the creator's offset.
-      id: 'standup',
-      type: 0,
-      mode: 'PxP',
-      topic: 'Daily stand-up',
-      owner,
-      schedule: {
-        type: major === 4 ? 'week' : 0,
-        days: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'],
-        time: '09:30',
-        time_offset: offsetMinutes(now, 'Europe/Berlin'),
-        duration: 900,
-      },
-      url: 'https://tcs.demo/c/standup',
-      state: 'stopped',
-    },
-    {
-      id: 'virtual-room',
-      type: 0,
-      topic: 'Always-on room',
-      owner,
-      schedule: { type: major === 4 ? 'none' : -1 },
-      state: 'running',
-      url: `${baseUrl}/c/virtual-room`,
-    },
-  ];
-}
+export { demoConferences } from './simulator-demo.js';
