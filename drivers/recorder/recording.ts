@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { Backoff } from '../../src/transport/backoff.js';
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
+import { tiedToParent } from '../../src/util/parent-death.js';
 import { killStale, waitGone } from '../../src/util/stale-process.js';
 import type { RecordingIndex } from './index-db.js';
 import { parseOpeningLine, parseSegmentListLine, parseSegmentName, redactCredentials, segmentNameMs } from './protocol.js';
@@ -42,6 +43,8 @@ export interface LastGap {
   end: string | null;
   reason: string;
 }
+
+let warnedUntied = false;
 
 export class SegmentedRecording {
   private proc: ChildProcess | null = null;
@@ -120,7 +123,16 @@ export class SegmentedRecording {
       this.restartTimer = this.o.clock.setTimeout(() => this.spawnOnce(), wait + 20);
       return;
     }
-    const child = spawn(this.o.ffmpeg, this.o.args(), {
+    // Through `setpriv --pdeathsig KILL` where it can be: the kernel ends ffmpeg
+    // when the agent dies, so a killed agent never leaves a recording running.
+    const cmd = tiedToParent(this.o.ffmpeg, this.o.args());
+    if (!cmd.tied && !warnedUntied) {
+      warnedUntied = true;
+      this.o.logger.warn(
+        'setpriv --pdeathsig is not available (util-linux >= 2.33): an ffmpeg left by a killed agent runs until the next start ends it',
+      );
+    }
+    const child = spawn(cmd.command, cmd.args, {
       cwd: this.o.cwd,
       env: { ...process.env, TZ: 'UTC' },
       stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
