@@ -36,11 +36,13 @@ export interface LoadedConfig {
   /** Paths of values that came from ${ENV} (secrets): never echo them. */
   secretPaths: Set<string>;
   /**
-   * The config version until versioned config exists: `sha256:` and the first
-   * 16 hex digits of the SHA-256 of the file's text as read (before ${ENV}
-   * substitution, so no secret value enters it).
+   * The config version: `sha256:` and the first 16 hex digits of the SHA-256 of
+   * the file's text as read (before ${ENV} substitution, so no secret value
+   * enters it). config.history lists the versions (src/config/versions/).
    */
   version: string;
+  /** The file's text as read (before ${ENV} substitution): what versioned config stores. */
+  text: string;
 }
 
 const validateTop = ajv.compile(ConfigSchema);
@@ -151,7 +153,14 @@ export function parseConfig(
     }
   }
   if (issues.length) throw new ConfigError(dedupe(issues));
-  return { config: data as unknown as Config, file: path.resolve(file), lines, secretPaths, version: configVersion(text) };
+  return {
+    config: data as unknown as Config,
+    file: path.resolve(file),
+    lines,
+    secretPaths,
+    version: configVersion(text),
+    text,
+  };
 }
 
 const deviceValidators = new Map<string, ReturnType<typeof ajv.compile>>();
@@ -230,7 +239,7 @@ function summarizeErrors(errors: readonly ErrorObject[]): { error: ErrorObject; 
  * Key names whose values are secrets wherever they appear. A value is never echoed when its own key,
  * a key around it or a key inside it is one of these, or when any part of it came from ${ENV}.
  */
-const SECRET_KEY =
+export const SECRET_KEY =
   /(token|password|passwd|pwd|secret|credential|connection_?string|api_?key|private_?key|(^|_)pin($|_)|(^|_)key$)/i;
 
 function holdsSecret(p: string[], found: unknown, secretPaths: ReadonlySet<string>): boolean {
