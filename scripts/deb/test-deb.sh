@@ -65,7 +65,7 @@ dpkg-deb -x "$DEB1" "$WORK/x" && grep -q '^Type=notify' "$WORK/x/lib/systemd/sys
 grep -qF 'MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"' "$WORK/x/usr/bin/room-agent" || fail "launcher does not set MALLOC_ARENA_MAX"
 grep -qF -- "$(node -p "require('./package.json').config.node_flags")" "$WORK/x/usr/bin/room-agent" || fail "launcher lacks package.json node_flags"
 for k in WatchdogSec= Restart=always User=room-agent SupplementaryGroups=dialout NoNewPrivileges=yes ProtectSystem=strict \
-  ReadWritePaths=/var/lib/room-agent PrivateTmp=yes; do
+  "ReadWritePaths=/var/lib/room-agent /etc/room-agent" PrivateTmp=yes; do
   grep -q "^$k" "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit lacks $k"
 done
 ! grep -Eq '^token *=' "$WORK/x/etc/room-agent/api.toml" || fail "packaged api.toml carries a token"
@@ -110,6 +110,8 @@ in_root dpkg -i "/tmp/$(basename "$DEB1")"
 in_root getent passwd room-agent >/dev/null || fail "user room-agent not created"
 in_root id -nG room-agent | grep -qw dialout || fail "room-agent is not in dialout"
 [ "$(in_root stat -c %U /var/lib/room-agent)" = room-agent ] || fail "/var/lib/room-agent not owned by room-agent"
+# config.apply replaces /etc/room-agent/api.toml by a rename in that folder (docs/config.md).
+[ "$(in_root stat -c '%a %U %G' /etc/room-agent)" = "2770 root room-agent" ] || fail "/etc/room-agent is not 2770 root:room-agent"
 in_root room-agent version | grep -qx "$BASE" || fail "room-agent version"
 in_root room-agent check-config /etc/room-agent/api.toml | grep -qx OK || fail "packaged api.toml does not pass check-config"
 

@@ -33,10 +33,13 @@ export class AgentMetrics implements ActionMetrics {
   private readonly actions: Counter<'driver' | 'action' | 'ok'>;
   private readonly latency: Histogram<'driver'>;
   private recorderMeetings: () => string[] = () => [];
+  /** Automatic config rollbacks (the health gate of src/config/versions/). */
+  readonly configRollbacks: Counter;
   constructor(
     devices: DeviceStateStore,
     wsClients: () => number,
-    build: BuildInfo,
+    /** Read at each scrape: the config version changes with config.apply. */
+    build: BuildInfo | (() => BuildInfo),
     /** Devices with `enabled = false` in the config: shown offline, not alerted on. */
     disabledDevices: ReadonlySet<string> = new Set(),
   ) {
@@ -92,7 +95,12 @@ export class AgentMetrics implements ActionMetrics {
         this.set(wsClients());
       },
     });
-    registerInfo(this.registry, build);
+    registerInfo(this.registry, typeof build === 'function' ? build : () => build);
+    this.configRollbacks = new Counter({
+      name: 'room_agent_config_rollbacks_total',
+      help: 'Config versions the health gate rolled back by itself since the agent started (docs/config.md).',
+      registers: [this.registry],
+    });
     registerRecorders(this.registry, devices, () => this.recorderMeetings());
   }
 
@@ -110,20 +118,25 @@ export class AgentMetrics implements ActionMetrics {
 
 const RECORDER_DRIVER = 'recorder';
 
-function registerInfo(registry: Registry, build: BuildInfo): void {
+function registerInfo(registry: Registry, build: () => BuildInfo): void {
   const registers = [registry];
+  const first = build();
   new Gauge({
     name: 'room_agent_build_info',
     help: 'Always 1; the labels say which package version and Node runtime this agent runs.',
     labelNames: ['version', 'node'],
     registers,
-  }).set({ version: build.version, node: build.node }, 1);
+  }).set({ version: first.version, node: first.node }, 1);
   new Gauge({
     name: 'room_agent_config_info',
     help: 'Always 1; config_version is the hash of the config text the agent runs (sha256, 16 hex digits).',
     labelNames: ['config_version'],
     registers,
-  }).set({ config_version: build.config_version }, 1);
+    collect() {
+      this.reset();
+      this.set({ config_version: build().config_version }, 1);
+    },
+  });
 }
 
 function registerOutbox(registry: Registry, outbox: NonNullable<MetricSources['outbox']>): void {

@@ -55,6 +55,19 @@ export const AgentSchema = Type.Object(
       description:
         'An HTTP request (headers and body) must arrive within this time, else 408 and the connection is closed; WebSocket connections are not affected once open.',
     }),
+    config_health_window_s: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 60,
+      description:
+        'After config.apply / config.rollback / a reload, how long the agent waits for the API, the devices that were online and the features to be healthy before it rolls the change back by itself (docs/config.md).',
+    }),
+    config_history_max: Type.Integer({
+      minimum: 10,
+      maximum: 100_000,
+      default: 500,
+      description: 'Config versions kept in the history (config.history); older ones are pruned, the running one never.',
+    }),
     tokens: Type.Array(TokenSchema, { default: [] }),
   },
   { additionalProperties: false },

@@ -175,6 +175,10 @@ export class SyncFeature implements Feature {
         if (this.link.isUp) this.link.publish(this.topics.alerts, JSON.stringify(m.data), { qos: 1 });
         this.stateDirty = true;
         break;
+      case 'config':
+        // A reload made another config version the running one: the retained status says which.
+        if (this.link.isUp) this.retain(this.topics.status, this.status('online'));
+        break;
     }
     if (this.cfg.forward_bus_topics.includes(m.topic)) {
       const payload = data && typeof data === 'object' && !Array.isArray(data) ? data : { value: m.data };

@@ -24,7 +24,7 @@ export interface StatusMessage {
   version?: string;
   /** Node runtime version the agent runs on (process.version). */
   node?: string;
-  /** Hash of the running config text (`sha256:` + 16 hex digits) until versioned config exists. */
+  /** The running config version: hash of its text (`sha256:` + 16 hex digits), as config.history lists it. */
   config_version?: string;
   started_at?: string;
   /** When this status was published. */
@@ -54,7 +54,14 @@ export interface AlertMessage {
   since: string;
   data: Record<string, unknown>;
 }
-export type AlertKind = 'device_offline' | 'meeting_late' | 'recorder_failure' | 'disk_low' | 'outbox_dropping';
+export type AlertKind =
+  | 'device_offline'
+  | 'meeting_late'
+  | 'recorder_failure'
+  | 'disk_low'
+  | 'outbox_dropping'
+  /** An applied config failed its health check and the agent went back to the version before (key `config`). */
+  | 'config_rolled_back';
 
 /** `<prefix>/<room>/state`, retained: the room at a glance. */
 export interface StateMessage {
