@@ -65,8 +65,24 @@ describe('config history store', () => {
     const dbFile = path.join(tmp(), 'room-agent.db');
     let store = new Store(dbFile);
     let h = new ConfigVersionStore(store);
-    const a = h.insert({ text: 'a = 1\n', who: 'file', why: 'start', from: 'file', action: 'start', base_version: null, outcome: 'running' });
-    const b = h.insert({ text: 'a = 2\n', who: 'admin', why: 'more', from: 'ws', action: 'apply', base_version: a.version, outcome: 'applying' });
+    const a = h.insert({
+      text: 'a = 1\n',
+      who: 'file',
+      why: 'start',
+      from: 'file',
+      action: 'start',
+      base_version: null,
+      outcome: 'running',
+    });
+    const b = h.insert({
+      text: 'a = 2\n',
+      who: 'admin',
+      why: 'more',
+      from: 'ws',
+      action: 'apply',
+      base_version: a.version,
+      outcome: 'applying',
+    });
     expect(a.version).toBe(configVersion('a = 1\n'));
     expect(b.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(b.sha256.slice(0, 16)).toBe(b.version.slice('sha256:'.length));
@@ -86,7 +102,15 @@ describe('config history store', () => {
   it('prunes to the newest rows but keeps every row of a protected version', () => {
     const store = new Store(path.join(tmp(), 'room-agent.db'));
     const h = new ConfigVersionStore(store);
-    const first = h.insert({ text: 'keep = 1\n', who: 'f', why: 'w', from: 'file', action: 'start', base_version: null, outcome: 'running' });
+    const first = h.insert({
+      text: 'keep = 1\n',
+      who: 'f',
+      why: 'w',
+      from: 'file',
+      action: 'start',
+      base_version: null,
+      outcome: 'running',
+    });
     for (let i = 0; i < 20; i++) {
       h.insert({ text: `n = ${i}\n`, who: 'f', why: 'w', from: 'ws', action: 'apply', base_version: null, outcome: 'replaced' });
     }

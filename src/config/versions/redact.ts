@@ -66,7 +66,7 @@ export function literalSecrets(raw: unknown): LiteralSecret[] {
       const secretKey = SECRET_KEY.test(key) || WEBHOOK_KEY.test(key);
       if ((secretKey && isLiteral(v)) || urlHoldsLiteral(v)) out.push({ path: p, value: v });
     } else if (Array.isArray(v)) {
-      v.forEach((x, i) => walk(x, [...p, String(i)], key));
+      for (const [i, x] of v.entries()) walk(x, [...p, String(i)], key);
     } else if (v && typeof v === 'object' && !(v instanceof Date)) {
       for (const [k, x] of Object.entries(v)) walk(x, [...p, k], k);
     }
@@ -190,7 +190,7 @@ export function restoreRedacted(next: string, running: string, file: string): { 
   const map = locateKeys(next);
   const issues: ConfigIssue[] = [];
   const items: { path: string[]; value: string; replacement: string }[] = [];
-  const walk = (v: unknown, p: string[]) => {
+  const walk = (v: unknown, p: string[]): void => {
     if (typeof v === 'string') {
       const m = PLACEHOLDER.exec(v);
       if (!m) return;
@@ -200,8 +200,9 @@ export function restoreRedacted(next: string, running: string, file: string): { 
       else if (!runningSecrets.has(key)) {
         issue('holds a redaction placeholder, but the running config has no secret here; write the value or a ${NAME} reference');
       } else items.push({ path: p, value: v, replacement: tomlString(runningSecrets.get(key) as string) });
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, String(i)]));
-    else if (v && typeof v === 'object' && !(v instanceof Date)) for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
+    } else if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, [...p, String(i)]);
+    } else if (v && typeof v === 'object' && !(v instanceof Date)) for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
   };
   walk(doc, []);
   if (issues.length) return { issues };
@@ -216,7 +217,8 @@ export function restoreRedacted(next: string, running: string, file: string): { 
           file,
           line: lineOf(map, p),
           key: p.join('.'),
-          message: 'a redaction placeholder inside a multi-line string cannot be restored; write the value or a ${NAME} reference',
+          message:
+            'a redaction placeholder inside a multi-line string cannot be restored; write the value or a ${NAME} reference',
         },
       ],
     };

@@ -25,15 +25,7 @@ export type ConfigAction = (typeof CONFIG_ACTIONS)[number];
  * - `failed`: could not be loaded at all (the reload refused it); the version before stayed
  * - `interrupted`: the agent stopped before the apply or its check finished
  */
-export const CONFIG_OUTCOMES = [
-  'applying',
-  'checking',
-  'running',
-  'replaced',
-  'rolled_back',
-  'failed',
-  'interrupted',
-] as const;
+export const CONFIG_OUTCOMES = ['applying', 'checking', 'running', 'replaced', 'rolled_back', 'failed', 'interrupted'] as const;
 export type ConfigOutcome = (typeof CONFIG_OUTCOMES)[number];
 
 export interface VersionRow {
@@ -170,9 +162,8 @@ export class ConfigVersionStore {
       | undefined;
     if (!cut) return 0;
     const marks = protect.map(() => '?').join(', ') || "''";
-    return this.db
-      .prepare(`DELETE FROM config_versions WHERE id < ? AND version NOT IN (${marks})`)
-      .run(cut.id, ...protect).changes;
+    return this.db.prepare(`DELETE FROM config_versions WHERE id < ? AND version NOT IN (${marks})`).run(cut.id, ...protect)
+      .changes;
   }
 
   /** Runs one write with synchronous = FULL: in WAL mode that fsyncs the log at its commit. */
