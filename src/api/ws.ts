@@ -48,18 +48,19 @@ export function registerWs(
 
   o.bus.subscribe(({ topic, data }) => {
     if (clients.size === 0) return;
-    let text: string | null = null;
+    // Serialised and UTF-8 encoded once for every subscriber (ws sends the same buffer to each).
+    let frame: Buffer | null = null;
     for (const [ws, conn] of clients) {
       if (!conn.client.topics.has(topic)) continue;
-      if (text === null) {
+      if (frame === null) {
         try {
-          text = JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { topic, data } });
+          frame = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { topic, data } }));
         } catch (e) {
           noisy.error(`event:${topic}`, { topic, err: errorMessage(e) }, 'event could not be serialized; not sent');
           return;
         }
       }
-      sendText(ws, conn, text);
+      sendText(ws, conn, frame);
     }
   });
 
@@ -191,10 +192,11 @@ export function registerWs(
    * would pass max_queued_bytes has stopped reading: it is closed with 4408
    * (one message always fits an empty queue).
    */
-  function sendText(ws: WebSocket, conn: Connection, text: string): void {
+  function sendText(ws: WebSocket, conn: Connection, text: string | Buffer): void {
     if (ws.readyState !== ws.OPEN) return;
     const queued = ws.bufferedAmount;
-    if (queued > 0 && queued + Buffer.byteLength(text) > limits.max_queued_bytes) {
+    const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
+    if (queued > 0 && queued + bytes > limits.max_queued_bytes) {
       noisy.warn(
         'too-slow',
         { client: conn.client.principal.name, remote: conn.client.remote, queued },
@@ -204,7 +206,7 @@ export function registerWs(
       ws.close(WS_CLOSE.TOO_SLOW, 'too slow: reconnect and subscribe again for a fresh snapshot');
       return;
     }
-    ws.send(text);
+    ws.send(text, { binary: false });
   }
 
   return {

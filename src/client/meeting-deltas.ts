@@ -162,7 +162,64 @@ function advanceParticipant(p: ParticipantInsight, deltaMs: number): Participant
   return { ...p, total_ms: p.total_ms + open * deltaMs, calls };
 }
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Deep equality of JSON-shaped values (what JSON.stringify would tell apart,
+ * except key order), without building strings: the diff runs over every
+ * participant and call of a meeting on each push.
+ */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ra) {
+    if (ra[k] === undefined) continue;
+    n++;
+    if (!sameValue(ra[k], rb[k])) return false;
+  }
+  for (const k in rb) if (rb[k] !== undefined) n--;
+  return n === 0;
+}
+
+/** `next` equals call `old` advanced by `deltaMs` (an open call of a connected row gains the elapsed time). */
+function sameCallAdvanced(old: CallInsight, next: CallInsight, deltaMs: number): boolean {
+  if (old.quit_time !== null || deltaMs === 0) return sameValue(old, next);
+  if (next.duration_ms !== old.duration_ms + deltaMs) return false;
+  const ro = old as unknown as Record<string, unknown>;
+  const rn = next as unknown as Record<string, unknown>;
+  for (const k in rn) if (k !== 'duration_ms' && !sameValue(ro[k], rn[k])) return false;
+  for (const k in ro) if (!(k in rn) && ro[k] !== undefined) return false;
+  return true;
+}
+
+/** `next` equals `advanceParticipant(old, deltaMs)`, without building the advanced row. */
+function sameParticipantAdvanced(old: ParticipantInsight, next: ParticipantInsight, deltaMs: number): boolean {
+  const d = old.connected ? deltaMs : 0;
+  if (old.calls.length !== next.calls.length) return false;
+  let open = 0;
+  for (let i = 0; i < old.calls.length; i++) {
+    if (!sameCallAdvanced(old.calls[i], next.calls[i], d)) return false;
+    if (old.calls[i].quit_time === null) open++;
+  }
+  if (next.total_ms !== old.total_ms + open * d) return false;
+  const ro = old as unknown as Record<string, unknown>;
+  const rn = next as unknown as Record<string, unknown>;
+  let n = 0;
+  for (const k in ro) {
+    if (ro[k] === undefined) continue;
+    n++;
+    if (k !== 'calls' && k !== 'total_ms' && !sameValue(ro[k], rn[k])) return false;
+  }
+  for (const k in rn) if (rn[k] !== undefined) n--;
+  return n === 0;
+}
 
 /** Participants ordered as the agent orders them: first join (their earliest call), then key. */
 function byFirstJoin(a: ParticipantInsight, b: ParticipantInsight): number {
@@ -187,19 +244,19 @@ export function diffInsight(prev: Insight | null, next: Insight, epoch: string, 
       changed.push(p);
       continue;
     }
-    const adv = advanceParticipant(old, deltaMs);
-    if (sameJson(adv, p)) continue;
+    if (sameParticipantAdvanced(old, p, deltaMs)) continue;
     // Calls only ever change at the head (a new call, an open one that quit): send the head only.
+    const d = old.connected ? deltaMs : 0;
     let kept = 0;
-    const a = adv.calls;
+    const a = old.calls;
     const b = p.calls;
-    while (kept < a.length && kept < b.length && sameJson(a[a.length - 1 - kept], b[b.length - 1 - kept])) kept++;
+    while (kept < a.length && kept < b.length && sameCallAdvanced(a[a.length - 1 - kept], b[b.length - 1 - kept], d)) kept++;
     changed.push(kept > 0 ? { ...p, calls: b.slice(0, b.length - kept), calls_kept: kept } : p);
   }
   if (changed.length) d.participants = changed;
   if (before.size) d.removed = [...before.keys()];
-  if (!sameJson(prev.instances, next.instances)) d.instances = next.instances;
-  if (!sameJson(prev.recordings, next.recordings)) d.recordings = next.recordings;
+  if (!sameValue(prev.instances, next.instances)) d.instances = next.instances;
+  if (!sameValue(prev.recordings, next.recordings)) d.recordings = next.recordings;
   const a = prev.timer.segments;
   const b = next.timer.segments;
   let from = 0;
