@@ -32,11 +32,12 @@ export class TcsTransientError extends Error {
   }
 }
 
-/** The server answered 4xx to an API call (not found, forbidden…). */
+/** The server answered 4xx to an API call (not found, forbidden…); `body` is its parsed error JSON. */
 export class TcsRequestError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    readonly body: unknown = undefined,
   ) {
     super(message);
     this.name = 'TcsRequestError';
@@ -138,17 +139,27 @@ export class TcsClient {
     return t.accessToken;
   }
 
-  /** An authorised API call under /api/<ver>; one token refresh and retry on 401 / 403 accessTokenInvalid. */
-  async api(method: string, path: string, query: Record<string, string> = {}, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * An authorised API call under /api/<ver>; one token refresh and retry on 401 / 403 accessTokenInvalid.
+   * `body`, when given, is sent as JSON.
+   */
+  async api(
+    method: string,
+    path: string,
+    query: Record<string, string> = {},
+    signal?: AbortSignal,
+    body?: unknown,
+  ): Promise<unknown> {
     const full = `/api/${this.o.api.path}${path}`;
     for (let attempt = 0; ; attempt++) {
       const token = await this.token();
       const q = { ...query };
       const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
       // Exactly one place for the token: query on v3, Bearer header on v4.
       if (this.o.api.major === 4) headers.authorization = `Bearer ${token}`;
       else q.access_token = token;
-      const res = await this.send(method, full, q, headers, undefined, signal);
+      const res = await this.send(method, full, q, headers, body === undefined ? undefined : JSON.stringify(body), signal);
       if (isTokenRejected(res.status, res.json)) {
         // A token the server refuses right after issuing it: the account lacks the right or the
         // server does not accept its own tokens — credentials or server config, not the network.
@@ -160,8 +171,9 @@ export class TcsClient {
       }
       if (res.status >= 500) throw new TcsTransientError(`${method} ${full}: ${restErrorMessage(res.status, res.json)}`);
       if (res.status >= 400)
-        throw new TcsRequestError(`${method} ${full}: ${restErrorMessage(res.status, res.json)}`, res.status);
-      if (res.json === undefined && res.status !== 204)
+        throw new TcsRequestError(`${method} ${full}: ${restErrorMessage(res.status, res.json)}`, res.status, res.json);
+      // A read must carry JSON; a command's acknowledgement may be empty.
+      if (res.json === undefined && res.status !== 204 && method === 'GET')
         throw new TcsTransientError(`${method} ${full}: response is not valid JSON`);
       return res.json;
     }

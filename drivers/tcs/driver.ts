@@ -1,6 +1,7 @@
 // The TrueConf Server calendar source: polls the user's conferences, expands
 // schedules into occurrences, publishes a CalendarSnapshot in device state,
-// and offers run / stop / participants for the Coordinator.
+// and offers run / stop / participants and in-meeting control (invite,
+// disconnect, recording: control-actions.ts) for the Coordinator.
 import { type Static, Type } from '@sinclair/typebox';
 import { type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from '../../src/calendar/model.js';
 import { parseRange, RangeParams, refreshAction, syncWindow } from '../../src/calendar/source.js';
@@ -10,6 +11,7 @@ import { Backoff } from '../../src/transport/backoff.js';
 import { AgentError, DeviceError } from '../../src/util/errors.js';
 import { Poller } from '../../src/util/poller.js';
 import { TcsAuthError, TcsClient, TcsRequestError } from './client.js';
+import { controlActions } from './control-actions.js';
 import { involvesUser, parseApiVersion, parseConnectionString, parseParticipants, toCalendar } from './protocol.js';
 
 export const TcsConfigSchema = Type.Object(
@@ -146,6 +148,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
       await stopping;
     },
     actions: {
+      ...controlActions(client, api, () => void poller.run()),
       [LIST_ACTION]: defineAction({
         description: 'Meetings and virtual rooms in [from, to), read from the server now.',
         params: RangeParams,

@@ -4,6 +4,7 @@ import type { AgentContext, FeatureFactory } from '../app-context.js';
 import { AgentError } from '../util/errors.js';
 import { registerCalendarApi } from './api.js';
 import type { CalendarSection } from './config.js';
+import { registerMeetingControl } from './control.js';
 import { CalendarService } from './service.js';
 import { isIanaZone, systemZone } from './zone.js';
 
@@ -62,5 +63,6 @@ export const createCalendar: FeatureFactory = (ctx: AgentContext) => {
     zone,
   );
   registerCalendarApi(ctx, svc);
+  registerMeetingControl(ctx, svc);
   return svc;
 };
