@@ -13,6 +13,7 @@ import {
   conferenceState,
   disconnectPlan,
   inviteRequest,
+  participantListed,
   recordingRequest,
   refusal,
 } from './control.js';
@@ -96,7 +97,13 @@ export function controlActions(client: TcsClient, api: ApiVersion, afterChange: 
         guarded(async () => {
           const plan = disconnectPlan(api, p.id, p.participant);
           await requireRunning('disconnect', p.id, a.signal);
-          await send('disconnect', plan.check, 'participant', `participant "${p.participant}"`, a.signal);
+          const live = await send('disconnect', plan.check, 'conference', `conference "${p.id}"`, a.signal);
+          if (!participantListed(live, p.participant)) {
+            throw new ControlError(
+              'not_in_conference',
+              `disconnect: the participant is not in the conference (participant "${p.participant}", conference "${p.id}"); nobody was disconnected`,
+            );
+          }
           await send('disconnect', plan.act, 'user', `user "${plan.user}"`, a.signal);
           afterChange();
           return { conference: p.id, participant: p.participant, user_id: plan.user, scope: plan.scope };

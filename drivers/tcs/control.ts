@@ -1,6 +1,6 @@
 // In-meeting control on TrueConf Server, pure: which request each control is on
 // each API version (SERVICES.md §A.5) and what a refusal means (§A.6). No I/O.
-import { type ApiVersion, asObject } from './protocol.js';
+import { type ApiVersion, asObject, parseParticipants } from './protocol.js';
 
 export interface ControlRequest {
   method: 'GET' | 'POST';
@@ -57,7 +57,7 @@ export function userOfParticipant(participant: string): string {
 }
 
 export interface DisconnectPlan {
-  /** Confirms the participant is in this conference before acting (the act reaches further). */
+  /** The live participant list: the participant must be in this conference before acting (the act reaches further). */
   check: ControlRequest;
   act: ControlRequest;
   /** What the act really does, for the answer and the docs. */
@@ -74,17 +74,29 @@ export function disconnectPlan(api: ApiVersion, conferenceId: string, participan
   if (api.major === 4) {
     throw new ControlError(
       'unsupported',
-      'removing a participant is not supported on TrueConf API v4: no documented call exists (SERVICES.md §A.5); use api_version v3.N',
+      "removing a participant is not supported on TrueConf API v4: neither TrueConf's API docs nor its official clients document a call for it; use api_version v3.N",
     );
   }
   const user = userOfParticipant(participant);
   if (!user) throw new ControlError('bad_request', `participant "${participant}" names no TrueConf user`);
   return {
-    check: { method: 'GET', path: `/conferences/${enc(conferenceId)}/participants/${enc(participant)}` },
+    check: { method: 'GET', path: `/conferences/${enc(conferenceId)}/participants` },
     act: { method: 'POST', path: `/users/${enc(user)}/disconnect` },
     scope: 'server_session',
     user,
   };
+}
+
+/** Whether the live participant list in `body` holds `participant` (the same TrueConf user, any instance). */
+export function participantListed(body: unknown, participant: string): boolean {
+  const want = userOfParticipant(participant).toLowerCase();
+  let rows: ReturnType<typeof parseParticipants>;
+  try {
+    rows = parseParticipants(body);
+  } catch (e) {
+    throw new ControlError('server_error', `disconnect: the participant list could not be read (${(e as Error).message})`);
+  }
+  return rows.some((p) => !!p.id && userOfParticipant(p.id).toLowerCase() === want);
 }
 
 /** Recording on/off: v4 `POST /conferences/{id}/recordings/start|stop`; v3 only lists recordings. */

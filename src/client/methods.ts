@@ -180,6 +180,21 @@ export interface Methods {
     result: unknown;
     paramsOptional: false;
   };
+  /** Invite someone into a running TrueConf meeting: by TrueConf `user_id`, or by `email` / `person` mapped to the TrueConf user through the meeting's invitee list (docs/meeting-control.md). Exactly one of person, user_id, email. Role: operator. */
+  'meetings.invite': {
+    params: {
+      /** A meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id, or a virtual room id. */
+      meeting: string;
+      /** An invitee's id or name as the calendar lists it. */
+      person?: string;
+      /** TrueConf user id. */
+      user_id?: string;
+      /** An invitee's e-mail. */
+      email?: string;
+    };
+    result: unknown;
+    paramsOptional: false;
+  };
   /** Meetings overlapping [from, to], with status and times. Role: viewer. */
   'meetings.list': {
     params: {
@@ -190,6 +205,27 @@ export interface Methods {
     };
     result: unknown;
     paramsOptional: true;
+  };
+  /** Switch recording of a running TrueConf meeting on or off (API v4; refused as unsupported on v3). Role: operator. */
+  'meetings.record': {
+    params: {
+      /** A meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id, or a virtual room id. */
+      meeting: string;
+      on: boolean;
+    };
+    result: unknown;
+    paramsOptional: false;
+  };
+  /** Remove a participant from a running TrueConf meeting. On API v3 this ends the user's whole TrueConf session (the only documented call); on v4 it is refused as unsupported (docs/meeting-control.md). Role: operator. */
+  'meetings.remove': {
+    params: {
+      /** A meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id, or a virtual room id. */
+      meeting: string;
+      /** Participant id (TrueConf ID, as the insight lists it). */
+      participant: string;
+    };
+    result: unknown;
+    paramsOptional: false;
   };
   /** A meeting's insight now with the `epoch` and `seq` of the `meetings` deltas it includes: {epoch, seq, insight}. Followers apply the deltas after `seq` to it (docs/mqtt.md, "Meeting insight"). Role: viewer. */
   'meetings.snapshot': {
@@ -362,7 +398,10 @@ export const METHOD_ROLES = {
   'director.status': 'viewer',
   'meetings.events': 'viewer',
   'meetings.get': 'viewer',
+  'meetings.invite': 'operator',
   'meetings.list': 'viewer',
+  'meetings.record': 'operator',
+  'meetings.remove': 'operator',
   'meetings.snapshot': 'viewer',
   'scenarios.automation': 'operator',
   'scenarios.cancel': 'operator',
