@@ -14,6 +14,10 @@ import { registerWs, wsErrorHandler } from './api/ws.js';
 import { apiLimits } from './api/config.js';
 import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
 import { ConfigError, type LoadedConfig, loadConfig } from './config/load.js';
+import { type HealthSnapshot, healthSnapshot, type ReloadCause, type ReloadReport, reconfigure } from './config/reload.js';
+import { ConfigFileReloader } from './config/watch.js';
+import { FeatureSlots } from './feature-slots.js';
+import { RouteSlots } from './api/route-slots.js';
 import { lineOf } from './config/locate.js';
 import { parseListen, startRefusals } from './config/start-checks.js';
 import { features as builtinFeatures } from './features.js';
@@ -51,7 +55,7 @@ export interface AgentOptions {
  * never keeps the room from starting.
  */
 export class Agent {
-  readonly loaded: LoadedConfig;
+  private running: LoadedConfig;
   readonly logger: Logger;
   readonly store: Store;
   readonly http: FastifyInstance;
@@ -63,25 +67,42 @@ export class Agent {
   readonly drivers: DriverRegistry;
   readonly startedAt = new Date().toISOString();
   readonly ctx: AgentContext;
-  private readonly features: Feature[] = [];
+  readonly features: FeatureSlots;
+  private readonly auth: TokenAuth;
+  private readonly apiLimits: ReturnType<typeof apiLimits>;
+  private readonly disabledDevices = new Set<string>();
+  private readonly clock: Clock;
+  /** Reloads in order: a second waits for the first. */
+  private reloads: Promise<unknown> = Promise.resolve();
+  private reloading = false;
+  /** SIGHUP and the file watch (started with the agent). */
+  readonly fileReloader: ConfigFileReloader;
+  /**
+   * How a config read from disk (SIGHUP, file watch) is applied once it validated. config-versions
+   * sets this to its apply path, so every running config is a stored version.
+   */
+  diskApplier: (text: string, next: LoadedConfig, cause: ReloadCause) => Promise<ReloadReport> = (_text, next, cause) =>
+    this.reconfigure(next, cause);
   private ws: ReturnType<typeof registerWs> | null = null;
   private address = '';
   private stopping: Promise<void> | null = null;
   /** The start in progress (settled, never rejecting), so stop() can let it reach a step boundary. */
   private starting: Promise<unknown> | null = null;
   private stopRequested = false;
+  private started = false;
 
   constructor(private readonly o: AgentOptions) {
     this.drivers = new DriverRegistry([...builtinDrivers, ...(o.drivers ?? [])]);
-    this.loaded = loadConfig(o.configFile, this.drivers, o.env);
+    this.running = loadConfig(o.configFile, this.drivers, o.env);
     // Every refusal after the schema, listed with file and line before anything is opened
     // (check-config runs the same checks).
-    const refused = startRefusals(this.loaded, this.drivers);
+    const refused = startRefusals(this.running, this.drivers);
     if (refused.length) throw new ConfigError(refused);
-    const cfg = this.loaded.config;
+    const cfg = this.running.config;
     const clock = o.clock ?? realClock;
+    this.clock = clock;
     this.logger = o.logger ?? createLogger(cfg.agent.log_level);
-    const dataDir = path.resolve(path.dirname(this.loaded.file), o.dataDir ?? cfg.agent.data_dir);
+    const dataDir = path.resolve(path.dirname(this.running.file), o.dataDir ?? cfg.agent.data_dir);
     this.store = new Store(path.join(dataDir, 'room-agent.db'), { backgroundCheckpoint: true, logger: this.logger });
     const audit = new AuditLog(this.store);
     this.devices = new DeviceStateStore(this.bus, this.events, clock);
@@ -96,7 +117,7 @@ export class Agent {
       clock,
       actionTimeoutMs: cfg.agent.action_timeout_ms,
     });
-    const auth = new TokenAuth(resolveTokenFiles(cfg.agent.tokens, path.dirname(this.loaded.file), this.logger));
+    const auth = new TokenAuth(resolveTokenFiles(cfg.agent.tokens, path.dirname(this.running.file), this.logger));
     const httpLogger = this.logger.child({ mod: 'http' }, { level: 'warn', serializers: httpLogSerializers });
     this.http = Fastify({
       // Per-request logs stay off (warn level) so the API's hot path does not log;
@@ -116,24 +137,26 @@ export class Agent {
     this.http.setErrorHandler(httpErrorHandler(new RateLimitedLog(httpLogger, { clock })));
     this.http.setNotFoundHandler(httpNotFound);
     const limits = apiLimits(cfg.api);
+    this.apiLimits = limits;
+    this.auth = auth;
     this.rpc.maxParamsDepth = limits.max_json_depth;
     void this.http.register(websocket, {
       options: { maxPayload: limits.max_frame_bytes },
       errorHandler: wsErrorHandler(this.logger.child({ mod: 'ws' })),
     });
-    const byName = new Map<string, Feature>();
-    const disabled = new Set(
-      Object.entries(cfg.devices)
-        .filter(([, d]) => d.enabled === false)
-        .map(([id]) => id),
+    this.noteDisabled(cfg);
+    const metrics = new AgentMetrics(
+      this.devices,
+      () => this.ws?.stats.clients ?? 0,
+      () => this.buildInfo(),
+      this.disabledDevices,
     );
-    const metrics = new AgentMetrics(this.devices, () => this.ws?.stats.clients ?? 0, this.buildInfo(), disabled);
     this.host.metrics = metrics;
     registerCoreMethods({ rpc: this.rpc, host: this.host, devices: this.devices, audit, info: () => this.info() });
     this.http.get('/healthz', async () => ({
       status: 'ok',
       version: VERSION,
-      room_id: cfg.agent.room_id,
+      room_id: this.running.config.agent.room_id,
       uptime_s: Math.round(process.uptime()),
       devices: Object.fromEntries(this.devices.list().map((d) => [d.id, d.status.status])),
     }));
@@ -141,9 +164,14 @@ export class Agent {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });
+    const agent = this;
     this.ctx = {
-      config: cfg,
-      loaded: this.loaded,
+      get config() {
+        return agent.running.config;
+      },
+      get loaded() {
+        return agent.running;
+      },
       version: VERSION,
       startedAt: this.startedAt,
       dataDir,
@@ -159,30 +187,117 @@ export class Agent {
       rpc: this.rpc,
       auth,
       http: this.http,
-      feature: <T extends Feature>(name: string) => byName.get(name) as T | undefined,
+      feature: <T extends Feature>(name: string) => this.features.lookup(name) as T | undefined,
     };
     void this.http.register(async (scoped) => {
       this.ws = registerWs(scoped, { rpc: this.rpc, auth, bus: this.bus, logger: this.logger.child({ mod: 'ws' }), limits });
     });
-    for (const make of o.features ?? builtinFeatures) {
-      const f = make(this.ctx);
-      if (f) {
-        this.features.push(f);
-        byName.set(f.name, f);
-      }
-    }
-    const sync = this.features.find((f) => f instanceof SyncFeature);
-    const alerts = this.features.find((f) => f instanceof AlertsFeature);
-    const video = this.features.find((f) => f instanceof VideoFeature);
+    this.features = new FeatureSlots(this.ctx, new RouteSlots(this.http), this.logger);
+    this.features.createAll(o.features ?? builtinFeatures, this.running);
+    // Readings of the feature running now (a reload may have replaced the instance); the metrics of a
+    // feature that was off at start appear after a restart of the agent.
+    const running = <T>(type: abstract new (...args: never[]) => T) => {
+      if (!this.features.list().some((f) => f instanceof type)) return undefined;
+      return () => this.features.list().find((f): f is Feature & T => f instanceof type);
+    };
+    const sync = running(SyncFeature);
+    const alerts = running(AlertsFeature);
+    const video = running(VideoFeature);
     metrics.attachFeatures({
-      outbox: sync && (() => sync.metricsReading()),
-      disk: alerts && (() => alerts.diskReading()),
-      recorderMeetings: video && (() => video.recordersInMeeting()),
+      outbox: sync && (() => sync()?.metricsReading() ?? { rows: 0, dropped: 0, connected: false }),
+      disk: alerts && (() => alerts()?.diskReading() ?? null),
+      recorderMeetings: video && (() => video()?.recordersInMeeting() ?? []),
+    });
+    this.fileReloader = new ConfigFileReloader(this);
+  }
+
+  /** The config the agent runs (replaced by a reload). */
+  get loaded(): LoadedConfig {
+    return this.running;
+  }
+
+  /** The environment `${ENV}` values come from. */
+  get env(): NodeJS.ProcessEnv | undefined {
+    return this.o.env;
+  }
+
+  /** A running feature by name. */
+  feature<T extends Feature>(name: string): T | undefined {
+    return this.features.lookup(name) as T | undefined;
+  }
+
+  /** Settles when the reloads queued so far are done. */
+  async idle(): Promise<void> {
+    await this.reloads;
+  }
+
+  private noteDisabled(cfg: LoadedConfig['config']): void {
+    this.disabledDevices.clear();
+    for (const [id, d] of Object.entries(cfg.devices)) if (d.enabled === false) this.disabledDevices.add(id);
+  }
+
+  /**
+   * Applies a new (validated) config to the running agent, restarting only what changed
+   * (src/config/reload.ts). Rejects with ConfigError, changing nothing, when a change needs a
+   * restart of the agent; otherwise resolves with what restarted and what failed. Reloads run
+   * one at a time.
+   */
+  reconfigure(next: LoadedConfig, cause: ReloadCause): Promise<ReloadReport> {
+    const run = this.reloads.then(async () => {
+      if (this.stopRequested || !this.started) {
+        throw new AgentError('UNAVAILABLE', 'config not applied: the agent is not running (starting or stopping)');
+      }
+      this.reloading = true;
+      try {
+        const report = await reconfigure(
+          {
+            loaded: this.running,
+            host: this.host,
+            features: this.features,
+            logger: this.logger,
+            adopt: (n) => this.adopt(n),
+          },
+          next,
+          cause,
+        );
+        this.bus.publish('config', { version: report.to_version, report });
+        return report;
+      } finally {
+        this.reloading = false;
+      }
+    });
+    this.reloads = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The new config becomes the running one; the keys read on each use take effect now. */
+  private adopt(next: LoadedConfig): void {
+    this.running = next;
+    const cfg = next.config;
+    this.host.actionTimeoutMs = cfg.agent.action_timeout_ms;
+    this.auth.replace(resolveTokenFiles(cfg.agent.tokens, path.dirname(next.file), this.logger));
+    const revoked = this.ws?.closeRevoked() ?? 0;
+    if (revoked) this.logger.info({ connections: revoked }, 'closed WebSocket connections whose token left the config');
+    Object.assign(this.apiLimits, apiLimits(cfg.api));
+    this.rpc.maxParamsDepth = this.apiLimits.max_json_depth;
+    this.noteDisabled(cfg);
+    if (this.started) this.fileReloader.start();
+  }
+
+  /** What config-versions' health gate reads: API listening, each device's status, each feature's state. */
+  health(): HealthSnapshot {
+    return healthSnapshot({
+      loaded: this.running,
+      listening: this.address !== '' && !this.stopRequested && this.http.server.listening,
+      devices: this.devices.list(),
+      features: this.features.health(),
+      reloading: this.reloading,
+      now: this.clock.now(),
     });
   }
 
   info(): Record<string, unknown> {
-    const a = this.loaded.config.agent;
+    const a = this.running.config.agent;
     return {
       name: a.name ?? a.room_id,
       room_id: a.room_id,
@@ -190,13 +305,13 @@ export class Agent {
       started_at: this.startedAt,
       uptime_s: Math.round(process.uptime()),
       node: process.version,
-      config_version: this.loaded.version,
+      config_version: this.running.version,
     };
   }
 
   /** Package, runtime and config version, as /metrics and the MQTT status report them. */
   buildInfo(): BuildInfo {
-    return { version: VERSION, node: process.version, config_version: this.loaded.version };
+    return { version: VERSION, node: process.version, config_version: this.running.version };
   }
 
   /**
@@ -215,11 +330,11 @@ export class Agent {
 
   private async startSteps(): Promise<string> {
     this.abortIfStopping();
-    const listen = this.o.listen ?? this.loaded.config.agent.listen;
+    const listen = this.o.listen ?? this.running.config.agent.listen;
     const at = parseListen(listen);
     const listenIssue = (message: string) =>
       new ConfigError([
-        { file: this.loaded.file, line: lineOf(this.loaded.lines, ['agent', 'listen']), key: 'agent.listen', message },
+        { file: this.running.file, line: lineOf(this.running.lines, ['agent', 'listen']), key: 'agent.listen', message },
       ]);
     if ('error' in at) throw listenIssue(at.error);
     try {
@@ -238,16 +353,10 @@ export class Agent {
     }
     this.abortIfStopping();
     await this.host.start();
-    for (const f of this.features) {
-      this.abortIfStopping();
-      try {
-        await f.start();
-      } catch (e) {
-        this.logger.error({ feature: f.name, err: errorMessage(e) }, 'feature failed to start');
-        throw e;
-      }
-    }
+    await this.features.startAll(() => this.abortIfStopping());
     this.abortIfStopping();
+    this.started = true;
+    this.fileReloader.start();
     this.logger.info({ address: this.address, devices: this.host.ids().length }, 'room-agent ready');
     return this.address;
   }
@@ -261,9 +370,9 @@ export class Agent {
     this.stopRequested = true;
     this.stopping ??= (async () => {
       await this.starting;
-      for (const f of [...this.features].reverse()) {
-        await f.stop().catch((e) => this.logger.warn({ feature: f.name, err: errorMessage(e) }, 'feature stop failed'));
-      }
+      this.fileReloader.stop();
+      await this.reloads;
+      await this.features.stopAll();
       this.ws?.closeAll();
       await this.http.close().catch(() => undefined);
       await this.host.stop();

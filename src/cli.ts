@@ -30,7 +30,8 @@ Run 'room-agent <command> --help' for a command's options.`,
 
 Loads FILE (default ${DEFAULT_CONFIG}, or $ROOM_AGENT_CONFIG), starts the API,
 every device (simulators for 'simulated = true') and the feature modules.
-Stops cleanly on SIGTERM/SIGINT.`,
+Stops cleanly on SIGTERM/SIGINT. SIGHUP (and a change of FILE on disk) re-reads
+FILE and applies what changed; an invalid file is refused and the running config stays.`,
   'check-config': `Usage: room-agent check-config [FILE]
 
 Validates FILE (default ${DEFAULT_CONFIG}). Prints OK, or one line per error
@@ -124,6 +125,9 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
   // First, before anything slow: a SIGTERM from here on stops the agent cleanly.
   const signals = new StopSignals();
   signals.install();
+  // SIGHUP re-reads the config file (docs/config.md "Reloading"); before the agent exists it is ignored.
+  let reloadOnHup: (() => void) | null = null;
+  process.on('SIGHUP', () => reloadOnHup?.());
   if (launch.takeEarlySignal?.()) return 0; // stopped while the launcher loaded the bundle: nothing was opened
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
   const file = values.config ?? DEFAULT_CONFIG;
@@ -156,6 +160,10 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
     return 1;
   }
   installLastResortHandler(agent.logger);
+  reloadOnHup = () => {
+    agent.logger.info('SIGHUP: re-reading the config file');
+    void agent.fileReloader.reload('sighup');
+  };
   const systemd = SystemdNotifier.fromEnv(process.env, agent.logger);
   // Runs at once when a signal came while the agent was being built; a second signal exits at once.
   signals.onStop((signal) => {

@@ -19,9 +19,15 @@ let early: NodeJS.Signals | null = null;
 const record = (signal: NodeJS.Signals) => {
   early ??= signal;
 };
-if (argv[0] === 'start') for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, record);
+// SIGHUP (reload) before the agent exists is ignored: the config is being read anyway.
+const ignoreHup = () => undefined;
+if (argv[0] === 'start') {
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, record);
+  process.on('SIGHUP', ignoreHup);
+}
 const takeEarlySignal = () => {
   for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, record);
+  process.off('SIGHUP', ignoreHup);
   return early;
 };
 const compileCache = enableCompileCache(compileCacheDir(argv));

@@ -18,9 +18,25 @@ export function allows(have: Role, need: Role): boolean {
 
 /** Token lookup in constant time per token; secrets are kept only as hashes. */
 export class TokenAuth {
-  private readonly entries: { hash: Buffer; principal: Principal }[];
+  private entries: { hash: Buffer; principal: Principal }[] = [];
   constructor(tokens: readonly (TokenConfig & { token: string })[]) {
-    this.entries = tokens.map((t) => ({ hash: sha(t.token), principal: { name: t.name, role: t.role } }));
+    this.replace(tokens);
+  }
+  /**
+   * The tokens of a reloaded config: from now on only these are accepted. A token that stays (same
+   * secret, name and role) keeps its principal, so `isCurrent` tells which open connections still hold one.
+   */
+  replace(tokens: readonly (TokenConfig & { token: string })[]): void {
+    const old = this.entries;
+    this.entries = tokens.map((t) => {
+      const hash = sha(t.token);
+      const kept = old.find((e) => e.hash.equals(hash) && e.principal.name === t.name && e.principal.role === t.role);
+      return kept ?? { hash, principal: { name: t.name, role: t.role } };
+    });
+  }
+  /** False for the principal of a token a reload removed or changed. */
+  isCurrent(p: Principal): boolean {
+    return this.entries.some((e) => e.principal === p);
   }
   check(token: string | null | undefined): Principal | null {
     if (!token) return null;

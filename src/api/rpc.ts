@@ -58,6 +58,14 @@ export class RpcRegistry {
     if (this.topicDefs.has(def.name)) throw new Error(`topic ${def.name} registered twice`);
     this.topicDefs.set(def.name, def);
   }
+  /** Removes a method (a feature restarted by a config reload registers its own again). */
+  removeMethod(name: string): void {
+    this.methods.delete(name);
+  }
+  /** Removes a topic; clients subscribed to it stay subscribed and hear its next owner. */
+  removeTopic(name: string): void {
+    this.topicDefs.delete(name);
+  }
   listMethods(): MethodDef[] {
     return [...this.methods.values()].map((m) => m.def);
   }

@@ -36,7 +36,7 @@ type Id = string | number | null;
 export function registerWs(
   app: FastifyInstance,
   o: { rpc: RpcRegistry; auth: TokenAuth; bus: Bus; logger: Logger; limits: ApiSection },
-): { stats: WsStats; closeAll(): void } {
+): { stats: WsStats; closeAll(): void; closeRevoked(): number } {
   const { limits } = o;
   const clients = new Map<WebSocket, Connection>();
   const noisy = new RateLimitedLog(o.logger);
@@ -214,6 +214,17 @@ export function registerWs(
     closeAll() {
       for (const ws of clients.keys()) ws.close(WS_CLOSE.SHUTDOWN, 'agent stopping');
       clients.clear();
+    },
+    /** After a config reload: closes (4401) the connections whose token is no longer in the config. */
+    closeRevoked() {
+      let n = 0;
+      for (const [ws, conn] of clients) {
+        if (o.auth.isCurrent(conn.client.principal)) continue;
+        ws.close(WS_CLOSE.UNAUTHORIZED, 'unauthorized: the token was removed from the config');
+        clients.delete(ws);
+        n++;
+      }
+      return n;
     },
   };
 }

@@ -69,6 +69,18 @@ export const AgentSchema = Type.Object(
       description: 'Config versions kept in the history (config.history); older ones are pruned, the running one never.',
     }),
     tokens: Type.Array(TokenSchema, { default: [] }),
+    watch_config: Type.Boolean({
+      default: true,
+      description:
+        'Watch the config file: when it changes on disk it is validated and applied like SIGHUP (an invalid file is refused; the running config stays).',
+    }),
+    reload_debounce_ms: Type.Integer({
+      minimum: 50,
+      maximum: 60_000,
+      default: 500,
+      description:
+        'After the config file changes on disk, wait this long for more changes before reading it (editors write in steps).',
+    }),
   },
   { additionalProperties: false },
 );

@@ -66,52 +66,101 @@ export class DeviceHost {
 
   constructor(private readonly o: HostOptions) {
     this.clock = o.clock ?? realClock;
-    for (const [id, config] of Object.entries(o.devices)) {
-      const driver = o.registry.get(config.driver);
-      if (!driver) throw new Error(`device ${id}: unknown driver "${config.driver}"`);
-      o.state.add({
-        id,
-        name: config.name ?? id,
-        driver: driver.name,
-        kind: driver.kind,
-        simulated: config.simulated === true,
-      });
-      this.managed.set(id, {
-        id,
-        config,
-        driver,
-        instance: null,
-        simulator: null,
-        validators: new Map(),
-        restartTimer: null,
-        // Companion-like crash restarts: 1 s, doubling to 60 s.
-        backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
-        connections: [],
-        activeCause: null,
-        deviceNoise: null,
-        stopped: false,
-      });
-    }
+    for (const [id, config] of Object.entries(o.devices)) this.manage(id, config);
+  }
+
+  /** Registers a device (state record, lifecycle slot) without starting it. */
+  private manage(id: string, config: DeviceConfig): Managed {
+    const driver = this.o.registry.get(config.driver);
+    if (!driver) throw new Error(`device ${id}: unknown driver "${config.driver}"`);
+    this.o.state.add({
+      id,
+      name: config.name ?? id,
+      driver: driver.name,
+      kind: driver.kind,
+      simulated: config.simulated === true,
+    });
+    const m: Managed = {
+      id,
+      config,
+      driver,
+      instance: null,
+      simulator: null,
+      validators: new Map(),
+      restartTimer: null,
+      // Companion-like crash restarts: 1 s, doubling to 60 s.
+      backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
+      connections: [],
+      activeCause: null,
+      deviceNoise: null,
+      stopped: false,
+    };
+    this.managed.set(id, m);
+    return m;
   }
 
   /** Starts all enabled devices concurrently; resolves when each has tried once. */
   async start(): Promise<void> {
-    await Promise.allSettled(
-      [...this.managed.values()].filter((m) => m.config.enabled !== false).map((m) => this.startDevice(m, false)),
-    );
-    for (const m of this.managed.values()) {
-      if (m.config.enabled === false) this.o.state.setStatus(m.id, 'offline', 'disabled in config');
-    }
+    await Promise.allSettled([...this.managed.values()].map((m) => this.startManaged(m)));
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled(
-      [...this.managed.values()].map(async (m) => {
-        m.stopped = true;
-        this.clock.clearTimeout(m.restartTimer);
-        await this.stopInstance(m);
-      }),
-    );
+    await Promise.allSettled([...this.managed.values()].map((m) => this.retire(m)));
+  }
+
+  /** Default action timeout ([agent] action_timeout_ms); a config reload changes it for the next action. */
+  set actionTimeoutMs(ms: number) {
+    this.o.actionTimeoutMs = ms;
+  }
+
+  /** The config a device runs with (as loaded, `${ENV}` resolved). */
+  configOf(id: string): DeviceConfig | undefined {
+    return this.managed.get(id)?.config;
+  }
+
+  /** Config reload: a device new in the config is started like at boot. */
+  async addDevice(id: string, config: DeviceConfig): Promise<void> {
+    if (this.managed.has(id)) throw new Error(`device ${id} exists already`);
+    await this.startManaged(this.manage(id, config));
+  }
+
+  /**
+   * Config reload: the device is stopped (driver, connections, simulator) and started again with
+   * its new config: a new driver instance with fresh state, as if the agent had just started.
+   */
+  async replaceDevice(id: string, config: DeviceConfig): Promise<void> {
+    const old = this.managed.get(id);
+    if (old) await this.retire(old);
+    await this.startManaged(this.manage(id, config));
+  }
+
+  /** Config reload: the device is stopped and forgotten; its last status says why. */
+  async removeDevice(id: string): Promise<void> {
+    const m = this.managed.get(id);
+    if (!m) return;
+    await this.retire(m);
+    this.managed.delete(id);
+    this.o.state.setStatus(id, 'offline', 'removed from the config');
+    this.o.state.remove(id);
+  }
+
+  private async startManaged(m: Managed): Promise<void> {
+    if (m.config.enabled === false) {
+      this.o.state.setStatus(m.id, 'offline', 'disabled in config');
+      return;
+    }
+    await this.startDevice(m, false);
+  }
+
+  /**
+   * Stops a device for good: no restart; its instance, connections and simulator stopped. A start
+   * still under way notices `stopped` and reports nothing (the id may already run a new instance).
+   */
+  private async retire(m: Managed): Promise<void> {
+    m.stopped = true;
+    this.clock.clearTimeout(m.restartTimer);
+    m.restartTimer = null;
+    await this.stopInstance(m);
   }
 
   ids(): string[] {
@@ -299,12 +348,19 @@ export class DeviceHost {
         m.simulator ??= await m.driver.simulate(config as never, { logger: ctx.logger.child({ simulator: true }), id: m.id });
         config = { ...config, ...m.simulator.endpoint };
       }
+      if (m.stopped) {
+        // Retired while its simulator started: nothing else will stop that simulator.
+        await this.stopInstance(m);
+        return;
+      }
       // A driver restart after a crash counts once, here; a link coming back counts in setStatus.
       this.o.state.setStatus(m.id, 'connecting', isRestart ? 'restarting driver' : 'starting', { restart: isRestart });
       m.instance = m.driver.create(config as never, ctx);
       await m.instance.start();
+      if (m.stopped) await this.stopInstance(m); // retired during start: retire() may have missed the instance
       m.backoff.reset();
     } catch (e) {
+      if (m.stopped) return;
       const msg = errorMessage(e);
       const badConfig = e instanceof AgentError && e.code === 'INVALID_PARAMS';
       this.o.state.setStatus(m.id, badConfig ? 'bad_config' : 'error', msg);

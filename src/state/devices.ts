@@ -49,6 +49,11 @@ export class DeviceStateStore {
     return rec;
   }
 
+  /** Forgets a device removed from the config (its last status was already published). */
+  remove(id: string): void {
+    this.devices.delete(id);
+  }
+
   get(id: string): DeviceRecord | undefined {
     return this.devices.get(id);
   }

@@ -61,7 +61,9 @@ export type AlertKind =
   | 'disk_low'
   | 'outbox_dropping'
   /** An applied config failed its health check and the agent went back to the version before (key `config`). */
-  | 'config_rolled_back';
+  | 'config_rolled_back'
+  /** The config file on disk was refused at SIGHUP or by the file watch (invalid, or needs a restart). */
+  | 'config_refused';
 
 /** `<prefix>/<room>/state`, retained: the room at a glance. */
 export interface StateMessage {
