@@ -125,7 +125,7 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
   // First, before anything slow: a SIGTERM from here on stops the agent cleanly.
   const signals = new StopSignals();
   signals.install();
-  // SIGHUP re-reads the config file (docs/config.md "Reloading"); before the agent exists it is ignored.
+  // SIGHUP re-reads the config file (docs/config.md "Reloading"); before the agent runs it is ignored.
   let reloadOnHup: (() => void) | null = null;
   process.on('SIGHUP', () => reloadOnHup?.());
   if (launch.takeEarlySignal?.()) return 0; // stopped while the launcher loaded the bundle: nothing was opened
@@ -160,10 +160,6 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
     return 1;
   }
   installLastResortHandler(agent.logger);
-  reloadOnHup = () => {
-    agent.logger.info('SIGHUP: re-reading the config file');
-    void agent.fileReloader.reload('sighup');
-  };
   const systemd = SystemdNotifier.fromEnv(process.env, agent.logger);
   // Runs at once when a signal came while the agent was being built; a second signal exits at once.
   signals.onStop((signal) => {
@@ -185,6 +181,12 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
   try {
     const address = await agent.start();
     systemd?.ready(`serving ${address}`);
+    // From here SIGHUP re-reads the file (before, the start is reading it anyway).
+    reloadOnHup = () => {
+      agent.logger.info('SIGHUP: re-reading the config file');
+      systemd?.reloading();
+      void agent.fileReloader.reload('sighup').then((out) => systemd?.ready(`serving ${address}; config reload ${out.status}`));
+    };
     agent.logger.info(
       { dir: launch.compileCache ?? null, node: process.version },
       launch.compileCache ? 'compile cache on' : 'compile cache off',

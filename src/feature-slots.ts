@@ -322,45 +322,41 @@ function readsChanged(reads: ReadonlySet<string>, changed: ReadonlySet<string>):
   return false;
 }
 
+/** How deep reads are told apart (matches changedKeys in src/config/reload.ts). */
+const READ_DEPTH: Record<string, number> = { agent: 1, devices: 2 };
+
 /**
- * The config as a feature sees it: reading a section records its name, reading an `[agent]` key
- * or a device records `agent.<key>` / `devices.<id>`, listing them records `agent.*` / `devices.*`.
+ * The config as a feature sees it: reading a section records its name; reading an `[agent]` key
+ * records `agent.<key>`, a device's key `devices.<id>.<key>`, asking for a device that is not there
+ * `devices.<id>`; listing the keys of a table records `<path>.*`.
  */
 function recordingConfig(config: Config, reads: Set<string>): Config {
-  const nested = new Map<string, unknown>();
-  const keyed = (section: string, obj: object) =>
-    new Proxy(obj, {
+  const views = new Map<string, unknown>();
+  const isTable = (v: unknown): v is object => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
+  const view = (path: string, table: object, levels: number): object => {
+    let v = views.get(path) as object | undefined;
+    if (v) return v;
+    v = new Proxy(table, {
       get(t, k, r) {
-        if (typeof k === 'string') reads.add(`${section}.${k}`);
-        return Reflect.get(t, k, r);
+        const value = Reflect.get(t, k, r);
+        if (typeof k !== 'string') return value;
+        const here = path ? `${path}.${k}` : k;
+        const below = path ? levels - 1 : (READ_DEPTH[k] ?? 0);
+        if (below > 0 && isTable(value)) return view(here, value, below);
+        reads.add(here);
+        return value;
       },
       has(t, k) {
-        if (typeof k === 'string') reads.add(`${section}.${k}`);
+        if (typeof k === 'string') reads.add(path ? `${path}.${k}` : k);
         return Reflect.has(t, k);
       },
       ownKeys(t) {
-        reads.add(`${section}.*`);
+        reads.add(path ? `${path}.*` : '*');
         return Reflect.ownKeys(t);
       },
     });
-  return new Proxy(config, {
-    get(t, k, r) {
-      const v = Reflect.get(t, k, r);
-      if (typeof k !== 'string') return v;
-      if ((k === 'agent' || k === 'devices') && v && typeof v === 'object') {
-        if (!nested.has(k)) nested.set(k, keyed(k, v));
-        return nested.get(k);
-      }
-      reads.add(k);
-      return v;
-    },
-    has(t, k) {
-      if (typeof k === 'string') reads.add(k);
-      return Reflect.has(t, k);
-    },
-    ownKeys(t) {
-      reads.add('*');
-      return Reflect.ownKeys(t);
-    },
-  });
+    views.set(path, v);
+    return v;
+  };
+  return view('', config, 0) as Config;
 }

@@ -87,7 +87,9 @@ describe('hot reload: devices', () => {
     const bMoved = await camera();
     const c = await camera();
     const d = await camera();
-    const before = agentToml(cameraToml('cam-a', a.relay.port) + cameraToml('cam-b', b.relay.port) + cameraToml('cam-c', c.relay.port));
+    const before = agentToml(
+      cameraToml('cam-a', a.relay.port) + cameraToml('cam-b', b.relay.port) + cameraToml('cam-c', c.relay.port),
+    );
     const { agent, file, url } = await startAgent(before, []);
     await until(online(agent, ['cam-a', 'cam-b', 'cam-c']), 'cameras online');
     expect([a.relay.accepted, b.relay.accepted, c.relay.accepted]).toEqual([1, 1, 1]);

@@ -74,23 +74,40 @@ const LIVE_KEYS = new Set([
   'api',
 ]);
 
+/** How deep keys are told apart: `[agent] <key>`, `[devices.<id>] <key>`; other sections as a whole. */
+const KEY_DEPTH: Record<string, number> = { agent: 1, devices: 2 };
+
 /**
- * The config keys that differ: a top-level section by name, `agent.<key>`, `devices.<id>`, and
- * `devices.*` / `agent.*` when the set of ids / keys changed. Values are compared after ${ENV}.
+ * The config keys that differ (values compared after ${ENV}): a section by name; `agent.<key>`;
+ * `devices.<id>.<key>`; for a device added or removed also `devices.<id>`; and `<path>.*` when the
+ * set of keys under a path changed (src/feature-slots.ts records reads the same way).
  */
 export function changedKeys(running: LoadedConfig, next: LoadedConfig): Set<string> {
+  const out = new Set<string>();
+  const isTable = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  /** Every key under `path` (a table that appeared or went), `levels` deep. */
+  const all = (path: string, table: Record<string, unknown>, levels: number) => {
+    out.add(`${path}.*`);
+    for (const [k, v] of Object.entries(table)) {
+      out.add(`${path}.${k}`);
+      if (levels > 1 && isTable(v)) all(`${path}.${k}`, v, levels - 1);
+    }
+  };
+  /** The differing keys under `path`, told apart `levels` deep. */
+  const diff = (path: string, a: unknown, b: unknown, levels: number) => {
+    if (isDeepStrictEqual(a, b)) return;
+    if (levels === 0 || !isTable(a) || !isTable(b)) {
+      out.add(path);
+      if (levels > 0 && isTable(a)) all(path, a, levels);
+      if (levels > 0 && isTable(b)) all(path, b, levels);
+      return;
+    }
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) diff(`${path}.${k}`, a[k], b[k], levels - 1);
+    if (!isDeepStrictEqual(Object.keys(a).sort(), Object.keys(b).sort())) out.add(`${path}.*`);
+  };
   const a = running.config as unknown as Record<string, unknown>;
   const b = next.config as unknown as Record<string, unknown>;
-  const out = new Set<string>();
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (k === 'agent' || k === 'devices') {
-      const x = (a[k] ?? {}) as Record<string, unknown>;
-      const y = (b[k] ?? {}) as Record<string, unknown>;
-      const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
-      for (const sub of keys) if (!isDeepStrictEqual(x[sub], y[sub])) out.add(`${k}.${sub}`);
-      if (!isDeepStrictEqual(Object.keys(x).sort(), Object.keys(y).sort())) out.add(`${k}.*`);
-    } else if (!isDeepStrictEqual(a[k], b[k])) out.add(k);
-  }
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) diff(k, a[k], b[k], KEY_DEPTH[k] ?? 0);
   return out;
 }
 

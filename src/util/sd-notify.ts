@@ -48,6 +48,12 @@ export class SystemdNotifier {
     }
   }
 
+  /** SIGHUP: the config is being re-read (systemd shows "reloading" until ready() again). */
+  reloading(): void {
+    // MONOTONIC_USEC: CLOCK_MONOTONIC, which Node's hrtime reads on Linux (Type=notify-reload needs it).
+    this.send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
+  }
+
   status(text: string): void {
     this.send(`STATUS=${text}`);
   }
