@@ -11,7 +11,7 @@ import { AlertsFeature, SyncFeature } from './sync/index.js';
 import { VideoFeature } from './video/index.js';
 import { RpcRegistry } from './api/rpc.js';
 import { registerWs, wsErrorHandler } from './api/ws.js';
-import { apiLimits } from './api/config.js';
+import { apiLimits, clientLimits } from './api/config.js';
 import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
 import { ConfigError, type LoadedConfig, loadConfig } from './config/load.js';
 import { type HealthSnapshot, healthSnapshot, type ReloadCause, type ReloadReport, reconfigure } from './config/reload.js';
@@ -306,6 +306,7 @@ export class Agent {
       uptime_s: Math.round(process.uptime()),
       node: process.version,
       config_version: this.running.version,
+      limits: clientLimits(apiLimits(this.running.config.api)),
     };
   }
 

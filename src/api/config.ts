@@ -57,3 +57,15 @@ export type ApiSection = Static<typeof ApiSectionSchema>;
 export function apiLimits(section: Partial<ApiSection> | undefined): ApiSection {
   return Value.Default(ApiSectionSchema, Value.Clone(section ?? {})) as ApiSection;
 }
+
+/** The limits a client needs to keep under, as `system.info` reports them. */
+export function clientLimits(
+  l: ApiSection,
+): Pick<ApiSection, 'max_frame_bytes' | 'max_batch' | 'max_reply_bytes' | 'max_in_flight'> {
+  return {
+    max_frame_bytes: l.max_frame_bytes,
+    max_batch: l.max_batch,
+    max_reply_bytes: l.max_reply_bytes,
+    max_in_flight: l.max_in_flight,
+  };
+}

@@ -58,7 +58,7 @@ export function registerCoreMethods(d: CoreDeps): void {
 
   rpc.method({
     name: 'system.info',
-    description: 'Name, package version, runtime and config version, room id, uptime of the agent.',
+    description: 'Name, package version, runtime and config version, room id, uptime of the agent, and its WebSocket limits.',
     role: 'viewer',
     params: Type.Object({}, { additionalProperties: false }),
     result: Type.Object({
@@ -71,6 +71,15 @@ export function registerCoreMethods(d: CoreDeps): void {
       config_version: Type.String({
         description: 'Hash of the running config text: sha256: and 16 hex digits (docs/fleet.md).',
       }),
+      limits: Type.Object(
+        {
+          max_frame_bytes: Type.Integer(),
+          max_batch: Type.Integer(),
+          max_reply_bytes: Type.Integer(),
+          max_in_flight: Type.Integer(),
+        },
+        { description: 'The WebSocket limits of [api] (docs/api.md, "Limits"): a client keeps under them.' },
+      ),
     }),
     handler: () => d.info(),
   });

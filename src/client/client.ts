@@ -50,6 +50,12 @@ export interface ClientOptions {
   callTimeoutMs?: number;
   /** Where exceptions thrown by event handlers go (default: console.error). */
   onHandlerError?: (err: unknown) => void;
+  /**
+   * Most calls sent and not yet answered; further calls wait in the client, in
+   * order, so the agent never answers TOO_MANY_REQUESTS. Default: the agent's
+   * `[api] max_in_flight` (from `system.info`); a lower value here wins.
+   */
+  maxInFlight?: number;
 }
 
 interface Pending {
@@ -57,6 +63,26 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: RpcError): void;
   timer: ReturnType<typeof setTimeout>;
+  /** The request text while it waits for a free in-flight slot; null once sent. */
+  waiting: string | null;
+}
+
+/** Close codes after which the client reconnects, with the error pending calls fail with. */
+const CLOSE_ERRORS = new Map<number, { code: number; why: string }>([
+  [
+    CLIENT_ERROR_CODES.TOO_SLOW,
+    { code: CLIENT_ERROR_CODES.TOO_SLOW, why: 'the agent dropped this client for falling behind reading (4408)' },
+  ],
+  [
+    CLIENT_ERROR_CODES.MESSAGE_TOO_BIG,
+    { code: CLIENT_ERROR_CODES.MESSAGE_TOO_BIG, why: "a request was larger than the agent's max_frame_bytes (1009)" },
+  ],
+  [CLIENT_ERROR_CODES.INVALID_UTF8, { code: CLIENT_ERROR_CODES.INVALID_UTF8, why: 'a request was not valid UTF-8 (1007)' }],
+]);
+
+/** Bytes of `text` in UTF-8 (what a WebSocket frame carries). */
+function utf8Bytes(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
 }
 
 interface Handler {
@@ -92,6 +118,8 @@ export class RoomAgentClient {
   private ws: WebSocketLike | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Calls sent on the current socket and not answered yet. */
+  private sentCount = 0;
   private readonly handlers = new Set<Handler>();
   private readonly stateListeners = new Set<(s: ConnectionState, detail: string) => void>();
   private current: ConnectionState = 'idle';
@@ -292,7 +320,9 @@ export class RoomAgentClient {
       this.firstConnect = null;
       return;
     }
-    this.failPending(CLIENT_ERROR_CODES.NOT_CONNECTED, `connection lost (${code}${reason ? ` ${reason}` : ''})`);
+    const closeError = CLOSE_ERRORS.get(code);
+    if (closeError) this.failPending(closeError.code, `${closeError.why}${reason ? `: ${reason}` : ''}`);
+    else this.failPending(CLIENT_ERROR_CODES.NOT_CONNECTED, `connection lost (${code}${reason ? ` ${reason}` : ''})`);
     if (!this.everReady) {
       // Never connected: report it instead of retrying behind the caller's back.
       this.setState('closed', `cannot connect (${code}${reason ? ` ${reason}` : ''})`);
@@ -300,7 +330,7 @@ export class RoomAgentClient {
       this.firstConnect = null;
       return;
     }
-    this.setState('reconnecting', `connection lost (${code}); retrying`);
+    this.setState('reconnecting', `${closeError ? closeError.why : `connection lost (${code})`}; retrying`);
     const b = { initialMs: 250, maxMs: 10_000, factor: 2, jitter: 0.3, ...this.o.backoff };
     const delay = Math.min(b.maxMs, b.initialMs * b.factor ** this.attempt) * (1 - b.jitter * Math.random());
     this.attempt++;
@@ -316,15 +346,61 @@ export class RoomAgentClient {
       return Promise.reject(new RpcError(CLIENT_ERROR_CODES.NOT_CONNECTED, 'not connected', undefined, method));
     }
     const id = this.nextId++;
+    const text = JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    // Refused here rather than sent: the agent would close the socket (1009) and every other call with it.
+    const maxFrame = this.info?.limits?.max_frame_bytes;
+    if (maxFrame !== undefined && text.length > maxFrame / 3) {
+      const bytes = utf8Bytes(text);
+      if (bytes > maxFrame) {
+        return Promise.reject(
+          new RpcError(
+            CLIENT_ERROR_CODES.MESSAGE_TOO_BIG,
+            `${method}: the request is ${bytes} bytes, over the agent's [api] max_frame_bytes (${maxFrame}); not sent`,
+            { bytes, max_frame_bytes: maxFrame },
+            method,
+          ),
+        );
+      }
+    }
     return new Promise((resolve, reject) => {
       const timeoutMs = this.o.callTimeoutMs ?? 60_000;
       const timer = setTimeout(() => {
+        const p = this.pending.get(id);
         this.pending.delete(id);
+        if (p && p.waiting === null) this.answered();
         reject(new RpcError(CLIENT_ERROR_CODES.CALL_TIMEOUT, `${method}: no answer within ${timeoutMs} ms`, undefined, method));
       }, timeoutMs);
-      this.pending.set(id, { method, resolve, reject, timer });
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+      const p: Pending = { method, resolve, reject, timer, waiting: text };
+      this.pending.set(id, p);
+      if (this.sentCount < this.inFlightLimit()) this.transmit(ws, p);
     });
+  }
+
+  /** The most calls to have out at once (see ClientOptions.maxInFlight). */
+  private inFlightLimit(): number {
+    return Math.max(
+      1,
+      Math.min(this.o.maxInFlight ?? Number.POSITIVE_INFINITY, this.info?.limits?.max_in_flight ?? Number.POSITIVE_INFINITY),
+    );
+  }
+
+  private transmit(ws: WebSocketLike, p: Pending): void {
+    const text = p.waiting;
+    if (text === null) return;
+    p.waiting = null;
+    this.sentCount++;
+    ws.send(text);
+  }
+
+  /** A sent call got its answer (or gave up waiting): the next waiting call may go. */
+  private answered(): void {
+    this.sentCount = Math.max(0, this.sentCount - 1);
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN) return;
+    for (const p of this.pending.values()) {
+      if (this.sentCount >= this.inFlightLimit()) return;
+      if (p.waiting !== null) this.transmit(ws, p);
+    }
   }
 
   private onMessage(text: string): void {
@@ -346,6 +422,7 @@ export class RoomAgentClient {
     if (!p) return;
     this.pending.delete(msg.id as number);
     clearTimeout(p.timer);
+    if (p.waiting === null) this.answered();
     if (msg.error) {
       const e = msg.error as { code: number; message: string; data?: unknown };
       p.reject(new RpcError(e.code, e.message, e.data, p.method));
@@ -371,6 +448,7 @@ export class RoomAgentClient {
   }
 
   private failPending(code: number, message: string): void {
+    this.sentCount = 0;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new RpcError(code, message, undefined, p.method));

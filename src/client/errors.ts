@@ -4,6 +4,22 @@ import { ERROR_CODES } from './methods.js';
 export const CLIENT_ERROR_CODES = {
   /** The agent refused the token (WebSocket close 4401). The client does not retry. */
   UNAUTHORIZED: 4401,
+  /**
+   * The agent closed the connection because this client fell behind reading
+   * (close 4408, more than `[api] max_queued_bytes` unwritten). Calls still
+   * waiting fail with it; the client reconnects and renews its subscriptions.
+   */
+  TOO_SLOW: 4408,
+  /**
+   * A request larger than the agent's `[api] max_frame_bytes`. Refused by the
+   * client before sending when it knows the limit (from `system.info`); the
+   * connection stays open. Also what calls fail with when the agent closes the
+   * socket with 1009 (its limit was lower than the client knew); then the
+   * client reconnects.
+   */
+  MESSAGE_TOO_BIG: 1009,
+  /** The agent closed the connection on a frame that was not valid UTF-8 (close 1007); the client reconnects. */
+  INVALID_UTF8: 1007,
   /** The call could not be sent, or the connection was lost before the answer. */
   NOT_CONNECTED: -32010,
   /** No answer within `callTimeoutMs`. */

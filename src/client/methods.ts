@@ -290,7 +290,7 @@ export interface Methods {
     };
     paramsOptional: false;
   };
-  /** Name, package version, runtime and config version, room id, uptime of the agent. Role: viewer. */
+  /** Name, package version, runtime and config version, room id, uptime of the agent, and its WebSocket limits. Role: viewer. */
   'system.info': {
     params: Record<string, never>;
     result: {
@@ -303,6 +303,13 @@ export interface Methods {
       node: string;
       /** Hash of the running config text: sha256: and 16 hex digits (docs/fleet.md). */
       config_version: string;
+      /** The WebSocket limits of [api] (docs/api.md, "Limits"): a client keeps under them. */
+      limits: {
+        max_frame_bytes: number;
+        max_batch: number;
+        max_reply_bytes: number;
+        max_in_flight: number;
+      };
     };
     paramsOptional: true;
   };
