@@ -306,7 +306,7 @@ export class Agent {
       uptime_s: Math.round(process.uptime()),
       node: process.version,
       config_version: this.running.version,
-      limits: clientLimits(apiLimits(this.running.config.api)),
+      limits: clientLimits(this.apiLimits),
     };
   }
 
