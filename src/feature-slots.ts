@@ -142,7 +142,7 @@ export class FeatureSlots {
       if (!gen.feature || (await this.routes.fits(slot.owner, gen.routes))) continue;
       refusals.push({
         feature: gen.feature.name,
-        message: slot.gen.feature
+        message: this.routes.has(slot.owner)
           ? 'its HTTP routes would change (a path or a route option such as a body limit): restart the agent to apply this'
           : 'it serves HTTP routes and was not running when the agent started: restart the agent to turn it on',
       });

@@ -43,8 +43,16 @@ export class RouteSlots {
   /** True when `rec` asks for exactly the routes the owner has registered (or none, for an owner with none). */
   async fits(owner: string, rec: RouteRecording): Promise<boolean> {
     await Promise.allSettled(rec.pending);
-    const had = this.registered.get(owner)?.signature ?? [];
-    return had.length === rec.signature.length && had.every((s, i) => s === rec.signature[i]);
+    // Compared as sets of calls: a plugin's body runs at once while recording but only at
+    // `ready` when registering, so the order of calls differs between the two.
+    const had = [...(this.registered.get(owner)?.signature ?? [])].sort();
+    const now = [...rec.signature].sort();
+    return had.length === now.length && had.every((s, i) => s === now[i]);
+  }
+
+  /** The owner has routes registered with fastify. */
+  has(owner: string): boolean {
+    return (this.registered.get(owner)?.signature.length ?? 0) > 0;
   }
 
   /** Puts a fitting recording's functions in place: requests from now on reach the new generation. */
@@ -114,7 +122,7 @@ export class RouteSlots {
     let plugins = 0;
     let hooks = 0;
     const prefix = `${owner}${scope}`;
-    const note = (what: unknown) => rec.signature.push(JSON.stringify(what));
+    const note = (what: Record<string, unknown>) => rec.signature.push(JSON.stringify({ scope, ...what }));
     const route = (method: string, url: string, opts: Record<string, unknown>, handler: Fn | undefined) => {
       const key = `${prefix} ${method.toUpperCase()} ${url}`;
       const { out, shape } = this.options(key, opts, rec);

@@ -125,10 +125,13 @@ export function liveChangeRefusals(running: LoadedConfig, next: LoadedConfig): C
       .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), c.config);
   for (const [key, why] of Object.entries(RESTART_KEYS)) {
     const [section] = key.split('.');
+    // A section that appears or goes is not a change of its key: its feature starts or stops (and the
+    // feature's HTTP routes are checked when it is rebuilt).
+    const inBoth = valueAt(running, section) !== undefined && valueAt(next, section) !== undefined;
     const differs =
       section === 'agent'
         ? changed.has(key)
-        : changed.has(section) && !isDeepStrictEqual(valueAt(running, key), valueAt(next, key));
+        : changed.has(section) && inBoth && !isDeepStrictEqual(valueAt(running, key), valueAt(next, key));
     if (!differs) continue;
     out.push({ file: next.file, line: lineOf(next.lines, key.split('.')), key, message: notLive(why) });
   }

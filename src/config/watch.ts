@@ -47,6 +47,8 @@ export class ConfigFileReloader {
   private readonly log: Logger;
   /** The last outcome (for status and tests). */
   last: DiskReloadOutcome | null = null;
+  /** Versions the agent wrote to the file itself (config.apply, rollback): their change on disk is not applied again. */
+  private readonly ownWrites = new Set<string>();
 
   constructor(private readonly agent: DiskReloadAgent) {
     this.log = agent.logger.child({ mod: 'config-file' });
@@ -78,6 +80,14 @@ export class ConfigFileReloader {
     }
     // A change between reading the file at start and watching it is not missed.
     if (this.fileVersion() !== this.agent.loaded.version) this.schedule();
+  }
+
+  /**
+   * config-versions calls this before it writes the file: the watch then takes the file holding this
+   * version (once) as the agent's own write, not an edit to apply again.
+   */
+  noteOwnWrite(version: string): void {
+    this.ownWrites.add(version);
   }
 
   stop(): void {
@@ -133,6 +143,10 @@ export class ConfigFileReloader {
       return this.refused(from, [{ file, key: '', message: `cannot read: ${errorMessage(e)}` }]);
     }
     const version = configVersion(text);
+    if (from === 'file' && this.ownWrites.delete(version)) {
+      this.log.debug({ version }, 'config file written by the agent itself; not applied again');
+      return { status: 'unchanged', version };
+    }
     let next: LoadedConfig;
     try {
       next = parseConfig(text, file, this.agent.drivers, this.agent.env);
