@@ -4,6 +4,7 @@ import type { FeatureFactory } from './app-context.js';
 import { createCalendar } from './calendar/index.js';
 import { createDirector } from './director/index.js';
 import { createTracking } from './tracking/index.js';
+import { createIdentity } from './identity/index.js';
 import { createAlerts, createSync } from './sync/index.js';
 import { createVideo } from './video/index.js';
 import { createScenarios } from './scenarios/index.js';
@@ -16,6 +17,7 @@ export const features: FeatureFactory[] = [
   createAlerts,
   createVideo,
   createTracking,
+  createIdentity,
   createScenarios,
   createConsole,
   createSync, // keep last: sync publishes what the others produce

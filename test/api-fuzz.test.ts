@@ -34,8 +34,9 @@ const TOKENS: Record<Role, string> = {
   operator: 'demo-operator-token-change-me',
   admin: 'demo-admin-token-change-me',
   ingest: 'fuzz-ingest-token-0123456789',
+  identity: 'fuzz-identity-token-0123456789',
 };
-const RANK: Record<Role, number> = { ingest: 0, viewer: 1, operator: 2, admin: 3 };
+const RANK: Record<Role, number> = { ingest: 0, identity: 0, viewer: 1, operator: 2, admin: 3 };
 const DOCUMENTED_CODES = new Set(Object.values(API.errors));
 /** Defaults of [api] (docs/api.md, "Limits"). */
 const MAX_BATCH = 100;
@@ -66,8 +67,10 @@ beforeAll(async () => {
     .readFileSync(path.join(ROOT, 'api.toml'), 'utf8')
     .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"')
     .replace(/^data_dir = .*$/m, `data_dir = "${path.join(dir, 'data')}"`);
-  const ingest = `\n[[agent.tokens]]\nname = "fuzz-ingest"\ntoken = "${TOKENS.ingest}"\nrole = "ingest"\n`;
-  fs.writeFileSync(path.join(dir, 'api.toml'), toml + ingest);
+  const laneTokens = ['ingest', 'identity']
+    .map((role) => `\n[[agent.tokens]]\nname = "fuzz-${role}"\ntoken = "${TOKENS[role as Role]}"\nrole = "${role}"\n`)
+    .join('');
+  fs.writeFileSync(path.join(dir, 'api.toml'), toml + laneTokens);
   // Generous: under a loaded machine (a full parallel run) tsx alone can take a minute to start the CLI.
   child = await startChildAgent(path.join(dir, 'api.toml'), {}, 150_000);
   const pid = child.proc.pid as number;

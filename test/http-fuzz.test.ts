@@ -20,6 +20,7 @@ const ZOOM_SECRET = 'zoom-fuzz-secret-9d8c7b';
 const ICS = path.resolve(import.meta.dirname, '../drivers/ics/sample/room.ics');
 const WEBHOOK_LIMIT = 65_536;
 const VIDEO_LIMIT = 16_384;
+const IDENTITY_LIMIT = 4096;
 let t: LoggedAgent;
 
 beforeAll(async () => {
@@ -31,6 +32,9 @@ zoom_secret_token = "${ZOOM_SECRET}"
 max_body_bytes = ${WEBHOOK_LIMIT}
 max_batch = 50
 publish_delay_ms = 0
+
+[identity]
+max_body_bytes = ${IDENTITY_LIMIT}
 
 [devices.outlook]
 driver = "ics"
@@ -109,6 +113,17 @@ const oddEvent = fc.record(
   { requiredKeys: [] },
 );
 
+/** POST /identity/verify bodies: right shape, wrong types, extra keys, prototype names. */
+const verifyBody = fc.record(
+  {
+    meeting: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('__proto__', 'constructor'), fc.integer()),
+    code: fc.oneof(fc.stringMatching(/^\d{6}$/), fc.string({ maxLength: 40 }), fc.integer()),
+    participant: fc.oneof(fc.string({ maxLength: 600 }), fc.jsonValue({ maxDepth: 3 })),
+    extra: fc.jsonValue({ maxDepth: 2 }),
+  },
+  { requiredKeys: ['meeting', 'code', 'participant'] },
+);
+
 const zoomEvent = fc.record({
   event: fc.oneof(
     fc.constantFrom(
@@ -157,6 +172,7 @@ const body = fc.oneof(
   fc.constantFrom(Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('{"event":"\udc00"}'), ''),
   fc.integer({ min: 1, max: 4 }).map((k) => 'x'.repeat(WEBHOOK_LIMIT * k + 1)),
   fc.constantFrom('v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\n', '{"type":"offer","sdp":"v=0\\r\\n"}', 'data=djA9MA=='),
+  verifyBody.map((v) => JSON.stringify(v)),
 );
 
 const contentType = fc.constantFrom(
@@ -185,6 +201,7 @@ const route = fc.oneof(
     method: fc.constant('POST'),
     path: fc.constantFrom('/video/webrtc?src=cam-1_main', '/video/webrtc?src=nope', '/video/webrtc'),
   }),
+  fc.record({ method: fc.constant('POST'), path: fc.constant('/identity/verify') }),
   fc.record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'),
     path: fc.oneof(

@@ -7,10 +7,15 @@ export interface Principal {
   role: Role;
 }
 
-const RANK: Record<Role, number> = { ingest: 0, viewer: 1, operator: 2, admin: 3 };
+const RANK: Record<Role, number> = { ingest: 0, identity: 0, viewer: 1, operator: 2, admin: 3 };
 
-/** May `have` do what needs `need`? `ingest` is a separate lane (webhooks only). */
+/**
+ * May `have` do what needs `need`? `ingest` is a separate lane (webhooks only); `identity` is a lane of
+ * its own that nobody else is in, not even admin (POST /identity/verify only: a portal's token reaches
+ * nothing else, and an admin token is never handed to the portal to make it work).
+ */
 export function allows(have: Role, need: Role): boolean {
+  if (need === 'identity' || have === 'identity') return have === need;
   if (need === 'ingest') return have === 'ingest' || have === 'admin';
   if (have === 'ingest') return false;
   return RANK[have] >= RANK[need];

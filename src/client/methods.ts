@@ -160,6 +160,49 @@ export interface Methods {
     result: unknown;
     paramsOptional: true;
   };
+  /** Sends a person of the meeting roster a numeric verification code by SMS (Twilio) or e-mail (SMTP), to the first phone number or e-mail of their roster contacts. The code is never in the answer. Refusals: NOT_FOUND (meeting, person), INVALID_PARAMS (no contact for the channel), UNAVAILABLE (channel not configured, not sent), TOO_MANY_REQUESTS with data.reason "rate_limited" and data.retry_after_s. Role: operator. */
+  'identity.issue': {
+    params: {
+      /** Meeting id (as in meetings.get). */
+      meeting: string;
+      /** The person as the meeting roster names them. */
+      person: string;
+      channel: 'sms' | 'email';
+    };
+    result: {
+      code_id: number;
+      meeting: string;
+      person: string;
+      channel: 'sms' | 'email';
+      /** The address it went to, masked (e.g. "a***@example.com", "+49*******23"). */
+      sent_to: string;
+      /** ISO time after which the code is refused as expired. */
+      expires_at: string;
+    };
+    paramsOptional: false;
+  };
+  /** Binds a participant of the meeting to the person a live code of the meeting was sent to; the insight then shows matched_by "code". Refusals: CODE_REFUSED with data.reason "wrong_code", "expired", "used", "superseded" or "too_many_attempts" (each wrong code counts against every live code of the meeting; [identity] max_attempts). Role: operator. */
+  'identity.verify': {
+    params: {
+      /** Meeting id (as in meetings.get). */
+      meeting: string;
+      /** The code as the person read it (spaces and dashes are ignored). */
+      code: string;
+      /** The joiner to bind: its part_uri, Zoom participant uuid or call id, as the insight lists it. */
+      participant: string;
+    };
+    result: {
+      meeting: string;
+      participant: string;
+      /** The roster person the participant is now bound to. */
+      person: string;
+      /** Which issued code it was (as in the audit rows of identity.issue). */
+      code_id: number;
+      /** ISO time of the binding: the insight uses the person from then on. */
+      bound_at: string;
+    };
+    paramsOptional: false;
+  };
   /** The raw events of a meeting as received, in event-time order, with receipt time, source and flags. Role: viewer. */
   'meetings.events': {
     params: {
@@ -403,6 +446,8 @@ export const METHOD_ROLES = {
   'director.decisions': 'viewer',
   'director.set': 'operator',
   'director.status': 'viewer',
+  'identity.issue': 'operator',
+  'identity.verify': 'operator',
   'meetings.events': 'viewer',
   'meetings.get': 'viewer',
   'meetings.invite': 'operator',
@@ -439,6 +484,7 @@ export const ERROR_CODES = {
   DEVICE_ERROR: 4104,
   DEVICE_BUSY: 4105,
   CONFLICT: 4009,
+  CODE_REFUSED: 4422,
   REPLY_TOO_LARGE: 4413,
   TOO_MANY_REQUESTS: 4429,
   UNAVAILABLE: 4503,

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { sectionSchemas } from './sections.js';
 
-export const ROLES = ['viewer', 'operator', 'admin', 'ingest'] as const;
+export const ROLES = ['viewer', 'operator', 'admin', 'ingest', 'identity'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const TokenSchema = Type.Object(
@@ -21,7 +21,11 @@ export const TokenSchema = Type.Object(
     ),
     role: Type.Union(
       ROLES.map((r) => Type.Literal(r)),
-      { description: 'viewer: read + subscribe; operator: + actions; admin: everything; ingest: webhooks only.' },
+      {
+        description:
+          'viewer: read + subscribe; operator: + actions; admin: everything; ingest: webhooks only; ' +
+          'identity: POST /identity/verify only (a central portal entering verification codes).',
+      },
     ),
   },
   { additionalProperties: false },

@@ -9,6 +9,7 @@ import { AlertsSectionSchema, MqttSectionSchema } from '../sync/schema.js';
 import { VideoSectionSchema } from '../video/schema.js';
 import { TrackingSectionSchema } from '../tracking/config.js';
 import { ScenariosSectionSchema } from '../scenarios/schema.js';
+import { IdentitySectionSchema } from '../identity/config.js';
 
 export const sectionSchemas = {
   // feature sections are added below, one per module
@@ -20,4 +21,5 @@ export const sectionSchemas = {
   alerts: Type.Optional(AlertsSectionSchema),
   tracking: Type.Optional(TrackingSectionSchema),
   scenarios: Type.Optional(ScenariosSectionSchema),
+  identity: Type.Optional(IdentitySectionSchema),
 } satisfies Record<string, TSchema>;

@@ -10,6 +10,7 @@
 //   - [[agent.tokens]] token_file too short  here (src/api/token-files.ts)
 //   - [calendar] sources / time_zone          src/calendar/index.ts calendarProblems
 //   - [director] unknown devices, channels    src/director/feature.ts directorProblems
+//   - [identity] without [tracking]           src/identity/index.ts identityProblems
 // Devices never stop the agent (a bad device config leaves that device in
 // `error`); check-config reports those too, see device-checks.ts.
 import fs from 'node:fs';
@@ -19,6 +20,7 @@ import type { CalendarSection } from '../calendar/config.js';
 import type { DirectorSection } from '../director/config.js';
 import { directorProblems } from '../director/feature.js';
 import type { DriverRegistry } from '../host/registry.js';
+import { identityProblems } from '../identity/index.js';
 import type { ConfigIssue, LoadedConfig } from './load.js';
 import { lineOf } from './locate.js';
 
@@ -78,5 +80,6 @@ export function startRefusals(loaded: LoadedConfig, registry: DriverRegistry): C
   }
   const director = (config as { director?: DirectorSection }).director;
   if (director) for (const p of directorProblems(director, deviceIds)) add(['director', ...p.path], p.message);
+  for (const p of identityProblems(config)) add(p.path, p.message);
   return issues;
 }

@@ -15,6 +15,7 @@ export const TOKENS = {
   operator: 'test-operator-token-0123456789',
   viewer: 'test-viewer-token-0123456789',
   ingest: 'test-ingest-token-0123456789',
+  identity: 'test-identity-token-0123456789',
 };
 
 export const TOKENS_TOML = Object.entries(TOKENS)
