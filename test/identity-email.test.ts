@@ -143,6 +143,22 @@ describe('identity.verify', () => {
     expect(r.error).toBeUndefined();
     expect(r.result).toMatchObject({ meeting: m, participant: 'sip:guest-1@tcs.example.com', person: 'alice' });
     expect(JSON.stringify(r)).not.toContain(code);
+    // Meeting tracking stored the binding (source identity, at the verify's time on the agent's clock).
+    const events = await op.call<{ events: { event: string; source: string; data: unknown }[] }>('meetings.events', { id: m });
+    const bound = events.events.filter((e) => e.source === 'identity');
+    expect(bound).toEqual([
+      expect.objectContaining({
+        event: 'identity.bound',
+        data: {
+          meeting: m,
+          participant: 'sip:guest-1@tcs.example.com',
+          person: 'alice',
+          at: new Date(clock.now()).toISOString(),
+          by: 'code',
+        },
+      }),
+    ]);
+    expect(JSON.stringify(events)).not.toContain(code);
   });
 
   it('refuses a wrong code with reason wrong_code', async () => {

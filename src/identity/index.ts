@@ -57,8 +57,7 @@ export const createIdentity: FeatureFactory = (ctx: AgentContext) => {
       return row ? { title: row.title, roster: store.roster(id) } : undefined;
     },
     bind: (b) => {
-      const svc = tracking() as unknown as { recordBinding(b: unknown): unknown };
-      svc.recordBinding(b);
+      tracking().recordBinding(b);
     },
     senders,
     missing: { email: 'set [identity.smtp] (server, from)', sms: 'set [twilio] (account_sid, auth_token, from)' },

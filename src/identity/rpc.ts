@@ -8,7 +8,7 @@ import type { IdentityService } from './service.js';
 export const MeetingId = Type.String({ minLength: 1, maxLength: 256, description: 'Meeting id (as in meetings.get).' });
 export const ParticipantId = Type.String({
   minLength: 1,
-  maxLength: 512,
+  maxLength: 256,
   description: 'The joiner to bind: its part_uri, Zoom participant uuid or call id, as the insight lists it.',
 });
 export const CodeText = Type.String({

@@ -8,7 +8,7 @@ import type { AuditLog } from '../store/audit.js';
 import type { Clock } from '../util/clock.js';
 import { AgentError, errorMessage } from '../util/errors.js';
 import { iso } from '../util/iso.js';
-import type { RosterEntry } from '../tracking/types.js';
+import type { BindingRecord, RosterEntry } from '../tracking/types.js';
 import {
   type Channel,
   codeHash,
@@ -31,13 +31,7 @@ export interface CodeSender {
 }
 
 /** What meeting tracking records when a code binds a participant (TrackingService.recordBinding). */
-export interface BindingInput {
-  meeting: string;
-  participant: string;
-  person: string;
-  at: number;
-  by: 'code';
-}
+export type BindingInput = BindingRecord & { at: number };
 
 export interface IdentityDeps {
   cfg: IdentityConfig;
