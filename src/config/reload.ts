@@ -62,6 +62,7 @@ const RESTART_KEYS: Record<string, string> = {
   'api.max_frame_bytes': 'the WebSocket server takes its frame limit when it is created',
   'tracking.max_body_bytes': 'HTTP routes take their body limit when they are registered',
   'video.max_body_bytes': 'HTTP routes take their body limit when they are registered',
+  'identity.max_body_bytes': 'HTTP routes take their body limit when they are registered',
 };
 
 /** Keys applied in place: the agent reads them again on the next use. */
