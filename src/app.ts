@@ -30,7 +30,7 @@ import { AuditLog } from './store/audit.js';
 import { Store } from './store/db.js';
 import { realClock, type Clock } from './util/clock.js';
 import { AgentError, errorMessage } from './util/errors.js';
-import { httpErrorHandler, httpNotFound } from './util/http-errors.js';
+import { httpErrorHandler, httpFrameworkError, httpNotFound } from './util/http-errors.js';
 import { createLogger, httpLogSerializers } from './util/logger.js';
 import { RateLimitedLog } from './util/rate-limited-log.js';
 import { VERSION } from './version.js';
@@ -133,6 +133,8 @@ export class Agent {
         headersTimeout: Math.min(60_000, cfg.agent.http_request_timeout_ms),
       },
       forceCloseConnections: true,
+      // A path that is not valid percent-encoding: fastify's own answer quotes the whole URL, ?token= included.
+      frameworkErrors: httpFrameworkError,
     }) as unknown as FastifyInstance;
     this.http.setErrorHandler(httpErrorHandler(new RateLimitedLog(httpLogger, { clock })));
     this.http.setNotFoundHandler(httpNotFound);

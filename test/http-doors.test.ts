@@ -169,3 +169,17 @@ describe('a request that trickles in', () => {
     }
   });
 });
+
+describe('a path that is not valid percent-encoding', () => {
+  it('gets 400 naming no URL: the ?token= never comes back (found by the HTTP fuzz: fastify echoed the whole URL)', async () => {
+    const before = t.log().length;
+    for (const p of ['/console/..%2f%', '/console/%E0%A4%A', '/api/meetings/%zz']) {
+      const r = await fetch(`${t.url}${p}?token=${TOKENS.admin}`);
+      const text = await r.text();
+      expect(r.status, p).toBe(400);
+      expect(text).not.toContain(TOKENS.admin);
+      expect(JSON.parse(text)).toEqual({ error: expect.stringMatching(/^bad URL/) });
+    }
+    expect(t.log().slice(before)).not.toContain(TOKENS.admin);
+  });
+});

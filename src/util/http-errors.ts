@@ -20,3 +20,12 @@ export function httpErrorHandler(log: RateLimitedLog) {
 export function httpNotFound(req: FastifyRequest, reply: FastifyReply) {
   return reply.code(404).send({ error: `no route ${req.method} ${pathOf(req.url)}` });
 }
+
+/**
+ * Errors fastify raises before routing (a path that is not valid percent-encoding, a failed
+ * constraint): 400 naming method and path only — fastify's default answer quotes the URL, query included.
+ */
+export function httpFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const what = err.code === 'FST_ERR_BAD_URL' ? 'bad URL: the path is not valid percent-encoding' : 'bad request';
+  return reply.code(400).send({ error: `${what} (${req.method} ${pathOf(req.url)})` });
+}
