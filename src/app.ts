@@ -116,6 +116,7 @@ export class Agent {
       dataDir,
       clock,
       actionTimeoutMs: cfg.agent.action_timeout_ms,
+      deviceLogLinesPerMin: cfg.agent.device_log_lines_per_min,
     });
     const auth = new TokenAuth(resolveTokenFiles(cfg.agent.tokens, path.dirname(this.running.file), this.logger));
     const httpLogger = this.logger.child({ mod: 'http' }, { level: 'warn', serializers: httpLogSerializers });
@@ -277,6 +278,7 @@ export class Agent {
     this.running = next;
     const cfg = next.config;
     this.host.actionTimeoutMs = cfg.agent.action_timeout_ms;
+    this.host.deviceLogLinesPerMin = cfg.agent.device_log_lines_per_min;
     this.auth.replace(resolveTokenFiles(cfg.agent.tokens, path.dirname(next.file), this.logger));
     const revoked = this.ws?.closeRevoked() ?? 0;
     if (revoked) this.logger.info({ connections: revoked }, 'closed WebSocket connections whose token left the config');

@@ -52,6 +52,13 @@ export const AgentSchema = Type.Object(
       default: 10_000,
       description: 'How long a device action may take before it fails with DEVICE_TIMEOUT (a driver may set its own).',
     }),
+    device_log_lines_per_min: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 5,
+      description:
+        'Lines a minute each device may write about garbage it sent (unparsable bytes or replies), per kind of line; the rest are counted and the next line says how many were left out (docs/security.md).',
+    }),
     http_request_timeout_ms: Type.Integer({
       minimum: 1000,
       maximum: 600_000,

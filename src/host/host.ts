@@ -27,6 +27,8 @@ export interface HostOptions {
   clock?: Clock;
   /** Default action timeout (ms); a driver action may set its own. */
   actionTimeoutMs?: number;
+  /** Garbage lines a minute each device may log per kind ([agent] device_log_lines_per_min; default 5). */
+  deviceLogLinesPerMin?: number;
 }
 
 interface Managed {
@@ -106,6 +108,12 @@ export class DeviceHost {
 
   async stop(): Promise<void> {
     await Promise.allSettled([...this.managed.values()].map((m) => this.retire(m)));
+  }
+
+  /** Applies a new [agent] device_log_lines_per_min to every device, running or not. */
+  set deviceLogLinesPerMin(n: number) {
+    this.o.deviceLogLinesPerMin = n;
+    for (const m of this.managed.values()) m.deviceNoise?.setPerWindow(n);
   }
 
   /** Default action timeout ([agent] action_timeout_ms); a config reload changes it for the next action. */
@@ -284,7 +292,7 @@ export class DeviceHost {
     const logger = this.o.logger.child({ device: m.id, driver: m.driver.name });
     const state = this.o.state;
     const dir = path.join(this.o.dataDir, 'devices', m.id);
-    m.deviceNoise ??= new RateLimitedLog(logger, { clock: this.clock });
+    m.deviceNoise ??= new RateLimitedLog(logger, { clock: this.clock, perWindow: this.o.deviceLogLinesPerMin ?? 5 });
     return {
       id: m.id,
       logger,

@@ -26,7 +26,7 @@ const MAX_KEYS = 1000;
 
 export class RateLimitedLog {
   private readonly windows = new Map<string, KeyWindow>();
-  private readonly perWindow: number;
+  private perWindow: number;
   private readonly windowMs: number;
   private readonly clock: Clock;
 
@@ -66,6 +66,11 @@ export class RateLimitedLog {
     w.suppressed = 0;
     this.logger[level]({ ...fields, ...extra }, msg);
     return true;
+  }
+
+  /** Changes the lines per key per window (a config reload); counts of the current window are kept. */
+  setPerWindow(n: number): void {
+    this.perWindow = n;
   }
 
   /** How many keys have a window now (bounded by MAX_KEYS). */
