@@ -190,10 +190,13 @@ describe('tcs driver, API v3.11', () => {
     const many = conferences(3, 12); // 14 rows visible to room101 → 7 pages of 2
     const { rec, emu, clock } = await setup({ page_size: 2, emuConfs: many });
     for (let i = 0; i < 7; i++) emu.faults.push({ path: /conferences/, query: { page_id: String(i) }, status: 503 });
-    for (let n = 0; n < 20 && lastStatus(rec)?.status !== 'online'; n++) {
-      const before = rec.statuses.length;
-      await waitUntil(() => rec.statuses.length > before, 'a sync');
-      clock.advance(130_000); // past any backoff (capped at poll_interval_s)
+    // Each attempt reports `connecting` (handshake), then the sync's outcome; advance past the backoff after each failure.
+    let seen = 0;
+    for (let n = 0; n < 20; n++) {
+      await waitUntil(() => rec.statuses.slice(seen).some((x) => x.status !== 'connecting'), 'a sync');
+      seen = rec.statuses.length;
+      if (lastStatus(rec)?.status === 'online') break;
+      clock.advance(130_000); // past any reconnect backoff (reconnect_max_ms 60 s)
     }
     expect(lastStatus(rec)?.status).toBe('online');
     expect(snapshot(rec)?.events.filter((e) => /^c\d+$/.test(e.source_id))).toHaveLength(12);
@@ -242,16 +245,42 @@ describe('tcs driver, API v3.11', () => {
     await waitUntil(() => emu.tokenRequests === 2, 'proactive refresh');
   });
 
-  it('500: offline with the reason, then back online after a backoff delay', async () => {
+  it('500 in a poll: error with the reason (the server answered), online again at the next good poll', async () => {
     const { rec, emu: e, clock, inst } = await setup();
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
     e.faults.push({ path: /conferences/, status: 500, body: { error: { code: 500, message: 'Internal Server Error' } } });
     await refresh(inst);
-    expect(lastStatus(rec)?.status).toBe('offline');
+    expect(lastStatus(rec)?.status).toBe('error');
     expect(lastStatus(rec)?.message).toContain('HTTP 500');
-    // Backoff starts at 2 s (±20 %), well before the 120 s poll.
-    clock.advance(2_500);
+    // The connection is kept: the next poll (poll_interval_s 120) brings it back.
+    clock.advance(121_000);
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'recovered');
+  });
+
+  it('a refused login retries on its own schedule: 1 min doubling (±20 %), reset once online', async () => {
+    const { rec, emu, clock, inst } = await setup({ password: 'wrong-password-123', poll_interval_s: 3600 });
+    await waitUntil(() => lastStatus(rec)?.status === 'auth_failure', 'auth_failure');
+    expect(lastStatus(rec)?.message).toMatch(/next attempt in (4[89]|5\d|6\d|7[0-2])(\.\d)? s$/);
+    const tokenAttemptAfter = async (ms: number, n: number) => {
+      clock.advance(ms);
+      await waitUntil(() => emu.tokenRequests === n, `token attempt ${n}`);
+      await waitUntil(() => lastStatus(rec)?.status === 'auth_failure', 'auth_failure again');
+    };
+    await tokenAttemptAfter(72_000, 2); // 1st retry: 60 s ±20 %
+    clock.advance(95_000); // 2nd retry: 120 s ±20 % — not before 96 s
+    await new Promise((r) => setTimeout(r, 50));
+    expect(emu.tokenRequests).toBe(2);
+    await tokenAttemptAfter(50_000, 3);
+    expect(lastStatus(rec)?.message).toMatch(/next attempt in (19[2-9]|2\d\d)(\.\d)? s$/); // 240 s ±20 %
+    // The password is fixed on the server: the next attempt goes online, and the schedule starts again.
+    emu.users.room101 = 'wrong-password-123';
+    clock.advance(290_000);
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    emu.users.room101 = 'changed-again';
+    emu.expireAllTokens();
+    await refresh(inst);
+    expect(lastStatus(rec)?.status).toBe('auth_failure');
+    expect(lastStatus(rec)?.message).toMatch(/next attempt in (4[89]|5\d|6\d|7[0-2])(\.\d)? s$/);
   });
 
   it('a response slower than the timeout: offline, request abandoned', async () => {
@@ -259,16 +288,17 @@ describe('tcs driver, API v3.11', () => {
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
     emu.faults.push({ path: /conferences/, delayMs: 1000 });
     await refresh(inst);
-    expect(lastStatus(rec)).toEqual({ status: 'offline', message: 'GET /api/v3.11/conferences: no answer within 150 ms' });
+    expect(lastStatus(rec)?.status).toBe('offline');
+    expect(lastStatus(rec)?.message).toMatch(/^GET \/api\/v3\.11\/conferences: no answer within 150 ms; next attempt in /);
   });
 
-  it('malformed JSON: offline with a clear message, the last snapshot is kept', async () => {
+  it('malformed JSON: error (the server answered) with a clear message, the last snapshot is kept', async () => {
     const { rec, emu, inst } = await setup();
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
     const good = snapshot(rec);
     emu.faults.push({ path: /conferences/, status: 200, raw: '{"conferences":[{"id":"x",' });
     await refresh(inst);
-    expect(lastStatus(rec)).toEqual({ status: 'offline', message: 'GET /api/v3.11/conferences: response is not valid JSON' });
+    expect(lastStatus(rec)).toEqual({ status: 'error', message: 'GET /api/v3.11/conferences: response is not valid JSON' });
     expect(snapshot(rec)).toBe(good);
   });
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectHttp, HttpAnsweredError, HttpLink, isSilence } from '../src/transport/http-link.js';
-import { connectWithoutHost, type DeviceConnection } from '../src/transport/lifecycle.js';
+import { ConfigFault, connectWithoutHost, type DeviceConnection } from '../src/transport/lifecycle.js';
 import { realClock } from '../src/util/clock.js';
 import { FakeClock } from '../src/util/clock.js';
 import { until } from './support/wait.js';
@@ -279,5 +279,36 @@ describe('HttpLink under the device lifecycle (connectHttp): online/offline from
       await until(() => d.last()?.status === status, status);
       expect(d.last()!.message).toContain(`answered HTTP ${code}`);
     }
+  });
+  it('a ConfigFault with its own retry schedule, from the handshake or a poll: that status, growing delays, reset once online', async () => {
+    let denied = true;
+    const { url } = await serve((_req, res) => {
+      res.writeHead(denied ? 401 : 200).end();
+    });
+    const schedule = { initialMs: 100, maxMs: 400 };
+    const d = device(url, async (l) => {
+      const r = await l.request('/api', { accept: () => true });
+      if (r.status === 401) throw new ConfigFault('login refused', 'auth_failure', schedule);
+      return undefined;
+    });
+    const delays = () =>
+      d.statuses
+        .filter((x) => x.status === 'auth_failure')
+        .map((x) => Number(/next attempt in (\d+) ms$/.exec(x.message)?.[1] ?? Number.NaN));
+    await until(() => delays().length >= 3, 'three refused logins');
+    const [a, b, c] = delays();
+    // 100, 200, 400 ms, each ±20 % (the lifecycle's default would be reconnect_max_ms, 60 s).
+    expect(a).toBeGreaterThanOrEqual(80);
+    expect(a).toBeLessThanOrEqual(120);
+    expect(b).toBeGreaterThanOrEqual(160);
+    expect(b).toBeLessThanOrEqual(240);
+    expect(c).toBeGreaterThanOrEqual(320);
+    expect(c).toBeLessThanOrEqual(400);
+    denied = false;
+    await until(() => d.last()?.status === 'online', 'online');
+    const before = delays().length;
+    denied = true; // refused in a poll: the connection ends with the fault's status, the schedule from its start
+    await until(() => delays().length > before, 'refused in a poll');
+    expect(delays()[before]).toBeLessThanOrEqual(120);
   });
 });

@@ -1,10 +1,13 @@
-// HTTP client for one TrueConf Server: OAuth2 password grant with the token in
-// memory only, one refresh-and-retry on a rejected token, paging, timeouts.
-// Messages it produces name the path, never the query (v3 carries the token there).
+// HTTP client for one TrueConf Server, over the device's HTTP link (one request
+// at a time, timeouts, silence told apart from answers): OAuth2 password grant
+// with the token in memory only, one refresh-and-retry on a rejected token,
+// paging. Messages it produces name the path, never the query (v3 carries the
+// token there).
 import type { Logger } from 'pino';
-import { type HttpResponse, httpRequest } from '../../src/transport/http-client.js';
+import type { HttpResponse } from '../../src/transport/http-client.js';
+import { HttpAnsweredError, type HttpLink } from '../../src/transport/http-link.js';
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
-import { errorMessage } from '../../src/util/errors.js';
+import { DeviceError, errorMessage } from '../../src/util/errors.js';
 import {
   type ApiVersion,
   type Conference,
@@ -26,7 +29,11 @@ export class TcsAuthError extends Error {
 
 /** A request failed in a way worth retrying later (5xx, network, timeout, bad JSON). */
 export class TcsTransientError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Set when the server did not answer at all (timeout; refused, unreachable or not connected). */
+    readonly silence: 'DEVICE_TIMEOUT' | 'DEVICE_OFFLINE' | null = null,
+  ) {
     super(message);
     this.name = 'TcsTransientError';
   }
@@ -46,9 +53,10 @@ export class TcsRequestError extends Error {
 
 export interface TcsClientOptions {
   conn: ConnectionInfo;
+  /** The device's HTTP link to `conn.server`; every request goes through it. */
+  link: HttpLink;
   api: ApiVersion;
   tokenPath: string;
-  timeoutMs: number;
   pageSize: number;
   /** A listing that failed part-way resumes from the failed page within this long; older partial lists are dropped. */
   resumeMaxAgeMs: number;
@@ -253,16 +261,22 @@ export class TcsClient {
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     let res: HttpResponse;
     try {
-      res = await httpRequest(url, {
+      res = await this.o.link.request(url.href, {
         method,
         headers,
         body,
-        timeoutMs: this.o.timeoutMs,
-        signal: [this.stopped.signal, signal],
-        redirect: 'error',
+        signal: signal ? AbortSignal.any([this.stopped.signal, signal]) : this.stopped.signal,
+        // Every status is an answer the client reads itself (token refusals, REST errors).
+        accept: () => true,
       });
     } catch (e) {
-      throw new TcsTransientError(`${method} ${path}: ${errorMessage(e)}`);
+      const silence =
+        e instanceof DeviceError &&
+        !(e instanceof HttpAnsweredError) &&
+        (e.code === 'DEVICE_TIMEOUT' || e.code === 'DEVICE_OFFLINE')
+          ? e.code
+          : null;
+      throw new TcsTransientError(`${method} ${path}: ${errorMessage(e)}`, silence);
     }
     const text = res.text();
     let json: unknown;

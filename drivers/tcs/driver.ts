@@ -2,15 +2,20 @@
 // schedules into occurrences, publishes a CalendarSnapshot in device state,
 // and offers run / stop / participants and in-meeting control (invite,
 // disconnect, recording: control-actions.ts) for the Coordinator.
+// It runs under the host's device lifecycle through the HTTP link
+// (connectHttp): the first sync is the handshake, each sync the probe; silence
+// is offline with the lifecycle's backoff, an answered error is `error`, and a
+// refused login is `auth_failure` retried on its own schedule (1 min doubling
+// to 15 min).
 import { type Static, Type } from '@sinclair/typebox';
 import { type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from '../../src/calendar/model.js';
-import { parseRange, RangeParams, refreshAction, syncWindow } from '../../src/calendar/source.js';
+import { parseRange, RangeParams, syncWindow } from '../../src/calendar/source.js';
 import { isIanaZone, systemZone } from '../../src/calendar/zone.js';
 import { defineAction, type DeviceInstance, type DriverContext } from '../../src/host/contract.js';
-import { Backoff } from '../../src/transport/backoff.js';
-import { AgentError, DeviceError } from '../../src/util/errors.js';
-import { Poller } from '../../src/util/poller.js';
-import { TcsAuthError, TcsClient, TcsRequestError } from './client.js';
+import { connectHttp, HttpAnsweredError, HttpLink } from '../../src/transport/http-link.js';
+import { ConfigFault, type DeviceConnection, type RetrySchedule } from '../../src/transport/lifecycle.js';
+import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
+import { TcsAuthError, TcsClient, TcsRequestError, TcsTransientError } from './client.js';
 import { controlActions } from './control-actions.js';
 import { involvesUser, parseApiVersion, parseConnectionString, parseParticipants, toCalendar } from './protocol.js';
 
@@ -54,6 +59,22 @@ export type TcsConfig = Static<typeof TcsConfigSchema>;
 
 const ConfParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
+/** A refused login will not heal by retrying fast: 1 min, doubling, at most 15 min; reset once online. */
+export const AUTH_RETRY: RetrySchedule = { initialMs: 60_000, maxMs: 15 * 60_000 };
+
+/**
+ * What the lifecycle should make of a failed sync: a refused login is a config
+ * fault (auth_failure, AUTH_RETRY); a server that did not answer is silence
+ * (offline, reconnect with backoff); anything the server answered (5xx, an
+ * unreadable body, a 4xx) is an answered error (status `error`, keep polling).
+ */
+export function lifecycleError(e: unknown, message: string): Error {
+  if (e instanceof TcsAuthError) return new ConfigFault(message, 'auth_failure', AUTH_RETRY);
+  if (e instanceof TcsTransientError && e.silence) return new DeviceError(message, e.silence);
+  if (e instanceof TcsRequestError) return new HttpAnsweredError(message, e.status);
+  return new HttpAnsweredError(message, null);
+}
+
 export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance {
   let conn: ReturnType<typeof parseConnectionString>;
   try {
@@ -68,31 +89,36 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
     if (z && !isIanaZone(z)) throw new AgentError('INVALID_PARAMS', `unknown time zone "${z}"`);
   }
   const userId = config.user_id ?? conn.user;
+  let link: HttpLink;
+  try {
+    link = new HttpLink({ baseUrl: conn.server, timeoutMs: config.request_timeout_ms, clock: ctx.clock, logger: ctx.logger });
+  } catch (e) {
+    throw new AgentError('INVALID_PARAMS', `connectionString: server: ${errorMessage(e)}`);
+  }
   const client = new TcsClient({
     conn,
+    link,
     api,
     tokenPath: config.token_path,
-    timeoutMs: config.request_timeout_ms,
     pageSize: config.page_size,
     resumeMaxAgeMs: config.resume_max_age_s * 1000,
     clock: ctx.clock,
     logger: ctx.logger,
   });
-  const backoff = new Backoff({ initialMs: 2000, maxMs: config.poll_interval_s * 1000 });
-  const authBackoff = new Backoff({ initialMs: 60_000, maxMs: 15 * 60_000 });
+  let dc: DeviceConnection | null = null;
+  let stopped = false;
 
   async function fetchRange(fromMs: number, toMs: number, signal?: AbortSignal, resume = false) {
     const confs = (await client.conferences(fromMs, toMs, signal, { resume })).filter((c) => involvesUser(c, userId));
     return toCalendar(confs, fromMs, toMs, { weeklyZone: config.weekly_time_zone ?? null });
   }
 
-  /** One sync; resolves with the delay before the next. */
-  async function poll(): Promise<number> {
+  /** One sync: publishes the snapshot and resolves with the status message; a failure is classified for the lifecycle. */
+  async function sync(): Promise<string> {
     const { from, to } = syncWindow(ctx.clock.now(), zone, config.days_ahead);
-    let delay = config.poll_interval_s * 1000;
     try {
       const { events, rooms } = await fetchRange(from, to, undefined, true);
-      if (!poller.running) return delay;
+      if (stopped) throw new Error('stopped');
       const snapshot: CalendarSnapshot = {
         synced_at: new Date(ctx.clock.now()).toISOString(),
         window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
@@ -100,25 +126,27 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
         rooms,
       };
       ctx.setState({ [SNAPSHOT_KEY]: snapshot });
-      ctx.setStatus('online', `synced ${events.length} meetings, ${rooms.length} rooms from ${new URL(conn.server).host}`);
-      backoff.reset();
-      authBackoff.reset();
+      return `synced ${events.length} meetings, ${rooms.length} rooms from ${new URL(conn.server).host}`;
     } catch (e) {
-      if (!poller.running) return delay;
       const kept = client.resumablePages;
-      const msg = `${(e as Error).message}${kept ? ` (${kept} page${kept > 1 ? 's' : ''} kept; the next sync resumes at the failed page)` : ''}`;
-      if (e instanceof TcsAuthError) {
-        ctx.setStatus('auth_failure', msg);
-        delay = authBackoff.next();
-      } else {
-        ctx.setStatus('offline', msg);
-        delay = backoff.next();
-      }
-      ctx.reportError(msg);
+      const msg = `${errorMessage(e)}${kept ? ` (${kept} page${kept > 1 ? 's' : ''} kept; the next sync resumes at the failed page)` : ''}`;
+      if (!stopped) ctx.reportError(msg);
+      throw lifecycleError(e, msg);
     }
-    return delay;
   }
-  const poller = new Poller(ctx.clock, poll);
+
+  /** A sync outside the poll (refresh, after run/stop/invite…): its outcome is the device's condition. */
+  async function syncNow(): Promise<void> {
+    try {
+      const message = await sync();
+      dc?.condition('online', message);
+    } catch (e) {
+      if (!dc || stopped) return;
+      if (e instanceof ConfigFault) dc.fault(e.message, e.status, e.retry);
+      else if (e instanceof HttpAnsweredError) dc.condition('error', e.message);
+      else dc.fail(errorMessage(e));
+    }
+  }
 
   const toDeviceError = (e: unknown): never => {
     if (e instanceof TcsRequestError && e.status === 404) throw new DeviceError(e.message, 'DEVICE_ERROR', { status: 404 });
@@ -132,23 +160,25 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
       params: ConfParams,
       run: async (p, a) => {
         const r = await client.api('POST', `/conferences/${encodeURIComponent(p.id)}/${verb}`, {}, a.signal).catch(toDeviceError);
-        void poller.run();
+        void syncNow();
         return r;
       },
     });
 
   return {
     async start() {
-      // The first sync runs in the background: an unreachable server must not block start-up.
-      poller.start();
+      // The first sync is the handshake, in the background: an unreachable server must not block start-up.
+      dc = connectHttp(ctx.connect, link, { poll: sync, pollIntervalMs: config.poll_interval_s * 1000 });
+      dc.start();
     },
     async stop() {
-      const stopping = poller.stop();
+      stopped = true;
       client.close();
-      await stopping;
+      await dc?.stop();
+      dc = null;
     },
     actions: {
-      ...controlActions(client, api, () => void poller.run()),
+      ...controlActions(client, api, () => void syncNow()),
       [LIST_ACTION]: defineAction({
         description: 'Meetings and virtual rooms in [from, to), read from the server now.',
         params: RangeParams,
@@ -158,7 +188,16 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
           return fetchRange(fromMs, toMs, a.signal);
         },
       }),
-      refresh: refreshAction(poller, 'Sync the calendar now instead of waiting for the next poll.'),
+      refresh: defineAction({
+        description: 'Sync the calendar now instead of waiting for the next poll.',
+        params: Type.Object({}, { additionalProperties: false }),
+        readOnly: true,
+        allowOffline: true,
+        run: async () => {
+          await syncNow();
+          return { ok: true };
+        },
+      }),
       run: conferenceCommand('run', 'Start a conference (POST /conferences/{id}/run).'),
       stop: conferenceCommand('stop', 'Stop a running conference (POST /conferences/{id}/stop).'),
       participants: defineAction({

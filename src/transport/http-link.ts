@@ -261,6 +261,8 @@ export interface HttpPollHooks {
  *   device answered.
  * - An answered error in a poll keeps the connection: status `error` with what
  *   the device said, back to `online` at the next good answer.
+ * - A `ConfigFault` from the handshake or a poll ends the connection with its
+ *   status (`auth_failure`, `bad_config`) and retry schedule.
  */
 export function connectHttp(
   connect: (link: Link, hooks: ConnectionHooks) => DeviceConnection,
@@ -289,6 +291,11 @@ export function connectHttp(
         if (inError || message) conn.condition('online', message ?? `${link.describe()} answers again`);
         inError = false;
       } catch (e) {
+        // A config fault the poll found (credentials revoked meanwhile) ends the connection with its own status and schedule.
+        if (e instanceof ConfigFault) {
+          conn.fault(e.message, e.status, e.retry);
+          return;
+        }
         // Only silence ends the connection; anything the device answered (a status, an unreadable body) is reported.
         if (isSilence(e)) throw e;
         inError = true;

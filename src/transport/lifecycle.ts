@@ -13,7 +13,8 @@
 //   only after the device stayed online for `stableMs`.
 // - A failure caused by config (`ConfigFault`: unknown control, wrong password,
 //   wrong model) is shown as `bad_config` / `auth_failure` with the device's
-//   words and retried at the longest interval.
+//   words and retried at the longest interval, or on the fault's own retry
+//   schedule (growing while the fault repeats, reset once online).
 // - A missed probe, or `timeoutsBeforeReconnect` action timeouts in a row, drop
 //   the connection and reconnect.
 import type { Logger } from 'pino';
@@ -25,11 +26,23 @@ import type { Link } from './link.js';
 /** The statuses the lifecycle reports (a subset of the host's DeviceStatus). */
 export type LifecycleStatus = 'connecting' | 'online' | 'offline' | 'error' | 'bad_config' | 'auth_failure';
 
+/**
+ * How soon to retry after a particular fault: a capped exponential backoff from
+ * `initialMs` to `maxMs` (say TrueConf's refused login: 1 min doubling to 15 min).
+ * It grows with each fault in a row and starts again after the device was online.
+ */
+export interface RetrySchedule {
+  initialMs: number;
+  maxMs: number;
+}
+
 /** A failure reconnecting will not fix: thrown by a handshake (or passed to `fault`). Never put a secret in it. */
 export class ConfigFault extends Error {
   constructor(
     message: string,
     readonly status: 'bad_config' | 'auth_failure' = 'bad_config',
+    /** Its own retry schedule; without one the next attempt waits `reconnectMaxMs`. */
+    readonly retry?: RetrySchedule,
   ) {
     super(message);
     this.name = 'ConfigFault';
@@ -96,6 +109,8 @@ export class DeviceConnection {
   /** Bumped whenever a connection ends, so late settlements of its handshake or probe are ignored. */
   private generation = 0;
   private readonly backoff: Backoff;
+  /** One backoff per fault schedule (by status and bounds), reset when the device goes online. */
+  private readonly faultBackoffs = new Map<string, Backoff>();
   private readonly limits: Required<LifecycleLimits>;
   private retryTimer: TimerHandle | null = null;
   private handshakeTimer: TimerHandle | null = null;
@@ -164,9 +179,12 @@ export class DeviceConnection {
     if (this.connected) this.endAttempt(reason, 'offline');
   }
 
-  /** The device said something reconnecting will not fix (config): show it and retry at the longest interval. */
-  fault(message: string, status: 'bad_config' | 'auth_failure' = 'bad_config'): void {
-    if (this.phase !== 'stopped' && this.phase !== 'idle') this.endAttempt(message, status);
+  /**
+   * The device said something reconnecting will not fix (config): show it and retry at the longest
+   * interval, or on the fault's own `retry` schedule.
+   */
+  fault(message: string, status: 'bad_config' | 'auth_failure' = 'bad_config', retry?: RetrySchedule): void {
+    if (this.phase !== 'stopped' && this.phase !== 'idle') this.endAttempt(message, status, retry);
   }
 
   /**
@@ -238,7 +256,7 @@ export class DeviceConnection {
       },
       (e: unknown) => {
         if (gen !== this.generation || this.phase !== 'handshake') return;
-        if (e instanceof ConfigFault) this.endAttempt(e.message, e.status);
+        if (e instanceof ConfigFault) this.endAttempt(e.message, e.status, e.retry);
         else this.endAttempt(`${this.describe()}: handshake failed: ${errorMessage(e)}`, 'offline');
       },
     );
@@ -248,6 +266,7 @@ export class DeviceConnection {
     this.o.clock.clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.phase = 'online';
+    for (const b of this.faultBackoffs.values()) b.reset();
     if (this.heldCondition) this.o.report(this.heldCondition.status, this.heldCondition.message, { restart: this.everOnline });
     else this.o.report('online', message, { restart: this.everOnline });
     this.everOnline = true;
@@ -287,7 +306,7 @@ export class DeviceConnection {
   };
 
   /** Ends the current connection or attempt, reports why, and schedules the next attempt. */
-  private endAttempt(reason: string, status: 'offline' | 'bad_config' | 'auth_failure'): void {
+  private endAttempt(reason: string, status: 'offline' | 'bad_config' | 'auth_failure', retry?: RetrySchedule): void {
     if (this.phase === 'stopped') return;
     const hadSession = this.connected;
     this.generation++;
@@ -301,11 +320,22 @@ export class DeviceConnection {
       }
       void this.o.link.disconnect(reason).catch(() => undefined);
     }
-    // A config fault will not heal by retrying fast: wait the longest interval.
-    const delay = status === 'offline' ? this.backoff.next() : this.limits.reconnectMaxMs;
+    // A config fault will not heal by retrying fast: wait the longest interval, or its own schedule.
+    const delay =
+      status === 'offline' ? this.backoff.next() : retry ? this.faultBackoff(status, retry).next() : this.limits.reconnectMaxMs;
     this.o.logger?.debug({ reason, status, delay }, 'connection attempt ended');
     this.o.report(status, `${reason}; next attempt in ${formatDelay(delay)}`, { restart: false });
     this.retryTimer = this.o.clock.setTimeout(() => this.attempt(), delay);
+  }
+
+  private faultBackoff(status: string, retry: RetrySchedule): Backoff {
+    const key = `${status}:${retry.initialMs}:${retry.maxMs}`;
+    let b = this.faultBackoffs.get(key);
+    if (!b) {
+      b = new Backoff({ initialMs: retry.initialMs, maxMs: retry.maxMs, random: this.o.random });
+      this.faultBackoffs.set(key, b);
+    }
+    return b;
   }
 
   private endTimers(): void {
