@@ -43,13 +43,15 @@ export async function startTestAgent(
     /** Log into this logger instead (tests that read what the agent logged). */
     logger?: pino.Logger;
     env?: NodeJS.ProcessEnv;
+    /** More `[agent]` keys, one per line (e.g. "config_health_window_s = 3"). */
+    agentKeys?: string;
   } = {},
 ): Promise<TestAgent> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'room-agent-test-'));
   const file = path.join(dir, 'api.toml');
   fs.writeFileSync(
     file,
-    `[agent]\nroom_id = "test-room"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n${TOKENS_TOML}\n${body}\n`,
+    `[agent]\nroom_id = "test-room"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n${opts.agentKeys ? `${opts.agentKeys}\n` : ''}\n${TOKENS_TOML}\n${body}\n`,
   );
   const agent = new Agent({
     configFile: file,
