@@ -69,10 +69,9 @@ async function mqttCall(
   return sub.json(topic).find((r) => r.transaction === tx) as never;
 }
 
+/** The text with `[agent] name` set (right after data_dir, where the test agent's table ends). */
 const edit = (text: string, name: string) =>
-  text.includes('\nname = ')
-    ? text.replace(/\nname = .*\n/, `\nname = "${name}"\n`)
-    : text.replace('[agent]\n', `[agent]\nname = "${name}"\n`);
+  text.replace(/data_dir = "data"\n(name = .*\n)?/, `data_dir = "data"\nname = "${name}"\n`);
 
 describe('versioned config over WebSocket', () => {
   it('the file read at start is the running version; config.get shows it without literal secrets', async () => {
@@ -140,7 +139,9 @@ describe('versioned config over WebSocket', () => {
       why: 'typo',
     });
     expect(invalid.error?.code).toBe(-32602);
-    expect((invalid.error?.data as { errors: string[] }).errors.join('\n')).toMatch(/api\.toml:\d+: devices\.cam\.port: /);
+    expect((invalid.error?.data as { errors: string[] } | undefined)?.errors?.join('\n')).toMatch(
+      /api\.toml:\d+: devices\.cam\.port: /,
+    );
     expect(fs.readFileSync(file, 'utf8')).toBe(onDisk);
     expect((await ws.call<History>('config.history', {})).versions).toEqual(historyBefore.versions);
   });
@@ -183,7 +184,9 @@ describe('versioned config over MQTT', () => {
     expect(stale.error).toMatchObject({ code: 4009 });
     const invalid = await mqttCall('config.apply', { toml: '[agent]\nroom_id = 5\n', base_version: applied, why: 'bad' });
     expect(invalid.error?.code).toBe(-32602);
-    expect((invalid.error?.data as { errors: string[] }).errors[0]).toMatch(/api\.toml:2: agent\.room_id: expected string/);
+    expect((invalid.error?.data as { errors: string[] } | undefined)?.errors[0]).toMatch(
+      /api\.toml:2: agent\.room_id: expected string/,
+    );
 
     const back = await mqttCall('config.rollback', { version: got.version, wait: true });
     expect(back.result).toMatchObject({ version: got.version, outcome: 'running' });
