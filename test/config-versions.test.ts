@@ -170,6 +170,27 @@ describe('versioned config over WebSocket', () => {
   });
 });
 
+describe('versioned config from the file', () => {
+  it('an edit of the file on disk (the file watch) becomes a version from "file" through the same path', async () => {
+    const onDisk = fs.readFileSync(file, 'utf8');
+    const edited = edit(onDisk, 'Edited by hand');
+    // As an editor saves: a new file renamed over the old one.
+    fs.writeFileSync(`${file}.edit`, edited);
+    fs.renameSync(`${file}.edit`, file);
+    await until(
+      () => t.agent.configVersions.running().version === configVersion(edited),
+      'the edited file running',
+      15_000,
+    );
+    const history = await ws.call<History>('config.history', { limit: 1 });
+    expect(history.versions[0]).toMatchObject({ version: configVersion(edited), from: 'file', who: 'file', action: 'apply' });
+    // Back to what ran, so the audit test below sees only API changes.
+    fs.writeFileSync(`${file}.edit`, onDisk);
+    fs.renameSync(`${file}.edit`, file);
+    await until(() => t.agent.configVersions.running().version === configVersion(onDisk), 'the file back', 15_000);
+  });
+});
+
 describe('versioned config over MQTT', () => {
   it('apply, stale base, invalid and rollback as cmd/config.*, replies with the transaction', async () => {
     const got = (await mqttCall('config.get', {})).result as Got;
