@@ -14,7 +14,15 @@ import { registerWs, wsErrorHandler } from './api/ws.js';
 import { apiLimits, clientLimits } from './api/config.js';
 import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
 import { ConfigError, type LoadedConfig, loadConfig } from './config/load.js';
-import { type HealthSnapshot, healthSnapshot, type ReloadCause, type ReloadReport, reconfigure } from './config/reload.js';
+import {
+  type HealthSnapshot,
+  healthSnapshot,
+  liveChangeRefusals,
+  type ReloadCause,
+  type ReloadReport,
+  reconfigure,
+} from './config/reload.js';
+import { type ConfigVersions, createConfigVersions, diskApplier } from './config/versions/index.js';
 import { ConfigFileReloader } from './config/watch.js';
 import { FeatureSlots } from './feature-slots.js';
 import { RouteSlots } from './api/route-slots.js';
@@ -77,6 +85,8 @@ export class Agent {
   private reloading = false;
   /** SIGHUP and the file watch (started with the agent). */
   readonly fileReloader: ConfigFileReloader;
+  /** The config history and the one apply path (config.apply, rollback, SIGHUP, file watch). */
+  readonly configVersions: ConfigVersions;
   /**
    * How a config read from disk (SIGHUP, file watch) is applied once it validated. config-versions
    * sets this to its apply path, so every running config is a stored version.
@@ -212,6 +222,33 @@ export class Agent {
       recorderMeetings: video && (() => video()?.recordersInMeeting() ?? []),
     });
     this.fileReloader = new ConfigFileReloader(this);
+    // Every config that runs is a stored version: config.* methods, and SIGHUP / the file watch
+    // apply through the same path (stored, health-gated; src/config/versions/).
+    this.configVersions = createConfigVersions({
+      store: this.store,
+      audit,
+      rpc: this.rpc,
+      registry: this.drivers,
+      env: o.env,
+      logger: this.logger,
+      clock,
+      host: {
+        get loaded() {
+          return agent.running;
+        },
+        reconfigure: (next, cause) => this.reconfigure(next, cause),
+        health: () => this.health(),
+        liveChangeRefusals,
+      },
+      events: this.events,
+      alerts: () => this.features.lookup('alerts') as AlertsFeature | undefined,
+      onRollback: () => metrics.configRollbacks.inc(),
+    });
+    this.diskApplier = diskApplier(
+      this.configVersions,
+      (next, cause) => this.reconfigure(next, cause),
+      () => this.running,
+    );
   }
 
   /** The config the agent runs (replaced by a reload). */
@@ -373,6 +410,7 @@ export class Agent {
   /** Stops features, clients, HTTP, devices and the store; safe during start (waits for its current step). */
   stop(): Promise<void> {
     this.stopRequested = true;
+    this.configVersions.stop();
     this.stopping ??= (async () => {
       await this.starting;
       this.fileReloader.stop();

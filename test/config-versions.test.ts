@@ -177,11 +177,7 @@ describe('versioned config from the file', () => {
     // As an editor saves: a new file renamed over the old one.
     fs.writeFileSync(`${file}.edit`, edited);
     fs.renameSync(`${file}.edit`, file);
-    await until(
-      () => t.agent.configVersions.running().version === configVersion(edited),
-      'the edited file running',
-      15_000,
-    );
+    await until(() => t.agent.configVersions.running().version === configVersion(edited), 'the edited file running', 15_000);
     const history = await ws.call<History>('config.history', { limit: 1 });
     expect(history.versions[0]).toMatchObject({ version: configVersion(edited), from: 'file', who: 'file', action: 'apply' });
     // Back to what ran, so the audit test below sees only API changes.

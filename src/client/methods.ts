@@ -52,6 +52,137 @@ export interface Methods {
     result: unknown;
     paramsOptional: true;
   };
+  /** Makes a config text the running one: refused (CONFLICT) unless base_version is the running version, refused with the check-config errors when invalid (nothing written); else stored, written atomically, reloaded and health-checked (rolled back by itself when unhealthy). Role: admin. */
+  'config.apply': {
+    params: {
+      toml: string;
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      base_version: string;
+      why: string;
+      /** Answer only once the health gate decided (up to [agent] config_health_window_s). */
+      wait?: boolean;
+    };
+    result: {
+      id: number | null;
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      version: string;
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      previous_version: string;
+      /** checking: running, inside its health window (config.history shows how it ends; wait: true answers after it). */
+      outcome: 'unchanged' | 'checking' | 'running' | 'rolled_back';
+      /** What the health gate found, when it rolled back. */
+      problems?: string[];
+      health_window_s?: number;
+      /** What the reload restarted, kept and failed. */
+      reload?: unknown;
+    };
+    paramsOptional: false;
+  };
+  /** The running config text (or an older version's) with `${NAME}` references as written and literal secrets replaced by "(redacted: key)" placeholders, which config.apply accepts back. Role: admin. */
+  'config.get': {
+    params: {
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      version?: string;
+    };
+    result: {
+      /** Row of the history (grows with every change). */
+      id: number;
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      version: string;
+      /** Token name, "file", or "health-gate" for an automatic rollback. */
+      who: string;
+      at: string;
+      why: string;
+      from: 'file' | 'sighup' | 'ws' | 'mqtt' | 'health';
+      action: 'start' | 'apply' | 'rollback' | 'auto_rollback';
+      base_version: string | null;
+      outcome: 'applying' | 'checking' | 'running' | 'replaced' | 'rolled_back' | 'failed' | 'interrupted';
+      /** What failed (rolled_back, failed, interrupted). */
+      detail: string | null;
+      outcome_at: string;
+      text: string;
+      file: string;
+    };
+    paramsOptional: true;
+  };
+  /** Config versions, newest first: who, when, why, from where and the outcome (no text; config.get {version} shows one). Role: admin. */
+  'config.history': {
+    params: {
+      limit?: number;
+      before_id?: number;
+    };
+    result: {
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      running: string;
+      versions: {
+        /** Row of the history (grows with every change). */
+        id: number;
+        /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+        version: string;
+        /** Token name, "file", or "health-gate" for an automatic rollback. */
+        who: string;
+        at: string;
+        why: string;
+        from: 'file' | 'sighup' | 'ws' | 'mqtt' | 'health';
+        action: 'start' | 'apply' | 'rollback' | 'auto_rollback';
+        base_version: string | null;
+        outcome: 'applying' | 'checking' | 'running' | 'replaced' | 'rolled_back' | 'failed' | 'interrupted';
+        /** What failed (rolled_back, failed, interrupted). */
+        detail: string | null;
+        outcome_at: string;
+      }[];
+    };
+    paramsOptional: true;
+  };
+  /** Makes an older version from config.history the running one again (same checks, write, reload and health gate as config.apply). Role: admin. */
+  'config.rollback': {
+    params: {
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      version: string;
+      why?: string;
+      /** Answer only once the health gate decided (up to [agent] config_health_window_s). */
+      wait?: boolean;
+    };
+    result: {
+      id: number | null;
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      version: string;
+      /** A config version: `sha256:` and 16 hex digits of the text (config.get, config.history, status). */
+      previous_version: string;
+      /** checking: running, inside its health window (config.history shows how it ends; wait: true answers after it). */
+      outcome: 'unchanged' | 'checking' | 'running' | 'rolled_back';
+      /** What the health gate found, when it rolled back. */
+      problems?: string[];
+      health_window_s?: number;
+      /** What the reload restarted, kept and failed. */
+      reload?: unknown;
+    };
+    paramsOptional: false;
+  };
+  /** Checks a config text exactly as `room-agent check-config` does; `errors` are its lines (file:line: key: message). `restart_needed` lists changes a running agent cannot take. Role: admin. */
+  'config.validate': {
+    params: {
+      toml: string;
+    };
+    result: {
+      ok: boolean;
+      version: string | null;
+      errors: string[];
+      issues: {
+        file: string;
+        line?: number;
+        key: string;
+        message: string;
+      }[];
+      restart_needed: {
+        file: string;
+        line?: number;
+        key: string;
+        message: string;
+      }[];
+    };
+    paramsOptional: false;
+  };
   /** Run a device action; answers with its result once the device confirmed it. Role: operator. */
   'device.action': {
     params: {
@@ -440,6 +571,11 @@ export const METHOD_ROLES = {
   'calendar.current': 'viewer',
   'calendar.list': 'viewer',
   'calendar.next': 'viewer',
+  'config.apply': 'admin',
+  'config.get': 'admin',
+  'config.history': 'admin',
+  'config.rollback': 'admin',
+  'config.validate': 'admin',
   'device.action': 'operator',
   'devices.get': 'viewer',
   'devices.list': 'viewer',

@@ -72,6 +72,9 @@ const LIVE_KEYS = new Set([
   'agent.tokens',
   'agent.watch_config',
   'agent.reload_debounce_ms',
+  // Read by config versions at each apply (src/config/versions/).
+  'agent.config_health_window_s',
+  'agent.config_history_max',
   'api',
 ]);
 
