@@ -46,6 +46,11 @@ export interface Feature {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Optional: a config reload replaced `previous` (stopped by now) by this instance, before start().
+   * A feature that keeps state worth keeping (active alerts) takes it over here.
+   */
+  takeOver?(previous: Feature): void;
 }
 
 /** Returns null when the feature is not configured (e.g. no `[mqtt]` → no sync). */

@@ -197,6 +197,13 @@ export class FeatureSlots {
       }
       this.routes.swap(slot.owner, gen.routes);
       gen.live = true;
+      if (before && before.name === gen.feature.name) {
+        try {
+          gen.feature.takeOver?.(before);
+        } catch (e) {
+          this.logger.warn({ feature: gen.feature.name, err: errorMessage(e) }, 'feature could not take over its predecessor');
+        }
+      }
       const error = await this.startSlot(slot, false);
       if (error) out.failed.push({ part: `feature:${gen.feature.name}`, error });
     }

@@ -17,6 +17,10 @@ import { changedKeys, type ReloadReport } from '../src/config/reload.js';
 import { DriverRegistry } from '../src/host/registry.js';
 import { builtinDrivers } from '../drivers/index.js';
 import { createTracking } from '../src/tracking/index.js';
+import type { AlertSink } from '../src/sync/alerts.js';
+import { createAlerts } from '../src/sync/index.js';
+import type { Feature } from '../src/app-context.js';
+import { until } from './support/wait.js';
 import { RpcTestClient, TOKENS, TOKENS_TOML } from './support/agent.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -206,5 +210,33 @@ describe('tokens', () => {
     expect(await admin.call('system.info')).toMatchObject({ room_id: 'features-room' });
     const again = open(TOKENS.operator);
     expect(await new Promise<number>((r) => again.once('close', (code) => r(code)))).toBe(4401);
+  }, 30_000);
+});
+
+describe('alerts across a reload', () => {
+  it('a restarted [alerts] keeps its active alerts (no second raise); a removed device has its alert cleared', async () => {
+    // Nothing listens on port 1: the camera stays down and is alerted at once.
+    const alertsToml = (after: number, body: string) => `[alerts]\ndevice_offline_after_s = ${after}\n${body}`;
+    const { agent, apply } = await startAgent(toml('Room', alertsToml(0, camera(1))), [createAlerts]);
+    const seen: string[] = [];
+    agent.events.on((e) => {
+      if (e.type.startsWith('alert.')) seen.push(`${e.type} ${e.data.kind} ${e.data.key}`);
+    });
+    const alerts = () => agent.feature<AlertSink & Feature>('alerts');
+    await until(() => alerts()?.isActive('device_offline', 'cam-a') === true, 'cam-a alerted');
+    const first = alerts();
+
+    const changed = await apply(toml('Room', alertsToml(0.5, camera(1))));
+    expect(changed.features).toMatchObject({ restarted: ['alerts'] });
+    expect(alerts()).not.toBe(first);
+    expect(alerts()?.isActive('device_offline', 'cam-a')).toBe(true);
+
+    const removed = await apply(toml('Room', alertsToml(0.5, '')));
+    expect(removed.devices.removed).toEqual(['cam-a']);
+    expect(alerts()?.isActive('device_offline', 'cam-a')).toBe(false);
+    expect(seen.filter((l) => l.endsWith('device_offline cam-a'))).toEqual([
+      'alert.raised device_offline cam-a',
+      'alert.cleared device_offline cam-a',
+    ]);
   }, 30_000);
 });

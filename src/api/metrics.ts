@@ -84,6 +84,7 @@ export class AgentMetrics implements ActionMetrics {
       labelNames: ['device'],
       registers: [this.registry],
       collect() {
+        this.reset(); // a device a reload removed leaves the series
         for (const d of devices.list()) this.set({ device: d.id }, d.status.restarts);
       },
     });

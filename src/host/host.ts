@@ -148,8 +148,7 @@ export class DeviceHost {
     if (!m) return;
     await this.retire(m);
     this.managed.delete(id);
-    this.o.state.setStatus(id, 'offline', 'removed from the config');
-    this.o.state.remove(id);
+    this.o.state.remove(id, 'removed from the config');
   }
 
   private async startManaged(m: Managed): Promise<void> {

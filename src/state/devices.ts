@@ -49,9 +49,26 @@ export class DeviceStateStore {
     return rec;
   }
 
-  /** Forgets a device removed from the config (its last status was already published). */
-  remove(id: string): void {
+  /**
+   * Forgets a device removed from the config. Its last word goes out after it is gone (status
+   * offline with `message`), so a listener that looks it up learns it was removed, not that it failed.
+   */
+  remove(id: string, message: string): void {
+    const d = this.devices.get(id);
+    if (!d) return;
     this.devices.delete(id);
+    const at = this.iso();
+    this.bus.publish('devices', {
+      device: id,
+      status: { ...d.status, status: 'offline', message, since: at },
+    } satisfies DeviceChange);
+    if (d.status.status !== 'offline') {
+      this.events.emit({
+        type: 'device.status',
+        at,
+        data: { device: id, status: 'offline', previous: d.status.status, message },
+      });
+    }
   }
 
   get(id: string): DeviceRecord | undefined {

@@ -92,6 +92,12 @@ export class AlertsFeature implements Feature, AlertSink {
     this.slack?.stop();
   }
 
+  /** A config reload replaced the previous instance: its active alerts carry on here (not raised again). */
+  takeOver(previous: Feature): void {
+    if (!(previous instanceof AlertsFeature)) return;
+    for (const [id, a] of previous.current) this.current.set(id, a);
+  }
+
   get slackStats(): { posts: number; failures: number } {
     return { posts: this.slack?.posts ?? 0, failures: this.slack?.failures ?? 0 };
   }
@@ -154,6 +160,14 @@ export class AlertsFeature implements Feature, AlertSink {
   }
 
   private onDeviceStatus(id: string, status: string, message: string): void {
+    if (!this.ctx.devices.get(id)) {
+      // Removed from the config (a reload): whatever was wrong with it is over.
+      this.ctx.clock.clearTimeout(this.offlineTimers.get(id));
+      this.offlineTimers.delete(id);
+      this.clear('device_offline', id, `device ${id} was removed from the config`, { device: id });
+      this.clear('recorder_failure', id, `recorder ${id} was removed from the config`, { device: id });
+      return;
+    }
     const kind = this.ctx.devices.get(id)?.kind;
     if (this.disabled(id)) {
       // Offline by the administrator's choice is not a fault: no timer, and an
