@@ -3,6 +3,8 @@
 // stdout). It reports its own memory, threads and open files on request.
 // Does nothing unless SOAK_CHILD (the api.toml path) is set.
 import fs from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
 import { Agent } from '../../src/app.js';
 import { createLogger } from '../../src/util/logger.js';
 
@@ -21,6 +23,18 @@ function sample(): SoakSample {
   return { rssMb: mb(m.rss), heapMb: mb(m.heapUsed), fds: fs.readdirSync('/proc/self/fd').length, threads };
 }
 
+// Diagnostics only (SOAK_HEAP_DIR set): the heap after the second full-GC sample is kept as
+// early.heapsnapshot and the latest as late.heapsnapshot, to compare what grew (writing one
+// blocks the agent for a second or two, so the latency figures of such a run do not count).
+let gcSamples = 0;
+function snapshotHeap(): void {
+  const dir = process.env.SOAK_HEAP_DIR;
+  if (!dir) return;
+  gcSamples++;
+  if (gcSamples < 2) return;
+  v8.writeHeapSnapshot(path.join(dir, gcSamples === 2 ? 'early.heapsnapshot' : 'late.heapsnapshot'));
+}
+
 async function child(configFile: string): Promise<void> {
   const send = (m: unknown) => process.send?.(m);
   const agent = new Agent({ configFile, logger: createLogger('warn') });
@@ -35,7 +49,9 @@ async function child(configFile: string): Promise<void> {
     else if (m === 'sample-after-gc') {
       // Heap in use after a full collection: what is really kept, not garbage waiting for the next major GC.
       global.gc?.();
-      send({ sample: sample() });
+      const s = sample();
+      snapshotHeap();
+      send({ sample: s });
     } else if (m === 'exit') {
       await agent.stop();
       process.exit(0);
