@@ -11,8 +11,6 @@ import type { ConfEvent } from './types.js';
 const FOLD_CACHE = 32;
 /** A meeting's fold is snapshotted to SQLite after this many new events, so a cold read folds only the rest. */
 const SNAPSHOT_EVERY = 2000;
-/** Characters of final-insight JSON kept in memory. */
-const FINALS_BUDGET = 64 * 1024 * 1024;
 
 interface CachedFold {
   fold: MeetingFold;
@@ -125,11 +123,16 @@ export class MeetingCache {
     this.finalsBytes -= old.length;
   }
 
+  /** Final insights held in memory now (bounded by [tracking] final_cache_mb). */
+  finalsInMemory(): { count: number; chars: number } {
+    return { count: this.finals.size, chars: this.finalsBytes };
+  }
+
   rememberFinal(id: string, json: string): void {
     this.forgetFinal(id);
     this.finals.set(id, json);
     this.finalsBytes += json.length;
-    while (this.finalsBytes > FINALS_BUDGET && this.finals.size > 1) {
+    while (this.finalsBytes > this.cfg.final_cache_mb * 1024 * 1024 && this.finals.size > 0) {
       const [k, v] = this.finals.entries().next().value as [string, string];
       this.finals.delete(k);
       this.finalsBytes -= v.length;

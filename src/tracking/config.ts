@@ -49,6 +49,13 @@ export const TrackingSectionSchema = Type.Object(
         'Meetings whose last published insight is kept as the base of their next delta; ' +
         'a meeting beyond it starts a new stream with one full insight.',
     }),
+    final_cache_mb: Type.Number({
+      minimum: 0,
+      maximum: 1024,
+      default: 4,
+      description:
+        "Megabytes (of JSON text) of ended meetings' final insights kept in memory; older ones are read back from SQLite when asked for.",
+    }),
   },
   { additionalProperties: false },
 );

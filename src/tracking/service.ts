@@ -203,6 +203,11 @@ export class TrackingService {
     return insight;
   }
 
+  /** Ended meetings' final insights held in memory (bounded by `final_cache_mb`). */
+  finalsInMemory(): { count: number; chars: number } {
+    return this.cache.finalsInMemory();
+  }
+
   /** The stored final insight as JSON text, when the meeting has ended and nothing changed since. */
   finalJson(id: string): string | undefined {
     return this.cache.finalJson(id);
