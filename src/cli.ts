@@ -159,7 +159,8 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
     console.error(`room-agent: cannot start: ${errorMessage(e)}`);
     return 1;
   }
-  installLastResortHandler(agent.logger);
+  // Errors that escape every handler: a peer's keep the agent serving, its own end it for systemd to restart.
+  installLastResortHandler(agent.logger, { exit });
   const systemd = SystemdNotifier.fromEnv(process.env, agent.logger);
   // Runs at once when a signal came while the agent was being built; a second signal exits at once.
   signals.onStop((signal) => {
