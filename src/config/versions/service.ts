@@ -281,7 +281,8 @@ export class ConfigVersions {
       await this.sleep(Math.min(250, deadline - this.o.clock.now()));
       problems = healthProblems(this.o.host.health(), mustBeOnline);
     }
-    if (this.stopped && problems.length) return { outcome: 'running', problems };
+    // The agent is stopping: undecided; the row stays `checking` and is `interrupted` at the next start.
+    if (this.stopped && problems.length) return { outcome: 'checking', problems };
     if (!problems.length) {
       this.history.setOutcome(row.id, 'running');
       this.current = { ...row, outcome: 'running' };
