@@ -65,6 +65,8 @@ async function setup(
     request_timeout_ms: 2000,
     page_size: 100,
     resume_max_age_s: 600,
+    auth_retry_min_s: 60,
+    auth_retry_max_s: 900,
     days_ahead: 7,
     time_zone: 'Europe/Berlin',
     ...configOver,
@@ -135,6 +137,12 @@ describe('tcs driver, API v3.11', () => {
     const all = rec.everything();
     expect(all).not.toContain('wrong-password-123');
     assertNoSecrets(rec, emu);
+  });
+
+  it('auth_retry_max_s below auth_retry_min_s is refused as bad config naming both keys', async () => {
+    await expect(setup({ auth_retry_min_s: 600, auth_retry_max_s: 60 })).rejects.toThrow(
+      'auth_retry_max_s (60) must not be below auth_retry_min_s (600)',
+    );
   });
 
   it('token expiring mid-run (403 accessTokenInvalid): exactly one refresh and one retry', async () => {

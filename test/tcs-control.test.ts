@@ -51,6 +51,8 @@ async function setup(
     request_timeout_ms: 5000,
     page_size: 100,
     resume_max_age_s: 600,
+    auth_retry_min_s: 60,
+    auth_retry_max_s: 900,
     days_ahead: 7,
     time_zone: 'Europe/Berlin',
   };

@@ -5,8 +5,8 @@
 // It runs under the host's device lifecycle through the HTTP link
 // (connectHttp): the first sync is the handshake, each sync the probe; silence
 // is offline with the lifecycle's backoff, an answered error is `error`, and a
-// refused login is `auth_failure` retried on its own schedule (1 min doubling
-// to 15 min).
+// refused login is `auth_failure` retried on its own schedule (auth_retry_min_s
+// doubling to auth_retry_max_s: 1 min to 15 min by default).
 import { type Static, Type } from '@sinclair/typebox';
 import { type CalendarSnapshot, LIST_ACTION, SNAPSHOT_KEY } from '../../src/calendar/model.js';
 import { parseRange, RangeParams, syncWindow } from '../../src/calendar/source.js';
@@ -44,6 +44,18 @@ export const TcsConfigSchema = Type.Object(
       description:
         'A conference list that failed part-way resumes from the failed page if the next sync starts within this many seconds; older partial lists are dropped (0: always start at page 1).',
     }),
+    auth_retry_min_s: Type.Integer({
+      default: 60,
+      minimum: 1,
+      maximum: 86_400,
+      description: 'After a refused login, the first retry waits this long (±20 %), doubling while refusals repeat.',
+    }),
+    auth_retry_max_s: Type.Integer({
+      default: 900,
+      minimum: 1,
+      maximum: 86_400,
+      description: 'Longest wait between retries of a refused login (must be ≥ auth_retry_min_s).',
+    }),
     days_ahead: Type.Integer({ default: 7, minimum: 1, maximum: 62, description: 'Days after today kept in the snapshot.' }),
     time_zone: Type.Optional(Type.String({ description: "IANA zone that defines 'today' (default: the machine's)." })),
     weekly_time_zone: Type.Optional(
@@ -59,17 +71,14 @@ export type TcsConfig = Static<typeof TcsConfigSchema>;
 
 const ConfParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-/** A refused login will not heal by retrying fast: 1 min, doubling, at most 15 min; reset once online. */
-export const AUTH_RETRY: RetrySchedule = { initialMs: 60_000, maxMs: 15 * 60_000 };
-
 /**
  * What the lifecycle should make of a failed sync: a refused login is a config
  * fault (auth_failure, AUTH_RETRY); a server that did not answer is silence
  * (offline, reconnect with backoff); anything the server answered (5xx, an
  * unreadable body, a 4xx) is an answered error (status `error`, keep polling).
  */
-export function lifecycleError(e: unknown, message: string): Error {
-  if (e instanceof TcsAuthError) return new ConfigFault(message, 'auth_failure', AUTH_RETRY);
+export function lifecycleError(e: unknown, message: string, authRetry: RetrySchedule): Error {
+  if (e instanceof TcsAuthError) return new ConfigFault(message, 'auth_failure', authRetry);
   if (e instanceof TcsTransientError && e.silence) return new DeviceError(message, e.silence);
   if (e instanceof TcsRequestError) return new HttpAnsweredError(message, e.status);
   return new HttpAnsweredError(message, null);
@@ -88,6 +97,14 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
   for (const z of [zone, config.weekly_time_zone]) {
     if (z && !isIanaZone(z)) throw new AgentError('INVALID_PARAMS', `unknown time zone "${z}"`);
   }
+  if (config.auth_retry_max_s < config.auth_retry_min_s) {
+    throw new AgentError(
+      'INVALID_PARAMS',
+      `auth_retry_max_s (${config.auth_retry_max_s}) must not be below auth_retry_min_s (${config.auth_retry_min_s})`,
+    );
+  }
+  // A refused login will not heal by retrying fast: its own schedule, reset once online.
+  const authRetry: RetrySchedule = { initialMs: config.auth_retry_min_s * 1000, maxMs: config.auth_retry_max_s * 1000 };
   const userId = config.user_id ?? conn.user;
   let link: HttpLink;
   try {
@@ -131,7 +148,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
       const kept = client.resumablePages;
       const msg = `${errorMessage(e)}${kept ? ` (${kept} page${kept > 1 ? 's' : ''} kept; the next sync resumes at the failed page)` : ''}`;
       if (!stopped) ctx.reportError(msg);
-      throw lifecycleError(e, msg);
+      throw lifecycleError(e, msg, authRetry);
     }
   }
 
