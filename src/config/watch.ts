@@ -47,8 +47,6 @@ export class ConfigFileReloader {
   private readonly log: Logger;
   /** The last outcome (for status and tests). */
   last: DiskReloadOutcome | null = null;
-  /** Versions the agent wrote to the file itself (config.apply, rollback): their change on disk is not applied again. */
-  private readonly ownWrites = new Set<string>();
 
   constructor(private readonly agent: DiskReloadAgent) {
     this.log = agent.logger.child({ mod: 'config-file' });
@@ -82,14 +80,6 @@ export class ConfigFileReloader {
     if (this.fileVersion() !== this.agent.loaded.version) this.schedule();
   }
 
-  /**
-   * config-versions calls this before it writes the file: the watch then takes the file holding this
-   * version (once) as the agent's own write, not an edit to apply again.
-   */
-  noteOwnWrite(version: string): void {
-    this.ownWrites.add(version);
-  }
-
   stop(): void {
     this.watcher?.close();
     this.watcher = null;
@@ -120,7 +110,14 @@ export class ConfigFileReloader {
       let out: DiskReloadOutcome;
       do {
         this.again = false;
-        out = await this.reloadOnce(from);
+        try {
+          out = await this.reloadOnce(from);
+        } catch (e) {
+          // Not expected (every step reports its own failure); the agent must run on whatever happened.
+          out = { status: 'failed', error: errorMessage(e) };
+          this.last = out;
+          this.log.error({ from, err: errorMessage(e) }, 'config file not applied');
+        }
       } while (this.again);
       return out;
     })().finally(() => {
@@ -143,10 +140,6 @@ export class ConfigFileReloader {
       return this.refused(from, [{ file, key: '', message: `cannot read: ${errorMessage(e)}` }]);
     }
     const version = configVersion(text);
-    if (from === 'file' && this.ownWrites.delete(version)) {
-      this.log.debug({ version }, 'config file written by the agent itself; not applied again');
-      return { status: 'unchanged', version };
-    }
     let next: LoadedConfig;
     try {
       next = parseConfig(text, file, this.agent.drivers, this.agent.env);
