@@ -9,6 +9,7 @@ import { createAlerts, createSync } from './sync/index.js';
 import { createVideo } from './video/index.js';
 import { createScenarios } from './scenarios/index.js';
 import { createConsole } from './console/index.js';
+import { createTwilio } from './twilio/index.js';
 
 export const features: FeatureFactory[] = [
   // one line per feature module, e.g. createTracking,
@@ -18,6 +19,7 @@ export const features: FeatureFactory[] = [
   createVideo,
   createTracking,
   createIdentity,
+  createTwilio,
   createScenarios,
   createConsole,
   createSync, // keep last: sync publishes what the others produce

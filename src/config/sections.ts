@@ -10,6 +10,7 @@ import { VideoSectionSchema } from '../video/schema.js';
 import { TrackingSectionSchema } from '../tracking/config.js';
 import { ScenariosSectionSchema } from '../scenarios/schema.js';
 import { IdentitySectionSchema } from '../identity/config.js';
+import { TwilioSectionSchema } from '../twilio/config.js';
 
 export const sectionSchemas = {
   // feature sections are added below, one per module
@@ -22,4 +23,5 @@ export const sectionSchemas = {
   tracking: Type.Optional(TrackingSectionSchema),
   scenarios: Type.Optional(ScenariosSectionSchema),
   identity: Type.Optional(IdentitySectionSchema),
+  twilio: Type.Optional(TwilioSectionSchema),
 } satisfies Record<string, TSchema>;
