@@ -334,6 +334,29 @@ export interface Methods {
     };
     paramsOptional: false;
   };
+  /** Calls a person (from the meeting's roster contacts) or a number through Twilio and, when they answer, connects them to the conference's dial-in number and PIN. The call's progress arrives on POST /hooks/twilio and shows in the meeting's insight; busy / no-answer / failed / canceled are interruptions. Needs [twilio] with public_url. Role: operator. */
+  'meetings.dial': {
+    params: {
+      /** The meeting to bring the person into. */
+      meeting: string;
+      /** A person on the meeting's roster; the first phone number among their contacts is called. */
+      person?: string;
+      /** A phone number to call instead (E.164). */
+      number?: string;
+      /** The conference dial-in number; default [twilio] dial_in_number. */
+      dial_in_number?: string;
+      /** The conference PIN keyed in after the dial-in answers; default [twilio] dial_in_pin. Never logged or audited. */
+      dial_in_pin?: string;
+    };
+    result: {
+      call_sid: string;
+      /** Twilio's status of the new call (queued). */
+      status: string;
+      to: string;
+      person: string | null;
+    };
+    paramsOptional: false;
+  };
   /** The raw events of a meeting as received, in event-time order, with receipt time, source and flags. Role: viewer. */
   'meetings.events': {
     params: {
@@ -584,6 +607,7 @@ export const METHOD_ROLES = {
   'director.status': 'viewer',
   'identity.issue': 'operator',
   'identity.verify': 'operator',
+  'meetings.dial': 'operator',
   'meetings.events': 'viewer',
   'meetings.get': 'viewer',
   'meetings.invite': 'operator',
