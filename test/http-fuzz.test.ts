@@ -12,11 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { zoomSignature } from '../src/tracking/zoom.js';
 import { TOKENS } from './support/agent.js';
+import { twilioSignature } from './support/twilio-standin.js';
 import { type LoggedAgent, startLoggedAgent } from './support/logged-agent.js';
 import { EMULATOR, freePort } from './video-helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 800);
 const ZOOM_SECRET = 'zoom-fuzz-secret-9d8c7b';
+const TWILIO_TOKEN = 'twilio-fuzz-token-4f3e2d1c0b';
+const TWILIO_PUBLIC = 'https://room.example.com:8443';
 const ICS = path.resolve(import.meta.dirname, '../drivers/ics/sample/room.ics');
 const WEBHOOK_LIMIT = 65_536;
 const VIDEO_LIMIT = 16_384;
@@ -35,6 +38,14 @@ publish_delay_ms = 0
 
 [identity]
 max_body_bytes = ${IDENTITY_LIMIT}
+
+[twilio]
+account_sid = "AC${'0f'.repeat(16)}"
+auth_token = "${TWILIO_TOKEN}"
+from = "+15005550006"
+api_base_url = "http://127.0.0.1:9"
+public_url = "${TWILIO_PUBLIC}"
+max_body_bytes = ${WEBHOOK_LIMIT}
 
 [devices.outlook]
 driver = "ics"
@@ -161,6 +172,17 @@ const zoomEvent = fc.record({
   ),
 });
 
+// Twilio status callbacks (form-encoded): valid, odd statuses, huge or missing fields
+const twilioForm = fc
+  .record({
+    CallSid: fc.oneof(fc.constant(`CA${'1a'.repeat(16)}`), fc.string({ maxLength: 300 })),
+    CallStatus: fc.constantFrom('busy', 'completed', 'in-progress', 'no-answer', 'exploded', ''),
+    SequenceNumber: fc.oneof(fc.nat().map(String), fc.constantFrom('-1', '1e9', 'x', '99999999999999999999')),
+    Timestamp: fc.constantFrom('Tue, 01 Jan 2030 09:00:05 +0000', 'yesterday', ''),
+    To: fc.constantFrom('+15005550199', '%00', ''),
+  })
+  .map((f) => new URLSearchParams(f).toString());
+
 const body = fc.oneof(
   fc.jsonValue({ maxDepth: 8 }).map((v) => JSON.stringify(v)),
   oddEvent.map((e) => JSON.stringify(e)),
@@ -173,6 +195,7 @@ const body = fc.oneof(
   fc.integer({ min: 1, max: 4 }).map((k) => 'x'.repeat(WEBHOOK_LIMIT * k + 1)),
   fc.constantFrom('v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\n', '{"type":"offer","sdp":"v=0\\r\\n"}', 'data=djA9MA=='),
   verifyBody.map((v) => JSON.stringify(v)),
+  twilioForm,
 );
 
 const contentType = fc.constantFrom(
@@ -196,7 +219,10 @@ const queryValue = fc.oneof(
 );
 
 const route = fc.oneof(
-  fc.record({ method: fc.constant('POST'), path: fc.constantFrom('/hooks/conference', '/hooks/zoom') }),
+  fc.record({
+    method: fc.constant('POST'),
+    path: fc.constantFrom('/hooks/conference', '/hooks/zoom', '/hooks/twilio', '/hooks/twilio?meeting=M-1&person=x'),
+  }),
   fc.record({
     method: fc.constant('POST'),
     path: fc.constantFrom('/video/webrtc?src=cam-1_main', '/video/webrtc?src=nope', '/video/webrtc'),
@@ -245,6 +271,7 @@ const request = fc.record({
       'accept',
       'content-encoding',
       'x-forwarded-for',
+      'x-twilio-signature',
       'transfer-encoding',
     ),
     fc.oneof(
@@ -256,6 +283,24 @@ const request = fc.record({
 });
 
 type Req = typeof request extends fc.Arbitrary<infer T> ? T : never;
+
+/** Mostly well-formed Twilio callbacks (signed, form-encoded, naming a meeting), so the fuzz also reaches the store. */
+const twilioRequest: fc.Arbitrary<Req> = fc.record({
+  route: fc.constantFrom(
+    { method: 'POST', path: '/hooks/twilio?meeting=M-1&person=x' },
+    { method: 'POST', path: '/hooks/twilio' },
+  ),
+  body: fc.oneof({ weight: 4, arbitrary: twilioForm }, { weight: 1, arbitrary: body }),
+  contentType: fc.constantFrom(
+    'application/x-www-form-urlencoded',
+    'application/x-www-form-urlencoded; charset=utf-8',
+    'text/plain',
+  ),
+  token: fc.constant({}),
+  params: fc.constant({}),
+  signZoom: fc.boolean(),
+  extraHeaders: fc.constantFrom({}, { 'x-twilio-signature': 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }),
+}) as fc.Arbitrary<Req>;
 
 async function send(r: Req): Promise<{ status: number; text: string }> {
   const q = new URLSearchParams(r.params).toString();
@@ -271,6 +316,16 @@ async function send(r: Req): Promise<{ status: number; text: string }> {
     const ts = String(Math.floor(Date.now() / 1000));
     headers['x-zm-request-timestamp'] = ts;
     headers['x-zm-signature'] = zoomSignature(ZOOM_SECRET, ts, raw);
+  }
+  if (hasBody && r.route.path.startsWith('/hooks/twilio') && r.signZoom) {
+    // Signed as Twilio signs: the public URL with the query as sent, plus the form parameters when the body is a form.
+    const form = (r.contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+    const params = form ? [...new URLSearchParams(raw.toString('utf8'))] : [];
+    headers['x-twilio-signature'] = twilioSignature(
+      TWILIO_TOKEN,
+      `${TWILIO_PUBLIC}${new URL(url).pathname}${new URL(url).search}`,
+      params,
+    );
   }
   const res = await fetch(url, { method: r.route.method, headers, body: hasBody ? raw : undefined });
   return { status: res.status, text: await res.text() };
@@ -293,20 +348,24 @@ async function stillServing(): Promise<void> {
 describe('HTTP fuzz (every route)', () => {
   it(`${RUNS} random requests: no 5xx, every one answered, the agent keeps serving`, async () => {
     const statuses = new Map<number, number>();
+    const twilioStatuses = new Set<number>();
     await fc.assert(
-      fc.asyncProperty(request, async (r) => {
+      fc.asyncProperty(fc.oneof({ weight: 6, arbitrary: request }, { weight: 1, arbitrary: twilioRequest }), async (r) => {
         const { status, text } = await send(r);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        if (r.route.path.startsWith('/hooks/twilio')) twilioStatuses.add(status);
         if (status >= 500) throw new Error(`${r.route.method} ${r.route.path} → ${status}: ${text.slice(0, 300)}`);
-        for (const tok of [...Object.values(TOKENS), ZOOM_SECRET]) expect(text).not.toContain(tok);
+        for (const tok of [...Object.values(TOKENS), ZOOM_SECRET, TWILIO_TOKEN]) expect(text).not.toContain(tok);
       }),
       { numRuns: RUNS, interruptAfterTimeLimit: 60_000 * Math.max(1, RUNS / 800) },
     );
     await stillServing();
     // Every kind of answer was reached: success, refusals and the limits.
     for (const s of [200, 400, 401, 403, 404, 413]) expect(statuses.get(s) ?? 0, `status ${s} seen`).toBeGreaterThan(0);
+    // Twilio callbacks: stored, refused for their signature, bad fields, too large
+    for (const s of [200, 400, 403, 413]) expect(twilioStatuses.has(s), `/hooks/twilio answered ${s}`).toBe(true);
     const log = t.log();
-    for (const tok of [...Object.values(TOKENS), WRONG, ZOOM_SECRET]) expect(log).not.toContain(tok);
+    for (const tok of [...Object.values(TOKENS), WRONG, ZOOM_SECRET, TWILIO_TOKEN]) expect(log).not.toContain(tok);
     expect(log).not.toContain('"stack"');
     expect(log).not.toMatch(/"level":(50|60)/);
   }, 120_000);
