@@ -14,10 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SisSimulator } from '../drivers/extron-sis/simulator.js';
 import { TcsEmulator } from '../drivers/tcs/simulator.js';
+import type { TrackingFeature } from '../src/tracking/index.js';
 import { FROM_SOURCE } from './support/child-agent.js';
 import { createAedes, type TestBroker } from './sync-support.js';
 import { zoomSignature } from '../src/tracking/zoom.js';
 import { type LoggedAgent, startLoggedAgent } from './support/logged-agent.js';
+import { formBody, TwilioStandin, twilioSignature } from './support/twilio-standin.js';
 
 // Each secret is unlike any text the agent writes, so any 4-character window found is a leak.
 // Tokens travel in HTTP headers, which carry no characters above U+00FF: theirs are ASCII.
@@ -30,6 +32,8 @@ const ENV_SECRETS = {
   ZOOM_SECRET: 'Zt5"r@q%W;8é§Gb',
   MQTT_PASSWORD: 'Mq7;b@w%X"4ü¶Lh', // refused by the broker
   SLACK_SECRET: 'Sk3Hd9Qw2Ej8Zx', // the secret part of a Slack webhook URL (URL-safe)
+  TWILIO_TOKEN: 'Tw7;q@x%R"2kLp9~', // the Twilio auth token: refused by the stand-in, signs the callbacks
+  TWILIO_PIN: '8#*31*#70#*', // the conference PIN, inside the call's TwiML
 };
 const LITERAL_SECRETS = {
   admin: 'Ak9;Xv@2%Lm"Qz7#',
@@ -57,6 +61,7 @@ const mqttPasswordsTried: string[] = [];
 let tcs: TcsEmulator;
 let sis: SisSimulator;
 let downPort: number;
+let twilio: TwilioStandin;
 let t: LoggedAgent;
 let configBody: string;
 const seen: string[] = [];
@@ -77,6 +82,7 @@ beforeAll(async () => {
   sis = new SisSimulator({ password: 'switcher-expects-this-one' });
   const sisPort = await sis.start();
   broker = await createAedes(); // listening once created
+  twilio = await TwilioStandin.start(); // its own random token: ours is refused (401 / 20003)
   downPort = await closedPort(); // after the broker listens, so it is not the broker's port
   const aedes = broker.instance?.();
   if (aedes) {
@@ -132,6 +138,15 @@ slack_webhook_url = "http://127.0.0.1:\${SLACK_PORT}/services/T0/B0/\${SLACK_SEC
 [tracking]
 zoom_secret_token = "\${ZOOM_SECRET}"
 
+[twilio]
+account_sid = "${twilio.accountSid}"
+auth_token = "\${TWILIO_TOKEN}"
+from = "+15005550006"
+api_base_url = "${twilio.baseUrl}"
+public_url = "https://room.example.com:8443"
+dial_in_number = "+493012345678"
+dial_in_pin = "\${TWILIO_PIN}"
+
 [video]
 go2rtc = "/nonexistent/go2rtc"
 [video.streams.cam-1]
@@ -157,6 +172,7 @@ afterAll(async () => {
   await tcs?.stop();
   await sis?.stop();
   await broker?.close();
+  await twilio?.close();
 });
 
 function ws(token: string): Promise<{ call(method: string, params?: unknown): Promise<string>; close(): void }> {
@@ -208,6 +224,14 @@ describe('secrets never leave the agent', () => {
         await c.call(m.name, {});
         await c.call(m.name, { device: 'tcs-wrong', id: 'x', from: 'bad', to: 'bad' });
       }
+      // Dial-out: Twilio refuses our token (401); the meeting and roster are real.
+      t.agent.ctx.feature<TrackingFeature>('tracking')?.schedule({
+        id: 'S-1',
+        roster: [{ person: 'expert', contacts: ['+15005550199'] }],
+      });
+      await c.call('meetings.dial', { meeting: 'S-1', person: 'expert' });
+      await c.call('meetings.dial', { meeting: 'S-1', number: '+15005550123', dial_in_pin: ENV_SECRETS.TWILIO_PIN });
+      expect(twilio.requests.at(-1)).toMatchObject({ status: 401, code: 20003 });
       await c.call('subscribe', { topics: t.agent.rpc.listTopics().map((x) => x.name) });
       for (const d of ['tcs-wrong', 'tcs-bad', 'tcs-down', 'matrix']) {
         await c.call('devices.get', { device: d });
@@ -260,6 +284,18 @@ describe('secrets never leave the agent', () => {
       body: raw,
       headers: { 'x-zm-request-timestamp': ts, 'x-zm-signature': zoomSignature(ENV_SECRETS.ZOOM_SECRET, ts, raw) },
     });
+    const callback = { CallSid: `CA${'5e'.repeat(16)}`, CallStatus: 'busy', SequenceNumber: '1', To: '+15005550199' };
+    for (const sig of [
+      'bad',
+      twilioSignature(ENV_SECRETS.TWILIO_TOKEN, 'https://room.example.com:8443/hooks/twilio?meeting=S-1', callback),
+    ]) {
+      await http('/hooks/twilio?meeting=S-1', {
+        method: 'POST',
+        body: formBody(callback),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sig },
+      });
+    }
+    expect(seen.slice(-2).map((x) => x.slice(0, 3))).toEqual(['403', '200']);
     await http(`/hooks/conference?token=${encodeURIComponent(LITERAL_SECRETS.ingest)}`, { method: 'POST', body: '{"event":' });
     await http(`/hooks/conference?token=${encodeURIComponent(LITERAL_SECRETS.viewer)}`, { method: 'POST', body: '{}' });
     expect(leaks(seen.join('\n'))).toEqual([]);
