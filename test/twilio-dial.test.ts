@@ -361,3 +361,42 @@ describe('signature check (pure)', () => {
     expect(portVariants('http://a.example/x')).toEqual(['http://a.example/x', 'http://a.example:80/x']);
   });
 });
+
+describe('config reload', () => {
+  it('a changed [twilio] applies without a restart: the next dial and callback use the new token and dial-in', async () => {
+    const { loadConfig } = await import('../src/config/load.js');
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const other = await TwilioStandin.start({ ownedNumbers: [FROM] });
+    const a = await startTestAgent(twilioToml(), { env: { ...process.env, TWILIO_AUTH_TOKEN: standin.authToken } });
+    try {
+      schedule(a, 'R-1');
+      const c = await a.connect(TOKENS.operator);
+      const first = await c.call<{ call_sid: string }>('meetings.dial', { meeting: 'R-1', number: '+15005550123' });
+      expect(standin.calls.has(first.call_sid)).toBe(true);
+      // same file layout, another account and dial-in
+      const file = path.join(a.dir, 'api.toml');
+      const text = fs
+        .readFileSync(file, 'utf8')
+        .replace(standin.accountSid, other.accountSid)
+        .replace(standin.baseUrl, other.baseUrl)
+        .replace(DIAL_IN, '+4940111222');
+      fs.writeFileSync(file, text);
+      const report = await a.agent.reconfigure(
+        loadConfig(file, a.agent.drivers, { ...process.env, TWILIO_AUTH_TOKEN: other.authToken }),
+        { from: 'api', who: 'test' },
+      );
+      expect(report).toMatchObject({ ok: true, features: { restarted: ['twilio'] } });
+      const second = await c.call<{ call_sid: string }>('meetings.dial', { meeting: 'R-1', number: '+15005550123' });
+      expect(other.calls.get(second.call_sid)?.twiml).toContain('>+4940111222</Number>');
+      // callbacks are now checked with the new token: the old account's signature is refused
+      const stale = await standin.playCall(first.call_sid, { outcome: 'busy', deliverTo: a.url });
+      expect(stale.map((d) => d.httpStatus)).toEqual([403, 403]);
+      const fresh = await other.playCall(second.call_sid, { outcome: 'busy', deliverTo: a.url });
+      expect(fresh.map((d) => d.httpStatus)).toEqual([200, 200]);
+    } finally {
+      await a.stop();
+      await other.close();
+    }
+  });
+});
