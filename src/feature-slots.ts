@@ -161,7 +161,8 @@ export class FeatureSlots {
       const old = slot.gen;
       if (!old.feature) continue;
       await this.stopSlot(slot);
-      this.retire(old);
+      // Its listeners stay until its successor listens (startPlanned): a feature may keep one after
+      // stop on purpose (sync's outbox takes the events devices emit while they restart).
       for (const m of old.methods) this.base.rpc.removeMethod(m.name);
       for (const t of old.topics) this.base.rpc.removeTopic(t.name);
       if (!next.feature) this.routes.turnOff(slot.owner, `${old.feature.name} is off in the running config`);
@@ -181,8 +182,10 @@ export class FeatureSlots {
         if (before) out.kept.push(before.name);
         continue;
       }
+      const previous = slot.gen;
       slot.gen = gen;
       if (!gen.feature) {
+        this.retire(previous);
         if (before) out.stopped.push(before.name);
         continue;
       }
@@ -191,11 +194,13 @@ export class FeatureSlots {
         for (const m of gen.methods) this.base.rpc.method(m);
         for (const t of gen.topics) this.base.rpc.topic(t);
       } catch (e) {
+        this.retire(previous);
         slot.health = 'failed';
         out.failed.push({ part: `feature:${gen.feature.name}`, error: errorMessage(e) });
         continue;
       }
       this.routes.swap(slot.owner, gen.routes);
+      this.retire(previous);
       gen.live = true;
       if (before && before.name === gen.feature.name) {
         try {

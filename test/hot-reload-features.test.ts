@@ -18,7 +18,8 @@ import { DriverRegistry } from '../src/host/registry.js';
 import { builtinDrivers } from '../drivers/index.js';
 import { createTracking } from '../src/tracking/index.js';
 import type { AlertSink } from '../src/sync/alerts.js';
-import { createAlerts } from '../src/sync/index.js';
+import { createAlerts, createSync } from '../src/sync/index.js';
+import { createAedes, mqttToml, Subscriber } from './sync-support.js';
 import type { Feature } from '../src/app-context.js';
 import { until } from './support/wait.js';
 import { RpcTestClient, TOKENS, TOKENS_TOML } from './support/agent.js';
@@ -239,4 +240,46 @@ describe('alerts across a reload', () => {
       'alert.cleared device_offline cam-a',
     ]);
   }, 30_000);
+});
+
+describe('[mqtt] across a reload', () => {
+  it('a changed [mqtt] restarts sync alone: it reconnects, and each room event reaches the broker once (no listener left behind)', async () => {
+    const broker = await createAedes();
+    cleanups.push(() => broker.close());
+    const sub = await Subscriber.connect(broker, ['rooms/features-room/events', 'rooms/features-room/status']);
+    cleanups.push(() => sub.close());
+    const body = (keepalive: number) => `${mqttToml(broker, `keepalive_s = ${keepalive}`)}\n[alerts]\n[tracking]\n`;
+    const simCamera = '[devices.cam-s]\ndriver = "visca"\nsimulated = true\nframing = "raw-tcp"\nhost = "127.0.0.1"\n';
+    const { agent, apply } = await startAgent(toml('Room', body(30) + simCamera), [createAlerts, createTracking, createSync]);
+    await sub.waitFor(() => sub.last('rooms/features-room/status')?.state === 'online', 10_000, 'online');
+    await until(() => agent.devices.get('cam-s')?.status.status === 'online', 'cam-s online');
+    const emit = (type: string) => agent.events.emit({ type, at: new Date().toISOString(), data: {} });
+    emit('test.before');
+    await sub.waitFor(() => sub.json('rooms/features-room/events').some((e) => e.type === 'test.before'), 10_000, 'test.before');
+
+    // The same reload removes a device: its last status is emitted while sync restarts and must not be lost.
+    const report = await apply(toml('Room', body(40)));
+    expect(report.features).toMatchObject({ restarted: ['sync'], kept: ['alerts', 'tracking'] });
+    expect(report.devices.removed).toEqual(['cam-s']);
+    await sub.waitFor(
+      () =>
+        sub
+          .json<{ type: string; data: { device?: string; message?: string } }>('rooms/features-room/events')
+          .some((e) => e.type === 'device.status' && e.data.device === 'cam-s' && e.data.message === 'removed from the config'),
+      10_000,
+      'the removed device event',
+    );
+    emit('test.after');
+    await sub.waitFor(() => sub.json('rooms/features-room/events').some((e) => e.type === 'test.after'), 10_000, 'test.after');
+    emit('test.last');
+    await sub.waitFor(() => sub.json('rooms/features-room/events').some((e) => e.type === 'test.last'), 10_000, 'test.last');
+    const types = sub.json<{ type: string }>('rooms/features-room/events').map((e) => e.type);
+    expect(types.filter((t) => t.startsWith('test.'))).toEqual(['test.before', 'test.after', 'test.last']);
+    expect(sub.last('rooms/features-room/status')).toMatchObject({ state: 'online', config_version: report.to_version });
+
+    // Without [mqtt] sync stops and says so on its retained status.
+    const off = await apply(toml('Room', '[alerts]\n[tracking]\n'));
+    expect(off.features).toMatchObject({ stopped: ['sync'] });
+    await sub.waitFor(() => sub.last('rooms/features-room/status')?.state === 'offline', 10_000, 'offline');
+  }, 60_000);
 });
