@@ -69,6 +69,7 @@ const RESTART_KEYS: Record<string, string> = {
 const LIVE_KEYS = new Set([
   'agent.name',
   'agent.action_timeout_ms',
+  'agent.device_log_lines_per_min',
   'agent.tokens',
   'agent.watch_config',
   'agent.reload_debounce_ms',
