@@ -107,7 +107,7 @@ async function dial(ctx: AgentContext, cfg: TwilioConfig | undefined, p: DialReq
   const audit = (ok: boolean, result: unknown, error: string | null) =>
     ctx.audit.append({
       at: new Date(ctx.clock.now()).toISOString(),
-      cause: { kind: 'api', name: client.principal.name, detail: client.remote },
+      cause: { kind: client.transport === 'mqtt' ? 'mqtt' : 'api', name: client.principal.name, detail: client.remote },
       device: 'twilio',
       action: 'dial',
       params: audited,
