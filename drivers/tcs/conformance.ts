@@ -134,6 +134,41 @@ export const tcsTable = {
     send: 'GET /api/v3.11/conferences/5576502892/participants?access_token=…',
     reply: json(200, { count: 1, participants: [{ participant_id: 'ivanov@tcs.example', display_name: 'Ivanov', role: 1 }] }),
   },
+  'participant-v3-200': {
+    id: 'participant-v3-200',
+    kind: 'reply',
+    cite: `${CONTROL}: v3 GET /conferences/{id}/participants/{pid} (participant.rb \`get\`) answers the participant under "participant", as invite does`,
+    send: 'GET /api/v3.11/conferences/5576502892/participants/ivanov%40tcs.example?access_token=…',
+    reply: json(200, {
+      participant: {
+        id: 'ivanov@tcs.example',
+        uid: 'ivanov@tcs.example',
+        display_name: 'Ivanov',
+        join_time: 1765000000,
+        is_owner: false,
+      },
+    }),
+  },
+  'participant-not-found-404': {
+    id: 'participant-not-found-404',
+    kind: 'error',
+    cite: `${ERRORS}: participant.rb lists 404 for \`get\`; the reason text "participantNotFound" is ${INFERRED} (built like conferenceNotFound / userNotFound)`,
+    send: 'GET /api/v3.11/conferences/5576502892/participants/nobody?access_token=…',
+    reply: json(404, {
+      error: {
+        code: 404,
+        message: 'Not Found',
+        errors: [
+          {
+            reason: 'participantNotFound',
+            message: "Participant 'nobody' is not found.",
+            locationType: 'path',
+            location: 'participant_id',
+          },
+        ],
+      },
+    }),
+  },
   'disconnect-v3-200': {
     id: 'disconnect-v3-200',
     kind: 'reply',

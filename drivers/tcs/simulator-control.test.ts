@@ -82,7 +82,12 @@ describe('tcs emulator: in-meeting control (v3 and v4)', () => {
     expect(invited.body).toMatchObject({ participant: { id: 'ivanov@tcs.example', display_name: 'Ivanov' } });
     const list = await v3('GET', `/conferences/${ID}/participants`);
     expect(list).toEqual(want('participants-v3-200'));
-    expect(emu.requests.at(-2)?.body).toEqual({ participant_id: 'ivanov' });
+    const one = await v3('GET', `/conferences/${ID}/participants/${encodeURIComponent('ivanov@tcs.example')}`);
+    expect(one.status).toBe(200);
+    expect(shape(one.body)).toEqual(shape(want('participant-v3-200').body));
+    expect(one.body).toMatchObject({ participant: { id: 'ivanov@tcs.example', display_name: 'Ivanov' } });
+    expect(await v3('GET', `/conferences/${ID}/participants/nobody`)).toEqual(want('participant-not-found-404'));
+    expect(emu.requests.filter((r) => r.method === 'POST').at(-1)?.body).toEqual({ participant_id: 'ivanov' });
   });
 
   it('v3: unknown user 404 userNotFound, missing body 400, unknown conference 404, not the owner 403, read-only 403', async () => {

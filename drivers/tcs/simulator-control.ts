@@ -4,7 +4,10 @@
 //   the participant object under "participant" (teachbase/true-conf
 //   lib/true-conf/participant.rb: `invite`, errors 400/403/404; Response.build
 //   reads the body's key named after the entity); live list
-//   `GET /conferences/{id}/participants` → {"count","participants":[…]}.
+//   `GET /conferences/{id}/participants` → {"count","participants":[…]}; one live
+//   participant `GET /conferences/{id}/participants/{pid}` → {"participant":{…}}
+//   (participant.rb `get`, errors 403/404; the reason text for an unknown
+//   participant, `participantNotFound`, is [I]).
 // - v3 `POST /users/{id}/disconnect` → {"state":"disconnecting"} (gem user.rb
 //   `disconnect`, errors 400/403/404; fixture users/disconnect.json). It drops
 //   the user's server session: the user leaves EVERY conference, not one.
@@ -171,6 +174,23 @@ export function registerControlRoutes(emu: TcsEmulator): void {
       duration: p.join_time == null ? 0 : (p.leave_time ?? nowS()) - p.join_time,
     }));
     return { list: out, cnt: list.length };
+  });
+
+  app.get('/api/:ver/conferences/:id/participants/:pid', async (req, reply) => {
+    const v = emu.auth(req, reply);
+    if (!v) return reply;
+    if (v.major !== 3) return reply.code(404).send(NO_ROUTE);
+    const c = emu.find(req, reply);
+    if (!c) return reply;
+    const pid = (req.params as { pid: string }).pid;
+    const p = (emu.participants[c.id] ?? []).find((x) => inConf(c, x) && (x.id === pid || (x.call_id ?? x.id) === pid));
+    if (!p) {
+      tcsError(reply, 404, 'participantNotFound', `Participant '${pid}' is not found.`, 'path', 'participant_id');
+      return reply;
+    }
+    return {
+      participant: { id: p.id, uid: p.call_id ?? p.id, display_name: p.display_name, join_time: p.join_time, is_owner: false },
+    };
   });
 
   app.post('/api/:ver/conferences/:id/participants', async (req, reply) => {
