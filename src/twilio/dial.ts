@@ -170,7 +170,16 @@ async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, p: Di
   const status = typeof call.status === 'string' ? call.status : 'queued';
   // The dial is on the meeting's record even if no callback ever reaches the agent.
   if (status === 'queued') {
-    tracking.service.recordDial({ meeting: p.meeting, call_sid: sid, status, person: p.person ?? null, number: to });
+    // Timed by Twilio's clock (date_created, RFC 2822) like the callbacks that follow, else by ours.
+    const created = typeof call.date_created === 'string' ? Date.parse(call.date_created) : Number.NaN;
+    tracking.service.recordDial({
+      meeting: p.meeting,
+      call_sid: sid,
+      status,
+      person: p.person ?? null,
+      number: to,
+      at: Number.isFinite(created) ? created : undefined,
+    });
   }
   return { call_sid: sid, status, to: to as string, person: p.person ?? null };
 }
