@@ -3,11 +3,13 @@
 // meeting insight).
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
 import type { TrackingFeature } from '../tracking/index.js';
+import type { TwilioConfig } from '../twilio/config.js';
 import { AgentError } from '../util/errors.js';
 import type { Channel } from './codes.js';
 import type { IdentityConfig } from './config.js';
 import { registerIdentityHttp } from './http.js';
 import { SmtpSender } from './mail.js';
+import { TwilioSmsSender } from './sms.js';
 import { registerIdentityRpc } from './rpc.js';
 import { type CodeSender, IdentityService } from './service.js';
 import { IdentityStore, loadOrCreateKey } from './store.js';
@@ -40,6 +42,8 @@ export const createIdentity: FeatureFactory = (ctx: AgentContext) => {
   const mail = cfg.smtp ? new SmtpSender(cfg.smtp) : null;
   const senders: Partial<Record<Channel, CodeSender>> = {};
   if (mail) senders.email = mail;
+  const twilio = (ctx.config as { twilio?: TwilioConfig }).twilio;
+  if (twilio) senders.sms = new TwilioSmsSender(twilio, cfg.send_timeout_ms);
   let key: Buffer | null = null;
   const service = new IdentityService({
     cfg,

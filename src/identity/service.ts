@@ -165,7 +165,12 @@ export class IdentityService {
       store.setState(drawn.id, 'failed');
       // Whatever the server answered, the code is not repeated (a server may quote the message back).
       const why = errorMessage(e).replaceAll(drawn.code, '[code]');
-      throw new AgentError('UNAVAILABLE', `${p.channel === 'email' ? 'e-mail' : 'SMS'} not sent: ${why}`, { reason: 'not_sent' });
+      // A refusal that says whose fault it is keeps its code (Twilio: 400 bad number → INVALID_PARAMS, 429); else UNAVAILABLE.
+      const code =
+        e instanceof AgentError && (e.code === 'INVALID_PARAMS' || e.code === 'TOO_MANY_REQUESTS') ? e.code : 'UNAVAILABLE';
+      const upstream = e instanceof AgentError ? (e.data as { twilio_code?: unknown } | undefined) : undefined;
+      const data = { reason: 'not_sent', ...(upstream?.twilio_code != null ? { twilio_code: upstream.twilio_code } : {}) };
+      throw new AgentError(code, `${p.channel === 'email' ? 'e-mail' : 'SMS'} not sent: ${why}`, data);
     }
     store.supersedeOthers(p.meeting, p.person, drawn.id);
     this.d.logger.info({ meeting: p.meeting, person: p.person, channel: p.channel, code_id: drawn.id }, 'verification code sent');
