@@ -83,7 +83,7 @@ export const IdentitySectionSchema = Type.Object(
       minimum: 1000,
       maximum: 300_000,
       default: 15_000,
-      description: 'Deadline for handing an SMS to the Twilio Messages API.',
+      description: 'Deadline for handing an SMS to the Twilio Messages API (instead of [twilio] request_timeout_ms).',
     }),
     max_body_bytes: Type.Integer({
       minimum: 256,

@@ -35,7 +35,8 @@ export function registerIdentityRpc(ctx: AgentContext, svc: IdentityService): vo
     description:
       'Sends a person of the meeting roster a numeric verification code by SMS (Twilio) or e-mail (SMTP), to the first ' +
       'phone number or e-mail of their roster contacts. The code is never in the answer. Refusals: NOT_FOUND (meeting, ' +
-      'person), INVALID_PARAMS (no contact for the channel), UNAVAILABLE (channel not configured, not sent), ' +
+      'person), INVALID_PARAMS (no contact for the channel; Twilio refused a number), UNAVAILABLE (channel not ' +
+      'configured, server unreachable or refusing; data.reason "not_sent" when it was not delivered), ' +
       'TOO_MANY_REQUESTS with data.reason "rate_limited" and data.retry_after_s.',
     role: 'operator',
     params: Type.Object(
