@@ -27,7 +27,7 @@ import { ConfigFileReloader } from './config/watch.js';
 import { FeatureSlots } from './feature-slots.js';
 import { RouteSlots } from './api/route-slots.js';
 import { lineOf } from './config/locate.js';
-import { parseListen, startRefusals } from './config/start-checks.js';
+import { listenFailure, parseListen, startRefusals } from './config/start-checks.js';
 import { features as builtinFeatures } from './features.js';
 import type { DriverDefinition } from './host/contract.js';
 import { DeviceHost } from './host/host.js';
@@ -37,7 +37,7 @@ import { DeviceStateStore } from './state/devices.js';
 import { AuditLog } from './store/audit.js';
 import { Store } from './store/db.js';
 import { realClock, type Clock } from './util/clock.js';
-import { AgentError, errorMessage } from './util/errors.js';
+import { AgentError } from './util/errors.js';
 import { httpErrorHandler, httpFrameworkError, httpNotFound } from './util/http-errors.js';
 import { createLogger, httpLogSerializers } from './util/logger.js';
 import { RateLimitedLog } from './util/rate-limited-log.js';
@@ -382,16 +382,7 @@ export class Agent {
     try {
       this.address = await this.http.listen({ host: at.host, port: at.port });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why =
-        code === 'EADDRINUSE'
-          ? 'the address is in use (another agent running?)'
-          : code === 'EACCES'
-            ? 'permission denied (ports below 1024 need privileges)'
-            : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
-              ? 'no such address on this machine'
-              : errorMessage(e);
-      throw listenIssue(`cannot listen on ${listen}: ${why}`);
+      throw listenIssue(listenFailure(listen, e));
     }
     this.abortIfStopping();
     await this.host.start();

@@ -94,17 +94,24 @@ async function simulatorNames(): Promise<string> {
 
 async function checkConfig(args: string[]): Promise<number> {
   const file = args[0] ?? DEFAULT_CONFIG;
-  const [{ builtinDrivers }, { ConfigError, formatIssue, loadConfig }, { DriverRegistry }, { runExtraChecks }] =
-    await Promise.all([
-      import('../drivers/index.js'),
-      import('./config/load.js'),
-      import('./host/registry.js'),
-      import('./config/extra-checks.js'),
-    ]);
+  const [
+    { builtinDrivers },
+    { ConfigError, formatIssue, loadConfig },
+    { DriverRegistry },
+    { runExtraChecks },
+    { listenProblems },
+  ] = await Promise.all([
+    import('../drivers/index.js'),
+    import('./config/load.js'),
+    import('./host/registry.js'),
+    import('./config/extra-checks.js'),
+    import('./config/start-checks.js'),
+  ]);
   const registry = new DriverRegistry(builtinDrivers);
   try {
     const loaded = loadConfig(file, registry);
-    const problems = runExtraChecks(loaded, registry);
+    // The listen address is tried on this machine too (only here: a reload's checks run inside the agent that holds it).
+    const problems = [...runExtraChecks(loaded, registry), ...(await listenProblems(loaded))];
     if (problems.length) {
       for (const p of problems) console.error(formatIssue(p));
       return 1;

@@ -9,6 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent } from '../src/app.js';
 import { main } from '../src/cli.js';
 import { ConfigError, formatIssue } from '../src/config/load.js';
+import { KNOWN_SCHEMAS } from '../src/store/schemas.js';
+import { startTestAgent } from './support/agent.js';
 
 let dir = '';
 beforeEach(() => {
@@ -128,6 +130,55 @@ describe('check-config reports what start refuses', () => {
     }
   });
 
+  it('a listen address another program holds: check-config says so with file, line and key', async () => {
+    const blocker = await startRefusalHolder();
+    try {
+      const r = await checkConfig(HEAD.replace('127.0.0.1:0', `127.0.0.1:${blocker.port}`));
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(
+        new RegExp(`api\\.toml:3: agent\\.listen: cannot listen on 127\\.0\\.0\\.1:${blocker.port}: the address is in use`),
+      );
+    } finally {
+      await blocker.close();
+    }
+  });
+
+  it('a listen address a running room-agent holds is OK (a restart frees it first)', async () => {
+    const running = await startTestAgent();
+    try {
+      const port = new URL(running.url).port;
+      expect(await checkConfig(HEAD.replace('127.0.0.1:0', `127.0.0.1:${port}`))).toEqual({ code: 0, out: 'OK' });
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('a database written by a newer agent: check-config and start name data_dir and the module', async () => {
+    const { Store } = await import('../src/store/db.js');
+    const store = new Store(path.join(dir, 'data', 'room-agent.db'));
+    const now = new Date().toISOString();
+    const known = KNOWN_SCHEMAS.get('tracking')!;
+    store.db.prepare('INSERT INTO schema_version (module, version, applied_at) VALUES (?, ?, ?)').run('tracking', known + 1, now);
+    store.db.prepare('INSERT INTO schema_version (module, version, applied_at) VALUES (?, ?, ?)').run('holograms', 1, now);
+    store.db.close();
+    const r = await checkConfig(HEAD);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      new RegExp(
+        `api\\.toml:4: agent\\.data_dir: .*room-agent\\.db: module "tracking" is at schema version ${known + 1}, this agent knows only ${known}: it was written by a newer room-agent`,
+      ),
+    );
+    expect(r.out).toMatch(/api\.toml:4: agent\.data_dir: .*module "holograms" .* that this agent does not know/);
+    expect(await startRefusal(HEAD)).toMatch(/api\.toml:4: agent\.data_dir: .*module "tracking" is at schema version/);
+  });
+
+  it('a database this agent wrote is OK', async () => {
+    const running = await startTestAgent('[tracking]\n', { dir });
+    await running.stop();
+    expect(fs.existsSync(path.join(dir, 'data', 'room-agent.db'))).toBe(true);
+    expect(await checkConfig(HEAD)).toEqual({ code: 0, out: 'OK' });
+  });
+
   it('[calendar] source that is not a calendar device, unknown zone', async () => {
     const text = `${HEAD}\n[devices.cam-1]\ndriver = "visca"\nhost = "10.0.0.11"\n\n[calendar]\nsources = ["cam-1"]\ntime_zone = "Mars/Olympus"\n`;
     const r = await checkConfig(text);
@@ -202,8 +253,31 @@ describe('check-config prints no secret (issue 16 finding 8)', () => {
 
 async function startRefusalHolder(): Promise<{ port: number; close: () => Promise<void> }> {
   const net = await import('node:net');
-  const server = net.createServer();
+  // A program that holds the port and reads what comes, answering nothing (not HTTP).
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.resume();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
+
+describe('the schema versions check-config knows', () => {
+  it('lists every module that migrates tables in room-agent.db', () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const modules = new Set<string>();
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
+          for (const m of fs.readFileSync(p, 'utf8').matchAll(/\.migrate\(\s*'([^']+)'/g)) modules.add(m[1]!);
+        }
+      }
+    };
+    walk(path.join(root, 'src'));
+    walk(path.join(root, 'drivers'));
+    expect([...modules].sort()).toEqual([...KNOWN_SCHEMAS.keys()].sort());
+  });
+});

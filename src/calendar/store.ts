@@ -1,7 +1,7 @@
 // SQLite tables of the calendar service: the last good copy of each source
 // (so a restart with the server unreachable still shows the day) and which
 // meeting lifecycle events were already emitted (so a restart does not repeat them).
-import type { Db, Store } from '../store/db.js';
+import type { Db, Migration, Store } from '../store/db.js';
 import type { CalendarEvent, CalendarRoom, CalendarSnapshot } from './model.js';
 
 export interface SourceRow {
@@ -19,43 +19,45 @@ export interface StartedRow {
   end_ms: number;
 }
 
+export const CALENDAR_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'calendar sources, events and fired meeting events',
+    up(db) {
+      db.exec(`
+        CREATE TABLE calendar_sources (
+          source TEXT PRIMARY KEY,
+          synced_at TEXT NOT NULL,
+          window_from INTEGER NOT NULL,
+          window_to INTEGER NOT NULL,
+          rooms TEXT NOT NULL
+        );
+        CREATE TABLE calendar_events (
+          source TEXT NOT NULL,
+          id TEXT NOT NULL,
+          start_ms INTEGER NOT NULL,
+          end_ms INTEGER NOT NULL,
+          data TEXT NOT NULL,
+          PRIMARY KEY (source, id)
+        );
+        CREATE INDEX calendar_events_range ON calendar_events (start_ms, end_ms);
+        CREATE TABLE calendar_fired (
+          key TEXT NOT NULL,
+          type TEXT NOT NULL,
+          at TEXT NOT NULL,
+          end_ms INTEGER NOT NULL,
+          meeting TEXT NOT NULL,
+          PRIMARY KEY (key, type)
+        );
+      `);
+    },
+  },
+];
+
 export class CalendarStore {
   private readonly db: Db;
   constructor(store: Store) {
-    store.migrate('calendar', [
-      {
-        version: 1,
-        name: 'calendar sources, events and fired meeting events',
-        up(db) {
-          db.exec(`
-            CREATE TABLE calendar_sources (
-              source TEXT PRIMARY KEY,
-              synced_at TEXT NOT NULL,
-              window_from INTEGER NOT NULL,
-              window_to INTEGER NOT NULL,
-              rooms TEXT NOT NULL
-            );
-            CREATE TABLE calendar_events (
-              source TEXT NOT NULL,
-              id TEXT NOT NULL,
-              start_ms INTEGER NOT NULL,
-              end_ms INTEGER NOT NULL,
-              data TEXT NOT NULL,
-              PRIMARY KEY (source, id)
-            );
-            CREATE INDEX calendar_events_range ON calendar_events (start_ms, end_ms);
-            CREATE TABLE calendar_fired (
-              key TEXT NOT NULL,
-              type TEXT NOT NULL,
-              at TEXT NOT NULL,
-              end_ms INTEGER NOT NULL,
-              meeting TEXT NOT NULL,
-              PRIMARY KEY (key, type)
-            );
-          `);
-        },
-      },
-    ]);
+    store.migrate('calendar', CALENDAR_MIGRATIONS);
     this.db = store.db;
   }
 

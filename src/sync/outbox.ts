@@ -5,7 +5,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db, Migration, Store } from '../store/db.js';
 import type { EventMessage } from './topics.js';
 
-const MIGRATIONS: Migration[] = [
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'outbox',
