@@ -84,7 +84,7 @@ export async function startRig(
     bus,
     events,
     devices,
-    config: { agent: { room_id: 'matrix' } },
+    config: { agent: { room_id: 'matrix' }, devices: {} },
     rpc: { topic: () => undefined, method: () => undefined },
   } as unknown as AgentContext;
   const feature = new AlertsFeature(ctx, {
