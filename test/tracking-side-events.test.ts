@@ -204,3 +204,41 @@ describe('webhooks cannot forge the agent’s own events', () => {
     });
   });
 });
+
+describe('schema 6', () => {
+  it('a final insight stored before interruptions existed is recomputed on the next read', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'side-v6-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'agent.db');
+    const first = service(file);
+    first.svc.ingest(
+      [...conf, { event: 'conf.end', id: 'c1', begin_time: B, end_time: B + 60, error: 'media server crashed' }],
+      'conference',
+    );
+    const fresh = first.svc.insight('M');
+    expect(fresh.final).toBe(true);
+    // As a v5 agent stored it: no interruptions, no identity fields.
+    const old = {
+      ...fresh,
+      interruptions: undefined,
+      participants: fresh.participants.map(({ key, person }) => ({ key, person })),
+    };
+    first.store.db
+      .prepare("UPDATE tracking_meetings SET final_insight = ?, final_dirty = 0 WHERE id = 'M'")
+      .run(JSON.stringify(old));
+    first.store.db.prepare("UPDATE schema_version SET version = 5 WHERE module = 'tracking'").run();
+    first.store.close();
+    stores.splice(stores.indexOf(first.store), 1);
+    const again = service(file);
+    expect(again.store.version('tracking')).toBe(6);
+    expect(again.svc.insight('M').interruptions).toEqual([
+      {
+        at: new Date((B + 60) * 1000).toISOString(),
+        kind: 'instance_failed',
+        participant: null,
+        reason: 'media server crashed',
+        duration_ms: null,
+      },
+    ]);
+  });
+});

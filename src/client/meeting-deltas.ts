@@ -18,12 +18,19 @@ export interface CallInsight {
   duration_ms: number;
 }
 
+/** How a participant was tied to its person: the invite's user_data, the roster (by contact), or a verified code. */
+export type MatchedBy = 'user_data' | 'roster' | 'code';
+
 export interface ParticipantInsight {
   key: string;
   person: string | null;
   role: string | null;
   part_uri: string | null;
   matched: boolean;
+  /** null when not matched. */
+  matched_by: MatchedBy | null;
+  /** Another joiner claims the same person and was connected at the same time; settled by a code binding. */
+  identity_conflict: boolean;
   connected: boolean;
   total_ms: number;
   /** Latest first. */
@@ -36,6 +43,20 @@ export interface InstanceInsight {
   end_time: string | null;
   status: 'live' | 'ended' | 'failed';
   error: string | null;
+}
+
+/**
+ * A break in the meeting: a participant's call lost (`dropped`), a dial-out
+ * that could not be placed (`dial_failed`), a conference instance that failed
+ * or ended with an error (`instance_failed`, participant null).
+ */
+export interface InterruptionInsight {
+  at: string;
+  kind: 'dropped' | 'dial_failed' | 'instance_failed';
+  participant: string | null;
+  reason: string | null;
+  /** Until the participant (the meeting) was back; null while not back. */
+  duration_ms: number | null;
 }
 
 export interface TimerSegment {
@@ -59,6 +80,8 @@ export interface Insight {
     segments: TimerSegment[];
   };
   recordings: { instance_id: string; begin_time: string; end_time: string }[];
+  /** By time. */
+  interruptions: InterruptionInsight[];
   as_of: string;
   final: boolean;
 }
@@ -73,7 +96,14 @@ export interface InsightSummary {
   as_of: string;
   final: boolean;
   timer: { running: boolean; elapsed_ms: number; requires: string[] | null; segments: number };
-  counts: { participants: number; connected: number; calls: number; instances: number; recordings: number };
+  counts: {
+    participants: number;
+    connected: number;
+    calls: number;
+    instances: number;
+    recordings: number;
+    interruptions: number;
+  };
 }
 
 /**
@@ -96,6 +126,8 @@ export interface MeetingDelta {
   instances?: InstanceInsight[];
   /** The recordings, when they changed. */
   recordings?: Insight['recordings'];
+  /** The interruptions, when they changed. */
+  interruptions?: Insight['interruptions'];
   /** Timer segments from index `from` on replace the old ones from there. */
   segments?: { from: number; items: TimerSegment[] };
 }
@@ -146,6 +178,8 @@ export function summarize(i: Insight): InsightSummary {
       calls,
       instances: i.instances.length,
       recordings: i.recordings.length,
+      // An insight stored before interruptions existed has none.
+      interruptions: i.interruptions?.length ?? 0,
     },
   };
 }
@@ -257,6 +291,7 @@ export function diffInsight(prev: Insight | null, next: Insight, epoch: string, 
   if (before.size) d.removed = [...before.keys()];
   if (!sameValue(prev.instances, next.instances)) d.instances = next.instances;
   if (!sameValue(prev.recordings, next.recordings)) d.recordings = next.recordings;
+  if (!sameValue(prev.interruptions ?? [], next.interruptions ?? [])) d.interruptions = next.interruptions;
   const a = prev.timer.segments;
   const b = next.timer.segments;
   let from = 0;
@@ -317,6 +352,7 @@ export function applyMeetingDelta(state: MeetingState | null, d: MeetingDelta): 
     participants,
     timer: { running: s.timer.running, elapsed_ms: s.timer.elapsed_ms, requires: s.timer.requires, segments: segs },
     recordings: d.recordings ?? prev.recordings,
+    interruptions: d.interruptions ?? prev.interruptions ?? [],
     as_of: s.as_of,
     final: s.final,
   };

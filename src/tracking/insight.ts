@@ -5,9 +5,19 @@
 // moment, so the segments of the full timeline cut at `at` are exactly the
 // segments one would get by folding only the facts up to `at`.
 import { iso } from '../util/iso.js';
-import type { MeetingFold } from './fold.js';
+import { isInstance, type MeetingFold } from './fold.js';
+import {
+  type CallIdentity,
+  type IdentityCall,
+  type IdentityEpoch,
+  identityEpochs,
+  joinerOf,
+  type MatchedBy,
+} from './identity.js';
 import { type InstanceView, instanceOf, statusAt } from './instances.js';
+import { failedDials, type InterruptionFact, interruptionsOf } from './interruptions.js';
 import type { Roster } from './roster.js';
+import { type TimerPiece, timerSegments } from './timer.js';
 import type { CallInsight, Insight } from './types.js';
 
 interface CallRow {
@@ -23,11 +33,30 @@ interface CallRow {
   closed: CallInsight | null;
 }
 
+/** A call with what it claims about its participant and how it ended. */
+interface BaseCall extends CallRow, IdentityCall {
+  /** Claimed key before any identity rule: person, else uri, else call (loose quits are paired by it). */
+  claimedKey: string;
+  /** The conf.quit's error: the call was lost. */
+  error: string | null;
+  /** The lost call's own quit time (before clipping to its instance): the drop is known from then. */
+  lostAt: number | null;
+}
+
+/** What a participant row says about its person, from its first k + 1 calls (what is known once call k has joined). */
+interface RowFacts {
+  person: string | null;
+  /** The first role its calls claim, in join order. */
+  role: string | null;
+  /** The strongest tie of its calls: code, then user_data, then roster. */
+  matchedBy: MatchedBy | null;
+  conflict: boolean;
+}
+
 interface ParticipantRow {
   key: string;
-  person: string | null;
-  role: string | null;
-  matched: boolean;
+  /** factsUpTo[k]: the row as known once its calls 0..k have joined. */
+  factsUpTo: RowFacts[];
   calls: CallRow[];
   joins: Float64Array;
   /** Effective quit per call (Infinity = never), same order as joins. */
@@ -38,11 +67,20 @@ interface ParticipantRow {
   partUriUpTo: (string | null)[];
 }
 
+/** The participants and interruptions under one identity resolution, which holds from `from` on. */
+interface IdentityView {
+  from: number;
+  participants: ParticipantRow[];
+  firstJoins: Float64Array;
+  interruptions: InterruptionFact[];
+}
+
 export interface MeetingIndex {
   id: string;
   instances: InstanceView[];
-  participants: ParticipantRow[];
-  firstJoins: Float64Array;
+  /** Ordered by `from`; the first from −Infinity. Usually one: bindings and identity conflicts add more. */
+  views: IdentityView[];
+  viewFrom: Float64Array;
   requires: string[] | null;
   segStart: Float64Array;
   segEnd: Float64Array;
@@ -65,23 +103,17 @@ function upperBound(a: Float64Array, x: number): number {
   return lo;
 }
 
-export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaultRequires: readonly string[]): MeetingIndex {
-  const instances = [...fold.conferences.values()].map(instanceOf);
-  instances.sort((a, b) => a.visibleFrom - b.visibleFrom || (a.id < b.id ? -1 : 1));
-  const inst = new Map(instances.map((i) => [i.id, i]));
-
-  // Calls grouped by participant (user_data person, else roster by contact, else the uri).
-  const byKey = new Map<string, { person: string | null; role: string | null; calls: (CallRow & { role: string | null })[] }>();
+/** The calls of the fold with their effective quits (loose quits paired, clipped to their instance). */
+function baseCalls(fold: MeetingFold, roster: Roster, inst: Map<string, InstanceView>): BaseCall[] {
+  const calls: BaseCall[] = [];
+  const byClaim = new Map<string, BaseCall[]>();
   // (No object per lookup: this runs for every call of every changed meeting on each push.)
   for (const c of fold.calls.values()) {
     const join = c.joinFromQuit ?? c.joinFromJoined;
     if (join === null) continue;
     const e = roster.entry(c.person, c.part_uri);
-    const person = c.person ?? e?.person ?? null;
-    const key = person ?? c.part_uri ?? `call:${c.call_id}`;
-    let p = byKey.get(key);
-    if (!p) byKey.set(key, (p = { person, role: null, calls: [] }));
-    p.calls.push({
+    const claimed = c.person ?? e?.person ?? null;
+    const call: BaseCall = {
       call_id: c.call_id,
       instance_id: c.conference,
       join,
@@ -89,58 +121,88 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
       joinIso: '',
       quitIso: null,
       part_uri: c.part_uri,
-      role: c.role ?? e?.role ?? null,
       closed: null,
-    });
+      claimed,
+      claimedBy: c.person !== null ? 'user_data' : e ? 'roster' : null,
+      role: c.role ?? e?.role ?? null,
+      claimedKey: claimed ?? c.part_uri ?? `call:${c.call_id}`,
+      error: c.error ?? null,
+      lostAt: c.error != null ? c.quit : null,
+    };
+    calls.push(call);
+    let l = byClaim.get(call.claimedKey);
+    if (!l) byClaim.set(call.claimedKey, (l = []));
+    l.push(call);
   }
   // Quits that name no call close the participant's latest call that joined before them.
   for (const q of fold.looseQuits.values()) {
     const person = q.person ?? roster.entry(q.person, q.part_uri)?.person ?? null;
-    const p = byKey.get(person ?? q.part_uri ?? 'call:');
-    if (!p) continue;
-    let best: CallRow | null = null;
-    for (const c of p.calls) {
+    let best: BaseCall | null = null;
+    for (const c of byClaim.get(person ?? q.part_uri ?? 'call:') ?? []) {
       if (c.instance_id === q.conference && c.join <= q.quit && (!best || c.join > best.join)) best = c;
     }
     if (best) best.quit = best.quit === null ? q.quit : Math.min(best.quit, q.quit);
   }
+  for (const c of calls) {
+    const i = inst.get(c.instance_id);
+    let q = c.quit;
+    if (i?.failed) q ??= c.join;
+    else if (i && i.end !== null) q = q === null ? i.end : Math.min(q, i.end);
+    if (q !== null && q < c.join) q = c.join;
+    c.quit = q;
+    c.joinIso = iso(c.join);
+    c.quitIso = iso(q);
+    c.closed =
+      q === null
+        ? null
+        : { call_id: c.call_id, instance_id: c.instance_id, join_time: c.joinIso, quit_time: c.quitIso, duration_ms: q - c.join };
+  }
+  return calls;
+}
 
-  const participants: ParticipantRow[] = [];
-  for (const [key, p] of byKey) {
+const MATCH_RANK: Record<MatchedBy, number> = { code: 3, user_data: 2, roster: 1 };
+
+/** Participant rows of one resolution: calls grouped by their identity's key, ordered by first join. */
+function participantRows(calls: readonly BaseCall[], ids: readonly CallIdentity[]): ParticipantRow[] {
+  const byKey = new Map<string, { calls: BaseCall[]; ids: CallIdentity[] }>();
+  calls.forEach((c, i) => {
+    const id = ids[i];
+    let g = byKey.get(id.key);
+    if (!g) byKey.set(id.key, (g = { calls: [], ids: [] }));
+    g.calls.push(c);
+    g.ids.push(id);
+  });
+  const rows: ParticipantRow[] = [];
+  for (const [key, g] of byKey) {
+    const own = g.calls.map((c, k) => ({ c, id: g.ids[k] }));
     // Most participants have one or two calls: Array#sort allocates scratch space even for those.
-    if (p.calls.length > 2) p.calls.sort(byJoin);
-    else if (p.calls.length === 2 && byJoin(p.calls[0], p.calls[1]) > 0) p.calls.reverse();
-    let role: string | null = null;
-    for (const c of p.calls) {
-      role ??= c.role;
-      const i = inst.get(c.instance_id);
-      let q = c.quit;
-      if (i?.failed) q ??= c.join;
-      else if (i && i.end !== null) q = q === null ? i.end : Math.min(q, i.end);
-      if (q !== null && q < c.join) q = c.join;
-      c.quit = q;
-      c.joinIso = iso(c.join);
-      c.quitIso = iso(q);
-      c.closed =
-        q === null
-          ? null
-          : {
-              call_id: c.call_id,
-              instance_id: c.instance_id,
-              join_time: c.joinIso,
-              quit_time: c.quitIso,
-              duration_ms: q - c.join,
-            };
+    if (own.length > 2) own.sort((a, b) => byJoin(a.c, b.c));
+    else if (own.length === 2 && byJoin(own[0].c, own[1].c) > 0) own.reverse();
+    const factsUpTo: RowFacts[] = [];
+    let f: RowFacts = { person: null, role: null, matchedBy: null, conflict: false };
+    for (const { id } of own) {
+      const stronger = id.matchedBy !== null && (f.matchedBy === null || MATCH_RANK[id.matchedBy] > MATCH_RANK[f.matchedBy]);
+      const next: RowFacts = {
+        person: f.person ?? id.person,
+        role: f.role ?? id.role,
+        matchedBy: stronger ? id.matchedBy : f.matchedBy,
+        conflict: f.conflict || id.conflict,
+      };
+      // Most rows never change after their first call: share the object.
+      const same =
+        next.person === f.person && next.role === f.role && next.matchedBy === f.matchedBy && next.conflict === f.conflict;
+      f = factsUpTo.length > 0 && same ? f : next;
+      factsUpTo.push(f);
     }
     // Plain loops: TypedArray.from with a map function goes through the iterator protocol per element.
-    const n = p.calls.length;
+    const n = own.length;
     const joins = new Float64Array(n);
     const quits = new Float64Array(n);
     const desc = new Array<CallInsight>(n);
     const partUriUpTo = new Array<string | null>(n);
     let uri: string | null = null;
     for (let k = 0; k < n; k++) {
-      const c = p.calls[k];
+      const c = own[k].c;
       joins[k] = c.join;
       quits[k] = c.quit ?? Number.POSITIVE_INFINITY;
       desc[n - 1 - k] = c.closed ?? {
@@ -152,25 +214,52 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
       };
       partUriUpTo[k] = uri = c.part_uri ?? uri;
     }
-    participants.push({
+    rows.push({
       key,
-      person: p.person,
-      role,
-      matched: p.person !== null,
-      calls: p.calls,
+      factsUpTo,
+      calls: own.map((o) => o.c),
       joins,
       quits,
       desc,
       partUriUpTo,
     });
   }
-  participants.sort((a, b) => a.joins[0] - b.joins[0] || (a.key < b.key ? -1 : 1));
+  rows.sort((a, b) => a.joins[0] - b.joins[0] || (a.key < b.key ? -1 : 1));
+  return rows;
+}
+
+export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaultRequires: readonly string[]): MeetingIndex {
+  const instances = [...fold.conferences.values()].filter(isInstance).map(instanceOf);
+  instances.sort((a, b) => a.visibleFrom - b.visibleFrom || (a.id < b.id ? -1 : 1));
+  const inst = new Map(instances.map((i) => [i.id, i]));
+  const calls = baseCalls(fold, roster, inst);
+  const epochs = identityEpochs(calls, [...fold.bindings.values()], roster);
+  const failed = failedDials(fold.dials.values());
+
+  const views: IdentityView[] = epochs.map((ep) => {
+    const participants = participantRows(calls, ep.ids);
+    const keyed = calls.map((c, i) => ({
+      key: ep.ids[i].key,
+      person: ep.ids[i].person,
+      joiner: joinerOf(c),
+      join: c.join,
+      quit: c.quit ?? Number.POSITIVE_INFINITY,
+      error: c.error,
+      lostAt: c.lostAt,
+    }));
+    return {
+      from: ep.from,
+      participants,
+      firstJoins: new Float64Array(participants.map((p) => p.joins[0])),
+      interruptions: interruptionsOf(keyed, instances, failed, roster),
+    };
+  });
 
   // The meeting's own rule: the earliest instance that carries timer_requires wins over the config.
   const own = instances.find((i) => i.timerRequires !== null)?.timerRequires ?? null;
   const reqList = own ?? (defaultRequires.length ? [...new Set(defaultRequires)] : null);
   const requires = reqList && reqList.length > 0 ? [...new Set(reqList)].sort() : null;
-  const seg = timerSegments(participants, inst, requires);
+  const seg = timerSegments(...timerPieces(calls, epochs, inst), requires);
 
   const recordings = [...fold.recordings.values()]
     .map((r) => ({ instance_id: r.conference, begin: r.begin, end: r.end }))
@@ -179,8 +268,8 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
   return {
     id,
     instances,
-    participants,
-    firstJoins: new Float64Array(participants.map((p) => p.joins[0])),
+    views,
+    viewFrom: Float64Array.from(views, (v) => v.from),
     requires,
     ...seg,
     segObjs: Array.from(seg.segStart, (st, k) => ({
@@ -194,70 +283,39 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
 
 const byJoin = (a: CallRow, b: CallRow): number => a.join - b.join || (a.call_id < b.call_id ? -1 : 1);
 
-/** Sweeps call intervals (clipped to their open instance) and returns the maximal intervals where the rule held. */
-function timerSegments(
-  participants: readonly ParticipantRow[],
+/**
+ * Call intervals (clipped to their open instance) as timer pieces: a call is
+ * cut where the identity resolution changes, each piece counting for the
+ * participant it belonged to then, with the role the call claimed then (a
+ * participant counts for a role while one of its calls with that role is open).
+ */
+function timerPieces(
+  calls: readonly BaseCall[],
+  epochs: readonly IdentityEpoch[],
   inst: Map<string, InstanceView>,
-  requires: string[] | null,
-): { segStart: Float64Array; segEnd: Float64Array; segSum: Float64Array } {
-  const times: number[] = [];
-  const deltas: number[] = [];
-  const who: number[] = [];
-  participants.forEach((p, pi) => {
-    for (const c of p.calls) {
-      const i = inst.get(c.instance_id);
-      if (!i || i.failed || i.begin === null) continue;
-      const s = Math.max(c.join, i.begin);
-      const e = c.quit ?? Number.POSITIVE_INFINITY;
-      if (e <= s) continue;
-      times.push(s);
-      deltas.push(1);
-      who.push(pi);
-      if (e !== Number.POSITIVE_INFINITY) {
-        times.push(e);
-        deltas.push(-1);
-        who.push(pi);
-      }
+): [TimerPiece[], number] {
+  const slots = new Map<string, number>();
+  const slotOf = (key: string): number => {
+    let s = slots.get(key);
+    if (s === undefined) slots.set(key, (s = slots.size));
+    return s;
+  };
+  const pieces: TimerPiece[] = [];
+  calls.forEach((c, i) => {
+    const ins = inst.get(c.instance_id);
+    if (!ins || ins.failed || ins.begin === null) return;
+    const s = Math.max(c.join, ins.begin);
+    const e = c.quit ?? Number.POSITIVE_INFINITY;
+    if (e <= s) return;
+    for (let k = 0; k < epochs.length; k++) {
+      const from = Math.max(s, epochs[k].from);
+      const to = Math.min(e, k + 1 < epochs.length ? epochs[k + 1].from : Number.POSITIVE_INFINITY);
+      if (to <= from) continue;
+      const id = epochs[k].ids[i];
+      pieces.push({ start: from, end: to, slot: slotOf(id.key), role: id.role });
     }
   });
-  const order = new Uint32Array(times.length);
-  for (let k = 0; k < order.length; k++) order[k] = k;
-  order.sort((a, b) => times[a] - times[b]);
-  const open = new Int32Array(participants.length);
-  const roleIdx = participants.map((p) => (requires && p.role !== null ? requires.indexOf(p.role) : -1));
-  const roleCount = new Int32Array(requires?.length ?? 0);
-  let connected = 0;
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let running = false;
-  for (let k = 0; k < order.length; ) {
-    const t = times[order[k]];
-    for (; k < order.length && times[order[k]] === t; k++) {
-      const j = order[k];
-      const pi = who[j];
-      const before = open[pi];
-      open[pi] += deltas[j];
-      if (before === 0 && open[pi] > 0) {
-        connected++;
-        if (roleIdx[pi] >= 0) roleCount[roleIdx[pi]]++;
-      } else if (before > 0 && open[pi] === 0) {
-        connected--;
-        if (roleIdx[pi] >= 0) roleCount[roleIdx[pi]]--;
-      }
-    }
-    const holds = requires ? roleCount.every((n) => n > 0) : connected >= 2;
-    if (holds && !running) {
-      starts.push(t);
-      running = true;
-    } else if (!holds && running) {
-      ends.push(t);
-      running = false;
-    }
-  }
-  if (running) ends.push(Number.POSITIVE_INFINITY);
-  const segSum = new Float64Array(starts.length + 1);
-  for (let i = 0; i < starts.length; i++) segSum[i + 1] = segSum[i] + (ends[i] - starts[i]);
-  return { segStart: Float64Array.from(starts), segEnd: Float64Array.from(ends), segSum };
+  return [pieces, slots.size];
 }
 
 /** The insight as of `at` (epoch ms): only facts whose own time is ≤ at count. */
@@ -270,12 +328,14 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
       begin_time: iso(i.begin),
       end_time: i.end !== null && i.end <= at ? iso(i.end) : null,
       status: (i.failed ? 'failed' : i.end !== null && i.end <= at ? 'ended' : 'live') as 'live' | 'ended' | 'failed',
-      error: i.error,
+      // An instance that ended with an error tells it from its end on.
+      error: i.failed || (i.end !== null && i.end <= at) ? i.error : null,
     }));
+  const view = ix.views[Math.max(0, upperBound(ix.viewFrom, at) - 1)];
   const participants: Insight['participants'] = [];
-  const np = upperBound(ix.firstJoins, at);
+  const np = upperBound(view.firstJoins, at);
   for (let pi = 0; pi < np; pi++) {
-    const p = ix.participants[pi];
+    const p = view.participants[pi];
     const n = upperBound(p.joins, at);
     const len = p.desc.length;
     const calls = p.desc.slice(len - n);
@@ -301,12 +361,15 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
       };
     }
     const partUri = n > 0 ? p.partUriUpTo[n - 1] : null;
+    const f = p.factsUpTo[Math.max(0, n - 1)];
     participants.push({
       key: p.key,
-      person: p.person,
-      role: p.role,
+      person: f.person,
+      role: f.role,
       part_uri: partUri,
-      matched: p.matched,
+      matched: f.person !== null,
+      matched_by: f.matchedBy,
+      identity_conflict: f.conflict,
       connected,
       total_ms: total,
       calls,
@@ -328,6 +391,17 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
   const recordings = ix.recordings
     .filter((r) => r.end <= at)
     .map((r) => ({ instance_id: r.instance_id, begin_time: iso(r.begin), end_time: iso(r.end) }));
+  const interruptions: Insight['interruptions'] = [];
+  for (const x of view.interruptions) {
+    if (x.at > at) break;
+    interruptions.push({
+      at: iso(x.at),
+      kind: x.kind,
+      participant: x.participant,
+      reason: x.reason,
+      duration_ms: x.back <= at ? x.back - x.at : null,
+    });
+  }
   return {
     id: ix.id,
     status: st.status,
@@ -338,6 +412,7 @@ export function insightAt(ix: MeetingIndex, at: number): Insight {
     participants,
     timer: { running, elapsed_ms: elapsed, requires: ix.requires, segments },
     recordings,
+    interruptions,
     as_of: iso(at),
     final: (st.status === 'ended' || st.status === 'failed') && at >= ix.lastAt,
   };

@@ -136,6 +136,14 @@ export const TRACKING_MIGRATIONS: Migration[] = [
       db.exec('DROP INDEX tracking_events_dedup');
     },
   },
+  {
+    version: 6,
+    name: 'tracking: stored final insights lack interruptions and identity fields, recompute them',
+    // The next read of each ended meeting folds it again and stores the new shape.
+    up(db: Db) {
+      db.exec('UPDATE tracking_meetings SET final_dirty = 1 WHERE final_insight IS NOT NULL');
+    },
+  },
 ];
 
 /** Events per INSERT statement (11 values each: well under SQLite's bound-parameter limit). */

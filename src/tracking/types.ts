@@ -146,6 +146,8 @@ export type {
   Insight,
   InsightSummary,
   InstanceInsight,
+  InterruptionInsight,
+  MatchedBy,
   MeetingDelta,
   MeetingState,
   MeetingStatus,
