@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentContext } from '../src/app-context.js';
 import { AlertsFeature, createSync } from '../src/sync/index.js';
+import { createTracking, type DialRecord, type TrackingFeature } from '../src/tracking/index.js';
 import type { AlertMessage, EventMessage } from '../src/sync/topics.js';
 import { FakeClock } from '../src/util/clock.js';
 import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
@@ -60,6 +61,8 @@ async function setup(alertsToml: string): Promise<Setup> {
         feature = new AlertsFeature(ctx, ctx.config.alerts!, () => disk.freeMb * 1024 * 1024);
         return feature;
       },
+      // Only with a [tracking] table (the dial_failed cases).
+      createTracking,
     ],
   });
   cleanups.push(() => a.stop());
@@ -196,6 +199,79 @@ describe('alerts', () => {
     disk.freeMb = 1200;
     clock.advance(60_000);
     expect(alerts[1]).toMatchObject({ kind: 'disk_low', state: 'cleared' });
+  });
+
+  it('a failed dial-out to someone on the roster raises dial_failed (bus, events, Slack); a stranger does not; a connected redial clears', async () => {
+    const hook = await slackHook();
+    cleanups.push(() => hook.close());
+    const { a, alerts, events } = await setup(`slack_webhook_url = "${hook.url}"\n\n[tracking]\npublish_delay_ms = 0\n`);
+    const tracking = a.agent.feature<TrackingFeature>('tracking') as TrackingFeature;
+    tracking.schedule({ id: 'M-7', title: 'Review', roster: [{ person: 'erin', role: 'expert', contacts: ['+15005550006'] }] });
+    const at = Date.UTC(2026, 2, 2, 9, 5, 0);
+    const dial = (call_sid: string, status: DialRecord['status'], over: Partial<DialRecord> = {}) =>
+      tracking.recordDial({
+        meeting: 'M-7',
+        call_sid,
+        status,
+        sequence: 3,
+        person: null,
+        number: '+15005550006',
+        reason: null,
+        at,
+        ...over,
+      });
+    dial('CA1', 'busy', { reason: '486' });
+    dial('CA1', 'busy', { reason: '486' }); // Twilio's repeat: one alert
+    dial('CA9', 'no-answer', { number: '+15005550009' }); // not on the roster
+    expect(alerts.map((x) => [x.kind, x.key, x.state])).toEqual([['dial_failed', 'M-7/erin', 'raised']]);
+    expect(alerts[0]).toMatchObject({ data: { meeting: 'M-7', person: 'erin', status: 'busy', reason: '486', call_sid: 'CA1' } });
+    expect(alerts[0].message).toBe('dial-out to erin for meeting M-7 failed (busy: 486)');
+    expect(events.map((e) => e.type)).toEqual(['alert.raised']);
+    await vi.waitFor(() =>
+      expect(hook.posts).toEqual([
+        '[test-room] WARNING dial_failed (M-7/erin): dial-out to erin for meeting M-7 failed (busy: 486)',
+      ]),
+    );
+    dial('CA2', 'in-progress', { person: 'erin', number: null, sequence: 2 });
+    expect(alerts.map((x) => [x.kind, x.key, x.state])).toEqual([
+      ['dial_failed', 'M-7/erin', 'raised'],
+      ['dial_failed', 'M-7/erin', 'cleared'],
+    ]);
+    // Shown in the insight too.
+    expect(tracking.insight('M-7', at + 1).interruptions).toEqual([
+      {
+        at: new Date(at).toISOString(),
+        kind: 'dial_failed',
+        participant: '+15005550009',
+        reason: 'no-answer',
+        duration_ms: null,
+      },
+      { at: new Date(at).toISOString(), kind: 'dial_failed', participant: 'erin', reason: 'busy: 486', duration_ms: null },
+    ]);
+  });
+
+  it('the meeting ending clears its dial_failed alerts', async () => {
+    const { a, alerts } = await setup('\n[tracking]\npublish_delay_ms = 0\n');
+    const tracking = a.agent.feature<TrackingFeature>('tracking') as TrackingFeature;
+    tracking.schedule({ id: 'M-8', roster: [{ person: 'erin' }] });
+    const t = Date.UTC(2026, 2, 2, 9, 0, 0) / 1000;
+    tracking.ingest({ event: 'conf.create.succ', id: 'c8', begin_time: t, user_data: '{"meeting":"M-8"}' }, 'test');
+    tracking.recordDial({
+      meeting: 'M-8',
+      call_sid: 'CA1',
+      status: 'failed',
+      sequence: 1,
+      person: 'erin',
+      number: null,
+      reason: null,
+      at: t * 1000 + 5,
+    });
+    expect(alerts.map((x) => x.state)).toEqual(['raised']);
+    tracking.ingest({ event: 'conf.end', id: 'c8', begin_time: t, end_time: t + 60, error: null }, 'test');
+    expect(alerts.map((x) => [x.key, x.state])).toEqual([
+      ['M-8/erin', 'raised'],
+      ['M-8/erin', 'cleared'],
+    ]);
   });
 
   it('posts to Slack, at most once per kind per interval, summing up the rest; never logs the URL', async () => {

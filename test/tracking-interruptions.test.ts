@@ -1,8 +1,17 @@
 // Interruptions (dropped calls, failed dial-outs, failed instances), code
 // bindings and identity conflicts in the insight, as of any moment.
-import { describe, expect, it } from 'vitest';
+import { Value } from '@sinclair/typebox/value';
+import fc from 'fast-check';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyMeetingDelta, type MeetingState } from '../src/client/meeting-deltas.js';
+import { Bus, RoomEvents } from '../src/state/bus.js';
+import { Store } from '../src/store/db.js';
+import { TrackingSectionSchema } from '../src/tracking/config.js';
 import { insightAt, type MeetingIndex } from '../src/tracking/insight.js';
-import type { Insight, RosterEntry } from '../src/tracking/types.js';
+import { TrackingService } from '../src/tracking/service.js';
+import type { Insight, MeetingDelta, RosterEntry } from '../src/tracking/types.js';
+import { FakeClock } from '../src/util/clock.js';
 import { indexes } from './support/tracking-fold.js';
 
 const B = 1_700_000_000;
@@ -327,5 +336,131 @@ describe('identity_conflict', () => {
   it('the default timer counts the two joiners as two participants', () => {
     const i = one([create(0), joined('x', 10, 'sip:a', 'erin'), joined('y', 50, 'sip:b', 'erin')]);
     expect(i.timer.segments).toEqual([{ start: R(50), end: null }]);
+  });
+});
+
+describe('the worked example of docs/tracking.md (offsets in seconds after 10:00:00)', () => {
+  const roster = [
+    { person: 'erin', role: 'expert', contacts: ['+15005550006'] },
+    { person: 'alice', role: 'client', contacts: ['+71'] },
+  ];
+  const evs = [
+    create(0),
+    joined('a', 10, '+71'),
+    dial('CA1', 'ringing', 1, 12, 'erin'),
+    dial('CA1', 'no-answer', 2, 40, 'erin'),
+    dial('CA2', 'in-progress', 2, 60, 'erin'),
+    joined('p', 62, '+7999'),
+    bind('+7999', 'erin', 90),
+    quit('p', 62, 120, '+7999', null, null, 'media timeout'),
+    joined('p2', 150, '+7999'),
+  ];
+  const opts = { roster, requires: ['client', 'expert'] };
+
+  it('gives the interruptions, the binding and the timer the example states', () => {
+    const i = one(evs, ms(200), opts);
+    expect(i.interruptions).toEqual([
+      { at: R(40), kind: 'dial_failed', participant: 'erin', reason: 'no-answer', duration_ms: 22_000 },
+      { at: R(120), kind: 'dropped', participant: 'erin', reason: 'media timeout', duration_ms: 30_000 },
+    ]);
+    expect(row(i, 'erin')).toMatchObject({ matched_by: 'code', role: 'expert', connected: true });
+    expect(i.timer.segments).toEqual([
+      { start: R(90), end: R(120) },
+      { start: R(150), end: null },
+    ]);
+  });
+
+  it('as of 10:01:20 and 10:01:40', () => {
+    const before = one(evs, ms(80), opts);
+    expect(row(before, '+7999')).toMatchObject({ matched: false, role: null });
+    expect(before.timer.elapsed_ms).toBe(0);
+    expect(before.interruptions[0].duration_ms).toBeNull();
+    const after = one(evs, ms(100), opts);
+    expect(row(after, 'erin')).toMatchObject({ matched_by: 'code' });
+    expect(after.timer.elapsed_ms).toBe(10_000);
+  });
+});
+
+// ---- through the service: SQLite log, cached folds, pushed deltas --------------------------------
+
+function service() {
+  const clock = new FakeClock(ms(1000));
+  const store = new Store(':memory:');
+  stores.push(store);
+  const cfg = Value.Default(TrackingSectionSchema, { publish_delay_ms: 0 }) as never;
+  const bus = new Bus();
+  const deltas: MeetingDelta[] = [];
+  bus.subscribe((m) => m.topic === 'meetings' && deltas.push(m.data as MeetingDelta));
+  const svc = new TrackingService({ store, bus, events: new RoomEvents(), clock, logger: pino({ level: 'silent' }) }, cfg);
+  return { svc, clock, deltas };
+}
+const stores: Store[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+/** Sends one record the way its source does: a webhook event, a Twilio status or a binding. */
+function send(svc: TrackingService, r: Record<string, unknown>): void {
+  if (r.event !== undefined) svc.ingest(r, 'conference');
+  else if (r.call_sid !== undefined) svc.recordDial(r as never);
+  else svc.recordBinding(r as never);
+}
+
+describe('through the service', () => {
+  const roster = [
+    { person: 'erin', role: 'expert', contacts: ['+15005550006'] },
+    { person: 'alice', role: 'client', contacts: ['+71'] },
+  ];
+  const records: Record<string, unknown>[] = [
+    create(0),
+    joined('a', 10, '+71'),
+    dial('CA1', 'ringing', 1, 12, 'erin'),
+    dial('CA1', 'no-answer', 2, 40, 'erin'),
+    dial('CA2', 'in-progress', 2, 60, 'erin'),
+    joined('p', 62, '+7999'),
+    bind('+7999', 'erin', 90),
+    quit('p', 62, 120, '+7999', null, null, 'media timeout'),
+    joined('p2', 150, '+7999'),
+    joined('g1', 20, 'sip:x', 'bob'),
+    joined('g2', 30, 'sip:y', 'bob'),
+    end(0, 400, 'c1', null),
+  ];
+
+  it('interruptions and bindings are the same for any delivery order and duplicates, and the deltas rebuild the insight', () => {
+    const ref = service();
+    ref.svc.schedule({ id: 'M', roster });
+    for (const r of records) send(ref.svc, r);
+    const want = ref.svc.insight('M');
+    expect(want.interruptions.map((x) => [x.kind, x.participant, x.duration_ms])).toEqual([
+      ['dial_failed', 'erin', 22_000],
+      ['dropped', 'erin', 30_000],
+    ]);
+    expect(want.participants.map((p) => [p.key, p.matched_by, p.identity_conflict])).toEqual([
+      ['alice', 'roster', false],
+      ['bob#x', 'user_data', true],
+      ['bob#y', 'user_data', true],
+      ['erin', 'code', false],
+    ]);
+    fc.assert(
+      fc.property(fc.func(fc.integer()), fc.array(fc.nat(), { maxLength: 6 }), (key, dups) => {
+        const got = service();
+        got.svc.schedule({ id: 'M', roster });
+        const order = [...records, ...dups.map((i) => records[i % records.length])].sort((a, b) => key(a) - key(b));
+        let state: MeetingState | null = null;
+        for (const r of order) {
+          send(got.svc, r);
+          got.clock.advance(0);
+          // (Events of c1 that came before its create event are filed under meeting "c1" meanwhile.)
+          for (const d of got.deltas.splice(0).filter((x) => x.id === 'M')) {
+            const o = applyMeetingDelta(state, d);
+            if (o.kind === 'applied') state = o.state;
+            else expect(o.kind).not.toBe('gap');
+          }
+        }
+        expect({ ...got.svc.insight('M'), as_of: '' }).toEqual({ ...want, as_of: '' });
+        expect(state?.insight).toEqual(got.svc.insight('M'));
+      }),
+      { numRuns: 40 },
+    );
   });
 });

@@ -208,6 +208,11 @@ export class AlertsFeature implements Feature, AlertSink {
   private onEvent(e: RoomEvent): void {
     const d = e.data;
     const device = typeof d.device === 'string' ? d.device : undefined;
+    if (e.type === 'meeting.dial') {
+      this.onDial(d);
+      return;
+    }
+    if (e.type === 'meeting.status' && (d.status === 'ended' || d.status === 'failed')) this.clearDials(str(d.meeting_id));
     if (e.type.startsWith('meeting.') || e.type.startsWith('calendar.')) this.onMeetingInfo(d);
     if (!device || this.ctx.devices.get(device)?.kind !== 'recorder') {
       if (/^(recorder|recording)\.(failed|error|alert)$/.test(e.type)) {
@@ -250,6 +255,40 @@ export class AlertsFeature implements Feature, AlertSink {
         { device, event: e.type },
         'critical',
       );
+    }
+  }
+
+  /**
+   * A dial-out status from meeting tracking: a failed call to someone on the
+   * meeting's roster raises `dial_failed`; a later call to them that connects
+   * (`in-progress`) clears it, and so does the meeting's end.
+   */
+  private onDial(d: Record<string, unknown>): void {
+    const meeting = str(d.meeting_id);
+    const who = str(d.person) ?? str(d.number);
+    if (!meeting || !who) return;
+    const key = `${meeting}/${who}`;
+    if (d.failed === true && d.expected === true) {
+      const why = str(d.reason) ? `${String(d.status)}: ${String(d.reason)}` : String(d.status);
+      this.raise('dial_failed', key, `dial-out to ${who} for meeting ${meeting} failed (${why})`, {
+        meeting,
+        person: d.person ?? null,
+        number: d.number ?? null,
+        call_sid: d.call_sid ?? null,
+        status: d.status,
+        reason: d.reason ?? null,
+      });
+    } else if (d.status === 'in-progress') {
+      this.clear('dial_failed', key, `dial-out to ${who} for meeting ${meeting} connected`, { call_sid: d.call_sid ?? null });
+    }
+  }
+
+  private clearDials(meeting: string | undefined): void {
+    if (!meeting) return;
+    for (const a of this.active()) {
+      if (a.kind === 'dial_failed' && a.data.meeting === meeting) {
+        this.clear('dial_failed', a.key, `meeting ${meeting} is over`);
+      }
     }
   }
 

@@ -63,7 +63,9 @@ export type AlertKind =
   /** An applied config failed its health check and the agent went back to the version before (key `config`). */
   | 'config_rolled_back'
   /** The config file on disk was refused at SIGHUP or by the file watch (invalid, or needs a restart). */
-  | 'config_refused';
+  | 'config_refused'
+  /** A dial-out to a participant on the meeting's roster failed (busy, failed, no-answer, canceled); key `<meeting>/<person or number>`. */
+  | 'dial_failed';
 
 /** `<prefix>/<room>/state`, retained: the room at a glance. */
 export interface StateMessage {

@@ -8,12 +8,23 @@ import { MeetingCache } from './cache.js';
 import { EventCommitter, type EventGroup, type IncomingEvent, type IngestResult } from './commit.js';
 import type { TrackingConfig } from './config.js';
 import { insightAt } from './insight.js';
+import { DIAL_FAILURES } from './interruptions.js';
 import { InsightPublisher } from './publish.js';
+import { Roster } from './roster.js';
 import { bindingText, dialText, EventInputError, parseBinding, parseConfEvent, parseDial, parseTime } from './parse.js';
 import { eventTexts } from './raw.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { iso } from '../util/iso.js';
-import type { BindingRecord, DialRecord, Insight, MeetingState, MeetingSummary, RosterEntry, ScheduledMeeting } from './types.js';
+import type {
+  BindingRecord,
+  ConfEvent,
+  DialRecord,
+  Insight,
+  MeetingState,
+  MeetingSummary,
+  RosterEntry,
+  ScheduledMeeting,
+} from './types.js';
 
 export type { IncomingEvent, IngestResult } from './commit.js';
 
@@ -84,7 +95,37 @@ export class TrackingService {
    */
   recordDial(d: DialRecord): IngestResult {
     const ev = parseDial(d, this.ctx.clock.now());
-    return this.ingestParsed([{ ev, raw: dialText(ev) }], 'twilio');
+    const r = this.ingestParsed([{ ev, raw: dialText(ev) }], 'twilio');
+    if (r.accepted > 0) this.announceDial(ev);
+    return r;
+  }
+
+  /**
+   * Room event `meeting.dial` for each new dial status, saying whether the call
+   * failed and whether it was for a participant the meeting expects (on its
+   * roster, by person or by number): the alerts module raises `dial_failed` on it.
+   */
+  private announceDial(ev: ConfEvent): void {
+    const meeting = ev.meeting as string;
+    const roster = new Roster(this.store.roster(meeting));
+    const expected =
+      (ev.person !== null && roster.entry(ev.person, null) !== undefined) ||
+      (ev.part_uri !== null && roster.entry(null, ev.part_uri) !== undefined);
+    const person = ev.person ?? (ev.part_uri !== null ? (roster.entry(null, ev.part_uri)?.person ?? null) : null);
+    this.ctx.events.emit({
+      type: 'meeting.dial',
+      at: iso(ev.at),
+      data: {
+        meeting_id: meeting,
+        call_sid: ev.call_id,
+        status: ev.status,
+        failed: DIAL_FAILURES.has(ev.status as string),
+        expected,
+        person,
+        number: ev.part_uri,
+        reason: ev.error,
+      },
+    });
   }
 
   /**
