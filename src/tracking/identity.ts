@@ -48,6 +48,26 @@ export interface IdentityEpoch {
 export const joinerOf = (c: { call_id: string; part_uri: string | null }): string =>
   c.part_uri !== null ? normContact(c.part_uri) : `call:${c.call_id}`;
 
+/** Joiners computed on first use (normalising every call's uri on each push costs more than the rest of the rules). */
+export class Joiners {
+  private readonly cache: (string | undefined)[];
+  constructor(private readonly calls: readonly IdentityCall[]) {
+    this.cache = new Array(calls.length);
+  }
+  of(i: number): string {
+    let j = this.cache[i];
+    if (j === undefined) this.cache[i] = j = joinerOf(this.calls[i]);
+    return j;
+  }
+  /** Same joiner: equal uris need no normalising. */
+  same(i: number, k: number): boolean {
+    const a = this.calls[i].part_uri;
+    const b = this.calls[k].part_uri;
+    if (a !== null && a === b) return true;
+    return this.of(i) === this.of(k);
+  }
+}
+
 /** A key for a participant nobody claims: its uri, else its call. */
 const ownKey = (c: IdentityCall): string => c.part_uri ?? `call:${c.call_id}`;
 
@@ -63,12 +83,12 @@ function overlapKnown(a: IdentityCall, b: IdentityCall, upto: number): boolean {
 }
 
 /** The bindings in force at `at` per call: the latest binding at or before `at` (ties: the smaller person). */
-function boundAt(calls: readonly IdentityCall[], joiners: readonly string[], bindings: readonly BindingFacts[], at: number) {
-  const out: (BindingFacts | null)[] = calls.map(() => null);
+function boundAt(calls: readonly IdentityCall[], joiners: Joiners, bindings: readonly BindingFacts[], at: number) {
+  const out: (BindingFacts | null)[] = new Array(calls.length).fill(null);
   for (const b of bindings) {
     if (b.at > at) continue;
     calls.forEach((c, i) => {
-      if (!bindsCall(b, c, joiners[i])) return;
+      if (!bindsCall(b, c, joiners.of(i))) return;
       const cur = out[i];
       if (cur === null || b.at > cur.at || (b.at === cur.at && b.person < cur.person)) out[i] = b;
     });
@@ -79,14 +99,16 @@ function boundAt(calls: readonly IdentityCall[], joiners: readonly string[], bin
 /** The resolution with what is known at `at`: bindings up to it and overlaps that began by it. */
 function resolve(
   calls: readonly IdentityCall[],
-  joiners: readonly string[],
+  joiners: Joiners,
   bindings: readonly BindingFacts[],
   roster: Roster,
   at: number,
 ): CallIdentity[] {
-  const bound = boundAt(calls, joiners, bindings, at);
+  // Before any change point nothing is bound and no two joiners have overlapped: each call is what it claims.
+  const nothingKnown = at === Number.NEGATIVE_INFINITY;
+  const bound = nothingKnown ? null : boundAt(calls, joiners, bindings, at);
   const ids: CallIdentity[] = calls.map((c, i) => {
-    const b = bound[i];
+    const b = bound === null ? null : bound[i];
     if (b !== null) {
       const role = roster.entry(b.person, null)?.role ?? (c.claimed === b.person ? c.role : null);
       return { key: b.person, person: b.person, role, matchedBy: 'code', conflict: false };
@@ -94,6 +116,7 @@ function resolve(
     if (c.claimed !== null) return { key: c.claimed, person: c.claimed, role: c.role, matchedBy: c.claimedBy, conflict: false };
     return { key: ownKey(c), person: null, role: c.role, matchedBy: null, conflict: false };
   });
+  if (nothingKnown) return ids;
   // Per person, the calls claiming it (not bound) and the calls bound to it.
   const byPerson = new Map<string, { claimed: number[]; bound: number[] }>();
   ids.forEach((id, i) => {
@@ -107,21 +130,22 @@ function resolve(
     // A joiner claiming a person who was proven (by code) to be someone else connected at the same time is not that person.
     const demoted = new Set<string>();
     for (const i of g.claimed) {
-      if (g.bound.some((j) => joiners[j] !== joiners[i] && overlapKnown(calls[i], calls[j], at))) demoted.add(joiners[i]);
+      if (g.bound.some((j) => !joiners.same(i, j) && overlapKnown(calls[i], calls[j], at))) demoted.add(joiners.of(i));
     }
-    const rest = g.claimed.filter((i) => !demoted.has(joiners[i]));
+    const rest = demoted.size === 0 ? g.claimed : g.claimed.filter((i) => !demoted.has(joiners.of(i)));
     const conflicting = new Set<string>();
     for (let x = 0; x < rest.length; x++) {
       for (let y = x + 1; y < rest.length; y++) {
         const i = rest[x];
         const j = rest[y];
-        if (joiners[i] !== joiners[j] && overlapKnown(calls[i], calls[j], at)) {
-          conflicting.add(joiners[i]).add(joiners[j]);
+        if (overlapKnown(calls[i], calls[j], at) && !joiners.same(i, j)) {
+          conflicting.add(joiners.of(i)).add(joiners.of(j));
         }
       }
     }
+    if (demoted.size === 0 && conflicting.size === 0) continue;
     for (const i of g.claimed) {
-      const joiner = joiners[i];
+      const joiner = joiners.of(i);
       if (demoted.has(joiner)) {
         ids[i] = { key: ownKey(calls[i]), person: null, role: null, matchedBy: null, conflict: false };
       } else if (conflicting.has(joiner)) {
@@ -137,7 +161,7 @@ function resolve(
  * two calls of different joiners that share a candidate person (claimed, or
  * bound at any time) begin to overlap.
  */
-function changePoints(calls: readonly IdentityCall[], joiners: readonly string[], bindings: readonly BindingFacts[]): number[] {
+function changePoints(calls: readonly IdentityCall[], joiners: Joiners, bindings: readonly BindingFacts[]): number[] {
   const points = new Set<number>();
   const candidates = new Map<string, number[]>();
   const add = (person: string, i: number) => {
@@ -148,7 +172,7 @@ function changePoints(calls: readonly IdentityCall[], joiners: readonly string[]
   calls.forEach((c, i) => {
     if (c.claimed !== null) add(c.claimed, i);
     for (const b of bindings) {
-      if (bindsCall(b, c, joiners[i])) {
+      if (bindsCall(b, c, joiners.of(i))) {
         points.add(b.at);
         add(b.person, i);
       }
@@ -156,6 +180,9 @@ function changePoints(calls: readonly IdentityCall[], joiners: readonly string[]
   });
   for (const list of candidates.values()) {
     if (list.length < 2) continue;
+    // Most people join from one device all meeting long: nothing to sweep.
+    const uri = calls[list[0]].part_uri;
+    if (uri !== null && list.every((i) => calls[i].part_uri === uri)) continue;
     const order = [...new Set(list)].sort((a, b) => calls[a].join - calls[b].join);
     const open: number[] = [];
     for (const i of order) {
@@ -163,7 +190,7 @@ function changePoints(calls: readonly IdentityCall[], joiners: readonly string[]
       for (let k = open.length - 1; k >= 0; k--) {
         if ((calls[open[k]].quit ?? Number.POSITIVE_INFINITY) <= j) open.splice(k, 1);
       }
-      if (open.some((o) => joiners[o] !== joiners[i])) points.add(j);
+      if (open.some((o) => !joiners.same(o, i))) points.add(j);
       open.push(i);
     }
   }
@@ -185,8 +212,8 @@ export function identityEpochs(
   calls: readonly IdentityCall[],
   bindings: readonly BindingFacts[],
   roster: Roster,
+  joiners: Joiners = new Joiners(calls),
 ): IdentityEpoch[] {
-  const joiners = calls.map(joinerOf);
   const epochs: IdentityEpoch[] = [
     { from: Number.NEGATIVE_INFINITY, ids: resolve(calls, joiners, bindings, roster, Number.NEGATIVE_INFINITY) },
   ];

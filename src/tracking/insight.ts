@@ -6,18 +6,11 @@
 // segments one would get by folding only the facts up to `at`.
 import { iso } from '../util/iso.js';
 import { isInstance, type MeetingFold } from './fold.js';
-import {
-  type CallIdentity,
-  type IdentityCall,
-  type IdentityEpoch,
-  identityEpochs,
-  joinerOf,
-  type MatchedBy,
-} from './identity.js';
+import { type CallIdentity, type IdentityCall, type IdentityEpoch, identityEpochs, Joiners, type MatchedBy } from './identity.js';
 import { type InstanceView, instanceOf, statusAt } from './instances.js';
 import { failedDials, type InterruptionFact, interruptionsOf } from './interruptions.js';
 import type { Roster } from './roster.js';
-import { type TimerPiece, timerSegments } from './timer.js';
+import { TimerPieces, timerSegments } from './timer.js';
 import type { CallInsight, Insight } from './types.js';
 
 interface CallRow {
@@ -164,23 +157,22 @@ const MATCH_RANK: Record<MatchedBy, number> = { code: 3, user_data: 2, roster: 1
 
 /** Participant rows of one resolution: calls grouped by their identity's key, ordered by first join. */
 function participantRows(calls: readonly BaseCall[], ids: readonly CallIdentity[]): ParticipantRow[] {
-  const byKey = new Map<string, { calls: BaseCall[]; ids: CallIdentity[] }>();
-  calls.forEach((c, i) => {
-    const id = ids[i];
-    let g = byKey.get(id.key);
-    if (!g) byKey.set(id.key, (g = { calls: [], ids: [] }));
-    g.calls.push(c);
-    g.ids.push(id);
-  });
+  const byKey = new Map<string, number[]>();
+  for (let i = 0; i < calls.length; i++) {
+    const key = ids[i].key;
+    const g = byKey.get(key);
+    if (g) g.push(i);
+    else byKey.set(key, [i]);
+  }
   const rows: ParticipantRow[] = [];
-  for (const [key, g] of byKey) {
-    const own = g.calls.map((c, k) => ({ c, id: g.ids[k] }));
+  for (const [key, own] of byKey) {
     // Most participants have one or two calls: Array#sort allocates scratch space even for those.
-    if (own.length > 2) own.sort((a, b) => byJoin(a.c, b.c));
-    else if (own.length === 2 && byJoin(own[0].c, own[1].c) > 0) own.reverse();
+    if (own.length > 2) own.sort((a, b) => byJoin(calls[a], calls[b]));
+    else if (own.length === 2 && byJoin(calls[own[0]], calls[own[1]]) > 0) own.reverse();
     const factsUpTo: RowFacts[] = [];
     let f: RowFacts = { person: null, role: null, matchedBy: null, conflict: false };
-    for (const { id } of own) {
+    for (const i of own) {
+      const id = ids[i];
       const stronger = id.matchedBy !== null && (f.matchedBy === null || MATCH_RANK[id.matchedBy] > MATCH_RANK[f.matchedBy]);
       const next: RowFacts = {
         person: f.person ?? id.person,
@@ -202,7 +194,7 @@ function participantRows(calls: readonly BaseCall[], ids: readonly CallIdentity[
     const partUriUpTo = new Array<string | null>(n);
     let uri: string | null = null;
     for (let k = 0; k < n; k++) {
-      const c = own[k].c;
+      const c = calls[own[k]];
       joins[k] = c.join;
       quits[k] = c.quit ?? Number.POSITIVE_INFINITY;
       desc[n - 1 - k] = c.closed ?? {
@@ -217,7 +209,7 @@ function participantRows(calls: readonly BaseCall[], ids: readonly CallIdentity[
     rows.push({
       key,
       factsUpTo,
-      calls: own.map((o) => o.c),
+      calls: own.map((i) => calls[i]),
       joins,
       quits,
       desc,
@@ -233,25 +225,19 @@ export function buildIndex(id: string, fold: MeetingFold, roster: Roster, defaul
   instances.sort((a, b) => a.visibleFrom - b.visibleFrom || (a.id < b.id ? -1 : 1));
   const inst = new Map(instances.map((i) => [i.id, i]));
   const calls = baseCalls(fold, roster, inst);
-  const epochs = identityEpochs(calls, [...fold.bindings.values()], roster);
+  const joiners = new Joiners(calls);
+  const epochs = identityEpochs(calls, [...fold.bindings.values()], roster, joiners);
   const failed = failedDials(fold.dials.values());
+  // Interruptions, when the meeting has none of their sources (most meetings), are none under any resolution.
+  const mayInterrupt = failed.length > 0 || calls.some((c) => c.error !== null) || instances.some((i) => i.error !== null);
 
   const views: IdentityView[] = epochs.map((ep) => {
     const participants = participantRows(calls, ep.ids);
-    const keyed = calls.map((c, i) => ({
-      key: ep.ids[i].key,
-      person: ep.ids[i].person,
-      joiner: joinerOf(c),
-      join: c.join,
-      quit: c.quit ?? Number.POSITIVE_INFINITY,
-      error: c.error,
-      lostAt: c.lostAt,
-    }));
     return {
       from: ep.from,
       participants,
       firstJoins: new Float64Array(participants.map((p) => p.joins[0])),
-      interruptions: interruptionsOf(keyed, instances, failed, roster),
+      interruptions: mayInterrupt ? interruptionsOf(calls, ep.ids, (i) => joiners.of(i), instances, failed, roster) : [],
     };
   });
 
@@ -293,14 +279,14 @@ function timerPieces(
   calls: readonly BaseCall[],
   epochs: readonly IdentityEpoch[],
   inst: Map<string, InstanceView>,
-): [TimerPiece[], number] {
+): [TimerPieces, number] {
   const slots = new Map<string, number>();
   const slotOf = (key: string): number => {
     let s = slots.get(key);
     if (s === undefined) slots.set(key, (s = slots.size));
     return s;
   };
-  const pieces: TimerPiece[] = [];
+  const pieces = new TimerPieces();
   calls.forEach((c, i) => {
     const ins = inst.get(c.instance_id);
     if (!ins || ins.failed || ins.begin === null) return;
@@ -312,7 +298,7 @@ function timerPieces(
       const to = Math.min(e, k + 1 < epochs.length ? epochs[k + 1].from : Number.POSITIVE_INFINITY);
       if (to <= from) continue;
       const id = epochs[k].ids[i];
-      pieces.push({ start: from, end: to, slot: slotOf(id.key), role: id.role });
+      pieces.add(from, to, slotOf(id.key), id.role);
     }
   });
   return [pieces, slots.size];

@@ -22,19 +22,18 @@ export interface InterruptionFact {
   back: number;
 }
 
-/** A call with the participant it belongs to under one identity resolution. */
-export interface KeyedCall {
-  key: string;
-  person: string | null;
-  joiner: string;
+/** A call as the interruptions need it. */
+export interface LostCall {
   join: number;
-  /** Effective quit; +Infinity = open. */
-  quit: number;
+  /** Effective quit; null = open. */
+  quit: number | null;
   /** The call was lost (its conf.quit carried this error) ... */
   error: string | null;
   /** ... at its own quit time. */
   lostAt: number | null;
 }
+
+const span = (c: LostCall) => ({ join: c.join, quit: c.quit ?? Number.POSITIVE_INFINITY });
 
 /** The earliest moment ≥ at when one of `spans` is open; +Infinity when none is. */
 function backAt(spans: Iterable<{ join: number; quit: number }>, at: number): number {
@@ -61,24 +60,25 @@ export function failedDials(dials: Iterable<DialFacts>): DialFacts[] {
 export const dialPerson = (d: DialFacts, roster: Roster): string | null =>
   d.person ?? (d.number !== null ? (roster.entry(null, d.number)?.person ?? null) : null);
 
+/**
+ * The interruptions under one identity resolution: `ids[i]` is call i's
+ * participant, `joiner(i)` the device it came from.
+ */
 export function interruptionsOf(
-  calls: readonly KeyedCall[],
+  calls: readonly LostCall[],
+  ids: readonly { key: string; person: string | null }[],
+  joiner: (i: number) => string,
   instances: readonly InstanceView[],
   failed: readonly DialFacts[],
   roster: Roster,
 ): InterruptionFact[] {
   const out: InterruptionFact[] = [];
-  const byKey = new Map<string, KeyedCall[]>();
-  for (const c of calls) {
-    let l = byKey.get(c.key);
-    if (!l) byKey.set(c.key, (l = []));
-    l.push(c);
-  }
-  for (const c of calls) {
-    if (c.error === null || c.lostAt === null) continue;
-    const others = (byKey.get(c.key) ?? []).filter((o) => o !== c);
-    out.push({ at: c.lostAt, kind: 'dropped', participant: c.key, reason: c.error, back: backAt(others, c.lostAt) });
-  }
+  calls.forEach((c, i) => {
+    if (c.error === null || c.lostAt === null) return;
+    const key = ids[i].key;
+    const others = calls.filter((_, k) => k !== i && ids[k].key === key).map(span);
+    out.push({ at: c.lostAt, kind: 'dropped', participant: key, reason: c.error, back: backAt(others, c.lostAt) });
+  });
   for (const i of instances) {
     if (i.error === null) continue;
     const at = i.failed ? i.visibleFrom : (i.end ?? i.visibleFrom);
@@ -90,7 +90,9 @@ export function interruptionsOf(
   for (const d of failed) {
     const person = dialPerson(d, roster);
     const number = d.number !== null ? normContact(d.number) : null;
-    const mine = calls.filter((c) => (person !== null && c.person === person) || (number !== null && c.joiner === number));
+    const mine = calls
+      .filter((_, i) => (person !== null && ids[i].person === person) || (number !== null && joiner(i) === number))
+      .map(span);
     out.push({
       at: d.at,
       kind: 'dial_failed',

@@ -3,13 +3,20 @@
 // then: a code binding changes a call's participant and role from the
 // binding's moment on, so a call can be cut into pieces. Pure.
 
-export interface TimerPiece {
-  start: number;
+/** Pieces as parallel arrays (one object per call cost more in garbage collection than the sweep itself). */
+export class TimerPieces {
+  readonly start: number[] = [];
   /** +Infinity = still open. */
-  end: number;
-  /** The participant the piece counts for (one number per participant key). */
-  slot: number;
-  role: string | null;
+  readonly end: number[] = [];
+  /** The participant each piece counts for (one number per participant key). */
+  readonly slot: number[] = [];
+  readonly role: (string | null)[] = [];
+  add(start: number, end: number, slot: number, role: string | null): void {
+    this.start.push(start);
+    this.end.push(end);
+    this.slot.push(slot);
+    this.role.push(role);
+  }
 }
 
 export interface TimerSegments {
@@ -24,21 +31,24 @@ export interface TimerSegments {
  * with `requires`, at least one connected participant of each listed role;
  * without, at least two participants connected.
  */
-export function timerSegments(pieces: readonly TimerPiece[], slots: number, requires: string[] | null): TimerSegments {
+export function timerSegments(pieces: TimerPieces, slots: number, requires: string[] | null): TimerSegments {
   const times: number[] = [];
   const deltas: number[] = [];
   const who: number[] = [];
-  pieces.forEach((p, k) => {
-    if (p.end <= p.start) return;
-    times.push(p.start);
+  const n = pieces.start.length;
+  for (let k = 0; k < n; k++) {
+    const s = pieces.start[k];
+    const e = pieces.end[k];
+    if (e <= s) continue;
+    times.push(s);
     deltas.push(1);
     who.push(k);
-    if (p.end !== Number.POSITIVE_INFINITY) {
-      times.push(p.end);
+    if (e !== Number.POSITIVE_INFINITY) {
+      times.push(e);
       deltas.push(-1);
       who.push(k);
     }
-  });
+  }
   const order = new Uint32Array(times.length);
   for (let k = 0; k < order.length; k++) order[k] = k;
   order.sort((a, b) => times[a] - times[b]);
@@ -46,7 +56,11 @@ export function timerSegments(pieces: readonly TimerPiece[], slots: number, requ
   const open = new Int32Array(slots);
   // Per (slot, required role): how many of the slot's pieces with that role are open.
   const openRole = new Int32Array(slots * Math.max(roles.length, 1));
-  const roleIdx = pieces.map((p) => (p.role !== null ? roles.indexOf(p.role) : -1));
+  const roleIdx = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const r = pieces.role[k];
+    roleIdx[k] = r !== null && roles.length > 0 ? roles.indexOf(r) : -1;
+  }
   const roleCount = new Int32Array(roles.length);
   let connected = 0;
   const starts: number[] = [];
@@ -57,7 +71,7 @@ export function timerSegments(pieces: readonly TimerPiece[], slots: number, requ
     for (; k < order.length && times[order[k]] === t; k++) {
       const j = order[k];
       const piece = who[j];
-      const slot = pieces[piece].slot;
+      const slot = pieces.slot[piece];
       const d = deltas[j];
       const before = open[slot];
       open[slot] += d;
