@@ -246,6 +246,35 @@ describe('delivery failures', () => {
   });
 });
 
+describe('a wrong SMTP password', () => {
+  it('is UNAVAILABLE naming the server and user, never the password, and the code is dead', async () => {
+    const wrongPassword = 'wr0ng;p@ss%"wörd';
+    const other = await startTestAgent(
+      '[tracking]\n[identity]\n[identity.smtp]\nserver = "127.0.0.1"\n' +
+        `port = ${sink.port}\nuser = "${SMTP_USER}"\npassword = "\${SMTP_PASSWORD}"\nfrom = "room101@example.com"\n`,
+      { env: { ...process.env, SMTP_PASSWORD: wrongPassword } },
+    );
+    try {
+      (other.agent.ctx.feature<TrackingFeature>('tracking') as TrackingFeature).schedule({
+        id: 'm',
+        roster: [{ person: 'bob', contacts: ['bob@example.com'] }],
+      });
+      const c = await other.connect(TOKENS.operator);
+      const before = sink.mails.length;
+      const r = await c.request('identity.issue', { meeting: 'm', person: 'bob', channel: 'email' });
+      expect(r.error?.code).toBe(4503);
+      expect(r.error?.message).toMatch(
+        /^e-mail not sent: SMTP server 127\.0\.0\.1:\d+ refused the login of user "room101@example\.com"/,
+      );
+      expect(JSON.stringify(r)).not.toContain(wrongPassword);
+      expect(sink.mails.length).toBe(before);
+      expect(other.agent.store.db.prepare('SELECT state FROM identity_codes').all()).toEqual([{ state: 'failed' }]);
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe('roles over WS', () => {
   it('viewer and the identity token get FORBIDDEN for issue and verify (the identity token for everything); admin may', async () => {
     const viewer = await t.connect(TOKENS.viewer);
