@@ -295,9 +295,44 @@ export class FeatureSlots {
     const events = forward(base.events, {
       on: (fn: (e: RoomEvent) => void) => track(base.events.on((e) => gen.live && fn(e))),
     });
+    // What a feature reads of the devices while it is created and started, it may keep (calendar
+    // takes the calendar devices as its sources): the same dependency as reading their config.
+    // Later reads are live look-ups and need no restart.
+    const noted =
+      <A extends unknown[], R>(key: (...a: A) => string, read: (...a: A) => R) =>
+      (...a: A): R => {
+        if (gen.recordingLookups) gen.reads.add(key(...a));
+        return read(...a);
+      };
+    const devices = forward(base.devices, {
+      list: noted(
+        () => 'devices.*',
+        () => base.devices.list(),
+      ),
+      get: noted(
+        (id: string) => `devices.${id}`,
+        (id: string) => base.devices.get(id),
+      ),
+    });
+    const host = forward(base.host, {
+      ids: noted(
+        () => 'devices.*',
+        () => base.host.ids(),
+      ),
+      driverOf: noted(
+        (id: string) => `devices.${id}.driver`,
+        (id: string) => base.host.driverOf(id),
+      ),
+      actions: noted(
+        (id: string) => `devices.${id}.driver`,
+        (id: string) => base.host.actions(id),
+      ),
+    });
     const http = this.routes.facade(slot.owner, gen.routes, live);
     return {
       ...base,
+      devices,
+      host,
       get config() {
         return views().config;
       },

@@ -17,6 +17,8 @@ import { changedKeys, type ReloadReport } from '../src/config/reload.js';
 import { DriverRegistry } from '../src/host/registry.js';
 import { builtinDrivers } from '../drivers/index.js';
 import { createTracking } from '../src/tracking/index.js';
+import { createCalendar } from '../src/calendar/index.js';
+import { createScenarios } from '../src/scenarios/index.js';
 import type { AlertSink } from '../src/sync/alerts.js';
 import { createAlerts, createSync } from '../src/sync/index.js';
 import { createAedes, mqttToml, Subscriber } from './sync-support.js';
@@ -258,9 +260,10 @@ describe('[mqtt] across a reload', () => {
     await sub.waitFor(() => sub.json('rooms/features-room/events').some((e) => e.type === 'test.before'), 10_000, 'test.before');
 
     // The same reload removes a device: its last status is emitted while sync restarts and must not be lost.
-    const report = await apply(toml('Room', body(40)));
-    expect(report.features).toMatchObject({ restarted: ['sync'], kept: ['alerts', 'tracking'] });
-    expect(report.devices.removed).toEqual(['cam-s']);
+    // (alerts restarts too: it took the device list when it started; sync holds alerts.)
+    const both = await apply(toml('Room', body(40)));
+    expect(both.features).toMatchObject({ restarted: ['alerts', 'sync'], kept: ['tracking'] });
+    expect(both.devices.removed).toEqual(['cam-s']);
     await sub.waitFor(
       () =>
         sub
@@ -269,12 +272,22 @@ describe('[mqtt] across a reload', () => {
       10_000,
       'the removed device event',
     );
+    emit('test.between');
+    await sub.waitFor(
+      () => sub.json('rooms/features-room/events').some((e) => e.type === 'test.between'),
+      10_000,
+      'test.between',
+    );
+
+    // [mqtt] alone: sync alone.
+    const report = await apply(toml('Room', body(50)));
+    expect(report.features).toMatchObject({ restarted: ['sync'], kept: ['alerts', 'tracking'] });
     emit('test.after');
     await sub.waitFor(() => sub.json('rooms/features-room/events').some((e) => e.type === 'test.after'), 10_000, 'test.after');
     emit('test.last');
     await sub.waitFor(() => sub.json('rooms/features-room/events').some((e) => e.type === 'test.last'), 10_000, 'test.last');
     const types = sub.json<{ type: string }>('rooms/features-room/events').map((e) => e.type);
-    expect(types.filter((t) => t.startsWith('test.'))).toEqual(['test.before', 'test.after', 'test.last']);
+    expect(types.filter((t) => t.startsWith('test.'))).toEqual(['test.before', 'test.between', 'test.after', 'test.last']);
     expect(sub.last('rooms/features-room/status')).toMatchObject({ state: 'online', config_version: report.to_version });
 
     // Without [mqtt] sync stops and says so on its retained status.
@@ -282,4 +295,25 @@ describe('[mqtt] across a reload', () => {
     expect(off.features).toMatchObject({ stopped: ['sync'] });
     await sub.waitFor(() => sub.last('rooms/features-room/status')?.state === 'offline', 10_000, 'offline');
   }, 60_000);
+});
+
+describe('a feature that took the device list', () => {
+  it('calendar (sources: every calendar device) restarts when a calendar device is added, and so does scenarios, which holds it', async () => {
+    const ics = path.resolve(import.meta.dirname, '../drivers/ics/sample/room.ics');
+    const calendar = (id: string) => `[devices.${id}]\ndriver = "ics"\nsimulated = true\nurl = "${ics}"\n`;
+    const features = [createCalendar, createScenarios];
+    const { agent, url, apply } = await startAgent(toml('Room', calendar('outlook')), features);
+    const report = await apply(toml('Room', calendar('outlook') + calendar('outlook2')));
+    expect(report.devices).toMatchObject({ added: ['outlook2'], kept: ['outlook'] });
+    expect(report.features).toMatchObject({ restarted: ['calendar', 'scenarios'] });
+    expect(agent.health().features).toMatchObject({ calendar: 'started', scenarios: 'started' });
+    const r = await fetch(`${url}/api/calendar`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+    expect(r.status).toBe(200);
+    // A key of a calendar device that the calendar did not read: the device restarts, the features do not.
+    const renamed = await apply(
+      toml('Room', calendar('outlook') + calendar('outlook2').replace('simulated', 'name = "Second"\nsimulated')),
+    );
+    expect(renamed.devices.restarted).toEqual(['outlook2']);
+    expect(renamed.features.restarted).toEqual([]);
+  }, 30_000);
 });

@@ -80,6 +80,12 @@ export class AlertsFeature implements Feature, AlertSink {
     this.unsubscribe.push(this.ctx.events.on((e) => this.onEvent(e)));
     // Devices already down when we start count from now.
     for (const d of this.ctx.devices.list()) this.onDeviceStatus(d.id, d.status.status, d.status.message);
+    // Alerts taken over from before a config reload, about devices the reload removed, are over.
+    for (const a of this.active()) {
+      if ((a.kind === 'device_offline' || a.kind === 'recorder_failure') && !this.ctx.devices.get(a.key)) {
+        this.clear(a.kind, a.key, `device ${a.key} was removed from the config`, { device: a.key });
+      }
+    }
     this.check();
   }
 
