@@ -223,6 +223,33 @@ describe('identity.verify', () => {
   });
 });
 
+describe('the insight after a verify', () => {
+  it('shows the joiner as the person, matched_by "code", from the moment of the verify on (time travel before it: unmatched)', async () => {
+    const m = meeting('insight-1');
+    const s = Math.floor(clock.now() / 1000);
+    tracking().ingest(
+      [
+        { event: 'conf.create.succ', id: 'conf-insight-1', begin_time: s - 60, user_data: JSON.stringify({ meeting: m }) },
+        { event: 'conf.joined', id: 'conf-insight-1', join_time: s - 30, call_id: 'call-x', part_uri: '+79990000001' },
+      ],
+      'test',
+    );
+    type P = { key: string; person: string | null; role: string | null; matched: boolean; matched_by: string | null };
+    const before = await op.call<{ participants: P[] }>('meetings.get', { id: m });
+    expect(before.participants).toEqual([expect.objectContaining({ key: '+79990000001', matched: false, matched_by: null })]);
+    const code = await issued(m, 'alice');
+    clock.advance(10_000);
+    const boundAt = clock.now();
+    expect((await verify(m, code, '+79990000001')).error).toBeUndefined();
+    const after = await op.call<{ participants: P[] }>('meetings.get', { id: m });
+    expect(after.participants).toEqual([
+      expect.objectContaining({ person: 'alice', role: 'expert', matched: true, matched_by: 'code' }),
+    ]);
+    const earlier = await op.call<{ participants: P[] }>('meetings.get', { id: m, at: new Date(boundAt - 1000).toISOString() });
+    expect(earlier.participants).toEqual([expect.objectContaining({ key: '+79990000001', matched: false })]);
+  });
+});
+
 describe('delivery failures', () => {
   it('a refused message is an UNAVAILABLE error that does not quote the code, and that code never verifies', async () => {
     const m = meeting('mail-refused');
