@@ -225,3 +225,32 @@ export function restoreRedacted(next: string, running: string, file: string): { 
   }
   return { text };
 }
+
+/** A text read from disk must not hold config.get's placeholders: each one is an issue (nothing is filled in). */
+export function placeholderIssues(text: string, file: string): ConfigIssue[] {
+  if (!text.includes('(redacted: ')) return [];
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return []; // the syntax error is reported by the normal check
+  }
+  const map = locateKeys(text);
+  const issues: ConfigIssue[] = [];
+  const walk = (v: unknown, p: string[]): void => {
+    if (typeof v === 'string' && PLACEHOLDER.test(v)) {
+      issues.push({
+        file,
+        line: lineOf(map, p),
+        key: p.join('.'),
+        message: 'holds a redaction placeholder from config.get; in the file write the value or a ${NAME} reference',
+      });
+    } else if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, [...p, String(i)]);
+    } else if (v && typeof v === 'object' && !(v instanceof Date)) {
+      for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
+    }
+  };
+  walk(doc, []);
+  return issues;
+}

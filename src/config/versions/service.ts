@@ -18,11 +18,12 @@ import type { Store } from '../../store/db.js';
 import type { Clock } from '../../util/clock.js';
 import { AgentError, errorMessage } from '../../util/errors.js';
 import { runExtraChecks } from '../extra-checks.js';
+import { startRefusals } from '../start-checks.js';
 import { ConfigError, type ConfigIssue, configVersion, formatIssue, type LoadedConfig, parseConfig } from '../load.js';
 import { removeStaleTempFiles, writeFileAtomic } from './atomic-write.js';
 import { devicesToCheck, healthProblems } from './gate.js';
 import type { ConfigHost, ReloadReportLike } from './host.js';
-import { redactText, restoreRedacted } from './redact.js';
+import { placeholderIssues, redactText, restoreRedacted } from './redact.js';
 import { type ConfigAction, type ConfigSource, ConfigVersionStore, type VersionRow } from './store.js';
 
 export interface ApplyRequest {
@@ -117,9 +118,17 @@ export class ConfigVersions {
     });
   }
 
-  /** check-config's verdict on a text (issues point into the running file's name), plus live-change refusals. */
-  check(text: string): { loaded: LoadedConfig | null; issues: ConfigIssue[]; restart_needed: ConfigIssue[] } {
-    const restored = restoreRedacted(text, this.current.text, this.file);
+  /**
+   * check-config's verdict on a text (issues point into the running file's name), plus live-change
+   * refusals. `asStart`, for a file read from disk: only what `start` refuses (a device config its
+   * driver refuses leaves that device in error, as at start), and config.get's placeholders are
+   * refused rather than filled in (the file would not hold the version that runs).
+   */
+  check(text: string, asStart = false): { loaded: LoadedConfig | null; issues: ConfigIssue[]; restart_needed: ConfigIssue[] } {
+    // Placeholders are filled from the running config for API clients; a file must hold real values.
+    const placeholders = asStart ? placeholderIssues(text, this.file) : [];
+    if (placeholders.length) return { loaded: null, issues: placeholders, restart_needed: [] };
+    const restored = asStart ? { text } : restoreRedacted(text, this.current.text, this.file);
     if ('issues' in restored) return { loaded: null, issues: restored.issues, restart_needed: [] };
     let loaded: LoadedConfig;
     try {
@@ -128,7 +137,7 @@ export class ConfigVersions {
       if (e instanceof ConfigError) return { loaded: null, issues: e.issues, restart_needed: [] };
       throw e;
     }
-    const issues = runExtraChecks(loaded, this.o.registry);
+    const issues = asStart ? startRefusals(loaded, this.o.registry) : runExtraChecks(loaded, this.o.registry);
     const restart_needed = this.o.host.liveChangeRefusals(this.o.host.loaded, loaded);
     return { loaded, issues, restart_needed };
   }
@@ -204,7 +213,7 @@ export class ConfigVersions {
       this.log.info({ from: req.from }, 'config read from the file was replaced meanwhile; not applied');
       return { result: { id: null, version: prev.version, previous_version: prev.version, outcome: 'unchanged' }, gate: null };
     }
-    const checked = this.check(req.toml);
+    const checked = this.check(req.toml, req.from === 'file' || req.from === 'sighup');
     if (!checked.loaded || checked.issues.length || checked.restart_needed.length) {
       const all = [...checked.issues, ...checked.restart_needed];
       const lines = all.map(formatIssue);
