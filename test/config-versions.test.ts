@@ -177,14 +177,14 @@ describe('versioned config from the file', () => {
     // As an editor saves: a new file renamed over the old one.
     fs.writeFileSync(`${file}.edit`, edited);
     fs.renameSync(`${file}.edit`, file);
-    await until(() => t.agent.configVersions.running().version === configVersion(edited), 'the edited file running', 15_000);
+    await until(() => t.agent.configVersions.running().version === configVersion(edited), 'the edited file running', 30_000);
     const history = await ws.call<History>('config.history', { limit: 1 });
     expect(history.versions[0]).toMatchObject({ version: configVersion(edited), from: 'file', who: 'file', action: 'apply' });
     // config.get's placeholders pasted into the file are refused (the file would not hold what runs).
     const pasted = edit((await ws.call<Got>('config.get', {})).text, 'Pasted');
     fs.writeFileSync(`${file}.edit`, pasted);
     fs.renameSync(`${file}.edit`, file);
-    await until(() => t.agent.fileReloader.last?.status === 'refused', 'the pasted file refused', 15_000);
+    await until(() => t.agent.fileReloader.last?.status === 'refused', 'the pasted file refused', 30_000);
     const refusal = t.agent.fileReloader.last as { issues: { key: string; message: string }[] };
     expect(refusal.issues[0]).toMatchObject({
       key: 'agent.tokens.0.token',
@@ -194,8 +194,8 @@ describe('versioned config from the file', () => {
     // Back to what ran, so the audit test below sees only API changes.
     fs.writeFileSync(`${file}.edit`, onDisk);
     fs.renameSync(`${file}.edit`, file);
-    await until(() => t.agent.configVersions.running().version === configVersion(onDisk), 'the file back', 15_000);
-  });
+    await until(() => t.agent.configVersions.running().version === configVersion(onDisk), 'the file back', 30_000);
+  }, 90_000);
 });
 
 describe('versioned config over MQTT', () => {
