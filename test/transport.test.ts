@@ -57,6 +57,21 @@ describe('framers', () => {
     expect(f.overflowed).toBeGreaterThan(0);
     expect(f.push(Buffer.from([0x90, 0x51, 0xff]))).toEqual([Buffer.from([0x90, 0x51])]);
   });
+  it('both framers report what they dropped once, with the limit', () => {
+    const d = new DelimiterFramer(0xff, 8);
+    expect(d.takeOverflow()).toBeNull();
+    d.push(Buffer.alloc(20, 1));
+    d.push(Buffer.alloc(10, 1));
+    expect(d.takeOverflow()).toEqual({ bytes: 30, times: 2, limit: 8 });
+    expect(d.takeOverflow()).toBeNull();
+    const l = new LineFramer(16);
+    expect(l.push('short\n')).toEqual(['short']);
+    expect(l.takeOverflow()).toBeNull();
+    l.push('x'.repeat(20));
+    expect(l.push('ok\n')).toEqual(['ok']);
+    expect(l.takeOverflow()).toEqual({ bytes: 20, times: 1, limit: 16 });
+    expect(l.overflowed).toBe(20);
+  });
   it('DelimiterFramer: random bytes never throw', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 100 })), (chunks) => {

@@ -166,6 +166,18 @@ describe('qsys driver against the QRC simulator', () => {
     await ctx.until((c) => c.state['mic-mute'] === true, 'AutoPoll on the new session');
   });
 
+  it('bytes with no NUL within 4 MiB are dropped and logged (rate limited), and the Core keeps working', async () => {
+    const ctx = await setup();
+    sim.injectRaw(Buffer.alloc(5 * 1024 * 1024, 0x61));
+    sim.injectRaw('\0');
+    await ctx.until((c) => c.logs.some((l) => String(l.msg).includes('dropped bytes with no NUL')), 'overflow logged', 20_000);
+    const line = ctx.logs.find((l) => String(l.msg).includes('dropped bytes with no NUL'));
+    expect(line).toMatchObject({ level: 40, limit: 4 * 1024 * 1024 });
+    expect((line as unknown as { dropped_bytes: number }).dropped_bytes).toBeGreaterThan(4 * 1024 * 1024);
+    await run('mute', { control: 'mic-mute', on: true });
+    await ctx.until((c) => c.state['mic-mute'] === true, 'still working');
+  });
+
   it('garbage from the Core is logged and ignored', async () => {
     const ctx = await setup();
     sim.injectRaw(Buffer.from([0x01, 0xff, 0x7b, 0x00]));

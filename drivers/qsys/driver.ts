@@ -141,6 +141,13 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
       case 'garbage':
         ctx.deviceNoise.warn('garbage', { reason: m.reason, text: m.text }, 'Q-SYS sent a frame that is not JSON-RPC; ignored');
         return;
+      case 'overflow':
+        ctx.deviceNoise.warn(
+          'overflow',
+          { dropped_bytes: m.bytes, times: m.times, limit: m.limit },
+          'Q-SYS: dropped bytes with no NUL within the frame limit',
+        );
+        return;
       case 'notification':
         if (m.method === 'EngineStatus') {
           const e = parseEngineStatus(m.params);

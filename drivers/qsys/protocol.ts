@@ -7,7 +7,9 @@ export type QrcMessage =
   | { kind: 'error'; id: number | null; code: number; message: string; data?: unknown }
   /** A method call: server pushes (EngineStatus, ChangeGroup.Poll) carry no id; requests to a Core do. */
   | { kind: 'notification'; method: string; params: unknown; id: number | null }
-  | { kind: 'garbage'; text: string; reason: string };
+  | { kind: 'garbage'; text: string; reason: string }
+  /** Bytes dropped: no NUL came within the frame limit. */
+  | { kind: 'overflow'; bytes: number; times: number; limit: number };
 
 export class QrcParser {
   private readonly framer = new DelimiterFramer(0, 4 * 1024 * 1024);
@@ -16,10 +18,13 @@ export class QrcParser {
     return this.framer.overflowed;
   }
   push(chunk: Buffer): QrcMessage[] {
-    return this.framer.push(chunk).flatMap((frame) => {
+    const out = this.framer.push(chunk).flatMap((frame): QrcMessage[] => {
       const text = frame.toString('utf8').trim();
       return text === '' ? [] : [decodeQrc(text)];
     });
+    const dropped = this.framer.takeOverflow();
+    if (dropped) out.push({ kind: 'overflow', ...dropped });
+    return out;
   }
   reset(): void {
     this.framer.reset();

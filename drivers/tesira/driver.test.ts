@@ -114,6 +114,17 @@ describe('tesira driver over Telnet', () => {
     expect(ctx.statuses.at(-1)?.message).toMatch(/next attempt in 60 s/);
   });
 
+  it('bytes with no line end within 64 KiB are dropped and logged, and the device keeps working', async () => {
+    const ctx = await setup();
+    sim.injectRaw('z'.repeat(70 * 1024));
+    sim.injectRaw('\r\n');
+    await ctx.until((c) => c.logs.some((l) => String(l.msg).includes('dropped bytes with no line end')), 'overflow logged');
+    const line = ctx.logs.find((l) => String(l.msg).includes('dropped bytes with no line end'));
+    expect(line).toMatchObject({ level: 40, limit: 64 * 1024 });
+    await run('mute', { control: 'mic-mute', on: true });
+    await ctx.until((c) => c.state['mic-mute'] === true, 'still working');
+  });
+
   it('garbage lines are logged and ignored', async () => {
     const ctx = await setup();
     sim.injectRaw(Buffer.from([0x00, 0xc3, 0x28, 0x0a]));

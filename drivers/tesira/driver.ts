@@ -145,6 +145,13 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
         // An echo of our command is normal on interactive sessions; anything else is noise. Never fatal.
         if (m.line === lastSent) ctx.logger.debug({ line: m.line }, 'Tesira echoed the command');
         else ctx.deviceNoise.warn('garbage', { line: m.line.slice(0, 200) }, 'Tesira sent a line that is not TTP; ignored');
+        return;
+      case 'overflow':
+        ctx.deviceNoise.warn(
+          'overflow',
+          { dropped_bytes: m.bytes, times: m.times, limit: m.limit },
+          'Tesira: dropped bytes with no line end within the line limit',
+        );
     }
   }
 

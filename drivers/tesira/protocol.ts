@@ -13,12 +13,17 @@ export type TtpMessage =
   | { kind: 'publish'; label: string; value: TtpValue | undefined; fields: Record<string, TtpValue> }
   | { kind: 'banner'; text: string }
   /** Echo of a command, or noise: neither an answer nor a publish. */
-  | { kind: 'other'; line: string };
+  | { kind: 'other'; line: string }
+  /** Bytes dropped: no line end came within the line limit. */
+  | { kind: 'overflow'; bytes: number; times: number; limit: number };
 
 export class TtpParser {
   private readonly lines = new LineFramer(64 * 1024);
   push(chunk: Buffer): TtpMessage[] {
-    return this.lines.push(chunk.toString('utf8')).flatMap(parseTtpLine);
+    const out = this.lines.push(chunk.toString('utf8')).flatMap(parseTtpLine);
+    const dropped = this.lines.takeOverflow();
+    if (dropped) out.push({ kind: 'overflow', ...dropped });
+    return out;
   }
   reset(): void {
     this.lines.reset();

@@ -186,6 +186,27 @@ describe('videohub driver', () => {
     expect(rec.status).toBe('online');
   });
 
+  it('logs bytes dropped for having no line end (over 8 KiB) at most 5 times a minute, then with the count left out', async () => {
+    const sim = await startSim();
+    const { rec, dev } = await startDriver(sim.address.port);
+    await waitStatus(rec, 'online');
+    const window = movableNoiseWindow(rec);
+    // 1,000 chunks of 9,000 bytes with no line end: each passes the 8,192-byte line limit.
+    for (let i = 0; i < 1000; i++) sim.sendRaw('x'.repeat(9000));
+    sim.sendRaw('\n');
+    // The route's ACK comes after the flood on the same stream.
+    await run(dev, 'route', { input: 2, output: 1 });
+    expect((rec.state.routes as Record<string, number>)['1']).toBe(2);
+    const dropped = () => warnLines(rec, /dropped bytes with no line end/);
+    expect(dropped()).toHaveLength(5);
+    expect(dropped()[0]).toMatchObject({ limit: 8192 });
+    window.moveOn(61_000);
+    sim.sendRaw('y'.repeat(9000));
+    await vi.waitFor(() => expect(dropped()).toHaveLength(6));
+    expect((dropped()[5] as { suppressed?: number }).suppressed).toBeGreaterThan(0);
+    expect(rec.status).toBe('online');
+  });
+
   it('returns online after the simulator is killed and restarted, and re-reads the state', async () => {
     const sim = await startSim();
     const { rec } = await startDriver(sim.address.port);

@@ -140,6 +140,12 @@ export class VideohubDevice implements DeviceInstance {
           { line: m.line.slice(0, 200), total: this.garbageLines },
           'videohub: ignored a line outside any block',
         );
+      } else if (m.kind === 'overflow') {
+        this.ctx.deviceNoise.warn(
+          'overflow',
+          { dropped_bytes: m.bytes, times: m.times, limit: m.limit },
+          'videohub: dropped bytes with no line end within the line limit',
+        );
       } else if (m.kind === 'block') {
         this.onUpdate(interpretBlock(m.header, m.lines));
       } else if (!this.queue.resolveCurrent(m.kind)) {

@@ -9,7 +9,9 @@ export type VideohubMessage =
   | { kind: 'ack' }
   | { kind: 'nak' }
   /** A line outside any block that is neither a header nor ACK/NAK. */
-  | { kind: 'garbage'; line: string };
+  | { kind: 'garbage'; line: string }
+  /** Bytes dropped: no line end came within the line limit (a desynchronised or hostile stream). */
+  | { kind: 'overflow'; bytes: number; times: number; limit: number };
 
 const HEADER = /^[A-Z0-9][A-Z0-9 _/-]*:$/;
 /** A block longer than this is a desynchronised stream, not a real status block. */
@@ -47,6 +49,8 @@ export class VideohubParser {
       else if (HEADER.test(line)) this.header = line.slice(0, -1);
       else out.push({ kind: 'garbage', line: line.slice(0, 200) });
     }
+    const dropped = this.lines.takeOverflow();
+    if (dropped) out.push({ kind: 'overflow', ...dropped });
     return out;
   }
 

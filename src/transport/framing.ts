@@ -1,5 +1,16 @@
 // Stream framers: devices deliver bytes in arbitrary chunks; these turn a
 // byte stream into whole frames and keep the remainder for the next chunk.
+// A frame that grows past its limit without a delimiter is garbage: it is
+// dropped, and `takeOverflow()` tells the parser how many bytes went, so the
+// driver can log it through ctx.deviceNoise (rate limited) instead of the
+// bytes vanishing without a trace.
+
+/** Bytes a framer dropped since the last look: how many, in how many overflows, the limit they passed. */
+export interface FramerOverflow {
+  bytes: number;
+  times: number;
+  limit: number;
+}
 
 /** Splits on a delimiter (e.g. "\r\n", "\0", 0xFF). Keeps the delimiter out. */
 export class DelimiterFramer {
@@ -28,12 +39,22 @@ export class DelimiterFramer {
     this.buf = this.buf.subarray(start);
     if (this.buf.length > this.maxFrame) {
       this.overflowed += this.buf.length;
+      this.unreported.bytes += this.buf.length;
+      this.unreported.times++;
       this.buf = Buffer.alloc(0);
     }
     return out;
   }
-  /** Bytes dropped because no delimiter came within `maxFrame`. */
+  /** Bytes dropped because no delimiter came within `maxFrame` (since the framer was made). */
   overflowed = 0;
+  private unreported = { bytes: 0, times: 0 };
+  /** What was dropped since the last call, or null when nothing was. */
+  takeOverflow(): FramerOverflow | null {
+    if (this.unreported.times === 0) return null;
+    const o = { ...this.unreported, limit: this.maxFrame };
+    this.unreported = { bytes: 0, times: 0 };
+    return o;
+  }
   reset(): void {
     this.buf = Buffer.alloc(0);
   }
@@ -69,8 +90,23 @@ export class LineFramer {
       }
     }
     this.cur += text.slice(start);
-    if (this.cur.length > this.maxLine) this.cur = '';
+    if (this.cur.length > this.maxLine) {
+      this.overflowed += this.cur.length;
+      this.unreported.bytes += this.cur.length;
+      this.unreported.times++;
+      this.cur = '';
+    }
     return lines;
+  }
+  /** Characters dropped because no line end came within `maxLine` (since the framer was made). */
+  overflowed = 0;
+  private unreported = { bytes: 0, times: 0 };
+  /** What was dropped since the last call, or null when nothing was (bytes for Buffer input, else characters). */
+  takeOverflow(): FramerOverflow | null {
+    if (this.unreported.times === 0) return null;
+    const o = { ...this.unreported, limit: this.maxLine };
+    this.unreported = { bytes: 0, times: 0 };
+    return o;
   }
   reset(): void {
     this.cur = '';
