@@ -73,7 +73,9 @@ beforeAll(async () => {
   });
   op = await t.connect(TOKENS.operator);
   admin = await t.connect(TOKENS.admin);
-  for (const id of ['M-1', 'M-2', 'M-3', 'M-4', 'M-5']) schedule(t, id);
+  for (const id of ['M-1', 'M-2', 'M-3', 'M-4', 'M-5', 'F-busy', 'F-failed', 'F-no-answer', 'F-canceled', 'F-completed']) {
+    schedule(t, id);
+  }
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
@@ -214,6 +216,50 @@ describe('POST /hooks/twilio', () => {
     const ib = norm(await insight('M-5'), 'M-5', b.call_sid);
     expect(ib).toEqual(ia);
     expect((await dialEvents('M-5')).length).toBe((await dialEvents('M-4')).length);
+  });
+
+  it('busy, failed, no-answer and canceled are dial_failed interruptions of the person dialled; completed is none', async () => {
+    const startAt = new Date('2030-01-01T09:20:00Z');
+    for (const outcome of ['busy', 'failed', 'no-answer', 'canceled', 'completed'] as const) {
+      const meeting = `F-${outcome}`;
+      const { call_sid } = await op.call<{ call_sid: string }>('meetings.dial', { meeting, person: 'expert-1' });
+      // delivered backwards with a repeat: the insight must not care
+      await standin.playCall(call_sid, { outcome, deliverTo: t.url, startAt, reverse: true, repeat: [0] });
+      const i = (await insight(meeting)) as { interruptions?: { kind: string; participant: string; at: string }[] };
+      if (outcome === 'completed') {
+        expect(i.interruptions, outcome).toEqual([]);
+        continue;
+      }
+      expect(i.interruptions, outcome).toHaveLength(1);
+      expect(i.interruptions?.[0], outcome).toMatchObject({ kind: 'dial_failed', participant: 'expert-1' });
+      const final = (await dialEvents(meeting)).find((e) => e.data.status === outcome);
+      expect(final?.data.person, outcome).toBe('expert-1');
+    }
+    // Twilio's ErrorCode / ErrorMessage / SipResponseCode, when sent, are the interruption's reason
+    const params = {
+      CallSid: `CA${'9f'.repeat(16)}`,
+      CallStatus: 'failed',
+      SequenceNumber: '1',
+      To: EXPERT_PHONE,
+      Timestamp: 'Tue, 01 Jan 2030 09:30:00 +0000',
+      ErrorCode: '32009',
+      ErrorMessage: 'Your TwiML tried to Dial a number that is not allowed',
+      SipResponseCode: '404',
+    };
+    const url = `${PUBLIC}/hooks/twilio?meeting=F-failed&person=expert-2`;
+    const r = await fetch(`${t.url}/hooks/twilio?meeting=F-failed&person=expert-2`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(standin.authToken, url, params),
+      },
+      body: formBody(params),
+    });
+    expect(r.status).toBe(200);
+    const i = (await insight('F-failed')) as { interruptions: { participant: string; reason: string | null }[] };
+    expect(i.interruptions.find((x) => x.participant === 'expert-2')?.reason).toBe(
+      'failed: Twilio error 32009: Your TwiML tried to Dial a number that is not allowed, SIP 404',
+    );
   });
 
   it('behind a proxy with a path prefix: verified against public_url, not the address it arrived on', async () => {
