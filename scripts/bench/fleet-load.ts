@@ -266,24 +266,24 @@ function printProfile(p: RoomProfile): void {
   const d = p.day;
   out(
     `day model: ${d.meetings} meetings × ${d.meetingMinutes} min, ${d.people} people (${d.joinLeaves} joins+leaves each), ` +
-      `${d.turnsPerMeeting} talk turns each, ${d.drops} link drops, ${d.outages} outage (alerted); measured on ` +
+      `${d.turnsPerMeeting} talk turns each, ${d.drops} link drops, ${d.outages} outage (alerted), ${d.calendarPolls} calendar polls; measured on ` +
       `${Object.entries(p.executed)
         .map(([k, v]) => `${v} ${k}`)
         .join(', ')} in ${p.wallS.toFixed(0)} s`,
   );
   out(
-    '| topic class | retained | messages/day | bytes/day | per meeting | per join+leave | per talk turn | per link drop | per outage | per connect |',
+    '| topic class | retained | messages/day | bytes/day | per meeting | per join+leave | per talk turn | per link drop | per outage | per calendar poll | per connect |',
   );
-  out('|---|---|---|---|---|---|---|---|---|---|');
+  out('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of CLASSES) {
     if (!p.perDay[c].messages) continue;
     const u = p.perUnit;
     out(
-      `| ${c} | ${RETAINED.has(c) ? 'yes' : 'no'} | ${f1(p.perDay[c].messages)} | ${f1(p.perDay[c].bytes)} | ${f1(u.meeting[c].messages)} | ${f1(u.join_leave[c].messages)} | ${f1(u.turn[c].messages)} | ${f1(u.drop[c].messages)} | ${f1(u.outage[c].messages)} | ${f1(u.start[c].messages)} |`,
+      `| ${c} | ${RETAINED.has(c) ? 'yes' : 'no'} | ${f1(p.perDay[c].messages)} | ${f1(p.perDay[c].bytes)} | ${f1(u.meeting[c].messages)} | ${f1(u.join_leave[c].messages)} | ${f1(u.turn[c].messages)} | ${f1(u.drop[c].messages)} | ${f1(u.outage[c].messages)} | ${f1(u.poll[c].messages)} | ${f1(u.start[c].messages)} |`,
     );
   }
   const t = total(p.perDay);
-  out(`| all | | ${f1(t.messages)} | ${f1(t.bytes)} | | | | | | |`);
+  out(`| all | | ${f1(t.messages)} | ${f1(t.bytes)} | | | | | | | |`);
   out(
     `background per minute: idle ${f1(total(p.idlePerMin).messages)} msgs, in a meeting ${f1(total(p.meetingIdlePerMin).messages)} msgs; ` +
       `retained: ${p.retained.topics} topics, ${f1(p.retained.bytes)} B; room events in the run ${p.roomEvents}, MQTT messages ${p.totalMessages}`,
@@ -442,7 +442,8 @@ function results(
   const limit = steps.find((s) => s.saturated);
   // Rooms at the chosen rate that the largest step that held equals.
   const carried = held.length ? (best.rooms * best.perRoomRate) / perRoom : 0;
-  const perCore = best.brokerPct > 0 ? (best.rooms * best.perRoomRate * 100) / best.brokerPct / perRoom : Number.NaN;
+  const perCore =
+    held.length && best.brokerPct > 0 ? (best.rooms * best.perRoomRate * 100) / best.brokerPct / perRoom : Number.NaN;
   out.push({
     name: `largest fleet carried (${label} rate; ${limit ? `next step: ${limit.saturated}` : 'no step saturated up to the last of FLEET_SPEEDUPS'})`,
     value: Math.round(carried),

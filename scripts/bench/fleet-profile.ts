@@ -4,7 +4,8 @@
 // delegate mics and recorder on their simulators) runs in this process with
 // [mqtt] on a real Mosquitto. Changed for the bench: the ceiling microphone is
 // a Shure simulator the bench holds (so it can talk, drop and vanish), the
-// calendar is a generated .ics file with the compressed meetings, scenario
+// calendar is an .ics file the bench books each meeting in (and ends it) when
+// it is ready, refreshing the calendar device, scenario
 // automation is off (the bench runs meeting-start / meeting-end when the
 // calendar says so, as the triggers would), and the director's timings and
 // the device_offline debounce are divided by 10 so a talk turn or an outage
@@ -32,7 +33,7 @@ export const RETAINED: ReadonlySet<TopicClass> = new Set(['status', 'state', 'de
 /** Per class: messages, bytes (topic + payload) and of those the topic's bytes. */
 export type Traffic = Record<TopicClass, { messages: number; bytes: number; topicBytes: number }>;
 
-const UNITS = ['start', 'meeting', 'join_leave', 'turn', 'drop', 'outage'] as const;
+const UNITS = ['start', 'meeting', 'join_leave', 'turn', 'drop', 'outage', 'poll'] as const;
 type Unit = (typeof UNITS)[number];
 
 /** What a room does in a day (knobs: FLEET_DAY_*). */
@@ -45,6 +46,8 @@ export interface DayModel {
   turnsPerMeeting: number;
   drops: number;
   outages: number;
+  /** Calendar reads a day: the ics source polls every poll_interval_s (300 s) and republishes its snapshot. */
+  calendarPolls: number;
 }
 
 export interface RoomProfile {
@@ -96,6 +99,7 @@ export function dayModel(): DayModel {
     turnsPerMeeting: Math.round((num('FLEET_DAY_TURNS_PER_H', 120) * meetingMinutes) / 60),
     drops: num('FLEET_DAY_DROPS', 2),
     outages: num('FLEET_DAY_OUTAGES', 1),
+    calendarPolls: 86_400 / 300,
   };
 }
 
@@ -126,25 +130,24 @@ function scaled(t: Traffic, k: number, into: Traffic = emptyTraffic()): Traffic 
   return into;
 }
 
-/** The compressed day as an iCalendar file: `slots` meetings of `slotS` seconds from `t0`. */
-function icsDay(t0: number, slots: number, slotS: number): string {
+/** The room's calendar as an iCalendar file: the bench adds each meeting when it is due and ends it when done. */
+function icsText(meetings: { k: number; start: number; end: number }[]): string {
   const fmt = (ms: number) =>
     new Date(ms)
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d{3}/, '');
-  const events = Array.from({ length: slots }, (_, k) => {
-    const start = t0 + k * slotS * 1000;
-    return [
+  const events = meetings.map((m) =>
+    [
       'BEGIN:VEVENT',
-      `UID:fleet-bench-${k}`,
-      `DTSTAMP:${fmt(t0)}`,
-      `DTSTART:${fmt(start)}`,
-      `DTEND:${fmt(start + (slotS - 4) * 1000)}`,
-      `SUMMARY:Fleet bench meeting ${k}`,
+      `UID:fleet-bench-${m.k}`,
+      `DTSTAMP:${fmt(m.start)}`,
+      `DTSTART:${fmt(m.start)}`,
+      `DTEND:${fmt(m.end)}`,
+      `SUMMARY:Fleet bench meeting ${m.k}`,
       'END:VEVENT',
-    ].join('\r\n');
-  });
+    ].join('\r\n'),
+  );
   return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//room-agent//fleet-bench//EN', ...events, 'END:VCALENDAR', ''].join('\r\n');
 }
 
@@ -215,7 +218,6 @@ export async function profileRoom(mqttUrl: string): Promise<RoomProfile> {
   const day = dayModel();
   const meetings = num('FLEET_PROFILE_MEETINGS', 2);
   const turns = num('FLEET_PROFILE_TURNS', 10);
-  const slotS = num('FLEET_PROFILE_SLOT_S', 45);
   const idleS = num('FLEET_PROFILE_IDLE_S', 20);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-fleet-profile-'));
   let shure: ShureSimulator = await startShureSimulator({ channels: 8 });
@@ -235,9 +237,10 @@ export async function profileRoom(mqttUrl: string): Promise<RoomProfile> {
   let agent: Agent | null = null;
   const wall0 = performance.now();
   try {
-    // The day starts once the agent is up: the first meeting a few seconds later.
-    const t0 = Date.now() + 20_000;
-    fs.writeFileSync(icsFile, icsDay(t0, meetings, slotS));
+    // An empty calendar: each meeting is booked (the file rewritten and the
+    // calendar refreshed) when the bench is ready for it, and ended the same way.
+    const booked: { k: number; start: number; end: number }[] = [];
+    fs.writeFileSync(icsFile, icsText(booked));
     fs.writeFileSync(cfgFile, benchConfig(dir, mqttUrl, shurePort, icsFile));
     agent = new Agent({ configFile: cfgFile, logger: pino({ level: 'silent' }) });
     const a = agent;
@@ -265,7 +268,7 @@ export async function profileRoom(mqttUrl: string): Promise<RoomProfile> {
       });
       if (r.status !== 200) throw new Error(`fleet profile: hook answered ${r.status}: ${await r.text()}`);
     };
-    const scenario = async (name: string) => {
+    const call = async (method: string, params: Record<string, unknown>): Promise<string> => {
       const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${OPERATOR}`);
       await new Promise((r, j) => {
         ws.onopen = r;
@@ -274,9 +277,18 @@ export async function profileRoom(mqttUrl: string): Promise<RoomProfile> {
       const answer = new Promise<string>((r) => {
         ws.onmessage = (m) => r(String(m.data));
       });
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'scenarios.run', params: { name } }));
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }));
       const reply = await Promise.race([answer, sleep(15_000).then(() => 'no answer in 15 s')]);
       ws.close();
+      if (!reply.includes('"result"')) throw new Error(`fleet profile: ${method}: ${reply}`);
+      return reply;
+    };
+    const refreshCalendar = async () => {
+      fs.writeFileSync(icsFile, icsText(booked));
+      await call('device.action', { device: 'outlook', action: 'refresh', params: {} });
+    };
+    const scenario = async (name: string) => {
+      const reply = await call('scenarios.run', { name });
       const runId = /"run_id":"([^"]+)"/.exec(reply)?.[1];
       if (!runId) throw new Error(`fleet profile: scenarios.run ${name}: ${reply}`);
       // Its steps (camera moves, the recorder) take longer than a quiet spell: wait for its end.
@@ -298,7 +310,9 @@ export async function profileRoom(mqttUrl: string): Promise<RoomProfile> {
       await timed(
         'meeting',
         async () => {
-          await until(`meeting.start of meeting ${k}`, () => calendar('meeting.start', k), slotS * 1000 + 30_000);
+          booked.push({ k, start: Date.now() + 2000, end: Date.now() + 3_600_000 });
+          await refreshCalendar();
+          await until(`meeting.start of meeting ${k}`, () => calendar('meeting.start', k), 30_000);
           await scenario('meeting-start');
           await post({ event: 'conf.create.succ', id: conf, begin_time: Date.now(), user_data: `{"meeting":"M-${k}"}` });
         },
@@ -356,7 +370,9 @@ export async function profileRoom(mqttUrl: string): Promise<RoomProfile> {
       executed.join_leave += day.joinLeaves;
       await timed('meeting', async () => {
         await post({ event: 'conf.end', id: conf, begin_time: Date.now() - 1000, end_time: Date.now() });
-        await until(`meeting.end of meeting ${k}`, () => calendar('meeting.end', k), slotS * 1000 + 30_000);
+        booked[k].end = Date.now() + 1000;
+        await refreshCalendar();
+        await until(`meeting.end of meeting ${k}`, () => calendar('meeting.end', k), 30_000);
         await scenario('meeting-end');
       });
       executed.meeting++;
@@ -377,6 +393,10 @@ export async function profileRoom(mqttUrl: string): Promise<RoomProfile> {
       await until('mxa back after an outage', mxaOnline, 30_000);
     });
     executed.outage++;
+    for (let i = 0; i < 2; i++) {
+      await timed('poll', refreshCalendar);
+      executed.poll++;
+    }
     if (process.env.FLEET_PROFILE_DEBUG) debugDump(cap);
     return summarise(day, cap, spans, executed, idleS, await retainedNow(mqttUrl), performance.now() - wall0, eventsSeq(cap));
   } finally {
@@ -433,6 +453,15 @@ function summarise(
     }
     perUnit[u] = t;
   }
+  // The bench books and ends each meeting by a calendar refresh (an action the
+  // room would not see): not the meeting's. A timed poll has no action event.
+  const pollRaw = perUnit.poll;
+  for (const c of CLASSES) {
+    perUnit.meeting[c].messages = Math.max(0, perUnit.meeting[c].messages - 2 * pollRaw[c].messages);
+    perUnit.meeting[c].bytes = Math.max(0, perUnit.meeting[c].bytes - 2 * pollRaw[c].bytes);
+    perUnit.meeting[c].topicBytes = Math.max(0, perUnit.meeting[c].topicBytes - 2 * pollRaw[c].topicBytes);
+  }
+  perUnit.poll = { ...pollRaw, events: { messages: 0, bytes: 0, topicBytes: 0 } };
   const meetingMin = day.meetings * day.meetingMinutes;
   const perDay = scaled(perUnit.start, 1);
   scaled(perUnit.meeting, day.meetings, perDay);
@@ -440,6 +469,7 @@ function summarise(
   scaled(perUnit.turn, day.meetings * day.turnsPerMeeting, perDay);
   scaled(perUnit.drop, day.drops, perDay);
   scaled(perUnit.outage, day.outages, perDay);
+  scaled(perUnit.poll, day.calendarPolls, perDay);
   scaled(meetingIdlePerMin, meetingMin, perDay);
   scaled(idlePerMin, Math.max(0, 1440 - meetingMin), perDay);
   // A meeting hour on average, and its busiest minute: the start and end of the
