@@ -2,7 +2,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceInstance } from '../../src/host/contract.js';
 import { recordingContext, runAction } from '../../test/support/driver-harness.js';
-import { createTesira, simulatedSerialBindings, type TesiraConfig } from './driver.js';
+import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
+import { createTesira, type TesiraConfig } from './driver.js';
 import { TTP_BANNER, TesiraSimulator, type TesiraSimulatorOptions } from './simulator.js';
 
 let sim: TesiraSimulator;
@@ -192,7 +193,7 @@ describe('tesira driver over RS-232 (binding-mock)', () => {
   it('talks TTP without Telnet negotiation at 115200', async () => {
     sim = new TesiraSimulator(DESIGN);
     const path = '/dev/ROBOT-tesira-test';
-    simulatedSerialBindings.set(path, sim.serialBinding(path));
+    simulatedSerialPorts.set(path, sim.serialBinding(path));
     const ctx = recordingContext('audio');
     dev = createTesira({ transport: 'serial', path, controls: CONTROLS, request_timeout_ms: 1000 } as TesiraConfig, ctx);
     await dev.start();
@@ -201,6 +202,6 @@ describe('tesira driver over RS-232 (binding-mock)', () => {
     expect(ctx.state['program-level']).toBe(-12);
     await run('mute', { control: 'mic-mute', on: true });
     await ctx.until((c) => c.state['mic-mute'] === true, 'mute over serial');
-    simulatedSerialBindings.delete(path);
+    simulatedSerialPorts.delete(path);
   });
 });

@@ -7,7 +7,8 @@ import { type ActionDefinition, type DeviceInstance, type DriverContext, defineA
 import { ConfigFault } from '../../src/transport/lifecycle.js';
 import type { Link } from '../../src/transport/link.js';
 import { CommandQueue } from '../../src/transport/queue.js';
-import { type BindingInterface, SerialLink } from '../../src/transport/serial.js';
+import { SerialLink } from '../../src/transport/serial.js';
+import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
 import { TcpLink } from '../../src/transport/tcp.js';
 import { TelnetFilter } from '../../src/transport/telnet.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
@@ -72,9 +73,6 @@ export const TesiraConfigSchema = Type.Object(
 export type TesiraConfig = Static<typeof TesiraConfigSchema>;
 type ControlDef = Static<typeof TesiraControlSchema>;
 
-/** Serial bindings for simulated RS-232 ports, by path (binding-mock in tests); other paths use the OS. */
-export const simulatedSerialBindings = new Map<string, BindingInterface>();
-
 export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceInstance {
   const transport = config.transport ?? 'telnet';
   const controls: Record<string, ControlDef> = config.controls ?? {};
@@ -84,7 +82,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
     link = new SerialLink({
       path: config.path,
       baudRate: config.baud_rate ?? 115_200,
-      binding: simulatedSerialBindings.get(config.path),
+      binding: simulatedSerialPorts.get(config.path),
       logger: ctx.logger,
       clock: ctx.clock,
     });

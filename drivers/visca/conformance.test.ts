@@ -16,7 +16,7 @@ import {
 import { bytesOf, hexOf, sonyDatagram, splitPackets, ViscaPeer } from '../../test/support/conformance-visca.js';
 import { knownDriverGaps, viscaTable as T } from './conformance.js';
 // The registry where the driver looks up binding-mock serial ports by path (no driver logic is used).
-import { simulatedSerialBindings } from './driver.js';
+import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
 import { ViscaSimulator } from './simulator.js';
 
 it('every row cites its source', () => checkTable(T));
@@ -424,7 +424,7 @@ function serialPeer(id: string) {
         },
         path,
       ).start();
-      if (p.binding) simulatedSerialBindings.set(path, p.binding);
+      if (p.binding) simulatedSerialPorts.set(path, p.binding);
       return p;
     },
   };

@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { MotionState, presetName, resolvePreset } from '../../src/host/kinds.js';
 import type { Link } from '../../src/transport/link.js';
-import type { BindingInterface } from '../../src/transport/serial.js';
+import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
 import { SerialLink, TcpLink, UdpLink } from '../../src/transport/index.js';
 import { ConfigFault, type DeviceConnection } from '../../src/transport/lifecycle.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
@@ -16,9 +16,6 @@ import { type CameraProfile, PROFILES, presetByte } from './profiles.js';
 import { encode, inquiry } from './protocol.js';
 import { ViscaSession } from './session.js';
 import { SharedUdpLink } from './shared-udp.js';
-
-/** Binding-mock ports of simulated serial cameras, by path (see serial-sim.ts). */
-export const simulatedSerialBindings = new Map<string, BindingInterface>();
 
 const GARBAGE_LOG_INTERVAL_MS = 10_000;
 
@@ -142,7 +139,7 @@ export class ViscaCamera implements DeviceInstance {
       case 'raw-tcp':
         return new TcpLink({ ...common, host: c.host!, port: c.port ?? DEFAULT_PORTS['raw-tcp'] });
       case 'serial':
-        return new SerialLink({ ...common, path: c.path!, baudRate: c.baud_rate, binding: simulatedSerialBindings.get(c.path!) });
+        return new SerialLink({ ...common, path: c.path!, baudRate: c.baud_rate, binding: simulatedSerialPorts.get(c.path!) });
     }
   }
 

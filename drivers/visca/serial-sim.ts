@@ -1,10 +1,10 @@
 // `simulated = true`: the host starts one ViscaSimulator per camera through
 // the driver definition's simulate(). A simulated serial camera lives on a
 // binding-mock port named /dev/ROBOT-sim-<device id>; only that path gets the
-// mock binding (simulatedSerialBindings), real serial devices are untouched.
+// mock binding (src/transport/simulated-ports.ts), real serial devices are untouched.
 import type { RunningSimulator, SimulatorContext } from '../../src/host/contract.js';
+import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
 import type { ViscaConfig } from './config.js';
-import { simulatedSerialBindings } from './driver.js';
 import { PROFILES } from './profiles.js';
 import { ViscaSimulator } from './simulator.js';
 
@@ -26,7 +26,7 @@ export async function startSimulatorFor(config: Partial<ViscaConfig>, ctx: Simul
     const real = ctx.path !== undefined;
     const path = ctx.path ?? `/dev/ROBOT-sim-${ctx.id}`;
     sim = await new ViscaSimulator({ ...common, path, realSerialPort: real, baudRate: config.baud_rate }).start();
-    if (sim.binding) simulatedSerialBindings.set(path, sim.binding);
+    if (sim.binding) simulatedSerialPorts.set(path, sim.binding);
   } else {
     sim = await new ViscaSimulator({ ...common, host: ctx.host, port: ctx.port }).start();
   }
@@ -37,7 +37,7 @@ export async function startSimulatorFor(config: Partial<ViscaConfig>, ctx: Simul
     async stop() {
       if (runningViscaSimulators.get(ctx.id) === sim) runningViscaSimulators.delete(ctx.id);
       const path = sim.endpoint.path;
-      if (typeof path === 'string' && simulatedSerialBindings.get(path) === sim.binding) simulatedSerialBindings.delete(path);
+      if (typeof path === 'string' && simulatedSerialPorts.get(path) === sim.binding) simulatedSerialPorts.delete(path);
       await sim.stop();
     },
   };

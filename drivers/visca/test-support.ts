@@ -6,7 +6,8 @@ import type { DeviceStatus, DriverContext } from '../../src/host/contract.js';
 import { realClock } from '../../src/util/clock.js';
 import { RateLimitedLog } from '../../src/util/rate-limited-log.js';
 import { ViscaConfigSchema, type ViscaConfig } from './config.js';
-import { simulatedSerialBindings, ViscaCamera } from './driver.js';
+import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
+import { ViscaCamera } from './driver.js';
 import { ViscaSimulator, type ViscaSimulatorOptions } from './simulator.js';
 import { until } from '../../test/support/wait.js';
 
@@ -69,7 +70,7 @@ export async function startPair(
   logger?: Logger,
 ): Promise<Pair> {
   const sim = await new ViscaSimulator(simOpts).start();
-  if (sim.binding && simOpts.path) simulatedSerialBindings.set(simOpts.path, sim.binding);
+  if (sim.binding && simOpts.path) simulatedSerialPorts.set(simOpts.path, sim.binding);
   const ctx = recordingContext();
   if (logger) Object.assign(ctx, { logger });
   const cam = new ViscaCamera(viscaConfig({ framing: simOpts.framing, ...cfg, ...sim.endpoint }), ctx);
@@ -84,7 +85,7 @@ export async function startPair(
     async stop() {
       await cam.stop();
       await sim.stop();
-      if (simOpts.path) simulatedSerialBindings.delete(simOpts.path);
+      if (simOpts.path) simulatedSerialPorts.delete(simOpts.path);
     },
   };
 }
