@@ -242,6 +242,30 @@ describe('alerts across a reload', () => {
       'alert.cleared device_offline cam-a',
     ]);
   }, 30_000);
+  it('a device disabled by a reload has its device_offline alert cleared and is not alerted again; /metrics says enabled 0', async () => {
+    // Nothing listens on port 1: the camera stays down and is alerted at once.
+    const alertsToml = '[alerts]\ndevice_offline_after_s = 0\n';
+    const { agent, apply, url } = await startAgent(toml('Room', alertsToml + camera(1)), [createAlerts]);
+    const seen: string[] = [];
+    agent.events.on((e) => {
+      if (e.type.startsWith('alert.')) seen.push(`${e.type} ${e.data.kind} ${e.data.key}`);
+    });
+    const alerts = () => agent.feature<AlertSink & Feature>('alerts');
+    await until(() => alerts()?.isActive('device_offline', 'cam-a') === true, 'cam-a alerted');
+
+    await apply(toml('Room', `${alertsToml}${camera(1)}enabled = false\n`));
+    await until(() => agent.devices.get('cam-a')?.status.message === 'disabled in config', 'cam-a disabled');
+    await until(() => alerts()?.isActive('device_offline', 'cam-a') === false, 'the alert cleared');
+    // The debounce is 0: a raise for the disabled device would be due at once.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alerts()?.isActive('device_offline', 'cam-a')).toBe(false);
+    expect(seen.filter((l) => l.endsWith('device_offline cam-a'))).toEqual([
+      'alert.raised device_offline cam-a',
+      'alert.cleared device_offline cam-a',
+    ]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^room_agent_device_enabled\{device="cam-a"\} 0$/m);
+  }, 30_000);
 });
 
 describe('[mqtt] across a reload', () => {
