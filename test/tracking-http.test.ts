@@ -113,6 +113,11 @@ describe('POST /hooks/conference', () => {
     // Its redelivery (previous test) came after the meeting had ended: late.
     expect(evs[0]).toMatchObject({ event: 'conf.create.succ', source: 'conference', duplicate: true, duplicates: 1, late: true });
     expect(evs.find((e) => e.event === 'conf.end')).toMatchObject({ duplicate: false, late: false });
+    // after_seq: only the events stored after that one (what a follower has not seen yet).
+    const seqs = (body.events as { seq: number }[]).map((e) => e.seq).sort((a, b) => a - b);
+    const newer = (await get(`/api/meetings/M-1001/events?after_seq=${seqs[4]}`)).body.events as { seq: number }[];
+    expect(newer.map((e) => e.seq).sort((a, b) => a - b)).toEqual(seqs.slice(5));
+    expect((await get('/api/meetings/M-1001/events?after_seq=-1')).status).toBe(400);
     const p42join = evs.find((e) => e.event === 'conf.joined' && e.time === T(1763812875));
     expect(p42join).toMatchObject({ duplicates: 2, data: sample[2] });
     expect(Date.parse(evs[0].received_at)).toBeGreaterThan(0);

@@ -357,12 +357,14 @@ export interface Methods {
     };
     paramsOptional: false;
   };
-  /** The raw events of a meeting as received, in event-time order, with receipt time, source and flags. Role: viewer. */
+  /** The raw events of a meeting as received, in event-time order, with receipt time, source and flags. With `after_seq`: only the events stored after that `seq` (what is new since the last answer). Role: viewer. */
   'meetings.events': {
     params: {
       id: string;
       limit?: number;
       offset?: number;
+      /** Only events whose `seq` is greater (seqs grow in storage order). */
+      after_seq?: number;
     };
     result: unknown;
     paramsOptional: false;

@@ -83,8 +83,10 @@ export function registerTrackingHttp(ctx: AgentContext, svc: TrackingService, cf
     const offset = q.offset === undefined ? 0 : Number(q.offset);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return reply.code(400).send({ error: 'limit: 1..10000' });
     if (!Number.isInteger(offset) || offset < 0) return reply.code(400).send({ error: 'offset: a non-negative integer' });
+    const after = q.after_seq === undefined ? 0 : Number(q.after_seq);
+    if (!Number.isSafeInteger(after) || after < 0) return reply.code(400).send({ error: 'after_seq: a non-negative integer' });
     try {
-      return { events: svc.events(id, limit, offset) };
+      return { events: svc.events(id, limit, offset, after) };
     } catch (e) {
       return sendError(reply, e);
     }

@@ -31,17 +31,22 @@ export function registerTrackingRpc(ctx: AgentContext, svc: TrackingService): vo
   });
   ctx.rpc.method({
     name: 'meetings.events',
-    description: 'The raw events of a meeting as received, in event-time order, with receipt time, source and flags.',
+    description:
+      'The raw events of a meeting as received, in event-time order, with receipt time, source and flags. ' +
+      'With `after_seq`: only the events stored after that `seq` (what is new since the last answer).',
     role: 'viewer',
     params: Type.Object(
       {
         id: Type.String({ minLength: 1 }),
         limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
         offset: Type.Integer({ minimum: 0, default: 0 }),
+        after_seq: Type.Optional(
+          Type.Integer({ minimum: 0, description: 'Only events whose `seq` is greater (seqs grow in storage order).' }),
+        ),
       },
       { additionalProperties: false },
     ),
-    handler: (p) => ({ events: svc.events(p.id, p.limit, p.offset) }),
+    handler: (p) => ({ events: svc.events(p.id, p.limit, p.offset, p.after_seq ?? 0) }),
   });
   ctx.rpc.topic({
     name: 'meetings',

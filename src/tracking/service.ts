@@ -300,10 +300,13 @@ export class TrackingService {
     });
   }
 
-  /** The raw events of a meeting as received, in event-time order. */
-  events(id: string, limit = 1000, offset = 0): LoggedEvent[] {
+  /**
+   * The raw events of a meeting as received, in event-time order; with
+   * `afterSeq`, only those stored after that seq (a follower asks for what is new).
+   */
+  events(id: string, limit = 1000, offset = 0, afterSeq = 0): LoggedEvent[] {
     if (!this.exists(id)) throw new AgentError('NOT_FOUND', `no meeting "${id}"`);
-    return this.store.eventsOf(id, limit, offset).map((r: EventRow) => ({
+    return this.store.eventsOf(id, limit, offset, afterSeq).map((r: EventRow) => ({
       seq: r.seq,
       meeting_id: id,
       instance_id: r.conference,

@@ -224,7 +224,7 @@ export class TrackingStore {
       eventsOf: db.prepare(
         `SELECT e.seq, e.conference, e.event, e.known, e.at, e.received_at, e.source, e.raw, e.duplicates, e.late
          FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
-         WHERE c.meeting_key = ? ORDER BY e.at, e.seq LIMIT ? OFFSET ?`,
+         WHERE c.meeting_key = ? AND e.seq > ? ORDER BY e.at, e.seq LIMIT ? OFFSET ?`,
       ),
       normsOf: db.prepare(
         `SELECT e.seq, e.norm, e.raw, e.received_at FROM tracking_events e JOIN tracking_conferences c ON c.id = e.conference
@@ -349,9 +349,10 @@ export class TrackingStore {
   finalOf(id: string): string | undefined {
     return this.s.finalOf.get(id) as string | undefined;
   }
-  eventsOf(meeting: string, limit: number, offset: number): EventRow[] {
+  /** The meeting's events stored after seq `afterSeq` (0 = all), in event-time order. */
+  eventsOf(meeting: string, limit: number, offset: number, afterSeq = 0): EventRow[] {
     this.flushEvents();
-    return this.s.eventsOf.all(meeting, limit, offset) as EventRow[];
+    return this.s.eventsOf.all(meeting, afterSeq, limit, offset) as EventRow[];
   }
   /** The known events of a meeting after `afterSeq`, as stored (for folding). */
   knownEventsOf(meeting: string, afterSeq = 0): { seq: number; norm: string | null; raw: string; received_at: number }[] {

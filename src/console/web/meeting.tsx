@@ -1,8 +1,9 @@
 // Today's calendar, and the current meeting's insight: participants, their
 // calls, the timer ticking live, and the meeting's event stream beside it.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { MeetingFollow } from '../../client/client.js';
 import { type Insight, isMeetingDelta } from '../../client/meeting-deltas.js';
+import { MeetingControls, MeetingTimeline, ParticipantActions } from './meeting-controls.js';
 import { Badge, Card, describeError, duration, time, useConsole, useTick, useTopic } from './shared.js';
 
 interface CalendarMeeting {
@@ -38,8 +39,12 @@ interface LoggedEvent {
   known: boolean;
   duplicate: boolean;
   late: boolean;
-  data: { call_id?: string; part_uri?: string };
+  data: { call_id?: string; part_uri?: string; status?: string; person?: string; participant?: string };
 }
+
+/** Events shown beside the insight: the latest by event time. */
+const SHOWN_EVENTS = 50;
+const byTime = (a: LoggedEvent, b: LoggedEvent) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.seq - b.seq);
 
 function reduceCalendar(prev: CalendarView | undefined, e: { data: unknown }): CalendarView {
   const d = e.data as {
@@ -180,16 +185,42 @@ function MeetingInsight({ id }: { id: string }) {
       void follow?.close().catch(() => undefined);
     };
   }, [client, id]);
+  // The event stream: read once when the meeting is chosen, then only what was stored since (after_seq)
+  // when a delta says the meeting changed — one request at a time, never the whole log again.
   const seq = live?.seq;
+  const log = useRef<{ id: string; maxSeq: number; busy: boolean; again: boolean; all: LoggedEvent[] } | null>(null);
   useEffect(() => {
-    let gone = false;
-    client.call('meetings.events', { id, limit: 10_000 }).then(
-      (r) => !gone && setEvents(((r as { events: LoggedEvent[] }).events ?? []).slice(-50).reverse()),
-      () => undefined,
-    );
-    return () => {
-      gone = true;
+    log.current = { id, maxSeq: 0, busy: false, again: false, all: [] };
+    setEvents([]);
+  }, [id]);
+  useEffect(() => {
+    const st = log.current;
+    if (!st || st.id !== id || seq === undefined) return;
+    if (st.busy) {
+      st.again = true;
+      return;
+    }
+    const fetchNew = (): void => {
+      st.busy = true;
+      st.again = false;
+      const first = st.maxSeq === 0;
+      const params = first ? { id, limit: 10_000 } : { id, limit: 10_000, after_seq: st.maxSeq };
+      client.call('meetings.events', params).then(
+        (r) => {
+          st.busy = false;
+          if (log.current !== st) return;
+          const got = ((r as { events: LoggedEvent[] }).events ?? []) as LoggedEvent[];
+          for (const ev of got) st.maxSeq = Math.max(st.maxSeq, ev.seq);
+          st.all = [...st.all, ...got].sort(byTime).slice(-SHOWN_EVENTS);
+          setEvents([...st.all].reverse());
+          if (st.again) fetchNew();
+        },
+        () => {
+          st.busy = false;
+        },
+      );
     };
+    fetchNew();
   }, [client, id, seq]);
   const running = live?.insight.timer.running ?? false;
   // Tick while the timer runs or anyone is connected (their totals grow too).
@@ -203,6 +234,7 @@ function MeetingInsight({ id }: { id: string }) {
       <h3>
         {id} <Badge value={insight.status} />
       </h3>
+      <MeetingControls meeting={id} />
       <p class="timer">
         <span class={`clock ${running ? 'running' : 'stopped'}`} id="meeting-timer" data-running={String(running)}>
           {duration(elapsed)}
@@ -214,6 +246,7 @@ function MeetingInsight({ id }: { id: string }) {
           {insight.actual_end_time ? ` · ended ${time(insight.actual_end_time)}` : ''}
         </span>
       </p>
+      <MeetingTimeline insight={insight} now={now} receivedAt={receivedAt} />
       <div class="two">
         <table class="participants">
           <thead>
@@ -221,6 +254,7 @@ function MeetingInsight({ id }: { id: string }) {
               <th>Participant</th>
               <th>Calls</th>
               <th>Total</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -229,6 +263,7 @@ function MeetingInsight({ id }: { id: string }) {
                 <td>
                   <span class={`dot ${p.connected ? 'on' : 'off'}`} title={p.connected ? 'connected' : 'not connected'} />{' '}
                   {p.person ?? p.part_uri ?? p.key} {p.role && <span class="muted">({p.role})</span>}
+                  {!p.matched && <span class="muted"> · unmatched</span>}
                 </td>
                 <td>
                   {p.calls.map((c) => (
@@ -238,11 +273,14 @@ function MeetingInsight({ id }: { id: string }) {
                   ))}
                 </td>
                 <td class="num">{duration(p.total_ms + (p.connected ? Math.max(0, now - receivedAt) : 0))}</td>
+                <td>
+                  <ParticipantActions meeting={id} p={p} />
+                </td>
               </tr>
             ))}
             {insight.participants.length === 0 && (
               <tr>
-                <td colSpan={3} class="muted">
+                <td colSpan={4} class="muted">
                   Nobody joined yet.
                 </td>
               </tr>
@@ -252,7 +290,8 @@ function MeetingInsight({ id }: { id: string }) {
         <ol class="events" aria-label="meeting events">
           {events.map((ev) => (
             <li key={ev.seq} class={ev.known ? '' : 'muted'}>
-              {time(ev.time)} <code>{ev.event}</code> {ev.data.part_uri ?? ''}
+              {time(ev.time)} <code>{ev.event}</code> {ev.data.part_uri ?? ev.data.participant ?? ''}
+              {ev.event === 'dial.status' ? ` ${ev.data.person ?? ''} ${ev.data.status ?? ''}` : ''}
               {ev.duplicate ? ' (duplicate)' : ''}
               {ev.late ? ' (late)' : ''}
             </li>
