@@ -361,7 +361,11 @@ export class Agent {
    * meanwhile ends the start at the next step (rejecting with UNAVAILABLE) and then tears down.
    */
   start(): Promise<string> {
-    const run = this.startSteps();
+    const run = this.startSteps().then((address) => {
+      // A config version whose health window a crash cut short is checked now (src/config/versions/).
+      this.configVersions.afterStart();
+      return address;
+    });
     this.starting = run.catch(() => undefined);
     return run;
   }

@@ -50,7 +50,7 @@ const WAIT = Type.Optional(
 );
 
 function meta(r: VersionRow) {
-  const { text: _text, sha256: _sha, ...rest } = r;
+  const { text: _text, sha256: _sha, must_online: _must, ...rest } = r;
   return rest;
 }
 

@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { AlertSink } from '../../sync/alerts.js';
 import type { DriverRegistry } from '../../host/registry.js';
-import type { Cause } from '../../host/contract.js';
 import type { RoomEvents } from '../../state/bus.js';
 import type { AuditLog } from '../../store/audit.js';
 import type { Store } from '../../store/db.js';
@@ -21,6 +20,7 @@ import { runExtraChecks } from '../extra-checks.js';
 import { startRefusals } from '../start-checks.js';
 import { ConfigError, type ConfigIssue, configVersion, formatIssue, type LoadedConfig, parseConfig } from '../load.js';
 import { removeStaleTempFiles, writeFileAtomic } from './atomic-write.js';
+import { apiAuditRow, rollbackAuditRow } from './audit.js';
 import { devicesToCheck, healthProblems } from './gate.js';
 import type { ConfigHost, ReloadReportLike } from './host.js';
 import { placeholderIssues, redactText, restoreRedacted } from './redact.js';
@@ -80,6 +80,8 @@ export class ConfigVersions {
   /** Held from the start of an apply until its health gate decided. */
   private lock: Promise<unknown> = Promise.resolve();
   private checking: { version: string; until: string } | null = null;
+  /** A version whose health window a stop cut short, checked again after start. */
+  private resume: { row: VersionRow; prev: VersionRow } | null = null;
   private stopped = false;
 
   constructor(private readonly o: ConfigVersionsOptions) {
@@ -97,12 +99,32 @@ export class ConfigVersions {
     return this.current;
   }
 
-  /** The file's text at start becomes a version unless it is the one already running. */
+  /**
+   * The file's text at start becomes a version unless it is the one already running. A version the
+   * agent stopped (crash, power cut) inside its health window is checked again once the agent has
+   * started (afterStart), against the devices it had to bring back.
+   */
   private recordStart(): VersionRow {
     const { loaded } = this.o.host;
     const stale = removeStaleTempFiles(loaded.file);
     if (stale.length) this.log.warn({ files: stale }, 'removed temporary config files left by an interrupted write');
+    const cut = this.history.latest();
     this.history.closeOpenRows('the agent stopped before this apply and its health check finished');
+    const prev = cut?.base_version ? this.history.byVersion(cut.base_version) : undefined;
+    if (cut && (cut.outcome === 'applying' || cut.outcome === 'checking') && cut.version === loaded.version && prev) {
+      this.history.setOutcome(cut.id, 'checking', 'the agent stopped inside the health window; checked again after start');
+      for (const r of this.history.list({ limit: 20 })) {
+        if (r.outcome === 'running') this.history.setOutcome(r.id, 'replaced');
+      }
+      this.resume = { row: cut, prev };
+      const windowMs = loaded.config.agent.config_health_window_s * 1000;
+      this.checking = { version: cut.version, until: new Date(this.o.clock.now() + windowMs).toISOString() };
+      this.log.warn(
+        { version: cut.version },
+        "the agent stopped inside this config version's health window; checking it again after start",
+      );
+      return { ...cut, outcome: 'checking' };
+    }
     const latest = this.history.latest();
     if (latest && latest.version === loaded.version && latest.outcome === 'running') return latest;
     const previous = this.history.list({ limit: 20 }).filter((r) => r.outcome === 'running');
@@ -147,6 +169,20 @@ export class ConfigVersions {
     const row = version === undefined ? this.current : this.history.byVersion(version);
     if (!row) throw new AgentError('NOT_FOUND', `no config version ${version} in the history (config.history lists them)`);
     return { ...row, text: redactText(row.text) };
+  }
+
+  /** Called once the agent serves: runs the health gate a restart interrupted (see recordStart). */
+  afterStart(): void {
+    const r = this.resume;
+    this.resume = null;
+    if (!r || this.current.id !== r.row.id) return;
+    const windowMs = this.o.host.loaded.config.agent.config_health_window_s * 1000;
+    this.checking = { version: r.row.version, until: new Date(this.o.clock.now() + windowMs).toISOString() };
+    const gate = this.watchHealth(r.row, r.prev, r.row.must_online ?? [], windowMs).finally(() => {
+      this.checking = null;
+      this.prune();
+    });
+    this.lock = this.lock.then(() => gate).catch(() => undefined);
   }
 
   /** Applies a text; see ApplyRequest. Refusals are AgentErrors with the reason (and `issues`). */
@@ -225,7 +261,7 @@ export class ConfigVersions {
     const next = checked.loaded;
     const base = { id: null, previous_version: prev.version };
     if (next.version === prev.version) return { result: { ...base, version: prev.version, outcome: 'unchanged' }, gate: null };
-    const before = this.o.host.health();
+    const mustBeOnline = devicesToCheck(this.o.host.health(), next.config);
     const row = this.history.insert({
       text: next.text,
       who: req.who,
@@ -234,6 +270,7 @@ export class ConfigVersions {
       action: req.action ?? 'apply',
       base_version: prev.version,
       outcome: 'applying',
+      must_online: mustBeOnline,
     });
     if (req.writeFile !== false) {
       try {
@@ -263,7 +300,7 @@ export class ConfigVersions {
     const windowMs = next.config.agent.config_health_window_s * 1000;
     this.checking = { version: row.version, until: new Date(this.o.clock.now() + windowMs).toISOString() };
     this.log.info({ version: row.version, from: req.from, who: req.who }, 'config applied; health check running');
-    const gate = this.watchHealth(row, prev, devicesToCheck(before, next.config), windowMs).finally(() => {
+    const gate = this.watchHealth(row, prev, mustBeOnline, windowMs).finally(() => {
       this.checking = null;
       this.prune();
     });
@@ -339,17 +376,7 @@ export class ConfigVersions {
     this.o.events.emit({ type: 'config.rolled_back', at: new Date(this.o.clock.now()).toISOString(), data });
     this.o.alerts()?.raise('config_rolled_back', 'config', message, data, 'critical');
     await this.o.audit
-      .append({
-        at: new Date(started).toISOString(),
-        cause: { kind: 'system', name: 'health-gate' },
-        device: 'config',
-        action: 'config.auto_rollback',
-        params: { failed_version: failed.version, version: prev.version },
-        ok: error === null,
-        result: { version: prev.version, problems },
-        error,
-        duration_ms: this.o.clock.now() - started,
-      })
+      .append(rollbackAuditRow(failed.version, prev.version, problems, error, started, this.o.clock.now()))
       .catch((e) => this.log.warn({ err: errorMessage(e) }, 'cannot write the audit row of a config rollback'));
   }
 
@@ -373,24 +400,8 @@ export class ConfigVersions {
   }
 
   private audit(req: ApplyRequest, started: number, r: ApplyResult | null, e: unknown): Promise<void> {
-    const cause: Cause = {
-      kind: req.from === 'mqtt' ? 'mqtt' : 'api',
-      name: req.who,
-      ...(req.remote ? { detail: req.remote } : {}),
-    };
     return this.o.audit
-      .append({
-        at: new Date(started).toISOString(),
-        cause,
-        device: 'config',
-        action: req.action === 'rollback' ? 'config.rollback' : 'config.apply',
-        // Never the text: it may hold literal secrets.
-        params: { base_version: req.base_version ?? null, why: req.why },
-        ok: r !== null,
-        result: r && { version: r.version, outcome: r.outcome },
-        error: e === null ? null : errorMessage(e),
-        duration_ms: this.o.clock.now() - started,
-      })
+      .append(apiAuditRow(req, started, this.o.clock.now(), r, e))
       .catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot write the audit row of a config change'));
   }
 }

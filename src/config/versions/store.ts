@@ -23,7 +23,8 @@ export type ConfigAction = (typeof CONFIG_ACTIONS)[number];
  * - `replaced`: ran and passed its check, later replaced by another version
  * - `rolled_back`: failed its health check; the agent went back to the version before
  * - `failed`: could not be loaded at all (the reload refused it); the version before stayed
- * - `interrupted`: the agent stopped before the apply or its check finished
+ * - `interrupted`: the agent stopped before the apply finished; the file still holds the version before
+ *   (stopped inside the health window with the new file in place: `checking` again after the restart)
  */
 export const CONFIG_OUTCOMES = ['applying', 'checking', 'running', 'replaced', 'rolled_back', 'failed', 'interrupted'] as const;
 export type ConfigOutcome = (typeof CONFIG_OUTCOMES)[number];
@@ -46,6 +47,8 @@ export interface VersionRow {
   /** What failed, for rolled_back / failed / interrupted. */
   detail: string | null;
   outcome_at: string;
+  /** Devices online before this version was applied, which its health gate requires again (null: no gate). */
+  must_online: string[] | null;
 }
 
 export const configVersionMigrations: Migration[] = [
@@ -71,9 +74,18 @@ export const configVersionMigrations: Migration[] = [
       CREATE INDEX config_versions_version ON config_versions(version);`);
     },
   },
+  {
+    version: 2,
+    name: 'the devices a version must bring back online (its health gate survives a restart)',
+    up(db: Db) {
+      db.exec('ALTER TABLE config_versions ADD COLUMN must_online TEXT');
+    },
+  },
 ];
 
-export type NewVersion = Pick<VersionRow, 'text' | 'who' | 'why' | 'from' | 'action' | 'base_version' | 'outcome'>;
+export type NewVersion = Pick<VersionRow, 'text' | 'who' | 'why' | 'from' | 'action' | 'base_version' | 'outcome'> & {
+  must_online?: string[];
+};
 
 export class ConfigVersionStore {
   constructor(
@@ -96,10 +108,23 @@ export class ConfigVersionStore {
       () =>
         this.db
           .prepare(
-            `INSERT INTO config_versions (version, sha256, text, who, at, why, source, action, base_version, outcome, outcome_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO config_versions (version, sha256, text, who, at, why, source, action, base_version, outcome, outcome_at, must_online)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(version, sha256, v.text, v.who, at, v.why, v.from, v.action, v.base_version, v.outcome, at).lastInsertRowid,
+          .run(
+            version,
+            sha256,
+            v.text,
+            v.who,
+            at,
+            v.why,
+            v.from,
+            v.action,
+            v.base_version,
+            v.outcome,
+            at,
+            v.must_online ? JSON.stringify(v.must_online) : null,
+          ).lastInsertRowid,
     );
     return this.get(Number(id)) as VersionRow;
   }
@@ -112,7 +137,7 @@ export class ConfigVersionStore {
     );
   }
 
-  /** Rows still `applying` / `checking` / `running` from a run that ended: the agent starts afresh. */
+  /** Rows still `applying` / `checking` from a run that ended: the agent starts afresh. */
   closeOpenRows(detail: string): void {
     this.durably(() =>
       this.db
@@ -192,5 +217,6 @@ function toRow(r: Record<string, unknown>): VersionRow {
     outcome: r.outcome as ConfigOutcome,
     detail: (r.detail as string | null) ?? null,
     outcome_at: r.outcome_at as string,
+    must_online: typeof r.must_online === 'string' ? (JSON.parse(r.must_online) as string[]) : null,
   };
 }
