@@ -96,3 +96,55 @@ it('relayed conference events are ingested once, published as events, and retain
   expect(bad.transaction).toBe('bad');
   expect(bad.error.message.length).toBeGreaterThan(0);
 });
+
+it('a failed dial-out to a roster person reaches MQTT: the alert on alerts, the interruption in the meeting deltas and counts', async () => {
+  const broker = await createAedes();
+  cleanups.push(() => broker.close());
+  const sub = await Subscriber.connect(broker, [`${BASE}/#`]);
+  cleanups.push(() => sub.close());
+  const a = await startTestAgent(`${mqttToml(broker)}\n[tracking]\npublish_delay_ms = 0\n[alerts]\ndisk_min_free_mb = 0\n`, {
+    features: [createTracking, createAlerts, createSync],
+  });
+  cleanups.push(() => a.stop());
+  const sync = a.agent.ctx.feature<SyncFeature>('sync')!;
+  await sub.waitFor(() => sync.link.isUp && sub.json(`${BASE}/status`).length > 0, 10_000, 'online');
+  const tracking = a.agent.ctx.feature<TrackingFeature>('tracking')!;
+  tracking.schedule({ id: 'M-9', roster: [{ person: 'erin', role: 'expert', contacts: ['+15005550199'] }] });
+  const t = Math.floor(Date.now() / 1000) - 60;
+  tracking.ingest({ event: 'conf.create.succ', id: 'c9', begin_time: t, user_data: '{"meeting":"M-9"}' }, 'test');
+  tracking.recordDial({
+    meeting: 'M-9',
+    call_sid: 'CA9',
+    status: 'no-answer',
+    sequence: 3,
+    person: null,
+    number: '+15005550199',
+    reason: null,
+    at: t * 1000 + 5000,
+  });
+  await sub.waitFor(
+    () =>
+      sub.json<{ kind: string; state: string }>(`${BASE}/alerts`).some((x) => x.kind === 'dial_failed' && x.state === 'raised'),
+    10_000,
+    'dial_failed alert',
+  );
+  expect(sub.json<{ kind: string; key: string }>(`${BASE}/alerts`).find((x) => x.kind === 'dial_failed')?.key).toBe('M-9/erin');
+  const deltaTopic = `${BASE}/meetings/M-9/deltas`;
+  await sub.waitFor(() => sub.json<MeetingDelta>(deltaTopic).some((d) => d.summary.counts.interruptions === 1), 10_000, 'delta');
+  let state: MeetingState | null = null;
+  for (const d of sub.json<MeetingDelta>(deltaTopic)) {
+    const r = applyMeetingDelta(state, d);
+    expect(r.kind).not.toBe('gap');
+    if (r.kind === 'applied') state = r.state;
+  }
+  expect(state?.insight.interruptions).toEqual([
+    {
+      at: new Date(t * 1000 + 5000).toISOString(),
+      kind: 'dial_failed',
+      participant: 'erin',
+      reason: 'no-answer',
+      duration_ms: null,
+    },
+  ]);
+  await sub.waitFor(() => (sub.last<MeetingMessage>(`${BASE}/meetings/M-9`)?.counts.interruptions ?? 0) === 1, 10_000, 'summary');
+});
