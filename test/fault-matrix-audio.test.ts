@@ -17,7 +17,7 @@ async function core(named: Record<string, { value: number; kind: 'gain' | 'boole
   return Object.assign(sim, { host: '127.0.0.1', port });
 }
 
-/** QRC (PROTOCOLS.md §4.2): every request answered with JSON-RPC -32601, its id copied. */
+/** QRC (QSC QRC Commands and error table, q-syshelp.qsc.com): every request answered with JSON-RPC -32601, its id copied. */
 function qrcRefusal(d: Buffer): string {
   return d
     .toString()
@@ -83,7 +83,7 @@ describeFaultMatrix('tesira', {
   config: (port) => ({ host: '127.0.0.1', port, controls: TESIRA_CONTROLS, keepalive_ms: 5000, request_timeout_ms: 1000 }),
   probeIntervalMs: 5000,
   requestTimeoutMs: 1000,
-  // PROTOCOLS.md §4.1: the banner, then a parse error to every command.
+  // Tesira Text Protocol (tesira-help.biamp.com, Telnet and Responses pages): the banner, then a parse error to every command.
   reject: {
     greeting: `${TTP_BANNER}\r\n`,
     answer: () => '-ERR Parse error at 8: verb was not one of the commands supported by Services\r\n',

@@ -5,7 +5,7 @@ import { startConferenceMicSimulator } from '../drivers/conference-mic/simulator
 import { shureMicDriver, startShureSimulator } from '../drivers/shure-mic/index.js';
 import { describeFaultMatrix } from './support/fault-matrix.js';
 
-/** A Shure port that answers every command with `< REP ERR >` (PROTOCOLS.md §5.1: errors come back so). */
+/** A Shure port that answers every command with `< REP ERR >` (Shure MXA910 command strings, pubs.shure.com: errors come back so). */
 async function shureThatRefuses() {
   const server = net.createServer((s) => {
     s.on('error', () => undefined);

@@ -17,7 +17,7 @@ describeFaultMatrix('kramer-p3000', {
   config: (port) => ({ host: '127.0.0.1', port, keepalive_ms: 5000, request_timeout_ms: 1000 }),
   probeIntervalMs: 5000,
   requestTimeoutMs: 1000,
-  // PROTOCOLS.md §2.2: errors are `ERRnnn`; the handshake `#` answered with a syntax error.
+  // Kramer Protocol 3000 (VP-8x8AK manual p.47): errors are `ERRnnn`; the handshake `#` answered with a syntax error.
   reject: { answer: () => '~01@ERR 001\r\n' },
   action: { name: 'route', params: { input: 2, output: 1, layer: 'video' } },
   change: {
@@ -45,7 +45,7 @@ describeFaultMatrix('extron-sis', {
   config: (port) => ({ host: '127.0.0.1', port, keepalive_ms: 5000, request_timeout_ms: 1000 }),
   probeIntervalMs: 5000,
   requestTimeoutMs: 1000,
-  // PROTOCOLS.md §2.1: the banner, then `E10` (invalid command) to everything.
+  // Extron SIS (MTPX Plus error list; DXP DVI Pro user guide p.56): the banner, then `E10` (invalid command) to everything.
   reject: { greeting: '(c) Copyright 2024, Extron Electronics, DXP 84 HDMI, V1.05, 60-1234-01\r\n', answer: () => 'E10\r\n' },
   action: { name: 'route', params: { input: 2, output: 1, layer: 'video' } },
   change: {

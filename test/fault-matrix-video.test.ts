@@ -14,7 +14,7 @@ describeFaultMatrix('videohub', {
   config: (port) => ({ host: '127.0.0.1', port, ping_interval_ms: 5000, request_timeout_ms: 1000 }),
   probeIntervalMs: 5000,
   requestTimeoutMs: 1000,
-  // A server that speaks blocks but is no Videohub: the preamble, then NAK to everything (PROTOCOLS.md §2.3).
+  // A server that speaks blocks but is no Videohub: the preamble, then NAK to everything (Blackmagic Videohub Ethernet Protocol, Videohub manual pp.75-77).
   reject: { greeting: 'PROTOCOL PREAMBLE:\nVersion: 2.3\n\n', answer: () => 'NAK\n\n' },
   action: { name: 'route', params: { input: 2, output: 1 } },
   change: {
@@ -35,7 +35,7 @@ describeFaultMatrix('vmix', {
   config: (port) => ({ host: '127.0.0.1', port, poll_interval_ms: 5000, request_timeout_ms: 1000 }),
   probeIntervalMs: 5000,
   requestTimeoutMs: 1000,
-  // PROTOCOLS.md §3.2: the greeting, then `ER` to every request.
+  // vMix TCP API (vmix.com/help28/TCPAPI.html, "Responses"): the greeting, then `ER` to every request.
   reject: { greeting: 'VERSION OK 27.0.0.49\r\n', answer: (d) => `${d.toString().split(/[ \r]/)[0]} ER Not allowed\r\n` },
   action: { name: 'cut', params: {} },
   change: {

@@ -1,4 +1,4 @@
-// The go2rtc emulator itself answers like go2rtc (SERVICES.md B.4–B.5), so
+// The go2rtc emulator itself answers like go2rtc (go2rtc's website/api/openapi.yaml and its WebSocket API), so
 // the supervisor and proxy tests exercise the real contract.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';

@@ -5,7 +5,7 @@ import type { MicParser } from './protocol.js';
 import { parseSdcBody, SdcParser, sdcChecksum, sdcFrame } from './sdc8000.js';
 import { TaidenParser, taidenPosition } from './taiden.js';
 
-describe('Taiden camera positions (PROTOCOLS.md §5.3)', () => {
+describe('Taiden camera positions (HCS-3600 manual p.106)', () => {
   it.each([
     [[0xe5, 0x00, 0x03], [{ kind: 'position', channel: 3 }]],
     [[0xe5, 0x01, 0x02], [{ kind: 'position', channel: 258 }]],
@@ -30,7 +30,7 @@ describe('Taiden camera positions (PROTOCOLS.md §5.3)', () => {
 });
 
 describe('Sennheiser SDC 8000 serial output', () => {
-  // The vendor examples checked by hand in PROTOCOLS.md §5.3.
+  // The vendor examples of the Sennheiser SDC 8000 camera control protocol (manual pp.110-111), checked by hand.
   it.each([
     ['M00030110', { kind: 'mic', channel: 3, on: true, chairman: false }],
     ['m00030130', { kind: 'mic', channel: 3, on: false, chairman: false }],

@@ -1,6 +1,6 @@
 // Sennheiser SDC 8000 "serial output" (RS-232 19200 8N1): `%` + data + CRC +
 // CR, where CRC is the 16-bit sum of the data's ASCII codes as 4 upper-case
-// hex digits (checked on the vendor examples in PROTOCOLS.md §5.3).
+// hex digits (checked on the examples of the SDC 8000 camera control protocol, manual pp.110-111).
 import type { MicParser, MicUpdate } from './protocol.js';
 
 const MAX_FRAME = 256;

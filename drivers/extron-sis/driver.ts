@@ -70,7 +70,7 @@ export class ExtronSisDevice implements DeviceInstance {
     this.link.on('data', (chunk) => this.onData(chunk));
     this.conn = ctx.connect(this.link, {
       handshake: () => this.handshake(),
-      // `Q` (firmware) is Extron's recommended keep-alive (PROTOCOLS.md §2.1); an error answer is an answer too.
+      // `Q` (firmware) is Extron's recommended keep-alive (Extron SIS: MTPX Plus 6400 setup guide p.21, DXP DVI Pro user guide p.56); an error answer is an answer too.
       probe: () => this.request('liveness probe', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error'),
       probeIntervalMs: cfg.keepalive_ms ?? 60_000,
       onDown: (reason) => this.onDown(reason),

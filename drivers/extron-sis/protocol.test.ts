@@ -12,7 +12,7 @@ import {
 } from './protocol.js';
 import { expectSameWhenRechunked } from '../../test/support/driver-harness.js';
 
-// A Telnet session as PROTOCOLS.md §2.1 describes it (IAC already stripped).
+// A Telnet session as the Extron SIS pages describe it (DXP DVI Pro user guide p.56) (IAC already stripped).
 const TRANSCRIPT =
   '(c) Copyright 2026, Extron Electronics, DXP 88 HDMI, V1.05, 60-1080-01\r\nSun, 22 Nov 2026 12:00:00\r\n' +
   '\r\nPassword:' +

@@ -13,7 +13,7 @@ export const kramerTable = {
   'handshake-ok': {
     id: 'handshake-ok',
     kind: 'handshake',
-    cite: 'Kramer VS-88HN user manual §11 Protocol 3000 (handshake #, device format ~nn@); PROTOCOLS.md §2.2 [S17]',
+    cite: 'Kramer VS-88HN user manual §11 Protocol 3000 (handshake #, device format ~nn@); KIT-400R Protocol 3000 commands (handshake)',
     send: '#\r',
     reply: '~01@ OK\r\n',
   },

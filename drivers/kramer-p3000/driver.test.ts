@@ -217,7 +217,7 @@ describe('kramer-p3000 driver over RS-232 (binding-mock)', () => {
 
 /**
  * A unit that answers a set with the route alone, no " OK" — the VS-44DT and VS-62HA command
- * pages (PROTOCOLS.md §2.2): `#VID 2>1` → `~01@VID 2>1`, `#ROUTE 1,1,2` → `~01@ROUTE 1,1,2`.
+ * pages (VS-44DT manual p.65, VS-62HA p.68): `#VID 2>1` → `~01@VID 2>1`, `#ROUTE 1,1,2` → `~01@ROUTE 1,1,2`.
  * Written from those pages, not from the driver.
  */
 async function unitWithoutOk() {

@@ -19,7 +19,7 @@ import { expectSameWhenRechunked } from '../../test/support/driver-harness.js';
 const KRAMER: RouteNumbering = { layers: { video: 1, audio: 2 }, disconnect: 'zero', inputs: 4 };
 const COMPANION: RouteNumbering = { layers: { video: 0, audio: 1 }, disconnect: 'inputs_plus_one', inputs: 4 };
 
-// Replies and device-initiated lines as PROTOCOLS.md §2.2 gives them.
+// Replies and device-initiated lines as the Kramer Protocol 3000 pages give them (VS-44DT manual p.65, VP-8x8AK p.47).
 const TRANSCRIPT =
   'Kramer Electronics LTD., VS-44DT Version 1.20\r\n' +
   '~01@ OK\r\n~OK\r\n~01@ok\r\n' +

@@ -185,7 +185,7 @@ export function encodeRouteQuery(layer: 'video' | 'audio', output: number, n: Ro
  * Whether `msg` answers our set of `output` on `command` (`VID`, `AV`, `AUD` or `ROUTE`).
  * Models differ: the manuals' examples end in ` OK` (`~01@VID 1>2 OK`), but the VS-44DT and
  * VS-62HA command pages show the set answered with the route alone (`~01@VID 1>2`,
- * `~01@ROUTE 1,2,1`) — PROTOCOLS.md §2.2. Both, and an error, settle the request.
+ * `~01@ROUTE 1,2,1`) — Kramer VS-44DT manual p.65 and VS-62HA p.68. Both, and an error, settle the request.
  */
 export function answersSet(msg: P3kMessage, command: string, output: number, n: RouteNumbering): boolean {
   if (msg.kind !== 'reply' || msg.command !== command) return false;

@@ -6,7 +6,7 @@ import type { ConformanceTable, KnownGap } from '../../test/support/conformance.
 const OVERVIEW =
   'QSC QRC Overview (help.qsys.com q-sys_9.8 QRC_Overview.htm): TCP 1710, JSON-RPC 2.0, NUL-terminated, 60 s idle close';
 const COMMANDS = 'QSC QRC Commands (q-syshelp.qsc.com QRC_Commands.htm)';
-const ERRORS = 'QSC QRC error table (copy: infosys.beckhoff.com tf6310_qrc 7894781195.html); PROTOCOLS.md §4.2';
+const ERRORS = 'QSC QRC error table (copy: infosys.beckhoff.com tf6310_qrc 7894781195.html)';
 
 const msg = (m: Record<string, unknown>) => JSON.stringify({ jsonrpc: '2.0', ...m });
 const ENGINE = { State: 'Active', DesignName: 'Room', DesignCode: 'qX1abc', IsRedundant: false, IsEmulator: false };

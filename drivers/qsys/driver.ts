@@ -236,7 +236,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
 
   const conn = ctx.connect(link, {
     handshake,
-    // NoOp is QRC's keep-alive (PROTOCOLS.md §4.2); the Core drops a socket silent for 60 s.
+    // NoOp is QRC's keep-alive (QSC QRC Commands: NoOp); the Core drops a socket silent for 60 s.
     probe: () => call('NoOp', {}),
     probeIntervalMs: config.keepalive_ms ?? 20_000,
     onDown: (reason) => {

@@ -11,7 +11,7 @@ import {
   QrcParser,
 } from './protocol.js';
 
-// Server → client frames as documented (PROTOCOLS.md §4.2), each ending in NUL.
+// Server → client frames as documented (QSC QRC Commands, q-syshelp.qsc.com External_Control_APIs/QRC), each ending in NUL.
 const FRAMES = [
   '{"jsonrpc":"2.0","method":"EngineStatus","params":{"State":"Active","DesignName":"Salle Réunion","DesignCode":"qX1","IsRedundant":false,"IsEmulator":false}}',
   '{"jsonrpc":"2.0","result":true,"id":1}',

@@ -67,7 +67,7 @@ export function encodeQrcNotification(method: string, params: unknown): string {
   return `${JSON.stringify({ jsonrpc: '2.0', method, params })}\0`;
 }
 
-/** QRC error codes: JSON-RPC's own and QSC's (PROTOCOLS.md §4.2). */
+/** QRC error codes: JSON-RPC's own and QSC's (QSC QRC error table). */
 export const QRC_ERRORS: Record<number, string> = {
   [-32700]: 'parse error',
   [-32600]: 'invalid request',

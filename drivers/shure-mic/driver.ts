@@ -35,7 +35,7 @@ export const ShureMicConfig = Type.Object(
 
 /**
  * The first REP (or `< REP ERR >`) after a GET, within the request timeout. REP is also sent
- * unsolicited on every change (PROTOCOLS.md §5.1), so any REP proves the device is alive.
+ * unsolicited on every change (Shure MXA910 command strings, pubs.shure.com/command-strings/MXA910), so any REP proves the device is alive.
  */
 class Answers {
   private waiting: { resolve: (m: ShureMessage) => void; reject: (e: Error) => void; timer: TimerHandle }[] = [];

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gateOf, getCommand, parseMessage, repMessage, ShureFramer } from './protocol.js';
 
-describe('Shure command strings (PROTOCOLS.md §5.1)', () => {
+describe('Shure command strings (pubs.shure.com/command-strings/MXA910)', () => {
   it.each([
     ['REP 01 AUTOMIX_GATE_OUT_EXT_SIG ON', { kind: 'rep', channel: 1, param: 'AUTOMIX_GATE_OUT_EXT_SIG', value: 'ON' }],
     ['REP 1 AUTOMIX_GATE_OUT_EXT_SIG OFF', { kind: 'rep', channel: 1, param: 'AUTOMIX_GATE_OUT_EXT_SIG', value: 'OFF' }],

@@ -1,5 +1,5 @@
 // Written from Shure's command strings (pubs.shure.com/command-strings/MXA910
-// and MXA920; PROTOCOLS.md §5.1): `< GET x PARAM >`, `< SET x PARAM value >`,
+// and MXA920, pubs.shure.com/command-strings): `< GET x PARAM >`, `< SET x PARAM value >`,
 // answers and unsolicited changes `< REP x PARAM value >`, `< REP ERR >`.
 // It does not use the driver's codec.
 import net from 'node:net';

@@ -110,7 +110,7 @@ export const tesiraTable = {
   'cannot-deliver': {
     id: 'cannot-deliver',
     kind: 'error',
-    cite: `${RESP} lists -CANNOT_DELIVER and -GENERAL_FAILURE besides -ERR (PROTOCOLS.md §4.1 marks them [K])`,
+    cite: `${RESP} lists -CANNOT_DELIVER and -GENERAL_FAILURE besides -ERR`,
     send: 'Level1 set level 1 -10\n',
     reply: '-CANNOT_DELIVER\r\n',
   },

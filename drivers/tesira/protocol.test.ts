@@ -10,7 +10,7 @@ import {
   TtpParser,
 } from './protocol.js';
 
-// Lines as documented by Biamp (PROTOCOLS.md §4.1), as a session transcript.
+// Lines as documented by Biamp (Tesira Text Protocol, tesira-help.biamp.com: Responses, Subscriptions), as a session transcript.
 const TRANSCRIPT = Buffer.from(
   [
     'Welcome to the Tesira Text Protocol Server...',

@@ -67,7 +67,7 @@ export const videohubTable = {
   'end-prelude': {
     id: 'end-prelude',
     kind: 'banner',
-    cite: 'Videohub protocol 2.7+ ends the dump with END PRELUDE; PROTOCOLS.md §2.3 [S20, companion-module-bmd-videohub]',
+    cite: 'Videohub protocol 2.7+ ends the dump with END PRELUDE (Blackmagic Videohub Ethernet Protocol; bitfocus/companion-module-bmd-videohub src/main.ts)',
     reply: 'END PRELUDE:\n\n',
   },
   'route-ack': {

@@ -83,7 +83,7 @@ export class VideohubDevice implements DeviceInstance {
     this.link.on('data', (chunk) => this.onData(chunk));
     this.conn = ctx.connect(this.link, {
       handshake: () => this.handshake(),
-      // PROTOCOLS.md §2.3: `PING:` → `ACK` is the protocol's keep-alive (Companion pings every 15 s).
+      // Blackmagic Videohub Ethernet Protocol (Videohub manual p.77): `PING:` → `ACK` is the protocol's keep-alive (Companion pings every 15 s).
       probe: () => this.queue.request('liveness probe (PING)', () => this.link.write(PING)),
       probeIntervalMs: cfg.ping_interval_ms ?? 15_000,
       handshakeTimeoutMs: cfg.prelude_timeout_ms ?? 10_000,
@@ -116,7 +116,7 @@ export class VideohubDevice implements DeviceInstance {
     });
     this.pingForPrelude();
     return done.then(() => {
-      // Every Videohub server starts its dump with this block (PROTOCOLS.md §2.3); without it this is not a Videohub.
+      // Every Videohub server starts its dump with this block (Blackmagic Videohub Ethernet Protocol, Videohub manual p.75); without it this is not a Videohub.
       if (!this.sawDevice)
         throw new DeviceError('the connect dump had no VIDEOHUB DEVICE block; is this a Videohub on port 9990?');
       return `${this.model ?? 'Videohub'} ${this.inputs}x${this.outputs} at ${this.link.describe()}`;
@@ -162,7 +162,7 @@ export class VideohubDevice implements DeviceInstance {
         this.inputs = u.inputs ?? this.inputs;
         this.outputs = u.outputs ?? this.outputs;
         if (u.present !== 'true') {
-          // PROTOCOLS.md §2.3: nothing more follows until a router is attached; the connection stays.
+          // Blackmagic Videohub Ethernet Protocol: nothing more follows until a router is attached; the connection stays.
           this.absent = true;
           this.ctx.setState({ model: this.model, present: u.present });
           this.conn.condition('error', `Videohub reports "Device present: ${u.present}"; no routing is possible`);

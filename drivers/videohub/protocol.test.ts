@@ -12,7 +12,7 @@ import {
 } from './protocol.js';
 import { expectSameWhenRechunked } from '../../test/support/driver-harness.js';
 
-// A connect dump as PROTOCOLS.md §2.3 describes it, followed by an ACK and an update.
+// A connect dump as the Blackmagic Videohub Ethernet Protocol describes it (Videohub manual pp.75-77), followed by an ACK and an update.
 const TRANSCRIPT =
   'PROTOCOL PREAMBLE:\nVersion: 2.3\n\n' +
   'VIDEOHUB DEVICE:\nDevice present: true\nModel name: Smart Videohub 16x16\nVideo inputs: 16\nVideo outputs: 16\nFuture key: x\n\n' +

@@ -1,7 +1,8 @@
 // The simulated camera's behaviour, independent of framing: two command
 // sockets, motion that takes time and ends with a Completion, power standby,
 // presets, and inquiry answers built from the simulated position
-// (PROTOCOLS.md §1.7). simulator.ts puts it on real sockets. Requests and
+// (ACK then Completion per socket: EVI-H100S command list p.29; preset
+// ranges: PTZOptics 12X-USB manual p.56). simulator.ts puts it on real sockets. Requests and
 // replies come from sim-codec.ts (the Sony command list), not from the driver.
 import { type CameraProfile, PROFILES } from './profiles.js';
 import {

@@ -6,11 +6,11 @@
 import type { ConformanceTable, KnownGap } from '../../test/support/conformance.js';
 
 const SONY_IP =
-  'Sony SRG-300H technical manual, "VISCA over IP" (manualshive p.31-32: payload types, control command/reply, delivery confirmation); PROTOCOLS.md §1.2';
+  'Sony SRG-300H technical manual, "VISCA over IP" (manualshive p.31-32: payload types, control command/reply, delivery confirmation)';
 const SONY_MSG =
-  'Sony BRC-X400 VISCA command list (camera-issued messages) and EVI-H100S command list (manualsbrain p.29); PROTOCOLS.md §1.1';
-const PTZ = 'PTZOptics 12X-SDI manual p.54 (raw VISCA on TCP 5678 / UDP 1259, same bytes as serial); PROTOCOLS.md §1.4';
-const SERIAL = 'Sony FCB-EV7500 technical manual p.30 (AddressSet and IF_Clear first) and EVI-H100S p.29; PROTOCOLS.md §1.3';
+  'Sony BRC-X400 VISCA command list (camera-issued messages) and EVI-H100S command list (manualsbrain p.29)';
+const PTZ = 'PTZOptics 12X-SDI manual p.54 (raw VISCA on TCP 5678 / UDP 1259, same bytes as serial)';
+const SERIAL = 'Sony FCB-EV7500 technical manual p.30 (AddressSet and IF_Clear first) and EVI-H100S p.29';
 
 export const viscaTable = {
   // ---- Sony VISCA over IP (UDP 52381) ----
@@ -87,7 +87,7 @@ export const viscaTable = {
   'network-change': {
     id: 'network-change',
     kind: 'unsolicited',
-    cite: `${SONY_MSG}: network change z0 38 FF on power-up (some IP cameras send it too: PROTOCOLS.md §1.1 field report)`,
+    cite: `${SONY_MSG}: network change z0 38 FF on power-up (some IP cameras send it too: bitfocus/companion-module-ptzoptics-visca src/visca/__tests__ inject A0 38 FF)`,
     reply: '90 38 FF',
   },
   // ---- raw VISCA over TCP 5678 / UDP 1259 ----

@@ -1,4 +1,4 @@
-// Sony VISCA over IP framing (PROTOCOLS.md §1.2): an 8-byte big-endian header
+// Sony VISCA over IP framing (Sony SRG-300H technical manual, "VISCA over IP" pp.31-32): an 8-byte big-endian header
 // (payload type, payload length, sequence number) before each VISCA message.
 // Pure: no I/O.
 

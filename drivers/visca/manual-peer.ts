@@ -12,7 +12,7 @@
 //   received is answered with ERROR 0F 01 (the command was performed; "if only
 //   the Acknowledge message is lost, the completion message returns"); a
 //   retransmission after a lost error message gets the error again.
-// - The same manual's VISCA message tables (PROTOCOLS.md §1.1): ACK y0 4z FF,
+// - The same manual's VISCA message tables (EVI-H100S command list p.29): ACK y0 4z FF,
 //   Completion y0 5z FF, errors y0 6z ee FF (03 buffer full, 04 canceled,
 //   05 no socket), Cancel 8x 2z FF, two command sockets.
 // The ERRORs travel as control *commands* (02 00) from camera to controller:

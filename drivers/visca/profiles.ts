@@ -1,4 +1,4 @@
-// Vendor differences that matter to the driver (PROTOCOLS.md §1.1, §1.5):
+// Vendor differences that matter to the driver (Sony BRC-X400 command list; PTZOptics 12X-USB manual p.56; bitfocus/companion-module-ptzoptics-visca):
 // how "camera preset N" maps to the wire byte, speed ranges, and whether the
 // absolute-position command carries the tilt speed.
 

@@ -1,4 +1,4 @@
-// Codec tables from PROTOCOLS.md §1 (VISCA message layer, Sony IP header)
+// Codec tables from the Sony manuals (Sony BRC-X400 VISCA command list and EVI-H100S command list p.29: message layer; Sony SRG-300H technical manual, "VISCA over IP" pp.31-32: IP header)
 // plus property tests: random bytes never throw, re-chunked streams decode the same.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// VISCA message layer (PROTOCOLS.md §1.1): pure encode/decode, no I/O.
+// VISCA message layer (Sony BRC-X400 VISCA command list and EVI-H100S command list p.29): pure encode/decode, no I/O.
 // A packet is `header, 1–14 bytes, FF`. Controller → camera n: header 0x80|n.
 // Camera n → controller: header (n+8)<<4 (camera 1 → 0x90).
 

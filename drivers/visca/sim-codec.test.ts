@@ -1,5 +1,5 @@
 // The simulator's camera-side codec against packets copied from the Sony
-// VISCA command and inquiry lists (BRC-X400 Command List; PROTOCOLS.md §1.1),
+// VISCA command and inquiry lists (BRC-X400 Command List; EVI-H100S command list p.29),
 // and the rule that it owes nothing to the driver's code.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

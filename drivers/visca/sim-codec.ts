@@ -2,7 +2,7 @@
 // controller's packets and builds its replies. Written from the Sony VISCA
 // command lists (BRC-X400/X401 "Command List", SRG-300H technical manual:
 // "VISCA Communication Specifications", "VISCA Command List", "Inquiry
-// Command List"; summarized in PROTOCOLS.md §1.1 and §1.3), never from the
+// Command List"; the EVI-H100S command list p.29 and the FCB-EV7500 technical manual p.30), never from the
 // driver's protocol code: the simulator is a witness of the manual.
 
 /** How the camera is reached. Same names as the driver's `framing` config key (docs/config-reference.md). */

@@ -15,7 +15,7 @@ import { CameraStreamDecoder, type CameraRequest, cameraReply, type Framing, hex
 
 // The Sony VISCA-over-IP header as the camera sees it, written from the Sony
 // SRG-300H / BRC-X400 technical manuals (VISCA over IP: payload types, the
-// control command and control reply payloads; PROTOCOLS.md §1.2), not from the
+// control command and control reply payloads), not from the
 // driver's ip-header codec.
 const TYPE = {
   command: 0x0100,

@@ -9,13 +9,13 @@ export const vmixTable = {
   'version-greeting': {
     id: 'version-greeting',
     kind: 'banner',
-    cite: `${TCPAPI} "Responses" grammar; the VERSION OK line on connect: PROTOCOLS.md §3.2 [S25, K] and issue 17 §5`,
+    cite: `${TCPAPI} "Responses" grammar; the VERSION OK line on connect: bitfocus/companion-module-studiocoast-vmix src/tcp.ts and issue 17 §5`,
     reply: 'VERSION OK 27.0.0.49\r\n',
   },
   'function-ok': {
     id: 'function-ok',
     kind: 'reply',
-    cite: `${TCPAPI} "Responses": "MYCOMMAND OK This is the response to MYCOMMAND"; FUNCTION OK Completed as seen in the wild (PROTOCOLS.md §3.2)`,
+    cite: `${TCPAPI} "Responses": "MYCOMMAND OK This is the response to MYCOMMAND"; FUNCTION OK Completed as open-source vMix clients see it`,
     send: 'FUNCTION Cut\r\n',
     reply: 'FUNCTION OK Completed\r\n',
   },
@@ -57,7 +57,7 @@ export const vmixTable = {
   'xml-er': {
     id: 'xml-er',
     kind: 'error',
-    cite: `${TCPAPI} "Responses": a single-line ER reply must be expected even for commands that return data (PROTOCOLS.md §3.2); "XML ER Not ready" issue 17 §5`,
+    cite: `${TCPAPI} "Responses": a single-line ER reply must be expected even for commands that return data; "XML ER Not ready" issue 17 §5`,
     send: 'XML\r\n',
     reply: 'XML ER Not ready\r\n',
   },

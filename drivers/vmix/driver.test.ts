@@ -116,7 +116,7 @@ describe('vmix driver against the simulator', () => {
 });
 
 /**
- * A vMix written from its TCP API notes (PROTOCOLS.md §3.2): `VERSION OK` on connect, and `ER`
+ * A vMix written from its TCP API notes (vmix.com/help28/TCPAPI.html): `VERSION OK` on connect, and `ER`
  * answers are to be expected for any command, e.g. `XML ER Not ready`. Not from the driver.
  */
 async function notReadyVmix(greetAfterMs: number) {

@@ -86,7 +86,7 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
     else queue.rejectCurrent(new DeviceError(`vMix refused ${msg.command}: ${msg.text || 'ER'}`));
   }
 
-  /** `XML` / `TALLY` answered `ER` (vMix "not ready"): an answer, not a failure of the link (PROTOCOLS.md §3.2). */
+  /** `XML` / `TALLY` answered `ER` (vMix "not ready"): an answer, not a failure of the link (vMix TCP API, "Responses": single-line ER replies must be expected). */
   const refused = (e: unknown) => e instanceof DeviceError && e.code === 'DEVICE_ERROR';
 
   /** vMix greets every connection with `VERSION OK <version>`; only then does it take requests. */

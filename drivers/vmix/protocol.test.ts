@@ -14,7 +14,7 @@ const XML_DOC =
   '<vmix><version>27.0.0.49</version><inputs><input key="k1" number="1" type="Capture" title="Kamera – Präsentator">x</input>' +
   '<input key="k2" number="2" type="Image" title="Logo &amp; Text"/></inputs><active>1</active><preview>2</preview></vmix>\r\n';
 
-/** A recorded-style session transcript (server → client), per PROTOCOLS.md §3.2. */
+/** A recorded-style session transcript (server → client), per the vMix TCP API page (vmix.com/help28/TCPAPI.html, "Responses"). */
 const TRANSCRIPT = Buffer.concat([
   Buffer.from('VERSION OK 27.0.0.49\r\nSUBSCRIBE OK TALLY\r\n'),
   Buffer.from(`XML ${Buffer.byteLength(XML_DOC)}\r\n${XML_DOC}`),

@@ -150,7 +150,7 @@ export function encodeXml(s: string): string {
 /**
  * vMix functions this driver sends. vMix is reported to answer `FUNCTION OK`
  * even for unknown names, so we refuse names outside this list instead of
- * trusting the reply (PROTOCOLS.md §3.2 pitfall).
+ * trusting the reply (vMix reportedly answers FUNCTION OK even for an unknown function name; check names against the vMix shortcut function reference).
  */
 export const VMIX_FUNCTIONS = new Set([
   'Cut',

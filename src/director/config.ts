@@ -1,4 +1,7 @@
-// `[director]` in api.toml. Defaults are the proposals of PROTOCOLS.md §5.4.
+// `[director]` in api.toml. Defaults follow what camera-tracking systems ship:
+// Yealink's 1 s voice hold (VC880 manual p.142), AVer PTC's time to quit and
+// 3-jump ping-pong rule (PTC V2 manual p.38), Audio-Technica's time to go back
+// home (ATND1061 DMM camera settings).
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 

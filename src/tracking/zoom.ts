@@ -1,4 +1,4 @@
-// Zoom meeting webhooks (SERVICES.md C.2): signature check over the raw body,
+// Zoom meeting webhooks (Zoom developer docs, "Using webhooks": x-zm-signature, endpoint.url_validation): signature check over the raw body,
 // URL validation, and mapping of meeting/participant events to ConfEvent. Pure.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { checkConferenceId, EventInputError, parseTime } from './parse.js';

@@ -110,7 +110,7 @@ export function registerVideoProxy(
 }
 
 /**
- * A WebRTC offer in one of the forms go2rtc takes (SERVICES.md B.4, POST
+ * A WebRTC offer in one of the forms go2rtc takes (go2rtc's website/api/openapi.yaml and internal/webrtc, POST
  * /api/webrtc): JSON {"type":"offer","sdp":…}, form data=<base64 SDP>, or raw
  * SDP. Checked here so a malformed offer is the client's 400, not an upstream
  * failure. Null when it looks like an offer.

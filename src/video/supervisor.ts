@@ -2,7 +2,7 @@
 // ready = the "[api] listen addr=" line AND GET /api answering a supported
 // version; liveness = GET /api every interval; restart with backoff after a
 // crash, a hang or too much memory; stop = SIGTERM, wait, SIGKILL the group,
-// so no ffmpeg it started outlives it (SERVICES.md B.8, B.9).
+// so no ffmpeg it started outlives it (go2rtc issues AlexxIT/go2rtc#814, #894, #907: ffmpeg zombies and orphans).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

@@ -5,7 +5,7 @@
 //             a reply "02 00|0F 01" goes out with the request's sequence number;
 //   raw:      "<packet>", e.g. "81 09 04 00 FF" → "90 50 02 FF".
 // Written from the Sony SRG-300H / BRC-X400 manuals' VISCA over IP pages
-// (PROTOCOLS.md §1.2), not from the driver.
+// (Sony SRG-300H technical manual, "VISCA over IP" pp.31-32), not from the driver.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { BindingInterface } from '../../src/transport/serial.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A go2rtc stand-in for tests (no network, no real go2rtc here). It is run as
 // a real child process, reads the config room-agent writes (`-c <file>`), and
-// answers the API of SERVICES.md B.4–B.5: GET /api, /api/streams,
+// answers the API go2rtc documents (website/api/openapi.yaml, WebSocket API): GET /api, /api/streams,
 // /api/frame.jpeg, POST /api/webrtc, WS /api/ws, with allow_paths and the WS
 // Origin rule. Extra `/__emu/*` routes let tests make it hang (and answer again), crash, spawn a
 // child (to prove the process-group kill) or grow its memory.
