@@ -353,11 +353,18 @@ export class FeatureSlots {
 
 /** `target` with some methods replaced; everything else reaches the target itself. */
 function forward<T extends object>(target: T, replaced: Record<string, unknown>): T {
+  // Bound once per method: features call ctx.bus.publish / ctx.events.emit on hot paths.
+  const bound = new Map<PropertyKey, { fn: unknown; bound: unknown }>();
   return new Proxy(target, {
     get(t, prop, receiver) {
       if (typeof prop === 'string' && Object.hasOwn(replaced, prop)) return replaced[prop];
       const v = Reflect.get(t, prop, receiver);
-      return typeof v === 'function' ? v.bind(t) : v;
+      if (typeof v !== 'function') return v;
+      const b = bound.get(prop);
+      if (b?.fn === v) return b.bound;
+      const fresh = v.bind(t);
+      bound.set(prop, { fn: v, bound: fresh });
+      return fresh;
     },
   });
 }
