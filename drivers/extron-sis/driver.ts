@@ -73,6 +73,7 @@ export class ExtronSisDevice implements DeviceInstance {
       // `Q` (firmware) is Extron's recommended keep-alive (Extron SIS: MTPX Plus 6400 setup guide p.21, DXP DVI Pro user guide p.56); an error answer is an answer too.
       probe: () => this.request('liveness probe', FIRMWARE, (m) => m.kind === 'value' || m.kind === 'error'),
       probeIntervalMs: cfg.keepalive_ms ?? 60_000,
+      probeTimeoutMs: cfg.request_timeout_ms ?? 2000,
       onDown: (reason) => this.onDown(reason),
     });
     this.actions = this.defineActions();

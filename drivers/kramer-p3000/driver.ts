@@ -110,6 +110,7 @@ export class KramerP3000Device implements DeviceInstance {
       // Any answer to `#` (even an error) shows the unit is alive.
       probe: () => this.request('liveness probe', HANDSHAKE, (m) => m.kind === 'ok'),
       probeIntervalMs: cfg.keepalive_ms ?? 30_000,
+      probeTimeoutMs: cfg.request_timeout_ms ?? 2000,
       onDown: (reason) => {
         this.phase = 'down';
         this.expect = null;

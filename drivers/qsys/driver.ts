@@ -239,6 +239,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     // NoOp is QRC's keep-alive (QSC QRC Commands: NoOp); the Core drops a socket silent for 60 s.
     probe: () => call('NoOp', {}),
     probeIntervalMs: config.keepalive_ms ?? 20_000,
+    probeTimeoutMs: config.request_timeout_ms ?? 3000,
     onDown: (reason) => {
       ready = false;
       parser.reset();

@@ -113,6 +113,7 @@ export const shureMicDriver = defineDriver({
       // App-level keep-alive (issue 17 §4): a hung device that keeps the socket open is caught here.
       probe: query,
       probeIntervalMs: config.keepalive_ms ?? 30_000,
+      probeTimeoutMs: config.request_timeout_ms ?? 2000,
       onDown: () => {
         framer.reset();
         answers.failAll(new DeviceError('connection lost', 'DEVICE_OFFLINE'));

@@ -202,6 +202,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
         ? subscribeAll()
         : send('liveness probe', 'SESSION set verbose true\n'),
     probeIntervalMs: config.keepalive_ms ?? 20_000,
+    probeTimeoutMs: config.request_timeout_ms ?? 3000,
     handshakeTimeoutMs: (config.banner_timeout_ms ?? 10_000) + 10_000,
     onDown: (reason) => {
       banner = null;

@@ -86,6 +86,7 @@ export class VideohubDevice implements DeviceInstance {
       // Blackmagic Videohub Ethernet Protocol (Videohub manual p.77): `PING:` → `ACK` is the protocol's keep-alive (Companion pings every 15 s).
       probe: () => this.queue.request('liveness probe (PING)', () => this.link.write(PING)),
       probeIntervalMs: cfg.ping_interval_ms ?? 15_000,
+      probeTimeoutMs: cfg.request_timeout_ms ?? 2000,
       handshakeTimeoutMs: cfg.prelude_timeout_ms ?? 10_000,
       onDown: (reason) => this.onDown(reason),
     });

@@ -75,6 +75,8 @@ export class ViscaCamera implements DeviceInstance {
       handshake: () => this.handshake(),
       probe: () => this.probe(),
       probeIntervalMs: this.config.poll_interval_ms,
+      // Each inquiry of the probe may be resent `retries` times before the camera counts as silent.
+      probeTimeoutMs: this.config.reply_timeout_ms * (this.config.retries + 1),
       onDown: (reason) => {
         // Nothing queued survives a lost camera: a move must not fire minutes later.
         this.motion.reset(false);

@@ -113,6 +113,7 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
         if (!refused(e)) throw e;
       }),
     probeIntervalMs: config.poll_interval_ms ?? 10_000,
+    probeTimeoutMs: config.request_timeout_ms ?? 3000,
     onDown: (reason) => {
       greeting = null;
       parser.reset();

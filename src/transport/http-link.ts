@@ -83,11 +83,18 @@ export class HttpLink extends Link {
   private open_ = false;
   /** Requests sent, answers (any HTTP status) and silences, for diagnostics and tests. */
   readonly stats = { requests: 0, answered: 0, silent: 0 };
+  /** Deadline of one request (ms), unless the request sets its own. */
+  readonly timeoutMs: number;
+  /** Longest a busy device may go without answering anything: one request's deadline after the gap before it (ms). */
+  get longestSilenceMs(): number {
+    return this.timeoutMs + (this.o.minGapMs ?? 0);
+  }
   /** Clock time of the last HTTP answer of any status. */
   lastAnsweredAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: HttpLinkOptions) {
     super(o);
+    this.timeoutMs = o.timeoutMs;
     try {
       this.base = new URL(o.baseUrl);
     } catch {
@@ -207,6 +214,7 @@ export class HttpLink extends Link {
     }
     this.stats.answered++;
     this.lastAnsweredAt = this.clock.now();
+    this.emit('answered');
     const accept = r.accept ?? ((s: number) => s >= 200 && s < 300);
     if (!accept(res.status)) throw new HttpAnsweredError(`answered HTTP ${res.status}`, res.status);
     return res;
@@ -230,6 +238,7 @@ export class HttpLink extends Link {
         // The server answered, with something we will not take.
         this.stats.answered++;
         this.lastAnsweredAt = this.clock.now();
+        this.emit('answered');
         return new HttpAnsweredError(`${e.message}`, null);
       default:
         return new DeviceError(`${e.message}`, 'DEVICE_ERROR');
@@ -243,8 +252,10 @@ export interface HttpPollHooks {
   handshake?(signal: AbortSignal): Promise<string | undefined>;
   /** One poll through the link; resolves (optionally with a status message) when the answer was good. */
   poll(): Promise<string | undefined>;
-  /** Pause between the end of one poll and the start of the next (ms): the driver's own config key. */
+  /** Time from the start of one poll to the start of the next (ms): the driver's own config key. */
   pollIntervalMs: number;
+  /** Longest the device may stay silent after a poll started (ms); default the link's request deadline plus its minimum gap. */
+  pollTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   /** The connection ended: drop per-connection state (a token, a session). */
   onDown?(reason: string): void;
@@ -273,6 +284,7 @@ export function connectHttp(
   const conn: DeviceConnection = connect(link, {
     handshakeTimeoutMs: h.handshakeTimeoutMs,
     probeIntervalMs: h.pollIntervalMs,
+    probeTimeoutMs: h.pollTimeoutMs ?? link.longestSilenceMs,
     async handshake({ signal }) {
       inError = false;
       try {

@@ -17,6 +17,12 @@
 //   schedule (growing while the fault repeats, reset once online).
 // - A missed probe, or `timeoutsBeforeReconnect` action timeouts in a row, drop
 //   the connection and reconnect.
+// - Silence has a deadline: with a probe, a device from which nothing was heard
+//   (no byte; for HTTP no answer) for `probeIntervalMs + probeTimeoutMs` is
+//   offline. One timer counts from the last byte, not a chain of timers (probe
+//   timer, then the request's timer); probes start `probeIntervalMs` after the
+//   previous probe *started* (the first one after the handshake's last byte),
+//   so a live device always gets its probe `probeTimeoutMs` before the deadline.
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
@@ -64,8 +70,13 @@ export interface ConnectionHooks {
   handshake(h: HandshakeContext): Promise<string | undefined>;
   /** The cheapest request of the protocol; resolves when the device answered (any answer). Must be bounded by the driver's request timeout. */
   probe?(): Promise<unknown>;
-  /** Pause between the end of one probe and the start of the next (ms). */
+  /** Time from the start of one probe to the start of the next (ms); default 30 s. */
   probeIntervalMs?: number;
+  /**
+   * Longest the device may stay silent after a probe was sent (ms): the driver's request timeout,
+   * resends included. Nothing heard for `probeIntervalMs + probeTimeoutMs` → offline. Default 10 s.
+   */
+  probeTimeoutMs?: number;
   /** Longest the whole handshake may take (ms); default 15 s. */
   handshakeTimeoutMs?: number;
   /** The connection ended (lost, failed or stopped): drop per-connection state, fail pending requests. */
@@ -87,6 +98,8 @@ export const LIFECYCLE_DEFAULTS = {
   stableMs: 30_000,
   timeoutsBeforeReconnect: 3,
   handshakeTimeoutMs: 15_000,
+  probeIntervalMs: 30_000,
+  probeTimeoutMs: 10_000,
 } as const;
 
 export type StatusSink = (status: LifecycleStatus, message: string, opts: { restart: boolean }) => void;
@@ -116,6 +129,11 @@ export class DeviceConnection {
   private handshakeTimer: TimerHandle | null = null;
   private probeTimer: TimerHandle | null = null;
   private stableTimer: TimerHandle | null = null;
+  private silenceTimer: TimerHandle | null = null;
+  /** When the device was last heard from: its last byte (`data`) or answer (`answered`, HTTP); the connect until then. */
+  private lastHeardAt = 0;
+  /** When the running or last probe of this connection started. */
+  private lastProbeAt = 0;
   private abort: AbortController | null = null;
   private everOnline = false;
   private consecutiveTimeouts = 0;
@@ -139,6 +157,8 @@ export class DeviceConnection {
       random: o.random,
     });
     o.link.on('down', this.onLinkDown);
+    o.link.on('data', this.onLinkData);
+    o.link.on('answered', this.onLinkData);
   }
 
   /** True between a completed handshake and the end of that connection. */
@@ -170,6 +190,8 @@ export class DeviceConnection {
     this.generation++;
     this.endTimers();
     this.o.link.off('down', this.onLinkDown);
+    this.o.link.off('data', this.onLinkData);
+    this.o.link.off('answered', this.onLinkData);
     if (hadSession) this.o.hooks.onDown?.('stopped');
     await this.o.link.disconnect('stopped').catch(() => undefined);
   }
@@ -210,6 +232,16 @@ export class DeviceConnection {
     this.consecutiveTimeouts = 0;
   }
 
+  /** The longest silence allowed while online (probe interval + probe timeout), or null without a probe. */
+  get silenceLimitMs(): number | null {
+    if (!this.o.hooks.probe) return null;
+    return this.probeIntervalMs + (this.o.hooks.probeTimeoutMs ?? LIFECYCLE_DEFAULTS.probeTimeoutMs);
+  }
+
+  private get probeIntervalMs(): number {
+    return this.o.hooks.probeIntervalMs ?? LIFECYCLE_DEFAULTS.probeIntervalMs;
+  }
+
   private attempt(): void {
     this.retryTimer = null;
     if (this.phase === 'stopped') return;
@@ -235,6 +267,7 @@ export class DeviceConnection {
     this.phase = 'handshake';
     this.consecutiveTimeouts = 0;
     this.heldCondition = null;
+    this.lastHeardAt = this.o.clock.now();
     const abort = new AbortController();
     this.abort = abort;
     this.o.report('connecting', `connected to ${this.describe()}; handshake`, { restart: false });
@@ -274,15 +307,41 @@ export class DeviceConnection {
       this.stableTimer = null;
       this.backoff.reset();
     }, this.limits.stableMs);
+    // The first probe is due one interval after the device was last heard (its last handshake byte),
+    // not after the handshake ended: a handshake that waits after its last byte must not push it back.
+    this.lastProbeAt = this.lastHeardAt;
     this.scheduleProbe(this.generation);
+    this.armSilenceDeadline(this.generation);
   }
 
+  /**
+   * Offline once nothing was heard for `silenceLimitMs`: one timer at the deadline counted from the
+   * last thing heard; when it fires early (something was heard meanwhile) it moves to the new deadline.
+   */
+  private armSilenceDeadline(gen: number): void {
+    const limit = this.silenceLimitMs;
+    if (limit === null) return;
+    const deadline = this.lastHeardAt + limit;
+    this.silenceTimer = this.o.clock.setTimeout(() => {
+      this.silenceTimer = null;
+      if (gen !== this.generation || this.phase !== 'online') return;
+      if (this.o.clock.now() < this.lastHeardAt + limit) return this.armSilenceDeadline(gen);
+      const interval = this.probeIntervalMs;
+      this.endAttempt(
+        `${this.describe()}: no answer to the liveness probe: nothing heard for ${limit} ms (no answer within ${limit - interval} ms of a probe sent every ${interval} ms)`,
+        'offline',
+      );
+    }, deadline - this.o.clock.now());
+  }
+  /** The next probe starts one interval after the previous one started (at once if that has passed). */
   private scheduleProbe(gen: number): void {
     const probe = this.o.hooks.probe;
     if (!probe) return;
+    const due = this.lastProbeAt + this.probeIntervalMs;
     this.probeTimer = this.o.clock.setTimeout(() => {
       this.probeTimer = null;
       if (gen !== this.generation) return;
+      this.lastProbeAt = this.o.clock.now();
       let p: Promise<unknown>;
       try {
         p = probe();
@@ -291,15 +350,20 @@ export class DeviceConnection {
       }
       p.then(
         () => {
-          if (gen === this.generation && this.phase === 'online') this.scheduleProbe(gen);
+          if (gen !== this.generation || this.phase !== 'online') return;
+          this.scheduleProbe(gen);
         },
         (e: unknown) => {
           if (gen === this.generation && this.phase === 'online')
             this.endAttempt(`${this.describe()}: no answer to the liveness probe (${errorMessage(e)})`, 'offline');
         },
       );
-    }, this.o.hooks.probeIntervalMs ?? 30_000);
+    }, due - this.o.clock.now());
   }
+
+  private readonly onLinkData = (): void => {
+    if (this.connected) this.lastHeardAt = this.o.clock.now();
+  };
 
   private readonly onLinkDown = (reason: string): void => {
     if (this.connected) this.endAttempt(`${this.describe()}: ${reason}`, 'offline');
@@ -339,8 +403,9 @@ export class DeviceConnection {
   }
 
   private endTimers(): void {
-    for (const t of [this.retryTimer, this.handshakeTimer, this.probeTimer, this.stableTimer]) this.o.clock.clearTimeout(t);
-    this.retryTimer = this.handshakeTimer = this.probeTimer = this.stableTimer = null;
+    for (const t of [this.retryTimer, this.handshakeTimer, this.probeTimer, this.stableTimer, this.silenceTimer])
+      this.o.clock.clearTimeout(t);
+    this.retryTimer = this.handshakeTimer = this.probeTimer = this.stableTimer = this.silenceTimer = null;
     this.abort?.abort(new Error('connection ended'));
     this.abort = null;
   }

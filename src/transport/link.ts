@@ -10,12 +10,14 @@ import { Backoff, type BackoffOptions } from './backoff.js';
  * - by itself (`start`): it reconnects with backoff (kept for links not yet
  *   under the lifecycle); the backoff resets only after the link stayed up for
  *   `stableMs`, never on the connect itself.
- * Events: `up` (description), `down` (reason), `data` (Buffer, sender?).
+ * Events: `up` (description), `down` (reason), `data` (Buffer, sender?), `answered`
+ * (a link with no byte stream, e.g. HTTP, got an answer: the device is alive).
  */
 export interface LinkEvents {
   up: [info: string];
   down: [reason: string];
   data: [chunk: Buffer, from?: { address: string; port: number }];
+  answered: [];
 }
 
 export interface LinkOptions {
