@@ -9,8 +9,10 @@
 // keep the run short this bench sets it to 1 s, so "to alert" is "to offline"
 // + the debounce + the alert's own latency. Silence starts right after the
 // device came online, when the probe timer has just started: the worst case,
-// which the goal (probe interval + one timeout) is about. All drivers run at
+// which the goal (probe interval + one timeout) is about; it is timed from the
+// device's last byte to the agent to the status event. All drivers run at
 // once, so the whole bench takes about the longest probe interval (Extron, 60 s).
+// BENCH_OFFLINE_DRIVERS=videohub,qsys runs only those drivers (a shorter, lighter run).
 import type { DriverDefinition } from '../../src/host/contract.js';
 import { realClock } from '../../src/util/clock.js';
 import { extronSisDriver, SisSimulator } from '../../drivers/extron-sis/index.js';
@@ -144,14 +146,19 @@ async function measure(c: Case, how: 'close' | 'silent'): Promise<Timing> {
     });
     const r = rig;
     await until(() => r.status === 'online', `${c.name} online`, 30_000);
-    const t0 = performance.now();
-    let offlineAt = 0;
+    const seen = r.statuses.length;
+    let t0 = performance.now();
     if (how === 'close') {
       // The device is gone: connection closed and new connects refused.
       await peer.refuse();
-    } else peer.mode = 'silent';
-    await until(() => r.status !== 'online', `${c.name} offline`, c.probeMs + c.timeoutMs + 30_000);
-    offlineAt = performance.now();
+    } else {
+      peer.mode = 'silent';
+      // Silence is timed from the device's last byte to the agent (the goal's reference), not from this line.
+      t0 = peer.lastToAgentAt;
+    }
+    await until(() => r.statuses.length > seen, `${c.name} offline`, c.probeMs + c.timeoutMs + 30_000);
+    // The time of the status event itself, not of the poll that noticed it.
+    const offlineAt = r.statusTimes[seen] ?? performance.now();
     await until(
       () => r.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised'),
       `${c.name} alert`,
@@ -167,8 +174,14 @@ async function measure(c: Case, how: 'close' | 'silent'): Promise<Timing> {
 
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
+  const only = process.env.BENCH_OFFLINE_DRIVERS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const chosen = only?.length ? CASES.filter((c) => only.includes(c.name)) : CASES;
+  if (only?.length && chosen.length !== only.length)
+    throw new Error(`BENCH_OFFLINE_DRIVERS: unknown driver in ${only.join(',')} (known: ${CASES.map((c) => c.name).join(', ')})`);
   const results = await Promise.all(
-    CASES.map(async (c) => ({ c, closed: await measure(c, 'close'), silent: await measure(c, 'silent') })),
+    chosen.map(async (c) => ({ c, closed: await measure(c, 'close'), silent: await measure(c, 'silent') })),
   );
   for (const { c, closed, silent } of results) {
     const probe = `probe ${c.probeMs / 1000} s, timeout ${c.timeoutMs / 1000} s`;

@@ -43,6 +43,8 @@ export class ScriptablePeer {
   private held: { pair: Pair; data: Buffer }[] = [];
   /** Real time (ms) of the last bytes forwarded either way. */
   private lastTraffic = 0;
+  /** `performance.now()` when the peer last wrote bytes to the agent (benchmarks time silence from it). */
+  lastToAgentAt = 0;
 
   constructor(
     private readonly upstream: () => { host: string; port: number },
@@ -143,6 +145,7 @@ export class ScriptablePeer {
       if (this.mode === 'silent') return;
       if (this.mode === 'garbage') return void pair.agent.write(GARBAGE);
       if (this.mode === 'hold') return void this.held.push({ pair, data: d });
+      this.lastToAgentAt = performance.now();
       pair.agent.write(d);
     });
     pair.agent.on('data', (d) => {

@@ -25,6 +25,8 @@ export interface Rig {
   host: DeviceHost;
   /** Every status the device went through, consecutive repeats collapsed. */
   statuses: string[];
+  /** `performance.now()` at each entry of `statuses` (benchmarks time transitions from the event, not by polling). */
+  statusTimes: number[];
   messages: string[];
   alerts: AlertMessage[];
   readonly status: string | undefined;
@@ -70,13 +72,17 @@ export async function startRig(
     clock,
   });
   const statuses: string[] = [];
+  const statusTimes: number[] = [];
   const messages: string[] = [];
   bus.subscribe((m) => {
     if (m.topic !== 'devices') return;
     const c = m.data as DeviceChange;
     if (!('status' in c)) return;
     messages.push(`${c.status.status}: ${c.status.message}`);
-    if (statuses.at(-1) !== c.status.status) statuses.push(c.status.status);
+    if (statuses.at(-1) !== c.status.status) {
+      statuses.push(c.status.status);
+      statusTimes.push(performance.now());
+    }
   });
   const ctx = {
     logger,
@@ -109,6 +115,7 @@ export async function startRig(
     clock,
     host,
     statuses,
+    statusTimes,
     messages,
     alerts,
     get status() {
