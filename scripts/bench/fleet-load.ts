@@ -15,7 +15,7 @@
 // Knobs (defaults): FLEET_ROOMS=100,1000,5000  FLEET_RATE=meeting-hour
 // (average | meeting-hour | peak | msgs/s per room)  FLEET_STEP_S=15
 // FLEET_IDLE_S=3  FLEET_BASE_S=5  FLEET_WORKERS=2  FLEET_SPEEDUPS=2,4,8,16
-// FLEET_DRAIN_S=30, FLEET_BROKER_INFLIGHT=1000 (Mosquitto max_inflight_messages), FLEET_PROFILE_OUT / FLEET_PROFILE_FILE (save a measured
+// FLEET_DRAIN_S=30, FLEET_CENTRAL_AWAY_S=3 (0: no session check), FLEET_BROKER_INFLIGHT=1000 (Mosquitto max_inflight_messages), FLEET_PROFILE_OUT / FLEET_PROFILE_FILE (save a measured
 // profile / replay a saved one without measuring), and the profile's (fleet-profile.ts): FLEET_PROFILE_MEETINGS=2
 // FLEET_PROFILE_TURNS=10 FLEET_PROFILE_SLOT_S=45 FLEET_PROFILE_IDLE_S=10 and the
 // day model FLEET_DAY_MEETINGS=8 FLEET_DAY_MEETING_MIN=60 FLEET_DAY_PEOPLE=6
@@ -181,7 +181,7 @@ async function step(
   rooms: string[],
   rate: number,
   base: Omit<RoomsJob, 'url' | 'rooms' | 'rate' | 'connectConcurrency'>,
-  o: { workers: number; idleS: number; stepS: number; drainS: number },
+  o: { workers: number; idleS: number; stepS: number; drainS: number; blipS?: number },
 ): Promise<StepResult> {
   const w = Math.min(o.workers, rooms.length);
   const kids = Array.from({ length: w }, () => child('rooms'));
@@ -205,7 +205,14 @@ async function step(
     await new Promise((r) => setTimeout(r, 200));
     const a0 = broker.cpuMs();
     const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.stepS * 1000));
+    const blipMs = (o.blipS ?? 0) * 1000;
+    if (blipMs > 0) {
+      // The central subscriber goes away mid-step and comes back on its persistent session.
+      await new Promise((r) => setTimeout(r, (o.stepS * 1000 - blipMs) / 2));
+      central.p.send({ blipMs });
+      await central.next((m) => 'back' in m, 60_000, 'central back');
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, o.stepS * 1000 - (performance.now() - t0))));
     const brokerPct = ((broker.cpuMs() - a0) / (performance.now() - t0)) * 100;
     for (const k of kids) k.p.send({ stop: true });
     const done = await Promise.all(kids.map((k) => k.next((m) => 'sent' in m, 120_000, 'rooms stopped')));
@@ -346,6 +353,7 @@ export async function run(): Promise<BenchResult[]> {
       await central.next((m) => 'subscribed' in m, 60_000, 'central subscribed');
       const steps: StepResult[] = [];
       const baselines: StepResult[] = [];
+      let away: StepResult | null = null;
       const run1 = async (n: number, speedup: number) => {
         const rooms = Array.from({ length: n }, (_, i) => `fleet-${n}x${speedup}-${i}`);
         process.stdout.write(`step: ${n} rooms × ${speedup} (${f1(n * perRoom * speedup)} msg/s), load ${loadAt()}\n`);
@@ -367,11 +375,23 @@ export async function run(): Promise<BenchResult[]> {
         return s;
       };
       for (const n of roomCounts) await run1(n, 1);
+      // The persistent session: the central subscriber away for FLEET_CENTRAL_AWAY_S in the
+      // middle of a step at the first room count; everything sent meanwhile must still come.
+      const awayS = Number(knob('FLEET_CENTRAL_AWAY_S', '3'));
+      if (awayS > 0) {
+        const n = roomCounts[Math.min(1, roomCounts.length - 1)];
+        process.stdout.write(`session check: ${n} rooms, the central subscriber away for ${awayS} s, load ${loadAt()}\n`);
+        const rooms = Array.from({ length: n }, (_, i) => `fleet-away-${i}`);
+        away = await step(broker, central, rooms, perRoom, base, { ...o, stepS: Math.max(o.stepS, awayS * 3), blipS: awayS });
+        process.stdout.write(
+          `  received ${away.central.received}, lost ${away.central.lost} (${away.central.roomsShort} rooms short), dup ${away.central.duplicates}; lag max ${f1(away.central.lagMax)} ms, drained ${f1(away.central.drainMs)} ms after the rooms stopped\n`,
+        );
+      }
       const top = roomCounts[roomCounts.length - 1];
       if (!steps[steps.length - 1].saturated) {
         for (const k of speedups) if ((await run1(top, k)).saturated) break;
       }
-      return results(profile, label, perRoom, steps, baselines);
+      return results(profile, label, perRoom, steps, baselines, away);
     } finally {
       central.p.disconnect();
       if (central.p.exitCode === null) central.p.kill('SIGTERM');
@@ -388,6 +408,7 @@ function results(
   perRoom: number,
   steps: StepResult[],
   baselines: StepResult[],
+  away: StepResult | null,
 ): BenchResult[] {
   const out: BenchResult[] = [];
   const day = total(profile.perDay);
@@ -436,6 +457,15 @@ function results(
       { name: `messages lost, ${tag}`, value: s.central.lost, unit: `of ${s.central.received + s.central.lost}`, goal: '0' },
       { name: `connect + retained republish, ${tag}`, value: f(s.connectS), unit: 's' },
     );
+  }
+  if (away) {
+    out.push({
+      name: `messages lost with the central subscriber away ${knob('FLEET_CENTRAL_AWAY_S', '3')} s mid-step (persistent session), ${away.rooms.toLocaleString('en-US')} rooms`,
+      value: away.central.lost,
+      unit: `of ${away.central.received + away.central.lost}`,
+      baseline: { name: 'duplicates delivered', value: away.central.duplicates },
+      goal: '0',
+    });
   }
   const held = steps.filter((s) => !s.saturated);
   const best = held.reduce((a, s) => (s.rooms * s.perRoomRate > a.rooms * a.perRoomRate ? s : a), held[0] ?? steps[0]);

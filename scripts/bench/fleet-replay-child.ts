@@ -164,13 +164,16 @@ export interface CentralReport {
 
 async function centralChild(): Promise<void> {
   const { url } = await new Promise<{ url: string }>((r) => process.once('message', (m) => r(m as { url: string })));
-  const c = await mqtt.connectAsync(url, {
-    clientId: 'fleet-central',
-    protocolVersion: 5,
-    clean: false,
-    properties: { sessionExpiryInterval: 3600 },
-    reconnectPeriod: 1000,
-  });
+  // A persistent session: MQTT 5 clean start false, kept an hour after a disconnect.
+  const connect = () =>
+    mqtt.connectAsync(url, {
+      clientId: 'fleet-central',
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 1000,
+    });
+  let c = await connect();
   await c.subscribeAsync('rooms/#', { qos: 1 });
   // Per room: the next expected seq and the ones that came early (out of order).
   const rooms = new Map<string, { next: number; early: Set<number>; got: number }>();
@@ -179,7 +182,7 @@ async function centralChild(): Promise<void> {
   let received = 0;
   let duplicates = 0;
   let lastAt = now();
-  c.on('message', (topic, buf, packet) => {
+  const onMessage = (topic: string, buf: Buffer, packet: mqtt.IPublishPacket) => {
     if (packet.retain) return; // the retained picture of a (re)subscription, not live traffic
     const t = now();
     const s = buf.toString('latin1', 0, 64);
@@ -206,11 +209,22 @@ async function centralChild(): Promise<void> {
     }
     lags[n++] = t - sent;
     lastAt = t;
-  });
+  };
+  c.on('message', onMessage);
   process.send?.({ subscribed: true });
   let cpu0 = process.cpuUsage();
   let w0 = performance.now();
-  process.on('message', async (m: { reset?: boolean; expect?: Record<string, number>; drainMs?: number }) => {
+  process.on('message', async (m: { reset?: boolean; blipMs?: number; expect?: Record<string, number>; drainMs?: number }) => {
+    if (m.blipMs) {
+      // Away for blipMs, then back on the same session without subscribing again:
+      // the broker must have kept the subscription and queued what came meanwhile.
+      await c.endAsync(true);
+      await new Promise((r) => setTimeout(r, m.blipMs));
+      c = await connect();
+      c.on('message', onMessage);
+      process.send?.({ back: true });
+      return;
+    }
     if (m.reset) {
       rooms.clear();
       n = 0;
