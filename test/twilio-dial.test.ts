@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrackingFeature } from '../src/tracking/index.js';
+import { DialRate } from '../src/twilio/dial.js';
 import { portVariants, validTwilioSignature } from '../src/twilio/signature.js';
 import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
 import { formBody, TwilioStandin, twilioSignature } from './support/twilio-standin.js';
@@ -26,7 +27,7 @@ let op: RpcTestClient;
 let admin: RpcTestClient;
 const logLines: string[] = [];
 
-const twilioToml = (o: { token?: string; from?: string } = {}) => `
+const twilioToml = (o: { token?: string; from?: string; maxPerMinute?: number; prefixes?: string[] } = {}) => `
 [tracking]
 
 [twilio]
@@ -37,6 +38,8 @@ api_base_url = "${standin.baseUrl}"
 public_url = "${PUBLIC}"
 dial_in_number = "${DIAL_IN}"
 dial_in_pin = "${PIN}"
+max_dials_per_minute = ${o.maxPerMinute ?? 100}
+${o.prefixes ? `allowed_number_prefixes = ${JSON.stringify(o.prefixes)}` : ''}
 `;
 
 function schedule(agent: TestAgent, id: string) {
@@ -389,6 +392,18 @@ describe('Twilio errors and secrets', () => {
   });
 });
 
+describe('dial rate (pure)', () => {
+  it('a sliding minute: the third of 2 per minute waits until the first is 60 s old', () => {
+    const r = new DialRate(2);
+    expect(r.take(0)).toEqual({ ok: true });
+    expect(r.take(10_000)).toEqual({ ok: true });
+    expect(r.take(30_000)).toEqual({ ok: false, retryInS: 30 });
+    expect(r.take(59_999)).toEqual({ ok: false, retryInS: 1 });
+    expect(r.take(60_000)).toEqual({ ok: true });
+    expect(r.take(60_001)).toEqual({ ok: false, retryInS: 10 });
+  });
+});
+
 describe('signature check (pure)', () => {
   it("Twilio's worked example, and the port forms", () => {
     const params: [string, string][] = [
@@ -405,6 +420,35 @@ describe('signature check (pure)', () => {
     expect(validTwilioSignature('12345', undefined, url, params)).toBe(false);
     expect(portVariants('https://a.example:8443/x?y=1')).toEqual(['https://a.example:8443/x?y=1']);
     expect(portVariants('http://a.example/x')).toEqual(['http://a.example/x', 'http://a.example:80/x']);
+  });
+});
+
+describe('toll-fraud limits', () => {
+  it('a number outside allowed_number_prefixes is FORBIDDEN and a dial past max_dials_per_minute TOO_MANY_REQUESTS, before Twilio is asked', async () => {
+    const a = await startTestAgent(twilioToml({ maxPerMinute: 2, prefixes: ['+1500555'] }), {
+      env: { ...process.env, TWILIO_AUTH_TOKEN: standin.authToken },
+    });
+    try {
+      schedule(a, 'L-1');
+      const c = await a.connect(TOKENS.operator);
+      const before = standin.requests.length;
+      expect((await c.request('meetings.dial', { meeting: 'L-1', number: '+4930123456' })).error).toMatchObject({
+        code: 4003,
+        message: '+4930123456 is outside the numbers dial-out may call ([twilio] allowed_number_prefixes: +1500555)',
+      });
+      expect(standin.requests.length).toBe(before);
+      await c.call('meetings.dial', { meeting: 'L-1', person: 'expert-1' });
+      await c.call('meetings.dial', { meeting: 'L-1', number: '+15005550123' });
+      const third = (await c.request('meetings.dial', { meeting: 'L-1', number: '+15005550123' })).error;
+      expect(third).toMatchObject({ code: 4429, message: expect.stringContaining('[twilio] max_dials_per_minute 2') });
+      expect(standin.requests.length).toBe(before + 2);
+      const audit = await (await a.connect(TOKENS.admin)).call<{ ok: boolean; error: string | null }[]>('audit.list', {
+        device: 'twilio',
+      });
+      expect(audit.map((r) => r.ok)).toEqual([false, true, true, false]);
+    } finally {
+      await a.stop();
+    }
   });
 });
 

@@ -60,6 +60,19 @@ export const TwilioSectionSchema = Type.Object(
         'What is keyed in once the dial-in number answers: {pin} is replaced by the PIN, "w" waits half a second ' +
         '(TwiML <Number sendDigits>). Default: wait 2 s, the PIN, then #.',
     }),
+    allowed_number_prefixes: Type.Array(Type.String({ pattern: '^\\+[0-9]{1,14}$' }), {
+      default: [],
+      description:
+        'Numbers meetings.dial may call (person or number), by E.164 prefix, e.g. ["+49", "+4330"]; a number outside is ' +
+        'refused before Twilio is asked (toll fraud). Empty: any number.',
+    }),
+    max_dials_per_minute: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 10,
+      description:
+        'Calls meetings.dial places per minute at most (all meetings together); more are refused with TOO_MANY_REQUESTS.',
+    }),
     ring_timeout_s: Type.Integer({
       minimum: 5,
       maximum: 600,

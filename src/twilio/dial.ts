@@ -79,7 +79,23 @@ const DialResult = Type.Object({
   person: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** At most `perMinute` calls in any 60 s (a sliding window of the last calls' times). */
+export class DialRate {
+  private readonly times: number[] = [];
+  constructor(private readonly perMinute: number) {}
+  /** Takes a slot at `now`, or says how many seconds until one is free. */
+  take(now: number): { ok: true } | { ok: false; retryInS: number } {
+    while (this.times.length && now - (this.times[0] as number) >= 60_000) this.times.shift();
+    if (this.times.length >= this.perMinute) {
+      return { ok: false, retryInS: Math.ceil((60_000 - (now - (this.times[0] as number))) / 1000) };
+    }
+    this.times.push(now);
+    return { ok: true };
+  }
+}
+
 export function registerDialMethod(ctx: AgentContext, cfg: TwilioConfig | undefined): void {
+  const rate = new DialRate(cfg?.max_dials_per_minute ?? 10);
   ctx.rpc.method({
     name: 'meetings.dial',
     description:
@@ -89,7 +105,7 @@ export function registerDialMethod(ctx: AgentContext, cfg: TwilioConfig | undefi
     role: 'operator',
     params: DialParams,
     result: DialResult,
-    handler: async (p, client) => dial(ctx, cfg, p, client),
+    handler: async (p, client) => dial(ctx, cfg, rate, p, client),
   });
 }
 
@@ -101,7 +117,7 @@ interface DialRequest {
   dial_in_pin?: string;
 }
 
-async function dial(ctx: AgentContext, cfg: TwilioConfig | undefined, p: DialRequest, client: RpcClient) {
+async function dial(ctx: AgentContext, cfg: TwilioConfig | undefined, rate: DialRate, p: DialRequest, client: RpcClient) {
   const started = ctx.clock.now();
   const audited = { meeting: p.meeting, person: p.person ?? null, number: p.number ?? null };
   const audit = (ok: boolean, result: unknown, error: string | null) =>
@@ -117,7 +133,7 @@ async function dial(ctx: AgentContext, cfg: TwilioConfig | undefined, p: DialReq
       duration_ms: ctx.clock.now() - started,
     });
   try {
-    const out = await placeCall(ctx, cfg, p);
+    const out = await placeCall(ctx, cfg, rate, p);
     audited.number = out.to;
     await audit(true, out, null);
     return out;
@@ -127,7 +143,7 @@ async function dial(ctx: AgentContext, cfg: TwilioConfig | undefined, p: DialReq
   }
 }
 
-async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, p: DialRequest) {
+async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, rate: DialRate, p: DialRequest) {
   if (!cfg) throw new AgentError('UNAVAILABLE', 'dial-out is off: configure [twilio] (docs/config.md)');
   if (!cfg.public_url) {
     throw new AgentError('UNAVAILABLE', "dial-out needs [twilio] public_url: the agent's URL as Twilio reaches it");
@@ -153,6 +169,20 @@ async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, p: Di
   const dialIn = p.dial_in_number ?? cfg.dial_in_number;
   if (!dialIn) {
     throw new AgentError('INVALID_PARAMS', 'no dial-in number: give dial_in_number or set [twilio] dial_in_number');
+  }
+  const allowed = cfg.allowed_number_prefixes;
+  if (allowed.length > 0 && !allowed.some((prefix) => (to as string).startsWith(prefix))) {
+    throw new AgentError(
+      'FORBIDDEN',
+      `${to} is outside the numbers dial-out may call ([twilio] allowed_number_prefixes: ${allowed.join(', ')})`,
+    );
+  }
+  const slot = rate.take(ctx.clock.now());
+  if (!slot.ok) {
+    throw new AgentError(
+      'TOO_MANY_REQUESTS',
+      `dial-out limit reached ([twilio] max_dials_per_minute ${cfg.max_dials_per_minute}); try again in ${slot.retryInS} s`,
+    );
   }
   const pin = p.dial_in_pin ?? cfg.dial_in_pin;
   const params: FormParams = [
