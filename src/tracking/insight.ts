@@ -96,8 +96,27 @@ function upperBound(a: Float64Array, x: number): number {
   return lo;
 }
 
+/** What the last build of a fold made of one call: reused while its times are the same. */
+interface CallMemo {
+  join: number;
+  quit: number | null;
+  instance: string;
+  joinIso: string;
+  quitIso: string | null;
+  closed: CallInsight | null;
+}
+/**
+ * Per fold (it lives as long as the meeting's cache entry): the previous build's ISO times and
+ * closed-call objects by call id. A rebuild after one event then formats and allocates only for the
+ * calls that changed, and a closed call is the same object in consecutive insights, which the delta
+ * diff (src/client/meeting-deltas.ts) recognises by identity.
+ */
+const callMemos = new WeakMap<MeetingFold, Map<string, CallMemo>>();
+
 /** The calls of the fold with their effective quits (loose quits paired, clipped to their instance). */
 function baseCalls(fold: MeetingFold, roster: Roster, inst: Map<string, InstanceView>): BaseCall[] {
+  let memo = callMemos.get(fold);
+  if (!memo) callMemos.set(fold, (memo = new Map()));
   const calls: BaseCall[] = [];
   const byClaim = new Map<string, BaseCall[]>();
   // (No object per lookup: this runs for every call of every changed meeting on each push.)
@@ -143,12 +162,20 @@ function baseCalls(fold: MeetingFold, roster: Roster, inst: Map<string, Instance
     else if (i && i.end !== null) q = q === null ? i.end : Math.min(q, i.end);
     if (q !== null && q < c.join) q = c.join;
     c.quit = q;
+    const m = memo.get(c.call_id);
+    if (m && m.join === c.join && m.quit === q && m.instance === c.instance_id) {
+      c.joinIso = m.joinIso;
+      c.quitIso = m.quitIso;
+      c.closed = m.closed;
+      continue;
+    }
     c.joinIso = iso(c.join);
     c.quitIso = iso(q);
     c.closed =
       q === null
         ? null
         : { call_id: c.call_id, instance_id: c.instance_id, join_time: c.joinIso, quit_time: c.quitIso, duration_ms: q - c.join };
+    memo.set(c.call_id, { join: c.join, quit: q, instance: c.instance_id, joinIso: c.joinIso, quitIso: c.quitIso, closed: c.closed });
   }
   return calls;
 }
