@@ -98,6 +98,18 @@ describe('JSON-RPC errors', () => {
     expect(reply.error.code).toBe(ERROR_CODES.PARSE_ERROR);
     expect((await c.call<{ room_id: string }>('system.info')).room_id).toBe('test-room');
   });
+  it('a parse error does not quote the frame (a code or token typed into it stays out of the answer)', async () => {
+    const c = await t.connect();
+    for (const frame of ['secret-code-998877', '{"code": 998877secret}']) {
+      const reply = await new Promise<{ error: { code: number; message: string } }>((resolve) => {
+        c.ws.once('message', (m) => resolve(JSON.parse(m.toString())));
+        c.ws.send(frame);
+      });
+      expect(reply.error.code).toBe(ERROR_CODES.PARSE_ERROR);
+      expect(reply.error.message).toMatch(/^invalid JSON: not valid JSON/);
+      expect(reply.error.message).not.toMatch(/9988|secr|code/);
+    }
+  });
   it('unknown device and unknown action have their own codes', async () => {
     const c = await t.connect();
     expect((await c.request('device.action', { device: 'nope', action: 'set' })).error?.code).toBe(ERROR_CODES.DEVICE_NOT_FOUND);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Bus } from '../state/bus.js';
 import { ERROR_CODES, errorMessage } from '../util/errors.js';
-import { jsonDepth } from '../util/json-depth.js';
+import { jsonDepth, jsonSyntaxReason } from '../util/json-depth.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { TokenAuth } from './auth.js';
 import type { ApiSection } from './config.js';
@@ -97,7 +97,7 @@ export function registerWs(
     try {
       msg = JSON.parse(text);
     } catch (e) {
-      sendReply(socket, conn, errorReply(null, ERROR_CODES.PARSE_ERROR, `invalid JSON: ${errorMessage(e)}`));
+      sendReply(socket, conn, errorReply(null, ERROR_CODES.PARSE_ERROR, `invalid JSON: ${jsonSyntaxReason(e)}`));
       return;
     }
     if (!Array.isArray(msg)) {

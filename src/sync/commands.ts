@@ -5,6 +5,7 @@ import type { Principal } from '../api/auth.js';
 import type { RpcClient, RpcError, RpcRegistry } from '../api/rpc.js';
 import type { TokenAuth } from '../api/auth.js';
 import { AgentError, ERROR_CODES, errorMessage } from '../util/errors.js';
+import { jsonSyntaxReason } from '../util/json-depth.js';
 import type { MqttSection } from './schema.js';
 import type { CommandMessage, ReplyMessage } from './topics.js';
 
@@ -63,7 +64,7 @@ export function parseBody(payload: Buffer): { ok: true; value: unknown } | { ok:
   try {
     return { ok: true, value: JSON.parse(payload.toString('utf8')) };
   } catch (e) {
-    return { ok: false, error: { code: ERROR_CODES.PARSE_ERROR, message: `payload is not JSON: ${errorMessage(e)}` } };
+    return { ok: false, error: { code: ERROR_CODES.PARSE_ERROR, message: `payload is ${jsonSyntaxReason(e)}` } };
   }
 }
 

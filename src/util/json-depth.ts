@@ -45,3 +45,13 @@ export function jsonValueDepth(value: unknown, limit = Number.POSITIVE_INFINITY)
   }
   return max;
 }
+
+/**
+ * Why a text is not JSON, without quoting it: V8's messages quote part of the
+ * input ("Unexpected token 's', "secret-co"... is not valid JSON"), which may
+ * hold a code or token the client typed. Only the position is kept.
+ */
+export function jsonSyntaxReason(e: unknown): string {
+  const pos = /at position (\d+)/.exec(e instanceof Error ? e.message : '')?.[1];
+  return pos === undefined ? 'not valid JSON' : `not valid JSON at character ${pos}`;
+}
