@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TokenAuth } from './api/auth.js';
 import type { RpcRegistry } from './api/rpc.js';
 import type { LoadedConfig } from './config/load.js';
+import type { DiskReloadOutcome } from './config/watch.js';
 import type { Config } from './config/schema.js';
 import type { DeviceHost } from './host/host.js';
 import type { DriverRegistry } from './host/registry.js';
@@ -34,6 +35,11 @@ export interface AgentContext {
   readonly auth: TokenAuth;
   /** Register HTTP routes here during `create` (before the server listens). */
   readonly http: FastifyInstance;
+  /**
+   * Re-reads the config file and applies it like SIGHUP (validated, stored as a version, only what
+   * changed restarts); never rejects: the outcome says applied, unchanged, refused (issues) or failed.
+   */
+  reloadConfigFile(): Promise<DiskReloadOutcome>;
   /** Other features by name, available once all were created (e.g. director → scenarios). */
   feature<T extends Feature>(name: string): T | undefined;
 }

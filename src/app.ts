@@ -200,6 +200,7 @@ export class Agent {
       rpc: this.rpc,
       auth,
       http: this.http,
+      reloadConfigFile: () => this.fileReloader.reload('api'),
       feature: <T extends Feature>(name: string) => this.features.lookup(name) as T | undefined,
     };
     void this.http.register(async (scoped) => {

@@ -522,7 +522,7 @@ export interface Methods {
     };
     paramsOptional: false;
   };
-  /** Re-read [video.streams] from api.toml; when the cameras changed, rewrite go2rtc's config and restart it. Role: admin. */
+  /** Re-read api.toml and apply it like SIGHUP (stored as a config version; only what changed restarts). When [video] changed, go2rtc's config is rewritten and go2rtc restarted. Role: admin. */
   'video.reload': {
     params: Record<string, never>;
     result: unknown;

@@ -101,7 +101,7 @@ export class ConfigFileReloader {
    * Reads, validates and applies the file. One at a time: a request during a reload runs once
    * more after it (the file may have changed again meanwhile). Never throws.
    */
-  reload(from: 'file' | 'sighup'): Promise<DiskReloadOutcome> {
+  reload(from: 'file' | 'sighup' | 'api'): Promise<DiskReloadOutcome> {
     if (this.running) {
       this.again = true;
       return this.running;
@@ -127,7 +127,7 @@ export class ConfigFileReloader {
     return run;
   }
 
-  private async reloadOnce(from: 'file' | 'sighup'): Promise<DiskReloadOutcome> {
+  private async reloadOnce(from: 'file' | 'sighup' | 'api'): Promise<DiskReloadOutcome> {
     // An apply from the API may be writing this very file and reconfiguring: let it finish first.
     await this.agent.idle();
     const running = this.agent.loaded;

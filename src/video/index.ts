@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { findExecutable } from '../../drivers/recorder/binaries.js';
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
-import { loadConfig } from '../config/load.js';
+import { formatIssue } from '../config/load.js';
 import { AgentError, errorMessage } from '../util/errors.js';
 import { httpRequest } from '../transport/http-client.js';
 import { buildGo2rtcConfig, redactUrl, renderGo2rtcYaml, streamsFromConfig, type VideoStream } from './go2rtc-config.js';
@@ -237,19 +237,22 @@ export class VideoFeature implements Feature {
     });
     rpc.method({
       name: 'video.reload',
-      description: "Re-read [video.streams] from api.toml; when the cameras changed, rewrite go2rtc's config and restart it.",
+      description:
+        "Re-read api.toml and apply it like SIGHUP (stored as a config version; only what changed restarts). When [video] changed, go2rtc's config is rewritten and go2rtc restarted.",
       role: 'admin',
       params: Type.Object({}, { additionalProperties: false }),
       handler: async () => {
-        let fresh: VideoSection | undefined;
-        try {
-          fresh = (loadConfig(this.ctx.loaded.file, this.ctx.drivers).config as { video?: VideoSection }).video;
-        } catch (e) {
-          throw new AgentError('INVALID_PARAMS', `config not reloaded: ${errorMessage(e)}`);
+        const out = await this.ctx.reloadConfigFile();
+        if (out.status === 'refused') {
+          throw new AgentError('INVALID_PARAMS', `config not reloaded: ${out.issues.map(formatIssue).join('; ')}`);
         }
-        if (!fresh) throw new AgentError('INVALID_PARAMS', `config not reloaded: ${this.ctx.loaded.file} has no [video] section`);
-        const changed = await this.setStreams(fresh.streams);
-        return { changed, streams: this.publicStreams() };
+        if (out.status === 'failed') throw new AgentError('UNAVAILABLE', `config not reloaded: ${out.error}`);
+        // The instance running now: a change of [video] replaced this one.
+        const now = this.ctx.feature<VideoFeature>('video');
+        if (!now?.video)
+          throw new AgentError('INVALID_PARAMS', `config reloaded, but ${this.ctx.loaded.file} has no [video] section`);
+        const changed = out.status === 'applied' && out.report.features.restarted.includes('video');
+        return { changed, streams: now.publicStreams() };
       },
     });
     rpc.topic({ name: 'video.status', description: 'Video (go2rtc) state changes.', snapshot: () => this.status() });
