@@ -70,7 +70,8 @@ describe('docs cite sources inside the repo or the vendor document, never files 
 
   it('no source comment cites PROTOCOLS.md or SERVICES.md instead of the vendor document', () => {
     // Still to convert (worked on by others this session): the TrueConf driver and its tests, the conference-callback parser.
-    const pending = /^(drivers\/tcs\/|src\/tracking\/parse\.ts$|test\/(tcs-control|calendar-tcs-protocol|tracking-parse)\.test\.ts$)/;
+    const pending =
+      /^(drivers\/tcs\/|src\/tracking\/parse\.ts$|test\/(tcs-control|calendar-tcs-protocol|tracking-parse)\.test\.ts$)/;
     const hits: string[] = [];
     const walk = (dir: string) => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -7,8 +7,7 @@ import type { ConformanceTable, KnownGap } from '../../test/support/conformance.
 
 const SONY_IP =
   'Sony SRG-300H technical manual, "VISCA over IP" (manualshive p.31-32: payload types, control command/reply, delivery confirmation)';
-const SONY_MSG =
-  'Sony BRC-X400 VISCA command list (camera-issued messages) and EVI-H100S command list (manualsbrain p.29)';
+const SONY_MSG = 'Sony BRC-X400 VISCA command list (camera-issued messages) and EVI-H100S command list (manualsbrain p.29)';
 const PTZ = 'PTZOptics 12X-SDI manual p.54 (raw VISCA on TCP 5678 / UDP 1259, same bytes as serial)';
 const SERIAL = 'Sony FCB-EV7500 technical manual p.30 (AddressSet and IF_Clear first) and EVI-H100S p.29';
 

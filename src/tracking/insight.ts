@@ -175,7 +175,14 @@ function baseCalls(fold: MeetingFold, roster: Roster, inst: Map<string, Instance
       q === null
         ? null
         : { call_id: c.call_id, instance_id: c.instance_id, join_time: c.joinIso, quit_time: c.quitIso, duration_ms: q - c.join };
-    memo.set(c.call_id, { join: c.join, quit: q, instance: c.instance_id, joinIso: c.joinIso, quitIso: c.quitIso, closed: c.closed });
+    memo.set(c.call_id, {
+      join: c.join,
+      quit: q,
+      instance: c.instance_id,
+      joinIso: c.joinIso,
+      quitIso: c.quitIso,
+      closed: c.closed,
+    });
   }
   return calls;
 }
