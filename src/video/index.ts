@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { findExecutable } from '../../drivers/recorder/binaries.js';
 import type { AgentContext, Feature, FeatureFactory } from '../app-context.js';
 import { formatIssue } from '../config/load.js';
-import { AgentError, errorMessage } from '../util/errors.js';
+import { AgentError } from '../util/errors.js';
 import { httpRequest } from '../transport/http-client.js';
 import { buildGo2rtcConfig, redactUrl, renderGo2rtcYaml, streamsFromConfig, type VideoStream } from './go2rtc-config.js';
 import { registerVideoProxy } from './proxy.js';
