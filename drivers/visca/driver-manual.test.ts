@@ -193,6 +193,38 @@ describe('on the host lifecycle (handshake = RESET + inquiries, probe = power in
   });
 });
 
+describe('VISCA over IP (UDP) faults', () => {
+  it('garbage datagrams from the camera are skipped, counted and summarised in one log line; the camera stays online and works', async () => {
+    const r = await start({});
+    const seen = r.ctx.statuses.length;
+    const junk = [
+      Buffer.from('not visca at all'), // text
+      Buffer.from([0x01, 0x11, 0x00]), // a header cut short
+      Buffer.from([0x01, 0x11, 0x00, 0x40, 0, 0, 0, 9, 0x90, 0x50, 0xff]), // length says 64, 3 bytes follow
+      Buffer.from([0x7e, 0x7e, 0x00, 0x03, 0, 0, 0, 9, 0x90, 0x50, 0xff]), // a payload type Sony does not define
+      Buffer.from([0x01, 0x11, 0x00, 0x03, 0, 0, 0, 9, 0x12, 0x34, 0x56]), // a reply payload that is no VISCA message
+    ];
+    for (let i = 0; i < 500; i++) r.peer.sendRaw(junk[i % junk.length]!);
+    await until(() => r.cam.session.stats.garbageBytes > 0, 'garbage counted');
+    expect(await r.act('preset.recall', { preset: 2 })).toEqual({ preset: 2, name: null });
+    expect(await r.act('position')).toEqual({ pan: 0, tilt: 0, zoom: 0 });
+    const summaries = r.ctx.logs.filter((l) => String(l.msg).includes('not VISCA'));
+    expect(summaries.length).toBeGreaterThanOrEqual(1);
+    expect(summaries.length).toBeLessThanOrEqual(2);
+    expect(statusesAfter(r, seen)).toEqual([]);
+  });
+
+  it('a camera whose replies are all lost on the way (a one-way network fault) goes offline and returns by itself', async () => {
+    const r = await start({}, { poll_interval_ms: 500 });
+    r.peer.silent = true;
+    await until(() => r.ctx.status === 'offline', 'offline while every reply is lost');
+    expect(r.ctx.statuses.at(-1)?.message).toBeTruthy();
+    r.peer.silent = false;
+    await until(() => r.ctx.status === 'online', 'online again without a restart');
+    expect(await r.act('position')).toEqual({ pan: 0, tilt: 0, zoom: 0 });
+  });
+});
+
 describe('lifecycle rules for actions', () => {
   it('one command with no reply after all resends fails that action (DEVICE_TIMEOUT) and is no offline blip', async () => {
     const r = await start({});

@@ -57,6 +57,8 @@ export class ManualSonyPeer extends EventEmitter {
   private readonly lose: PeerReplyKind[] = [];
   private readonly delays = new Map<PeerReplyKind, number>();
   private loseRequests = 0;
+  /** Where the controller's last message came from (raw datagrams go there). */
+  private controller: dgram.RemoteInfo | null = null;
   private readonly o: Required<ManualPeerOptions>;
   lastPreset = 0x7f;
 
@@ -102,7 +104,13 @@ export class ManualSonyPeer extends EventEmitter {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
+  /** A test switch: sends these bytes as one datagram to the controller, as a faulty camera or a stray sender would. */
+  sendRaw(bytes: Buffer): void {
+    if (this.socket && this.controller) this.socket.send(bytes, this.controller.port, this.controller.address);
+  }
+
   private onMessage(msg: Buffer, peer: dgram.RemoteInfo): void {
+    this.controller = peer;
     if (msg.length < 9) return;
     if (this.silent) {
       // A hung camera: it receives, and answers nothing.

@@ -17,12 +17,16 @@ export interface RecordingContext extends DriverContext {
   statuses: { status: DeviceStatus; message: string }[];
   state: Record<string, unknown>;
   stateLog: Record<string, unknown>[];
+  /** What the driver logged at info and above (parsed pino lines). */
+  logs: { level: number; msg: string; [k: string]: unknown }[];
   readonly status: DeviceStatus | null;
 }
 
 export function recordingContext(id = 'cam'): RecordingContext {
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logs: RecordingContext['logs'] = [];
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
   const ctx: RecordingContext = {
+    logs,
     id,
     logger,
     deviceNoise: new RateLimitedLog(logger),
