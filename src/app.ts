@@ -100,6 +100,14 @@ export class Agent {
   private starting: Promise<unknown> | null = null;
   private stopRequested = false;
   private started = false;
+  /** Resolved right after `room-agent ready` is logged: drivers defer work the API does not need to it. */
+  private readonly readyGate = (() => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  })();
 
   constructor(private readonly o: AgentOptions) {
     this.drivers = new DriverRegistry([...builtinDrivers, ...(o.drivers ?? [])]);
@@ -127,6 +135,7 @@ export class Agent {
       clock,
       actionTimeoutMs: cfg.agent.action_timeout_ms,
       deviceLogLinesPerMin: cfg.agent.device_log_lines_per_min,
+      agentReady: this.readyGate.promise,
     });
     const auth = new TokenAuth(resolveTokenFiles(cfg.agent.tokens, path.dirname(this.running.file), this.logger));
     const httpLogger = this.logger.child({ mod: 'http' }, { level: 'warn', serializers: httpLogSerializers });
@@ -396,6 +405,7 @@ export class Agent {
     this.started = true;
     this.fileReloader.start();
     this.logger.info({ address: this.address, devices: this.host.ids().length }, 'room-agent ready');
+    this.readyGate.resolve();
     return this.address;
   }
 

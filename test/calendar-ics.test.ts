@@ -350,6 +350,31 @@ describe('ics driver', () => {
     expect(lastStatus(rec)?.message).toContain('ENOENT');
   });
 
+  it('reads the calendar only once the agent is ready (the first parse does not delay ready)', async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cal-ics-'));
+    const file = path.join(tmp, 'room.ics');
+    fs.writeFileSync(file, OUTLOOK);
+    const rec = recordingContext(new FakeClock(NOW), 'outlook');
+    let markReady!: () => void;
+    const ready = new Promise<void>((r) => {
+      markReady = r;
+    });
+    inst = createIcs(
+      { url: file, poll_interval_s: 300, request_timeout_ms: 2000, days_ahead: 7, time_zone: ZONE, max_bytes: 1 << 20 },
+      { ...rec.ctx, agentReady: ready },
+    );
+    await inst.start();
+    // Our own read and parse of the same file after start(), then half a second: a first read the
+    // driver had begun in start() would have published its snapshot by then.
+    parse(await fs.promises.readFile(file, 'utf8'), NOW, NOW + 7 * 86_400_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(snap(rec)).toBeUndefined();
+    expect(rec.statuses).toEqual([]);
+    markReady();
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online after ready', 10_000);
+    expect(snap(rec)?.events.map((e) => e.source_id)).toContain('teams-1');
+  });
+
   it('list_events reads any range on demand', async () => {
     server = new IcsServer(OUTLOOK);
     const url = await server.start();

@@ -35,6 +35,7 @@ function setup(over: Record<string, unknown>, free: () => number) {
     id: 'rec',
     logger: pino({ level: 'silent' }),
     deviceNoise: new RateLimitedLog(pino({ level: 'silent' })),
+    agentReady: Promise.resolve(),
     clock: realClock,
     dataDir,
     setStatus: (s) => status.push(s),

@@ -185,9 +185,14 @@ export function createIcs(config: IcsConfig, ctx: DriverContext): DeviceInstance
 
   return {
     async start() {
-      if (!link) return poller.start();
-      conn = connectHttp(ctx.connect, link, { poll: sync, pollIntervalMs: config.poll_interval_s * 1000 });
-      conn.start();
+      // The first read and parse (ical.js expanding recurring events: ~100 ms on a demo calendar)
+      // waits for the agent to be ready: the API does not need it, and meetings arrive a moment later.
+      void ctx.agentReady.then(() => {
+        if (stopped.signal.aborted) return;
+        if (!link) return poller.start();
+        conn = connectHttp(ctx.connect, link, { poll: sync, pollIntervalMs: config.poll_interval_s * 1000 });
+        conn.start();
+      });
     },
     async stop() {
       stopped.abort(new Error('stopped'));

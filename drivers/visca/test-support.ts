@@ -30,6 +30,7 @@ export function recordingContext(id = 'cam'): RecordingContext {
     id,
     logger,
     deviceNoise: new RateLimitedLog(logger),
+    agentReady: Promise.resolve(),
     clock: realClock,
     dataDir: '/nonexistent',
     statuses: [],

@@ -79,6 +79,13 @@ export interface DriverContext {
   /** Where a driver may keep files (`<data_dir>/devices/<id>`), created on demand. */
   readonly dataDir: string;
   /**
+   * Resolves once the agent is ready (API serving, every device's start returned, `room-agent ready`
+   * logged; at once for a device added later by a config reload). Work that serving the API does
+   * not need, such as a calendar's first read and parse, waits for it so it does not delay ready.
+   * Never await it inside `start()`: the agent is ready only after every start has returned.
+   */
+  readonly agentReady: Promise<void>;
+  /**
    * Puts a link under the host's device lifecycle (connect, handshake, probe, backoff; see
    * src/transport/lifecycle.ts): from then on the lifecycle sets this device's status. The driver
    * calls `start()` / `stop()` on the result from its own `start` / `stop`.

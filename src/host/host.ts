@@ -29,6 +29,8 @@ export interface HostOptions {
   actionTimeoutMs?: number;
   /** Garbage lines a minute each device may log per kind ([agent] device_log_lines_per_min; default 5). */
   deviceLogLinesPerMin?: number;
+  /** Resolves when the agent is ready (DriverContext.agentReady); default: already. */
+  agentReady?: Promise<void>;
 }
 
 interface Managed {
@@ -297,6 +299,7 @@ export class DeviceHost {
       logger,
       deviceNoise: m.deviceNoise,
       clock: this.clock,
+      agentReady: this.o.agentReady ?? Promise.resolve(),
       get dataDir() {
         fs.mkdirSync(dir, { recursive: true });
         return dir;

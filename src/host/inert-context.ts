@@ -15,6 +15,7 @@ export function inertDriverContext(id: string, dataDir: string): DriverContext {
     id,
     logger: silent,
     deviceNoise: new RateLimitedLog(silent),
+    agentReady: Promise.resolve(),
     clock: realClock,
     dataDir: path.join(dataDir, 'devices', id),
     setStatus: () => undefined,

@@ -40,6 +40,7 @@ export function recordingContext(clock: Clock, id = 'cal'): Recorded {
     id,
     logger: captureLogger(rec.logs),
     deviceNoise: new RateLimitedLog(captureLogger(rec.logs), { clock }),
+    agentReady: Promise.resolve(),
     clock,
     dataDir: '/nonexistent',
     setStatus: (status, message) => rec.statuses.push({ status, message }),

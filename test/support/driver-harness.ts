@@ -71,6 +71,7 @@ export function recordingContext(id = 'dev', clock: Clock = realClock): Recordin
     logger,
     // The host keeps one per device; the recording context keeps one per context.
     deviceNoise: new RateLimitedLog(logger, { clock }),
+    agentReady: Promise.resolve(),
     clock,
     // The drivers tested with this keep no files.
     dataDir: '/nonexistent',
