@@ -151,6 +151,12 @@ describe('interruptions: instance_failed', () => {
     expect(one(evs, ms(150)).interruptions[0].duration_ms).toBeNull();
   });
 
+  it('as of a time before that end, the instance is live and shows no error yet (found by the time-travel property)', () => {
+    const i = one([create(0), end(0, 100, 'c1', 'media server crashed')], ms(50));
+    expect(i.instances).toEqual([{ id: 'c1', begin_time: R(0), end_time: null, status: 'live', error: null }]);
+    expect(i.interruptions).toEqual([]);
+  });
+
   it('a clean end is no interruption', () => {
     expect(one([create(0), end(0, 100)]).interruptions).toEqual([]);
   });
