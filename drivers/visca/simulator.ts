@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '../../src/transport/serial.js';
-import { type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
+import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 import { CameraModel, type Position } from './camera-model.js';
 import { type CameraProfile, type ProfileName, PROFILES, presetNumber } from './profiles.js';
 import { CameraStreamDecoder, type CameraRequest, cameraReply, type Framing, hexBytes, parseCameraRequest } from './sim-codec.js';
@@ -104,6 +104,8 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   private readonly sonyPeers = new Map<string, SonyPeer>();
   private silent = false;
   private splitWrites = false;
+  private mergeWrites = false;
+  private serialDev: SerialDevice | null = null;
   private garbage: GarbageMode = 'off';
   private dropRequests = 0;
   private dropReplies = 0;
@@ -145,9 +147,20 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   setGarbage(mode: GarbageMode): void {
     this.garbage = mode;
   }
-  /** TCP: write replies one byte at a time. */
+  /** Byte streams (TCP, serial): write replies one byte at a time. */
   setSplitWrites(split: boolean): void {
     this.splitWrites = split;
+  }
+  /** Byte streams (TCP, serial): hold replies 20 ms and write those of that window in one piece (ACK + Completion together). */
+  setMergeWrites(merge: boolean): void {
+    this.mergeWrites = merge;
+  }
+  /** Serial on binding-mock: the adapter is pulled (the open port fails, reopening fails until `plugIn`). */
+  unplug(): void {
+    this.serialDev?.unplug();
+  }
+  plugIn(): void {
+    this.serialDev?.plugIn();
   }
   setMotionMs(ms: number): void {
     this.model.motionMs = ms;
@@ -205,6 +218,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     this.serial = null;
     if (s?.isOpen) await new Promise<void>((r) => s.close(() => r()));
     this.binding = null;
+    this.serialDev = null;
     this.mockEmit = null;
   }
 
@@ -239,12 +253,9 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       this.tcpClients.add(c);
       const dec = new CameraStreamDecoder();
       const peer = `tcp:${c.remoteAddress}:${c.remotePort}`;
-      const send = (b: Buffer) => {
-        if (c.destroyed) return;
-        if (!this.splitWrites) return void c.write(b);
-        // One write per byte: the driver sees the stream in arbitrary pieces.
-        for (const byte of b) c.write(Buffer.from([byte]));
-      };
+      const send = this.streamWriter((b) => {
+        if (!c.destroyed) c.write(b);
+      });
       c.setNoDelay(true);
       c.on('data', (chunk) => {
         for (const p of dec.push(chunk)) this.onPacket(p, peer, (r) => this.sendRaw(r, send));
@@ -283,17 +294,38 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     // The driver opens the binding-mock port through `binding`; we answer on its peer.
     // A late answer goes to the port that asked (dropped once it closed), not to a reopened one.
     let peer: SerialPeer | null = null;
-    this.binding = serialDevice(path, {
+    this.serialDev = serialDevice(path, {
       onOpen: (opened) => {
         peer = opened;
         this.mockEmit = (b) => opened.send(b);
       },
       onData: (buffer) => {
         const asker = peer;
-        for (const p of dec.push(buffer)) this.onPacket(p, 'serial', (r) => this.sendRaw(r, (b) => asker?.send(b)));
+        const send = this.streamWriter((b) => asker?.send(b));
+        for (const p of dec.push(buffer)) this.onPacket(p, 'serial', (r) => this.sendRaw(r, send));
       },
       onClose: () => dec.reset(),
-    }).binding;
+    });
+    this.binding = this.serialDev.binding;
+  }
+
+  /** Writes replies to a byte stream whole, split into single bytes, or merged over a 20 ms window. */
+  private streamWriter(write: (b: Buffer) => void): (b: Buffer) => void {
+    let held: Buffer[] = [];
+    return (b) => {
+      if (this.splitWrites) {
+        for (const byte of b) write(Buffer.from([byte]));
+        return;
+      }
+      if (!this.mergeWrites) return write(b);
+      held.push(b);
+      if (held.length > 1) return;
+      setTimeout(() => {
+        const all = Buffer.concat(held);
+        held = [];
+        write(all);
+      }, 20);
+    };
   }
 
   // ---- message handling ----
