@@ -57,6 +57,13 @@ export const MqttSectionSchema = Type.Object(
       description:
         'Live bus topics whose messages are also sent as events (type = topic name), for modules that publish live changes but write no room events. Director and scenarios already write theirs.',
     }),
+    state_coalesce_ms: Type.Integer({
+      minimum: 0,
+      maximum: 3_600_000,
+      default: 1000,
+      description:
+        'The retained state and devices/<id> topics are republished at most once per this interval per topic; the value after a burst is always published (at the end of the interval). 0 = on every change.',
+    }),
     recent_meetings: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'meetings/<id> kept retained.' }),
     inbox_source: Type.String({ default: 'mqtt', description: 'Source name given to tracking for inbox/events.' }),
   },

@@ -8,6 +8,7 @@ import { isMeetingDelta } from '../client/meeting-deltas.js';
 import { errorMessage } from '../util/errors.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { AlertSink } from './alerts.js';
+import { RetainedCoalescer } from './coalesce.js';
 import { CommandHandler, refusedReply, replyTarget, runInbox, type TrackingIngest } from './commands.js';
 import { Drainer } from './drain.js';
 import { MqttLink } from './link.js';
@@ -25,6 +26,9 @@ import {
 } from './topics.js';
 
 const EXPIRE_EVERY_MS = 60_000;
+const STATE_KEY = 'state';
+const DEVICE_KEY = 'device:';
+const deviceKey = (id: string) => `${DEVICE_KEY}${id}`;
 
 export class SyncFeature implements Feature {
   readonly name = 'sync';
@@ -40,8 +44,8 @@ export class SyncFeature implements Feature {
   private readonly refusals: RateLimitedLog;
   private readonly room: string;
   private readonly unsubscribe: (() => void)[] = [];
-  private readonly dirtyDevices = new Set<string>();
-  private stateDirty = false;
+  /** `state` and `devices/<id>` publishes, at most one per key per `[mqtt] state_coalesce_ms`. */
+  private readonly retained: RetainedCoalescer;
   private flushScheduled = false;
   private director: unknown = null;
   private meeting: MeetingMessage | null = null;
@@ -61,6 +65,7 @@ export class SyncFeature implements Feature {
     this.outbox = new Outbox(ctx.store, this.room, { maxRows: cfg.outbox_max_rows, maxAgeMs: cfg.outbox_max_age_h * 3_600_000 });
     this.meetings = new MeetingCache(ctx.store);
     this.commands = new CommandHandler(ctx.rpc, ctx.auth, cfg);
+    this.retained = new RetainedCoalescer(ctx.clock, cfg.state_coalesce_ms, (keys) => this.publishRetained(keys));
     this.link = new MqttLink({
       cfg,
       clientId: cfg.client_id ?? this.room,
@@ -97,6 +102,9 @@ export class SyncFeature implements Feature {
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     this.ctx.clock.clearTimeout(this.expireTimer);
+    // The last value of a burst still inside its interval goes out before the link closes.
+    if (this.link.isUp) this.retained.flushAll();
+    this.retained.cancel();
     await this.link.stop({ topic: this.topics.status, payload: JSON.stringify(this.status('offline')) });
     this.drainer.stop();
   }
@@ -143,11 +151,11 @@ export class SyncFeature implements Feature {
     // Brokers lose retained messages (restart without persistence): every
     // connection republishes the whole retained picture.
     this.retain(this.topics.status, this.status('online'));
-    for (const d of this.ctx.devices.list()) this.dirtyDevices.add(d.id);
+    for (const d of this.ctx.devices.list()) this.retained.mark(deviceKey(d.id));
     for (const m of this.meetings.all())
       this.link.publish(this.topics.meeting(topicLevel(m.id)), m.payload, { qos: 1, retain: true });
-    this.stateDirty = true;
-    this.flushRetained();
+    this.retained.mark(STATE_KEY);
+    this.retained.flushAll();
     this.drainer.connected();
   }
 
@@ -159,8 +167,8 @@ export class SyncFeature implements Feature {
     const data = m.data as Record<string, unknown> | null;
     switch (m.topic) {
       case 'devices':
-        if (data && typeof data.device === 'string') this.dirtyDevices.add(data.device);
-        if (data && 'status' in data) this.stateDirty = true;
+        if (data && typeof data.device === 'string') this.retained.mark(deviceKey(data.device));
+        if (data && 'status' in data) this.retained.mark(STATE_KEY);
         break;
       case 'meetings':
         this.onMeeting(data);
@@ -169,11 +177,11 @@ export class SyncFeature implements Feature {
         // The director publishes {status} and {decision}: the summary keeps the latest of each.
         this.director =
           data && typeof data === 'object' && !Array.isArray(data) ? { ...(this.director as object), ...data } : m.data;
-        this.stateDirty = true;
+        this.retained.mark(STATE_KEY);
         break;
       case 'alerts':
         if (this.link.isUp) this.link.publish(this.topics.alerts, JSON.stringify(m.data), { qos: 1 });
-        this.stateDirty = true;
+        this.retained.mark(STATE_KEY);
         break;
       case 'config':
         // A reload made another config version the running one: the retained status says which.
@@ -205,20 +213,31 @@ export class SyncFeature implements Feature {
     const status = retained.status;
     if (status === 'live') this.meeting = retained;
     else if (this.meeting?.id === id) this.meeting = status === 'ended' || status === 'failed' ? null : retained;
-    this.stateDirty = true;
+    this.retained.mark(STATE_KEY);
   }
 
-  /** Coalesces bursts of bus changes into one retained publish per device per turn. */
+  /**
+   * Coalesces bursts of bus changes into one retained publish per key per
+   * event-loop turn, and per `state_coalesce_ms` (RetainedCoalescer).
+   */
   private scheduleFlush(): void {
-    if (this.flushScheduled || (!this.stateDirty && !this.dirtyDevices.size)) return;
+    if (this.flushScheduled || !this.retained.pending) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flushRetained());
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.retained.flush();
+    });
   }
 
-  private flushRetained(): void {
-    this.flushScheduled = false;
-    if (!this.link.isUp) return; // republished in full on the next connect
-    for (const id of this.dirtyDevices) {
+  /** Publishes the current value of each key; false (keys stay dirty) while the link is down. */
+  private publishRetained(keys: string[]): boolean {
+    if (!this.link.isUp) return false; // republished in full on the next connect
+    for (const key of keys) {
+      if (key === STATE_KEY) {
+        this.retain(this.topics.state, this.summary());
+        continue;
+      }
+      const id = key.slice(DEVICE_KEY.length);
       const d = this.ctx.devices.get(id);
       if (!d) continue;
       const msg: DeviceMessage = {
@@ -232,11 +251,7 @@ export class SyncFeature implements Feature {
       };
       this.retain(this.topics.device(topicLevel(id)), msg);
     }
-    this.dirtyDevices.clear();
-    if (this.stateDirty) {
-      this.stateDirty = false;
-      this.retain(this.topics.state, this.summary());
-    }
+    return true;
   }
 
   summary(): StateMessage {
