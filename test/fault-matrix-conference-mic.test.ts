@@ -1,0 +1,126 @@
+// The fault-matrix cases that apply to a delegate system's camera output on
+// RS-232 (SDC 8000 frames over binding-mock) and UDP (Confidea JSON datagrams),
+// beyond the two boot cases in drivers/conference-mic/driver.test.ts. The units
+// only talk (issue 17: passive), so the cases that need an answer do not apply
+// and are listed as skipped with the reason. Real host, state store and alerts
+// on a fake clock (test/support/fault-rig.ts); the simulator, written from the
+// units' manuals, is the peer.
+import dgram from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { conferenceMicDriver } from '../drivers/conference-mic/index.js';
+import { ConferenceMicSimulator, trackingMockBinding } from '../drivers/conference-mic/simulator.js';
+import { setSerialBinding } from '../src/transport/index.js';
+import { type Rig, startRig } from './support/fault-rig.js';
+import { GARBAGE } from './support/fault-peer.js';
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+  setSerialBinding(null);
+});
+
+const active = (rig: Rig) => ((rig.state().active as number[] | undefined) ?? []).slice().sort((a, b) => a - b);
+
+// SDC 8000 camera control protocol p.110-111: "%" + data + 16-bit ASCII sum as 4 hex digits + CR (written here from
+// the manual, as the simulator's own encoder is; the test needs raw frames to split and merge).
+function sdc(data: string): string {
+  let sum = 0;
+  for (const ch of data) sum = (sum + ch.charCodeAt(0)) & 0xffff;
+  return `%${data}${sum.toString(16).toUpperCase().padStart(4, '0')}\r`;
+}
+
+let n = 0;
+async function serialRig(): Promise<{ sim: ConferenceMicSimulator; rig: Rig }> {
+  const tracker = trackingMockBinding();
+  setSerialBinding(tracker.binding);
+  const path = `/dev/CONFFAULT${process.pid}-${n++}`;
+  const sim = new ConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', serial: { path, tracker } });
+  await sim.start();
+  const rig = await startRig(conferenceMicDriver, { protocol: 'sdc8000', transport: 'serial', path });
+  cleanup = async () => {
+    await rig.stop();
+    await sim.stop();
+  };
+  await rig.pump(() => rig.status === 'online' && tracker.opened(path) !== undefined, 'online', 30_000);
+  return { sim, rig };
+}
+
+async function udpRig(): Promise<{ sim: ConferenceMicSimulator; rig: Rig; port: number }> {
+  const sim = new ConferenceMicSimulator({ protocol: 'confidea', transport: 'udp' });
+  await sim.start();
+  const port = sim.endpoint.listen_port as number;
+  const rig = await startRig(conferenceMicDriver, { protocol: 'confidea', host: '127.0.0.1', listen_port: port });
+  cleanup = async () => {
+    await rig.stop();
+    await sim.stop();
+  };
+  await rig.pump(() => rig.status === 'online', 'online', 30_000);
+  return { sim, rig, port };
+}
+
+describe('fault matrix: conference-mic (serial, SDC 8000)', { timeout: 60_000 }, () => {
+  it('garbage between frames is skipped; the frames around it still apply and the device stays online', async () => {
+    const { sim, rig } = await serialRig();
+    sim.micOn(3);
+    await rig.pump(() => active(rig).includes(3), 'mic 3 on', 5000, 10);
+    sim.send(GARBAGE);
+    sim.send('%M00XX\r'); // a frame with a checksum that is not hex
+    sim.micOn(5);
+    await rig.pump(() => active(rig).includes(5), 'mic 5 on after the garbage', 5000, 10);
+    expect(active(rig)).toEqual([3, 5]);
+    expect(rig.statuses).toEqual(['connecting', 'online']);
+  });
+
+  it('frames split into single bytes, and several frames merged in one chunk, give the same state', async () => {
+    const { sim, rig } = await serialRig();
+    for (const byte of Buffer.from(sdc('M0007'), 'latin1')) sim.send(Buffer.from([byte]));
+    await rig.pump(() => active(rig).includes(7), 'mic 7 from single bytes', 5000, 10);
+    sim.send(sdc('M0008') + sdc('M0009') + sdc('m0007'));
+    await rig.pump(() => active(rig).join() === '8,9', 'mics 8 and 9 from one merged chunk', 5000, 10);
+    expect(rig.statuses).toEqual(['connecting', 'online']);
+  });
+
+  it.skip('adapter pulled after online — not covered here: this simulator’s binding-mock port cannot be failed from the unit’s side; the same SerialLink path is covered by the VISCA serial matrix (“adapter unplugged”)', () =>
+    undefined);
+  it.skip('silent, rejects the handshake, slow replies, action refused — not applicable: the unit only talks (no request, no probe, no action); a silent unit is indistinguishable from a quiet room (docs/drivers/conference-mic.md)', () =>
+    undefined);
+});
+
+describe('fault matrix: conference-mic (udp, Confidea)', { timeout: 60_000 }, () => {
+  it('garbage datagrams are skipped; the next good one still applies and the device stays online', async () => {
+    const { sim, rig } = await udpRig();
+    sim.send(GARBAGE);
+    sim.send('{"UID": 4, "status": 1'); // cut short
+    sim.send('{"UID": "x", "status": 1}'); // wrong type
+    sim.micOn(4);
+    await rig.pump(() => active(rig).includes(4), 'mic 4 on after the garbage', 5000, 10);
+    expect(active(rig)).toEqual([4]);
+    expect(rig.statuses).toEqual(['connecting', 'online']);
+  });
+
+  it('the unit restarts (a new socket, a new source port): its datagrams are still taken', async () => {
+    const { sim, rig, port } = await udpRig();
+    sim.micOn(2);
+    await rig.pump(() => active(rig).includes(2), 'mic 2 on', 5000, 10);
+    await sim.stop();
+    const again = dgram.createSocket('udp4');
+    await new Promise<void>((r) => again.bind(0, '127.0.0.1', r));
+    try {
+      // Confidea G3 camera control p.85: one datagram {"UID": n, "status": s} per change.
+      again.send(Buffer.from('{"UID": 2, "status": 0}'), port, '127.0.0.1');
+      again.send(Buffer.from('{"UID": 6, "status": 1}'), port, '127.0.0.1');
+      await rig.pump(() => active(rig).join() === '6', 'the restarted unit’s changes', 5000, 10);
+    } finally {
+      await new Promise<void>((r) => again.close(() => r()));
+    }
+    expect(rig.statuses).toEqual(['connecting', 'online']);
+  });
+
+  it.skip('replies split or merged — not applicable: the unit sends one JSON datagram per change (Confidea G3 camera control p.85); UDP keeps datagram boundaries', () =>
+    undefined);
+  it.skip('refused from boot / accepts then closes — not applicable: UDP has no connection; the boot case (the listen port taken) is in drivers/conference-mic/driver.test.ts', () =>
+    undefined);
+  it.skip('silent, rejects the handshake, slow replies, action refused — not applicable: the unit only talks (no request, no probe, no action)', () =>
+    undefined);
+});
