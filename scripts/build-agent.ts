@@ -2,6 +2,8 @@
 // dist/agent/agent.js, and its launcher (src/launcher.ts) into dist/agent/cli.js,
 // which `npm start`, the .deb and the benchmarks run: the launcher turns on
 // the compile cache before it imports the bundle (src/util/compile-cache.ts).
+// src/config/validators.ts is replaced in the bundle by validators Ajv generated
+// here (scripts/ajv-standalone.ts): the agent compiles no config schema at start.
 // Why: Node keeps every loaded module's source text and per-module records in
 // the heap; ~430 files from node_modules and ours cost ~8 MB of idle RSS more
 // than one bundle (docs/performance.md). tsc's dist/src/ stays for the
@@ -15,6 +17,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { builtinDrivers } from '../drivers/index.js';
+import { standaloneValidatorsPlugin } from './ajv-standalone.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The entry that is run (the launcher); the agent bundle is agent.js beside it. */
@@ -73,6 +77,8 @@ export function agentBuildOptions(entry: string, outfile: string): esbuild.Build
     banner: {
       js: "import { createRequire as __roomAgentRequire } from 'node:module';\nconst require = __roomAgentRequire(import.meta.url);",
     },
+    // The config, device and scenario-file validators as code Ajv generated now, not compiled at start.
+    plugins: [standaloneValidatorsPlugin(builtinDrivers)],
     metafile: true,
     logLevel: 'warning',
   };

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { TObject, TSchema } from '@sinclair/typebox';
 import type { ErrorObject } from 'ajv';
 import { parse, TomlError } from 'smol-toml';
 import type { DriverRegistry } from '../host/registry.js';
-import { ajv, describeAjvError } from '../util/ajv.js';
+import { describeAjvError } from '../util/ajv.js';
 import { lineOf, locateKeys, type LineMap } from './locate.js';
-import { type Config, ConfigSchema, DeviceCommonSchema } from './schema.js';
-import { Type } from '@sinclair/typebox';
+import type { Config } from './schema.js';
+import { deviceValidator, validateConfigFile } from './validators.js';
 
 export interface ConfigIssue {
   file: string;
@@ -44,8 +43,6 @@ export interface LoadedConfig {
   /** The file's text as read (before ${ENV} substitution): what versioned config stores. */
   text: string;
 }
-
-const validateTop = ajv.compile(ConfigSchema);
 
 /** The version a config text gets in status, system.info and /metrics (see LoadedConfig.version). */
 export function configVersion(text: string): string {
@@ -108,7 +105,7 @@ export function parseConfig(
       });
     }
   };
-  if (!validateTop(data)) report(validateTop.errors);
+  if (!validateConfigFile(data)) report(validateConfigFile.errors);
 
   const listed = (data.agent as { tokens?: unknown } | undefined)?.tokens;
   const tokens = (Array.isArray(listed) ? listed : []) as { token?: string; token_file?: string }[];
@@ -161,17 +158,6 @@ export function parseConfig(
     version: configVersion(text),
     text,
   };
-}
-
-const deviceValidators = new Map<string, ReturnType<typeof ajv.compile>>();
-function deviceValidator(name: string, driverSchema: TObject) {
-  let v = deviceValidators.get(name);
-  if (!v) {
-    const schema = Type.Composite([DeviceCommonSchema, driverSchema], { additionalProperties: false });
-    v = ajv.compile(schema as TSchema);
-    deviceValidators.set(name, v);
-  }
-  return v;
 }
 
 function ajvPath(instancePath: string, params: Record<string, unknown>): string[] {

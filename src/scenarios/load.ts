@@ -5,9 +5,10 @@ import type { ConfigIssue } from '../config/load.js';
 import { lineOf, locateKeys, type LineMap } from '../config/locate.js';
 import type { ActionDefinition, DeviceKind } from '../host/contract.js';
 import { compileParams } from '../host/validate.js';
-import { ajv, describeAjvError } from '../util/ajv.js';
+import { describeAjvError } from '../util/ajv.js';
+import { validateScenarioFile } from '../config/validators.js';
 import { packageRoot } from '../util/package-root.js';
-import { type Scenario, ScenarioFileSchema, type Step } from './schema.js';
+import type { Scenario, Step } from './schema.js';
 
 /** What the loader needs to know about the room's devices. */
 export interface DeviceCatalog {
@@ -21,8 +22,6 @@ export interface LoadedScenarios {
   scenarios: Map<string, Scenario>;
   issues: ConfigIssue[];
 }
-
-const validateFile = ajv.compile(ScenarioFileSchema);
 
 /** The scenarios/ folder shipped with the package (found from the package root, built or not). */
 export function shippedScenarioDir(): string {
@@ -56,8 +55,8 @@ export function loadScenarios(folders: string[], devices: DeviceCatalog): Loaded
       }
       const lines = locateKeys(text);
       const data = structuredClone(raw) as Record<string, unknown>;
-      if (!validateFile(data)) {
-        for (const err of validateFile.errors ?? []) {
+      if (!validateScenarioFile(data)) {
+        for (const err of validateScenarioFile.errors ?? []) {
           // Union branches (triggers) produce one error per branch; the first is enough per path.
           const p = err.instancePath.slice(1).split('/').filter(Boolean);
           const extra = (err.params as { additionalProperty?: string; missingProperty?: string }) ?? {};

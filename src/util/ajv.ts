@@ -1,8 +1,11 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 
+/** How every schema is compiled: defaults applied, all errors listed (the build's standalone validators too). */
+export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, coerceTypes: false, strict: false };
+
 /** One shared Ajv: defaults applied, unknown keys rejected where schemas say so. */
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, strict: false });
+export const ajv = new Ajv(AJV_OPTIONS);
 // Schemas use standard formats (date-time, uri, …); without this Ajv ignores them.
 addFormats.default(ajv);
 
