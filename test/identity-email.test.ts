@@ -105,7 +105,11 @@ describe('identity.issue by e-mail', () => {
     const m = meeting('mail-2');
     const cases: [unknown, number, RegExp][] = [
       [{ meeting: m, person: 'mallory', channel: 'email' }, 4004, /not in the roster/],
-      [{ meeting: 'no-such-meeting', person: 'alice', channel: 'email' }, 4004, /no roster for meeting/],
+      [
+        { meeting: 'no-such-meeting', person: 'alice', channel: 'email' },
+        4004,
+        /meeting "no-such-meeting" is not known: looked in/,
+      ],
       [{ meeting: m, person: 'carol', channel: 'email' }, -32602, /"carol" has no e-mail address among the roster contacts/],
       [{ meeting: m, person: 'alice', channel: 'sms' }, 4503, /sms codes are off: set \[twilio\]/],
       [{ meeting: m, person: 'alice', channel: 'fax' }, -32602, /channel/],

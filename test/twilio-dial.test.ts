@@ -97,6 +97,7 @@ describe('meetings.dial', () => {
       status: 'queued',
       to: EXPERT_PHONE,
       person: 'expert-1',
+      meeting: 'M-1',
     });
     expect(standin.calls.size).toBe(before + 1);
     const call = standin.calls.get(r.call_sid);
@@ -152,7 +153,9 @@ describe('meetings.dial', () => {
     };
     expect(await err({ meeting: 'nope', number: '+15005550123' })).toMatchObject({
       code: 4004,
-      message: 'meeting "nope" is not known',
+      message:
+        'meeting "nope" is not known: looked in the calendar between yesterday and tomorrow (0 meetings and rooms: meeting ids, ' +
+        '<source>:<event id>, conference ids / UIDs, room ids) and in meeting tracking (meeting ids and conference ids)',
     });
     expect(await err({ meeting: 'M-1', person: 'ghost' })).toMatchObject({
       code: 4004,

@@ -8,11 +8,9 @@ import type { AgentContext } from '../app-context.js';
 import type { RpcClient } from '../api/rpc.js';
 import type { Cause } from '../host/contract.js';
 import { AgentError } from '../util/errors.js';
-import type { Meeting } from './merge.js';
+import { calendarMeetingOf } from '../meeting-ids/index.js';
 import { type CalendarPerson, type CalendarSnapshot, normalizeTitle, SNAPSHOT_KEY } from './model.js';
-import type { CalendarService } from './service.js';
 
-const DAY_MS = 86_400_000;
 /** The driver whose devices take in-meeting control. */
 const CONTROL_DRIVER = 'tcs';
 
@@ -20,7 +18,7 @@ const MeetingId = Type.String({
   minLength: 1,
   maxLength: 300,
   description:
-    'A meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id, or a virtual room id.',
+    'The meeting, in either form: a meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id or a virtual room id; or its meeting-tracking id (meetings.list). docs/meeting-control.md, "Which meeting".',
 });
 
 /** Where a meeting lives on TrueConf Server. */
@@ -63,7 +61,7 @@ export function resolveInvitee(
   return null;
 }
 
-export function registerMeetingControl(ctx: AgentContext, svc: CalendarService): void {
+export function registerMeetingControl(ctx: AgentContext): void {
   const isControlDevice = (id: string) => ctx.devices.get(id)?.driver === CONTROL_DRIVER;
 
   function tcsEventInvitees(device: string, eventId: string): CalendarPerson[] | null {
@@ -73,34 +71,25 @@ export function registerMeetingControl(ctx: AgentContext, svc: CalendarService):
   }
 
   async function target(meeting: string): Promise<ConferenceTarget> {
-    const now = ctx.clock.now();
-    const list = await svc.list(now - DAY_MS, now + DAY_MS);
-    const m: Meeting | undefined = list.meetings.find(
-      (x) => x.id === meeting || x.sources.some((s) => `${s.source}:${s.id}` === meeting || s.source_id === meeting),
-    );
-    if (m) {
-      const src = m.sources.find((s) => isControlDevice(s.source));
-      if (!src) {
-        const from = m.sources.map((s) => s.source).join(', ');
-        throw new AgentError(
-          'INVALID_PARAMS',
-          `meeting "${meeting}" is not a TrueConf Server conference (calendar sources: ${from}); in-meeting control needs a ${CONTROL_DRIVER} source`,
-        );
-      }
-      return {
-        meeting: m.id,
-        device: src.source,
-        conference: src.source_id,
-        tcsInvitees: tcsEventInvitees(src.source, src.id) ?? m.invitees,
-        invitees: m.invitees,
-      };
+    // Either id form (calendar or tracking) leads to the calendar meeting: src/meeting-ids.
+    const m = await calendarMeetingOf(ctx, meeting);
+    const src = m.sources.find((s) => isControlDevice(s.source));
+    if (!src) {
+      const from = m.sources.map((s) => s.source).join(', ');
+      throw new AgentError(
+        'INVALID_PARAMS',
+        `meeting "${meeting}" is not a TrueConf Server conference (calendar sources: ${from}); in-meeting control needs a ${CONTROL_DRIVER} source`,
+      );
     }
-    const room = list.rooms.find((r) => r.id === meeting && isControlDevice(r.source));
-    if (room) return { meeting, device: room.source, conference: room.id, tcsInvitees: [], invitees: [] };
-    throw new AgentError(
-      'NOT_FOUND',
-      `meeting "${meeting}" is not in the calendar between yesterday and tomorrow (calendar.list gives the ids)`,
-    );
+    if (m.room) return { meeting: m.id, device: src.source, conference: m.id, tcsInvitees: [], invitees: [] };
+    const invitees = [...m.invitees];
+    return {
+      meeting: m.id,
+      device: src.source,
+      conference: src.source_id,
+      tcsInvitees: tcsEventInvitees(src.source, src.id) ?? invitees,
+      invitees,
+    };
   }
 
   const cause = (client: RpcClient, method: string, what: string): Cause => ({

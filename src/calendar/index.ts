@@ -63,6 +63,6 @@ export const createCalendar: FeatureFactory = (ctx: AgentContext) => {
     zone,
   );
   registerCalendarApi(ctx, svc);
-  registerMeetingControl(ctx, svc);
+  registerMeetingControl(ctx);
   return svc;
 };

@@ -294,7 +294,7 @@ export interface Methods {
   /** Sends a person of the meeting roster a numeric verification code by SMS (Twilio) or e-mail (SMTP), to the first phone number or e-mail of their roster contacts. The code is never in the answer. Refusals: NOT_FOUND (meeting, person), INVALID_PARAMS (no contact for the channel; Twilio refused a number), UNAVAILABLE (channel not configured, server unreachable or refusing; data.reason "not_sent" when it was not delivered), TOO_MANY_REQUESTS with data.reason "rate_limited" and data.retry_after_s. Role: operator. */
   'identity.issue': {
     params: {
-      /** Meeting id (as in meetings.get). */
+      /** The meeting, in either form: its meeting-tracking id (meetings.get) or a calendar id (calendar.list id, `<source>:<event id>`, TrueConf conference id, room id). docs/meeting-control.md, "Which meeting". */
       meeting: string;
       /** The person as the meeting roster names them. */
       person: string;
@@ -315,7 +315,7 @@ export interface Methods {
   /** Binds a participant of the meeting to the person a live code of the meeting was sent to; the insight then shows matched_by "code". Refusals: CODE_REFUSED with data.reason "wrong_code", "expired", "used", "superseded" or "too_many_attempts" (each wrong code counts against every live code of the meeting; [identity] max_attempts). Role: operator. */
   'identity.verify': {
     params: {
-      /** Meeting id (as in meetings.get). */
+      /** The meeting, in either form: its meeting-tracking id (meetings.get) or a calendar id (calendar.list id, `<source>:<event id>`, TrueConf conference id, room id). docs/meeting-control.md, "Which meeting". */
       meeting: string;
       /** The code as the person read it (spaces and dashes are ignored). */
       code: string;
@@ -337,7 +337,7 @@ export interface Methods {
   /** Calls a person (from the meeting's roster contacts) or a number through Twilio and, when they answer, connects them to the conference's dial-in number and PIN. The call's progress arrives on POST /hooks/twilio and shows in the meeting's insight; busy / no-answer / failed / canceled are interruptions. Needs [twilio] with public_url. Role: operator. */
   'meetings.dial': {
     params: {
-      /** The meeting to bring the person into. */
+      /** The meeting to bring the person into, in either form: its meeting-tracking id (meetings.list) or a calendar id (calendar.list id, `<source>:<event id>`, TrueConf conference id, room id). docs/meeting-control.md, "Which meeting". */
       meeting: string;
       /** A person on the meeting's roster; the first phone number among their contacts is called. */
       person?: string;
@@ -350,6 +350,8 @@ export interface Methods {
     };
     result: {
       call_sid: string;
+      /** The meeting-tracking id the call is filed under (the given id resolved). */
+      meeting: string;
       /** Twilio's status of the new call (queued). */
       status: string;
       to: string;
@@ -382,7 +384,7 @@ export interface Methods {
   /** Invite someone into a running TrueConf meeting: by TrueConf `user_id`, or by `email` / `person` mapped to the TrueConf user through the meeting's invitee list (docs/meeting-control.md). Exactly one of person, user_id, email. Role: operator. */
   'meetings.invite': {
     params: {
-      /** A meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id, or a virtual room id. */
+      /** The meeting, in either form: a meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id or a virtual room id; or its meeting-tracking id (meetings.list). docs/meeting-control.md, "Which meeting". */
       meeting: string;
       /** An invitee's id or name as the calendar lists it. */
       person?: string;
@@ -408,7 +410,7 @@ export interface Methods {
   /** Switch recording of a running TrueConf meeting on or off (API v4; refused as unsupported on v3). Role: operator. */
   'meetings.record': {
     params: {
-      /** A meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id, or a virtual room id. */
+      /** The meeting, in either form: a meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id or a virtual room id; or its meeting-tracking id (meetings.list). docs/meeting-control.md, "Which meeting". */
       meeting: string;
       on: boolean;
     };
@@ -418,7 +420,7 @@ export interface Methods {
   /** Remove a participant from a running TrueConf meeting. On API v3 this ends the user's whole TrueConf session (the only documented call); on v4 it is refused as unsupported (docs/meeting-control.md). Role: operator. */
   'meetings.remove': {
     params: {
-      /** A meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id, or a virtual room id. */
+      /** The meeting, in either form: a meeting of calendar.list (its id, or `<source>:<event id>` of one of its sources), a TrueConf conference id or a virtual room id; or its meeting-tracking id (meetings.list). docs/meeting-control.md, "Which meeting". */
       meeting: string;
       /** Participant id (TrueConf ID, as the insight lists it). */
       participant: string;

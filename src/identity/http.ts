@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AgentContext } from '../app-context.js';
 import { requireRole } from '../api/auth.js';
 import { compileParams } from '../host/validate.js';
+import { trackingMeetingOf } from '../meeting-ids/index.js';
 import { AgentError } from '../util/errors.js';
 import { jsonDepth } from '../util/json-depth.js';
 import type { IdentityConfig } from './config.js';
@@ -41,7 +42,12 @@ export function registerIdentityHttp(ctx: AgentContext, svc: IdentityService, cf
         const principal = ctx.auth.fromRequest(req.headers, req.url);
         try {
           const p = validate(parsed.value) as { meeting: string; code: string; participant: string };
-          return await svc.verify(p, { kind: 'api', name: principal?.name ?? 'unknown', detail: `http ${req.ip}` });
+          // Either id form (tracking or calendar) names the meeting: src/meeting-ids.
+          const meeting = await trackingMeetingOf(ctx, p.meeting);
+          return await svc.verify(
+            { ...p, meeting },
+            { kind: 'api', name: principal?.name ?? 'unknown', detail: `http ${req.ip}` },
+          );
         } catch (e) {
           return sendError(reply, e);
         }

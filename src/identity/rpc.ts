@@ -3,9 +3,16 @@ import { Type } from '@sinclair/typebox';
 import type { AgentContext } from '../app-context.js';
 import type { RpcClient } from '../api/rpc.js';
 import type { Cause } from '../host/contract.js';
+import { trackingMeetingOf } from '../meeting-ids/index.js';
 import type { IdentityService } from './service.js';
 
-export const MeetingId = Type.String({ minLength: 1, maxLength: 256, description: 'Meeting id (as in meetings.get).' });
+export const MeetingId = Type.String({
+  minLength: 1,
+  maxLength: 300,
+  description:
+    'The meeting, in either form: its meeting-tracking id (meetings.get) or a calendar id (calendar.list id, ' +
+    '`<source>:<event id>`, TrueConf conference id, room id). docs/meeting-control.md, "Which meeting".',
+});
 export const ParticipantId = Type.String({
   minLength: 1,
   maxLength: 256,
@@ -55,7 +62,7 @@ export function registerIdentityRpc(ctx: AgentContext, svc: IdentityService): vo
       sent_to: Type.String({ description: 'The address it went to, masked (e.g. "a***@example.com", "+49*******23").' }),
       expires_at: Type.String({ description: 'ISO time after which the code is refused as expired.' }),
     }),
-    handler: (p, client) => svc.issue(p, causeOf(client)),
+    handler: async (p, client) => svc.issue({ ...p, meeting: await trackingMeetingOf(ctx, p.meeting) }, causeOf(client)),
   });
   ctx.rpc.method({
     name: 'identity.verify',
@@ -66,7 +73,7 @@ export function registerIdentityRpc(ctx: AgentContext, svc: IdentityService): vo
     role: 'operator',
     params: Type.Object({ meeting: MeetingId, code: CodeText, participant: ParticipantId }, { additionalProperties: false }),
     result: VerifyResultSchema,
-    handler: (p, client) => svc.verify(p, causeOf(client)),
+    handler: async (p, client) => svc.verify({ ...p, meeting: await trackingMeetingOf(ctx, p.meeting) }, causeOf(client)),
   });
 }
 

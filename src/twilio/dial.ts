@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { AgentContext } from '../app-context.js';
 import type { RpcClient } from '../api/rpc.js';
 import type { TrackingFeature } from '../tracking/index.js';
+import { trackingMeetingOf } from '../meeting-ids/index.js';
 import { AgentError, errorMessage } from '../util/errors.js';
 import type { TwilioConfig } from './config.js';
 import { type FormParams, twilioPost } from './rest.js';
@@ -49,7 +50,13 @@ export function statusCallbackUrl(publicUrl: string, meeting: string, person: st
 
 const DialParams = Type.Object(
   {
-    meeting: Type.String({ minLength: 1, maxLength: 256, description: 'The meeting to bring the person into.' }),
+    meeting: Type.String({
+      minLength: 1,
+      maxLength: 300,
+      description:
+        'The meeting to bring the person into, in either form: its meeting-tracking id (meetings.list) or a calendar id ' +
+        '(calendar.list id, `<source>:<event id>`, TrueConf conference id, room id). docs/meeting-control.md, "Which meeting".',
+    }),
     person: Type.Optional(
       Type.String({
         minLength: 1,
@@ -74,6 +81,7 @@ const DialParams = Type.Object(
 
 const DialResult = Type.Object({
   call_sid: Type.String(),
+  meeting: Type.String({ description: 'The meeting-tracking id the call is filed under (the given id resolved).' }),
   status: Type.String({ description: "Twilio's status of the new call (queued)." }),
   to: Type.String(),
   person: Type.Union([Type.String(), Type.Null()]),
@@ -119,7 +127,7 @@ interface DialRequest {
 
 async function dial(ctx: AgentContext, cfg: TwilioConfig | undefined, rate: DialRate, p: DialRequest, client: RpcClient) {
   const started = ctx.clock.now();
-  const audited = { meeting: p.meeting, person: p.person ?? null, number: p.number ?? null };
+  const audited: Record<string, string | null> = { meeting: p.meeting, person: p.person ?? null, number: p.number ?? null };
   const audit = (ok: boolean, result: unknown, error: string | null) =>
     ctx.audit.append({
       at: new Date(ctx.clock.now()).toISOString(),
@@ -135,6 +143,8 @@ async function dial(ctx: AgentContext, cfg: TwilioConfig | undefined, rate: Dial
   try {
     const out = await placeCall(ctx, cfg, rate, p);
     audited.number = out.to;
+    // The row names the tracking meeting the call went to, and the id the operator gave when it was another form.
+    if (out.meeting !== p.meeting) Object.assign(audited, { meeting: out.meeting, meeting_given: p.meeting });
     await audit(true, out, null);
     return out;
   } catch (e) {
@@ -154,13 +164,12 @@ async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, rate:
     throw new AgentError('INVALID_PARAMS', 'give exactly one of person or number');
   }
   const store = tracking.service.store;
-  if (!store.schedule(p.meeting) && !store.meeting(p.meeting)) {
-    throw new AgentError('NOT_FOUND', `meeting "${p.meeting}" is not known`);
-  }
+  // The calls are filed under the tracking meeting, whichever id form was given (src/meeting-ids).
+  const meeting = await trackingMeetingOf(ctx, p.meeting);
   let to = p.number ?? null;
   if (p.person !== undefined) {
-    const entry = store.roster(p.meeting).find((r) => r.person === p.person);
-    if (!entry) throw new AgentError('NOT_FOUND', `"${p.person}" is not on the roster of meeting "${p.meeting}"`);
+    const entry = store.roster(meeting).find((r) => r.person === p.person);
+    if (!entry) throw new AgentError('NOT_FOUND', `"${p.person}" is not on the roster of meeting "${meeting}"`);
     to = (entry.contacts ?? []).map(phoneNumber).find((n) => n !== null) ?? null;
     if (!to) {
       throw new AgentError('INVALID_PARAMS', `"${p.person}" has no phone number (E.164) among their roster contacts`);
@@ -190,7 +199,7 @@ async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, rate:
     ['From', cfg.from],
     ['Twiml', joinTwiml(dialIn, dialInDigits(cfg.dial_in_digits, pin))],
     ['Timeout', String(cfg.ring_timeout_s)],
-    ['StatusCallback', statusCallbackUrl(cfg.public_url, p.meeting, p.person ?? null)],
+    ['StatusCallback', statusCallbackUrl(cfg.public_url, meeting, p.person ?? null)],
     ['StatusCallbackMethod', 'POST'],
     ...DIAL_EVENTS.map((e): [string, string] => ['StatusCallbackEvent', e]),
   ];
@@ -203,7 +212,7 @@ async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, rate:
     // Timed by Twilio's clock (date_created, RFC 2822) like the callbacks that follow, else by ours.
     const created = typeof call.date_created === 'string' ? Date.parse(call.date_created) : Number.NaN;
     tracking.service.recordDial({
-      meeting: p.meeting,
+      meeting,
       call_sid: sid,
       status,
       person: p.person ?? null,
@@ -211,5 +220,5 @@ async function placeCall(ctx: AgentContext, cfg: TwilioConfig | undefined, rate:
       at: Number.isFinite(created) ? created : undefined,
     });
   }
-  return { call_sid: sid, status, to: to as string, person: p.person ?? null };
+  return { call_sid: sid, status, to: to as string, person: p.person ?? null, meeting };
 }
