@@ -1,7 +1,8 @@
 // Extron SIS conformance (issue 17): the rows of conformance.ts (a) against
 // our simulator over Telnet on loopback, (b) against the driver inside a real
 // agent, with a scripted peer replaying the rows.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { SerialLink } from '../../src/transport/serial.js';
 import {
   answerRow,
   checkTable,
@@ -62,6 +63,26 @@ describe('extron-sis: simulator against the manual', () => {
   it('verbose 0 (the Telnet default): a read answers the bare number', async () => {
     const { probe } = await open();
     await probe.row(T['read-tie-plain'], /^\d{2}\r\n/m);
+  });
+
+  it('RS-232: at power-on the copyright line alone, without the LAN-only date line', async () => {
+    const sim = new SisSimulator({ inputs: 8, outputs: 8 });
+    sims.push(sim);
+    const path = `/dev/extron-conformance-${process.pid}`;
+    const link = new SerialLink({ path, baudRate: 9600, binding: sim.serialBinding(path) });
+    let got = '';
+    link.on('data', (d) => {
+      got += d.toString('latin1');
+    });
+    await link.connectOnce();
+    try {
+      sim.powerCycle();
+      await vi.waitFor(() => expect(got).toContain('\r\n'));
+      await new Promise((r) => setTimeout(r, 50)); // a date line, were one sent, would follow at once
+      expect(got).toBe(T['banner-serial'].reply);
+    } finally {
+      await link.disconnect('test over');
+    }
   });
 
   it('three-digit models pad to three digits', async () => {

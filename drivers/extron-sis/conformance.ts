@@ -7,6 +7,8 @@ const DXP = "Extron DXP DVI Pro/HDMI user guide, SIS programmer's guide (manuals
 const CP = 'Extron CrossPoint 300 user guide, SIS command/response tables (manualsonline 816.html p.75)';
 const MTPX = 'Extron MTPX Plus user guide, error responses (manualsdump p.101)';
 const M12800 = 'Extron Matrix 12800 user guide p.73 (three-digit responses)';
+const CP450 =
+  'Extron CrossPoint 450 MAV Plus user guide, "Switcher-initiated Messages" (kitchen.manualsonline.com 450.html p.98)';
 const MGP = 'Extron MGP Pro user guide p.83 (verbose mode, Esc n CV)';
 
 export const extronTable = {
@@ -15,6 +17,12 @@ export const extronTable = {
     kind: 'banner',
     cite: `${DXP}: on connect the copyright message "(c) Copyright 20nn, Extron Electronics, <model>, Vx.xx, 60-nnnn-nn" and the date`,
     reply: '(c) Copyright 2008, Extron Electronics, DXP 44 HDMI, V1.05, 60-1080-01\r\nSun, 22 Nov 2026 12:00:00\r\n',
+  },
+  'banner-serial': {
+    id: 'banner-serial',
+    kind: 'banner',
+    cite: `${CP450}: the copyright message at power-on; "{day,date,time} are reported only if the connection is via the LAN port", so RS-232 gets the copyright line alone`,
+    reply: '(c) Copyright 2026, Extron Electronics, DXP 88 HDMI, V1.05, 60-1080-01\r\n',
   },
   'password-prompt': {
     id: 'password-prompt',

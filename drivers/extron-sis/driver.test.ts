@@ -221,6 +221,18 @@ describe('extron-sis driver over RS-232 (binding-mock)', () => {
     expect(routes(rec)['1']).toBe(1);
   });
 
+  it('a switcher restarting on RS-232 sends the copyright line without the date (LAN only): verbose is set again', async () => {
+    const sim = new SisSimulator({ inputs: 4, outputs: 4 });
+    const path = `/dev/extron-restart-${process.pid}`;
+    const { rec } = await startDriver({ transport: 'serial', path }, sim.serialBinding(path));
+    await waitStatus(rec, 'online');
+    sim.powerCycle();
+    await vi.waitFor(() => expect(sim.received.filter((c) => c === '\x1b3CV')).toHaveLength(2));
+    sim.frontPanelTie(2, 3, 'av');
+    await vi.waitFor(() => expect(routes(rec)['3']).toBe(2));
+    expect(rec.statuses.at(-1)?.status).toBe('online');
+  });
+
   it('returns online after the serial adapter is unplugged and plugged back, and re-reads the ties', async () => {
     const sim = new SisSimulator({ inputs: 4, outputs: 2 });
     const path = `/dev/extron-unplug-${process.pid}`;

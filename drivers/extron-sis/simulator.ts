@@ -121,15 +121,21 @@ export class SisSimulator {
   powerCycle(): void {
     for (const s of this.sessions) {
       s.verbose = s.kind === 'serial' ? 1 : 0;
-      s.write(this.banner());
+      s.write(this.banner(s.kind));
     }
   }
   sendRaw(data: string | Buffer): void {
     for (const s of this.sessions) s.write(data);
   }
 
-  private banner(): string {
-    return `(c) Copyright 2026, Extron Electronics, ${this.o.model ?? 'DXP 88 HDMI'}, V1.05, 60-1080-01\r\nSun, 22 Nov 2026 12:00:00\r\n`;
+  /**
+   * The copyright message, sent at power-on and when an IP connection is made; the day, date and time
+   * line follows only on a LAN connection (Extron CrossPoint 450 MAV Plus user guide, "Switcher-initiated
+   * Messages": "{day,date,time} are reported only if the connection is via the LAN port").
+   */
+  private banner(kind: Session['kind']): string {
+    const copyright = `(c) Copyright 2026, Extron Electronics, ${this.o.model ?? 'DXP 88 HDMI'}, V1.05, 60-1080-01\r\n`;
+    return kind === 'telnet' ? `${copyright}Sun, 22 Nov 2026 12:00:00\r\n` : copyright;
   }
 
   private acceptTelnet(socket: net.Socket): void {
@@ -144,7 +150,7 @@ export class SisSimulator {
     socket.on('close', () => this.drop(s));
     socket.on('data', (d) => this.onBytes(s, d));
     s.write(IAC_OFFERS);
-    s.write(this.banner());
+    s.write(this.banner('telnet'));
     if (this.o.password) s.write('\r\nPassword:');
     else s.authed = true;
     this.touch(s);
