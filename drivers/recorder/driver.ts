@@ -276,7 +276,16 @@ export function createRecorder(config: RecorderConfig, ctx: DriverContext, deps:
         ),
         timeoutMs: config.start_timeout_ms + 5000,
         async run(p, actx) {
-          if (session) throw new DeviceError(`already recording session ${session.id}; stop it first`, 'CONFLICT');
+          if (session) {
+            // Idempotent: a start for what is already being recorded (no meeting
+            // named, or the same meeting) is a success that changes nothing; the
+            // demo's meeting-start scenario and follow_meeting both start it.
+            if (p.meeting_id === undefined || p.meeting_id === session.meetingId) return status();
+            throw new DeviceError(
+              `already recording session ${session.id}${session.meetingId ? ` (meeting ${session.meetingId})` : ' (ad hoc)'}, not meeting ${p.meeting_id}; stop it first`,
+              'CONFLICT',
+            );
+          }
           if (!(await diskGuard())) throw new DeviceError(`not started: ${alert}`, 'CONFLICT');
           const now = ctx.clock.now();
           const id = sessionIdFor(p.meeting_id, now);
