@@ -326,8 +326,17 @@ describe('calendar service', () => {
     await synced(r);
     clock.advance(T('16:35') - NOW); // "Online only" (TCS only) is running
     expect(r.events.filter((e) => e.type === 'meeting.start').map((e) => e.data.meeting_id)).toContain('tcs:online-only');
-    if (emu) emu.conferences = emu.conferences.filter((x) => x.id !== 'online-only');
     const before = r.agent.devices.get('tcs')?.state.calendar?.changed_at;
+    if (emu) emu.conferences = emu.conferences.filter((x) => x.id !== 'online-only');
+    // Hours passed on the fake clock with no real time for the server to answer the liveness
+    // probes: the source is rightly offline (silent past probe interval + timeout). Let it
+    // reconnect, moving the fake clock through its backoff.
+    const until = Date.now() + 20_000;
+    while (r.agent.devices.get('tcs')?.status.status !== 'online') {
+      if (Date.now() > until) throw new Error('timed out waiting for tcs back online');
+      clock.advance(100); // small steps: the emulator answers in real time, within the 1 s request timeout
+      await new Promise((res) => setTimeout(res, 20));
+    }
     await r.agent.host.invoke('tcs', 'refresh', {}, { kind: 'api' });
     await waitUntil(() => r.agent.devices.get('tcs')?.state.calendar?.changed_at !== before, 'new snapshot');
     clock.advance(60_000);
