@@ -50,6 +50,12 @@ export interface EmulatorOptions {
   readOnlyUsers?: string[];
   /** Finished recordings already on the server (by conference id). */
   recordings?: Record<string, EmulatorRecording[]>;
+  /**
+   * Makes the access and refresh tokens (default: 40 random hex digits; TrueConf's docs give no
+   * format). Tests that search logs for any 4-character piece of an issued token pass tokens
+   * that cannot match digits of timestamps or hex ids by chance.
+   */
+  issueToken?: () => string;
   host?: string;
   port?: number;
 }
@@ -83,6 +89,7 @@ export class TcsEmulator {
   private readonly tokens = new Map<string, { user: string; expiresAt: number }>();
   private readonly allIssued: string[] = [];
   private readonly defaultPageSize: number;
+  private readonly issueToken: () => string;
   private readonly recorded = new WeakMap<FastifyRequest, RecordedRequest>();
   url = '';
 
@@ -96,6 +103,7 @@ export class TcsEmulator {
     this.recordings = o.recordings ?? {};
     this.tokenLifetimeS = o.tokenLifetimeS ?? 604_800;
     this.defaultPageSize = o.defaultPageSize ?? 100;
+    this.issueToken = o.issueToken ?? (() => randomBytes(20).toString('hex'));
     this.app = Fastify({ logger: false, forceCloseConnections: true });
     this.app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -173,7 +181,7 @@ export class TcsEmulator {
           reason: 'InvalidCredentials',
         });
       }
-      const access = randomBytes(20).toString('hex');
+      const access = this.issueToken();
       this.tokens.set(access, { user: b.username, expiresAt: Date.now() + this.tokenLifetimeS * 1000 });
       this.allIssued.push(access);
       return {
@@ -181,7 +189,7 @@ export class TcsEmulator {
         expires_in: this.tokenLifetimeS,
         token_type: 'Bearer',
         scope: 'conferences conferences:read conferences:write conferences.participants',
-        refresh_token: randomBytes(20).toString('hex'),
+        refresh_token: this.issueToken(),
       };
     };
     this.app.post('/oauth2/v1/token', token);
