@@ -167,7 +167,9 @@ function benchConfig(dir: string, mqttUrl: string, shurePort: number, icsFile: s
   const d = cfg.director;
   for (const k of ['trigger_s', 'gap_s', 'min_dwell_s', 'silence_s']) d[k] = (d[k] as number) / 10;
   cfg.scenarios.automation = false;
-  cfg.mqtt = { url: mqttUrl, protocol_version: 5 };
+  // [mqtt] state_coalesce_ms is not divided: the changes it coalesces (one
+  // talk turn's decision, camera move and matrix cut) keep their real pace.
+  cfg.mqtt = { url: mqttUrl, protocol_version: 5, state_coalesce_ms: STATE_COALESCE_MS };
   cfg.alerts = { device_offline_after_s: 2 };
   return stringify(cfg);
 }
@@ -199,8 +201,20 @@ async function capture(url: string): Promise<Capture> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Waits until no message came for QUIET_MS (at most maxMs). */
-async function quiet(cap: Capture, quietMs = QUIET_MS, maxMs = 10_000): Promise<void> {
+/**
+ * `[mqtt] state_coalesce_ms` of the room (FLEET_STATE_COALESCE_MS; 0 = the
+ * room before coalescing, every change published).
+ */
+const STATE_COALESCE_MS = num('FLEET_STATE_COALESCE_MS', 1000);
+/** FLEET_QUIET_MS: the quiet wait (to compare runs with different coalescing at the same pace). */
+const QUIET_AFTER_MS = num('FLEET_QUIET_MS', Math.max(QUIET_MS, STATE_COALESCE_MS + 200));
+
+/**
+ * Waits until no message came for QUIET_MS, and at least for one coalescing
+ * interval, so a state held back by it counts for the phase that caused it
+ * (at most maxMs).
+ */
+async function quiet(cap: Capture, quietMs = QUIET_AFTER_MS, maxMs = 10_000): Promise<void> {
   const t0 = performance.now();
   while (performance.now() - cap.lastAt < quietMs && performance.now() - t0 < maxMs) await sleep(50);
 }
