@@ -57,7 +57,9 @@ describe('the demo room (shipped api.toml)', () => {
     const list = await client.call<{ scenarios: { name: string }[] }>('scenarios.list');
     expect(list.scenarios.map((s) => s.name).sort()).toEqual(['cameras-down', 'dance', 'meeting-end', 'meeting-start']);
     const plan = await client.call<{ plan: { label: string }[] }>('scenarios.run', { name: 'meeting-start', dry_run: true });
-    expect(plan.plan.map((p) => p.label)).toContain('recorder: start {}');
+    // The demo's recorder follows meetings itself (follow_meeting): the scenario does not also start it.
+    expect(plan.plan.map((p) => p.label)).toContain('director → auto');
+    expect(plan.plan.map((p) => p.label)).not.toContain('recorder: start {}');
   });
 
   it('health answers without a token', async () => {
