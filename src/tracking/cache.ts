@@ -123,6 +123,11 @@ export class MeetingCache {
     this.finalsBytes -= old.length;
   }
 
+  /** Calls the meeting's fold holds (0 when it is not in memory). */
+  callCount(id: string): number {
+    return this.folds.get(id)?.fold.calls.size ?? 0;
+  }
+
   /** Final insights held in memory now (bounded by [tracking] final_cache_mb). */
   finalsInMemory(): { count: number; chars: number } {
     return { count: this.finals.size, chars: this.finalsBytes };

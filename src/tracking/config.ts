@@ -41,6 +41,14 @@ export const TrackingSectionSchema = Type.Object(
       default: 100,
       description: 'Insight changes are coalesced for this long before they are pushed (as deltas) on topic `meetings`.',
     }),
+    publish_delay_max_ms: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 500,
+      description:
+        'A big meeting coalesces longer: publish_delay_ms per 1,000 calls it holds, up to this (a push rebuilds and diffs the ' +
+        'whole meeting, so this bounds what a huge webinar costs the CPU). Not below publish_delay_ms.',
+    }),
     delta_base_meetings: Type.Integer({
       minimum: 1,
       maximum: 10_000,

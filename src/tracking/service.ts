@@ -188,7 +188,19 @@ export class TrackingService {
     this.flushTimer = this.ctx.clock.setTimeout(() => {
       this.flushTimer = null;
       this.flush();
-    }, this.cfg.publish_delay_ms);
+    }, this.publishDelay(meeting));
+  }
+
+  /**
+   * How long a change of the meeting waits before its push: publish_delay_ms, and for a big meeting
+   * publish_delay_ms per 1,000 calls up to publish_delay_max_ms. A push costs in proportion to the
+   * meeting (its index rebuilt, its insight diffed), so a 1,000-person webinar with people coming
+   * and going would otherwise spend most of a core on pushes nobody can read that fast.
+   */
+  private publishDelay(meeting: string): number {
+    const base = this.cfg.publish_delay_ms;
+    const scaled = base * Math.max(1, this.cache.callCount(meeting) / 1000);
+    return Math.round(Math.min(scaled, Math.max(base, this.cfg.publish_delay_max_ms)));
   }
 
   /** Pushes a delta of every meeting changed since the last push (and stores final insights). */
