@@ -47,59 +47,37 @@ export function MeetingControls({ meeting }: { meeting: string }) {
     );
   return (
     <div class="controls meeting-controls" data-testid="meeting-controls">
-      <form
-        class="control"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (invitee.trim()) void invite();
-        }}
-      >
-        <select
-          aria-label="invite by"
-          data-testid="invite-by"
-          value={inviteBy}
-          onChange={(e) => setInviteBy((e.target as HTMLSelectElement).value as InviteBy)}
-        >
-          <option value="person">person</option>
-          <option value="email">e-mail</option>
-          <option value="user_id">TrueConf id</option>
-        </select>
-        <input
-          aria-label="who to invite"
-          data-testid="invitee"
-          value={invitee}
-          onInput={(e) => setInvitee((e.target as HTMLInputElement).value)}
-        />
-        <button type="submit" data-testid="invite">
-          Invite
-        </button>
-      </form>
-      <form
-        class="control"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (callee.trim()) void dial();
-        }}
-      >
-        <select
-          aria-label="dial by"
-          data-testid="dial-by"
-          value={dialBy}
-          onChange={(e) => setDialBy((e.target as HTMLSelectElement).value as DialBy)}
-        >
-          <option value="person">person</option>
-          <option value="number">number</option>
-        </select>
-        <input
-          aria-label="who to dial"
-          data-testid="callee"
-          value={callee}
-          onInput={(e) => setCallee((e.target as HTMLInputElement).value)}
-        />
-        <button type="submit" data-testid="dial">
-          Dial
-        </button>
-      </form>
+      <TargetForm
+        name="invite"
+        label="Invite"
+        kinds={[
+          ['person', 'person'],
+          ['email', 'e-mail'],
+          ['user_id', 'TrueConf id'],
+        ]}
+        kind={inviteBy}
+        setKind={setInviteBy}
+        value={invitee}
+        setValue={setInvitee}
+        valueLabel="who to invite"
+        valueTestId="invitee"
+        onGo={invite}
+      />
+      <TargetForm
+        name="dial"
+        label="Dial"
+        kinds={[
+          ['person', 'person'],
+          ['number', 'number'],
+        ]}
+        kind={dialBy}
+        setKind={setDialBy}
+        value={callee}
+        setValue={setCallee}
+        valueLabel="who to dial"
+        valueTestId="callee"
+        onGo={dial}
+      />
       <span class="control">
         <button type="button" data-testid="record-on" onClick={() => void record(true)}>
           Record
@@ -114,6 +92,52 @@ export function MeetingControls({ meeting }: { meeting: string }) {
         </span>
       )}
     </div>
+  );
+}
+
+/** A one-line form: what kind of target (select), who (text), and a button that acts when the text is not blank. */
+function TargetForm<K extends string>(o: {
+  name: string;
+  label: string;
+  kinds: [K, string][];
+  kind: K;
+  setKind: (k: K) => void;
+  value: string;
+  setValue: (v: string) => void;
+  valueLabel: string;
+  valueTestId: string;
+  onGo: () => unknown;
+}) {
+  return (
+    <form
+      class="control"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (o.value.trim()) void o.onGo();
+      }}
+    >
+      <select
+        aria-label={`${o.name} by`}
+        data-testid={`${o.name}-by`}
+        value={o.kind}
+        onChange={(e) => o.setKind((e.target as HTMLSelectElement).value as K)}
+      >
+        {o.kinds.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+      <input
+        aria-label={o.valueLabel}
+        data-testid={o.valueTestId}
+        value={o.value}
+        onInput={(e) => o.setValue((e.target as HTMLInputElement).value)}
+      />
+      <button type="submit" data-testid={o.name}>
+        {o.label}
+      </button>
+    </form>
   );
 }
 
