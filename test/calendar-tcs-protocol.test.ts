@@ -1,5 +1,5 @@
-// TrueConf Server payloads: table tests from SERVICES.md Part A and the
-// shared fixtures, plus property tests (random input never crashes a parser).
+// TrueConf Server payloads: table tests from TrueConf's API documentation and
+// official clients (docs/drivers/tcs.md) and the fixtures, plus property tests (random input never crashes a parser).
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SCRIPT = path.join(ROOT, 'scripts', 'fetch-go2rtc.sh');
-// ../shared/PACKAGING.md: go2rtc v1.9.14 as pinned by independent public projects.
+// go2rtc v1.9.14 release assets, as pinned by independent public projects (docs/video.md, "Packaging: scripts/fetch-go2rtc.sh").
 const PUBLISHED = {
   amd64: '32d616af226bd731678ffde328b94cfb94e30339bfefc469cfb76323144615a6',
   arm64: '359fabade8a7a51e81a55fe6df6b0ef81764a5e1d63179577534eaaa71904b50',

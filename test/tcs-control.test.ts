@@ -1,6 +1,6 @@
 // The tcs driver's in-meeting control actions (invite, disconnect, recording)
 // against the TrueConf emulator over real HTTP, on API v3.11 and v4, with every
-// refusal SERVICES.md §A.5/§A.6 and the emulator name: no such conference, not
+// refusal TrueConf's clients show (teachbase/true-conf, trueconf-server-mcp) and the emulator names: no such conference, not
 // running, no such user, not in the conference, no permission, token invalid,
 // not supported on this version — each a DeviceError naming what failed.
 import { afterEach, describe, expect, it } from 'vitest';

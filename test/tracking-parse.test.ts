@@ -52,7 +52,7 @@ describe('parseUserData', () => {
 });
 
 describe('parseConfEvent', () => {
-  it('maps every callback of SERVICES.md C.1', () => {
+  it('maps every callback of docs/tracking.md (POST /hooks/conference)', () => {
     const q = parseConfEvent(
       {
         event: 'conf.quit',

@@ -64,7 +64,7 @@ export interface TcsClientOptions {
   logger: Logger;
 }
 
-/** Refresh this long before `expires_in` runs out (SERVICES.md A.2 suggests ~60 s). */
+/** Refresh this long before `expires_in` runs out (our choice: use `expires_in` and renew ~60 s early). */
 const REFRESH_MARGIN_MS = 60_000;
 /** However short a token's life, it is not renewed more often than this (a bad `expires_in` cannot spin). */
 const MIN_REFRESH_MS = 10_000;

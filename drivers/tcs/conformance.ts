@@ -1,17 +1,17 @@
 // Conformance table for the TrueConf Server REST API (v3.11 paths), written
 // from TrueConf's documentation and the clients that call the real server
-// (SERVICES.md Part A, with its sources), never from our driver or emulator.
+// (each row names its source), never from our driver or emulator.
 // Rows are HTTP answers: "<status>\n<header>: <value>…\n\n<JSON body>".
 import type { ConformanceTable, KnownGap } from '../../test/support/conformance.js';
 
-const TOKEN = 'developers.trueconf.com OAuth2 token (POST /oauth2/v1/token, password grant; example response); SERVICES.md §A.2';
+const TOKEN = 'developers.trueconf.com OAuth2 token (POST /oauth2/v1/token, password grant; example response)';
 const ERRORS =
-  'TrueConf v3 error envelope (teachbase/true-conf fixtures errors/*.json; TrueConf bot get_online.py re-fetches on accessTokenInvalid); SERVICES.md §A.6';
+  'TrueConf v3 error envelope (teachbase/true-conf fixtures errors/*.json; TrueConf bot get_online.py re-fetches on accessTokenInvalid)';
 const LIST =
-  'TrueConf v3 GET /api/v3.N/conferences → {"conferences": […]} with page_id / next_page_id paging; SERVICES.md §A.3-A.4';
+  'TrueConf v3 GET /api/v3.N/conferences → {"conferences": […]} (conferences array read by third-party clients); page_id / next_page_id paging as TrueConf\'s official bot pages /api/v3.3/users (assumed the same for /conferences: [I])';
 
 const CONTROL =
-  'TrueConf in-meeting control (SERVICES.md §A.5): v3 teachbase/true-conf lib/true-conf/participant.rb, user.rb, record.rb and spec/fixtures; v4 TrueConf/trueconf-server-mcp app/mcp/tools/trueconf_server/conferences/*.py and app/_client_api/_trueconf_server/models.py';
+  'TrueConf in-meeting control: v3 teachbase/true-conf lib/true-conf/participant.rb, user.rb, record.rb and spec/fixtures; v4 TrueConf/trueconf-server-mcp app/mcp/tools/trueconf_server/conferences/*.py and app/_client_api/_trueconf_server/models.py';
 const INFERRED = '[I] our inference, no public source gives it';
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -101,7 +101,7 @@ export const tcsTable = {
   'run-200': {
     id: 'run-200',
     kind: 'reply',
-    cite: 'TrueConf v3 POST /conferences/{id}/run → {"state":"running"} (SERVICES.md §A.5, official bot)',
+    cite: 'TrueConf v3 POST /conferences/{id}/run → {"state":"running"} (TrueConf\'s official Telegram bot for TrueConf Server, run/stop handlers; teachbase/true-conf conference.rb)',
     send: 'POST /api/v3.11/conferences/5576502892/run',
     reply: json(200, { state: 'running' }),
   },
@@ -130,7 +130,7 @@ export const tcsTable = {
   'participants-v3-200': {
     id: 'participants-v3-200',
     kind: 'reply',
-    cite: `${CONTROL}: v3 GET /conferences/{id}/participants; list envelope {"count","participants":[{participant_id, display_name, role}]} as the official bot reads conference-sessions participants (SERVICES.md §A.5)`,
+    cite: `${CONTROL}: v3 GET /conferences/{id}/participants; list envelope {"count","participants":[{participant_id, display_name, role}]} as the official bot reads conference-sessions participants (TrueConf Telegram bot for TrueConf Server)`,
     send: 'GET /api/v3.11/conferences/5576502892/participants?access_token=…',
     reply: json(200, { count: 1, participants: [{ participant_id: 'ivanov@tcs.example', display_name: 'Ivanov', role: 1 }] }),
   },
@@ -311,7 +311,7 @@ export const tcsTable = {
   'token-invalid-v4-401': {
     id: 'token-invalid-v4-401',
     kind: 'error',
-    cite: 'TrueConf v4 (SERVICES.md §A.6, §A.8): an invalid or expired token is 401; the MCP client (app/mcp/__init__.py _request) refreshes and retries once on 401 and reads `error` and `message`',
+    cite: 'TrueConf v4 (trueconf-server-mcp): an invalid or expired token is 401; the MCP client (app/mcp/__init__.py _request) refreshes and retries once on 401 and reads `error` and `message`',
     send: 'POST /api/v4/conferences/5576502892/recordings/start (Bearer <expired>)',
     reply: json(401, { error: 'invalid_token', message: 'The access token provided is invalid or has expired' }),
   },

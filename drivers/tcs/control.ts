@@ -1,5 +1,7 @@
 // In-meeting control on TrueConf Server, pure: which request each control is on
-// each API version (SERVICES.md §A.5) and what a refusal means (§A.6). No I/O.
+// each API version and what a refusal means. No I/O. Sources: v3 — teachbase/true-conf
+// lib/true-conf/participant.rb, user.rb, record.rb and its errors/*.json fixtures; v4 —
+// TrueConf/trueconf-server-mcp app/mcp/tools/trueconf_server/conferences/*.py (docs/drivers/tcs.md).
 import { type ApiVersion, asObject, parseParticipants } from './protocol.js';
 
 export interface ControlRequest {

@@ -1,6 +1,8 @@
-// TrueConf Server REST API: pure parsing and mapping (no I/O). Facts from
-// SERVICES.md Part A: v3 integer enums vs v4 strings, schedule fields, error
-// envelopes, paging fields.
+// TrueConf Server REST API: pure parsing and mapping (no I/O): v3 integer enums
+// vs v4 strings, schedule fields, error envelopes, paging fields. Sources:
+// developers.trueconf.com/api/server (token, Conference object fields);
+// teachbase/true-conf entity/*.rb and spec/fixtures (v3); TrueConf's official
+// bot (v3.3 paging, accessTokenInvalid); TrueConf/trueconf-server-mcp models.py (v4).
 import type { CalendarEvent, CalendarPerson, CalendarRoom } from '../../src/calendar/model.js';
 import { fromWallClock, toWallClock } from '../../src/calendar/zone.js';
 

@@ -1,5 +1,5 @@
-// In-meeting control endpoints of the TrueConf emulator, from SERVICES.md §A.5
-// (paths and bodies) and §A.6 (error envelope), with the sources it cites:
+// In-meeting control endpoints of the TrueConf emulator (paths, bodies and the
+// v3 error envelope of the gem's errors/*.json fixtures), from these sources:
 // - v3 invite `POST /conferences/{id}/participants {"participant_id"}` answers
 //   the participant object under "participant" (teachbase/true-conf
 //   lib/true-conf/participant.rb: `invite`, errors 400/403/404; Response.build
@@ -61,7 +61,7 @@ export interface EmulatorRecording {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found' };
 
-/** Answers an error in TrueConf's v3 resource-error envelope (SERVICES.md §A.6). */
+/** Answers an error in TrueConf's v3 resource-error envelope (teachbase/true-conf spec/fixtures/errors/not_found.json, forbidden.json). */
 export function tcsError(
   reply: FastifyReply,
   code: number,

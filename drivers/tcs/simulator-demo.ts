@@ -1,5 +1,6 @@
 // Demo data for the TrueConf emulator: a day of conferences around "now" in
-// the v3 or v4 schedule encoding (SERVICES.md §A.3), used by `simulated = true`.
+// the v3 or v4 schedule encoding (v3: teachbase/true-conf entity/schedule.rb and
+// entity/conference.rb; v4: TrueConf/trueconf-server-mcp app/trueconf_api/models.py), used by `simulated = true`.
 import { offsetMinutes } from '../../src/calendar/zone.js';
 import type { EmulatorConference } from './simulator.js';
 

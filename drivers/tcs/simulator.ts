@@ -1,12 +1,12 @@
-// A TrueConf Server emulator (fastify) speaking the REST API as SERVICES.md
-// Part A describes it: password-grant tokens from JSON or form bodies, v3
+// A TrueConf Server emulator (fastify) speaking the REST API as TrueConf's
+// documentation and official clients show it (docs/drivers/tcs.md, Conformance): password-grant tokens from JSON or form bodies, v3
 // (`?access_token=`, 403 accessTokenInvalid, page_id/next_page_id) and v4
 // (Bearer, 401, page/page_size, after/before), run/stop/participants.
 // Used by the tests and by `simulated = true` devices. Faults are injected
 // one request at a time so tests can script a server's bad day. The
 // in-meeting control endpoints (invite, participants with filters, user
 // disconnect, recordings) live in simulator-control.ts, written from
-// SERVICES.md §A.5/§A.6 and the sources it cites, never from our driver.
+// TrueConf's public clients (teachbase/true-conf, trueconf-server-mcp), never from our driver.
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type EmulatorParticipant, type EmulatorRecording, registerControlRoutes, tcsError } from './simulator-control.js';
@@ -249,7 +249,8 @@ export class TcsEmulator {
   }
 
   private visible(user: string): EmulatorConference[] {
-    // A user-scoped token sees only conferences the user owns or is invited to (SERVICES.md A.4).
+    // A user-scoped token sees only conferences the user owns or is invited to (trueconf.com/docs/server/en/admin/api: the user's scope covers
+    // only conferences where the user is the owner or a listed participant).
     const bare = (s: unknown) =>
       String(s ?? '')
         .toLowerCase()
@@ -269,7 +270,7 @@ export class TcsEmulator {
     delete this.recordingState[conferenceId];
   }
 
-  /** The conference named by the `:id` path parameter, or a 404 conferenceNotFound answer (SERVICES.md §A.6). */
+  /** The conference named by the `:id` path parameter, or a 404 conferenceNotFound answer (v3 fixture errors/not_found.json). */
   find(req: FastifyRequest, reply: FastifyReply): EmulatorConference | null {
     const id = (req.params as { id: string }).id;
     const c = this.conferences.find((x) => x.id === id);

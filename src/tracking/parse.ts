@@ -1,4 +1,5 @@
-// Validation of the voice-conference callbacks (SERVICES.md C.1) into
+// Validation of the voice-conference callbacks (the format in docs/tracking.md,
+// "POST /hooks/conference") into
 // ConfEvent. Pure: values in, typed events or a precise error out.
 import { AgentError } from '../util/errors.js';
 import { type BindingRecord, bareEvent, type ConfEvent, DIAL_STATUSES, type DialRecord, type KnownEventName } from './types.js';
