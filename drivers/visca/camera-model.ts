@@ -2,9 +2,9 @@
 // sockets, motion that takes time and ends with a Completion, power standby,
 // presets, and inquiry answers built from the simulated position
 // (ACK then Completion per socket: EVI-H100S command list p.29; preset
-// ranges: PTZOptics 12X-USB manual p.56). simulator.ts puts it on real sockets. Requests and
-// replies come from sim-codec.ts (the Sony command list), not from the driver.
-import { type CameraProfile, PROFILES } from './profiles.js';
+// ranges and speeds per camera model: sim-models.ts, from the vendors' command
+// lists). simulator.ts puts it on real sockets. Requests and replies come from
+// sim-codec.ts (the Sony command list), not from the driver.
 import {
   type CameraRequest,
   cameraReply as reply,
@@ -13,6 +13,7 @@ import {
   type SocketCommand,
   toNibbles,
 } from './sim-codec.js';
+import { type SimulatedModel, type SimulatedModelName, simulatedModel } from './sim-models.js';
 
 export interface Position {
   pan: number;
@@ -36,7 +37,8 @@ type Send = (bytes: Buffer) => void;
 
 export interface CameraModelOptions {
   address?: number;
-  profile?: CameraProfile;
+  /** Which camera this is (preset numbers, speed ranges); default Sony. */
+  model?: SimulatedModel | SimulatedModelName;
   /** How long a preset recall / home / absolute / zoom-direct move takes (ms). 0 = Completion right after the ACK. */
   motionMs?: number;
   chainPosition?: number;
@@ -54,7 +56,7 @@ export function factoryPreset(byte: number): Position {
 
 export class CameraModel {
   address: number;
-  readonly profile: CameraProfile;
+  readonly camera: SimulatedModel;
   motionMs: number;
   private readonly chainPosition: number;
   private readonly chainLength: number;
@@ -71,7 +73,7 @@ export class CameraModel {
 
   constructor(o: CameraModelOptions = {}) {
     this.address = o.address ?? 1;
-    this.profile = o.profile ?? PROFILES.sony;
+    this.camera = simulatedModel(o.model);
     this.motionMs = o.motionMs ?? 1000;
     this.chainPosition = o.chainPosition ?? 1;
     this.chainLength = Math.max(o.chainLength ?? this.chainPosition, this.chainPosition);
@@ -229,26 +231,20 @@ export class CameraModel {
   }
 
   private valid(req: SocketCommand): boolean {
-    const p = this.profile;
+    const c = this.camera;
+    const inRange = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
     switch (req.kind) {
       case 'preset':
-        return (
-          req.byte + p.presetOffset >= p.presetMin &&
-          req.byte + p.presetOffset <= p.presetMax &&
-          !p.presetReserved(req.byte + p.presetOffset)
-        );
+        return c.hasPresetByte(req.byte);
       case 'pan-tilt-drive':
-        return req.panSpeed >= 1 && req.panSpeed <= p.panSpeedMax && req.tiltSpeed >= 1 && req.tiltSpeed <= p.tiltSpeedMax;
+        return inRange(req.panSpeed, c.panSpeed) && inRange(req.tiltSpeed, c.tiltSpeed);
       case 'relative':
-        return req.panSpeed >= 1 && req.panSpeed <= p.panSpeedMax;
+        return inRange(req.panSpeed, c.panSpeed);
       case 'absolute':
         return (
-          req.panSpeed >= 1 &&
-          req.panSpeed <= p.panSpeedMax &&
-          req.pan >= LIMITS.panMin &&
-          req.pan <= LIMITS.panMax &&
-          req.tilt >= LIMITS.tiltMin &&
-          req.tilt <= LIMITS.tiltMax
+          inRange(req.panSpeed, c.panSpeed) &&
+          inRange(req.pan, [LIMITS.panMin, LIMITS.panMax]) &&
+          inRange(req.tilt, [LIMITS.tiltMin, LIMITS.tiltMax])
         );
       case 'zoom-direct':
         return req.position <= LIMITS.zoomMax;

@@ -1,7 +1,6 @@
 // The driver against the simulator over raw TCP and over a serial port opened
 // through @serialport/binding-mock.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROFILES } from './profiles.js';
 import { ViscaSimulator } from './simulator.js';
 import { type Pair, startPair, until } from './test-support.js';
 
@@ -21,7 +20,7 @@ const serialPath = () => `/dev/ROBOT-visca-test-${process.pid}-${++serialN}`;
 
 describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
   it('recall, position and the absolute move with the PTZOptics tilt-speed byte', async () => {
-    pair = await startPair({ framing: 'raw-tcp', motionMs: 50, profile: PROFILES.ptzoptics }, { ...fast, profile: 'ptzoptics' });
+    pair = await startPair({ framing: 'raw-tcp', motionMs: 50, profile: 'ptzoptics' }, { ...fast, profile: 'ptzoptics' });
     expect(await pair.act('preset.recall', { preset: 10 })).toEqual({ preset: 10, name: null });
     expect(pair.sim.received.find((r) => r.request.kind === 'preset')!.hex).toBe('81 01 04 3F 02 0A FF');
     await pair.act('goto', { pan: -100, tilt: 50, tilt_speed: 7, pan_speed: 9 });
@@ -30,7 +29,7 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
   });
 
   it('replies written byte by byte with garbage between them still correlate', async () => {
-    pair = await startPair({ framing: 'raw-tcp', motionMs: 0, profile: PROFILES.ptzoptics }, { ...fast, profile: 'ptzoptics' });
+    pair = await startPair({ framing: 'raw-tcp', motionMs: 0, profile: 'ptzoptics' }, { ...fast, profile: 'ptzoptics' });
     pair.sim.setGarbage('prefix');
     pair.sim.setSplitWrites(true);
     for (const preset of [1, 2, 3]) await pair.act('preset.recall', { preset });
@@ -39,7 +38,7 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
   });
 
   it('connection lost: offline and pending commands fail; reconnects and comes back online', async () => {
-    pair = await startPair({ framing: 'raw-tcp', motionMs: 400, profile: PROFILES.ptzoptics }, { ...fast, profile: 'ptzoptics' });
+    pair = await startPair({ framing: 'raw-tcp', motionMs: 400, profile: 'ptzoptics' }, { ...fast, profile: 'ptzoptics' });
     const port = pair.sim.endpoint.port as number;
     const recall = pair.act('preset.recall', { preset: 4 });
     await until(() => pair!.sim.model.busySockets === 1, 'move started');
@@ -54,10 +53,7 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
   });
 
   it('camera silent on an open connection: timeout → retry → offline → online', async () => {
-    pair = await startPair(
-      { framing: 'raw-tcp', motionMs: 0, profile: PROFILES.ptzoptics },
-      { ...recovering, profile: 'ptzoptics' },
-    );
+    pair = await startPair({ framing: 'raw-tcp', motionMs: 0, profile: 'ptzoptics' }, { ...recovering, profile: 'ptzoptics' });
     pair.sim.setSilent(true);
     // A poll inquiry may be the message that times out first: either way the camera is not answering.
     await expect(pair.act('home')).rejects.toMatchObject({ code: expect.stringMatching(/DEVICE_TIMEOUT|DEVICE_OFFLINE/) });
@@ -69,7 +65,7 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
   });
 
   it('network change on an IP link is ignored', async () => {
-    pair = await startPair({ framing: 'raw-tcp', motionMs: 0, profile: PROFILES.ptzoptics }, { ...fast, profile: 'ptzoptics' });
+    pair = await startPair({ framing: 'raw-tcp', motionMs: 0, profile: 'ptzoptics' }, { ...fast, profile: 'ptzoptics' });
     const before = pair.sim.received.length;
     pair.sim.sendNetworkChange();
     await pair.act('home');

@@ -2,7 +2,6 @@
 // (header, sequence numbers, resends) and raw VISCA over UDP.
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROFILES } from './profiles.js';
 import { ViscaCamera } from './driver.js';
 import { ViscaSimulator } from './simulator.js';
 import { type Pair, recordingContext, startPair, until, viscaConfig } from './test-support.js';
@@ -267,7 +266,7 @@ describe('a fixed local port (52381) shared by several Sony cameras', () => {
 
 describe('raw VISCA over UDP (raw-udp, PTZOptics profile)', () => {
   it('recalls presets as-is, reads position, survives garbage', async () => {
-    pair = await startPair({ framing: 'raw-udp', motionMs: 50, profile: PROFILES.ptzoptics }, { ...fast, profile: 'ptzoptics' });
+    pair = await startPair({ framing: 'raw-udp', motionMs: 50, profile: 'ptzoptics' }, { ...fast, profile: 'ptzoptics' });
     expect(await pair.act('preset.recall', { preset: 100 })).toEqual({ preset: 100, name: null });
     expect(pair.sim.received.find((r) => r.request.kind === 'preset')!.hex).toBe('81 01 04 3F 02 64 FF');
     await expect(pair.act('preset.recall', { preset: 95 })).rejects.toThrow(/reserved/);

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, encodeReset, nextSequence, PAYLOAD } from './ip-header.js';
 import { PROFILES, presetByte, presetNumber } from './profiles.js';
+import { SIMULATED_MODELS } from './sim-models.js';
 import { type CameraMessage, decodeMessage, encode, hex, inquiry, parseRequest, reply, ViscaStreamDecoder } from './protocol.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -182,6 +183,26 @@ describe('preset numbering per profile (§1.1)', () => {
     expect(presetByte(PROFILES.lumens, 127)).toEqual({ ok: true, byte: 127 });
     expect(presetByte(PROFILES.lumens, 128).ok).toBe(false);
   });
+});
+
+describe("the driver's profiles and the simulator's models agree (each written from the manuals on its own)", () => {
+  for (const name of ['sony', 'ptzoptics', 'lumens', 'generic'] as const) {
+    it(name, () => {
+      const profile = PROFILES[name];
+      const model = SIMULATED_MODELS[name];
+      // Every preset the driver would send is one the camera has, under the same number, and no other.
+      const sent = new Set<number>();
+      for (let n = -1; n <= 256; n++) {
+        const b = presetByte(profile, n);
+        if (!b.ok) continue;
+        sent.add(b.byte);
+        expect(model.hasPresetByte(b.byte), `preset ${n}`).toBe(true);
+        expect(model.presetOfByte(b.byte)).toBe(n);
+      }
+      for (let pp = 0; pp <= 0xfe; pp++) if (model.hasPresetByte(pp)) expect(sent.has(pp), `byte ${pp}`).toBe(true);
+      expect([profile.panSpeedMax, profile.tiltSpeedMax]).toEqual([model.panSpeed[1], model.tiltSpeed[1]]);
+    });
+  }
 });
 
 describe('stream decoder', () => {

@@ -4,18 +4,28 @@
 // mock binding (src/transport/simulated-ports.ts), real serial devices are untouched.
 import type { RunningSimulator, SimulatorContext } from '../../src/host/contract.js';
 import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
-import type { ViscaConfig } from './config.js';
-import { PROFILES } from './profiles.js';
+import type { SimulatedModelName } from './sim-models.js';
+import type { Framing } from './sim-codec.js';
 import { ViscaSimulator } from './simulator.js';
 
 /** Simulators started by the host, by device id, so tests can assert what a camera received. */
 export const runningViscaSimulators = new Map<string, ViscaSimulator>();
 
-export async function startSimulatorFor(config: Partial<ViscaConfig>, ctx: SimulatorContext): Promise<RunningSimulator> {
+/** The device config keys the simulated camera takes (named as in [devices.<id>]; the simulator keeps its own reading of them). */
+export interface SimulatedCameraConfig {
+  framing?: Framing;
+  /** The camera family: which model of sim-models.ts answers. */
+  profile?: SimulatedModelName;
+  sim_motion_ms?: number;
+  address?: number;
+  baud_rate?: number;
+}
+
+export async function startSimulatorFor(config: SimulatedCameraConfig, ctx: SimulatorContext): Promise<RunningSimulator> {
   const framing = config.framing ?? 'sony-udp';
   const common = {
     framing,
-    profile: PROFILES[config.profile ?? 'sony'],
+    profile: config.profile ?? 'sony',
     motionMs: config.sim_motion_ms ?? 1000,
     // On a serial chain the camera sits at position `address`.
     chainPosition: framing === 'serial' ? (config.address ?? 1) : 1,

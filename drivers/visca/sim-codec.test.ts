@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CameraStreamDecoder, cameraReply, hexBytes, parseCameraRequest } from './sim-codec.js';
+import { SIMULATED_MODELS } from './sim-models.js';
 
 const bytes = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
 const parse = (s: string) => parseCameraRequest(bytes(s));
@@ -80,9 +81,9 @@ describe('simulator codec (Sony VISCA command list)', () => {
     expect(parseCameraRequest(long[0]).kind).toBe('malformed');
   });
 
-  it("imports nothing from the driver's code", () => {
-    const driverFiles = ['protocol', 'session', 'driver', 'actions', 'ip-header', 'shared-udp', 'config'];
-    for (const file of ['sim-codec.ts', 'camera-model.ts', 'simulator.ts']) {
+  it("imports nothing from the driver's code (test/simulator-independence.test.ts checks every file the driver reaches)", () => {
+    const driverFiles = ['protocol', 'session', 'driver', 'actions', 'ip-header', 'shared-udp', 'config', 'profiles', 'index'];
+    for (const file of ['sim-codec.ts', 'sim-models.ts', 'camera-model.ts', 'simulator.ts', 'serial-sim.ts']) {
       const source = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
       const imports = [...source.matchAll(/from '\.\/([\w-]+)\.js'/g)].map((m) => m[1]);
       expect(
@@ -90,5 +91,26 @@ describe('simulator codec (Sony VISCA command list)', () => {
         file,
       ).toEqual([]);
     }
+  });
+});
+
+describe("the simulator's camera models (sim-models.ts, from the vendors' command lists)", () => {
+  it('Sony BRC-X400: pp = preset No. − 1 (00–63), pan 01–18, tilt 01–17', () => {
+    const m = SIMULATED_MODELS.sony;
+    expect([m.presetOfByte(0x00), m.presetOfByte(0x09), m.presetOfByte(0x63)]).toEqual([1, 10, 100]);
+    expect([m.hasPresetByte(0x63), m.hasPresetByte(0x64)]).toEqual([true, false]);
+    expect([m.panSpeed, m.tiltSpeed]).toEqual([
+      [0x01, 0x18],
+      [0x01, 0x17],
+    ]);
+  });
+  it('PTZOptics: presets as-is, 90–99 and 255 run special functions; tilt up to 14', () => {
+    const m = SIMULATED_MODELS.ptzoptics;
+    expect([89, 90, 99, 100, 254, 255].map((n) => m.hasPresetByte(n))).toEqual([true, false, false, true, true, false]);
+    expect(m.presetOfByte(10)).toBe(10);
+    expect(m.tiltSpeed[1]).toBe(0x14);
+  });
+  it('Lumens: presets 0–127 as-is', () => {
+    expect([127, 128].map((n) => SIMULATED_MODELS.lumens.hasPresetByte(n))).toEqual([true, false]);
   });
 });

@@ -10,8 +10,8 @@ import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 import { CameraModel, type Position } from './camera-model.js';
-import { type CameraProfile, type ProfileName, PROFILES, presetNumber } from './profiles.js';
 import { CameraStreamDecoder, type CameraRequest, cameraReply, type Framing, hexBytes, parseCameraRequest } from './sim-codec.js';
+import type { SimulatedModel, SimulatedModelName } from './sim-models.js';
 
 // The Sony VISCA-over-IP header as the camera sees it, written from the Sony
 // SRG-300H / BRC-X400 technical manuals (VISCA over IP: payload types, the
@@ -63,8 +63,8 @@ export interface ViscaSimulatorOptions {
   /** Serial chain: this camera's position (its address after AddressSet) and the chain length. */
   chainPosition?: number;
   chainLength?: number;
-  /** A profile or its name ('sony', 'ptzoptics', …); default Sony. */
-  profile?: CameraProfile | ProfileName;
+  /** The camera model (sim-models.ts) or its name ('sony', 'ptzoptics', …): preset numbers and speeds; default Sony. */
+  profile?: SimulatedModel | SimulatedModelName;
   motionMs?: number;
   /** Sony strict mode: always reply to this UDP port (e.g. 52381) instead of the sender's. */
   replyPort?: number;
@@ -74,7 +74,7 @@ export interface ViscaSimulatorOptions {
 export interface ReceivedCommand {
   at: number;
   request: CameraRequest;
-  /** For preset commands: the preset number as the camera's profile counts it. */
+  /** For preset commands: the preset number as the camera's menu counts it. */
   preset?: number;
   /** Who sent it: "udp:127.0.0.1:40000", "tcp:…", "serial". */
   peer: string;
@@ -118,7 +118,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     super();
     this.model = new CameraModel({
       address: o.address ?? o.chainPosition,
-      profile: typeof o.profile === 'string' ? PROFILES[o.profile] : (o.profile ?? PROFILES.sony),
+      model: o.profile,
       motionMs: o.motionMs,
       chainPosition: o.chainPosition,
       chainLength: o.chainLength,
@@ -130,10 +130,10 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   get position(): Position {
     return this.model.position;
   }
-  /** Last recalled preset as the camera's profile numbers it, or null. */
+  /** Last recalled preset as the camera's menu numbers it, or null. */
   get lastPreset(): number | null {
     const b = this.model.lastPresetByte;
-    return b === null ? null : presetNumber(this.model.profile, b);
+    return b === null ? null : this.model.camera.presetOfByte(b);
   }
   /** Preset numbers recalled so far, in order. */
   presetRecalls(): number[] {
@@ -383,7 +383,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     }
     const request = parseCameraRequest(p);
     const rec: ReceivedCommand = { at: Date.now(), request, peer, hex: hexBytes(p) };
-    if (request.kind === 'preset') rec.preset = presetNumber(this.model.profile, request.byte);
+    if (request.kind === 'preset') rec.preset = this.model.camera.presetOfByte(request.byte);
     this.received.push(rec);
     if (this.received.length > 10_000) this.received.splice(0, 5_000);
     this.emit('command', rec);

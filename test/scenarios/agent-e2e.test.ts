@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROFILES } from '../../drivers/visca/profiles.js';
 import { ViscaSimulator } from '../../drivers/visca/simulator.js';
 import { startTestAgent, TOKENS, type TestAgent } from '../support/agent.js';
 
@@ -12,7 +11,7 @@ const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'scn-e2e-'));
 
 beforeAll(async () => {
   for (let i = 0; i < 2; i++)
-    cams.push(await new ViscaSimulator({ framing: 'raw-tcp', motionMs: 20, profile: PROFILES.ptzoptics }).start());
+    cams.push(await new ViscaSimulator({ framing: 'raw-tcp', motionMs: 20, profile: 'ptzoptics' }).start());
   fs.writeFileSync(
     path.join(folder, 'down.toml'),
     'name = "down"\nmode = "restart"\n\n[[steps]]\ndevices = { kind = "camera" }\naction = "preset.recall"\nparams = { preset = "down" }\n',
