@@ -8,10 +8,12 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { conferenceMicDriver } from '../drivers/conference-mic/index.js';
-import { ConferenceMicSimulator, trackingMockBinding } from '../drivers/conference-mic/simulator.js';
+import { ConferenceMicSimulator } from '../drivers/conference-mic/simulator.js';
 import { setSerialBinding } from '../src/transport/index.js';
-import { type Rig, startRig } from './support/fault-rig.js';
+import { FakeClock } from '../src/util/clock.js';
 import { GARBAGE } from './support/fault-peer.js';
+import { maxConnects } from './support/fault-matrix.js';
+import { DEBOUNCE_S, type Rig, startRig } from './support/fault-rig.js';
 
 let cleanup: (() => Promise<void>) | null = null;
 afterEach(async () => {
@@ -31,18 +33,21 @@ function sdc(data: string): string {
 }
 
 let n = 0;
-async function serialRig(): Promise<{ sim: ConferenceMicSimulator; rig: Rig }> {
-  const tracker = trackingMockBinding();
-  setSerialBinding(tracker.binding);
+async function serialRig(extra: Record<string, unknown> = {}): Promise<{ sim: ConferenceMicSimulator; rig: Rig }> {
   const path = `/dev/CONFFAULT${process.pid}-${n++}`;
-  const sim = new ConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', serial: { path, tracker } });
+  // One fake clock for the host and the unit (its ~5 s sync runs on it); the driver finds the unit's
+  // binding-mock port by its path.
+  const clock = new FakeClock();
+  const sim = new ConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', path, clock });
   await sim.start();
-  const rig = await startRig(conferenceMicDriver, { protocol: 'sdc8000', transport: 'serial', path });
+  const rig = await startRig(conferenceMicDriver, { protocol: 'sdc8000', transport: 'serial', path, ...extra }, undefined, {
+    clock,
+  });
   cleanup = async () => {
     await rig.stop();
     await sim.stop();
   };
-  await rig.pump(() => rig.status === 'online' && tracker.opened(path) !== undefined, 'online', 30_000);
+  await rig.pump(() => rig.status === 'online' && sim.serialOpen, 'online', 30_000);
   return { sim, rig };
 }
 
@@ -81,8 +86,51 @@ describe('fault matrix: conference-mic (serial, SDC 8000)', { timeout: 60_000 },
     expect(rig.statuses).toEqual(['connecting', 'online']);
   });
 
-  it.skip('adapter pulled after online — not covered here: this simulator’s binding-mock port cannot be failed from the unit’s side; the same SerialLink path is covered by the VISCA serial matrix (“adapter unplugged”)', () =>
-    undefined);
+  it('adapter pulled after online: offline with the reason at once, alert after the debounce, reopens held to the backoff, online again when it returns', async () => {
+    const { sim, rig } = await serialRig();
+    sim.micOn(3);
+    await rig.pump(() => active(rig).includes(3), 'mic 3 on', 5000, 10);
+    sim.unplug();
+    await rig.pump(() => rig.status === 'offline', 'offline at once', 100, 10);
+    expect(rig.message).toMatch(/serial port closed|unplugged/);
+    expect(rig.message).toMatch(/next attempt in/);
+    // A microphone seen on before the loss is not shown as on while nothing is known.
+    expect(active(rig)).toEqual([]);
+    const alertRaised = () => rig.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised');
+    const attempts = sim.serialOpenAttempts;
+    await rig.advance((DEBOUNCE_S - 1) * 1000, 250);
+    expect(alertRaised()).toBe(false);
+    await rig.advance(2000, 250);
+    expect(alertRaised()).toBe(true);
+    // Reopens while the adapter is gone: 1 s doubling to 60 s (a failed open is a failed attempt).
+    await rig.advance(120_000 - (DEBOUNCE_S + 1) * 1000, 250);
+    const tried = sim.serialOpenAttempts - attempts;
+    expect(tried).toBeGreaterThanOrEqual(2);
+    expect(tried).toBeLessThanOrEqual(maxConnects(120_000));
+    expect(rig.statuses.filter((st) => st === 'online')).toHaveLength(1);
+    expect(rig.status).toBe('offline');
+    sim.plugIn();
+    await rig.pump(() => rig.status === 'online' && sim.serialOpen, 'online when the adapter returns', 70_000);
+    expect(rig.alerts.at(-1)).toMatchObject({ kind: 'device_offline', state: 'cleared' });
+    sim.micOn(5);
+    await rig.pump(() => active(rig).join() === '3,5', 'the unit is heard again (its %S sync restores mic 3)', 10_000, 100);
+  });
+
+  it('50 pull/return cycles of the adapter leave no timer behind and no port open', async () => {
+    const { sim, rig } = await serialRig({ reconnect_min_ms: 10, reconnect_max_ms: 40 });
+    for (let i = 0; i < 50; i++) {
+      sim.unplug();
+      await rig.pump(() => rig.status !== 'online', `offline (cycle ${i})`, 1000, 10);
+      sim.plugIn();
+      await rig.pump(() => rig.status === 'online' && sim.serialOpen, `online (cycle ${i})`, 10_000, 10);
+    }
+    expect(rig.statuses.filter((st) => st === 'online')).toHaveLength(51);
+    await cleanup?.();
+    cleanup = null;
+    expect(sim.serialOpen).toBe(false);
+    expect(rig.clock.pending()).toBe(0);
+  }, 120_000);
+
   it.skip('silent, rejects the handshake, slow replies, action refused — not applicable: the unit only talks (no request, no probe, no action); a silent unit is indistinguishable from a quiet room (docs/drivers/conference-mic.md)', () =>
     undefined);
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RoomEvent } from '../../src/state/bus.js';
 import { setSerialBinding } from '../../src/transport/index.js';
 import { startTestAgent, type TestAgent } from '../../test/support/agent.js';
-import { ConferenceMicSimulator, startConferenceMicSimulator, trackingMockBinding } from './simulator.js';
+import { type ConferenceMicSimulator, startConferenceMicSimulator } from './simulator.js';
 import { until } from '../../test/support/wait.js';
 
 let agent: TestAgent | null = null;
@@ -30,17 +30,12 @@ async function startAgent(device: string) {
 
 describe('conference-mic driver', () => {
   it('Taiden over a serial port: positions → mic on/off, panorama → all off, chairman seats', async () => {
-    const tracker = trackingMockBinding();
-    setSerialBinding(tracker.binding);
     const path = `/dev/ROBOT-taiden-${process.pid}`;
-    sim = await startConferenceMicSimulator({
-      protocol: 'taiden',
-      transport: 'serial',
-      serial: { path, tracker },
-      chairman: [1],
-    });
+    // The driver finds the simulator's port by its path (simulatedSerialPorts).
+    sim = await startConferenceMicSimulator({ protocol: 'taiden', transport: 'serial', path, chairman: [1] });
+    const s = sim;
     const { mics, on } = await startAgent(`protocol = "taiden"\ntransport = "serial"\npath = "${path}"\nchairman = [1]\n`);
-    await until(() => tracker.opened(path) !== undefined, 'port open');
+    await until(() => s.serialOpen && s.trackingStarted, 'port open, tracking started by the driver');
     sim.micOn(5);
     await until(() => on().join() === '5', 'mic 5');
     sim.micOn(1);
@@ -83,10 +78,10 @@ describe('conference-mic driver', () => {
     sim.target = state().listen_port as number;
     sim.micOn(7);
     await until(() => on().join() === '7', 'uid 7');
-    sim.send('{"UID": 9, "status": 3}');
+    sim.priority(9);
     await until(() => on().join() === '7,9', 'prior');
     expect(mics.at(-1)?.data).toMatchObject({ channel: 9, chairman: true });
-    sim.send('{"UID": 7, "status": 2}');
+    sim.request(7);
     sim.send('not json');
     await until(() => on().join() === '9' && state().bad_frames === 1, 'request = off, junk dropped');
   });
@@ -101,9 +96,10 @@ describe('conference-mic driver', () => {
   });
 
   it('serial port missing from boot: offline (not connecting), retried; online once the adapter appears', async () => {
-    const tracker = trackingMockBinding();
-    setSerialBinding(tracker.binding);
     const path = `/dev/ROBOT-late-${process.pid}`;
+    // The adapter is not there at boot: the unit's port exists but opening it fails.
+    sim = await startConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', path });
+    sim.unplug();
     agent = await startTestAgent(
       `[devices.conf]\ndriver = "conference-mic"\nprotocol = "sdc8000"\ntransport = "serial"\npath = "${path}"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`,
       { features: [] },
@@ -112,9 +108,7 @@ describe('conference-mic driver', () => {
     const status = () => a.agent.devices.get('conf')?.status;
     await until(() => status()?.status === 'offline', 'offline');
     expect(status()?.message).toMatch(/next attempt in/);
-    // The adapter is plugged in: the simulator creates the binding-mock port.
-    sim = new ConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', serial: { path, tracker } });
-    await sim.start();
+    sim.plugIn();
     await until(() => status()?.status === 'online', 'online when the port appears');
   });
 

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { defineAction, defineDriver } from '../../src/host/contract.js';
-import { type Link, type LinkOptions, SerialLink, TcpLink, UdpLink } from '../../src/transport/index.js';
+import { type Link, type LinkOptions, SerialLink, simulatedSerialPorts, TcpLink, UdpLink } from '../../src/transport/index.js';
 import { AgentError } from '../../src/util/errors.js';
 import { MicChannels } from '../../src/util/mic-channels.js';
 import { ConfideaParser } from './confidea.js';
 import { type ConferenceProtocol, type MicParser, type MicUpdate, PROTOCOLS } from './protocol.js';
 import { SdcParser } from './sdc8000.js';
 import { startConferenceMicSimulator } from './simulator.js';
-import { TaidenParser } from './taiden.js';
+import { TAIDEN_START_TRACKING, TaidenParser } from './taiden.js';
 
 export const ConferenceMicConfig = Type.Object(
   {
@@ -59,7 +59,8 @@ export function linkFor(config: Config, common: LinkOptions): Link {
   if (transport === 'serial') {
     if (!config.path) bad('transport "serial" needs "path" (e.g. /dev/ttyUSB0)');
     const baudRate = config.baud_rate ?? (config.protocol === 'sdc8000' ? 19200 : 9600);
-    return new SerialLink({ ...common, path: config.path, baudRate });
+    // A simulator's binding-mock port when one runs on this path (`room-agent simulate`, tests), else the OS port.
+    return new SerialLink({ ...common, path: config.path, baudRate, binding: simulatedSerialPorts.get(config.path) });
   }
   if (transport === 'tcp') {
     if (!config.host || !config.port) bad('transport "tcp" needs "host" and "port" of the serial-to-IP gateway');
@@ -115,6 +116,8 @@ export const conferenceMicDriver = defineDriver({
     const conn = ctx.connect(link, {
       handshake: async ({ info }) => {
         parser.reset();
+        // Taiden: ask for the tracking output (it is not answered; see TAIDEN_START_TRACKING).
+        if (config.protocol === 'taiden') link.write(TAIDEN_START_TRACKING);
         // With listen_port = 0 the OS picks the port; show it so the unit can be pointed at it.
         ctx.setState(link instanceof UdpLink ? { link: info, listen_port: link.localPort } : { link: info });
         return `${config.protocol} on ${info}`;

@@ -15,8 +15,21 @@ export function sdcFrame(data: string): string {
   return `%${data}${sdcChecksum(data)}\r`;
 }
 
+/**
+ * The manual's printed examples for "first microphone on" (`%1R0053`) and "reset to neutral"
+ * (`%1r000052`) fit neither its syntax nor its CRC rule (conformance rows sdc-first-on-printed,
+ * sdc-reset-printed). A unit built from the same text may send them verbatim: taken as the frames
+ * they stand for, not counted as corrupt.
+ */
+const PRINTED_FORMS: Readonly<Record<string, MicUpdate>> = {
+  '1R0053': { kind: 'info', text: 'first microphone on (%1R, as printed in the manual)' },
+  '1r000052': { kind: 'all_off', why: 'last microphone off, camera to neutral (%1r, as printed in the manual)' },
+};
+
 /** Parses one frame body (between `%` and CR, checksum included). */
 export function parseSdcBody(body: string): MicUpdate {
+  const printed = Object.hasOwn(PRINTED_FORMS, body) ? PRINTED_FORMS[body] : undefined;
+  if (printed) return printed;
   if (body.length < 5) return { kind: 'bad_frame', reason: 'frame too short', raw: body };
   const data = body.slice(0, -4);
   const crc = body.slice(-4);

@@ -3,6 +3,12 @@
 import type { MicParser, MicUpdate } from './protocol.js';
 
 export const TAIDEN_POSITION = 0xe5;
+/**
+ * "Start video track" (HCS-3600 manual ch. 8.1 item 3a; taiden.com solution2 §4 (1)), sent on every
+ * connect: the unit does not answer it, and the manual does not say whether the E5 output needs it,
+ * so we send it rather than depend on the unit's tracking having been started by someone else.
+ */
+export const TAIDEN_START_TRACKING = Buffer.from([0xe3, 0xe4, 0x00]);
 
 export class TaidenParser implements MicParser {
   private buf: Buffer = Buffer.alloc(0);

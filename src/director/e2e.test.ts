@@ -2,7 +2,7 @@
 // over a binding-mock serial port) → agent → director → VISCA simulators over
 // UDP (Sony VISCA over IP). Asserts the bytes the cameras received.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startConferenceMicSimulator, trackingMockBinding } from '../../drivers/conference-mic/index.js';
+import { startConferenceMicSimulator } from '../../drivers/conference-mic/index.js';
 import { type ShureSimulator, startShureSimulator } from '../../drivers/shure-mic/index.js';
 import { ViscaSimulator } from '../../drivers/visca/index.js';
 import { setSerialBinding } from '../transport/index.js';
@@ -92,15 +92,9 @@ describe('microphones → director → VISCA over UDP', () => {
 
   it('SDC 8000 over a serial port drives the cameras; the chairman takes priority', async () => {
     const cams = await cameras(2);
-    const tracker = trackingMockBinding();
-    setSerialBinding(tracker.binding);
     const path = `/dev/ROBOT-sdc-${process.pid}`;
-    const conf = await startConferenceMicSimulator({
-      protocol: 'sdc8000',
-      transport: 'serial',
-      serial: { path, tracker },
-      chairman: [1],
-    });
+    // The driver finds the simulator's binding-mock port by its path.
+    const conf = await startConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', path, chairman: [1] });
     stops.push(() => conf.stop());
     agent = await startTestAgent(
       `[devices.sdc]\ndriver = "conference-mic"\nprotocol = "sdc8000"\npath = "${path}"\n\n${cameraToml(cams)}\n` +
@@ -115,7 +109,7 @@ describe('microphones → director → VISCA over UDP', () => {
           'ping_pong_switches = 100',
         ),
     );
-    await until(() => tracker.opened(path) !== undefined && recallsOf(cams[1]).length === 1, 'port open, overview');
+    await until(() => conf.serialOpen && recallsOf(cams[1]).length === 1, 'port open, overview');
     conf.micOn(4);
     await until(() => recallsOf(cams[1]).length === 2, 'delegate 4');
     conf.micOn(1); // chairman %P0001

@@ -28,6 +28,8 @@ export interface SerialDevice {
   /** The adapter disappears: the open port fails and cannot be reopened until `plugIn`. */
   unplug(): void;
   plugIn(): void;
+  /** Every open of the port the driver tried, failed ones (adapter unplugged) included. */
+  readonly openAttempts: number;
 }
 
 /** Creates the mock port `path` and a binding that connects it to `handlers`. */
@@ -35,9 +37,11 @@ export function serialDevice(path: string, handlers: SerialDeviceHandlers): Seri
   MockBinding.createPort(path, { echo: false, record: false });
   let unplugged = false;
   let current: MockPortBinding | null = null;
+  let openAttempts = 0;
   const binding = {
     list: () => MockBinding.list(),
     async open(options: Parameters<typeof MockBinding.open>[0]) {
+      openAttempts++;
       if (unplugged) throw new Error(`${path}: no such device (unplugged)`);
       const port: MockPortBinding = await MockBinding.open(options);
       current = port;
@@ -79,6 +83,9 @@ export function serialDevice(path: string, handlers: SerialDeviceHandlers): Seri
     },
     plugIn() {
       unplugged = false;
+    },
+    get openAttempts() {
+      return openAttempts;
     },
   };
 }
