@@ -53,11 +53,7 @@ function driverFiles(dir: string): Set<string> {
  * Known exceptions, each with the reason it is still open. Empty is the goal; a listed simulator
  * that no longer reaches driver files fails the test ("remove the exception").
  */
-const KNOWN: Record<string, string> = {
-  // Held by the conference-mic work of issue 17 (being fixed in parallel): its simulator takes the
-  // driver's `ConferenceProtocol` type from ./protocol.js. Whoever fixes it deletes this line.
-  'conference-mic/simulator.ts': 'imports the ConferenceProtocol type from the driver’s protocol.ts',
-};
+const KNOWN: Record<string, string> = {};
 
 describe('simulators reach none of their drivers’ files', () => {
   const folders = fs
