@@ -249,6 +249,39 @@ describe('check-config prints no secret (issue 16 finding 8)', () => {
       for (let i = 0; i + 4 <= s.length; i++) expect(r.out).not.toContain(s.slice(i, i + 4));
     }
   });
+
+  // Literal secrets held in URL-valued keys (issue 16 gaps, F8): the key, a URL's userinfo or query,
+  // or the calendar's path is the credential. Each error names the key, never a 4+-char fragment.
+  const URL_SECRET = 'Uk7Qw3Zr9Xp2';
+  it.each([
+    [
+      'a Slack webhook URL failing its pattern',
+      `[alerts]\nslack_webhook_url = "hooks.slack.com/services/T0/B0/${URL_SECRET}"\n`,
+      'alerts.slack_webhook_url',
+    ],
+    [
+      'a Slack webhook URL of the wrong type',
+      `[alerts]\nslack_webhook_url = ["https://hooks.slack.com/services/T0/B0/${URL_SECRET}"]\n`,
+      'alerts.slack_webhook_url',
+    ],
+    ['an MQTT URL with a password in its userinfo', `[mqtt]\nurl = "ftp://user:${URL_SECRET}@host"\n`, 'mqtt.url'],
+    ['an MQTT URL with a token in its query', `[mqtt]\nurl = "http://host/mqtt?access_token=${URL_SECRET}"\n`, 'mqtt.url'],
+    [
+      'an ICS calendar URL given as an array',
+      `[devices.cal]\ndriver = "ics"\nurl = ["https://outlook.office365.com/owa/calendar/ab@x.org/${URL_SECRET}/calendar.ics"]\n`,
+      'devices.cal.url',
+    ],
+  ])('%s', async (_name, body, key) => {
+    const r = await checkConfig(`${HEAD}\n${body}`);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`api.toml:`);
+    expect(r.out).toContain(`${key}: `);
+    for (let i = 0; i + 4 <= URL_SECRET.length; i++) expect(r.out).not.toContain(URL_SECRET.slice(i, i + 4));
+    // start and a reload refuse it with the same (secret-free) words
+    const refusal = await startRefusal(`${HEAD}\n${body}`);
+    expect(refusal).toContain(`${key}: `);
+    for (let i = 0; i + 4 <= URL_SECRET.length; i++) expect(refusal).not.toContain(URL_SECRET.slice(i, i + 4));
+  });
 });
 
 async function startRefusalHolder(): Promise<{ port: number; close: () => Promise<void> }> {

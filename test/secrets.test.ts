@@ -42,7 +42,15 @@ const LITERAL_SECRETS = {
   viewer: 'Vw6%Hs;1@Kd"Pe9^',
   ingest: 'Ig2;Ub@5%Cy"Fo8|',
 };
-const ALL = [...Object.values(ENV_SECRETS), ...Object.values(LITERAL_SECRETS)];
+// Literal secrets held in URL-valued keys: the URL's path, userinfo or query is the credential.
+const LITERAL_URL_SECRETS = {
+  icsPath: 'Ic5Rk8Wm2Tq7Yh', // an Outlook published calendar's secret path
+  streamQuery: 'Sq4Nf7Lb1Gd9Vc', // a camera URL's ?token=
+  slackPath: 'Wh6Jy3Pc8Mv1Dk', // a Slack webhook's path
+  mqttUserinfo: 'Mu2Xe9Kh4Rb7Ns', // an MQTT URL's password
+  queryToken: 'Qt8Gv5Cn3Zw6Hj', // a broker URL's ?access_token=
+};
+const ALL = [...Object.values(ENV_SECRETS), ...Object.values(LITERAL_SECRETS), ...Object.values(LITERAL_URL_SECRETS)];
 
 /** Every 4-character window of every secret that appears in `text`. */
 function leaks(text: string, secrets: string[] = ALL): string[] {
@@ -125,6 +133,11 @@ host = "127.0.0.1"
 port = ${sisPort}
 password = "\${EXTRON_PASSWORD}"
 
+[devices.outlook]
+driver = "ics"
+url = "http://127.0.0.1:${downPort}/owa/calendar/room@example.org/${LITERAL_URL_SECRETS.icsPath}/calendar.ics"
+request_timeout_ms = 500
+
 [calendar]
 sources = ["tcs-wrong", "tcs-down"]
 
@@ -158,6 +171,8 @@ go2rtc = "/nonexistent/go2rtc"
 [video.streams.cam-1]
 main = "rtsp://admin:\${RTSP_PASSWORD}@10.0.0.5:554/Streaming/Channels/101"
 sub = "rtsp://10.0.0.5/sub?user=admin&password=\${RTSP_PASSWORD}"
+[video.streams.cam-2]
+main = "rtsp://10.0.0.6/live?token=${LITERAL_URL_SECRETS.streamQuery}"
 `;
   const env = { ...process.env, ...ENV_SECRETS, MQTT_URL: broker.url, SLACK_PORT: String(downPort) };
   t = await startLoggedAgent(configBody, { level: 'debug', env, tokensToml: TOKENS_TOML });
@@ -334,8 +349,18 @@ describe('secrets never leave the agent', () => {
       );
       expect(broken).toMatch(/api\.toml:\d+: devices\.extra\.password: /);
       expect(broken).toMatch(/api\.toml:\d+: agent\.tokens\.4\.role: /);
+      // Literal secrets in URL-valued keys, each malformed (issue 16 gaps, F8).
+      const urls = await run(
+        `[alerts]\nslack_webhook_url = ["https://hooks.slack.com/services/T0/B0/${LITERAL_URL_SECRETS.slackPath}"]\n` +
+          `\n[mqtt]\nurl = "ftp://room:${LITERAL_URL_SECRETS.mqttUserinfo}@127.0.0.1/?access_token=${LITERAL_URL_SECRETS.queryToken}"\n` +
+          `\n[devices.cal]\ndriver = "ics"\nurl = ["https://outlook.office365.com/owa/calendar/r@x.org/${LITERAL_URL_SECRETS.icsPath}/calendar.ics"]\n`,
+      );
+      expect(urls).toMatch(/api\.toml:\d+: alerts\.slack_webhook_url: /);
+      expect(urls).toMatch(/api\.toml:\d+: mqtt\.url: /);
+      expect(urls).toMatch(/api\.toml:\d+: devices\.cal\.url: /);
       expect(leaks(ok)).toEqual([]);
       expect(leaks(broken)).toEqual([]);
+      expect(leaks(urls)).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -7,6 +7,7 @@ import type { DriverRegistry } from '../host/registry.js';
 import { describeAjvError } from '../util/ajv.js';
 import { lineOf, locateKeys, type LineMap } from './locate.js';
 import type { Config } from './schema.js';
+import { valueHoldsSecret } from './secret-rule.js';
 import { deviceValidator, validateConfigFile } from './validators.js';
 
 export interface ConfigIssue {
@@ -101,7 +102,7 @@ export function parseConfig(
         file,
         line: at(p),
         key: p.join('.'),
-        message: explain(e, message, found, holdsSecret(p, found, secretPaths)),
+        message: explain(e, message, found, holdsSecret(p, found, secretPaths, raw)),
       });
     }
   };
@@ -221,22 +222,11 @@ function summarizeErrors(errors: readonly ErrorObject[]): { error: ErrorObject; 
   ];
 }
 
-/**
- * Key names whose values are secrets wherever they appear. A value is never echoed when its own key,
- * a key around it or a key inside it is one of these, or when any part of it came from ${ENV}.
- */
-export const SECRET_KEY =
-  /(token|password|passwd|pwd|secret|credential|connection_?string|api_?key|private_?key|(^|_)pin($|_)|(^|_)key$)/i;
-
-function holdsSecret(p: string[], found: unknown, secretPaths: ReadonlySet<string>): boolean {
-  if (p.some((k) => SECRET_KEY.test(k))) return true;
+/** True when a value at `p` must not be echoed: from ${ENV} in any part, or a secret by src/config/secret-rule.ts. */
+function holdsSecret(p: string[], found: unknown, secretPaths: ReadonlySet<string>, tree: unknown): boolean {
   const here = p.join('.');
   for (const s of secretPaths) if (s === here || s.startsWith(`${here}.`)) return true;
-  const walk = (v: unknown): boolean =>
-    v !== null &&
-    typeof v === 'object' &&
-    Object.entries(v as Record<string, unknown>).some(([k, x]) => SECRET_KEY.test(k) || walk(x));
-  return walk(found);
+  return valueHoldsSecret(p, found, tree);
 }
 
 function explain(e: ErrorObject, summary: string | undefined, found: unknown, secret: boolean): string {

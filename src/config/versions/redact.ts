@@ -5,16 +5,16 @@
 // by the running config's value for that same key, so a round trip through
 // get → edit → apply never needs (nor reveals) the secret. Pure.
 //
-// A value is a literal secret when its own key names a secret (the keys
-// check-config hides, see load.ts SECRET_KEY, plus webhook URLs) and it is not
-// made only of `${NAME}` references (a connection string with a reference for
-// its password and a literal server is still hidden whole); or when it holds
-// a URL with a literal password or a credential-like query parameter.
+// A value is a literal secret when its own key holds a secret (the rule
+// shared with check-config and every config error, src/config/secret-rule.ts:
+// secret key names, webhook URLs, an ICS calendar's url) and it is not made
+// only of `${NAME}` references (a connection string with a reference for its
+// password and a literal server is still hidden whole); or when it holds a URL
+// with a literal password or a credential-like query parameter.
 import { parse, stringify } from 'smol-toml';
-import { isSecretParam } from '../../video/redact.js';
 import type { ConfigIssue } from '../load.js';
-import { SECRET_KEY } from '../load.js';
 import { lineOf, locateKeys } from '../locate.js';
+import { isSecretKey, urlHoldsCredential } from '../secret-rule.js';
 
 export interface LiteralSecret {
   path: string[];
@@ -22,8 +22,6 @@ export interface LiteralSecret {
 }
 
 const ONLY_REF = /^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/;
-const WEBHOOK_KEY = /webhook/i;
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi;
 
 export function placeholder(path: readonly string[]): string {
   return `(redacted: ${path.join('.')})`;
@@ -34,44 +32,20 @@ function isLiteral(v: string): boolean {
   return v !== '' && !ONLY_REF.test(v);
 }
 
-/** True when a URL in `v` carries a password or a credential parameter that is not a `${NAME}` reference. */
-function urlHoldsLiteral(v: string): boolean {
-  for (const url of v.match(URL_IN_TEXT) ?? []) {
-    const body = url.slice(url.indexOf('://') + 3);
-    const authorityEnd = body.search(/[/?#]/);
-    const authority = authorityEnd < 0 ? body : body.slice(0, authorityEnd);
-    const at = authority.lastIndexOf('@');
-    if (at >= 0) {
-      const userinfo = authority.slice(0, at);
-      const colon = userinfo.indexOf(':');
-      if (colon >= 0 && isLiteral(userinfo.slice(colon + 1))) return true;
-    }
-    const q = body.search(/[?#]/);
-    if (q >= 0) {
-      for (const pair of body.slice(q + 1).split(/[&#]/)) {
-        const eq = pair.indexOf('=');
-        if (eq > 0 && isSecretParam(pair.slice(0, eq)) && isLiteral(pair.slice(eq + 1))) return true;
-      }
-    }
-  }
-  return false;
-}
-
 /** Every string value of the raw (not substituted) TOML tree that is a literal secret. */
 export function literalSecrets(raw: unknown): LiteralSecret[] {
   const out: LiteralSecret[] = [];
-  // `key` is the value's own key (for an array element, the array's key).
-  const walk = (v: unknown, p: string[], key: string) => {
+  // A string is secret by its own key (for an array element, the array's key): src/config/secret-rule.ts.
+  const walk = (v: unknown, p: string[]) => {
     if (typeof v === 'string') {
-      const secretKey = SECRET_KEY.test(key) || WEBHOOK_KEY.test(key);
-      if ((secretKey && isLiteral(v)) || urlHoldsLiteral(v)) out.push({ path: p, value: v });
+      if ((isSecretKey(p, raw) && isLiteral(v)) || urlHoldsCredential(v, isLiteral)) out.push({ path: p, value: v });
     } else if (Array.isArray(v)) {
-      for (const [i, x] of v.entries()) walk(x, [...p, String(i)], key);
+      for (const [i, x] of v.entries()) walk(x, [...p, String(i)]);
     } else if (v && typeof v === 'object' && !(v instanceof Date)) {
-      for (const [k, x] of Object.entries(v)) walk(x, [...p, k], k);
+      for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
     }
   };
-  walk(raw, [], '');
+  walk(raw, []);
   return out;
 }
 
