@@ -176,15 +176,14 @@ export class MqttLink {
   }
 }
 
-/** The URL without credentials, for logs. */
+/**
+ * The broker URL for logs: scheme, host and path only. Userinfo, query string and fragment are
+ * dropped whole (a `?token=` or `user:pw@` never reaches the log).
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = '***';
-      u.password = '';
-    }
-    return u.toString();
+    return `${u.protocol}//${u.host}${u.pathname}`;
   } catch {
     return '(invalid url)';
   }
