@@ -108,6 +108,9 @@ class ChunkingCamera {
   readonly writes: string[] = [];
   lastTrafficAt = 0;
   port = 0;
+  /** A slow camera: packets are read, but their replies wait until `release()`. */
+  holding = false;
+  private held: (() => void)[] = [];
   private readonly server = net.createServer((s) => this.serve(s));
   private readonly clients = new Set<net.Socket>();
 
@@ -136,9 +139,19 @@ class ChunkingCamera {
         pending = pending.subarray(end + 1);
         this.received.push(packet.toString('hex'));
         const replies = answer(packet);
-        writing = writing.then(() => this.send(s, replies));
+        const reply = () => {
+          writing = writing.then(() => this.send(s, replies));
+        };
+        if (this.holding) this.held.push(reply);
+        else reply();
       }
     });
+  }
+
+  /** Sends the replies held while `holding`, in order, and stops holding. */
+  release(): void {
+    this.holding = false;
+    for (const r of this.held.splice(0)) r();
   }
 
   /** Writes the replies cut as `chunking` says, with a real pause between pieces so each arrives as its own chunk. */
@@ -182,14 +195,14 @@ describe('fault matrix: visca (raw-tcp), replies cut anywhere in the stream', { 
     cam = null;
   });
 
-  async function online(): Promise<{ cam: ChunkingCamera; rig: Rig }> {
+  async function online(extra: Record<string, unknown> = {}): Promise<{ cam: ChunkingCamera; rig: Rig }> {
     cam = await new ChunkingCamera().start();
     const c = cam;
     // While the camera is writing, fake time runs at most 10× real time (as the matrix peer's `pace`).
     const pace = async (stepMs: number) => {
       if (Date.now() - c.lastTrafficAt < 200) await new Promise((r) => setTimeout(r, Math.ceil(stepMs / 10)));
     };
-    rig = await startRig(viscaDriver, config(cam.port, { reply_timeout_ms: 2000, poll_interval_ms: 600_000 }), pace);
+    rig = await startRig(viscaDriver, config(cam.port, { reply_timeout_ms: 2000, poll_interval_ms: 600_000, ...extra }), pace);
     const r = rig;
     await r.pump(() => r.status === 'online', 'online', 30_000);
     return { cam, rig: r };
@@ -224,6 +237,28 @@ describe('fault matrix: visca (raw-tcp), replies cut anywhere in the stream', { 
       expect(rig.statuses).not.toContain('offline');
     });
   }
+
+  it('a slow camera is waited for, not sent the command again: TCP loses nothing, and a duplicate’s ACK would be taken for the next message’s', async () => {
+    // Default retries (2): the reply comes after more than one reply timeout.
+    const { cam, rig } = await online({ reply_timeout_ms: 1000, retries: 2 });
+    const from = cam.received.length;
+    cam.holding = true;
+    let recalled = false;
+    let homed = false;
+    const recall = rig.invoke('preset.recall', { preset: 3 }).then(() => {
+      recalled = true;
+    });
+    const home = rig.invoke('home').then(() => {
+      homed = true;
+    });
+    await rig.advance(1500, 50);
+    cam.release();
+    await rig.pump(() => recalled && homed, 'the recall and home answered', 10_000, 10);
+    await Promise.all([recall, home]);
+    // The recall reached the camera once, and home was answered by home's own replies after it was sent.
+    expect(cam.received.slice(from)).toEqual(['8101043f0202ff', '81010604ff']);
+    expect(rig.statuses).not.toContain('offline');
+  });
 
   it('an error answer is an answer: the action fails with the camera’s words, the camera stays online', async () => {
     const { rig } = await online();

@@ -46,7 +46,12 @@ export const ViscaConfigSchema = Type.Object(
       }),
     ),
     reply_timeout_ms: Type.Integer({ minimum: 10, maximum: 10_000, default: 1000, description: 'Wait for ACK / inquiry reply' }),
-    retries: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Resends after a reply timeout' }),
+    retries: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 2,
+      description: 'Resends after a reply timeout (raw-tcp: no resend, waits that many more reply timeouts)',
+    }),
     completion_timeout_ms: Type.Integer({ minimum: 100, maximum: 300_000, default: 30_000, description: 'Wait for Completion' }),
     busy_retry_ms: Type.Integer({
       minimum: 0,

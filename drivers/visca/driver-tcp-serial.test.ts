@@ -52,14 +52,16 @@ describe('raw VISCA over TCP (raw-tcp, PTZOptics profile)', () => {
     expect(again.presetRecalls()).toEqual([5]);
   });
 
-  it('camera silent on an open connection: timeout → retry → offline → online', async () => {
+  it('camera silent on an open connection: timeout → wait (no resend over TCP) → offline → online', async () => {
     pair = await startPair({ framing: 'raw-tcp', motionMs: 0, profile: 'ptzoptics' }, { ...recovering, profile: 'ptzoptics' });
     pair.sim.setSilent(true);
     // A poll inquiry may be the message that times out first: either way the camera is not answering.
     await expect(pair.act('home')).rejects.toMatchObject({ code: expect.stringMatching(/DEVICE_TIMEOUT|DEVICE_OFFLINE/) });
     // The action's timeout is counted; the probe finds the silent camera (lifecycle rules).
     await until(() => pair!.ctx.status === 'offline', 'offline by the probe');
-    expect(pair.cam.session.stats.resent).toBeGreaterThanOrEqual(1);
+    // TCP delivered it: the camera is waited for `retries` more reply timeouts, never sent the message twice.
+    expect(pair.cam.session.stats.timeouts).toBeGreaterThanOrEqual(2);
+    expect(pair.cam.session.stats.resent).toBe(0);
     pair.sim.setSilent(false);
     await until(() => pair!.ctx.status === 'online', 'online again');
   });

@@ -30,7 +30,8 @@ async function scenario(n: number, f: Faults): Promise<{ outcomes: string[]; pen
   const fromSession = new CameraStreamDecoder();
   const recalled: number[] = [];
   const session = new ViscaSession({
-    framing: 'raw-tcp',
+    // A byte stream that can lose and garble bytes: RS-232 (raw TCP does not resend, see session.ts).
+    framing: 'serial',
     address: 1,
     clock,
     replyTimeoutMs: 100,

@@ -462,12 +462,24 @@ export class ViscaSession {
   private onReplyTimeout(ex: Exchange) {
     if (this.inFlight !== ex) return;
     this.stats.timeouts++;
+    if (ex.attempts <= this.o.retries && this.o.framing === 'raw-tcp') {
+      // TCP delivered the message or drops the connection: the camera has it and is slow. A resend
+      // would only run it twice, and with no sequence numbers the duplicate's ACK and Completion
+      // would be taken for the next message's. Wait the same total instead, without resending
+      // (the PTZOptics Companion module never replays commands either [PROTOCOLS §1.4]).
+      ex.attempts++;
+      ex.timer = this.o.clock.setTimeout(() => this.onReplyTimeout(ex), this.o.replyTimeoutMs);
+      return;
+    }
     if (ex.attempts <= this.o.retries) {
       // Same sequence number: the camera can tell a resend from a new message.
       this.o.logger?.debug({ label: ex.label, attempt: ex.attempts + 1 }, 'no reply, resending');
       return this.transmit(ex);
     }
-    const reason = `${ex.label}: no reply within ${this.o.replyTimeoutMs} ms (${ex.attempts} attempts)`;
+    const reason =
+      this.o.framing === 'raw-tcp'
+        ? `${ex.label}: no reply within ${this.o.replyTimeoutMs * ex.attempts} ms`
+        : `${ex.label}: no reply within ${this.o.replyTimeoutMs} ms (${ex.attempts} attempts)`;
     this.fail(ex, new DeviceError(reason, 'DEVICE_TIMEOUT'));
     this.o.onUnresponsive(reason);
   }
