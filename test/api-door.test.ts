@@ -61,6 +61,54 @@ describe('action names from the client are looked up as own names only (finding 
   );
 });
 
+describe('control names from the client are looked up as own names only (Tesira, Q-SYS)', () => {
+  const MIXERS = `
+[devices.dsp]
+driver = "tesira"
+simulated = true
+host = "192.0.2.12"
+controls = { room-level = { instance = "RoomLevel", type = "level" } }
+
+[devices.core]
+driver = "qsys"
+simulated = true
+host = "192.0.2.13"
+controls = { program-level = { control = "ProgramGain", type = "level" } }
+`;
+  let m: TestAgent;
+  beforeAll(async () => {
+    m = await startTestAgent(MIXERS);
+    const deadline = Date.now() + 10_000;
+    const online = () => m.agent.devices.list().every((d) => d.status.status === 'online');
+    while (Date.now() < deadline && !online()) await new Promise((r) => setTimeout(r, 50));
+  }, 20_000);
+  afterAll(async () => {
+    await m?.stop();
+  });
+  const cases = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'].flatMap((control) => [
+    ['dsp', 'level', { control, db: -10 }],
+    ['dsp', 'read', { control }],
+    ['core', 'level', { control, db: -10 }],
+    ['core', 'mute', { control, on: true }],
+  ]) as [string, string, { control: string }][];
+  it.each(cases)('%s %s %j is INVALID_PARAMS "unknown control"', async (device, action, params) => {
+    const c = await m.connect();
+    const r = await c.request('device.action', { device, action, params });
+    expect(r.error?.code).toBe(ERROR_CODES.INVALID_PARAMS);
+    expect(r.error?.message).toContain(`unknown control "${params.control}"`);
+  });
+  it('a configured control still works', async () => {
+    const c = await m.connect();
+    expect(
+      (await c.request('device.action', { device: 'dsp', action: 'level', params: { control: 'room-level', db: -10 } })).error,
+    ).toBeUndefined();
+    expect(
+      (await c.request('device.action', { device: 'core', action: 'level', params: { control: 'program-level', db: -10 } }))
+        .error,
+    ).toBeUndefined();
+  });
+});
+
 describe('nesting depth is refused before anything recursive runs (finding 7)', () => {
   it('device.action with params nested 10,000 deep gets INVALID_REQUEST naming the limit', async () => {
     const c = await openRaw(t.url, TOKENS.operator);

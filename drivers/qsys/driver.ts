@@ -68,13 +68,14 @@ interface Pending {
 }
 
 export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstance {
-  const controls: Record<string, ControlDef> = config.controls ?? {};
-  for (const name of Object.keys(controls)) {
+  // Looked up by client-given names: a Map, so `constructor` or `__proto__` is just unknown.
+  const controls = new Map<string, ControlDef>(Object.entries(config.controls ?? {}));
+  for (const name of controls.keys()) {
     if (RESERVED.has(name)) throw new AgentError('INVALID_PARAMS', `controls.${name}: "${name}" is reserved; pick another name`);
   }
   // Where each Core control maps back to our name.
   const byCoreKey = new Map<string, string>();
-  for (const [name, c] of Object.entries(controls)) byCoreKey.set(coreKey(c.component ?? null, c.control), name);
+  for (const [name, c] of controls) byCoreKey.set(coreKey(c.component ?? null, c.control), name);
 
   const link = new TcpLink({ host: config.host, port: config.port ?? 1710, logger: ctx.logger, clock: ctx.clock });
   const parser = new QrcParser();
@@ -109,7 +110,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     for (const ch of changes) {
       const name = byCoreKey.get(coreKey(ch.component, ch.name));
       if (!name) continue;
-      const t = controls[name].type;
+      const t = controls.get(name)?.type;
       patch[name] = t === 'mute' ? Boolean(Number(ch.value)) : ch.value;
     }
     if (Object.keys(patch).length) ctx.setState(patch);
@@ -193,9 +194,9 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
     }
     const status = parseEngineStatus(await call('StatusGet', {}));
     if (status) applyEngine(status);
-    const named = Object.values(controls).filter((c) => !c.component);
+    const named = [...controls.values()].filter((c) => !c.component);
     const byComponent = new Map<string, string[]>();
-    for (const c of Object.values(controls)) {
+    for (const c of controls.values()) {
       if (c.component) byComponent.set(c.component, [...(byComponent.get(c.component) ?? []), c.control]);
     }
     try {
@@ -227,7 +228,7 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
         throw new ConfigFault(`${errorMessage(e)}; check "controls" against the running design`);
       throw e;
     }
-    if (Object.keys(controls).length) await call('ChangeGroup.AutoPoll', { Id: GROUP_ID, Rate: config.poll_rate_s ?? 0.2 });
+    if (controls.size) await call('ChangeGroup.AutoPoll', { Id: GROUP_ID, Rate: config.poll_rate_s ?? 0.2 });
     ready = true;
     const s = engine ? engineDeviceStatus(engine) : null;
     if (s && s.status !== 'online') conn.condition(s.status, s.message);
@@ -251,8 +252,8 @@ export function createQsys(config: QsysConfig, ctx: DriverContext): DeviceInstan
   });
 
   function control(name: string, want: ControlDef['type']): ControlDef {
-    const c = controls[name];
-    const known = Object.keys(controls).join(', ') || 'none configured';
+    const c = controls.get(name);
+    const known = [...controls.keys()].join(', ') || 'none configured';
     if (!c) throw new AgentError('INVALID_PARAMS', `unknown control "${name}"; controls: ${known}`);
     if (c.type !== want) throw new AgentError('INVALID_PARAMS', `control "${name}" is a ${c.type} control, not ${want}`);
     return c;

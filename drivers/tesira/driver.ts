@@ -75,7 +75,8 @@ type ControlDef = Static<typeof TesiraControlSchema>;
 
 export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceInstance {
   const transport = config.transport ?? 'telnet';
-  const controls: Record<string, ControlDef> = config.controls ?? {};
+  // Looked up by client-given and device-given names: a Map, so `constructor` or `__proto__` is just unknown.
+  const controls = new Map<string, ControlDef>(Object.entries(config.controls ?? {}));
   let link: Link;
   if (transport === 'serial') {
     if (!config.path) throw new AgentError('INVALID_PARAMS', 'transport = "serial" needs `path` (e.g. /dev/ttyUSB0)');
@@ -122,7 +123,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
         banner = null;
         return;
       case 'publish': {
-        const c = controls[m.label];
+        const c = controls.get(m.label);
         if (c) ctx.setState({ [m.label]: asState(c, m.value) });
         else ctx.logger.debug({ label: m.label }, 'publish for a label we did not subscribe');
         return;
@@ -157,7 +158,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
    * device does not know (`-ERR address not found`) is a config fault; a timeout is a dead link. */
   async function subscribeAll(): Promise<void> {
     const failed: string[] = [];
-    for (const [name, c] of Object.entries(controls)) {
+    for (const [name, c] of controls) {
       try {
         await send(
           `subscribe ${name}`,
@@ -222,11 +223,11 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
   });
 
   function control(name: string, want: ControlDef['type']): ControlDef {
-    const c = controls[name];
+    const c = controls.get(name);
     if (!c)
       throw new AgentError(
         'INVALID_PARAMS',
-        `unknown control "${name}"; controls: ${Object.keys(controls).join(', ') || 'none configured'}`,
+        `unknown control "${name}"; controls: ${[...controls.keys()].join(', ') || 'none configured'}`,
       );
     if (c.type !== want) throw new AgentError('INVALID_PARAMS', `control "${name}" is a ${c.type} control, not ${want}`);
     return c;
@@ -274,7 +275,7 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
       params: Type.Object({ control: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
       readOnly: true,
       run: async (p, a) => {
-        const c = controls[p.control];
+        const c = controls.get(p.control);
         if (!c) throw new AgentError('INVALID_PARAMS', `unknown control "${p.control}"`);
         const r = await send(`get ${p.control}`, encodeTtp(c.instance, 'get', c.type, [c.channel ?? 1]), a.signal);
         const value = asState(c, r.kind === 'ok' ? r.value : undefined);
