@@ -5,6 +5,7 @@ import { recordingContext, runAction } from '../../test/support/driver-harness.j
 import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
 import { createTesira, type TesiraConfig } from './driver.js';
 import { TTP_BANNER, TesiraSimulator, type TesiraSimulatorOptions } from './simulator.js';
+import { NEGOTIATION_ROUNDS } from './simulator-codec.js';
 
 let sim: TesiraSimulator;
 let dev: DeviceInstance | null = null;
@@ -53,15 +54,23 @@ describe('Tesira simulator Telnet negotiation', () => {
     let received = Buffer.alloc(0);
     sock.on('data', (d) => (received = Buffer.concat([received, d])));
     await new Promise((r) => setTimeout(r, 100));
-    expect([...received.subarray(0, 9)]).toEqual([255, 253, 24, 255, 251, 1, 255, 253, 31]);
-    // Accepting (WILL to DO) is not a refusal: no banner; commands are ignored.
-    sock.write(Buffer.from([255, 251, 24, 255, 254, 1]));
+    // The rounds of the Telnet page's example negotiation (simulator-codec.ts).
+    const ask = (round: readonly (readonly [number, number])[]) => round.flatMap(([verb, opt]) => [255, verb, opt]);
+    const refuse = (round: readonly (readonly [number, number])[]) =>
+      round.flatMap(([verb, opt]) => [255, verb === 253 ? 252 : 254, opt]);
+    const first = ask(NEGOTIATION_ROUNDS[0] ?? []);
+    expect([...received]).toEqual(first);
+    // Accepting (WILL to DO) is not a refusal: no next round, no banner; commands are ignored.
+    sock.write(Buffer.from([255, 251, 24]));
     sock.write('Level1 get level 1\n');
     await new Promise((r) => setTimeout(r, 100));
-    expect(received.toString('latin1')).not.toContain('Welcome');
-    sock.write(Buffer.from([255, 252, 24, 255, 252, 31]));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(received.toString('latin1')).toContain(TTP_BANNER);
+    expect([...received]).toEqual(first);
+    for (const round of NEGOTIATION_ROUNDS) {
+      sock.write(Buffer.from(refuse(round)));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(received.toString('latin1')).toContain(`\r\n${TTP_BANNER}\r\n`);
+    expect(sim.received).toEqual([]);
     sock.destroy();
   });
 });
