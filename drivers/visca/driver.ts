@@ -231,7 +231,8 @@ export class ViscaCamera implements DeviceInstance {
     this.garbageSince += n;
     const now = this.ctx.clock.now();
     if (now - this.garbageLoggedAt < GARBAGE_LOG_INTERVAL_MS) return;
-    this.ctx.logger.warn({ bytes: this.garbageSince, sample }, 'camera sent bytes that are not VISCA; skipped');
+    // One summary per 10 s here; the device's noise log caps the lines across driver restarts too.
+    this.ctx.deviceNoise.warn('garbage', { bytes: this.garbageSince, sample }, 'camera sent bytes that are not VISCA; skipped');
     this.garbageLoggedAt = now;
     this.garbageSince = 0;
   }

@@ -77,7 +77,7 @@ export async function startPair(
   const sim = await new ViscaSimulator(simOpts).start();
   if (sim.binding && simOpts.path) simulatedSerialPorts.set(simOpts.path, sim.binding);
   const ctx = recordingContext();
-  if (logger) Object.assign(ctx, { logger });
+  if (logger) Object.assign(ctx, { logger, deviceNoise: new RateLimitedLog(logger) });
   const cam = new ViscaCamera(viscaConfig({ framing: simOpts.framing, ...cfg, ...sim.endpoint }), ctx);
   await cam.start();
   if (waitOnline) await until(() => ctx.status === 'online', 'driver online');
