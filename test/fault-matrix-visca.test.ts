@@ -3,7 +3,9 @@
 // VISCA simulator (drivers/visca/simulator.ts, written from the Sony command
 // list), played through its fault knobs; the real host, state store and alerts
 // run on a fake clock (test/support/fault-rig.ts). The TCP matrix's cases that
-// need a connection are listed below as skipped, with the reason.
+// need a connection are listed below as skipped, with the reason. The third
+// framing, raw VISCA over TCP, runs the shared TCP matrix itself:
+// test/fault-matrix-visca-tcp.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ViscaConfig } from '../drivers/visca/config.js';
 import { viscaDriver } from '../drivers/visca/index.js';
