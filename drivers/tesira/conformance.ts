@@ -279,9 +279,4 @@ export const tesiraTable = {
 } satisfies ConformanceTable;
 
 /** Driver cases failing today (issue 17); the runner asserts they still fail. Remove an entry when fixed. */
-export const knownDriverGaps: Record<string, KnownGap> = {
-  'cr-nul-line-ends': {
-    finding:
-      'Telnet page, "Other Considerations": lines may end in CR NUL; the driver never sees the subscription reply `! … \\r\\0+OK\\r\\0` and fails the handshake',
-  },
-};
+export const knownDriverGaps: Record<string, KnownGap> = {};

@@ -32,7 +32,9 @@ export class TtpParser {
 
 /** One line → zero, one or two messages (a publish may end in ` +OK` on the same line). */
 export function parseTtpLine(raw: string): TtpMessage[] {
-  const line = raw.trim();
+  // Biamp "Telnet" page, Other Considerations: a line may end in CR NUL instead of CR LF. The framer
+  // ends the line at the CR, so the NUL starts the next one; it is no TTP text.
+  const line = raw.replaceAll('\0', '').trim();
   if (line === '') return [];
   if (line.startsWith('Welcome')) return [{ kind: 'banner', text: line }];
   if (line.startsWith('+OK')) {
