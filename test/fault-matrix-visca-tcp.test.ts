@@ -21,16 +21,19 @@ import { describeFaultMatrix } from './support/fault-matrix.js';
 import { type Rig, startRig } from './support/fault-rig.js';
 
 const REPLY_MS = 1000;
-const POLL_MS = 5000;
+const RETRIES = 2;
+/** raw-tcp waits the reply timeout `retries + 1` times without resending: the request timeout the matrix sees. */
+const REQUEST_MS = REPLY_MS * (RETRIES + 1);
+const POLL_MS = 10_000;
 
 const config = (port: number, extra: Record<string, unknown> = {}) =>
   viscaConfig({
     framing: 'raw-tcp',
     host: '127.0.0.1',
     port,
-    // No resends in the matrix: its request timeout is one reply timeout (the "just under / over" case).
+    // The default retries: over TCP they are waited out, never resent (the "just under / over" case).
     reply_timeout_ms: REPLY_MS,
-    retries: 0,
+    retries: RETRIES,
     poll_interval_ms: POLL_MS,
     completion_timeout_ms: 5000,
     ...extra,
@@ -44,7 +47,7 @@ describeFaultMatrix('visca (raw-tcp)', {
   },
   config: (port) => config(port),
   probeIntervalMs: POLL_MS,
-  requestTimeoutMs: REPLY_MS,
+  requestTimeoutMs: REQUEST_MS,
   reject: {
     notApplicable:
       'VISCA has no login or session to refuse: over raw TCP the handshake is the power and last-preset inquiries, ' +
@@ -61,7 +64,7 @@ describeFaultMatrix('visca (raw-tcp)', {
       sim.model.power = 'standby';
     },
     seen: (state) => state.power === 'standby',
-    withinMs: POLL_MS + REPLY_MS + 500,
+    withinMs: POLL_MS + REQUEST_MS + 500,
   },
   // Over IP the camera's address is fixed (replies start `90`) and nothing in raw VISCA depends on the
   // agent's config in a way the camera could refuse [PROTOCOLS §1.1, "y = 9 (fixed) for VISCA over IP"].
