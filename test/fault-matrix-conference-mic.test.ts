@@ -1,17 +1,21 @@
 // The fault-matrix cases that apply to a delegate system's camera output on
-// RS-232 (SDC 8000 frames over binding-mock) and UDP (Confidea JSON datagrams),
-// beyond the two boot cases in drivers/conference-mic/driver.test.ts. The units
-// only talk (issue 17: passive), so the cases that need an answer do not apply
-// and are listed as skipped with the reason. Real host, state store and alerts
-// on a fake clock (test/support/fault-rig.ts); the simulator, written from the
-// units' manuals, is the peer.
+// RS-232 (SDC 8000 frames over binding-mock), behind a TCP gateway (SDC 8000)
+// and on UDP (Confidea JSON datagrams), beyond the boot cases in
+// drivers/conference-mic/driver.test.ts and the shared TCP matrix in
+// test/fault-matrix-mics.test.ts. The units only talk: the cases that need an
+// answer (a rejected handshake, slow replies, actions) do not apply and are
+// listed as skipped with the reason. The SDC 8000 sends a sync every ~5 s
+// (appendix A), so a silent or garbled SDC 8000 is a fault and has its cases
+// here. Real host, state store and alerts on a fake clock
+// (test/support/fault-rig.ts); the simulator, written from the units' manuals,
+// is the peer.
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { conferenceMicDriver } from '../drivers/conference-mic/index.js';
 import { ConferenceMicSimulator } from '../drivers/conference-mic/simulator.js';
 import { setSerialBinding } from '../src/transport/index.js';
 import { FakeClock } from '../src/util/clock.js';
-import { GARBAGE } from './support/fault-peer.js';
+import { GARBAGE, ScriptablePeer } from './support/fault-peer.js';
 import { maxConnects } from './support/fault-matrix.js';
 import { DEBOUNCE_S, type Rig, startRig } from './support/fault-rig.js';
 
@@ -33,12 +37,22 @@ function sdc(data: string): string {
 }
 
 let n = 0;
-async function serialRig(extra: Record<string, unknown> = {}): Promise<{ sim: ConferenceMicSimulator; rig: Rig }> {
+async function serialRig(
+  extra: Record<string, unknown> = {},
+  o: { before?: (sim: ConferenceMicSimulator) => void; online?: boolean; syncIntervalMs?: number } = {},
+): Promise<{ sim: ConferenceMicSimulator; rig: Rig }> {
   const path = `/dev/CONFFAULT${process.pid}-${n++}`;
   // One fake clock for the host and the unit (its ~5 s sync runs on it); the driver finds the unit's
   // binding-mock port by its path.
   const clock = new FakeClock();
-  const sim = new ConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', path, clock });
+  const sim = new ConferenceMicSimulator({
+    protocol: 'sdc8000',
+    transport: 'serial',
+    path,
+    clock,
+    syncIntervalMs: o.syncIntervalMs,
+  });
+  o.before?.(sim);
   await sim.start();
   const rig = await startRig(conferenceMicDriver, { protocol: 'sdc8000', transport: 'serial', path, ...extra }, undefined, {
     clock,
@@ -47,8 +61,27 @@ async function serialRig(extra: Record<string, unknown> = {}): Promise<{ sim: Co
     await rig.stop();
     await sim.stop();
   };
-  await rig.pump(() => rig.status === 'online' && sim.serialOpen, 'online', 30_000);
+  if (o.online !== false) await rig.pump(() => rig.status === 'online' && sim.serialOpen, 'online', 30_000);
   return { sim, rig };
+}
+
+const alertRaised = (rig: Rig) => rig.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised');
+/** The driver's default `sync_timeout_ms`: three of the manual's ~5 s syncs missed. */
+const SYNC_TIMEOUT_MS = 15_000;
+
+/** A unit that never sends a valid frame: never online, offline with `why`, attempts held to the backoff, alert raised. */
+async function neverOnline(rig: Rig, attempts: () => number, why: RegExp): Promise<void> {
+  await rig.pump(() => rig.status === 'offline', 'offline', SYNC_TIMEOUT_MS + 5000, 100);
+  expect(rig.message).toMatch(why);
+  expect(rig.message).toMatch(/next attempt in/);
+  const before = attempts();
+  await rig.advance(120_000, 250);
+  expect(rig.statuses).not.toContain('online');
+  expect(rig.statuses[0]).toBe('connecting');
+  // Each attempt waits up to the sync timeout for a frame, then backs off 1 s doubling to 60 s.
+  expect(attempts() - before).toBeGreaterThanOrEqual(2);
+  expect(attempts() - before).toBeLessThanOrEqual(maxConnects(120_000));
+  expect(alertRaised(rig)).toBe(true);
 }
 
 async function udpRig(): Promise<{ sim: ConferenceMicSimulator; rig: Rig; port: number }> {
@@ -117,7 +150,9 @@ describe('fault matrix: conference-mic (serial, SDC 8000)', { timeout: 60_000 },
   });
 
   it('50 pull/return cycles of the adapter leave no timer behind and no port open', async () => {
-    const { sim, rig } = await serialRig({ reconnect_min_ms: 10, reconnect_max_ms: 40 });
+    // A unit that syncs every 200 ms: each return is online at its first frame without 5 s of fake time
+    // stepped through in 10 ms steps.
+    const { sim, rig } = await serialRig({ reconnect_min_ms: 10, reconnect_max_ms: 40 }, { syncIntervalMs: 200 });
     for (let i = 0; i < 50; i++) {
       sim.unplug();
       await rig.pump(() => rig.status !== 'online', `offline (cycle ${i})`, 1000, 10);
@@ -131,8 +166,85 @@ describe('fault matrix: conference-mic (serial, SDC 8000)', { timeout: 60_000 },
     expect(rig.clock.pending()).toBe(0);
   }, 120_000);
 
-  it.skip('silent, rejects the handshake, slow replies, action refused — not applicable: the unit only talks (no request, no probe, no action); a silent unit is indistinguishable from a quiet room (docs/drivers/conference-mic.md)', () =>
+  it('a unit that never sends (switched off, camera output not licensed): never online, offline with the reason, reopens held to the backoff, alert; online once it talks', async () => {
+    const { sim, rig } = await serialRig({}, { before: (s) => s.powerOff(), online: false });
+    await neverOnline(rig, () => sim.serialOpenAttempts, /no SDC 8000 frame within 15000 ms/);
+    sim.powerOn();
+    await rig.pump(() => rig.status === 'online', 'online once the unit syncs', 70_000 + SYNC_TIMEOUT_MS);
+    expect(rig.alerts.at(-1)).toMatchObject({ kind: 'device_offline', state: 'cleared' });
+  });
+
+  it('the port opened at the wrong speed (only garbage arrives): never online; the reason names the speed to check', async () => {
+    const { sim, rig } = await serialRig({ baud_rate: 9600 }, { online: false });
+    await neverOnline(rig, () => sim.serialOpenAttempts, /no SDC 8000 frame within 15000 ms.*19200/);
+    expect(rig.state().bad_frames ?? 0).toBe(0); // garbage without "%" … CR is not even a frame
+  });
+
+  it('goes silent after online (the unit switched off, the adapter stays): offline within sync_timeout_ms + 1 s, back when it talks', async () => {
+    const { sim, rig } = await serialRig();
+    sim.micOn(4);
+    await rig.pump(() => active(rig).join() === '4', 'mic 4 on', 5000, 10);
+    const t0 = rig.clock.now();
+    sim.powerOff();
+    await rig.pump(() => rig.status === 'offline', 'offline', SYNC_TIMEOUT_MS + 2000, 100);
+    expect(rig.clock.now() - t0).toBeLessThanOrEqual(SYNC_TIMEOUT_MS + 1000 + 100);
+    expect(rig.message).toMatch(/no SDC 8000 frame for 15000 ms/);
+    expect(active(rig)).toEqual([]);
+    sim.powerOn();
+    await rig.pump(() => rig.status === 'online', 'online again', 70_000 + SYNC_TIMEOUT_MS);
+  });
+
+  it('sync_timeout_ms = 0 turns the liveness off: a silent unit stays online', async () => {
+    const { sim, rig } = await serialRig({ sync_timeout_ms: 0 }, { before: (s) => s.powerOff(), online: false });
+    await rig.pump(() => rig.status === 'online', 'online on open', 5000, 100);
+    await rig.advance(60_000, 500);
+    expect(rig.statuses).toEqual(['connecting', 'online']);
+    expect(sim.serialOpenAttempts).toBe(1);
+  });
+
+  it.skip('rejects the handshake, slow replies, action refused — not applicable: the unit only talks (no request, no action; SDC 8000 appendix A)', () =>
     undefined);
+});
+
+describe('fault matrix: conference-mic (SDC 8000 behind a TCP gateway)', { timeout: 60_000 }, () => {
+  async function gatewayRig(o: { silentFromBoot?: boolean } = {}) {
+    const clock = new FakeClock();
+    const sim = new ConferenceMicSimulator({ protocol: 'sdc8000', transport: 'tcp', clock });
+    await sim.start();
+    const { host, port } = sim.endpoint as { host: string; port: number };
+    const peer = new ScriptablePeer(() => ({ host, port }));
+    if (o.silentFromBoot) peer.mode = 'silent';
+    await peer.listen();
+    const rig = await startRig(
+      conferenceMicDriver,
+      { protocol: 'sdc8000', transport: 'tcp', host: '127.0.0.1', port: peer.port },
+      (ms) => peer.pace(ms),
+      { clock },
+    );
+    cleanup = async () => {
+      await rig.stop();
+      await peer.stop();
+      await sim.stop();
+    };
+    return { sim, peer, rig };
+  }
+
+  it('the gateway accepts but nothing comes through: never online, offline with the reason, connects held to the backoff, alert', async () => {
+    const { peer, rig } = await gatewayRig({ silentFromBoot: true });
+    await neverOnline(rig, () => peer.connects, /no SDC 8000 frame within 15000 ms/);
+  });
+
+  it('goes silent after online (the gateway stays up): offline within sync_timeout_ms + 1 s; back when frames flow again', async () => {
+    const { peer, rig } = await gatewayRig();
+    await rig.pump(() => rig.status === 'online', 'online', 30_000);
+    const t0 = rig.clock.now();
+    peer.mode = 'silent';
+    await rig.pump(() => rig.status === 'offline', 'offline', SYNC_TIMEOUT_MS + 2000, 100);
+    expect(rig.clock.now() - t0).toBeLessThanOrEqual(SYNC_TIMEOUT_MS + 1000 + 100);
+    expect(rig.message).toMatch(/no SDC 8000 frame for 15000 ms/);
+    peer.mode = 'device';
+    await rig.pump(() => rig.status === 'online', 'online again', 70_000 + SYNC_TIMEOUT_MS);
+  });
 });
 
 describe('fault matrix: conference-mic (udp, Confidea)', { timeout: 60_000 }, () => {

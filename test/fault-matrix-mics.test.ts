@@ -46,7 +46,10 @@ describeFaultMatrix('conference-mic (tcp gateway)', {
     const { host, port } = sim.endpoint as { host: string; port: number };
     return Object.assign(sim, { host, port });
   },
-  config: (port) => ({ protocol: 'sdc8000', transport: 'tcp', host: '127.0.0.1', port }),
+  // The shared matrix runs the gateway as a passive device (sync_timeout_ms = 0): its simulator syncs on the
+  // real clock while this rig's clock is fake. The SDC 8000 sync liveness (silent from connect, silent
+  // after online) has its cases, on one clock, in test/fault-matrix-conference-mic.test.ts.
+  config: (port) => ({ protocol: 'sdc8000', transport: 'tcp', host: '127.0.0.1', port, sync_timeout_ms: 0 }),
   probeIntervalMs: 0,
   requestTimeoutMs: 0,
   reject: {},

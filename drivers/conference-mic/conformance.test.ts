@@ -146,6 +146,8 @@ const gateway: PeerScript = {
   encoding: 'latin1',
   rules: [],
 };
+// An SDC 8000 behind the gateway: its periodic %S sync (every ~5 s, appendix A) comes through at once.
+const sdcGateway: PeerScript = { ...gateway, greet: [T['sdc-sync-none'].reply] };
 
 /** A Confidea unit: sends datagrams to the driver's listen port (read from the device state). */
 class ConfideaUnit implements ConformancePeer {
@@ -172,7 +174,7 @@ const pushed = (
 ): DriverCase => ({
   id,
   rows,
-  peer: gateway,
+  peer: protocol === 'sdc8000' ? sdcGateway : gateway,
   config: { protocol, transport: 'tcp' },
   run: async (dev) => {
     await online(dev);
@@ -228,9 +230,22 @@ const cases: DriverCase[] = [
     ['sdc-sync-none', '[]'],
   ]),
   {
+    id: 'sdc-online-once-heard',
+    rows: ['sdc-sync-none'],
+    peer: gateway,
+    config: { protocol: 'sdc8000', transport: 'tcp' },
+    run: async (dev) => {
+      await dev.until(() => dev.peer.clientCount > 0, 'the gateway connection');
+      // Connected, nothing heard yet: still connecting (a gateway that accepts says nothing of the unit).
+      expect((await dev.device()).status.status).toBe('connecting');
+      dev.peer.push(T['sdc-sync-none'].reply);
+      await online(dev);
+    },
+  },
+  {
     id: 'sdc-printed-examples-taken',
     rows: ['sdc-first-on-printed', 'sdc-reset-printed'],
-    peer: gateway,
+    peer: sdcGateway,
     config: { protocol: 'sdc8000', transport: 'tcp' },
     run: async (dev) => {
       await online(dev);
@@ -245,7 +260,7 @@ const cases: DriverCase[] = [
   {
     id: 'sdc-bad-checksum-dropped',
     rows: ['sdc-bad-checksum'],
-    peer: gateway,
+    peer: sdcGateway,
     config: { protocol: 'sdc8000', transport: 'tcp' },
     run: async (dev) => {
       await online(dev);

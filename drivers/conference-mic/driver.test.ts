@@ -16,14 +16,19 @@ afterEach(async () => {
   setSerialBinding(null);
 });
 
-async function startAgent(device: string) {
+async function startAgent(device: string, hello?: () => void) {
   agent = await startTestAgent(`[devices.conf]\ndriver = "conference-mic"\n${device}`, { features: [] });
   const mics: RoomEvent[] = [];
   agent.agent.events.on((e) => {
     if (e.type === 'mic') mics.push(e);
   });
   const a = agent;
-  await until(() => a.agent.devices.get('conf')?.status.status === 'online', 'online');
+  // An SDC 8000 is online once it is heard: `hello` makes the unit send its first frame.
+  await until(() => {
+    if (a.agent.devices.get('conf')?.status.status === 'online') return true;
+    hello?.();
+    return false;
+  }, 'online');
   const on = () => (a.agent.devices.values('conf').active as number[] | undefined) ?? [];
   return { mics, on, state: () => a.agent.devices.values('conf') };
 }
@@ -50,11 +55,13 @@ describe('conference-mic driver', () => {
   });
 
   it('SDC 8000 over TCP: a frame with a bad checksum is logged and dropped', async () => {
-    sim = await startConferenceMicSimulator({ protocol: 'sdc8000', transport: 'tcp', chairman: [1] });
+    // No periodic sync: the test sends its own %S frames below.
+    sim = await startConferenceMicSimulator({ protocol: 'sdc8000', transport: 'tcp', chairman: [1], syncIntervalMs: 0 });
+    const s = sim;
     const { mics, on, state } = await startAgent(
       `protocol = "sdc8000"\ntransport = "tcp"\nhost = "127.0.0.1"\nport = ${sim.endpoint.port}\n`,
+      () => s.sync(),
     );
-    const s = sim;
     await until(() => s.clients === 1, 'client');
     s.send('%M00030111\r'); // checksum off by one
     s.micOn(4);
@@ -98,7 +105,7 @@ describe('conference-mic driver', () => {
   it('serial port missing from boot: offline (not connecting), retried; online once the adapter appears', async () => {
     const path = `/dev/ROBOT-late-${process.pid}`;
     // The adapter is not there at boot: the unit's port exists but opening it fails.
-    sim = await startConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', path });
+    sim = await startConferenceMicSimulator({ protocol: 'sdc8000', transport: 'serial', path, syncIntervalMs: 200 });
     sim.unplug();
     agent = await startTestAgent(
       `[devices.conf]\ndriver = "conference-mic"\nprotocol = "sdc8000"\ntransport = "serial"\npath = "${path}"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`,

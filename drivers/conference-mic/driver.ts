@@ -31,6 +31,14 @@ export const ConferenceMicConfig = Type.Object(
     listen_port: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 65535, description: 'udp: local port the unit sends to (Confidea default 8000).' }),
     ),
+    sync_timeout_ms: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 600_000,
+        description:
+          'sdc8000: offline when no valid frame arrived for this long (the unit sends a %S sync every ~5 s); the first frame also marks the unit online. Default 15000; 0 = no liveness.',
+      }),
+    ),
     chairman: Type.Array(Type.Integer({ minimum: 1 }), {
       default: [],
       description: 'Microphone numbers of chairman seats (Taiden and Confidea ON do not flag the chairman).',
@@ -40,6 +48,11 @@ export const ConferenceMicConfig = Type.Object(
 );
 
 type Config = typeof ConferenceMicConfig.static;
+
+/** SDC 8000 appendix A: a %S sync "at a time interval of approx. 5 seconds"; three missed ones → offline. */
+export const SDC_SYNC_TIMEOUT_MS = 15_000;
+/** How often the SDC 8000 liveness is checked (no I/O: a look at when the last valid frame came). */
+const SDC_LIVENESS_CHECK_MS = 1000;
 
 function parserFor(p: ConferenceProtocol): MicParser {
   if (p === 'taiden') return new TaidenParser();
@@ -80,8 +93,19 @@ export const conferenceMicDriver = defineDriver({
     const parser = parserFor(config.protocol);
     const channels = new MicChannels(ctx, config.chairman ?? []);
     let badFrames = 0;
+    // SDC 8000 liveness: the unit's own sync every ~5 s is its keep-alive (a valid frame of any kind counts).
+    const syncTimeoutMs = config.protocol === 'sdc8000' ? (config.sync_timeout_ms ?? SDC_SYNC_TIMEOUT_MS) : 0;
+    let lastFrameAt = 0;
+    let firstFrame: (() => void) | null = null;
+    const baud = config.baud_rate ?? 19200;
+    const silentWhy = (ms: number) =>
+      `${ms} ms (the unit sends a %S sync every ~5 s): check the cable or gateway, the line speed (${baud} here, the unit's is 19200 8N1) and that its camera-control output is enabled`;
 
     const apply = (u: MicUpdate) => {
+      if (u.kind !== 'bad_frame') {
+        lastFrameAt = ctx.clock.now();
+        firstFrame?.();
+      }
       switch (u.kind) {
         case 'mic':
           channels.set(u.channel, u.on, u.chairman ?? false);
@@ -114,19 +138,51 @@ export const conferenceMicDriver = defineDriver({
     // handshake is the link itself and there is no probe. Offline is seen when the TCP gateway
     // closes or the serial adapter goes away; UDP cannot tell (documented in docs/drivers).
     const conn = ctx.connect(link, {
-      handshake: async ({ info }) => {
+      handshake: async ({ info, signal }) => {
         parser.reset();
         // Taiden: ask for the tracking output (it is not answered; see TAIDEN_START_TRACKING).
         if (config.protocol === 'taiden') link.write(TAIDEN_START_TRACKING);
         // With listen_port = 0 the OS picks the port; show it so the unit can be pointed at it.
         ctx.setState(link instanceof UdpLink ? { link: info, listen_port: link.localPort } : { link: info });
+        // SDC 8000: online once the unit is heard (its next sync at the latest), not when a gateway accepts.
+        if (syncTimeoutMs > 0) await firstValidFrame(signal);
         return `${config.protocol} on ${info}`;
       },
+      ...(syncTimeoutMs > 0
+        ? {
+            handshakeTimeoutMs: syncTimeoutMs + SDC_LIVENESS_CHECK_MS,
+            probeIntervalMs: SDC_LIVENESS_CHECK_MS,
+            probeTimeoutMs: syncTimeoutMs,
+            probe: async () => {
+              const quiet = ctx.clock.now() - lastFrameAt;
+              if (quiet >= syncTimeoutMs) throw new Error(`no SDC 8000 frame for ${silentWhy(syncTimeoutMs)}`);
+            },
+          }
+        : {}),
       onDown: () => {
         parser.reset();
         channels.allOff('link_lost');
       },
     });
+
+    function firstValidFrame(signal: AbortSignal): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        const done = (err?: Error) => {
+          ctx.clock.clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          firstFrame = null;
+          if (err) reject(err);
+          else resolve();
+        };
+        const onAbort = () => done(new Error('connection ended'));
+        const timer = ctx.clock.setTimeout(
+          () => done(new Error(`no SDC 8000 frame within ${silentWhy(syncTimeoutMs)}`)),
+          syncTimeoutMs,
+        );
+        signal.addEventListener('abort', onAbort, { once: true });
+        firstFrame = () => done();
+      });
+    }
 
     return {
       async start() {

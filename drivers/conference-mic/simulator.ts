@@ -42,6 +42,8 @@ function sdcFrame(data: string): string {
 }
 /** Mic.-No.(4): four decimal digits. */
 const micNo = (id: number) => String(id).padStart(4, '0');
+/** Line speeds: Taiden ch. 8.1 "Baud Rate is 9600 bps"; SDC 8000 appendix A "Bits per second: 19,200" (both 8N1). */
+const BAUD: Partial<Record<ConferenceUnit, number>> = { taiden: 9600, sdc8000: 19200 };
 /** The manual's sync interval: "at a time interval of approx. 5 seconds". */
 export const SDC_SYNC_INTERVAL_MS = 5000;
 
@@ -100,6 +102,11 @@ export class ConferenceMicSimulator {
   private input: Buffer = Buffer.alloc(0);
   /** Times the serial port was opened (the driver's reopen attempts). */
   serialOpens = 0;
+  /** serial: the port was opened at another speed than the unit's: what it sends arrives as garbage. */
+  private wrongBaud = false;
+  /** The unit is switched on (it sends nothing while off; see `powerOff`). */
+  private powered = true;
+  private started = false;
   /** Every frame/datagram sent, in order (latin1 text), for tests that read the unit's side. */
   readonly sent: string[] = [];
   endpoint: Record<string, unknown> = {};
@@ -137,9 +144,11 @@ export class ConferenceMicSimulator {
       const path = this.o.path;
       if (!path) throw new Error('a serial conference-mic simulator needs "path"');
       this.serialDev = serialDevice(path, {
-        onOpen: (peer) => {
+        onOpen: (peer, opened) => {
           this.serialOpens++;
           this.serialPeer = peer;
+          const unit = BAUD[this.o.protocol];
+          this.wrongBaud = unit !== undefined && opened.baudRate !== unit;
         },
         onData: (d) => this.fromController(d),
         onClose: () => {
@@ -149,7 +158,26 @@ export class ConferenceMicSimulator {
       simulatedSerialPorts.set(path, this.serialDev.binding);
       this.endpoint = { transport: 'serial', path };
     }
-    if (this.o.protocol === 'sdc8000') this.scheduleSync();
+    this.started = true;
+    if (this.o.protocol === 'sdc8000' && this.powered) this.scheduleSync();
+  }
+
+  /**
+   * The unit is switched off (or hangs) while its cable, gateway or adapter stays: it sends nothing,
+   * not even the SDC 8000 sync, and forgets which microphones were on.
+   */
+  powerOff(): void {
+    this.powered = false;
+    this.on.clear();
+    this.clock.clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+  }
+
+  /** The unit is switched on again: every microphone off, the SDC 8000 sync resumes. */
+  powerOn(): void {
+    if (this.powered) return;
+    this.powered = true;
+    if (this.o.protocol === 'sdc8000' && this.started) this.scheduleSync();
   }
 
   /** serial: the binding-mock binding of the unit's port (for `setSerialBinding` or a SerialLink's `binding`). */
@@ -267,7 +295,11 @@ export class ConferenceMicSimulator {
 
   /** Raw bytes as the unit would send them (e.g. a frame with a bad checksum). */
   send(data: Buffer | string): void {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    if (!this.powered) return;
+    let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    // A UART sampling at another speed reads framing errors and wrong bytes, never the unit's frames
+    // [inferred]; modelled as 0xFF for every byte (so no "%", CR or E5 gets through).
+    if (this.o.transport === 'serial' && this.wrongBaud) buf = Buffer.alloc(buf.length, 0xff);
     this.sent.push(buf.toString('latin1'));
     if (this.o.transport === 'tcp') for (const s of this.sockets) s.write(buf);
     else if (this.o.transport === 'udp') this.udp?.send(buf, this.target, this.o.host ?? '127.0.0.1');

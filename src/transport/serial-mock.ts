@@ -18,7 +18,8 @@ export interface SerialPeer {
 }
 
 export interface SerialDeviceHandlers {
-  onOpen(peer: SerialPeer): void;
+  /** `opened`: the line settings the driver opened the port with (a unit at another speed reads garbage). */
+  onOpen(peer: SerialPeer, opened: { baudRate: number }): void;
   onData(data: Buffer): void;
   onClose(): void;
 }
@@ -70,7 +71,7 @@ export function serialDevice(path: string, handlers: SerialDeviceHandlers): Seri
         await close();
         handlers.onClose();
       };
-      handlers.onOpen(peer);
+      handlers.onOpen(peer, { baudRate: options.baudRate });
       return port;
     },
   };
