@@ -100,6 +100,21 @@ describe('Outlook-style calendar', () => {
     expect(() => parse('hello', 0, 1)).toThrow(/not a valid iCalendar file/);
     expect(() => parse('BEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\n', 0, 1)).toThrow(/not a valid iCalendar file/);
   });
+
+  it('says why a text is not iCalendar without quoting it (a login page or junk from the server never reaches a status)', () => {
+    const page =
+      'BEGIN:VCALENDAR\r\nVERSION:2.0\r\n<html><a href="/owa/calendar/s3cr3t-feed/calendar.ics">Sign in</a>\u0000\u00ff</html>\r\n';
+    let message = '';
+    try {
+      parse(page, 0, 1);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe('not a valid iCalendar file: invalid line (no token ";" or ":") at line 3');
+    expect(() => parse('BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMM', 0, 1)).toThrow(
+      /^not a valid iCalendar file: [ -~]+$/,
+    );
+  });
 });
 
 describe('Windows zone names', () => {

@@ -26,20 +26,45 @@ export interface ParsedCalendar {
   events: CalendarEvent[];
 }
 
+/** ical.js's messages that quote the line they could not read: the reason, then the line. */
+const QUOTING_LINE = [
+  /^(invalid line \((?:no token ";" or ":"|no matching double quote)\)) "([\s\S]*)"$/,
+  /^(Invalid parameters|Missing parameter value|Empty parameter name) in '([\s\S]*)'$/,
+];
+
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+
+/**
+ * Why ical.js could not read a text, without the text: ical.js quotes the line it failed on, and
+ * that line is whatever the server sent (a login page, binary junk, a token in a link), which must
+ * not reach a status, a log or an alert. The line is named by its number instead.
+ */
+export function parseFailureReason(message: string, text: string): string {
+  for (const re of QUOTING_LINE) {
+    const m = re.exec(message);
+    if (!m) continue;
+    const head = (m[2] ?? '').slice(0, 40);
+    const n = head ? text.split(/\r\n|\n|\r/).findIndex((l) => l.startsWith(head)) : -1;
+    return n >= 0 ? `${m[1]} at line ${n + 1}` : (m[1] ?? message);
+  }
+  return printable(message).slice(0, 200);
+}
+
 /** Parses iCalendar text and returns the occurrences overlapping [fromMs, toMs), cancelled ones removed. */
 export function parseIcs(text: string, fromMs: number, toMs: number, opts: ParseOptions): ParsedCalendar {
   let jcal: unknown;
   try {
     jcal = ICAL.parse(text);
   } catch (e) {
-    throw new Error(`not a valid iCalendar file: ${(e as Error).message}`);
+    throw new Error(`not a valid iCalendar file: ${parseFailureReason((e as Error).message, text)}`);
   }
   const roots = (Array.isArray(jcal) && Array.isArray(jcal[0]) ? jcal : [jcal]) as unknown[];
   const events: CalendarEvent[] = [];
   let name: string | null = null;
   for (const root of roots) {
     const cal = new ICAL.Component(root as never);
-    if (cal.name !== 'vcalendar') throw new Error(`not a valid iCalendar file: top component is ${cal.name}`);
+    if (cal.name !== 'vcalendar')
+      throw new Error(`not a valid iCalendar file: top component is ${printable(String(cal.name)).slice(0, 40)}`);
     name ??= str(cal.getFirstPropertyValue('x-wr-calname'));
     const calZone = resolveZone(str(cal.getFirstPropertyValue('x-wr-timezone'))) ?? opts.zone;
     const ctx: ZoneContext = { calZone, vtimezones: new Map() };
