@@ -246,6 +246,10 @@ const cases: DriverCase[] = [
         () => dev.peer.received.filter((f) => f.startsWith('\xff')).join('') === refusals,
         'every request refused once, DO 0x0A too',
       );
+      // Biamp Cornerstone: "wait for the Welcome … message before sending any commands".
+      const received = dev.peer.received;
+      const lastRefusal = received.indexOf(refusalsOf(T['refusal-round-2'].reply).slice(-3));
+      expect(received.findIndex((f) => !f.startsWith('\xff'))).toBeGreaterThan(lastRefusal);
     },
   },
   {
@@ -375,6 +379,18 @@ const cases: DriverCase[] = [
       expect(await dev.action('level', { control: 'main', db: -10 })).toMatchObject({ ok: true });
       expect(dev.peer.received).toContain(T['quoted-tag'].send.trim());
       expect(dev.peer.received.some((f) => f.startsWith('Room Level'))).toBe(false);
+    },
+  },
+  {
+    id: 'keepalive-probe',
+    rows: ['session-verbose'],
+    peer: peer(),
+    config: { ...config, keepalive_ms: 1000 },
+    run: async (dev) => {
+      await online(dev);
+      const probes = () => dev.peer.received.filter((f) => f === T['session-verbose'].send.trim()).length;
+      await dev.until(() => probes() >= 3, 'two probes after the one of the handshake', 5000);
+      expect((await dev.device()).status.status).toBe('online');
     },
   },
   {
