@@ -28,11 +28,20 @@ export interface IpFrame {
 }
 
 export function encodeFrame(payloadType: number, sequence: number, payload: Uint8Array): Buffer {
-  const out = Buffer.alloc(HEADER_LENGTH + payload.length);
-  out.writeUInt16BE(payloadType, 0);
-  out.writeUInt16BE(payload.length, 2);
-  out.writeUInt32BE(sequence >>> 0, 4);
-  out.set(payload, HEADER_LENGTH);
+  // Every byte is written below: a pooled buffer (no zero-fill, no ArrayBuffer of its own) is safe.
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
+  // Byte by byte (big-endian): Buffer's write methods validate through helpers that allocate
+  // until V8 has optimized them, and this runs for every message sent.
+  const seq = sequence >>> 0;
+  out[0] = (payloadType >>> 8) & 0xff;
+  out[1] = payloadType & 0xff;
+  out[2] = (payload.length >>> 8) & 0xff;
+  out[3] = payload.length & 0xff;
+  out[4] = seq >>> 24;
+  out[5] = (seq >>> 16) & 0xff;
+  out[6] = (seq >>> 8) & 0xff;
+  out[7] = seq & 0xff;
+  for (let i = 0; i < payload.length; i++) out[HEADER_LENGTH + i] = payload[i];
   return out;
 }
 
@@ -49,16 +58,18 @@ const KNOWN_TYPES = new Set<number>(Object.values(PAYLOAD));
 export function decodeFrame(d: Uint8Array): FrameResult {
   if (d.length < HEADER_LENGTH + 1)
     return { ok: false, reason: `datagram of ${d.length} bytes is shorter than header + payload` };
-  const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-  const payloadType = b.readUInt16BE(0);
-  const length = b.readUInt16BE(2);
+  // A datagram from dgram is a Buffer already: read it in place, no second view.
+  const b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  const payloadType = (b[0] << 8) | b[1];
+  const length = (b[2] << 8) | b[3];
   if (!KNOWN_TYPES.has(payloadType))
     return { ok: false, reason: `unknown payload type 0x${payloadType.toString(16).padStart(4, '0')}` };
   if (length < 1 || length > 16) return { ok: false, reason: `payload length ${length} outside 1–16` };
   if (b.length !== HEADER_LENGTH + length) {
     return { ok: false, reason: `payload length field ${length} but ${b.length - HEADER_LENGTH} bytes follow` };
   }
-  return { ok: true, frame: { payloadType, sequence: b.readUInt32BE(4), payload: Buffer.from(b.subarray(HEADER_LENGTH)) } };
+  const sequence = b[4] * 0x1000000 + ((b[5] << 16) | (b[6] << 8) | b[7]);
+  return { ok: true, frame: { payloadType, sequence, payload: b.subarray(HEADER_LENGTH) } };
 }
 
 /** The sequence number after `s` (wraps to 0 at the limit). */

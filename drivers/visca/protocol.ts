@@ -26,7 +26,14 @@ export type PresetOp = 'reset' | 'set' | 'recall';
 const PRESET_OP: Record<PresetOp, number> = { reset: 0, set: 1, recall: 2 };
 
 const head = (address: number) => 0x80 | (address & 0x0f);
-const pkt = (address: number, ...body: number[]) => Buffer.from([head(address), ...body, TERMINATOR]);
+const pkt = (address: number, ...body: number[]) => {
+  // Written in place: no intermediate array of the whole packet.
+  const out = Buffer.allocUnsafe(body.length + 2);
+  out[0] = head(address);
+  for (let i = 0; i < body.length; i++) out[i + 1] = body[i] & 0xff;
+  out[body.length + 1] = TERMINATOR;
+  return out;
+};
 
 /** 16-bit value as four low nibbles (0p 0p 0p 0p); negatives as two's complement. */
 export function toNibbles(value: number): number[] {
@@ -183,21 +190,23 @@ export type CameraMessage =
   | { type: 'if-clear-broadcast' }
   | { type: 'unknown'; bytes: Buffer };
 
+/** Built only when needed (a copy of the bytes): every ACK and Completion passes through decodeMessage. */
+const unknownMessage = (p: Buffer): CameraMessage => ({ type: 'unknown', bytes: Buffer.from(p) });
+
 /** Decodes one camera → controller packet (with its FF). Never throws. */
 export function decodeMessage(p: Buffer): CameraMessage {
   const n = p.length;
-  const unknown: CameraMessage = { type: 'unknown', bytes: Buffer.from(p) };
-  if (n < 3 || n > MAX_PACKET || p[n - 1] !== TERMINATOR) return unknown;
+  if (n < 3 || n > MAX_PACKET || p[n - 1] !== TERMINATOR) return unknownMessage(p);
   const h = p[0];
   if (h === BROADCAST) {
     if (n === 4 && p[1] === 0x30) return { type: 'address-set', next: p[2] };
     if (n === 5 && p[1] === 0x01 && p[2] === 0x00 && p[3] === 0x01) return { type: 'if-clear-broadcast' };
-    return unknown;
+    return unknownMessage(p);
   }
-  if ((h & 0x80) === 0 || (h & 0x0f) !== 0) return unknown;
+  if ((h & 0x80) === 0 || (h & 0x0f) !== 0) return unknownMessage(p);
   // Network change is sent with several headers in the field (80/90/A0 38 FF).
   if (n === 3 && p[1] === 0x38) return { type: 'network-change', from: (h >> 4) & 0x7 || 0 };
-  if (h < 0x90) return unknown;
+  if (h < 0x90) return unknownMessage(p);
   const from = (h >> 4) - 8;
   const kind = p[1] & 0xf0;
   const socket = p[1] & 0x0f;
@@ -208,7 +217,7 @@ export function decodeMessage(p: Buffer): CameraMessage {
     const code = p[2];
     return { type: 'error', from, socket, code, reason: ERROR_REASONS[code] ?? `error 0x${code.toString(16).padStart(2, '0')}` };
   }
-  return unknown;
+  return unknownMessage(p);
 }
 
 export const reply = {

@@ -371,15 +371,18 @@ export class ViscaSession {
       if (opts.priority) this.queue.unshift(ex);
       else this.queue.push(ex);
       this.pump();
-      // After pump(): the message is on the wire before the listener is set up (nothing runs in between).
-      opts.signal?.addEventListener(
-        'abort',
-        () => {
-          // Only a message not yet sent can be withdrawn; one on the wire runs to its reply.
-          if (this.remove(this.queue, ex)) reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
-        },
-        { once: true },
-      );
+      // Only a message not yet sent can be withdrawn; one on the wire runs to its reply. So the
+      // listener is needed only when pump() left it queued (nothing runs in between): an idle
+      // camera's message goes out at once, without a listener (and its allocations) per command.
+      if (opts.signal && this.queue.includes(ex)) {
+        opts.signal.addEventListener(
+          'abort',
+          () => {
+            if (this.remove(this.queue, ex)) reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
+          },
+          { once: true },
+        );
+      }
     });
   }
 

@@ -25,6 +25,7 @@ export interface WsStats {
 }
 
 interface Connection {
+  socket: WebSocket;
   client: RpcClient;
   /** Requests (batch items included) whose handler has not finished. */
   inFlight: number;
@@ -50,8 +51,10 @@ export function registerWs(
     if (clients.size === 0) return;
     // Serialised and UTF-8 encoded once for every subscriber (ws sends the same buffer to each).
     let frame: Buffer | null = null;
-    for (const [ws, conn] of clients) {
+    // Every device state change passes here (two per camera action): no entry array per client.
+    for (const conn of clients.values()) {
       if (!conn.client.topics.has(topic)) continue;
+      const ws = conn.socket;
       if (frame === null) {
         try {
           frame = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { topic, data } }));
@@ -70,7 +73,11 @@ export function registerWs(
       socket.close(WS_CLOSE.UNAUTHORIZED, 'unauthorized: send a valid token as Authorization: Bearer or ?token=');
       return;
     }
-    const conn: Connection = { client: { principal, remote: req.ip, topics: new Set(), transport: 'ws' }, inFlight: 0 };
+    const conn: Connection = {
+      socket,
+      client: { principal, remote: req.ip, topics: new Set(), transport: 'ws' },
+      inFlight: 0,
+    };
     clients.set(socket, conn);
     socket.on('close', () => clients.delete(socket));
     socket.on('error', () => clients.delete(socket));
@@ -80,11 +87,14 @@ export function registerWs(
         return;
       }
       // Everything below answers or logs; nothing a client sends may reject unhandled.
-      handleText(String(raw), socket, conn).catch((e) => {
-        noisy.error('handler', { err: errorMessage(e) }, 'ws request failed outside any handler');
-      });
+      handleText(String(raw), socket, conn).catch(failedOutsideHandler);
     });
   });
+
+  /** One function for every message's promise, not a closure per message. */
+  function failedOutsideHandler(e: unknown): void {
+    noisy.error('handler', { err: errorMessage(e) }, 'ws request failed outside any handler');
+  }
 
   async function handleText(text: string, socket: WebSocket, conn: Connection): Promise<void> {
     const depth = jsonDepth(text, limits.max_json_depth);

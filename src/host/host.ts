@@ -185,8 +185,25 @@ export class DeviceHost {
     return m.instance?.actions ?? {};
   }
 
-  /** Runs a device action: validate, check online, time out, audit. */
-  async invoke(id: string, action: string, params: unknown, cause: Cause, signal?: AbortSignal): Promise<unknown> {
+  /** Runs a device action: validate, check online, time out, audit. Never throws: rejects. */
+  invoke(id: string, action: string, params: unknown, cause: Cause, signal?: AbortSignal): Promise<unknown> {
+    // The checks run synchronously and the waiting in a smaller async function: every action
+    // allocates the suspended frame of the async one, which is as big as its registers.
+    let checked: { m: Managed; def: ActionDefinition; p: unknown; timeoutMs: number };
+    try {
+      checked = this.checkAction(id, action, params);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.runAction(checked.m, id, action, checked.def, checked.p, checked.timeoutMs, cause, signal);
+  }
+
+  /** Validates an action call: the device and action exist, the params fit, the device is online. */
+  private checkAction(
+    id: string,
+    action: string,
+    params: unknown,
+  ): { m: Managed; def: ActionDefinition; p: unknown; timeoutMs: number } {
     const m = this.require(id);
     const actions = m.instance?.actions;
     // The action name comes from clients: only the driver's own names count, never Object.prototype's.
@@ -205,49 +222,66 @@ export class DeviceHost {
       );
     }
     const timeoutMs = def.timeoutMs ?? m.config.action_timeout_ms ?? this.o.actionTimeoutMs ?? 10_000;
+    return { m, def, p, timeoutMs };
+  }
+
+  private async runAction(
+    m: Managed,
+    id: string,
+    action: string,
+    def: ActionDefinition,
+    p: unknown,
+    timeoutMs: number,
+    cause: Cause,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     const ac = new AbortController();
-    const onOuterAbort = () => ac.abort(signal?.reason);
-    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const onOuterAbort = signal ? () => ac.abort(signal.reason) : null;
+    if (onOuterAbort) signal?.addEventListener('abort', onOuterAbort, { once: true });
     const started = performance.now();
     const at = iso(this.clock.now());
-    m.activeCause = { cause, until: Number.POSITIVE_INFINITY };
+    const active = { cause, until: Number.POSITIVE_INFINITY };
+    m.activeCause = active;
     let timer: NodeJS.Timeout | undefined;
-    let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
+    let ok = true;
+    let result: unknown;
+    let error: unknown;
     try {
-      const result = await Promise.race([
-        def.run(p, { cause, signal: ac.signal }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const err = new DeviceError(`device ${id}: action "${action}" timed out after ${timeoutMs} ms`, 'DEVICE_TIMEOUT');
-            ac.abort(err);
-            reject(err);
-          }, timeoutMs);
-        }),
-      ]);
-      outcome = { ok: true, result };
+      // The action's answer or its timeout, whichever comes first (one promise, not a race of two).
+      result = await new Promise<unknown>((resolve, reject) => {
+        timer = setTimeout(() => {
+          const err = new DeviceError(`device ${id}: action "${action}" timed out after ${timeoutMs} ms`, 'DEVICE_TIMEOUT');
+          ac.abort(err);
+          reject(err);
+        }, timeoutMs);
+        // Promise.resolve: the same promise for a native one; a driver returning a plain value still works.
+        Promise.resolve(def.run(p, { cause, signal: ac.signal })).then(resolve, reject);
+      });
     } catch (e) {
-      outcome = { ok: false, error: e };
+      ok = false;
+      error = e;
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onOuterAbort);
-      if (m.activeCause?.cause === cause) m.activeCause = { cause, until: this.clock.now() + CAUSE_WINDOW_MS };
+      if (onOuterAbort) signal?.removeEventListener('abort', onOuterAbort);
+      // The same record, its window now ending: no second object per action.
+      if (m.activeCause === active) active.until = this.clock.now() + CAUSE_WINDOW_MS;
     }
-    const timedOut = !outcome.ok && outcome.error instanceof AgentError && outcome.error.code === 'DEVICE_TIMEOUT';
+    const timedOut = !ok && error instanceof AgentError && error.code === 'DEVICE_TIMEOUT';
     for (const c of m.connections) {
       if (timedOut) c.noteActionTimeout();
       else c.noteActionAnswered();
     }
-    if (outcome.ok) {
-      await this.finishAction(m, action, p, cause, at, started, true, outcome.result, null);
-      return outcome.result;
+    if (ok) {
+      await this.finishAction(m, action, p, cause, at, started, true, result, null);
+      return result;
     }
-    const e = outcome.error;
-    await this.finishAction(m, action, p, cause, at, started, false, undefined, errorMessage(e));
-    if (e instanceof AgentError) throw e;
-    throw new DeviceError(`device ${id}: ${action} failed: ${errorMessage(e)}`);
+    await this.finishAction(m, action, p, cause, at, started, false, undefined, errorMessage(error));
+    if (error instanceof AgentError) throw error;
+    throw new DeviceError(`device ${id}: ${action} failed: ${errorMessage(error)}`);
   }
 
-  private async finishAction(
+  /** Metrics, then the audit row (and its room event); resolves once that committed. */
+  private finishAction(
     m: Managed,
     action: string,
     params: unknown,
@@ -263,7 +297,7 @@ export class DeviceHost {
     // The caller hears back only after the audit row (and the room event's
     // outbox row, same transaction) committed: an acknowledged action is
     // always in the log (see the SIGKILL test).
-    await this.o.audit.append({ at, cause, device: m.id, action, params, ok, result, error, duration_ms }, () =>
+    return this.o.audit.append({ at, cause, device: m.id, action, params, ok, result, error, duration_ms }, () =>
       this.o.events.emit({
         type: 'device.action',
         at,

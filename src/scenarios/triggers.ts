@@ -101,12 +101,20 @@ export class Triggers {
 
   /** A state trigger fires when its condition goes from false to true. */
   private checkStates(): void {
-    for (const [key, t, scenario] of this.stateTriggers()) {
-      const now = this.d.holds(t.when);
-      const before = this.stateTruth.get(key) ?? false;
-      this.stateTruth.set(key, now);
-      if (now && !before && this.d.enabled()) {
-        this.d.fire(scenario, { kind: 'state', detail: `${t.when.device}.${t.when.key} became true` });
+    // Runs on every device state change (each camera ACK and Completion): plain loops, no
+    // generator or entry arrays, and a key string only for the state triggers there are.
+    for (const sc of this.d.scenarios().values()) {
+      const triggers = sc.triggers;
+      for (let i = 0; i < triggers.length; i++) {
+        const t = triggers[i];
+        if (t.type !== 'state') continue;
+        const key = `${sc.name}#${i}`;
+        const now = this.d.holds(t.when);
+        const before = this.stateTruth.get(key) ?? false;
+        this.stateTruth.set(key, now);
+        if (now && !before && this.d.enabled()) {
+          this.d.fire(sc.name, { kind: 'state', detail: `${t.when.device}.${t.when.key} became true` });
+        }
       }
     }
   }

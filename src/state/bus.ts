@@ -1,5 +1,3 @@
-import { EventEmitter } from 'node:events';
-
 /** A live notification on a topic (WS `event` notifications, MQTT fan-out). */
 export interface TopicMessage {
   topic: string;
@@ -11,16 +9,24 @@ export interface TopicMessage {
  * link subscribe. Listeners run synchronously; they must not throw or block.
  */
 export class Bus {
-  private readonly ee = new EventEmitter();
-  constructor() {
-    this.ee.setMaxListeners(0);
-  }
+  /**
+   * Replaced, never changed, on (un)subscribe: publish walks the array it found, as an
+   * EventEmitter walks a copy, without copying the listeners on every message (every
+   * device state change publishes: two per camera action).
+   */
+  private listeners: readonly ((m: TopicMessage) => void)[] = [];
   publish(topic: string, data: unknown): void {
-    this.ee.emit('message', { topic, data } satisfies TopicMessage);
+    const listeners = this.listeners;
+    if (listeners.length === 0) return;
+    const m: TopicMessage = { topic, data };
+    for (let i = 0; i < listeners.length; i++) listeners[i](m);
   }
   subscribe(fn: (m: TopicMessage) => void): () => void {
-    this.ee.on('message', fn);
-    return () => this.ee.off('message', fn);
+    this.listeners = [...this.listeners, fn];
+    return () => {
+      const i = this.listeners.lastIndexOf(fn);
+      if (i >= 0) this.listeners = [...this.listeners.slice(0, i), ...this.listeners.slice(i + 1)];
+    };
   }
 }
 
@@ -39,10 +45,16 @@ export interface RoomEvent {
 export class RoomEvents {
   private readonly listeners = new Set<(e: RoomEvent) => void>();
   emit(e: RoomEvent): void {
-    for (const l of this.listeners) l(e);
+    // forEach with the event as `this`: the Set's live iteration as before, without an
+    // iterator or a closure per event (every device action emits one).
+    this.listeners.forEach(callWithThis, e);
   }
   on(fn: (e: RoomEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
+}
+
+function callWithThis(this: RoomEvent, listener: (e: RoomEvent) => void): void {
+  listener(this);
 }

@@ -113,16 +113,23 @@ export class DeviceStateStore {
   setState(id: string, patch: Record<string, unknown>, cause: Cause): void {
     const d = this.devices.get(id);
     if (!d) return;
-    const changed: Record<string, StateValue> = {};
-    const at = this.iso();
-    for (const [k, v] of Object.entries(patch)) {
+    // Runs for every ACK and Completion of a camera: no entries arrays, and nothing built when nothing changed.
+    let changed: Record<string, StateValue> | null = null;
+    let at = '';
+    for (const k in patch) {
+      if (!Object.hasOwn(patch, k)) continue;
+      const v = patch[k];
       const prev = d.state[k];
       if (prev && sameValue(prev.value, v)) continue;
+      if (changed === null) {
+        changed = {};
+        at = this.iso();
+      }
       const entry = { value: v, changed_at: at, cause };
       d.state[k] = entry;
       changed[k] = entry;
     }
-    if (Object.keys(changed).length) this.bus.publish('devices', { device: id, state: changed } satisfies DeviceChange);
+    if (changed !== null) this.bus.publish('devices', { device: id, state: changed } satisfies DeviceChange);
   }
 
   /** Plain values without metadata (for conditions and summaries). */

@@ -43,8 +43,10 @@ export class AuditLog {
   private readonly insert;
   /** Built once: better-sqlite3 compiles a wrapper (and BEGIN/COMMIT statements) per transaction() call. */
   private readonly writeBatch;
-  private batch: { entry: Omit<AuditEntry, 'id'>; inTx?: () => void; done: (err?: Error) => void }[] = [];
-  private flushing = false;
+  private batch: { entry: Omit<AuditEntry, 'id'>; inTx?: () => void }[] = [];
+  /** The promise every row of the open batch waits on (one transaction: all commit or none). */
+  private batchDone: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  private readonly flushSoon = () => this.flush();
   constructor(private readonly store: Store) {
     store.migrate('audit', auditMigrations);
     this.insert = store.db.prepare(
@@ -81,24 +83,30 @@ export class AuditLog {
    * outbox row must land with the audit row).
    */
   append(e: Omit<AuditEntry, 'id'>, inTx?: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.batch.push({ entry: e, inTx, done: (err) => (err ? reject(err) : resolve()) });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    this.batch.push({ entry: e, inTx });
+    if (this.batchDone === null) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.batchDone = { promise, resolve, reject };
+      setImmediate(this.flushSoon);
+    }
+    return this.batchDone.promise;
   }
 
   private flush(): void {
     const items = this.batch;
+    const done = this.batchDone;
     this.batch = [];
-    this.flushing = false;
+    this.batchDone = null;
     try {
       this.writeBatch(items);
-      for (const it of items) it.done();
+      done?.resolve();
     } catch (e) {
-      for (const it of items) it.done(e as Error);
+      done?.reject(e as Error);
     }
   }
 

@@ -41,7 +41,8 @@ export class UdpLink extends Link {
       s.on('message', (msg, rinfo) => {
         if (rinfo.address !== this.o.host && !isLoopbackPair(rinfo.address, this.o.host)) return;
         if (this.o.strictSourcePort && rinfo.port !== this.o.port) return;
-        this.emit('data', msg, { address: rinfo.address, port: rinfo.port });
+        // dgram's rinfo carries address and port already: no second object per datagram.
+        this.emit('data', msg, rinfo);
       });
       s.bind({ port: this.o.localPort ?? 0, address: this.o.localAddress, exclusive: true }, () => {
         bound = true;

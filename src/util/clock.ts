@@ -22,48 +22,70 @@ export interface Clock {
 /** The longest delay a Node timer honours (a signed 32-bit millisecond count). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** One timer of a ChainingClock: the handle callers hold, and its state (no closure or map entry per timer). */
+class ChainedTimer<Raw> {
+  raw: Raw | undefined = undefined;
+  live = true;
+  constructor(
+    readonly id: number,
+    readonly clock: ChainingClock<Raw>,
+    public fn: () => void,
+    public remaining: number,
+  ) {}
+}
+
 /** A clock over a Node-like one-shot timer primitive; chains waits longer than MAX_TIMER_MS. */
 abstract class ChainingClock<Raw> implements Clock {
   private next = 1;
-  private readonly timers = new Map<number, Raw>();
   abstract now(): number;
-  protected abstract setRaw(fn: () => void, ms: number): Raw;
+  /** Arms the underlying timer: calls `fire(timer)` after `ms`. */
+  protected abstract setRaw(fire: (timer: ChainedTimer<Raw>) => void, ms: number, timer: ChainedTimer<Raw>): Raw;
   protected abstract clearRaw(raw: Raw): void;
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.next++;
-    let remaining = Number.isNaN(ms) ? 0 : Math.max(0, ms);
-    const arm = () => {
-      const step = Math.min(remaining, MAX_TIMER_MS);
-      remaining -= step;
-      this.timers.set(
-        id,
-        this.setRaw(() => {
-          if (!this.timers.has(id)) return;
-          if (remaining > 0) return arm();
-          this.timers.delete(id);
-          fn();
-        }, step),
-      );
-    };
-    arm();
-    return { id };
+    const t = new ChainedTimer<Raw>(this.next++, this, fn, Number.isNaN(ms) ? 0 : Math.max(0, ms));
+    this.arm(t);
+    return t;
   }
 
   clearTimeout(handle: TimerHandle | null | undefined): void {
-    if (!handle) return;
-    const raw = this.timers.get(handle.id);
-    if (raw !== undefined) this.clearRaw(raw);
-    this.timers.delete(handle.id);
+    if (!(handle instanceof ChainedTimer) || handle.clock !== this || !handle.live) return;
+    const t = handle as ChainedTimer<Raw>;
+    t.live = false;
+    t.fn = noop;
+    if (t.raw !== undefined) this.clearRaw(t.raw);
+    t.raw = undefined;
   }
+
+  private arm(t: ChainedTimer<Raw>): void {
+    const step = Math.min(t.remaining, MAX_TIMER_MS);
+    t.remaining -= step;
+    t.raw = this.setRaw(this.fire, step, t);
+  }
+
+  /** The one callback of every underlying timer (a bound method, not a closure per timer). */
+  private readonly fire = (t: ChainedTimer<Raw>): void => {
+    if (!t.live) return;
+    if (t.remaining > 0) {
+      this.arm(t);
+      return;
+    }
+    const fn = t.fn;
+    t.live = false;
+    t.fn = noop;
+    t.raw = undefined;
+    fn();
+  };
 }
+
+const noop = (): void => undefined;
 
 class RealClock extends ChainingClock<NodeJS.Timeout> {
   now(): number {
     return Date.now();
   }
-  protected setRaw(fn: () => void, ms: number): NodeJS.Timeout {
-    const t = setTimeout(fn, ms);
+  protected setRaw(fire: (timer: ChainedTimer<NodeJS.Timeout>) => void, ms: number, timer: ChainedTimer<NodeJS.Timeout>) {
+    const t = setTimeout(fire, ms, timer);
     t.unref?.();
     return t;
   }
@@ -88,7 +110,7 @@ export class FakeClock extends ChainingClock<number> {
   now(): number {
     return this.t;
   }
-  protected setRaw(fn: () => void, ms: number): number {
+  protected setRaw(fire: (timer: ChainedTimer<number>) => void, ms: number, timer: ChainedTimer<number>): number {
     let delay = Math.max(0, ms);
     // As Node's setTimeout: an out-of-range delay becomes 1 ms.
     if (!(delay <= MAX_TIMER_MS)) {
@@ -96,7 +118,7 @@ export class FakeClock extends ChainingClock<number> {
       delay = 1;
     }
     const id = this.nextRaw++;
-    this.queue.push({ id, at: this.t + delay, fn });
+    this.queue.push({ id, at: this.t + delay, fn: () => fire(timer) });
     return id;
   }
   protected clearRaw(raw: number): void {
