@@ -2,12 +2,15 @@
 // dist/agent/agent.js, and its launcher (src/launcher.ts) into dist/agent/cli.js,
 // which `npm start`, the .deb and the benchmarks run: the launcher turns on
 // the compile cache before it imports the bundle (src/util/compile-cache.ts).
-// src/config/validators.ts is replaced in the bundle by validators Ajv generated
-// here (scripts/ajv-standalone.ts): the agent compiles no config schema at start.
 // Why: Node keeps every loaded module's source text and per-module records in
 // the heap; ~430 files from node_modules and ours cost ~8 MB of idle RSS more
 // than one bundle (docs/performance.md). tsc's dist/src/ stays for the
 // declarations and for anyone importing the package.
+//
+// src/config/validators.ts and src/host/params-validators.ts are replaced in the
+// bundle by validators Ajv generated here (scripts/ajv-standalone.ts; the build runs
+// the demo agent once to collect its params schemas): the agent compiles no schema
+// at start. Node's built-ins are loaded with require (builtinsByRequirePlugin).
 //
 // Left outside the bundle: native addons (their loaders look for .node files
 // next to their own package) and the big libraries only loaded on demand
@@ -19,6 +22,31 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { builtinDrivers } from '../drivers/index.js';
 import { standaloneValidatorsPlugin } from './ajv-standalone.js';
+
+/**
+ * esbuild plugin: the bundle's imports of Node's own modules (`import http from 'node:http'`)
+ * become `require` calls (through the createRequire of the banner). An ES import of a built-in
+ * builds an ES module facade of it, and the facade reads every export once; `node:http`'s
+ * `WebSocket`, `CloseEvent` and `MessageEvent` are getters that load undici (Node's fetch and
+ * WebSocket), which the agent never uses: in the agent that was ~1.2 MB of heap (undici's source)
+ * and ~30 ms of CPU at start (nodejs/node#59686; docs/performance.md, "Start and idle memory:
+ * lean start"). `require` returns the same module object; named imports become reads of its
+ * properties.
+ */
+export const builtinsByRequirePlugin: esbuild.Plugin = {
+  name: 'node-builtins-by-require',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: args.path, namespace: 'node-builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The entry that is run (the launcher); the agent bundle is agent.js beside it. */
@@ -77,8 +105,9 @@ export function agentBuildOptions(entry: string, outfile: string): esbuild.Build
     banner: {
       js: "import { createRequire as __roomAgentRequire } from 'node:module';\nconst require = __roomAgentRequire(import.meta.url);",
     },
-    // The config, device and scenario-file validators as code Ajv generated now, not compiled at start.
-    plugins: [standaloneValidatorsPlugin(builtinDrivers)],
+    // The config, device, scenario-file and params validators as code Ajv generated now, not
+    // compiled at start; Node's built-ins by require, not as ES modules.
+    plugins: [standaloneValidatorsPlugin(builtinDrivers), builtinsByRequirePlugin],
     metafile: true,
     logLevel: 'warning',
   };

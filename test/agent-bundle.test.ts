@@ -16,9 +16,10 @@ const OUT = path.join(ROOT, 'build', 'bundle-test', 'cli.js');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 const FLAGS = agentNodeFlags();
 
+// The build runs the demo agent once (scripts/ajv-standalone.ts collects its params schemas).
 beforeAll(async () => {
   await buildAgent(OUT);
-}, 60_000);
+}, 120_000);
 afterAll(() => fs.rmSync(path.dirname(OUT), { recursive: true, force: true }));
 
 function cli(...args: string[]) {
@@ -34,6 +35,14 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
 
   it('runs with one malloc arena unless the environment says otherwise (package.json config.malloc_arena_max)', () => {
     expect(agentEnv()).toEqual({ MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1' });
+  });
+
+  it('loads Node built-ins with require, not as ES modules (an ES import of node:http loads undici)', () => {
+    // scripts/build-agent.ts builtinsByRequirePlugin; docs/performance.md, "Start and idle memory: lean start".
+    const code = fs.readFileSync(path.join(path.dirname(OUT), 'agent.js'), 'utf8');
+    expect(code.match(/\bfrom\s*"node:[^"]+"/g) ?? []).toEqual([]);
+    expect(code.match(/\bimport\s*\(\s*"node:[^"]+"\s*\)/g) ?? []).toEqual([]);
+    expect(code).toContain('require("node:http")');
   });
 
   it('prints the package version and checks the demo config', () => {

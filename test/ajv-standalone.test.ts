@@ -1,38 +1,60 @@
-// The shipped bundle validates api.toml, its devices and scenario files with code Ajv generated at
-// build time (scripts/ajv-standalone.ts); tsx and the other tests compile the same schemas at run
-// time (src/config/validators.ts). Both must answer alike: same verdict, same errors, same defaults
-// filled in. The generated module is bundled here exactly as scripts/build-agent.ts bundles it.
+// The shipped bundle validates api.toml, its devices and scenario files, and the params of JSON-RPC
+// methods, device actions and HTTP bodies, with code Ajv generated at build time
+// (scripts/ajv-standalone.ts); tsx and the other tests compile the same schemas at run time
+// (src/config/validators.ts, src/host/params-validators.ts). Both must answer alike: same verdict,
+// same errors, same defaults filled in. The generated modules are bundled here exactly as
+// scripts/build-agent.ts bundles them.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import * as esbuild from 'esbuild';
 import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinDrivers } from '../drivers/index.js';
-import { standaloneValidatorsPlugin, standaloneValidatorsSource } from '../scripts/ajv-standalone.js';
+import {
+  demoParamsSchemas,
+  standaloneParamsSource,
+  standaloneValidatorsPlugin,
+  standaloneValidatorsSource,
+} from '../scripts/ajv-standalone.js';
 import * as runtime from '../src/config/validators.js';
+import { paramsSchemaKey } from '../src/host/params-key.js';
+import * as runtimeParams from '../src/host/params-validators.js';
 
 type Validators = typeof runtime;
+type ParamsValidators = typeof runtimeParams;
 const ROOT = path.resolve(import.meta.dirname, '..');
 let tmp: string;
 let built: Validators;
+let builtParams: ParamsValidators;
+/** The demo agent's params schemas, as the build collects them. */
+let demoSchemas: TSchema[];
 
-beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ajv-standalone-'));
-  const outfile = path.join(tmp, 'validators.mjs');
+/** Bundles one of the replaced modules as scripts/build-agent.ts does and imports it. */
+async function bundle<T>(entry: string[], name: string): Promise<T> {
+  const outfile = path.join(tmp, name);
   await esbuild.build({
-    entryPoints: [path.join(ROOT, 'src', 'config', 'validators.ts')],
+    entryPoints: [path.join(ROOT, ...entry)],
     outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node24',
     banner: { js: "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);" },
-    plugins: [standaloneValidatorsPlugin(builtinDrivers)],
+    plugins: [standaloneValidatorsPlugin(builtinDrivers, async () => demoSchemas)],
     logLevel: 'warning',
   });
-  built = (await import(outfile)) as Validators;
-}, 60_000);
+  return (await import(outfile)) as T;
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ajv-standalone-'));
+  demoSchemas = await demoParamsSchemas();
+  built = await bundle<Validators>(['src', 'config', 'validators.ts'], 'validators.mjs');
+  builtParams = await bundle<ParamsValidators>(['src', 'host', 'params-validators.ts'], 'params-validators.mjs');
+}, 90_000);
 
 afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -121,5 +143,75 @@ describe('standalone validators (build time) answer as the run-time compiled one
       const r = both((v) => v.validateScenarioFile, c);
       expect(r.built, JSON.stringify(c).slice(0, 200)).toEqual(r.runtime);
     }
+  });
+});
+
+/** Params to try on a schema: none, a valid value, an unknown key, each top-level key with a wrong type, not an object. */
+function paramsCases(schema: TSchema): unknown[] {
+  let valid: Record<string, unknown> = {};
+  try {
+    const v = Value.Create(schema);
+    if (v && typeof v === 'object' && !Array.isArray(v)) valid = v as Record<string, unknown>;
+  } catch {
+    // a schema TypeBox cannot make a value of: the other cases still run
+  }
+  const props = Object.keys((schema as { properties?: object }).properties ?? {});
+  const wrong = (v: unknown) => (typeof v === 'string' ? 12345 : typeof v === 'number' ? 'not a number' : 'x');
+  return [
+    {},
+    valid,
+    { ...valid, no_such_key: 1 },
+    ...props.map((p) => ({ ...valid, [p]: wrong(valid[p]) })),
+    ...props.map((p) => ({ ...valid, [p]: { nested: [1, 2] } })),
+    null,
+    42,
+    'params',
+  ];
+}
+
+describe('standalone params validators (build time) answer as the run-time compiled ones', () => {
+  it('the demo agent has methods, device actions and an HTTP body to validate, each generated at build time', () => {
+    expect(demoSchemas.length).toBeGreaterThan(40);
+    const source = standaloneParamsSource(demoSchemas);
+    for (const s of demoSchemas) expect(source).toContain(JSON.stringify(paramsSchemaKey(s)));
+  });
+
+  it('every schema of the demo agent: same verdict, errors and defaults on valid, missing, unknown and wrong params', () => {
+    let ok = 0;
+    let rejected = 0;
+    for (const schema of demoSchemas) {
+      for (const data of paramsCases(schema)) {
+        const answer = (v: ParamsValidators) => {
+          const copy = clone(data);
+          const fn = v.paramsValidator(schema);
+          const verdict = fn(copy);
+          return { ok: verdict, errors: verdict ? null : fn.errors, data: copy };
+        };
+        const r = { runtime: answer(runtimeParams), built: answer(builtParams) };
+        expect(r.built, `${JSON.stringify(schema).slice(0, 200)} on ${JSON.stringify(data)}`).toEqual(r.runtime);
+        if (r.runtime.ok) ok++;
+        else rejected++;
+      }
+    }
+    // The cases test something: both verdicts occur, many times.
+    expect(ok).toBeGreaterThan(50);
+    expect(rejected).toBeGreaterThan(50);
+  });
+
+  it('a schema the build did not see is compiled at run time and answers alike', () => {
+    const unseen = Type.Object({ n_unseen: Type.Integer({ minimum: 3, default: 5 }) }, { additionalProperties: false });
+    expect(standaloneParamsSource(demoSchemas)).not.toContain(JSON.stringify(paramsSchemaKey(unseen)));
+    for (const data of [{}, { n_unseen: 1 }, { n_unseen: 4 }, { m: 1 }]) {
+      const a = clone(data);
+      const b = clone(data);
+      const rt = runtimeParams.paramsValidator(unseen);
+      const bt = builtParams.paramsValidator(unseen);
+      expect([bt(b), bt.errors ?? null, b]).toEqual([rt(a), rt.errors ?? null, a]);
+    }
+  });
+
+  it('the same schema object gets the same validator (looked up once)', () => {
+    const s = demoSchemas[0];
+    expect(builtParams.paramsValidator(s)).toBe(builtParams.paramsValidator(s));
   });
 });

@@ -8,14 +8,14 @@
 import { type TObject, type TSchema, Type } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { ScenarioFileSchema } from '../scenarios/schema.js';
-import { ajv } from '../util/ajv.js';
+import { sharedAjv } from '../util/ajv.js';
 import { ConfigSchema, DeviceCommonSchema } from './schema.js';
 
 /** The whole api.toml (devices are checked per driver by `deviceValidator`). */
-export const validateConfigFile: ValidateFunction = ajv.compile(ConfigSchema);
+export const validateConfigFile: ValidateFunction = sharedAjv().compile(ConfigSchema);
 
 /** One scenarios/*.toml file. */
-export const validateScenarioFile: ValidateFunction = ajv.compile(ScenarioFileSchema);
+export const validateScenarioFile: ValidateFunction = sharedAjv().compile(ScenarioFileSchema);
 
 /** A `[devices.<id>]` table's schema: the keys every device has and the driver's own. */
 export function deviceSchema(driverSchema: TObject): TSchema {
@@ -28,7 +28,7 @@ const compiled = new Map<string, ValidateFunction>();
 export function deviceValidator(driverName: string, driverSchema: TObject): ValidateFunction {
   let v = compiled.get(driverName);
   if (!v) {
-    v = ajv.compile(deviceSchema(driverSchema));
+    v = sharedAjv().compile(deviceSchema(driverSchema));
     compiled.set(driverName, v);
   }
   return v;

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { AgentError } from '../util/errors.js';
-import { ajv, describeAjvError } from '../util/ajv.js';
+import { describeAjvError } from '../util/ajv.js';
+import { paramsValidator } from './params-validators.js';
 
 export type ParamsValidator = (params: unknown) => unknown;
 
@@ -11,7 +12,7 @@ export type ParamsValidator = (params: unknown) => unknown;
  * (a freshly parsed JSON-RPC message).
  */
 export function compileParams(label: string, schema: TSchema, opts: { inPlace?: boolean } = {}): ParamsValidator {
-  const fn = ajv.compile(schema);
+  const fn = paramsValidator(schema);
   return (params: unknown) => {
     // Params are JSON (from the API, MQTT or a TOML file): a JSON copy is enough and cheap.
     const copy = params === undefined ? {} : opts.inPlace ? params : JSON.parse(JSON.stringify(params));

@@ -4,10 +4,21 @@ import addFormats from 'ajv-formats';
 /** How every schema is compiled: defaults applied, all errors listed (the build's standalone validators too). */
 export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, coerceTypes: false, strict: false };
 
-/** One shared Ajv: defaults applied, unknown keys rejected where schemas say so. */
-export const ajv = new Ajv(AJV_OPTIONS);
-// Schemas use standard formats (date-time, uri, …); without this Ajv ignores them.
-addFormats.default(ajv);
+let shared: Ajv | undefined;
+
+/**
+ * One shared Ajv: defaults applied, unknown keys rejected where schemas say so. Made on first use:
+ * the shipped agent's validators are generated at build time (scripts/ajv-standalone.ts), so it
+ * starts without making one (~10 ms of CPU; docs/performance.md).
+ */
+export function sharedAjv(): Ajv {
+  if (!shared) {
+    shared = new Ajv(AJV_OPTIONS);
+    // Schemas use standard formats (date-time, uri, …); without this Ajv ignores them.
+    addFormats.default(shared);
+  }
+  return shared;
+}
 
 /** "params/speed: must be <= 24 (found 30)"-style message for one Ajv error. */
 export function describeAjvError(e: ErrorObject, data?: unknown): string {

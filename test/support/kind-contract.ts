@@ -5,7 +5,7 @@
 // for every registered driver of the kind.
 import { expect, vi } from 'vitest';
 import { type ContractAction, KIND_CONTRACTS } from '../../src/host/kinds.js';
-import { ajv } from '../../src/util/ajv.js';
+import { sharedAjv } from '../../src/util/ajv.js';
 import type { RpcTestClient } from './agent.js';
 import type { DeviceRecord } from './device-api.js';
 
@@ -46,11 +46,11 @@ export async function checkActions(client: RpcTestClient, device: string, kind: 
   for (const a of KIND_CONTRACTS[kind].actions) {
     const found = byName.get(a.name);
     expect(found, `${device}: ${kind} contract action "${a.name}" missing; has ${[...byName.keys()].join(', ')}`).toBeDefined();
-    const validate = ajv.compile(found!.params);
+    const validate = sharedAjv().compile(found!.params);
     const params = exampleFor(a, f);
     expect(
       validate(structuredClone(params)),
-      `${device}: "${a.name}" refuses ${JSON.stringify(params)}: ${ajv.errorsText(validate.errors)}`,
+      `${device}: "${a.name}" refuses ${JSON.stringify(params)}: ${sharedAjv().errorsText(validate.errors)}`,
     ).toBe(true);
   }
 }
