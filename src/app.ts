@@ -135,6 +135,7 @@ export class Agent {
       clock,
       actionTimeoutMs: cfg.agent.action_timeout_ms,
       deviceLogLinesPerMin: cfg.agent.device_log_lines_per_min,
+      deviceQueueMax: cfg.agent.device_queue_max,
       agentReady: this.readyGate.promise,
     });
     const auth = new TokenAuth(resolveTokenFiles(cfg.agent.tokens, path.dirname(this.running.file), this.logger));
@@ -326,6 +327,7 @@ export class Agent {
     const cfg = next.config;
     this.host.actionTimeoutMs = cfg.agent.action_timeout_ms;
     this.host.deviceLogLinesPerMin = cfg.agent.device_log_lines_per_min;
+    this.host.deviceQueueMax = cfg.agent.device_queue_max;
     this.auth.replace(resolveTokenFiles(cfg.agent.tokens, path.dirname(next.file), this.logger));
     const revoked = this.ws?.closeRevoked() ?? 0;
     if (revoked) this.logger.info({ connections: revoked }, 'closed WebSocket connections whose token left the config');

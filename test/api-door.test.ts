@@ -177,6 +177,25 @@ describe('log flooding (finding 9)', () => {
   });
 });
 
+describe('WebSocket protocol errors close with 1002 (docs/api.md close codes)', () => {
+  it.each([
+    ['a reserved opcode', [0x83, 0x80, 0, 0, 0, 0]],
+    ['an unmasked client frame', [0x81, 0x01, 0x61]],
+    ['a fragmented control frame', [0x09, 0x80, 0, 0, 0, 0]],
+  ])('%s: 1002, one warn line without a stack, the agent keeps answering', async (_name, bytes) => {
+    const before = logLines.length;
+    const bad = await openRaw(t.url, TOKENS.viewer);
+    bad.tcp.write(Buffer.from(bytes as number[]));
+    expect((await bad.closed).code).toBe(1002);
+    const lines = logLines.slice(before).filter((l) => l.level >= 40);
+    expect(lines.every((l) => l.level === 40)).toBe(true);
+    expect(JSON.stringify(lines)).not.toMatch(/stack|\n\s+at /);
+    const ok = await openRaw(t.url, TOKENS.viewer);
+    expect(JSON.parse(await ok.ask(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'system.info' }))).result).toBeDefined();
+    ok.ws.close();
+  });
+});
+
 describe('slow clients (finding 3)', () => {
   it('a client that keeps calling but stops reading is closed with 4408; the others are served', async () => {
     const slow = await openRaw(t.url, TOKENS.viewer);

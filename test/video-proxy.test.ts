@@ -129,6 +129,18 @@ describe('video feature with the go2rtc emulator', () => {
     ws.close();
   });
 
+  it('closes a /video/ws client that sends a message over [api] max_frame_bytes with 1009; others go on', async () => {
+    const other = await openWs(`/video/ws?src=cam-1_sub&token=${TOKENS.viewer}`);
+    const big = await openWs(`/video/ws?src=cam-1_main&token=${TOKENS.viewer}`);
+    const closed = new Promise<number>((resolve) => big.once('close', (code) => resolve(code)));
+    big.on('error', () => undefined); // the close is the answer
+    big.send(Buffer.alloc(1024 * 1024 + 1, 0x61), { binary: false });
+    expect(await closed).toBe(1009);
+    other.send(JSON.stringify({ type: 'mse', value: 'avc1.640029' }));
+    expect(JSON.parse((await nextMessage(other)).data.toString()).type).toBe('mse');
+    other.close();
+  });
+
   it('passes a browser Origin check because the proxy is the same origin', async () => {
     const ws = await openWs(`/video/ws?src=cam-1_sub`, {
       authorization: `Bearer ${TOKENS.viewer}`,

@@ -66,7 +66,11 @@ export class ExtronSisDevice implements DeviceInstance {
     this.link = pickLink(ctx, cfg, { port: 23, baudRate: 9600 }, opts.serialBinding);
     // Telnet only on TCP; RS-232 is plain SIS.
     this.telnet = cfg.transport === 'serial' ? null : new TelnetFilter();
-    this.queue = new CommandQueue<SisMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
+    this.queue = new CommandQueue<SisMessage>({
+      timeoutMs: cfg.request_timeout_ms ?? 2000,
+      maxPending: ctx.queueMax,
+      clock: ctx.clock,
+    });
     this.link.on('data', (chunk) => this.onData(chunk));
     this.conn = ctx.connect(this.link, {
       handshake: () => this.handshake(),

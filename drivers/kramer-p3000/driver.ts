@@ -101,7 +101,11 @@ export class KramerP3000Device implements DeviceInstance {
   ) {
     const link = pickLink(ctx, cfg, { port: 5000, baudRate: 115_200 }, opts.serialBinding);
     this.link = link;
-    this.queue = new CommandQueue<P3kMessage>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
+    this.queue = new CommandQueue<P3kMessage>({
+      timeoutMs: cfg.request_timeout_ms ?? 2000,
+      maxPending: ctx.queueMax,
+      clock: ctx.clock,
+    });
     link.on('data', (chunk) => {
       for (const m of this.parser.push(chunk)) this.onMessage(m);
     });

@@ -93,7 +93,11 @@ export function createTesira(config: TesiraConfig, ctx: DriverContext): DeviceIn
   }
   const telnet = transport === 'telnet' ? new TelnetFilter() : null;
   const parser = new TtpParser();
-  const queue = new CommandQueue<TtpMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
+  const queue = new CommandQueue<TtpMessage>({
+    timeoutMs: config.request_timeout_ms ?? 3000,
+    maxPending: ctx.queueMax,
+    clock: ctx.clock,
+  });
   /** Settles the handshake's wait for the TTP banner (Telnet). */
   let banner: (() => void) | null = null;
   let lastSubscribed = 0;

@@ -79,7 +79,11 @@ export class VideohubDevice implements DeviceInstance {
   ) {
     if (!cfg.host) throw new AgentError('INVALID_PARAMS', `device ${ctx.id}: "host" is required unless simulated = true`);
     this.link = new TcpLink({ host: cfg.host, port: cfg.port ?? 9990, logger: ctx.logger, clock: ctx.clock });
-    this.queue = new CommandQueue<Reply>({ timeoutMs: cfg.request_timeout_ms ?? 2000, clock: ctx.clock });
+    this.queue = new CommandQueue<Reply>({
+      timeoutMs: cfg.request_timeout_ms ?? 2000,
+      maxPending: ctx.queueMax,
+      clock: ctx.clock,
+    });
     this.link.on('data', (chunk) => this.onData(chunk));
     this.conn = ctx.connect(this.link, {
       handshake: () => this.handshake(),

@@ -32,7 +32,11 @@ export function createVmix(config: VmixConfig, ctx: DriverContext): DeviceInstan
   const port = config.port ?? 8099;
   const link = new TcpLink({ host: config.host, port, logger: ctx.logger, clock: ctx.clock, connectTimeoutMs: 3000 });
   const parser = new VmixParser();
-  const queue = new CommandQueue<VmixMessage>({ timeoutMs: config.request_timeout_ms ?? 3000, clock: ctx.clock });
+  const queue = new CommandQueue<VmixMessage>({
+    timeoutMs: config.request_timeout_ms ?? 3000,
+    maxPending: ctx.queueMax,
+    clock: ctx.clock,
+  });
   /** Settles the handshake's wait for vMix's `VERSION OK` greeting. */
   let greeting: ((version: string) => void) | null = null;
 

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { sectionSchemas } from './sections.js';
+import { DEFAULT_DEVICE_QUEUE_MAX } from '../transport/queue.js';
 
 export const ROLES = ['viewer', 'operator', 'admin', 'ingest', 'identity'] as const;
 export type Role = (typeof ROLES)[number];
@@ -79,6 +80,13 @@ export const AgentSchema = Type.Object(
       default: 500,
       description: 'Config versions kept in the history (config.history); older ones are pruned, the running one never.',
     }),
+    device_queue_max: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: DEFAULT_DEVICE_QUEUE_MAX,
+      description:
+        'Commands that may wait for a device that answers one at a time (Extron, Kramer, Videohub, vMix, Tesira); one more is refused at once with DEVICE_BUSY (4105). A device may set its own queue_max. Applies when a device (re)starts.',
+    }),
     tokens: Type.Array(TokenSchema, { default: [] }),
     watch_config: Type.Boolean({
       default: true,
@@ -109,6 +117,13 @@ export const DeviceCommonSchema = Type.Object({
       minimum: 100,
       maximum: 600_000,
       description: "Overrides [agent] action_timeout_ms for this device's actions.",
+    }),
+  ),
+  queue_max: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      description: "Overrides [agent] device_queue_max for this device's command queue.",
     }),
   ),
   reconnect_min_ms: Type.Optional(

@@ -75,6 +75,11 @@ export interface DriverContext {
    * One per device, kept across driver restarts, so a device spewing garbage cannot flood the log.
    */
   readonly deviceNoise: RateLimitedLog;
+  /**
+   * How many commands may wait in the device's command queue (src/transport/queue.ts `maxPending`):
+   * the device's `queue_max`, else `[agent] device_queue_max`. Unset: the queue's default (64).
+   */
+  readonly queueMax?: number;
   readonly clock: Clock;
   /** Where a driver may keep files (`<data_dir>/devices/<id>`), created on demand. */
   readonly dataDir: string;

@@ -29,6 +29,8 @@ export interface HostOptions {
   actionTimeoutMs?: number;
   /** Garbage lines a minute each device may log per kind ([agent] device_log_lines_per_min; default 5). */
   deviceLogLinesPerMin?: number;
+  /** Commands that may wait per device queue ([agent] device_queue_max; a device's queue_max wins). */
+  deviceQueueMax?: number;
   /** Resolves when the agent is ready (DriverContext.agentReady); default: already. */
   agentReady?: Promise<void>;
 }
@@ -116,6 +118,11 @@ export class DeviceHost {
   set deviceLogLinesPerMin(n: number) {
     this.o.deviceLogLinesPerMin = n;
     for (const m of this.managed.values()) m.deviceNoise?.setPerWindow(n);
+  }
+
+  /** [agent] device_queue_max: a config reload changes it for devices started from then on. */
+  set deviceQueueMax(n: number) {
+    this.o.deviceQueueMax = n;
   }
 
   /** Default action timeout ([agent] action_timeout_ms); a config reload changes it for the next action. */
@@ -332,6 +339,7 @@ export class DeviceHost {
       id: m.id,
       logger,
       deviceNoise: m.deviceNoise,
+      queueMax: m.config.queue_max ?? this.o.deviceQueueMax,
       clock: this.clock,
       agentReady: this.o.agentReady ?? Promise.resolve(),
       get dataDir() {

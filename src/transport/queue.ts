@@ -1,10 +1,16 @@
 import { DeviceError } from '../util/errors.js';
 import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 
+/** Requests that may wait per device queue unless config says otherwise ([agent] device_queue_max). */
+export const DEFAULT_DEVICE_QUEUE_MAX = 64;
+
 export interface QueueOptions {
   /** Per-request timeout (ms) counted from when it is sent. */
   timeoutMs?: number;
-  /** Requests waiting beyond this are refused at once (no unbounded queue). */
+  /**
+   * Requests waiting beyond this are refused at once with DEVICE_BUSY (no unbounded queue). Drivers
+   * pass `ctx.queueMax` ([agent] device_queue_max, a device's queue_max); default 64.
+   */
   maxPending?: number;
   clock?: Clock;
 }
@@ -33,13 +39,18 @@ export class CommandQueue<T = string> {
   private readonly clock: Clock;
   constructor(o: QueueOptions = {}) {
     this.timeoutMs = o.timeoutMs ?? 2000;
-    this.maxPending = o.maxPending ?? 64;
+    this.maxPending = o.maxPending ?? DEFAULT_DEVICE_QUEUE_MAX;
     this.clock = o.clock ?? realClock;
   }
 
   request(label: string, send: () => void, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
     if (this.waiting.length >= this.maxPending) {
-      return Promise.reject(new DeviceError(`device busy: ${this.waiting.length} requests already waiting`, 'DEVICE_BUSY'));
+      return Promise.reject(
+        new DeviceError(
+          `device busy: ${this.waiting.length} requests already waiting (the limit: the device's queue_max, else [agent] device_queue_max)`,
+          'DEVICE_BUSY',
+        ),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       const e: Entry<T> = { label, send, timeoutMs: opts.timeoutMs ?? this.timeoutMs, resolve, reject, signal: opts.signal };
