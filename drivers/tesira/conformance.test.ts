@@ -3,6 +3,7 @@
 // agent, with a scripted Tesira replaying the rows.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  type ConformancePeer,
   checkTable,
   type DriverCase,
   describeDriverConformance,
@@ -139,6 +140,17 @@ describe('tesira: simulator against the manual', () => {
     sim.setValue('Level1', 1, -30);
     probe.send('Level1 get level 1\n');
     expect(await probe.expect(/[^\n]*\n/)).toBe('+OK "value":-30.000000\r\n');
+  });
+
+  it('a configuration push drops the subscriptions, not the session', async () => {
+    const { sim, probe } = await start();
+    await probe.row(T.subscribe);
+    sim.pushConfiguration();
+    sim.setValue('Level1', 1, -33);
+    probe.send('Level1 get level 1\n');
+    expect(await probe.expect(/[^\n]*\n/)).toBe('+OK "value":-33.000000\r\n');
+    probe.send(T.subscribe.send);
+    await probe.expect('! "publishToken":"MyLabel" "value":-33.000000\r\n+OK\r\n');
   });
 
   it('the first publish and +OK on one line, as the Subscriptions page prints it', async () => {
@@ -407,5 +419,37 @@ const cases: DriverCase[] = [
     },
   },
 ];
+
+/** The simulator itself as the peer of a driver case. */
+function simulatorPeer(sim: TesiraSimulator): () => Promise<ConformancePeer> {
+  return async () => {
+    const port = await sim.start();
+    return {
+      port,
+      received: sim.received,
+      get connections() {
+        return sim.connections;
+      },
+      get clientCount() {
+        return sim.startedSessions;
+      },
+      push: (text) => sim.injectRaw(Buffer.from(text, 'latin1')),
+      stop: () => sim.stop(),
+    };
+  };
+}
+const pushedSim = new TesiraSimulator(DESIGN);
+cases.push({
+  id: 'resubscribes-after-a-configuration-push',
+  rows: ['subscribe', 'publish'],
+  peer: simulatorPeer(pushedSim),
+  config: { ...config, resubscribe_ms: 1000, keepalive_ms: 1000 },
+  run: async (dev) => {
+    await online(dev);
+    pushedSim.pushConfiguration();
+    pushedSim.setValue('Level1', 1, -33);
+    await dev.until((d) => d.state.main?.value === -33, 'main = -33 once the driver subscribed again', 5000);
+  },
+});
 
 describeDriverConformance('tesira', T, cases, knownDriverGaps);

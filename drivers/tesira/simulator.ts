@@ -155,6 +155,7 @@ export class TesiraSimulator {
     );
     for (const [tag, b] of this.blocks) this.models.set(tag, new BlockModel(b));
     this.server = new SimServer((socket) => {
+      this.connections++;
       const session = new Session(this, (d) => !socket.destroyed && socket.write(d), true);
       this.sessions.add(session);
       socket.on('close', () => this.sessions.delete(session));
@@ -170,6 +171,9 @@ export class TesiraSimulator {
   get listeningPort(): number {
     return this.server.port;
   }
+
+  /** TCP connections accepted since the simulator was made. */
+  connections = 0;
 
   /** Sessions that completed negotiation (got the banner). */
   get startedSessions(): number {
@@ -211,6 +215,15 @@ export class TesiraSimulator {
   /** Asks every started Telnet session for an option again (Telnet page: negotiation may happen at any point). */
   negotiate(verb: number, opt: number): void {
     for (const s of this.sessions) if (s.isStarted) s.ask([[verb, opt]], true);
+  }
+
+  /**
+   * A configuration sent to the system: every session loses its subscriptions and stays connected
+   * (TTP Subscriptions: "Subscriptions are lost when the Tesira server is rebooted or a change in
+   * configuration is sent to the system").
+   */
+  pushConfiguration(): void {
+    for (const s of this.sessions) s.subs.clear();
   }
 
   injectRaw(data: string | Buffer): void {
