@@ -3,7 +3,10 @@ const DAY_MS = 86_400_000;
 // formats a time, and Date#toISOString is slow next to the rest of that work: the date part is
 // formatted once per day and the time of day by hand. The text up to the
 // seconds is also kept per second (a direct-mapped cache), so most calls are
-// one concatenation: one small cons string instead of a chain of nine.
+// one concatenation: one small cons string instead of a chain of nine. The kept
+// text is one flat string (built by Array#join): a template literal would keep
+// its chain of cons strings, ~190 bytes a slot instead of ~40, and the 4,096
+// slots fill over the first 68 minutes of a running agent.
 let dayStart = Number.NaN;
 let dayText = '';
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
@@ -38,5 +41,5 @@ function secondText(ms: number): string {
     d = ms - dayStart;
   }
   const sec = d / 1000;
-  return `${dayText}${pad2(Math.floor(sec / 3600))}:${pad2(Math.floor(sec / 60) % 60)}:${pad2(sec % 60)}.`;
+  return [dayText, pad2(Math.floor(sec / 3600)), ':', pad2(Math.floor(sec / 60) % 60), ':', pad2(sec % 60), '.'].join('');
 }
