@@ -32,8 +32,8 @@ const calls = (conf: string, n: number) =>
     user_data: null,
   }));
 
-function service(store: Store) {
-  const cfg = Value.Default(TrackingSectionSchema, { publish_delay_ms: 0 }) as never;
+function service(store: Store, section: Record<string, unknown> = {}) {
+  const cfg = Value.Default(TrackingSectionSchema, { publish_delay_ms: 0, ...section }) as never;
   const ctx = {
     store,
     bus: new Bus(),
@@ -65,6 +65,21 @@ describe('DedupIndex', () => {
     expect(loads).toEqual(['a', 'b', 'c']);
     expect([...ix.of('a').entries()].sort()).toEqual([...a.entries()].sort());
     expect(loads).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  // Issue 16 soak: every conference's keys stayed in memory (until 1,000,000 keys, years of a room's
+  // meetings), so the heap grew ~0.75 KB with every meeting. Now at most dedup_conferences are kept.
+  it('holds at most dedup_conferences conferences, and a dropped one still answers duplicates', () => {
+    const store = new Store(':memory:');
+    stores.push(store);
+    const svc = service(store, { dedup_conferences: 8 });
+    for (let n = 0; n < 30; n++) svc.ingest(calls(`cap-${n}`, 5), 'test');
+    const held = svc.cacheLevels().dedup;
+    expect(held.maxConferences).toBe(8);
+    expect(held.conferences).toBe(8);
+    expect(held.keys).toBe(8 * 5);
+    expect(svc.ingest(calls('cap-0', 6), 'test')).toEqual({ accepted: 1, duplicates: 5 });
+    expect(svc.cacheLevels().dedup.conferences).toBe(8);
   });
 
   it('a redelivery after a restart is a duplicate, counted on the stored row', () => {

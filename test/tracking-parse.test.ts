@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dedupKey, EventInputError, parseConfEvent, parseTime, parseUserData } from '../src/tracking/parse.js';
+import { dedupKey, EventInputError, parseConfEvent, parseTime, parseUserData, userDataMemoSize } from '../src/tracking/parse.js';
 import { dedupText } from './support/dedup-text.js';
 import { iso } from '../src/util/iso.js';
 import { mapZoom, verifyZoom, zoomSignature, zoomUrlValidation } from '../src/tracking/zoom.js';
@@ -282,5 +282,34 @@ describe('iso', () => {
       expect(iso(t)).toBe(new Date(t).toISOString());
     }
     expect(iso(null)).toBeNull();
+  });
+});
+
+describe('user_data memo', () => {
+  // Issue 16 soak: the memo was cleared when full, so its size (and the heap) climbed
+  // for 4,096 distinct texts and started over; it now drops the oldest and stays at the cap.
+  it('holds exactly its cap once more distinct texts than that were parsed', () => {
+    const { cap } = userDataMemoSize();
+    for (let i = 0; i < cap + 10; i++) {
+      parseConfEvent(
+        {
+          event: 'conf.joined',
+          id: 'c',
+          join_time: 1763812800,
+          part_uri: '+7000',
+          call_id: `k${i}`,
+          user_data: `{"person":"memo-${i}"}`,
+        },
+        0,
+        NOW,
+      );
+    }
+    expect(userDataMemoSize().count).toBe(cap);
+    const ev = parseConfEvent(
+      { event: 'conf.joined', id: 'c', join_time: 1763812800, part_uri: '+7000', call_id: 'k', user_data: '{"person":"memo-3"}' },
+      0,
+      NOW,
+    );
+    expect(ev.person).toBe('memo-3');
   });
 });

@@ -128,6 +128,11 @@ export class MeetingCache {
     return this.folds.get(id)?.fold.calls.size ?? 0;
   }
 
+  /** Meeting folds held in memory now (LRU, FOLD_CACHE; pinned ones may exceed it briefly). */
+  foldsInMemory(): { count: number; cap: number } {
+    return { count: this.folds.size, cap: FOLD_CACHE };
+  }
+
   /** Final insights held in memory now (bounded by [tracking] final_cache_mb). */
   finalsInMemory(): { count: number; chars: number } {
     return { count: this.finals.size, chars: this.finalsBytes };

@@ -51,8 +51,15 @@ export class EventCommitter {
     private readonly store: TrackingStore,
     private readonly cache: MeetingCache,
     private readonly publisher: MeetingPublisher,
+    /** [tracking] dedup_conferences. */
+    dedupConferences?: number,
   ) {
-    this.dedup = new DedupIndex((conference) => this.store.keysOf(conference));
+    this.dedup = new DedupIndex((conference) => this.store.keysOf(conference), undefined, dedupConferences);
+  }
+
+  /** Dedup keys held in memory (see DedupIndex). */
+  dedupSize(): ReturnType<DedupIndex['size']> {
+    return this.dedup.size();
   }
 
   /** Stores the groups' events in one transaction; one result per group, returned after the commit. */

@@ -57,6 +57,14 @@ export const TrackingSectionSchema = Type.Object(
         'Meetings whose last published insight is kept as the base of their next delta; ' +
         'a meeting beyond it starts a new stream with one full insight.',
     }),
+    dedup_conferences: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 64,
+      description:
+        "Conferences whose stored events' duplicate keys are kept in memory (least recently used beyond it are read " +
+        'back from SQLite when an event for them arrives; at most 1,000,000 keys in all).',
+    }),
     final_cache_mb: Type.Number({
       minimum: 0,
       maximum: 1024,

@@ -17,6 +17,12 @@ export class DedupIndex {
     private readonly load: (conference: string) => Iterable<[number, number]>,
     /** Keys kept in memory (~40 bytes each) before least recently used conferences are dropped. */
     private readonly budget = 1_000_000,
+    /**
+     * Conferences kept in memory ([tracking] dedup_conferences). Without it the index kept every
+     * conference since the start (~0.75 KB for a 10-event meeting) until the key budget, years away
+     * for a room; a conference dropped here is read back from SQLite by its next event.
+     */
+    private readonly maxConferences = Number.POSITIVE_INFINITY,
   ) {}
 
   /**
@@ -44,6 +50,11 @@ export class DedupIndex {
     this.keys++;
   }
 
+  /** Conferences and keys held in memory now, and their caps. */
+  size(): { conferences: number; maxConferences: number; keys: number; budget: number } {
+    return { conferences: this.byConf.size, maxConferences: this.maxConferences, keys: this.keys, budget: this.budget };
+  }
+
   /** Forgets everything: after a rolled-back transaction the maps may hold keys that were never committed. */
   clear(): void {
     this.byConf.clear();
@@ -53,7 +64,7 @@ export class DedupIndex {
 
   private trim(keep: string): void {
     for (const [conf, m] of this.byConf) {
-      if (this.keys <= this.budget) return;
+      if (this.keys <= this.budget && this.byConf.size <= this.maxConferences) return;
       if (conf === keep) continue;
       this.byConf.delete(conf);
       this.keys -= m.size;

@@ -98,14 +98,20 @@ function requiredText(o: Record<string, unknown>, field: string, max: number, in
 }
 
 // A participant sends the same user_data with every join and quit: parse each distinct text once.
-// Results are shared between events (nothing mutates them). Cleared when full, to stay bounded.
+// Results are shared between events (nothing mutates them). When full, the oldest text is dropped
+// (Map order is insertion order), so a running agent holds exactly the cap (~180 bytes an entry
+// for the soak's texts) instead of climbing to it and starting over.
 const userDataMemo = new Map<string, UserData>();
 const USER_DATA_MEMO = 4096;
+/** Distinct user_data texts memoised now, and the cap. */
+export function userDataMemoSize(): { count: number; cap: number } {
+  return { count: userDataMemo.size, cap: USER_DATA_MEMO };
+}
 function userDataOf(raw: string | null): UserData {
   if (raw === null) return NO_USER_DATA;
   let u = userDataMemo.get(raw);
   if (u === undefined) {
-    if (userDataMemo.size >= USER_DATA_MEMO) userDataMemo.clear();
+    if (userDataMemo.size >= USER_DATA_MEMO) userDataMemo.delete(userDataMemo.keys().next().value as string);
     u = parseUserData(raw);
     userDataMemo.set(raw, u);
   }

@@ -31,6 +31,11 @@ export class InsightPublisher {
     return this.bases.get(id);
   }
 
+  /** Delta bases held now, and the cap ([tracking] delta_base_meetings). */
+  size(): { count: number; cap: number } {
+    return { count: this.bases.size, cap: this.keep };
+  }
+
   /** Drops the meeting's base (its next delta is a full one of a new stream). */
   forget(id: string): void {
     this.bases.delete(id);

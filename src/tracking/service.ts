@@ -11,7 +11,16 @@ import { insightAt } from './insight.js';
 import { DIAL_FAILURES } from './interruptions.js';
 import { InsightPublisher } from './publish.js';
 import { Roster } from './roster.js';
-import { bindingText, dialText, EventInputError, parseBinding, parseConfEvent, parseDial, parseTime } from './parse.js';
+import {
+  bindingText,
+  dialText,
+  EventInputError,
+  parseBinding,
+  parseConfEvent,
+  parseDial,
+  parseTime,
+  userDataMemoSize,
+} from './parse.js';
 import { eventTexts } from './raw.js';
 import { type EventRow, TrackingStore } from './store.js';
 import { iso } from '../util/iso.js';
@@ -59,7 +68,7 @@ export class TrackingService {
   ) {
     this.store = new TrackingStore(ctx.store);
     this.cache = new MeetingCache(this.store, cfg, this.pending);
-    this.committer = new EventCommitter(ctx, this.store, this.cache, this);
+    this.committer = new EventCommitter(ctx, this.store, this.cache, this, cfg.dedup_conferences);
     this.publisher = new InsightPublisher(cfg.delta_base_meetings);
   }
 
@@ -259,6 +268,23 @@ export class TrackingService {
   /** Ended meetings' final insights held in memory (bounded by `final_cache_mb`). */
   finalsInMemory(): { count: number; chars: number } {
     return this.cache.finalsInMemory();
+  }
+
+  /** How full the in-memory caches are, against their caps (the soak bench prints it). */
+  cacheLevels(): {
+    folds: { count: number; cap: number };
+    finals: { count: number; chars: number; capChars: number };
+    deltaBases: { count: number; cap: number };
+    dedup: { conferences: number; maxConferences: number; keys: number; budget: number };
+    userData: { count: number; cap: number };
+  } {
+    return {
+      folds: this.cache.foldsInMemory(),
+      finals: { ...this.cache.finalsInMemory(), capChars: this.cfg.final_cache_mb * 1024 * 1024 },
+      deltaBases: this.publisher.size(),
+      dedup: this.committer.dedupSize(),
+      userData: userDataMemoSize(),
+    };
   }
 
   /** The stored final insight as JSON text, when the meeting has ended and nothing changed since. */
