@@ -1,7 +1,8 @@
 // An accelerated day of the agent, for leaks and for latency under load
 // (issue 16). The agent runs bundled in a process of its own (soak-child.ts);
-// this process plays the room around it. First a day in progress: 40 earlier
-// meetings stored and read, so the tracking caches start at their steady size.
+// this process plays the room around it. First a day in progress: earlier
+// meetings of the load's shape stored and read until the tracking caches are at
+// their caps (soak-day.ts; their levels are printed before and after the load).
 // Then:
 // - 20 WS clients (viewer) subscribed to every topic, each also polling
 //   devices.list now and then;
@@ -9,7 +10,8 @@
 //   leave and rejoin, quits, end);
 // - device actions on a Videohub simulator over real TCP (a route every
 //   250 ms, a uniquely named label every 2 s);
-// - the Videohub dropping (power cut) for 10 s every 5 minutes and returning.
+// - the Videohub dropping (power cut) for 10 s every 5 minutes and returning
+//   (and once in the middle of the warm-up).
 // A probe in a worker thread (its own event loop, so the clients' work here
 // does not delay its timing) calls system.info every 50 ms: idle before the
 // load starts, then under load. RSS and open fds are sampled every 5 s; the
@@ -22,7 +24,8 @@
 // code that stay for the life of the process; the warm-up keeps that one-off cost out of the
 // "growth over the run" figure, which is about leaks. The figures from the very start are
 // printed too.
-// Env: SOAK_MINUTES (default 30; shorter for a trial run), SOAK_WARMUP_MINUTES (default 3).
+// Env: SOAK_MINUTES (default 30; shorter for a trial run), SOAK_WARMUP_MINUTES (default 3);
+// SOAK_HEAP_DIR and SOAK_HEAP_AT for diagnostics (soak-child.ts, soak-heap-diff.ts).
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,7 +36,8 @@ import * as esbuild from 'esbuild';
 import WebSocket from 'ws';
 import { VideohubSimulator } from '../../drivers/videohub/index.js';
 import { agentBuildOptions } from '../build-agent.js';
-import type { SoakSample } from './soak-child.js';
+import type { CacheLevels, SoakSample } from './soak-child.js';
+import { meetingEvents, prefillDay } from './soak-day.js';
 import { agentLaunch, agentNodeFlags, ROOT } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
@@ -47,7 +51,6 @@ const DROP_EVERY_MS = 5 * 60_000;
 const DROP_FOR_MS = 10_000;
 const SAMPLE_EVERY_MS = 5_000;
 const IDLE_PROBE_MS = 20_000;
-const WARM_MEETINGS = 40;
 const HEAP_EVERY_MS = 60_000;
 const TOKENS = {
   admin: 'soak-admin-token-0123456789',
@@ -128,6 +131,7 @@ function childBundle(): Promise<string> {
 interface ChildAgent {
   url: string;
   sample(afterGc?: boolean): Promise<SoakSample>;
+  levels(): Promise<CacheLevels | undefined>;
   stop(): Promise<void>;
 }
 
@@ -163,11 +167,26 @@ async function startAgent(configFile: string): Promise<ChildAgent> {
       child.send(afterGc ? 'sample-after-gc' : 'sample');
       return (await reply).sample;
     },
+    levels: async () => {
+      const reply = next<{ levels?: CacheLevels }>();
+      child.send('levels');
+      return (await reply).levels;
+    },
     stop: async () => {
       child.send('exit');
       await exit;
     },
   };
+}
+
+/** The tracking caches' fill against their caps, one line. */
+function levelsText(l: CacheLevels | undefined): string {
+  if (!l) return 'tracking off';
+  return (
+    `folds ${l.folds.count}/${l.folds.cap}, final insights ${l.finals.count} (${(l.finals.chars / 2 ** 20).toFixed(2)}/${(l.finals.capChars / 2 ** 20).toFixed(0)} MB), ` +
+    `delta bases ${l.deltaBases.count}/${l.deltaBases.cap}, dedup ${l.dedup.conferences} conferences ${l.dedup.keys}/${l.dedup.budget} keys, ` +
+    `user_data memo ${l.userData.count}/${l.userData.cap}`
+  );
 }
 
 /** Mean of a field over the first and the last 10 % of the samples. */
@@ -196,44 +215,23 @@ export async function run(): Promise<BenchResult[]> {
   );
   const agent = await startAgent(configFile);
   const url = agent.url;
-  // A day already in progress: 40 earlier meetings stored and read once, so the tracking
-  // caches (32 meeting folds, dedup keys) start at their steady size, not empty.
-  const day0 = Math.floor(Date.now() / 1000) - 6 * 3600;
-  for (let n = 0; n < WARM_MEETINGS; n++) {
-    const conf = `warm-conf-${n}`;
-    const t0 = day0 + n * 300;
-    const ud = JSON.stringify({ meeting: `WARM-${n}` });
-    const events = [
-      { event: 'conf.create.succ', id: conf, begin_time: t0, user_data: ud },
-      ...[0, 1, 2].map((i) => ({
-        event: 'conf.joined',
-        id: conf,
-        join_time: t0 + i + 1,
-        call_id: `${conf}-${i}`,
-        part_uri: `+7100${i}`,
-      })),
-      ...[0, 1, 2].map((i) => ({
-        event: 'conf.quit',
-        id: conf,
-        join_time: t0 + i + 1,
-        quit_time: t0 + 200,
-        call_id: `${conf}-${i}`,
-        part_uri: `+7100${i}`,
-      })),
-      { event: 'conf.end', id: conf, begin_time: t0, end_time: t0 + 210 },
-    ];
-    const r = await fetch(`${url}/hooks/conference`, {
-      method: 'POST',
-      body: JSON.stringify(events),
-      headers: { authorization: `Bearer ${TOKENS.ingest}`, 'content-type': 'application/json' },
-    });
-    if (r.status !== 200) throw new Error(`soak warm-up: webhook answered ${r.status}: ${await r.text()}`);
-    await (await fetch(`${url}/api/meetings/WARM-${n}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } })).arrayBuffer();
-  }
+  // A day already in progress: earlier meetings of the load's own shape stored and read until
+  // the bounded tracking caches are at their caps (soak-day.ts).
+  const prefillStarted = Date.now();
+  const prefill = await prefillDay({
+    url,
+    ingestToken: TOKENS.ingest,
+    viewerToken: TOKENS.viewer,
+    levels: () => agent.levels(),
+  });
+  process.stdout.write(
+    `soak: ${prefill.meetings} earlier meetings stored and read in ${((Date.now() - prefillStarted) / 1000).toFixed(1)} s` +
+      `${prefill.full ? ', caches at their caps' : ', CACHES NOT FULL'}: ${levelsText(prefill.levels)}\n`,
+  );
   const probe = new Worker(PROBE, { eval: true, workerData: { url: `${url.replace('http', 'ws')}/ws?token=${TOKENS.viewer}` } });
   await new Promise((r) => probe.once('message', r));
   process.stdout.write(
-    `soak: agent at ${url}, ${WARM_MEETINGS} earlier meetings stored, ${WARMUP_MINUTES} min warm-up + ${MINUTES} min of load after ${IDLE_PROBE_MS / 1000} s idle\n`,
+    `soak: agent at ${url}, ${WARMUP_MINUTES} min warm-up + ${MINUTES} min of load after ${IDLE_PROBE_MS / 1000} s idle\n`,
   );
   await sleep(IDLE_PROBE_MS);
   probe.postMessage('load');
@@ -272,51 +270,16 @@ export async function run(): Promise<BenchResult[]> {
     }
   };
   const meeting = (n: number) => {
-    const conf = `soak-conf-${n}`;
-    const id = `SOAK-${n}`;
-    const m = { id, sent: 0 };
+    const m = { id: `SOAK-${n}`, sent: 0 };
     meetings.push(m);
-    const t0 = Math.floor(Date.now() / 1000);
-    const ud = (person: string) => JSON.stringify({ meeting: id, person, role: person === 'p1' ? 'expert' : 'client' });
-    const at = (s: number, ev: Record<string, unknown>) =>
+    for (const { after, event } of meetingEvents(`soak-conf-${n}`, m.id, Math.floor(Date.now() / 1000))) {
       timers.push(
         setTimeout(() => {
           m.sent++;
-          void post({ id: conf, ...ev });
-        }, s * 1000),
+          void post(event);
+        }, after * 1000),
       );
-    at(0, { event: 'conf.create.succ', begin_time: t0, user_data: JSON.stringify({ meeting: id }) });
-    for (const [i, p] of ['p1', 'p2', 'p3'].entries()) {
-      at(1 + i, {
-        event: 'conf.joined',
-        join_time: t0 + 1 + i,
-        call_id: `${conf}-${p}-a`,
-        part_uri: `+7000${i}`,
-        user_data: ud(p),
-      });
     }
-    at(10, {
-      event: 'conf.quit',
-      join_time: t0 + 2,
-      quit_time: t0 + 10,
-      call_id: `${conf}-p2-a`,
-      part_uri: '+70001',
-      user_data: ud('p2'),
-    });
-    at(12, { event: 'conf.joined', join_time: t0 + 12, call_id: `${conf}-p2-b`, part_uri: '+70001', user_data: ud('p2') });
-    for (const [i, p] of ['p1', 'p2', 'p3'].entries()) {
-      const call = p === 'p2' ? `${conf}-p2-b` : `${conf}-${p}-a`;
-      const join = p === 'p2' ? t0 + 12 : t0 + 1 + i;
-      at(25 + i, {
-        event: 'conf.quit',
-        join_time: join,
-        quit_time: t0 + 25 + i,
-        call_id: call,
-        part_uri: `+7000${i}`,
-        user_data: ud(p),
-      });
-    }
-    at(28, { event: 'conf.end', begin_time: t0, end_time: t0 + 28 });
   };
 
   let meetingNo = 0;
@@ -350,10 +313,13 @@ export async function run(): Promise<BenchResult[]> {
   every(SAMPLE_EVERY_MS, () => void agent.sample().then((s) => samples.push(s)));
   every(HEAP_EVERY_MS, () => void agent.sample(true).then((s) => heapSamples.push(s)));
   const dropEvery = Math.min(DROP_EVERY_MS, Math.max(60_000, durationMs / 3));
-  every(dropEvery, () => {
+  const drop = () => {
     drops++;
     void sim.stop().then(() => timers.push(setTimeout(() => void sim.start(), DROP_FOR_MS)));
-  });
+  };
+  every(dropEvery, drop);
+  // One cut inside the warm-up too, so the code of a device leaving and returning is compiled before the measured window.
+  if (warmupMs >= 60_000) timers.push(setTimeout(drop, warmupMs / 2));
   // Progress once a minute, so a long run shows it is alive.
   const started = Date.now();
   every(60_000, () => {
@@ -369,6 +335,7 @@ export async function run(): Promise<BenchResult[]> {
   if (sim.clientCount === 0) await sim.start().catch(() => undefined);
   await sleep(3_000);
   samples.push(await agent.sample());
+  const levelsAtEnd = await agent.levels();
   probe.postMessage('stop');
   heapSamples.push(await agent.sample(true));
   const lat = await new Promise<{ idle: number[]; load: number[] }>((r) => probe.once('message', r));
@@ -402,6 +369,7 @@ export async function run(): Promise<BenchResult[]> {
   const idle = sorted(lat.idle);
   const load = sorted(lat.load);
   const label = `${MINUTES} min after ${WARMUP_MINUTES} min warm-up, ${CLIENTS} clients, ${agentLaunch()}`;
+  process.stdout.write(`soak: caches at the end: ${levelsText(levelsAtEnd)}\n`);
   process.stdout.write(
     `soak: ${meetings.length} meetings, ${meetings.reduce((s, m) => s + m.sent, 0)} webhook events, ${actionsOk} actions ok / ${actionsFailed} failed (device away ${drops}× ${DROP_FOR_MS / 1000} s), ${notifications} notifications, ${samples.length} samples\n`,
   );
