@@ -10,6 +10,7 @@
 // (test/support/fault-rig.ts); the simulator, written from the units' manuals,
 // is the peer.
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { conferenceMicDriver } from '../drivers/conference-mic/index.js';
 import { ConferenceMicSimulator } from '../drivers/conference-mic/simulator.js';
@@ -206,6 +207,30 @@ describe('fault matrix: conference-mic (serial, SDC 8000)', { timeout: 60_000 },
     undefined);
 });
 
+describe('fault matrix: conference-mic (serial, Taiden)', { timeout: 60_000 }, () => {
+  it('the unit restarts while the adapter stays (no link event): the driver starts its tracking output again within tracking_refresh_ms', async () => {
+    const path = `/dev/CONFFAULT${process.pid}-${n++}`;
+    const clock = new FakeClock();
+    const sim = new ConferenceMicSimulator({ protocol: 'taiden', transport: 'serial', path, clock });
+    await sim.start();
+    const rig = await startRig(conferenceMicDriver, { protocol: 'taiden', transport: 'serial', path }, undefined, { clock });
+    cleanup = async () => {
+      await rig.stop();
+      await sim.stop();
+    };
+    await rig.pump(() => rig.status === 'online' && sim.trackingStarted, 'online, tracking started', 30_000);
+    sim.micOn(2);
+    await rig.pump(() => active(rig).join() === '2', 'mic 2 shown', 5000, 10);
+    sim.powerOff();
+    sim.powerOn();
+    expect(sim.trackingStarted).toBe(false);
+    await rig.pump(() => sim.trackingStarted, 'tracking started again', 60_000 + 1000, 250);
+    sim.micOn(6);
+    await rig.pump(() => active(rig).join() === '6', 'mic 6 shown after the restart', 5000, 10);
+    expect(rig.statuses).toEqual(['connecting', 'online']);
+  });
+});
+
 describe('fault matrix: conference-mic (SDC 8000 behind a TCP gateway)', { timeout: 60_000 }, () => {
   async function gatewayRig(o: { silentFromBoot?: boolean } = {}) {
     const clock = new FakeClock();
@@ -232,6 +257,28 @@ describe('fault matrix: conference-mic (SDC 8000 behind a TCP gateway)', { timeo
   it('the gateway accepts but nothing comes through: never online, offline with the reason, connects held to the backoff, alert', async () => {
     const { peer, rig } = await gatewayRig({ silentFromBoot: true });
     await neverOnline(rig, () => peer.connects, /no SDC 8000 frame within 15000 ms/);
+  });
+
+  it('the gateway passes only garbage (its serial side at another speed than the unit): never online, offline with the reason', async () => {
+    let connects = 0;
+    const server = net.createServer((s) => {
+      connects++;
+      s.on('error', () => undefined);
+      s.write(Buffer.concat([GARBAGE, Buffer.alloc(64, 0xff)]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const rig = await startRig(
+      conferenceMicDriver,
+      { protocol: 'sdc8000', transport: 'tcp', host: '127.0.0.1', port },
+      undefined,
+      { clock: new FakeClock() },
+    );
+    cleanup = async () => {
+      await rig.stop();
+      await new Promise<void>((r) => server.close(() => r()));
+    };
+    await neverOnline(rig, () => connects, /no SDC 8000 frame within 15000 ms/);
   });
 
   it('goes silent after online (the gateway stays up): offline within sync_timeout_ms + 1 s; back when frames flow again', async () => {

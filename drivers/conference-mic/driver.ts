@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineAction, defineDriver } from '../../src/host/contract.js';
 import { type Link, type LinkOptions, SerialLink, simulatedSerialPorts, TcpLink, UdpLink } from '../../src/transport/index.js';
+import type { TimerHandle } from '../../src/util/clock.js';
 import { AgentError } from '../../src/util/errors.js';
 import { MicChannels } from '../../src/util/mic-channels.js';
 import { ConfideaParser } from './confidea.js';
@@ -39,6 +40,14 @@ export const ConferenceMicConfig = Type.Object(
           'sdc8000: offline when no valid frame arrived for this long (the unit sends a %S sync every ~5 s); the first frame also marks the unit online. Default 15000; 0 = no liveness.',
       }),
     ),
+    tracking_refresh_ms: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 3_600_000,
+        description:
+          'taiden: send "start video track" (E3 E4 00) again this often while connected, so a unit restarted behind a link that stayed up resumes its output. Default 60000; 0 = only on connect.',
+      }),
+    ),
     chairman: Type.Array(Type.Integer({ minimum: 1 }), {
       default: [],
       description: 'Microphone numbers of chairman seats (Taiden and Confidea ON do not flag the chairman).',
@@ -51,6 +60,8 @@ type Config = typeof ConferenceMicConfig.static;
 
 /** SDC 8000 appendix A: a %S sync "at a time interval of approx. 5 seconds"; three missed ones → offline. */
 export const SDC_SYNC_TIMEOUT_MS = 15_000;
+/** Taiden: how often "start video track" is sent again while connected (a unit restart is no link event). */
+export const TAIDEN_TRACKING_REFRESH_MS = 60_000;
 /** How often the SDC 8000 liveness is checked (no I/O: a look at when the last valid frame came). */
 const SDC_LIVENESS_CHECK_MS = 1000;
 
@@ -101,6 +112,19 @@ export const conferenceMicDriver = defineDriver({
     const silentWhy = (ms: number) =>
       `${ms} ms (the unit sends a %S sync every ~5 s): check the cable or gateway, the line speed (${baud} here, the unit's is 19200 8N1) and that its camera-control output is enabled`;
 
+    // Taiden: "start video track" on connect and every tracking_refresh_ms (the unit does not answer it).
+    const refreshMs = config.protocol === 'taiden' ? (config.tracking_refresh_ms ?? TAIDEN_TRACKING_REFRESH_MS) : 0;
+    let refreshTimer: TimerHandle | null = null;
+    const stopRefresh = () => {
+      ctx.clock.clearTimeout(refreshTimer);
+      refreshTimer = null;
+    };
+    const startTracking = () => {
+      stopRefresh();
+      link.write(TAIDEN_START_TRACKING);
+      if (refreshMs > 0) refreshTimer = ctx.clock.setTimeout(startTracking, refreshMs);
+    };
+
     const apply = (u: MicUpdate) => {
       if (u.kind !== 'bad_frame') {
         lastFrameAt = ctx.clock.now();
@@ -141,7 +165,7 @@ export const conferenceMicDriver = defineDriver({
       handshake: async ({ info, signal }) => {
         parser.reset();
         // Taiden: ask for the tracking output (it is not answered; see TAIDEN_START_TRACKING).
-        if (config.protocol === 'taiden') link.write(TAIDEN_START_TRACKING);
+        if (config.protocol === 'taiden') startTracking();
         // With listen_port = 0 the OS picks the port; show it so the unit can be pointed at it.
         ctx.setState(link instanceof UdpLink ? { link: info, listen_port: link.localPort } : { link: info });
         // SDC 8000: online once the unit is heard (its next sync at the latest), not when a gateway accepts.
@@ -160,6 +184,7 @@ export const conferenceMicDriver = defineDriver({
           }
         : {}),
       onDown: () => {
+        stopRefresh();
         parser.reset();
         channels.allOff('link_lost');
       },
@@ -190,6 +215,7 @@ export const conferenceMicDriver = defineDriver({
       },
       async stop() {
         await conn.stop();
+        stopRefresh();
       },
       actions: {
         clear: defineAction({

@@ -169,6 +169,8 @@ export class ConferenceMicSimulator {
   powerOff(): void {
     this.powered = false;
     this.on.clear();
+    // Taiden: a restarted unit has forgotten "start video track" [inferred, as the start command itself].
+    this.tracking = !(this.o.taidenNeedsStart ?? true);
     this.clock.clearTimeout(this.syncTimer);
     this.syncTimer = null;
   }
