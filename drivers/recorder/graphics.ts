@@ -15,6 +15,18 @@ export interface LayerState {
 
 const EMPTY: LayerState = { title: null, lower_third: null, logo: null };
 
+/**
+ * The logo when there is none: a 2×2 fully transparent RGBA PNG, the bytes
+ * `ffmpeg -f lavfi -i color=c=black@0.0:s=2x2,format=rgba -frames:v 1 -c:v png` writes
+ * (test/recorder-blank-logo.test.ts: ffmpeg reads it back as 2×2 pixels, all transparent). The
+ * ffmpeg run this replaces (`-i color=c=black@0.0:s=2x2 -vf format=rgba`) lost the alpha in the
+ * color source and drew an opaque black 2×2 dot where the logo goes.
+ */
+const BLANK_LOGO_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAACXBIWXMAAAABAAAAAQBPJcTWAAAAC0lEQVR4nGNgQAcAABIAAXfx+gAAAAAASUVORK5CYII=',
+  'base64',
+);
+
 function run(bin: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(bin, args, { cwd, timeout: 20_000 }, (err, _out, stderr) => {
@@ -101,8 +113,9 @@ export class Graphics {
     this.save();
   }
 
+  /** No ffmpeg run: a first boot's recorder start waited 0.1–0.7 s for one (docs/performance.md, "lean start"). */
   private async writeBlankLogo(): Promise<void> {
-    await this.renderLogo(['-f', 'lavfi', '-i', 'color=c=black@0.0:s=2x2'], 'format=rgba');
+    writeAtomic(this.file('logo'), BLANK_LOGO_PNG);
   }
 
   /** One PNG frame of `input` through `filter`, put in place of logo.png; returns its size. */
