@@ -14,7 +14,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { conferenceMicDriver } from '../drivers/conference-mic/index.js';
 import { ConferenceMicSimulator } from '../drivers/conference-mic/simulator.js';
-import { setSerialBinding } from '../src/transport/index.js';
+import { setSerialBinding, simulatedSerialPorts } from '../src/transport/index.js';
 import { FakeClock } from '../src/util/clock.js';
 import { GARBAGE, ScriptablePeer } from './support/fault-peer.js';
 import { maxConnects } from './support/fault-matrix.js';
@@ -150,21 +150,23 @@ describe('fault matrix: conference-mic (serial, SDC 8000)', { timeout: 60_000 },
     await rig.pump(() => active(rig).join() === '3,5', 'the unit is heard again (its %S sync restores mic 3)', 10_000, 100);
   });
 
-  it('50 pull/return cycles of the adapter leave no timer behind and no port open', async () => {
+  it('100 pull/return cycles of the adapter leave no timer behind, no port open and no port registered', async () => {
     // A unit that syncs every 200 ms: each return is online at its first frame without 5 s of fake time
     // stepped through in 10 ms steps.
     const { sim, rig } = await serialRig({ reconnect_min_ms: 10, reconnect_max_ms: 40 }, { syncIntervalMs: 200 });
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 100; i++) {
       sim.unplug();
       await rig.pump(() => rig.status !== 'online', `offline (cycle ${i})`, 1000, 10);
       sim.plugIn();
       await rig.pump(() => rig.status === 'online' && sim.serialOpen, `online (cycle ${i})`, 10_000, 10);
     }
-    expect(rig.statuses.filter((st) => st === 'online')).toHaveLength(51);
+    expect(rig.statuses.filter((st) => st === 'online')).toHaveLength(101);
+    expect(sim.serialOpens).toBe(101);
     await cleanup?.();
     cleanup = null;
     expect(sim.serialOpen).toBe(false);
     expect(rig.clock.pending()).toBe(0);
+    expect(simulatedSerialPorts.has(sim.endpoint.path as string)).toBe(false);
   }, 120_000);
 
   it('a unit that never sends (switched off, camera output not licensed): never online, offline with the reason, reopens held to the backoff, alert; online once it talks', async () => {
