@@ -223,12 +223,12 @@ describe('ics driver', () => {
     expect(rec.everything()).not.toContain('/owa/calendar/room101');
   });
 
-  it('HTTP errors: offline with the reason, backoff, recovery', async () => {
+  it('HTTP errors on the first read: error with the reason (answered, not offline), backoff, recovery', async () => {
     server = new IcsServer(OUTLOOK);
     const url = await server.start();
     server.failures.push(503);
     const { rec, clock } = await startDriver(url);
-    await waitUntil(() => lastStatus(rec)?.status === 'offline', 'offline');
+    await waitUntil(() => lastStatus(rec)?.status === 'error', 'error');
     // The host's lifecycle: the first read is the handshake; the retry follows its backoff.
     expect(lastStatus(rec)?.message).toMatch(/answered HTTP 503; next attempt in [\d.]+ m?s$/);
     clock.advance(2500);
@@ -316,8 +316,8 @@ describe('ics driver', () => {
     server.rogueAnswers.push({ body: OUTLOOK.slice(0, 1000) });
     const url = await server.start();
     const { rec, clock } = await startDriver(url);
-    // The first read is the lifecycle's handshake: an unreadable calendar fails it (offline, retried with backoff).
-    await waitUntil(() => lastStatus(rec)?.status === 'offline', 'offline');
+    // The first read is the lifecycle's handshake: an unreadable calendar fails it (error, retried with backoff).
+    await waitUntil(() => lastStatus(rec)?.status === 'error', 'error');
     expect(lastStatus(rec)?.message).toMatch(/not a valid iCalendar/);
     clock.advance(2500);
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'online after the retry');

@@ -232,6 +232,30 @@ describe('HttpLink under the device lifecycle (connectHttp): online/offline from
     await until(() => d.last()?.status === 'online', 'online again');
   });
 
+  it('5xx or garbage from boot: error saying what was answered (reachable, not serving), never offline; retried on the backoff; online once it serves', async () => {
+    let mode: '503' | 'garbage' | 'ok' = '503';
+    let hits = 0;
+    const { url } = await serve((_req, res) => {
+      hits++;
+      if (mode === '503') res.writeHead(503).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(mode === 'ok' ? '{"n":1}' : '<html>');
+    });
+    const d = device(url, async (l) => {
+      await l.json('/status');
+      return undefined;
+    });
+    await until(() => d.last()?.status === 'error', 'error');
+    expect(d.last()!.message).toMatch(/handshake failed: answered HTTP 503; next attempt in/);
+    mode = 'garbage';
+    await until(() => /not JSON/.test(d.last()!.message), 'the garbage reported');
+    expect(d.last()!.status).toBe('error');
+    expect(d.statuses.map((s) => s.status)).not.toContain('offline');
+    // Retried on the reconnect backoff (1 s, 2 s … ±20 %), not at the 50 ms poll interval.
+    expect(hits).toBeLessThanOrEqual(3);
+    mode = 'ok';
+    await until(() => d.last()?.status === 'online', 'online');
+  });
+
   it('slow (no answer in time): offline, and online again once it answers', async () => {
     let slow = false;
     const { url } = await serve((_req, res) => {

@@ -113,12 +113,14 @@ const cases: DriverCase[] = [
     },
   },
   {
-    id: 'unavailable-first-read-is-offline',
+    // The server answered: reachable, not serving — `error`, not `offline` (that is silence), retried on the backoff.
+    id: 'unavailable-first-read-is-error',
     rows: ['unavailable-503'],
     peer: peer([rowRule('unavailable-503')]),
     config,
     run: async (dev) => {
-      await dev.until((d) => d.status.status === 'offline', 'offline');
+      const d = await dev.until((r) => r.status.status === 'error', 'error');
+      expect(d.status.message).toContain('answered HTTP 503');
     },
   },
   {

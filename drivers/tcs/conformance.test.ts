@@ -118,12 +118,13 @@ const cases: DriverCase[] = [
     },
   },
   {
-    id: 'server-error-is-offline',
+    // The server answered: reachable, not serving — `error`, not `offline` (that is silence), retried on the backoff.
+    id: 'server-error-is-error',
     rows: ['server-error-500'],
     peer: peer([rule('POST', TOKEN, 'token-200'), rule('GET', LIST, 'server-error-500')]),
     config,
     run: async (dev) => {
-      const d = await dev.until((r) => r.status.status === 'offline', 'offline');
+      const d = await dev.until((r) => r.status.status === 'error', 'error');
       expect(d.status.message).toContain('500');
     },
   },

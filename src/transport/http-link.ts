@@ -17,7 +17,7 @@
 import type { TimerHandle } from '../util/clock.js';
 import { DeviceError, errorMessage } from '../util/errors.js';
 import { HttpError, type HttpRequestOptions, type HttpResponse, httpRequest } from './http-client.js';
-import { ConfigFault, type ConnectionHooks, type DeviceConnection } from './lifecycle.js';
+import { AnsweredFault, ConfigFault, type ConnectionHooks, type DeviceConnection } from './lifecycle.js';
 import { Link, type LinkOptions } from './link.js';
 
 export interface HttpLinkOptions extends LinkOptions {
@@ -268,8 +268,9 @@ export interface HttpPollHooks {
  *   `offline` with the reason, reconnect with the lifecycle's backoff.
  * - An answered error in the handshake: 401/403 is `auth_failure`, 404/410 is
  *   `bad_config` (both retried at the longest interval; a wrong URL or password
- *   will not heal sooner); others fail the attempt like silence, but say what the
- *   device answered.
+ *   will not heal sooner); any other (5xx, a body the driver cannot read) is
+ *   `error` with what the device answered — reachable, not serving — and the
+ *   attempt is retried on the reconnect backoff like a silent one.
  * - An answered error in a poll keeps the connection: status `error` with what
  *   the device said, back to `online` at the next good answer.
  * - A `ConfigFault` from the handshake or a poll ends the connection with its
@@ -294,6 +295,8 @@ export function connectHttp(
           throw new ConfigFault(e.message, 'auth_failure');
         if (e instanceof HttpAnsweredError && (e.status === 404 || e.status === 410))
           throw new ConfigFault(e.message, 'bad_config');
+        // The device is there and said no (5xx, a body it cannot have meant): `error`, not `offline`.
+        if (!(e instanceof ConfigFault) && !isSilence(e)) throw new AnsweredFault(errorMessage(e));
         throw e;
       }
     },

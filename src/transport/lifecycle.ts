@@ -55,6 +55,18 @@ export class ConfigFault extends Error {
   }
 }
 
+/**
+ * The device answered the handshake, with an error (an HTTP 5xx, a body it cannot have meant): it is
+ * reachable but not serving. Shown as `error` with its words (never a secret) rather than `offline`,
+ * and retried on the reconnect backoff like any failed attempt.
+ */
+export class AnsweredFault extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AnsweredFault';
+  }
+}
+
 export interface HandshakeContext {
   /** The link's description, e.g. `tcp://10.0.0.5:23`. */
   info: string;
@@ -290,6 +302,7 @@ export class DeviceConnection {
       (e: unknown) => {
         if (gen !== this.generation || this.phase !== 'handshake') return;
         if (e instanceof ConfigFault) this.endAttempt(e.message, e.status, e.retry);
+        else if (e instanceof AnsweredFault) this.endAttempt(`${this.describe()}: handshake failed: ${e.message}`, 'error');
         else this.endAttempt(`${this.describe()}: handshake failed: ${errorMessage(e)}`, 'offline');
       },
     );
@@ -370,7 +383,7 @@ export class DeviceConnection {
   };
 
   /** Ends the current connection or attempt, reports why, and schedules the next attempt. */
-  private endAttempt(reason: string, status: 'offline' | 'bad_config' | 'auth_failure', retry?: RetrySchedule): void {
+  private endAttempt(reason: string, status: 'offline' | 'error' | 'bad_config' | 'auth_failure', retry?: RetrySchedule): void {
     if (this.phase === 'stopped') return;
     const hadSession = this.connected;
     this.generation++;
@@ -386,7 +399,11 @@ export class DeviceConnection {
     }
     // A config fault will not heal by retrying fast: wait the longest interval, or its own schedule.
     const delay =
-      status === 'offline' ? this.backoff.next() : retry ? this.faultBackoff(status, retry).next() : this.limits.reconnectMaxMs;
+      status === 'offline' || status === 'error'
+        ? this.backoff.next()
+        : retry
+          ? this.faultBackoff(status, retry).next()
+          : this.limits.reconnectMaxMs;
     this.o.logger?.debug({ reason, status, delay }, 'connection attempt ended');
     this.o.report(status, `${reason}; next attempt in ${formatDelay(delay)}`, { restart: false });
     this.retryTimer = this.o.clock.setTimeout(() => this.attempt(), delay);

@@ -132,10 +132,12 @@ export function describeHttpFaultMatrix<D extends StandIn>(name: string, spec: H
     });
 
     for (const { mode, what } of [...ANSWERED, { mode: 'slow' as const, what: 'answers after the request timeout' }]) {
-      it(`${what} from boot: never online, offline saying why, requests held to the backoff, alert, action refused; heals without a restart`, async () => {
+      // Silence (slow) is `offline`; an answer that is an error is `error` (reachable, not serving), both retried on the backoff.
+      const down = mode === 'slow' ? 'offline' : 'error';
+      it(`${what} from boot: never online, \`${down}\` saying why, requests held to the backoff, alert, action refused; heals without a restart`, async () => {
         const { device, peer, rig, stop } = await setup({ mode });
         try {
-          await rig.pump(() => rig.status === 'offline', 'offline', 60_000, 100);
+          await rig.pump(() => rig.status === down, down, 60_000, 100);
           expect(rig.statuses[0]).toBe('connecting');
           if (mode === 'slow') {
             // Silence: the request's own deadline (request_timeout_ms), not a longer one.
@@ -148,8 +150,9 @@ export function describeHttpFaultMatrix<D extends StandIn>(name: string, spec: H
           await refusedAtOnce(rig);
           await rig.advance(WINDOW_MS, 250);
           expect(rig.statuses).not.toContain('online');
-          expect(['offline', 'connecting']).toContain(rig.status);
-          expect(rig.messages.filter((m) => m.startsWith('offline')).every((m) => /next attempt in/.test(m))).toBe(true);
+          expect(rig.statuses).not.toContain(mode === 'slow' ? 'error' : 'offline');
+          expect([down, 'connecting']).toContain(rig.status);
+          expect(rig.messages.filter((m) => m.startsWith(`${down}:`)).every((m) => /next attempt in/.test(m))).toBe(true);
           expect(peer.requests).toBeGreaterThanOrEqual(2);
           expect(peer.requests).toBeLessThanOrEqual(maxConnects(WINDOW_MS + 60_000) * spec.requestsPerAttempt);
           expect(alertRaised(rig)).toBe(true);
