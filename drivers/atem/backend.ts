@@ -14,6 +14,8 @@ export interface AtemLikeEvents {
 
 export interface AtemLike {
   readonly state: AtemStateView | undefined;
+  /** atem-connection's AtemConnectionStatus: 0 closed, 1 connecting, 2 connected. */
+  readonly status: number;
   on<E extends keyof AtemLikeEvents>(event: E, listener: (...args: AtemLikeEvents[E]) => void): unknown;
   removeAllListeners(): unknown;
   connect(address: string, port?: number): Promise<void>;

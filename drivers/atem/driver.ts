@@ -1,9 +1,13 @@
 // Blackmagic ATEM through atem-connection: the library owns UDP 9910, its
-// reliability layer and reconnects; we map its `connected`/`disconnected`
-// events to status and its `stateChanged` state to ours. Commands resolve when
-// the switcher acknowledges them; state changes only when the switcher says so.
+// reliability layer and the switcher's state dump; the host's device lifecycle
+// owns status, attempts and backoff (src/transport/session-link.ts): one
+// library session per attempt, closed when the lifecycle ends the attempt so
+// the library's own 1 s retry loop never runs. Its `stateChanged` state maps to
+// ours. Commands resolve when the switcher acknowledges them; state changes
+// only when the switcher says so.
 import { type Static, Type } from '@sinclair/typebox';
 import { type ActionDefinition, type DeviceInstance, type DriverContext, defineAction } from '../../src/host/contract.js';
+import { SessionLink } from '../../src/transport/session-link.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import { type AtemLike, createAtemConnection } from './backend.js';
 import { mixerStateFromAtem, resolveAtemInput, touchesMixerState } from './protocol.js';
@@ -16,6 +20,20 @@ export const AtemConfigSchema = Type.Object(
     worker_thread: Type.Boolean({
       default: true,
       description: "Run atem-connection's UDP socket in a worker thread (its default); false keeps it in the main thread.",
+    }),
+    connect_timeout_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 60_000,
+      default: 10_000,
+      description:
+        'Longest a connection attempt may take: handshake and the whole state dump (a large switcher sends ~1–2 s of it).',
+    }),
+    probe_interval_ms: Type.Integer({
+      minimum: 500,
+      maximum: 60_000,
+      default: 2000,
+      description:
+        'How often the lifecycle asks atem-connection whether the session is alive (its own keep-alive declares a switcher gone after 5 s of silence).',
     }),
   },
   { additionalProperties: false },
@@ -37,7 +55,7 @@ export function createAtem(config: AtemConfig, ctx: DriverContext): DeviceInstan
   }
 
   function device(): AtemLike {
-    if (!atem) throw new DeviceError('ATEM connection not started', 'DEVICE_OFFLINE');
+    if (!atem || !sessionUp()) throw new DeviceError(`ATEM at ${target} is not connected`, 'DEVICE_OFFLINE');
     return atem;
   }
 
@@ -99,40 +117,81 @@ export function createAtem(config: AtemConfig, ctx: DriverContext): DeviceInstan
     }),
   };
 
-  return {
-    actions,
-    async start() {
-      stopped = false;
-      const a = await createAtemConnection({ disableMultithreaded: config.worker_thread === false });
+  /** The library's session is up (atem-connection's AtemConnectionStatus.CONNECTED = 2). */
+  const sessionUp = () => atem !== null && atem.status === 2;
+  let connected: (() => void) | null = null;
+  let library: Promise<AtemLike> | null = null;
+
+  /** One atem-connection instance for the device's life; sessions on it open and close per attempt. */
+  function ensureLibrary(): Promise<AtemLike> {
+    library ??= createAtemConnection({ disableMultithreaded: config.worker_thread === false }).then((a) => {
       atem = a;
       a.on('connected', () => {
-        if (stopped) return;
-        // atem-connection fires this once the switcher's full state dump arrived; re-read all of it.
-        publish();
-        ctx.setStatus('online', `connected to ATEM at ${target}`);
+        // atem-connection fires this once the switcher's full state dump arrived.
+        connected?.();
       });
-      a.on('disconnected', () => {
-        if (stopped) return;
-        ctx.setStatus('offline', `ATEM at ${target} not answering; atem-connection keeps retrying`);
-      });
+      a.on('disconnected', () => link.sessionLost('no packet from the switcher for 5 s (atem-connection timeout)'));
       a.on('stateChanged', (_state, paths) => {
-        if (!stopped && touchesMixerState(paths, me)) publish();
+        if (!stopped && link.connected && touchesMixerState(paths, me)) publish();
       });
       a.on('error', (msg) => ctx.reportError(`atem-connection: ${msg}`));
       a.on('info', (msg) => ctx.logger.info({ atem: msg }, 'atem-connection info'));
       a.on('debug', (msg) => ctx.logger.debug({ atem: msg }, 'atem-connection debug'));
-      ctx.setStatus('connecting', `connecting to ATEM at ${target}`);
+      return a;
+    });
+    return library;
+  }
+
+  const link = new SessionLink({
+    label: `ATEM at ${target}`,
+    clock: ctx.clock,
+    openTimeoutMs: config.connect_timeout_ms ?? 10_000,
+    async open(signal) {
+      const a = await ensureLibrary();
+      const ready = new Promise<void>((resolve, reject) => {
+        connected = resolve;
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      });
       try {
         await a.connect(config.host, config.port ?? 9910);
-      } catch (e) {
-        // An unreachable switcher is not a driver crash: the library retries by itself.
-        ctx.setStatus('offline', `ATEM at ${target}: ${errorMessage(e)}`);
+        await ready;
+      } finally {
+        connected = null;
       }
+    },
+    async close() {
+      // Stops the library's session and its own reconnect timer; the lifecycle decides when to try again.
+      await atem?.disconnect().catch(() => undefined);
+    },
+  });
+
+  const conn = ctx.connect(link, {
+    handshake: async () => {
+      publish();
+      return `connected to ATEM at ${target}`;
+    },
+    // No request on the wire: atem-connection acknowledges the switcher's packets and watches its silence
+    // itself; the probe asks it whether the session is still up.
+    probe: async () => {
+      if (!sessionUp()) throw new DeviceError(`ATEM at ${target}: session not up`, 'DEVICE_OFFLINE');
+      link.heard();
+    },
+    probeIntervalMs: config.probe_interval_ms ?? 2000,
+    probeTimeoutMs: 5000,
+  });
+
+  return {
+    actions,
+    async start() {
+      stopped = false;
+      conn.start();
     },
     async stop() {
       stopped = true;
+      await conn.stop();
       const a = atem;
       atem = null;
+      library = null;
       if (!a) return;
       a.removeAllListeners();
       await a.disconnect().catch(() => undefined);

@@ -56,25 +56,36 @@ export class FakeAtem extends EventEmitter implements AtemLike {
     return this.s;
   }
 
+  /** atem-connection's AtemConnectionStatus: 0 closed, 1 connecting (or retrying on its own), 2 connected. */
+  status = 0;
+
   async connect(address: string, port?: number): Promise<void> {
     this.calls.push({ method: 'connect', args: [address, port] });
     this.connectedTo = { address, port };
+    this.status = 1;
+    // Like the library, connect() returns once HELLO is sent, not when the switcher answered.
     if (this.reachable) setImmediate(() => this.handshake());
   }
 
   private handshake(): void {
+    if (this.status !== 1) return;
+    this.status = 2;
     this.state = structuredClone(this.s);
     this.emit('connected');
   }
 
-  /** The switcher goes away: the library emits `disconnected` after its timeout. */
+  /** The switcher goes away: after its 5 s timeout the library emits `disconnected` and starts retrying. */
   drop(): void {
+    this.reachable = false;
+    if (this.status !== 2) return;
+    this.status = 1;
     this.emit('disconnected');
   }
 
-  /** The switcher is back: the library re-handshakes and rebuilds state from the dump. */
+  /** The switcher is back: a library still retrying re-handshakes and rebuilds state from the dump. */
   comeBack(): void {
-    this.handshake();
+    this.reachable = true;
+    if (this.status === 1) setImmediate(() => this.handshake());
   }
 
   /** A change made on the switcher's own panel. */
@@ -86,6 +97,7 @@ export class FakeAtem extends EventEmitter implements AtemLike {
 
   async disconnect(): Promise<void> {
     this.calls.push({ method: 'disconnect', args: [] });
+    this.status = 0;
   }
 
   async destroy(): Promise<void> {
