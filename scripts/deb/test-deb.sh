@@ -12,14 +12,21 @@ SUITE="${DEBIAN_SUITE:-bookworm}"
 BASE="$(node -p "require('./package.json').version")"
 V1="$BASE+test1"
 V2="$BASE+test2"
+# The package is built for the machine's own architecture (native addons: scripts/package-deb.sh), so the
+# lane tests that one: amd64 on the amd64 agent, arm64 on the arm64 agent (Jenkinsfile, stage Package).
+case "$(uname -m)" in
+  x86_64) ARCH=amd64 ;;
+  aarch64) ARCH=arm64 ;;
+  *) echo "test-deb: unsupported machine $(uname -m)" >&2; exit 1 ;;
+esac
 fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
 step() { echo; echo "== $*"; }
 
 mkdir -p "$WORK"
 step "build $V1, and $V2 as the same tree with a newer version"
 VERSION="$V1" OUT="$WORK" bash scripts/package-deb.sh | tail -1
-DEB1="$WORK/room-agent_${V1}_amd64.deb"
-DEB2="$WORK/room-agent_${V2}_amd64.deb"
+DEB1="$WORK/room-agent_${V1}_${ARCH}.deb"
+DEB2="$WORK/room-agent_${V2}_${ARCH}.deb"
 rm -rf "$WORK/v2" && dpkg-deb -R "$DEB1" "$WORK/v2"
 sed -i "s/^Version: .*/Version: $V2/" "$WORK/v2/DEBIAN/control"
 dpkg-deb --root-owner-group -Zgzip --build "$WORK/v2" "$DEB2" >/dev/null && rm -rf "$WORK/v2"
@@ -28,7 +35,7 @@ step "inspect control fields and file list"
 field() { dpkg-deb -f "$DEB1" "$1"; }
 [ "$(field Package)" = room-agent ] || fail "Package"
 [ "$(field Version)" = "$V1" ] || fail "Version"
-[ "$(field Architecture)" = amd64 ] || fail "Architecture"
+[ "$(field Architecture)" = "$ARCH" ] || fail "Architecture"
 # Depends carries the newest glibc symbol version of any shipped ELF file (never below 2.28).
 dpkg-deb -x "$DEB1" "$WORK/elf"
 NEED=$(find "$WORK/elf/opt/room-agent" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
