@@ -301,6 +301,23 @@ describe('tcs driver, API v3.11', () => {
     expect(lastStatus(rec)?.message).toMatch(/^GET \/api\/v3\.11\/conferences: no answer within 150 ms; next attempt in /);
   });
 
+  it('an action the server does not answer in time fails DEVICE_TIMEOUT (the host counts it toward timeouts_before_reconnect); a refused one DEVICE_OFFLINE', async () => {
+    const { rec, emu, inst } = await setup({ request_timeout_ms: 150 });
+    await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');
+    emu.faults.push({ path: /participants/, delayMs: 1000 });
+    await expect(inst.actions.participants?.run({ id: 'c0' }, ACTION_CTX())).rejects.toMatchObject({
+      code: 'DEVICE_TIMEOUT',
+      message: expect.stringMatching(/participants: no answer within 150 ms$/),
+    });
+    emu.faults.push({ path: /conferences/, delayMs: 1000 });
+    await expect(
+      inst.actions.list_events?.run({ from: '2026-03-27T00:00:00Z', to: '2026-03-28T00:00:00Z' }, ACTION_CTX()),
+    ).rejects.toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    await emu.stop();
+    await expect(inst.actions.run?.run({ id: 'c0' }, ACTION_CTX())).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
+    assertNoSecrets(rec, emu);
+  });
+
   it('malformed JSON: error (the server answered) with a clear message, the last snapshot is kept', async () => {
     const { rec, emu, inst } = await setup();
     await waitUntil(() => lastStatus(rec)?.status === 'online', 'online');

@@ -165,8 +165,13 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
     }
   }
 
+  /**
+   * An action's failure as the host reads it: a server that did not answer is DEVICE_TIMEOUT (counted
+   * toward timeouts_before_reconnect) or DEVICE_OFFLINE (refused, unreachable), never a generic error.
+   */
   const toDeviceError = (e: unknown): never => {
     if (e instanceof TcsRequestError && e.status === 404) throw new DeviceError(e.message, 'DEVICE_ERROR', { status: 404 });
+    if (e instanceof TcsTransientError && e.silence) throw new DeviceError(e.message, e.silence);
     throw e;
   };
 
@@ -202,7 +207,7 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
         readOnly: true,
         run: async (p, a) => {
           const { fromMs, toMs } = parseRange(p);
-          return fetchRange(fromMs, toMs, a.signal);
+          return fetchRange(fromMs, toMs, a.signal).catch(toDeviceError);
         },
       }),
       refresh: defineAction({
