@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { parse } from 'smol-toml';
 import { builtinDrivers } from '../drivers/index.js';
 import { Agent } from '../src/app.js';
 import { ConfigSchema, DeviceCommonSchema } from '../src/config/schema.js';
@@ -106,9 +107,42 @@ export function configReference(): string {
     .trimEnd()}\n`;
 }
 
+/**
+ * Sections that switch on the features the demo room (api.toml) leaves off, so the method table,
+ * api.schema.json (which the API fuzz suite drives) and the client types hold every method and
+ * topic whatever the demo enables. Only the sections api.toml lacks are added; nothing connects
+ * (the agent is constructed, never started).
+ */
+const EVERY_FEATURE_ON: Record<string, string> = {
+  mqtt: '[mqtt]\nurl = "mqtt://127.0.0.1:1883"\n',
+  alerts: '[alerts]\n',
+  tracking: '[tracking]\n',
+  identity: '[identity]\n',
+  twilio:
+    '[twilio]\naccount_sid = "AC00000000000000000000000000000000"\nauth_token = "not-a-token-docs-only"\nfrom = "+15005550006"\npublic_url = "https://room.example.com"\n',
+  video: '[video]\ngo2rtc = "/nonexistent/go2rtc"\n',
+};
+
+/** The demo room's text with every feature on (see EVERY_FEATURE_ON). */
+export function everyFeatureConfig(): string {
+  const demo = fs.readFileSync(path.join(ROOT, 'api.toml'), 'utf8');
+  const have = parse(demo) as Record<string, unknown>;
+  const added = Object.entries(EVERY_FEATURE_ON).filter(([section]) => !Object.hasOwn(have, section));
+  return `${demo}\n# --- added by scripts/gen-docs.ts: every feature on\n${added.map(([, text]) => text).join('\n')}`;
+}
+
 export function apiDescription(): { markdown: string; schema: object } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gen-docs-'));
-  const agent = new Agent({ configFile: path.join(ROOT, 'api.toml'), dataDir: dir, logger: pino({ level: 'silent' }) });
+  const configFile = path.join(dir, 'api.toml');
+  fs.writeFileSync(configFile, everyFeatureConfig());
+  const agent = new Agent({ configFile, dataDir: dir, logger: pino({ level: 'silent' }) });
+  const off = agent.features.offFactories();
+  if (off.length) {
+    agent.store.close();
+    throw new Error(
+      `gen-docs: features still off with every section on: ${off.join(', ')}; add their sections to EVERY_FEATURE_ON`,
+    );
+  }
   const methods = agent.rpc.listMethods().sort((a, b) => a.name.localeCompare(b.name));
   const topics = agent.rpc.listTopics().sort((a, b) => a.name.localeCompare(b.name));
   agent.store.close();

@@ -81,6 +81,11 @@ export class FeatureSlots {
     return this.slots.flatMap((s) => (s.gen.feature ? [s.gen.feature] : []));
   }
 
+  /** The factories that said "not configured" (their function names), e.g. for a docs build that wants them all on. */
+  offFactories(): string[] {
+    return this.slots.flatMap((s) => (s.gen.feature ? [] : [s.factory.name || s.owner]));
+  }
+
   lookup(name: string): Feature | undefined {
     if (this.planned?.has(name)) return this.planned.get(name);
     return this.list().find((f) => f.name === name);

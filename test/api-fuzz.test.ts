@@ -14,30 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Role } from '../src/config/schema.js';
+import { API, DOCUMENTED_CODES, fuzzMethods, LANE_TOKENS_TOML, readDevices, runs, TOKENS } from './support/api-fuzz-kit.js';
 import { type ChildAgent, startChildAgent } from './support/child-agent.js';
 import { FuzzConn, type Reply } from './support/fuzz-conn.js';
-import { type Hints, type JsonSchema, malformedArb, validArb } from './support/schema-arbitrary.js';
+import type { Hints, JsonSchema } from './support/schema-arbitrary.js';
 import { nestedArrays, nestedObjects, openRaw, type RawClient } from './support/ws-raw.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const API = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/api.schema.json'), 'utf8')) as {
-  methods: Record<string, { role: Role; params: JsonSchema }>;
-  topics: Record<string, unknown>;
-  errors: Record<string, number>;
-};
-const RUNS = Number(process.env.FUZZ_RUNS) || 0;
-const runs = (byDefault: number) => RUNS || byDefault;
-// Test time limits grow with FUZZ_RUNS (below), so a nightly run is bounded by its size, not by vitest's default.
-const TOKENS: Record<Role, string> = {
-  viewer: 'demo-viewer-token-change-me',
-  operator: 'demo-operator-token-change-me',
-  admin: 'demo-admin-token-change-me',
-  ingest: 'fuzz-ingest-token-0123456789',
-  identity: 'fuzz-identity-token-0123456789',
-};
-const RANK: Record<Role, number> = { ingest: 0, identity: 0, viewer: 1, operator: 2, admin: 3 };
-const DOCUMENTED_CODES = new Set(Object.values(API.errors));
 /** Defaults of [api] (docs/api.md, "Limits"). */
 const MAX_BATCH = 100;
 const MAX_DEPTH = 64;
@@ -67,22 +50,15 @@ beforeAll(async () => {
     .readFileSync(path.join(ROOT, 'api.toml'), 'utf8')
     .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"')
     .replace(/^data_dir = .*$/m, `data_dir = "${path.join(dir, 'data')}"`);
-  const laneTokens = ['ingest', 'identity']
-    .map((role) => `\n[[agent.tokens]]\nname = "fuzz-${role}"\ntoken = "${TOKENS[role as Role]}"\nrole = "${role}"\n`)
-    .join('');
-  fs.writeFileSync(path.join(dir, 'api.toml'), toml + laneTokens);
+  fs.writeFileSync(path.join(dir, 'api.toml'), toml + LANE_TOKENS_TOML);
   // Generous: under a loaded machine (a full parallel run) tsx alone can take a minute to start the CLI.
   child = await startChildAgent(path.join(dir, 'api.toml'), {}, 150_000);
   const pid = child.proc.pid as number;
 
+  Object.assign(deviceActions, await readDevices(child.url));
   const admin = await FuzzConn.open(child.url, TOKENS.admin);
-  const devices = (await admin.call('devices.list', {})).result as { id: string }[];
-  for (const d of devices) {
-    const acts = (await admin.call('actions.list', { device: d.id })).result as { name: string; params: JsonSchema }[];
-    deviceActions[d.id] = Object.fromEntries(acts.map((a) => [a.name, a.params]));
-  }
   const scenarios = (await admin.call('scenarios.list', {})).result as { scenarios: { name: string }[] };
-  hints.device = devices.map((d) => d.id);
+  hints.device = Object.keys(deviceActions);
   hints.action = [...new Set(Object.values(deviceActions).flatMap((a) => Object.keys(a)))];
   hints.topics = Object.keys(API.topics);
   hints.name = scenarios.scenarios.map((s) => s.name).filter((n) => n !== 'dance');
@@ -121,16 +97,6 @@ async function expectHealthy(): Promise<void> {
   expect(rssPeak - rssStart).toBeLessThan(RSS_GROWTH_BOUND);
 }
 
-/** What is wrong with an answer, or null: a client mistake never gets -32603; every code is one docs/api.md lists. */
-function undocumented(r: Reply): string | null {
-  if (r.error) {
-    if (!DOCUMENTED_CODES.has(r.error.code)) return `undocumented code ${r.error.code}`;
-    if (r.error.code === API.errors.INTERNAL) return 'internal error';
-    return null;
-  }
-  return Object.hasOwn(r, 'result') ? null : 'neither result nor error';
-}
-
 function expectDocumentedAnswer(r: Reply, what: string): void {
   if (r.error) {
     expect(DOCUMENTED_CODES.has(r.error.code), `${what}: undocumented code ${r.error.code}`).toBe(true);
@@ -140,36 +106,7 @@ function expectDocumentedAnswer(r: Reply, what: string): void {
   }
 }
 
-const ROLES = Object.keys(TOKENS) as Role[];
 const METHODS = Object.keys(API.methods);
-
-/** Params for one method: schema-valid or malformed; device.action draws real device and action names. */
-function paramsArb(method: string): fc.Arbitrary<unknown> {
-  const schema = API.methods[method]?.params;
-  if (!schema) return fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 3 }));
-  const generic = fc.oneof(validArb(schema, hints), validArb(schema, hints), malformedArb(schema, hints), fc.constant(undefined));
-  if (method !== 'device.action') return generic;
-  const onRealAction = fc.constantFrom(...Object.keys(deviceActions)).chain((device): fc.Arbitrary<unknown> => {
-    const actions = deviceActions[device] ?? {};
-    const names = Object.keys(actions);
-    if (!names.length) return fc.constant({ device, action: 'none' });
-    return fc.constantFrom(...names).chain((action) => {
-      const s = actions[action] as JsonSchema;
-      return fc.oneof(validArb(s, hints), malformedArb(s, hints)).map((params) => ({ device, action, params }));
-    });
-  });
-  // Names a real device does not have, prototype names first (finding 7).
-  const onMissingAction = fc.record({
-    device: fc.constantFrom(...Object.keys(deviceActions)),
-    action: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'), fc.string()),
-    params: fc.oneof(fc.constant({}), fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }))),
-  });
-  return fc.oneof(onRealAction, onRealAction, onMissingAction, generic);
-}
-
-/** One call of `method`: any role, one of three connections per role, valid or malformed params. */
-const callArb = (method: string) =>
-  fc.record({ method: fc.constant(method), role: fc.constantFrom(...ROLES), conn: fc.nat(2), params: paramsArb(method) });
 
 /** Every method of docs/api.schema.json, and names that are none (prototype names among them). */
 const METHODS_TO_TRY = [...METHODS, 'no.such', '__proto__', 'constructor', 'toString', ''];
@@ -180,46 +117,8 @@ describe('API fuzz: the method table', () => {
   it(
     'every method: random and malformed params under every role, on concurrent connections',
     async () => {
-      const conns = new Map<string, FuzzConn>();
-      for (const role of ROLES)
-        for (let i = 0; i < 3; i++) conns.set(`${role}${i}`, await FuzzConn.open(child.url, TOKENS[role]));
-      const answers = new Set<Promise<void>>();
-      const failures: string[] = [];
-      for (const m of METHODS_TO_TRY) {
-        await fc.assert(
-          fc.asyncProperty(callArb(m), async ({ method, role, conn, params }) => {
-            const c = conns.get(`${role}${conn}`) as FuzzConn;
-            const what = `${role} ${method} ${JSON.stringify(params)?.slice(0, 300)}`;
-            const need = API.methods[method]?.role;
-            // Params that are not an object are refused before the method is looked at.
-            const objectParams =
-              params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params));
-            const mustBeForbidden = need !== undefined && objectParams && RANK[role] < RANK[need];
-            const answered: Promise<void> = c.call(method, params).then(
-              (r) => {
-                const problem =
-                  undocumented(r) ?? (mustBeForbidden && r.error?.code !== API.errors.FORBIDDEN ? 'not FORBIDDEN' : null);
-                if (problem) failures.push(`${what} -> ${problem}: ${JSON.stringify(r).slice(0, 300)}`);
-              },
-              (e: Error) => {
-                failures.push(`${what} -> ${e.message}`);
-              },
-            );
-            answers.add(answered);
-            void answered.finally(() => answers.delete(answered));
-            // At most 50 in flight at a time: the point is breadth, not a flood (the flood has its own test).
-            if (answers.size >= 50) await Promise.race(answers);
-          }),
-          { numRuns: casesFor(m) },
-        );
-      }
-      await Promise.all(answers);
+      const failures = await fuzzMethods({ url: child.url, hints, deviceActions }, METHODS_TO_TRY, casesFor);
       expect(failures).toEqual([]);
-      for (const c of conns.values()) {
-        expect(c.closeCode).toBeNull();
-        expect(c.strays).toEqual([]);
-        c.close();
-      }
       await expectHealthy();
     },
     60_000 + METHODS_TO_TRY.length * casesFor('x') * 20,
@@ -345,7 +244,12 @@ describe('API fuzz: readers that stop reading', () => {
   }, 60_000);
 
   it('a reader that pauses while subscribed to every topic is closed with 4408; a reading subscriber keeps up', async () => {
-    const topics = Object.keys(API.topics);
+    // Every topic this agent serves (the demo runs without [mqtt]: no alerts topic).
+    const probe = await FuzzConn.open(child.url, TOKENS.viewer);
+    const topics: string[] = [];
+    for (const t of Object.keys(API.topics)) if ((await probe.call('subscribe', { topics: [t] })).result) topics.push(t);
+    probe.close();
+    expect(topics).toContain('devices');
     const slow = await openRaw(child.url, TOKENS.operator);
     await slow.ask(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics } }));
     const reader = await FuzzConn.open(child.url, TOKENS.viewer);

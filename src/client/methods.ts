@@ -19,6 +19,12 @@ export interface Methods {
     }[];
     paramsOptional: false;
   };
+  /** Active alerts of the room (device offline, meeting late, recorder failure, low disk, outbox dropping). Role: viewer. */
+  'alerts.list': {
+    params: Record<string, never>;
+    result: unknown;
+    paramsOptional: true;
+  };
   /** The audit log: every device action, who asked, the result and duration (newest first). Role: admin. */
   'audit.list': {
     params: {
@@ -546,6 +552,8 @@ export interface Methods {
 
 /** Every notification topic and its pushed payload (`unknown` where the module declares none). */
 export interface Topics {
+  /** Alert changes ({kind, key, state: raised|cleared, severity, message, at, since, data}); the snapshot lists the active alerts. */
+  alerts: unknown;
   /** Today's merged meetings (type calendar.updated) whenever they change, and meeting.upcoming / meeting.start / meeting.end as they happen. */
   calendar: unknown;
   /** Device status and state changes: {device, status} or {device, state: {key: {value, changed_at, cause}}}. */
@@ -594,6 +602,7 @@ export interface Topics {
 /** The role each method needs (viewer < operator < admin; ingest is webhooks only). */
 export const METHOD_ROLES = {
   'actions.list': 'viewer',
+  'alerts.list': 'viewer',
   'audit.list': 'admin',
   'calendar.current': 'viewer',
   'calendar.list': 'viewer',
