@@ -282,6 +282,35 @@ describe('check-config prints no secret (issue 16 finding 8)', () => {
     expect(refusal).toContain(`${key}: `);
     for (let i = 0; i + 4 <= URL_SECRET.length; i++) expect(refusal).not.toContain(URL_SECRET.slice(i, i + 4));
   });
+
+  it('config.validate and config.apply of a running agent refuse the same texts without a fragment of the secret', async () => {
+    const t = await startTestAgent('');
+    try {
+      const c = await t.connect();
+      const onDisk = fs.readFileSync(path.join(t.dir, 'api.toml'), 'utf8');
+      const running = await c.call<{ version: string }>('config.get', {});
+      const bodies = [
+        `[alerts]\nslack_webhook_url = ["https://hooks.slack.com/services/T0/B0/${URL_SECRET}"]\n`,
+        `[mqtt]\nurl = "ftp://user:${URL_SECRET}@host"\n`,
+        `[devices.cal]\ndriver = "ics"\nurl = ["https://outlook.office365.com/owa/calendar/ab@x.org/${URL_SECRET}/calendar.ics"]\n`,
+      ];
+      for (const body of bodies) {
+        const v = await c.call<{ ok: boolean; errors: string[] }>('config.validate', { toml: `${onDisk}\n${body}` });
+        const a = await c.request('config.apply', {
+          toml: `${onDisk}\n${body}`,
+          base_version: running.version,
+          why: 'leak test',
+        });
+        expect(v.ok).toBe(false);
+        expect(a.error?.code).toBe(-32602);
+        const shown = `${v.errors.join('\n')}\n${JSON.stringify(a.error)}`;
+        expect(shown).toMatch(/api\.toml:\d+: (alerts\.slack_webhook_url|mqtt\.url|devices\.cal\.url): /);
+        for (let i = 0; i + 4 <= URL_SECRET.length; i++) expect(shown).not.toContain(URL_SECRET.slice(i, i + 4));
+      }
+    } finally {
+      await t.stop();
+    }
+  }, 30_000);
 });
 
 async function startRefusalHolder(): Promise<{ port: number; close: () => Promise<void> }> {
