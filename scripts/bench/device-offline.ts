@@ -78,6 +78,8 @@ interface Case {
    * does not see it; a camera powered off on a real network sends nothing at all.)
    */
   connectionless?: boolean;
+  /** An action with valid params: invoked once the device is offline, it must be refused at once (goal < 50 ms). */
+  action?: { name: string; params: Record<string, unknown> };
 }
 
 type TcpCase = NonNullable<Case['tcp']>;
@@ -116,6 +118,7 @@ const TCS_PASSWORD = 'bench-password';
 const CASES: Case[] = [
   {
     name: 'extron-sis',
+    action: { name: 'route', params: { input: 2, output: 1, layer: 'video' } },
     driver: extronSisDriver,
     tcp: tcpDevice(hostPort(), async () => {
       const sim = new SisSimulator({ inputs: 4, outputs: 2 });
@@ -125,6 +128,7 @@ const CASES: Case[] = [
   },
   {
     name: 'kramer-p3000',
+    action: { name: 'route', params: { input: 2, output: 1, layer: 'video' } },
     driver: kramerP3000Driver,
     tcp: tcpDevice(hostPort(), async () => {
       const sim = new P3kSimulator({ inputs: 4, outputs: 2 });
@@ -134,6 +138,7 @@ const CASES: Case[] = [
   },
   {
     name: 'videohub',
+    action: { name: 'route', params: { input: 2, output: 1 } },
     driver: videohubDriver,
     tcp: tcpDevice(hostPort(), async () => {
       const sim = new VideohubSimulator({ inputs: 4, outputs: 4 });
@@ -142,6 +147,7 @@ const CASES: Case[] = [
   },
   {
     name: 'vmix',
+    action: { name: 'cut', params: {} },
     driver: vmixDriver,
     tcp: tcpDevice(hostPort(), async () => {
       const sim = new VmixSimulator();
@@ -150,6 +156,7 @@ const CASES: Case[] = [
   },
   {
     name: 'qsys',
+    action: { name: 'level', params: { control: 'gain', db: -12 } },
     driver: qsysDriver,
     tcp: tcpDevice(hostPort({ controls: { gain: { control: 'Gain', type: 'level' } } }), async () => {
       const sim = new QrcSimulator({ named: { Gain: { value: -10, kind: 'gain' } } });
@@ -158,6 +165,7 @@ const CASES: Case[] = [
   },
   {
     name: 'tesira',
+    action: { name: 'level', params: { control: 'gain', db: -12 } },
     driver: tesiraDriver,
     tcp: tcpDevice(hostPort({ controls: { gain: { instance: 'Level1', type: 'level', channel: 1 } } }), async () => {
       const sim = new TesiraSimulator({ blocks: { Level1: { kind: 'level', channels: { 1: -10 } } } });
@@ -166,6 +174,7 @@ const CASES: Case[] = [
   },
   {
     name: 'shure-mic',
+    action: { name: 'refresh', params: {} },
     driver: shureMicDriver,
     tcp: tcpDevice(hostPort(), async () => {
       const sim = await startShureSimulator();
@@ -174,14 +183,21 @@ const CASES: Case[] = [
   },
   {
     name: 'visca (raw-tcp)',
+    action: { name: 'home', params: {} },
     driver: viscaDriver,
     tcp: tcpDevice(hostPort({ framing: 'raw-tcp' }), async () => {
       const sim = await new ViscaSimulator({ framing: 'raw-tcp', motionMs: 10 }).start();
       return { port: sim.endpoint.port as number, stop: () => sim.stop() };
     }),
   },
-  { name: 'visca (sony-udp)', driver: viscaDriver, own: () => viscaDropper('sony-udp'), connectionless: true },
-  { name: 'visca (serial)', driver: viscaDriver, own: () => viscaDropper('serial') },
+  {
+    name: 'visca (sony-udp)',
+    driver: viscaDriver,
+    own: () => viscaDropper('sony-udp'),
+    connectionless: true,
+    action: { name: 'home', params: {} },
+  },
+  { name: 'visca (serial)', driver: viscaDriver, own: () => viscaDropper('serial'), action: { name: 'home', params: {} } },
   {
     name: 'conference-mic (tcp)',
     driver: conferenceMicDriver,
@@ -193,6 +209,7 @@ const CASES: Case[] = [
   },
   {
     name: 'tcs (http)',
+    action: { name: 'participants', params: { id: 'c0' } },
     driver: tcsDriver,
     polled: true,
     tcp: tcpDevice(
@@ -209,6 +226,7 @@ const CASES: Case[] = [
   },
   {
     name: 'ics (http)',
+    action: { name: 'list_events', params: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' } },
     driver: icsDriver,
     polled: true,
     tcp: tcpDevice(
@@ -235,6 +253,8 @@ async function until(pred: () => boolean, what: string, limitMs: number): Promis
 interface Timing {
   offlineMs: number;
   alertMs: number;
+  /** An action invoked while offline: time to its DEVICE_OFFLINE refusal (NaN when the case has no action). */
+  refusedMs: number;
 }
 
 /** The liveness figures the driver handed the lifecycle (`ctx.connect`'s hooks). */
@@ -299,7 +319,18 @@ async function measure(c: Case, how: 'close' | 'silent', live: Partial<Liveness>
       `${c.name} alert`,
       DEBOUNCE_S * 1000 + 10_000,
     );
-    return { offlineMs: offlineAt - t0, alertMs: performance.now() - t0 };
+    const alertMs = performance.now() - t0;
+    let refusedMs = Number.NaN;
+    if (c.action) {
+      const t1 = performance.now();
+      const err = await r.invoke(c.action.name, c.action.params).then(
+        () => null,
+        (e: unknown) => e as { code?: string },
+      );
+      refusedMs = performance.now() - t1;
+      if (err?.code !== 'DEVICE_OFFLINE') throw new Error(`${c.name}: action while offline answered ${err?.code ?? 'success'}`);
+    }
+    return { offlineMs: offlineAt - t0, alertMs, refusedMs };
   } finally {
     await rig?.stop();
     await peer?.stop();
@@ -339,6 +370,13 @@ export async function run(): Promise<BenchResult[]> {
       goal: c.polled || c.connectionless ? limit : '≤ 1000 ms',
     });
     out.push({ name: `${c.name}: closed → alert (debounce ${DEBOUNCE_S} s)`, value: closed.alertMs, unit: 'ms' });
+    if (c.action)
+      out.push({
+        name: `${c.name}: action "${c.action.name}" while offline → refused`,
+        value: closed.refusedMs,
+        unit: 'ms',
+        goal: '< 50 ms',
+      });
     if (!silent) continue;
     out.push({ name: `${c.name}: silent → offline (${probe})`, value: silent.offlineMs, unit: 'ms', goal: limit });
     out.push({ name: `${c.name}: silent → alert (debounce ${DEBOUNCE_S} s)`, value: silent.alertMs, unit: 'ms' });
