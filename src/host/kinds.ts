@@ -28,6 +28,8 @@ export interface KindContract {
   state: ContractStateKey[];
   /** Events every driver of the kind emits. */
   events: { type: string; data: string }[];
+  /** What a driver without actions (a unit that only talks) must still offer. */
+  passive?: string;
 }
 
 export const KIND_CONTRACTS: Record<'camera' | 'matrix' | 'mixer' | 'audio' | 'microphone', KindContract> = {
@@ -96,8 +98,18 @@ export const KIND_CONTRACTS: Record<'camera' | 'matrix' | 'mixer' | 'audio' | 'm
         usedBy: 'director (`[director.mixer]` default action), console, scenarios',
       },
       { name: 'preview', example: { input: 1 }, answers: 'when the mixer took the input to preview', usedBy: 'console' },
-      { name: 'cut', example: {}, answers: 'when the cut was done', usedBy: 'scenarios' },
-      { name: 'auto', example: {}, answers: 'when the transition was started', usedBy: 'scenarios' },
+      {
+        name: 'cut',
+        example: {},
+        answers: 'when the cut was done; `program` and `preview` swap as the mixer reports it',
+        usedBy: 'scenarios',
+      },
+      {
+        name: 'auto',
+        example: {},
+        answers: 'when the transition was started; `program` shows the former preview once it ended',
+        usedBy: 'scenarios',
+      },
     ],
     state: [
       { key: 'program', type: 'number | string', meaning: 'the input on program' },
@@ -140,9 +152,11 @@ export const KIND_CONTRACTS: Record<'camera' | 'matrix' | 'mixer' | 'audio' | 'm
     events: [
       {
         type: 'mic',
-        data: '{channel, on, chairman, at} on every change (director, scenario `mic` triggers); all channels off when the link is lost',
+        data: '{channel, on, chairman, at, reason?} on every change, on and off (director, scenario `mic` triggers); `chairman` true for the seat the unit flags or the config names; every channel off with reason "link_lost" when the link is lost, where the transport can tell',
       },
     ],
+    passive:
+      'A unit that only talks (Taiden, SDC 8000 and Confidea camera outputs) has no actions to offer; it still offers the state keys and the `mic` events above, and its status comes from the lifecycle like any device. A transport that cannot see a lost unit (Confidea UDP) says so in its driver doc.',
   },
 };
 

@@ -15,14 +15,22 @@ export type ContractKind = keyof typeof KIND_CONTRACTS;
 export interface KindFixture {
   /** The keys of `[devices.<id>]` (without the table header); `simulated = true` where the driver has a simulator. */
   toml: string;
-  /** Why the behaviour part cannot run (e.g. no simulator); the actions and params are still checked. */
-  noSimulator?: string;
   /** Audio: the configured level and mute control names. */
   levelControl?: string;
   muteControl?: string;
-  /** Microphone: turns a channel on at the device (a simulator the test started), and the room events seen. */
-  micOn?: (channel: number) => void;
+  /** Microphone: turns a channel on / off at the device (a simulator the test started), and the room events seen. */
+  micOn?: (channel: number) => void | Promise<void>;
+  micOff?: (channel: number) => void | Promise<void>;
   roomEvents?: { type: string; data: Record<string, unknown> }[];
+  /**
+   * Microphone: a seat the device reports as the chairman's (its protocol flags it, or the config's
+   * `chairman` list names it); absent when the device has no chairman (e.g. Shure).
+   */
+  chairmanSeat?: number;
+  /** Microphone: the link to the unit is lost (gateway closes, adapter pulled); the driver must turn every channel off. */
+  dropLink?: () => void | Promise<void>;
+  /** Microphone: why a lost link cannot be seen (e.g. UDP, the unit only sends); exactly one of this and `dropLink`. */
+  linkLossUnseen?: string;
   /** Matrix/mixer: an input and output that exist on the simulated device (default 2 and 1). */
   input?: number;
   output?: number;
@@ -90,6 +98,20 @@ export async function exerciseKind(client: RpcTestClient, device: string, kind: 
       expect((await state(client, device)).program).toBe(input);
       await act('preview', { input: input + 1 });
       expect((await state(client, device)).preview).toBe(input + 1);
+      // A cut takes preview to program (and program to preview); the state shows it from the
+      // mixer's own report, which may come just after the answer.
+      await act('cut', {});
+      await vi.waitFor(
+        async () =>
+          expect(await state(client, device), `${device}: state after cut`).toMatchObject({ program: input + 1, preview: input }),
+        { timeout: 5000, interval: 20 },
+      );
+      // auto answers when the transition started; program shows the former preview once it ended.
+      await act('auto', {});
+      await vi.waitFor(async () => expect((await state(client, device)).program, `${device}: program after auto`).toBe(input), {
+        timeout: 10_000,
+        interval: 50,
+      });
       return;
     }
     case 'audio': {
@@ -109,19 +131,73 @@ export async function exerciseKind(client: RpcTestClient, device: string, kind: 
       return;
     }
     case 'microphone': {
-      f.micOn!(3);
-      await vi.waitFor(
-        async () => {
-          const s = await state(client, device);
-          expect(s.active, `${device}: state "active"`).toEqual([3]);
-          expect((s.channels as Record<string, boolean>)?.['3'], `${device}: state "channels"`).toBe(true);
-        },
-        { timeout: 10_000, interval: 50 },
-      );
-      const mic = f.roomEvents!.find((e) => e.type === 'mic' && e.data.device === device);
-      expect(mic?.data, `${device}: a "mic" event`).toMatchObject({ channel: 3, on: true, chairman: expect.any(Boolean) });
-      expect(typeof mic!.data.at).toBe('string');
+      await exerciseMicrophone(client, device, f);
       return;
     }
+  }
+}
+
+/**
+ * The microphone contract, for an active device (Shure) and a passive unit alike (a conference
+ * system's camera output that only talks): on and off reach the `mic` event and the state keys,
+ * the chairman's seat is flagged, and a lost link turns every channel off (reason `link_lost`).
+ */
+async function exerciseMicrophone(client: RpcTestClient, device: string, f: KindFixture): Promise<void> {
+  expect(
+    Boolean(f.dropLink) !== Boolean(f.linkLossUnseen),
+    `${device}: fixture sets exactly one of dropLink, linkLossUnseen`,
+  ).toBe(true);
+  const events = () => f.roomEvents!.filter((e) => e.type === 'mic' && e.data.device === device).map((e) => e.data);
+  const shows = async (active: number[], channels: Record<string, boolean>, why: string) =>
+    vi.waitFor(
+      async () => {
+        const s = await state(client, device);
+        expect(s.active, `${device}: state "active" ${why}`).toEqual(active);
+        expect(s.channels, `${device}: state "channels" ${why}`).toMatchObject(channels);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+  const eventFor = (channel: number, on: boolean, from: number) =>
+    events()
+      .slice(from)
+      .find((e) => e.channel === channel && e.on === on);
+
+  let seen = events().length;
+  await f.micOn!(3);
+  await shows([3], { '3': true }, 'after mic 3 on');
+  const on = eventFor(3, true, seen);
+  expect(on, `${device}: a "mic" event for 3 on`).toMatchObject({ channel: 3, on: true, chairman: false });
+  expect(typeof on!.at).toBe('string');
+
+  // A unit that shows one microphone at a time (Taiden) turns 3 off when the chairman speaks.
+  const offFrom = events().length;
+  const seat = f.chairmanSeat;
+  if (seat !== undefined) {
+    seen = events().length;
+    await f.micOn!(seat);
+    await vi.waitFor(() => expect(eventFor(seat, true, seen), `${device}: chairman ${seat} on`).toBeDefined(), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    expect(eventFor(seat, true, seen), `${device}: the chairman's seat is flagged`).toMatchObject({ chairman: true });
+  }
+
+  await f.micOff!(3);
+  await shows(seat === undefined ? [] : [seat], { '3': false }, 'after mic 3 off');
+  expect(eventFor(3, false, offFrom), `${device}: a "mic" event for 3 off`).toMatchObject({ channel: 3, on: false });
+  if (seat !== undefined) {
+    await f.micOff!(seat);
+    await shows([], { [String(seat)]: false }, `after chairman ${seat} off`);
+  }
+
+  if (f.dropLink) {
+    await f.micOn!(3);
+    await shows([3], { '3': true }, 'before the link is lost');
+    seen = events().length;
+    await f.dropLink();
+    await vi.waitFor(
+      () => expect(eventFor(3, false, seen), `${device}: mic 3 off when the link is lost`).toMatchObject({ reason: 'link_lost' }),
+      { timeout: 10_000, interval: 50 },
+    );
   }
 }
