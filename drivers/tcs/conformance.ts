@@ -34,6 +34,26 @@ export function oneTimeConference(now = Date.now()) {
   };
 }
 
+/** The same conference in v4's form (mode, schedule.type "once"; MCP models.py ConferenceCreate / ConferenceOutput). */
+export function oneTimeConferenceV4(now = Date.now()) {
+  const c = oneTimeConference(now);
+  return {
+    id: c.id,
+    topic: c.topic,
+    owner: c.owner,
+    mode: 'PxP',
+    access: 'private',
+    schedule: { type: 'once', start_time: c.schedule.start_time, duration: c.schedule.duration },
+    url: c.url,
+    web_client_url: c.webclient_url,
+    state: 'stopped',
+    invitations: c.invitations,
+  };
+}
+
+const GET_ONE =
+  'TrueConf GET /conferences/{id}: v3 answers {"conference": {…}} (teachbase/true-conf conference.rb `get`, spec/fixtures/conferences/conference.json; state "running" | "stopped"); v4 get_conference.py validates the answer with ConferenceOutput, whose _unwrap_envelope reads a "conference" envelope (or a bare object) and aliases status ← state';
+
 export const tcsTable = {
   'token-200': {
     id: 'token-200',
@@ -111,6 +131,54 @@ export const tcsTable = {
     cite: "RFC 9110 §15.6.1 500 Internal Server Error (a server fault, temporary from the client's side)",
     send: 'GET /api/v3.11/conferences?access_token=…',
     reply: json(500, { error: { code: 500, message: 'Internal Server Error' } }),
+  },
+  'conference-v3-200': {
+    id: 'conference-v3-200',
+    kind: 'reply',
+    cite: `${GET_ONE}; a running conference`,
+    send: 'GET /api/v3.11/conferences/5576502892?access_token=…',
+    reply: json(200, { conference: { ...oneTimeConference(), state: 'running' } }),
+  },
+  'conference-stopped-v3-200': {
+    id: 'conference-stopped-v3-200',
+    kind: 'reply',
+    cite: `${GET_ONE}; a stopped conference (state "stopped", the fixture's own value)`,
+    send: 'GET /api/v3.11/conferences/5576502892?access_token=…',
+    reply: json(200, { conference: oneTimeConference() }),
+  },
+  'conference-get-not-found-404': {
+    id: 'conference-get-not-found-404',
+    kind: 'error',
+    cite: `${ERRORS}: errors/not_found.json (reason "conferenceNotFound", location "conference_id") as the answer to GET /conferences/{id} of an unknown id (conference.rb lists 404 for \`get\`)`,
+    send: 'GET /api/v3.11/conferences/55765028992?access_token=…',
+    reply: json(404, {
+      error: {
+        code: 404,
+        message: 'Not Found',
+        errors: [
+          {
+            reason: 'conferenceNotFound',
+            message: "Conference '55765028992' is not found.",
+            locationType: 'path',
+            location: 'conference_id',
+          },
+        ],
+      },
+    }),
+  },
+  'conferences-v4-200': {
+    id: 'conferences-v4-200',
+    kind: 'reply',
+    cite: `${CONTROL}: v4 GET /conferences?after=&before=&page=&page_size= (list_conferences.py, ConferenceSearchFilters) → ConferenceListOutput {"conferences":[…], "results":N} (total aliased from "results"); conference fields mode, schedule{type "once", start_time s, duration s}, state`,
+    send: 'GET /api/v4/conferences?after=…&before=…&page=1&page_size=… (Bearer)',
+    reply: json(200, { conferences: [oneTimeConferenceV4()], results: 1 }),
+  },
+  'conference-v4-200': {
+    id: 'conference-v4-200',
+    kind: 'reply',
+    cite: `${GET_ONE}; on v4 whether the server wraps it in "conference" or sends it bare is ${INFERRED} (the MCP reads both; so does the driver)`,
+    send: 'GET /api/v4/conferences/5576502892 (Bearer)',
+    reply: json(200, { conference: { ...oneTimeConferenceV4(), state: 'running' } }),
   },
   'invite-v3-200': {
     id: 'invite-v3-200',
@@ -272,7 +340,7 @@ export const tcsTable = {
     id: 'not-running-400',
     kind: 'error',
     cite: `${ERRORS}: the gem lists 400 among invite's answers (participant.rb); the reason text "conferenceNotRunning" for a stopped conference is ${INFERRED} — match on status and envelope, not on the reason`,
-    send: 'POST /api/v3.11/conferences/5576502892/participants?access_token=… (conference stopped)',
+    send: 'POST /api/v3.11/conferences/5576502892/participants?access_token=… {"participant_id":"ivanov"} (conference stopped)',
     reply: json(400, {
       error: {
         code: 400,
@@ -319,3 +387,11 @@ export const tcsTable = {
 
 /** Driver cases failing today; the runner asserts they still fail. Remove an entry when fixed. */
 export const knownDriverGaps: Record<string, KnownGap> = {};
+
+/** Control cases (conformance-control.test.ts) failing today; the runner asserts they still fail. Remove an entry when fixed. */
+export const knownControlGaps: Record<string, KnownGap> = {
+  'v4-participants': {
+    finding:
+      'v4 `participants` ("who is in a conference now") sends no is_in_conf=true, so TrueConf lists everyone who was ever connected (ParticipantOutput: "currently or previously connected")',
+  },
+};
