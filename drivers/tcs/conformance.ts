@@ -389,9 +389,4 @@ export const tcsTable = {
 export const knownDriverGaps: Record<string, KnownGap> = {};
 
 /** Control cases (conformance-control.test.ts) failing today; the runner asserts they still fail. Remove an entry when fixed. */
-export const knownControlGaps: Record<string, KnownGap> = {
-  'v4-participants': {
-    finding:
-      'v4 `participants` ("who is in a conference now") sends no is_in_conf=true, so TrueConf lists everyone who was ever connected (ParticipantOutput: "currently or previously connected")',
-  },
-};
+export const knownControlGaps: Record<string, KnownGap> = {};

@@ -40,7 +40,7 @@ export function controlActions(client: TcsClient, api: ApiVersion, afterChange: 
     signal: AbortSignal,
   ): Promise<unknown> {
     try {
-      return await client.api(req.method, req.path, {}, signal, req.body);
+      return await client.api(req.method, req.path, req.query ?? {}, signal, req.body);
     } catch (e) {
       if (e instanceof TcsRequestError) throw refusal(classifyRefusal(e.status, e.body, what), action, e.status, e.body, subject);
       if (e instanceof TcsAuthError) throw new ControlError('token_invalid', `${action}: ${e.message}`);

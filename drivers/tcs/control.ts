@@ -8,6 +8,8 @@ export interface ControlRequest {
   method: 'GET' | 'POST';
   /** Under /api/<version>. */
   path: string;
+  /** Query values (the token is added by the client). */
+  query?: Record<string, string>;
   body?: unknown;
 }
 
@@ -40,6 +42,15 @@ const enc = encodeURIComponent;
 /** GET the conference (both versions): tells "no such conference" and "not running" apart before acting. */
 export function conferenceRequest(conferenceId: string): ControlRequest {
   return { method: 'GET', path: `/conferences/${enc(conferenceId)}` };
+}
+
+/**
+ * Who is in a conference now: v3 `GET …/participants` lists the live session; v4 lists everyone
+ * "currently or previously connected" (MCP ParticipantOutput) unless asked for `is_in_conf=true`.
+ */
+export function participantsRequest(api: ApiVersion, conferenceId: string): ControlRequest {
+  const path = `/conferences/${enc(conferenceId)}/participants`;
+  return api.major === 4 ? { method: 'GET', path, query: { is_in_conf: 'true' } } : { method: 'GET', path };
 }
 
 /** Invite a user into a running conference: v3 `POST …/participants {participant_id}`, v4 `POST …/invite {participants}`. */
@@ -82,7 +93,7 @@ export function disconnectPlan(api: ApiVersion, conferenceId: string, participan
   const user = userOfParticipant(participant);
   if (!user) throw new ControlError('bad_request', `participant "${participant}" names no TrueConf user`);
   return {
-    check: { method: 'GET', path: `/conferences/${enc(conferenceId)}/participants` },
+    check: participantsRequest(api, conferenceId),
     act: { method: 'POST', path: `/users/${enc(user)}/disconnect` },
     scope: 'server_session',
     user,

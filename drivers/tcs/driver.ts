@@ -16,6 +16,7 @@ import { connectHttp, HttpAnsweredError, HttpLink } from '../../src/transport/ht
 import { ConfigFault, type DeviceConnection, type RetrySchedule } from '../../src/transport/lifecycle.js';
 import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js';
 import { TcsAuthError, TcsClient, TcsRequestError, TcsTransientError } from './client.js';
+import { participantsRequest } from './control.js';
 import { controlActions } from './control-actions.js';
 import { involvesUser, parseApiVersion, parseConnectionString, parseParticipants, toCalendar } from './protocol.js';
 
@@ -223,13 +224,12 @@ export function createTcs(config: TcsConfig, ctx: DriverContext): DeviceInstance
       run: conferenceCommand('run', 'Start a conference (POST /conferences/{id}/run).'),
       stop: conferenceCommand('stop', 'Stop a running conference (POST /conferences/{id}/stop).'),
       participants: defineAction({
-        description: 'Who is in a conference now (GET /conferences/{id}/participants).',
+        description: 'Who is in a conference now (GET /conferences/{id}/participants; on v4 with is_in_conf=true).',
         params: ConfParams,
         readOnly: true,
         run: async (p, a) => {
-          const body = await client
-            .api('GET', `/conferences/${encodeURIComponent(p.id)}/participants`, {}, a.signal)
-            .catch(toDeviceError);
+          const req = participantsRequest(api, p.id);
+          const body = await client.api(req.method, req.path, req.query, a.signal).catch(toDeviceError);
           return { participants: parseParticipants(body) };
         },
       }),
