@@ -28,11 +28,44 @@ export interface ConformanceRow {
 /** A table: rows by id (the id repeated as the key keeps look-ups typed). */
 export type ConformanceTable = Record<string, ConformanceRow>;
 
-/** Checks a table's own consistency: ids match keys, every row cites a source. */
+/** What names a source: a URL or web address, an RFC, a document (manual, guide, protocol, command list …) or a source file. */
+const CITE_SOURCE = [
+  /https?:\/\/\S+/i,
+  /\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ls|de|tv|htm|html)\b/i,
+  /\bRFC \d{3,5}\b/,
+  /\b(?:manuals?|user guide|guide|help|protocol|command (?:list|strings|table)|programmer'?s|technical|specification|API|datasheet)\b/i,
+  /[\w*-]\.(?:rb|py|ts|js|json|go)\b/,
+];
+/** What names the place in it: a page, section, chapter, appendix or table, a quoted heading, a file or a URL path. */
+const CITE_PLACE = [
+  /\bpp?\.\s?\d+/,
+  /§\s?\d/,
+  /\bch\.\s?\d/,
+  /\b(?:page|section|appendix|table|chapter)\b/i,
+  /"[^"]{3,}"/,
+  /[\w*-]\.(?:html?|rb|py|ts|js|json|go)\b/,
+  /\b[a-z0-9-]+(?:\.[a-z0-9-]+)+\/[\w.-]+/i,
+];
+const CITE_PLACEHOLDER = /\b(?:TODO|TBD|FIXME|see above|unknown source|n\/a)\b/i;
+
+/** Why `cite` is not a citation a reader can follow (null: it is one). */
+export function citationProblem(cite: string): string | null {
+  if (CITE_PLACEHOLDER.test(cite)) return 'is a placeholder';
+  if (!CITE_SOURCE.some((r) => r.test(cite))) return 'names no document, RFC, web address or source file';
+  if (!CITE_PLACE.some((r) => r.test(cite)))
+    return 'names no page, section, chapter, appendix, table, quoted heading, file or URL path';
+  return null;
+}
+
+/**
+ * Checks a table's own consistency: ids match keys, and every row cites a source a reader can
+ * follow — a document, RFC, web address or source file, and the place in it (citationProblem).
+ */
 export function checkTable(table: ConformanceTable): void {
+  expect(Object.keys(table).length, 'the table has rows').toBeGreaterThan(0);
   for (const [key, row] of Object.entries(table)) {
     expect(row.id, key).toBe(key);
-    expect(row.cite.length, `${key} cites its source`).toBeGreaterThan(10);
+    expect(citationProblem(row.cite), `${key} cites its source: "${row.cite}"`).toBeNull();
   }
 }
 
