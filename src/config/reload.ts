@@ -70,6 +70,8 @@ const LIVE_KEYS = new Set([
   'agent.name',
   'agent.action_timeout_ms',
   'agent.device_log_lines_per_min',
+  // Read when a device (re)starts: devices started after the reload get the new queue limit.
+  'agent.device_queue_max',
   'agent.tokens',
   'agent.watch_config',
   'agent.reload_debounce_ms',
