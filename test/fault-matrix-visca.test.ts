@@ -1,5 +1,6 @@
-// The fault matrix (issue 17) for VISCA over its two framings that are not a TCP
-// stream: Sony VISCA over IP (UDP) and RS-232 (binding-mock). The peer is the
+// The fault matrix (issue 17) for VISCA over its three framings that are not a TCP
+// stream: Sony VISCA over IP (UDP, 8-byte header), raw VISCA over UDP and RS-232
+// (binding-mock); raw VISCA over TCP is in fault-matrix-visca-tcp.test.ts. The peer is the
 // VISCA simulator (drivers/visca/simulator.ts, written from the Sony command
 // list), played through its fault knobs; the real host, state store and alerts
 // run on a fake clock (test/support/fault-rig.ts). The TCP matrix's cases that
@@ -16,7 +17,7 @@ import { AgentError } from '../src/util/errors.js';
 import { maxConnects } from './support/fault-matrix.js';
 import { DEBOUNCE_S, type Rig, startRig } from './support/fault-rig.js';
 
-type Framing = 'sony-udp' | 'serial';
+type Framing = 'sony-udp' | 'raw-udp' | 'serial';
 
 const REPLY_MS = 500;
 const RETRIES = 1;
@@ -109,7 +110,7 @@ async function refusedWhileOffline(rig: Rig): Promise<void> {
   expect((err as AgentError).code).toBe('DEVICE_OFFLINE');
 }
 
-for (const framing of ['sony-udp', 'serial'] as const) {
+for (const framing of ['sony-udp', 'raw-udp', 'serial'] as const) {
   describe(`fault matrix: visca (${framing})`, { timeout: 120_000 }, () => {
     it('camera silent from boot: offline (not connecting), attempts held to the backoff, alert after the debounce, action refused; online once it answers', async () => {
       const { sim, rig } = await setup(framing, { before: (s) => s.setSilent(true) });
@@ -276,7 +277,7 @@ for (const framing of ['sony-udp', 'serial'] as const) {
 
     // The TCP matrix's cases that need a connection do not apply here; say why instead of passing silently.
     it.skip(
-      framing === 'sony-udp'
+      framing !== 'serial'
         ? 'refused from boot / accepts then closes — not applicable: UDP has no connection to refuse or close; an unreachable camera is the "silent from boot" case'
         : 'refused from boot / accepts then closes — covered by "adapter unplugged": a serial line has no connect to refuse; the port failing is its closed connection',
       () => undefined,
@@ -286,8 +287,8 @@ for (const framing of ['sony-udp', 'serial'] as const) {
   });
 }
 
-// UDP has no split or merge: one datagram is one VISCA message with its own header.
-describe('fault matrix: visca (sony-udp), cases that do not apply', () => {
+// UDP has no split or merge: one datagram is one VISCA message (with its own header over Sony VISCA over IP).
+describe('fault matrix: visca (sony-udp, raw-udp), cases that do not apply', () => {
   it.skip('replies split or merged — not applicable: a Sony VISCA-over-IP datagram carries exactly one message with its own 8-byte header [Sony SRG-300H / BRC-X400 technical manual, "VISCA over IP", message format]', () =>
     undefined);
   it.skip("a config error the camera reports — not applicable over IP: addressing is by IP and port, and nothing in VISCA over IP depends on the agent's config that the camera could refuse", () =>
