@@ -6,13 +6,14 @@
 // meetings.remove and meetings.record run) over the JSON-RPC API and asserts
 // the outcome (the result, or a DEVICE_ERROR whose data.failure names the
 // refusal) and that the request the driver sent has the row's method, path
-// and body. The same rows run against the emulator in simulator-control.test.ts.
-import { afterAll, describe, expect, it } from 'vitest';
+// and body. The same rows run against the emulator in simulator-control.test.ts
+// and conformance-emulator.test.ts.
+import { describe, expect, it } from 'vitest';
 import { type DeviceProbe, type DriverCase, describeDriverConformance, online } from '../../test/support/conformance.js';
 import { parseAnswer } from '../../test/support/conformance-http.js';
-import { knownControlGaps, oneTimeConference, tcsTable as T } from './conformance.js';
+import { knownControlGaps, tcsTable as T } from './conformance.js';
+import { parseRecordings } from './control.js';
 import { type Received, type Row, RowServer, type RowRule, rowRequest } from './conformance-server.js';
-import { TcsEmulator } from './simulator.js';
 
 const server = (dev: DeviceProbe) => dev.peer as unknown as RowServer;
 
@@ -233,6 +234,32 @@ const cases: DriverCase[] = [
       expectSent(dev, 'disconnect-v3-200');
     },
   ),
+  controlCase(
+    'v3',
+    'v3-records',
+    ['records-v3-200'],
+    [{ method: 'GET', path: `${V3}/conferences/${ID}/records`, row: 'records-v3-200' }],
+    async (dev) => {
+      const out = await act(dev, 'recordings', { id: ID });
+      expect(out).toEqual({
+        ok: true,
+        result: {
+          conference: ID,
+          recordings: [
+            {
+              name: 'record.mkv',
+              size_bytes: 8487982,
+              started_at: null,
+              stopped_at: null,
+              created_at: '2020-10-22T20:49:22.000Z',
+              download_url: 'https://tcs.example/api/v3/conferences/5576502892/records/record.mkv/download',
+            },
+          ],
+        },
+      });
+      expectSent(dev, 'records-v3-200');
+    },
+  ),
   // ---- v4: invite, participants (live only), recording start/stop, an expired token
   controlCase(
     'v4',
@@ -290,6 +317,32 @@ const cases: DriverCase[] = [
   ),
   controlCase(
     'v4',
+    'v4-recordings',
+    ['recordings-v4-200'],
+    [{ method: 'GET', path: `${V4}/conferences/${ID}/recordings`, row: 'recordings-v4-200' }],
+    async (dev) => {
+      const out = await act(dev, 'recordings', { id: ID });
+      expect(out).toEqual({
+        ok: true,
+        result: {
+          conference: ID,
+          recordings: [
+            {
+              name: '5576502892_1.mp4',
+              size_bytes: 1048576,
+              started_at: '2026-12-06T07:00:00.000Z',
+              stopped_at: '2026-12-06T07:30:00.000Z',
+              created_at: null,
+              download_url: 'https://tcs.example/api/v4/conferences/5576502892/records/5576502892_1.mp4/download',
+            },
+          ],
+        },
+      });
+      expectSent(dev, 'recordings-v4-200');
+    },
+  ),
+  controlCase(
+    'v4',
     'v4-recording-token-invalid',
     ['token-invalid-v4-401'],
     [running('v4'), { method: 'POST', path: `${V4}/conferences/${ID}/recordings/start`, row: 'token-invalid-v4-401' }],
@@ -307,16 +360,10 @@ const cases: DriverCase[] = [
 
 /**
  * Control rows for requests the driver never makes: it offers no single-participant
- * read, no recordings list and no single-record read (docs/drivers/tcs.md, "Conformance").
+ * read and no single-record read (docs/drivers/tcs.md, "Conformance").
  * Listed here so a row added to the table must either get a driver case above or be named here.
  */
-const NOT_SENT_BY_DRIVER: Row[] = [
-  'participant-v3-200',
-  'participant-not-found-404',
-  'records-v3-200',
-  'recordings-v4-200',
-  'record-not-found-404',
-];
+const NOT_SENT_BY_DRIVER: Row[] = ['participant-v3-200', 'participant-not-found-404', 'record-not-found-404'];
 
 /** The control rows of the table (everything after the calendar rows). */
 const CONTROL_ROWS = (Object.keys(T) as Row[]).filter(
@@ -341,6 +388,13 @@ describe('tcs control rows: each is replayed to the driver or named as a request
       expect(replayed.has(r), `${r} is replayed now: drop it from NOT_SENT_BY_DRIVER`).toBe(false);
   });
 
+  it('a recordings answer without a list is a server_error, not an empty list', () => {
+    expect(() => parseRecordings({ error: 'x' })).toThrow(expect.objectContaining({ failure: 'server_error' }));
+    expect(parseRecordings({ records: [{ size: '1' }, { name: 'a.mkv', size: 'big' }] })).toMatchObject([
+      { name: 'a.mkv', size_bytes: null },
+    ]);
+  });
+
   it('reads each row request (method, path, named query values, body)', () => {
     expect(rowRequest(T['invite-v3-200'])).toEqual({
       method: 'POST',
@@ -351,50 +405,6 @@ describe('tcs control rows: each is replayed to the driver or named as a request
     expect(rowRequest(T['participants-v4-200'])).toMatchObject({ query: { is_in_conf: 'true' }, body: undefined });
     expect(rowRequest(T['forbidden-403']).body).toEqual({ participant_id: 'ivanov' });
     for (const r of CONTROL_ROWS) expect(() => rowRequest(T[r])).not.toThrow();
-  });
-});
-
-/** A JSON body with its values blanked to their types, for a shape comparison. */
-const shape = (v: unknown): unknown => {
-  if (Array.isArray(v)) return v.map(shape);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]));
-  return v === null ? null : typeof v;
-};
-const rowBody = (row: Row) => JSON.parse(parseAnswer(T[row].reply).body) as unknown;
-
-describe('tcs emulator: the rows the control actions read first (one conference, the v4 list)', () => {
-  const emu = new TcsEmulator({ users: { room101: 'pw' }, conferences: [{ ...oneTimeConference(), state: 'running' }] });
-  afterAll(() => emu.stop());
-
-  it('GET /conferences/{id} on v3 and v4, an unknown id, the v4 list', async () => {
-    const url = await emu.start();
-    const grant = { grant_type: 'password', username: 'room101', password: 'pw', client_id: 'trueconf_server_users' };
-    const tok = await fetch(`${url}${TOKEN_PATH}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(grant),
-    });
-    const token = ((await tok.json()) as { access_token: string }).access_token;
-    const get = async (path: string, v4: boolean) => {
-      const r = await fetch(`${url}${path}${v4 ? '' : `${path.includes('?') ? '&' : '?'}access_token=${token}`}`, {
-        headers: v4 ? { authorization: `Bearer ${token}` } : {},
-      });
-      return { status: r.status, body: (await r.json()) as unknown };
-    };
-    const v3 = await get(`${V3}/conferences/${ID}`, false);
-    expect(v3.status).toBe(200);
-    expect(shape(v3.body)).toMatchObject(shape(rowBody('conference-v3-200')) as object);
-    expect(v3.body).toMatchObject({ conference: { id: ID, state: 'running' } });
-    const missing = await get(`${V3}/conferences/55765028992`, false);
-    expect(missing).toEqual({ status: 404, body: rowBody('conference-get-not-found-404') });
-    // v4: the "conference" envelope or a bare object (the row marks which one as [I]; the MCP and the driver read both).
-    const v4 = await get(`${V4}/conferences/${ID}`, true);
-    expect(v4.status).toBe(200);
-    const one = (v4.body as { conference?: unknown }).conference ?? v4.body;
-    expect(one).toMatchObject({ id: ID, state: 'running' });
-    const list = await get(`${V4}/conferences?page=1&page_size=50`, true);
-    expect(list.status).toBe(200);
-    expect(list.body).toMatchObject({ conferences: [expect.objectContaining({ id: ID })] });
   });
 });
 

@@ -13,8 +13,10 @@ import {
   conferenceState,
   disconnectPlan,
   inviteRequest,
+  parseRecordings,
   participantListed,
   recordingRequest,
+  recordingsRequest,
   refusal,
 } from './control.js';
 import type { ApiVersion } from './protocol.js';
@@ -107,6 +109,17 @@ export function controlActions(client: TcsClient, api: ApiVersion, afterChange: 
           await send('disconnect', plan.act, 'user', `user "${plan.user}"`, a.signal);
           afterChange();
           return { conference: p.id, participant: p.participant, user_id: plan.user, scope: plan.scope };
+        }),
+    }),
+    recordings: defineAction({
+      description:
+        'The recordings of a conference, as the server lists them (v3 GET /conferences/{id}/records, v4 GET /conferences/{id}/recordings; the first page the server returns).',
+      params: Type.Object({ id: Id }, { additionalProperties: false }),
+      readOnly: true,
+      run: (p, a) =>
+        guarded(async () => {
+          const body = await send('recordings', recordingsRequest(api, p.id), 'conference', `conference "${p.id}"`, a.signal);
+          return { conference: p.id, recordings: parseRecordings(body) };
         }),
     }),
     recording: defineAction({

@@ -123,6 +123,48 @@ export function recordingRequest(api: ApiVersion, conferenceId: string, on: bool
   return { method: 'POST', path: `/conferences/${enc(conferenceId)}/recordings/${on ? 'start' : 'stop'}` };
 }
 
+/** The recordings of a conference: v3 `GET …/records` (records.rb), v4 `GET …/recordings` (list_recordings.py). */
+export function recordingsRequest(api: ApiVersion, conferenceId: string): ControlRequest {
+  return { method: 'GET', path: `/conferences/${enc(conferenceId)}/${api.major === 4 ? 'recordings' : 'records'}` };
+}
+
+export interface Recording {
+  name: string;
+  size_bytes: number | null;
+  /** v4 `started_at` / `stopped_at` (ISO); null on v3. */
+  started_at: string | null;
+  stopped_at: string | null;
+  /** v3 `created` (unix seconds) as ISO; null on v4. */
+  created_at: string | null;
+  download_url: string | null;
+}
+
+/** Recordings from v3 `{"records": [{name, size (string), created, download_url}]}` or v4 `{"list": [{name, size, started_at, stopped_at, download_url}], "cnt"}`. */
+export function parseRecordings(body: unknown): Recording[] {
+  const o = asObject(body);
+  const rows = [o?.records, o?.list, o?.data].find(Array.isArray) as unknown[] | undefined;
+  if (!rows) throw new ControlError('server_error', 'recordings: the answer holds no "records" or "list" array');
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  const num = (v: unknown) => {
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : null;
+  };
+  return rows
+    .map(asObject)
+    .filter((r): r is Record<string, unknown> => !!r && !!str(r.name))
+    .map((r) => {
+      const created = num(r.created);
+      return {
+        name: r.name as string,
+        size_bytes: num(r.size),
+        started_at: str(r.started_at),
+        stopped_at: str(r.stopped_at),
+        created_at: created === null ? null : new Date(created * 1000).toISOString(),
+        download_url: str(r.download_url),
+      };
+    });
+}
+
 /** `state` of a conference object (v3 and v4 both send "running" / "stopped"). */
 export function conferenceState(body: unknown): string | null {
   const o = asObject(body);
