@@ -45,6 +45,12 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
     expect(code).toContain('require("node:http")');
   });
 
+  it('is ASCII only: one character beyond it makes V8 hold the whole 3.6 MB source as two bytes a character', () => {
+    // Licence comments go to agent.js.LEGAL.txt (one quoted "Wärting" doubled the heap's copy of the source).
+    const code = fs.readFileSync(path.join(path.dirname(OUT), 'agent.js'), 'latin1');
+    expect(code.match(/[^\x00-\x7f][^\n]{0,40}/g) ?? []).toEqual([]);
+  });
+
   it('prints the package version and checks the demo config', () => {
     expect(cli('version').stdout.trim()).toContain(pkg.version);
     const check = cli('check-config', path.join(ROOT, 'api.toml'));
