@@ -7,6 +7,7 @@
 //
 //   npx tsx scripts/visca-alloc.ts            (after npm run build)
 //   PROBE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx scripts/visca-alloc.ts
+//   PROBE_FLAGS=--trace-deopt PROBE_DUMP=/tmp/agent.out npx tsx scripts/visca-alloc.ts
 //   PROBE_HEAP=seq|spread|cold npx tsx scripts/visca-alloc.ts   (a sampling heap profile of that
 //     phase, collected objects included, written as <PROBE_HEAP_DIR or cwd>/visca-<phase>.heapprofile)
 // PROBE_ROUNDS (default 3) steady rounds; PROBE_SEQ (default 3000) calls per steady sequential
@@ -54,7 +55,13 @@ function startSimulator(): Promise<{ port: number; proc: ChildProcess }> {
 
 async function main(): Promise<void> {
   const sims = await Promise.all(Array.from({ length: CAMERAS }, () => startSimulator()));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-visca-'));
+  // The camera processes never outlive the probe, whatever ends it.
+  process.once('exit', () => {
+    for (const s of sims) s.proc.kill('SIGTERM');
+  });
+  // PROBE_DIR: a data dir kept across runs (a later boot: compile cache and database of the run before).
+  const dir = process.env.PROBE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'probe-visca-'));
+  fs.mkdirSync(dir, { recursive: true });
   const devices = sims
     .map(
       (s, i) =>
@@ -82,7 +89,7 @@ s.post('HeapProfiler.enable');
 let on = false;
 process.on('SIGUSR2', () => {
   on = !on;
-  if (on) s.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  if (on) s.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: ${process.env.PROBE_HEAP_LIVE !== '1'}, includeObjectsCollectedByMinorGC: ${!process.env.PROBE_HEAP_LIVE} });
   else s.post('HeapProfiler.stopSampling', (err, r) => fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(r.profile)));
 });
 `,
@@ -117,8 +124,9 @@ process.on('SIGUSR2', () => {
         JSON.stringify({
           jsonrpc: '2.0',
           id,
-          method: 'device.action',
-          params: { device: `cam-${cam + 1}`, action: 'preset.recall', params: { preset } },
+          // PROBE_METHOD: another method without params instead (what the WS/RPC layer alone costs).
+          method: process.env.PROBE_METHOD || 'device.action',
+          params: process.env.PROBE_METHOD ? {} : { device: `cam-${cam + 1}`, action: 'preset.recall', params: { preset } },
         }),
       );
     });
@@ -142,6 +150,16 @@ process.on('SIGUSR2', () => {
       }),
     );
   };
+  const pct = (xs: number[], q: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.min(s.length - 1, Math.floor((s.length * q) / 100))].toFixed(2) : '-';
+  };
+  const gcLines = (mark: number) =>
+    agent
+      .output()
+      .slice(mark)
+      .split('\n')
+      .filter((l) => l.includes(' gc=s '));
   /** Scavenges and bytes allocated in the agent since `mark` (offset into its output). */
   const gcSince = (mark: number) => {
     const lines = agent
@@ -183,13 +201,27 @@ process.on('SIGUSR2', () => {
         `  simulators: scavenges ${lines.filter((l) => / gc=s /.test(l)).length}, alloc/action ${(alloc / n).toFixed(0)} B`,
       );
     }
+    const survived = gcLines(mark).map((l) => Number(/ new_space_survived=(\d+)/.exec(l)?.[1] ?? 0));
+    const promoted = gcLines(mark).map((l) => Number(/ promoted=(\d+)/.exec(l)?.[1] ?? 0));
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length / 1024 : 0).toFixed(0);
+    console.log(`  agent scavenges: mean survived ${mean(survived)} KB, promoted ${mean(promoted)} KB`);
     const timing = ms
       ? ` p50 ${percentile(ms, 50).toFixed(3)} p99 ${percentile(ms, 99).toFixed(3)} max ${ms[ms.length - 1]?.toFixed(3)} ms`
       : '';
     console.log(
-      `${name}: n=${n} cpu/action ${(cpu / n).toFixed(4)} ms, alloc/action ${(g.allocated / n).toFixed(0)} B, scavenges ${g.scavenges} (pause max ${Math.max(0, ...g.pauses).toFixed(2)} ms) mark-compacts ${g.marks}, ${((n / wall) * 1000).toFixed(0)}/s${timing}`,
+      `${name}: n=${n} cpu/action ${(cpu / n).toFixed(4)} ms, alloc/action ${(g.allocated / n).toFixed(0)} B, scavenges ${g.scavenges} (pause median ${pct(g.pauses, 50)}, max ${pct(g.pauses, 100)} ms) mark-compacts ${g.marks}, ${((n / wall) * 1000).toFixed(0)}/s${timing}`,
     );
   };
+  // PROBE_CALLS=0: start, wait for the cameras, stop (e.g. to count what start alone compiles).
+  if (process.env.PROBE_CALLS === '0') {
+    await new Promise((r) => setTimeout(r, Number(process.env.PROBE_IDLE_S ?? 0) * 1000));
+    const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    console.log(`idle: RSS ${(Number(rss) / 1024).toFixed(1)} MB after ${process.env.PROBE_IDLE_S ?? 0} s`);
+    ws.close();
+    await agent.kill('SIGTERM');
+    for (const s of sims) s.proc.kill('SIGTERM');
+    return;
+  }
   await seq(20);
   if (heapPhase === 'cold') process.kill(pid, 'SIGUSR2');
   await phase('cold seq 1000', 1000, () => seq(1000));
@@ -212,9 +244,11 @@ process.on('SIGUSR2', () => {
     await new Promise((r) => setTimeout(r, 1000));
   }
   ws.close();
+  // Everything the agent printed (its log, and the V8 traces PROBE_FLAGS asked for).
+  if (process.env.PROBE_DUMP) fs.writeFileSync(process.env.PROBE_DUMP, agent.output());
   await agent.kill('SIGTERM');
   for (const s of sims) s.proc.kill('SIGTERM');
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (!process.env.PROBE_DIR) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((e) => {
