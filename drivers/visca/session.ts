@@ -165,9 +165,10 @@ export class ViscaSession {
 
   /** The exchange a Sony reply belongs to: the message on the wire, or a command running in a socket. */
   private ownerOf(sequence: number): Exchange | null {
-    const mine = (ex: Exchange) => ex.seq === sequence || ex.earlierSeqs.includes(sequence);
-    if (this.inFlight && mine(this.inFlight)) return this.inFlight;
-    return this.executing.find(mine) ?? null;
+    // Loops, not a closure and find(): every ACK and Completion asks.
+    if (this.inFlight && answersTo(this.inFlight, sequence)) return this.inFlight;
+    for (let i = 0; i < this.executing.length; i++) if (answersTo(this.executing[i], sequence)) return this.executing[i];
+    return null;
   }
 
   private handleControl(payloadType: number, sequence: number, payload: Buffer) {
@@ -424,14 +425,18 @@ export class ViscaSession {
     if (this.inFlight) return;
     const now = this.o.clock.now();
     let wakeAt = Number.POSITIVE_INFINITY;
-    const i = this.queue.findIndex((ex) => {
-      if (ex.kind === 'command' && this.executing.length >= SOCKETS) return false;
-      if (ex.notBefore > now) {
-        wakeAt = Math.min(wakeAt, ex.notBefore);
-        return false;
+    // A loop, not findIndex with a closure: pump runs at least twice per command.
+    let i = -1;
+    for (let k = 0; k < this.queue.length; k++) {
+      const q = this.queue[k];
+      if (q.kind === 'command' && this.executing.length >= SOCKETS) continue;
+      if (q.notBefore > now) {
+        wakeAt = Math.min(wakeAt, q.notBefore);
+        continue;
       }
-      return true;
-    });
+      i = k;
+      break;
+    }
     if (i < 0) {
       if (wakeAt < Number.POSITIVE_INFINITY && !this.wakeTimer) {
         this.wakeTimer = this.o.clock.setTimeout(() => {
@@ -441,7 +446,9 @@ export class ViscaSession {
       }
       return;
     }
-    const [ex] = this.queue.splice(i, 1);
+    const ex = this.queue[i];
+    if (i === 0) this.queue.shift();
+    else this.queue.splice(i, 1);
     this.inFlight = ex;
     if (ex.attempts === 0 || ex.kind === 'control') {
       ex.seq = this.seq;
@@ -522,6 +529,11 @@ export class ViscaSession {
 }
 
 const noop = () => undefined;
+
+/** Whether a Sony reply with this sequence number answers the exchange (its number now or an earlier one). */
+function answersTo(ex: Exchange, sequence: number): boolean {
+  return ex.seq === sequence || ex.earlierSeqs.includes(sequence);
+}
 
 function payloadTypeOf(kind: Kind): number {
   return kind === 'control' ? PAYLOAD.control : kind === 'inquiry' ? PAYLOAD.inquiry : PAYLOAD.command;

@@ -33,6 +33,9 @@ interface Connection {
 
 type Id = string | number | null;
 
+/** ws.send options of every reply and event (one object, not one per message). */
+const TEXT_FRAME = { binary: false } as const;
+
 /** JSON-RPC 2.0 over WebSocket at /ws, with topic subscriptions fed by the bus. */
 export function registerWs(
   app: FastifyInstance,
@@ -216,7 +219,7 @@ export function registerWs(
       ws.close(WS_CLOSE.TOO_SLOW, 'too slow: reconnect and subscribe again for a fresh snapshot');
       return;
     }
-    ws.send(text, { binary: false });
+    ws.send(text, TEXT_FRAME);
   }
 
   return {
