@@ -11,7 +11,9 @@ export const ExtronSisConfig = Type.Object(
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 23, description: 'Telnet port.' }),
     path: Type.Optional(Type.String({ minLength: 1, description: 'Serial device, e.g. /dev/ttyUSB0 (transport "serial").' })),
     baud_rate: Type.Integer({ minimum: 1200, maximum: 115_200, default: 9600, description: 'RS-232 speed (8N1).' }),
-    password: Type.Optional(Type.String({ description: 'Telnet password (administrator or user); use ${ENV_VAR}.' })),
+    password: Type.Optional(
+      Type.String({ 'x-secret': true, description: 'Telnet password (administrator or user); use ${ENV_VAR}.' }),
+    ),
     inputs: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 512, description: 'Override the size the switcher reports (`I`).' }),
     ),

@@ -25,6 +25,7 @@ import { parseIcs } from './protocol.js';
 export const IcsConfigSchema = Type.Object(
   {
     url: Type.String({
+      'x-secret': true, // a published calendar's URL is its own credential
       minLength: 1,
       description: 'https:// or http:// iCalendar URL (e.g. an Outlook published calendar), file:// URL, or a file path.',
     }),

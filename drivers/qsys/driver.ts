@@ -36,7 +36,7 @@ export const QsysConfigSchema = Type.Object(
     host: Type.String({ minLength: 1, description: 'Address of the Q-SYS Core.' }),
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 1710 }),
     user: Type.Optional(Type.String({ minLength: 1, description: 'QRC user; set only when Core access control is on.' })),
-    password: Type.Optional(Type.String({ description: 'QRC PIN/password; use ${ENV_VAR}. Never logged.' })),
+    password: Type.Optional(Type.String({ 'x-secret': true, description: 'QRC PIN/password; use ${ENV_VAR}. Never logged.' })),
     controls: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), QsysControlSchema, {
       default: {},
       description: 'Our control names (state keys, action `control`) → where they live on the Core.',

@@ -23,6 +23,7 @@ import { involvesUser, parseApiVersion, parseConnectionString, parseParticipants
 export const TcsConfigSchema = Type.Object(
   {
     connectionString: Type.String({
+      'x-secret': true,
       minLength: 1,
       description:
         'server=<base URL>; user=<login>; password=<secret>; client_id=<OAuth client, default trueconf_server_users>. ' +
@@ -34,7 +35,12 @@ export const TcsConfigSchema = Type.Object(
       pattern: '^v?(3(\\.\\d+)?|4)$',
       description: 'v3.N (token in query) or v4 (Bearer).',
     }),
-    token_path: Type.String({ default: '/oauth2/v1/token', pattern: '^/', description: 'OAuth2 token endpoint path.' }),
+    token_path: Type.String({
+      'x-secret': false,
+      default: '/oauth2/v1/token',
+      pattern: '^/',
+      description: 'OAuth2 token endpoint path.',
+    }),
     poll_interval_s: Type.Integer({ default: 120, minimum: 5, maximum: 3600 }),
     request_timeout_ms: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000 }),
     page_size: Type.Integer({ default: 100, minimum: 1, maximum: 1000 }),

@@ -10,12 +10,14 @@ export const TokenSchema = Type.Object(
     name: Type.String({ minLength: 1, description: 'Shown in the audit log as who did it.' }),
     token: Type.Optional(
       Type.String({
+        'x-secret': true,
         minLength: 16,
         description: 'The secret (at least 16 characters); use ${ENV_VAR} to keep it out of the file.',
       }),
     ),
     token_file: Type.Optional(
       Type.String({
+        'x-secret': false, // a file path; the file holds the secret
         description:
           'Read the secret from this file instead; if the file does not exist at start, the agent generates a random token and writes it there, readable only by its own user.',
       }),
@@ -87,7 +89,7 @@ export const AgentSchema = Type.Object(
       description:
         'Commands that may wait for a device that answers one at a time (Extron, Kramer, Videohub, vMix, Tesira); one more is refused at once with DEVICE_BUSY (4105). A device may set its own queue_max. Applies when a device (re)starts.',
     }),
-    tokens: Type.Array(TokenSchema, { default: [] }),
+    tokens: Type.Array(TokenSchema, { 'x-secret': false, default: [] }), // each `token` is the secret
     watch_config: Type.Boolean({
       default: true,
       description:

@@ -4,21 +4,42 @@
 // config.history (src/config/versions/redact.ts). Pure.
 //
 // A value is a secret when
+// - its schema says so where the key is defined (`'x-secret': true`, see
+//   src/config/secret-schema.ts): the agent's sections (ConfigSchema) and each
+//   driver's config schema, known once the driver is registered
+//   (DriverRegistry.register calls declareDriverSecrets) — an `ics` calendar's
+//   `url`, the TrueConf `connectionString`, a camera's `auth`, a feed URL;
 // - its key names a secret (SECRET_KEY: password, token, pin, key, …) or a
-//   webhook (a Slack incoming-webhook URL is its own credential);
-// - its key holds a secret address: the `url` of an `ics` calendar device (an
-//   Outlook or Google published-calendar URL carries its secret in the path);
+//   webhook (a Slack incoming-webhook URL is its own credential): the safety
+//   net for a schema that forgot (test/secret-schema.test.ts requires every
+//   such name to be declared one way or the other);
 // - it holds a URL with a password in its userinfo (`mqtt://user:pw@host`) or
 //   a credential-like query parameter (`?token=…`, `?sig=…`).
+import type { TSchema } from '@sinclair/typebox';
 import { isSecretParam } from '../video/redact.js';
+import { ConfigSchema } from './schema.js';
+import { schemaMarksSecret } from './secret-schema.js';
 
 /** Key names whose values are secrets wherever they appear. */
 export const SECRET_KEY =
   /(token|password|passwd|pwd|secret|credential|connection_?string|api_?key|private_?key|(^|_)pin($|_)|(^|_)key$)/i;
 /** Webhook URLs are their own credential (`alerts.slack_webhook_url`). */
 const WEBHOOK_KEY = /webhook/i;
-/** Device config keys whose whole value is a secret address, by driver. */
-const SECRET_DEVICE_KEYS: ReadonlyMap<string, ReadonlySet<string>> = new Map([['ics', new Set(['url'])]]);
+/** True when a key's name alone makes its value a secret (the safety net behind the schemas' declarations). */
+export function nameIsSecret(key: string): boolean {
+  return SECRET_KEY.test(key) || WEBHOOK_KEY.test(key);
+}
+
+/** Each registered driver's config schema, by driver name: where its secret keys are declared. */
+const driverSchemas = new Map<string, TSchema>();
+
+/**
+ * Makes the secrets a driver's config schema declares known to every place that shows config text.
+ * Called by DriverRegistry.register; a later schema under the same name replaces the earlier one.
+ */
+export function declareDriverSecrets(driver: string, configSchema: TSchema): void {
+  driverSchemas.set(driver, configSchema);
+}
 
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi;
 const INDEX = /^\d+$/;
@@ -36,12 +57,14 @@ export function isSecretKey(path: readonly string[], tree: unknown): boolean {
   while (end > 0 && INDEX.test(path[end - 1] as string)) end--;
   const key = path[end - 1];
   if (key === undefined) return false;
-  if (SECRET_KEY.test(key) || WEBHOOK_KEY.test(key)) return true;
-  if (end === 3 && path[0] === 'devices') {
-    const driver = deviceDriver(tree, path[1] as string);
-    return driver !== undefined && (SECRET_DEVICE_KEYS.get(driver)?.has(key) ?? false);
+  if (nameIsSecret(key)) return true;
+  const keyPath = path.slice(0, end);
+  if (keyPath[0] === 'devices') {
+    if (keyPath.length < 3) return false;
+    const schema = driverSchemas.get(deviceDriver(tree, keyPath[1] as string) ?? '');
+    return schema !== undefined && schemaMarksSecret(schema, keyPath.slice(2));
   }
-  return false;
+  return schemaMarksSecret(ConfigSchema, keyPath);
 }
 
 function deviceDriver(tree: unknown, id: string): string | undefined {

@@ -1,3 +1,4 @@
+import { declareDriverSecrets } from '../config/secret-rule.js';
 import type { DriverDefinition } from './contract.js';
 
 /** Drivers by name. The built-in list lives in drivers/index.ts. */
@@ -9,6 +10,7 @@ export class DriverRegistry {
   register(def: DriverDefinition): void {
     if (this.drivers.has(def.name)) throw new Error(`driver "${def.name}" registered twice`);
     this.drivers.set(def.name, def);
+    declareDriverSecrets(def.name, def.config);
   }
   get(name: string): DriverDefinition | undefined {
     return this.drivers.get(name);

@@ -24,7 +24,7 @@ export const SmtpSectionSchema = Type.Object(
       description: 'false accepts any server certificate (testing only).',
     }),
     user: Type.Optional(Type.String({ minLength: 1, description: 'SMTP AUTH user name (no AUTH without it).' })),
-    password: Type.Optional(Type.String({ description: 'SMTP AUTH password; use ${ENV_VAR}. Never logged.' })),
+    password: Type.Optional(Type.String({ 'x-secret': true, description: 'SMTP AUTH password; use ${ENV_VAR}. Never logged.' })),
     from: Type.String({
       minLength: 3,
       description: 'Sender of the code e-mails, e.g. "Room 101 <room101@example.com>".',

@@ -12,10 +12,10 @@ export const MqttSectionSchema = Type.Object(
       Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id (default: the room id).' }),
     ),
     username: Type.Optional(Type.String({ description: 'Broker user name.' })),
-    password: Type.Optional(Type.String({ description: 'Broker password; use ${ENV_VAR}. Never logged.' })),
+    password: Type.Optional(Type.String({ 'x-secret': true, description: 'Broker password; use ${ENV_VAR}. Never logged.' })),
     ca: Type.Optional(Type.String({ description: 'PEM file with the CA that signed the broker certificate.' })),
     cert: Type.Optional(Type.String({ description: 'PEM client certificate (mutual TLS).' })),
-    key: Type.Optional(Type.String({ description: 'PEM private key of the client certificate.' })),
+    key: Type.Optional(Type.String({ 'x-secret': true, description: 'PEM private key of the client certificate.' })),
     reject_unauthorized: Type.Boolean({ default: true, description: 'false accepts any broker certificate (testing only).' }),
     topic_prefix: Type.String({
       default: 'rooms',
@@ -83,7 +83,11 @@ export const AlertsSectionSchema = Type.Object(
     disk_min_free_mb: Type.Number({ minimum: 0, default: 1024 }),
     check_interval_s: Type.Number({ minimum: 1, maximum: 3600, default: 30, description: 'Disk and late-meeting checks.' }),
     slack_webhook_url: Type.Optional(
-      Type.String({ pattern: '^https?://', description: 'Slack incoming-webhook URL; use ${ENV_VAR}. Never logged.' }),
+      Type.String({
+        'x-secret': true,
+        pattern: '^https?://',
+        description: 'Slack incoming-webhook URL; use ${ENV_VAR}. Never logged.',
+      }),
     ),
     slack_min_interval_s: Type.Number({
       minimum: 0,

@@ -12,6 +12,7 @@ export const TrackingSectionSchema = Type.Object(
     }),
     zoom_secret_token: Type.Optional(
       Type.String({
+        'x-secret': true,
         minLength: 8,
         description: "The Zoom app's secret token (use ${ENV_VAR}); without it POST /hooks/zoom answers 503.",
       }),

@@ -15,6 +15,7 @@ export const TwilioSectionSchema = Type.Object(
       description: 'The Twilio Account SID (AC + 32 hex digits): the user name of the REST API requests.',
     }),
     auth_token: Type.String({
+      'x-secret': true,
       minLength: 8,
       description:
         "The account's Auth Token (use ${ENV_VAR}): the password of the REST API requests and the key that signs Twilio's callbacks. Never logged or echoed.",
@@ -46,6 +47,7 @@ export const TwilioSectionSchema = Type.Object(
     ),
     dial_in_pin: Type.Optional(
       Type.String({
+        'x-secret': true,
         pattern: '^[0-9*#]{1,32}$',
         description:
           'Conference ID / PIN keyed in after the dial-in number answers (digits, * and #); meetings.dial may give another. ' +

@@ -1,8 +1,17 @@
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 
-/** How every schema is compiled: defaults applied, all errors listed (the build's standalone validators too). */
-export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, coerceTypes: false, strict: false };
+/**
+ * How every schema is compiled: defaults applied, all errors listed (the build's standalone validators
+ * too). `x-secret` marks a secret config value (src/config/secret-schema.ts): an annotation, no check.
+ */
+export const AJV_OPTIONS: Options = {
+  allErrors: true,
+  useDefaults: true,
+  coerceTypes: false,
+  strict: false,
+  keywords: ['x-secret'],
+};
 
 let shared: Ajv | undefined;
 
