@@ -32,6 +32,7 @@ type Schema = {
   pattern?: string;
   patternProperties?: Record<string, Schema>;
   additionalProperties?: boolean | Schema;
+  'x-secret'?: boolean;
 };
 
 function typeOf(s: Schema): string {
@@ -60,7 +61,12 @@ function rows(s: Schema, prefix: string, out: string[]): void {
     const key = `${prefix}${k}`;
     const req = s.required?.includes(k) && v.default === undefined ? 'yes' : '';
     const dflt = v.default !== undefined ? `\`${JSON.stringify(v.default)}\`` : '';
-    const desc = [v.description ?? '', constraints(v)].filter(Boolean).join(' ').replaceAll('|', '\\|').replaceAll('\n', ' ');
+    const secret = v['x-secret'] === true ? '**Secret**: never shown in errors, logs or config.get (docs/security.md).' : '';
+    const desc = [v.description ?? '', constraints(v), secret]
+      .filter(Boolean)
+      .join(' ')
+      .replaceAll('|', '\\|')
+      .replaceAll('\n', ' ');
     out.push(`| \`${key}\` | ${typeOf(v)} | ${req} | ${dflt} | ${desc} |`);
     if (v.type === 'object' && v.properties) rows(v, `${key}.`, out);
     if (v.type === 'array' && v.items?.properties) rows(v.items, `${key}[].`, out);
