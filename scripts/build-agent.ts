@@ -14,8 +14,8 @@
 //
 // Left outside the bundle: native addons (their loaders look for .node files
 // next to their own package) and the big libraries only loaded on demand
-// (mqtt when [sync] is on, atem-connection for an ATEM), so they cost nothing
-// until a room uses them.
+// (mqtt when [sync] is on, atem-connection for an ATEM, nodemailer at the first
+// e-mailed code), so they cost nothing until a room uses them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,7 @@ export const EXTERNAL = [
   '@julusian/freetype2',
   'mqtt',
   'atem-connection',
+  'nodemailer',
 ];
 
 /** The esbuild options the shipped agent is built with (the director bench bundles its child the same way). */

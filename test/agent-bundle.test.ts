@@ -45,6 +45,13 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
     expect(code).toContain('require("node:http")');
   });
 
+  it('leaves nodemailer out, loaded at the first e-mailed code (a room that sends none never loads it)', () => {
+    const code = fs.readFileSync(path.join(path.dirname(OUT), 'agent.js'), 'utf8');
+    expect(code).toContain('import("nodemailer")');
+    expect(code).not.toMatch(/\bfrom\s*"nodemailer"/);
+    expect(code).not.toContain('SMTPConnection');
+  });
+
   it('is ASCII only: one character beyond it makes V8 hold the whole 3.6 MB source as two bytes a character', () => {
     // Licence comments go to agent.js.LEGAL.txt (one quoted "Wärting" doubled the heap's copy of the source).
     const code = fs.readFileSync(path.join(path.dirname(OUT), 'agent.js'), 'latin1');

@@ -1,13 +1,17 @@
 // E-mailed codes: one nodemailer SMTP transport per agent, built from
 // `[identity.smtp]`. nodemailer's own logging stays off (it would print the
-// message, code included, at debug).
-import nodemailer, { type Transporter } from 'nodemailer';
+// message, code included, at debug). nodemailer is loaded at the first send,
+// not at start: a room that e-mails no code never loads it (the shipped bundle
+// keeps it outside, like mqtt; ~1.2 MB of heap, docs/performance.md "lean start").
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { CodeSender } from './service.js';
 import type { SmtpConfig } from './config.js';
 
 export class SmtpSender implements CodeSender {
-  private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
+  private readonly options: SMTPTransport.Options;
+  /** Made at the first send; a failed load is tried again at the next. */
+  private transport: Promise<Transporter<SMTPTransport.SentMessageInfo>> | null = null;
   constructor(private readonly cfg: SmtpConfig) {
     const options: SMTPTransport.Options = {
       host: cfg.server,
@@ -24,19 +28,36 @@ export class SmtpSender implements CodeSender {
       disableUrlAccess: true,
     };
     if (cfg.user !== undefined) options.auth = { user: cfg.user, pass: cfg.password ?? '' };
-    this.transport = nodemailer.createTransport(options);
+    this.options = options;
+  }
+
+  private transporter(): Promise<Transporter<SMTPTransport.SentMessageInfo>> {
+    this.transport ??= import('nodemailer').then(
+      ({ default: nodemailer }) => nodemailer.createTransport(this.options),
+      (e: unknown) => {
+        this.transport = null;
+        throw e;
+      },
+    );
+    return this.transport;
   }
 
   async send(to: string, message: { subject: string; text: string }): Promise<void> {
     try {
-      await this.transport.sendMail({ from: this.cfg.from, to, subject: message.subject, text: message.text });
+      const transport = await this.transporter();
+      await transport.sendMail({ from: this.cfg.from, to, subject: message.subject, text: message.text });
     } catch (e) {
       throw new Error(describeSmtpError(e, this.cfg));
     }
   }
 
   close(): void {
-    this.transport.close();
+    const transport = this.transport;
+    this.transport = null;
+    void transport?.then(
+      (t) => t.close(),
+      () => undefined,
+    );
   }
 }
 
