@@ -14,6 +14,7 @@ import { Backoff } from '../transport/backoff.js';
 import { DeviceConnection, type LifecycleLimits } from '../transport/lifecycle.js';
 import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
 import type { DriverRegistry } from './registry.js';
+import { type SecretScrubber, secretScrubber } from './secret-scrub.js';
 import { compileParams, type ParamsValidator } from './validate.js';
 
 export interface HostOptions {
@@ -50,6 +51,8 @@ interface Managed {
   activeCause: { cause: Cause; until: number } | null;
   /** The device's rate limit for garbage it sends; created with the first context, kept across restarts. */
   deviceNoise: RateLimitedLog | null;
+  /** Hides the device's secret config values in what its driver reports and logs; null when it has none. */
+  scrubber: SecretScrubber | null;
   stopped: boolean;
 }
 
@@ -99,6 +102,8 @@ export class DeviceHost {
       connections: [],
       activeCause: null,
       deviceNoise: null,
+      // Built once per config (boot, reload): one regex of the device's secrets.
+      scrubber: secretScrubber(id, config),
       stopped: false,
     };
     this.managed.set(id, m);
@@ -282,6 +287,8 @@ export class DeviceHost {
       await this.finishAction(m, action, p, cause, at, started, true, result, null);
       return result;
     }
+    // A driver's error may quote its own secrets: the caller, the audit row and the event get it scrubbed.
+    if (m.scrubber) error = m.scrubber.error(error);
     await this.finishAction(m, action, p, cause, at, started, false, undefined, errorMessage(error));
     if (error instanceof AgentError) throw error;
     throw new DeviceError(`device ${id}: ${action} failed: ${errorMessage(error)}`);
@@ -331,7 +338,10 @@ export class DeviceHost {
   }
 
   private makeContext(m: Managed): DriverContext {
-    const logger = this.o.logger.child({ device: m.id, driver: m.driver.name });
+    const plainLogger = this.o.logger.child({ device: m.id, driver: m.driver.name });
+    const scrub = m.scrubber;
+    const logger = scrub ? scrub.logger(plainLogger) : plainLogger;
+    const clean = (message: string) => (scrub ? scrub.text(message) : message);
     const state = this.o.state;
     const dir = path.join(this.o.dataDir, 'devices', m.id);
     m.deviceNoise ??= new RateLimitedLog(logger, { clock: this.clock, perWindow: this.o.deviceLogLinesPerMin ?? 5 });
@@ -353,8 +363,9 @@ export class DeviceHost {
           clock: this.clock,
           logger,
           limits: lifecycleLimits(m.config),
-          report: (status, message, { restart }) => {
+          report: (status, rawMessage, { restart }) => {
             if (m.stopped || !m.connections.includes(c)) return;
+            const message = clean(rawMessage);
             const prev = state.get(m.id)?.status.status;
             if (status !== prev) logger.info({ status, message }, `device ${status}`);
             state.setStatus(m.id, status, message, { restart });
@@ -363,15 +374,17 @@ export class DeviceHost {
         m.connections.push(c);
         return c;
       },
-      setStatus: (status, message) => {
+      setStatus: (status, rawMessage) => {
         if (m.stopped) return;
+        const message = clean(rawMessage);
         const prev = state.get(m.id)?.status.status;
         // A link that comes back online after being lost counts as a restart.
         const restart = status === 'online' && prev !== undefined && prev !== 'online' && prev !== 'connecting';
         if (status !== prev) logger.info({ status, message }, `device ${status}`);
         state.setStatus(m.id, status, message, { restart });
       },
-      reportError: (message) => {
+      reportError: (rawMessage) => {
+        const message = clean(rawMessage);
         logger.warn({ err: message }, 'device error');
         state.reportError(m.id, message);
       },
@@ -413,7 +426,7 @@ export class DeviceHost {
       m.backoff.reset();
     } catch (e) {
       if (m.stopped) return;
-      const msg = errorMessage(e);
+      const msg = m.scrubber ? m.scrubber.text(errorMessage(e)) : errorMessage(e);
       const badConfig = e instanceof AgentError && e.code === 'INVALID_PARAMS';
       this.o.state.setStatus(m.id, badConfig ? 'bad_config' : 'error', msg);
       ctx.logger.error({ err: msg }, 'driver failed to start');
@@ -436,7 +449,8 @@ export class DeviceHost {
       try {
         await inst.stop();
       } catch (e) {
-        this.o.logger.warn({ device: m.id, err: errorMessage(e) }, 'driver stop failed');
+        const err = m.scrubber ? m.scrubber.text(errorMessage(e)) : errorMessage(e);
+        this.o.logger.warn({ device: m.id, err }, 'driver stop failed');
       }
     }
     // A driver that forgot to stop its connection must not leave a socket or timer behind.
