@@ -98,7 +98,7 @@ const leakyDriver = defineDriver({
           allowOffline: true,
           async run() {
             ctx.logger.debug('trying password %s on %s', c.password, c.feed);
-            ctx.logger.info({ seen: { url: c.feed, list: [pathKey] } }, `feed key ${pathKey}`);
+            ctx.logger.info({ seen: { url: c.feed, list: [pathKey], parsed: new URL(c.feed) } }, `feed key ${pathKey}`);
             ctx.logger.error(new Error(`stack holds ${c.password}`));
             ctx.logger.warn({ err: new Error(`wrapped ${c.connectionString}`) }, 'bad connection string');
             ctx.logger.child({ part: 'session', url: c.feed }).warn(`child logger: ${c.password}`);
@@ -181,6 +181,8 @@ describe('the host scrubs what a driver writes: no secret of its config, whole o
     expect(text).toContain('trying password «secret devices.leak.password»');
     expect(text).toContain('garbage after «secret devices.leak.feed»');
     expect(leaks(text)).toEqual([]);
+    const feedLine = lines.find((l) => (l as { msg?: string }).msg?.startsWith('feed key')) as { seen: { parsed: unknown } };
+    expect(feedLine.seen.parsed).toBe('«secret devices.leak.feed»'); // a URL object logged as its text, scrubbed
     expect(leaks(strings(list).join('\n'))).toEqual([]);
     expect(strings(list).join('\n')).toContain('«secret devices.leak.connectionString»');
   }, 20_000);

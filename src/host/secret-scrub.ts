@@ -81,6 +81,9 @@ export function secretScrubber(id: string, config: DeviceConfig): SecretScrubber
     if (v instanceof Error) return scrubError(v, text, (x) => value(x, depth + 1));
     if (Array.isArray(v)) return v.map((x) => value(x, depth + 1));
     if (ArrayBuffer.isView(v) || v instanceof Date) return v;
+    // A URL (or anything with toJSON) is logged as what toJSON gives: scrub that, not its empty own fields.
+    const toJSON = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return value(toJSON.call(v), depth + 1);
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = value(x, depth + 1);
     return out;
