@@ -279,9 +279,10 @@ export class DeviceHost {
       if (m.activeCause === active) active.until = this.clock.now() + CAUSE_WINDOW_MS;
     }
     const timedOut = !ok && error instanceof AgentError && error.code === 'DEVICE_TIMEOUT';
-    for (const c of m.connections) {
-      if (timedOut) c.noteActionTimeout();
-      else c.noteActionAnswered();
+    // Indexed: before V8 optimizes this, each for-of step allocates (the first calls after start).
+    for (let i = 0; i < m.connections.length; i++) {
+      if (timedOut) m.connections[i].noteActionTimeout();
+      else m.connections[i].noteActionAnswered();
     }
     if (ok) {
       await this.finishAction(m, action, p, cause, at, started, true, result, null);

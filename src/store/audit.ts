@@ -54,7 +54,8 @@ export class AuditLog {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.writeBatch = store.db.transaction((items: { entry: Omit<AuditEntry, 'id'>; inTx?: () => void }[]) => {
-      for (const it of items) {
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i];
         const e = it.entry;
         // Positional binding: cheaper than building a named-parameter object per row.
         this.insert.run(
