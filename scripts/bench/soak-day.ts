@@ -112,5 +112,8 @@ export async function prefillDay(o: PrefillOptions): Promise<{ meetings: number;
     }
     levels = (await o.levels()) as CacheLevels;
   }
+  // The last batch's meetings are pushed (and their folds unpinned) after [tracking] publish_delay_ms.
+  await new Promise((r) => setTimeout(r, 1000));
+  levels = (await o.levels()) as CacheLevels;
   return { meetings: n, full: cachesFull(levels, finalChars), levels };
 }
