@@ -262,6 +262,7 @@ export async function run(): Promise<BenchResult[]> {
     t0 = performance.now();
     const bytes = tracking.service.finalJson(id)?.length ?? 0;
     const finalFromDbMs = performance.now() - t0;
+    const finalsCap = tracking.service.cacheLevels().finals.capChars;
     const reads: number[] = [];
     for (let i = 0; i < 200; i++) {
       const s = performance.now();
@@ -315,11 +316,17 @@ export async function run(): Promise<BenchResult[]> {
       { name: 'first read of the meeting, nothing in memory, no snapshot (fold of 100,000 events)', value: coldMs, unit: 'ms' },
       { name: 'first read after a restart (snapshot + later events)', value: snapMs, unit: 'ms' },
       {
-        name: `final insight read (stored JSON, ${Math.round(bytes / 1024)} KiB, in memory), p99 of 200`,
+        // The default [tracking] final_cache_mb (4 MB) bounds the memory of ended meetings' insights (issue 16); the
+        // 100,000-event meeting's insight is larger, so with the defaults it is read from SQLite each time.
+        name: `final insight read (stored JSON, ${Math.round(bytes / 1024)} KiB, ${
+          finalsCap >= bytes
+            ? 'in memory'
+            : `larger than [tracking] final_cache_mb (${finalsCap / 1024 / 1024} MB): read from SQLite each time`
+        }), p99 of 200`,
         value: percentile(reads, 99),
         unit: 'ms',
         baseline: { name: 'first read from SQLite after a restart', value: finalFromDbMs },
-        goal: '<= 2 ms',
+        goal: '<= 2 ms (when it fits final_cache_mb)',
       },
       {
         name: 'final insight over HTTP GET /api/meetings/{id} (incl. transfer), p50 of 20',
