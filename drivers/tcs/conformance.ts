@@ -54,6 +54,22 @@ export function oneTimeConferenceV4(now = Date.now()) {
 const GET_ONE =
   'TrueConf GET /conferences/{id}: v3 answers {"conference": {…}} (teachbase/true-conf conference.rb `get`, spec/fixtures/conferences/conference.json; state "running" | "stopped"); v4 get_conference.py validates the answer with ConferenceOutput, whose _unwrap_envelope reads a "conference" envelope (or a bare object) and aliases status ← state';
 
+/** errors/not_found.json for the unknown conference 55765028992: the answer to run and to GET /conferences/{id}. */
+const CONFERENCE_NOT_FOUND = json(404, {
+  error: {
+    code: 404,
+    message: 'Not Found',
+    errors: [
+      {
+        reason: 'conferenceNotFound',
+        message: "Conference '55765028992' is not found.",
+        locationType: 'path',
+        location: 'conference_id',
+      },
+    ],
+  },
+});
+
 export const tcsTable = {
   'token-200': {
     id: 'token-200',
@@ -103,20 +119,7 @@ export const tcsTable = {
     kind: 'error',
     cite: `${ERRORS}: {"error":{"code":404,"message":"Not Found","errors":[{"reason":"conferenceNotFound",…}]}}`,
     send: 'POST /api/v3.11/conferences/55765028992/run',
-    reply: json(404, {
-      error: {
-        code: 404,
-        message: 'Not Found',
-        errors: [
-          {
-            reason: 'conferenceNotFound',
-            message: "Conference '55765028992' is not found.",
-            locationType: 'path',
-            location: 'conference_id',
-          },
-        ],
-      },
-    }),
+    reply: CONFERENCE_NOT_FOUND,
   },
   'run-200': {
     id: 'run-200',
@@ -151,20 +154,7 @@ export const tcsTable = {
     kind: 'error',
     cite: `${ERRORS}: errors/not_found.json (reason "conferenceNotFound", location "conference_id") as the answer to GET /conferences/{id} of an unknown id (conference.rb lists 404 for \`get\`)`,
     send: 'GET /api/v3.11/conferences/55765028992?access_token=…',
-    reply: json(404, {
-      error: {
-        code: 404,
-        message: 'Not Found',
-        errors: [
-          {
-            reason: 'conferenceNotFound',
-            message: "Conference '55765028992' is not found.",
-            locationType: 'path',
-            location: 'conference_id',
-          },
-        ],
-      },
-    }),
+    reply: CONFERENCE_NOT_FOUND,
   },
   'conferences-v4-200': {
     id: 'conferences-v4-200',
