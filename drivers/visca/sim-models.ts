@@ -21,6 +21,15 @@ export interface SimulatedModel {
   tiltSpeed: readonly [number, number];
 }
 
+const LUMENS: SimulatedModel = {
+  name: 'lumens',
+  source: 'Lumens VC-A51 RS-232 command set and VC-TR1 VISCA list: presets 0–127 as-is; pan speed up to 0x18, tilt up to 0x14',
+  presetOfByte: (pp) => pp,
+  hasPresetByte: (pp) => pp >= 0 && pp <= 127,
+  panSpeed: [0x01, 0x18],
+  tiltSpeed: [0x01, 0x14],
+};
+
 export const SIMULATED_MODELS: Record<SimulatedModelName, SimulatedModel> = {
   sony: {
     name: 'sony',
@@ -42,23 +51,14 @@ export const SIMULATED_MODELS: Record<SimulatedModelName, SimulatedModel> = {
     panSpeed: [0x01, 0x18],
     tiltSpeed: [0x01, 0x14],
   },
-  lumens: {
-    name: 'lumens',
-    source: 'Lumens VC-A51 RS-232 command set and VC-TR1 VISCA list: presets 0–127 as-is; pan speed up to 0x18, tilt up to 0x14',
-    presetOfByte: (pp) => pp,
-    hasPresetByte: (pp) => pp >= 0 && pp <= 127,
-    panSpeed: [0x01, 0x18],
-    tiltSpeed: [0x01, 0x14],
-  },
+  lumens: LUMENS,
+  // The Lumens numbers and speeds under another name.
   generic: {
+    ...LUMENS,
     name: 'generic',
     source:
       'No vendor document: a camera with the preset numbering of the Lumens list (0–127 as-is) and the narrower of the ' +
       'documented tilt ranges (PTZOptics, Lumens: 0x14)',
-    presetOfByte: (pp) => pp,
-    hasPresetByte: (pp) => pp >= 0 && pp <= 127,
-    panSpeed: [0x01, 0x18],
-    tiltSpeed: [0x01, 0x14],
   },
 };
 
