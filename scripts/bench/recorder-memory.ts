@@ -24,7 +24,7 @@
 //
 // go2rtc is not part of this run: its binary is not on this machine (packaging
 // downloads it); its share in the unit's budget is its configured limit.
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -294,19 +294,24 @@ min_free_mb = 1
   } finally {
     client?.close();
     agent.kill('SIGTERM');
-    await new Promise<void>((r) => {
-      if (agent.exitCode !== null) return r();
-      const t = setTimeout(() => {
-        agent.kill('SIGKILL');
-        r();
-      }, 20_000);
-      agent.once('exit', () => {
-        clearTimeout(t);
-        r();
-      });
-    });
+    await exited(agent, 20_000);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Resolves once `proc` has exited, killing it (SIGKILL) if it is still running after `ms`. */
+function exited(proc: ChildProcess, ms: number): Promise<void> {
+  return new Promise<void>((r) => {
+    if (proc.exitCode !== null) return r();
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      r();
+    }, ms);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+  });
 }
 
 /** argv and working directory of a running process. */
@@ -348,17 +353,7 @@ async function runScaled(recording: { argv: string[]; cwd: string }, dir: string
       throw new Error(`recorder-memory: the -threads ${X264_THREADS} ffmpeg exited early (${ff.exitCode})`);
   } finally {
     ff.stdin?.end('q');
-    await new Promise<void>((r) => {
-      if (ff.exitCode !== null) return r();
-      const t = setTimeout(() => {
-        ff.kill('SIGKILL');
-        r();
-      }, 10_000);
-      ff.once('exit', () => {
-        clearTimeout(t);
-        r();
-      });
-    });
+    await exited(ff, 10_000);
   }
   return peak;
 }
