@@ -12,13 +12,12 @@
 //     phase, collected objects included, written as <PROBE_HEAP_DIR or cwd>/visca-<phase>.heapprofile)
 // PROBE_ROUNDS (default 3) steady rounds; PROBE_SEQ (default 3000) calls per steady sequential
 // round: the bytes are read at each scavenge, so a short window is off by up to a new space.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startChildAgent } from '../test/support/child-agent.js';
-import { agentEnv, agentNodeFlags, processCpuMs, ROOT, requireBundle } from './bench/support.js';
+import { agentEnv, agentNodeFlags, processCpuMs, requireBundle, startViscaSimulator } from './bench/support.js';
 import { percentile } from './bench/types.js';
 
 Object.assign(process.env, agentEnv());
@@ -26,35 +25,14 @@ const TOKEN = 'bench-operator-token-0123456789';
 const CAMERAS = 4;
 
 const simGc: string[] = [];
-function startSimulator(): Promise<{ port: number; proc: ChildProcess }> {
-  const args = [
-    ...(process.env.PROBE_SIM_GC ? ['--trace-gc-nvp', ...agentNodeFlags()] : []),
-    requireBundle(),
-    'simulate',
-    'visca',
-    'framing=sony-udp',
-    'profile=sony',
-    'sim_motion_ms=0',
-  ];
-  const proc = spawn(process.execPath, [...args, '--host', '127.0.0.1', '--port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (process.env.PROBE_SIM_GC) simGc.push(c.toString());
-      const m = /"simulator":"visca","endpoint":\{[^}]*"port":(\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`visca simulator exited ${code}: ${out}`)));
-  });
-}
-
 async function main(): Promise<void> {
-  const sims = await Promise.all(Array.from({ length: CAMERAS }, () => startSimulator()));
+  const sims = await Promise.all(
+    Array.from({ length: CAMERAS }, () =>
+      startViscaSimulator(
+        process.env.PROBE_SIM_GC ? { nodeArgs: ['--trace-gc-nvp', ...agentNodeFlags()], onStdout: (c) => simGc.push(c) } : {},
+      ),
+    ),
+  );
   // The camera processes never outlive the probe, whatever ends it.
   process.once('exit', () => {
     for (const s of sims) s.proc.kill('SIGTERM');

@@ -1,4 +1,5 @@
 // Shared by the benchmarks that run the shipped agent: where it is and how it is started.
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -45,4 +46,41 @@ export async function freePort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/**
+ * One `room-agent simulate visca` process (Sony framing, motion time 0); resolves with its UDP port.
+ * `nodeArgs` go before the bundle; `onStdout` sees every chunk the simulator prints.
+ */
+export function startViscaSimulator(
+  opts: { nodeArgs?: string[]; onStdout?: (chunk: string) => void } = {},
+): Promise<{ port: number; proc: ChildProcess }> {
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    requireBundle(),
+    'simulate',
+    'visca',
+    'framing=sony-udp',
+    'profile=sony',
+    'sim_motion_ms=0',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+  ];
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      opts.onStdout?.(c.toString());
+      const m = /"simulator":"visca","endpoint":\{[^}]*"port":(\d+)/.exec(out);
+      if (m) resolve({ port: Number(m[1]), proc });
+    });
+    proc.once('exit', (code) => reject(new Error(`visca simulator exited ${code}: ${out}`)));
+  });
 }

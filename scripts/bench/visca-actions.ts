@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startChildAgent } from '../../test/support/child-agent.js';
-import { agentLaunch, agentNodeFlags, processCpuMs, ROOT, requireBundle } from './support.js';
+import { agentLaunch, agentNodeFlags, processCpuMs, requireBundle, startViscaSimulator } from './support.js';
 import { type BenchResult, percentile } from './types.js';
 
 const SEQUENTIAL = 1000;
@@ -189,35 +189,6 @@ async function hopChainFloor(n: number): Promise<number[]> {
   }
 }
 
-/** One `room-agent simulate visca` process (Sony framing, motion time 0); resolves with its UDP port. */
-function startSimulator(): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      requireBundle(),
-      'simulate',
-      'visca',
-      'framing=sony-udp',
-      'profile=sony',
-      'sim_motion_ms=0',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /"simulator":"visca","endpoint":\{[^}]*"port":(\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`visca simulator exited ${code}: ${out}`)));
-  });
-}
-
 /** Median of three and the three themselves, for labels. */
 function med3(xs: number[]): { value: number; runs: string } {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -257,7 +228,7 @@ export async function run(): Promise<BenchResult[]> {
   const hopSeq: number[][] = [];
   for (let r = 0; r < REPEATS; r++) hopSeq.push(await hopChainFloor(SEQUENTIAL));
 
-  const sims = await Promise.all(Array.from({ length: CAMERAS }, () => startSimulator()));
+  const sims = await Promise.all(Array.from({ length: CAMERAS }, () => startViscaSimulator()));
   const recallOn = (c: RpcClient) => (cam: number, preset: number) =>
     c.call('device.action', { device: `cam-${cam + 1}`, action: 'preset.recall', params: { preset } });
   // Cold: the first calls after start, while V8 still interprets and
