@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startChildAgent } from '../test/support/child-agent.js';
-import { agentEnv, agentNodeFlags, processCpuMs, requireBundle, startViscaSimulator } from './bench/support.js';
+import { agentEnv, agentNodeFlags, processCpuMs, procStatus, requireBundle, startViscaSimulator } from './bench/support.js';
 import { percentile } from './bench/types.js';
 
 Object.assign(process.env, agentEnv());
@@ -193,7 +193,7 @@ process.on('SIGUSR2', () => {
   // PROBE_CALLS=0: start, wait for the cameras, stop (e.g. to count what start alone compiles).
   if (process.env.PROBE_CALLS === '0') {
     await new Promise((r) => setTimeout(r, Number(process.env.PROBE_IDLE_S ?? 0) * 1000));
-    const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const rss = procStatus(pid)?.('VmRSS');
     console.log(`idle: RSS ${(Number(rss) / 1024).toFixed(1)} MB after ${process.env.PROBE_IDLE_S ?? 0} s`);
     ws.close();
     await agent.kill('SIGTERM');

@@ -28,7 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLASSES, profileRoom, RETAINED, type RoomProfile, total } from './fleet-profile.js';
 import type { CentralReport, MixEntry, RoomsJob } from './fleet-replay-child.js';
-import { freePort, mosquittoBin, processCpuMs } from './support.js';
+import { freePort, mosquittoBin, processCpuMs, procStatus } from './support.js';
 import type { BenchResult } from './types.js';
 
 const CHILD = path.join(
@@ -109,7 +109,7 @@ async function startBroker(bin: string, dir: string): Promise<Broker> {
     url: `mqtt://127.0.0.1:${port}`,
     pid,
     cpuMs: () => processCpuMs(pid),
-    rssMb: () => Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    rssMb: () => (procStatus(pid)?.('VmRSS') ?? 0) / 1024,
     stop: () =>
       new Promise<void>((r) => {
         if (p.exitCode !== null) return r();

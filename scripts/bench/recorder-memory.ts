@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { agentLaunch, agentNodeFlags, requireBundle } from './support.js';
+import { agentLaunch, agentNodeFlags, procStatus, requireBundle } from './support.js';
 import type { BenchResult } from './types.js';
 
 const SECONDS = Number(process.env.RECORDER_BENCH_SECONDS ?? 80);
@@ -48,14 +48,8 @@ interface ProcStatus {
 
 /** VmRSS, VmHWM and Threads of a process, or null once it is gone. */
 function readStatus(pid: number): ProcStatus | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return null;
-  }
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { rssKb: field('VmRSS'), hwmKb: field('VmHWM'), threads: field('Threads') };
+  const field = procStatus(pid);
+  return field && { rssKb: field('VmRSS'), hwmKb: field('VmHWM'), threads: field('Threads') };
 }
 
 /** Every process below `root` (children, grandchildren…), from the ppid in /proc/<pid>/stat. */

@@ -29,6 +29,17 @@ export function processCpuMs(pid: number): number {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
+/** A reader of /proc/<pid>/status's numeric fields (VmRSS and VmHWM in kB, Threads; 0 if absent), or null once the process is gone. */
+export function procStatus(pid: number): ((field: string) => number) | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  return (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
 /** The Mosquitto binary for the MQTT benches: MOSQUITTO_BIN, then PATH, then Debian's /usr/sbin. */
 export function mosquittoBin(): string | null {
   const candidates = [
