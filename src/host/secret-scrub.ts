@@ -160,12 +160,8 @@ function secretPieces(value: string, add: (piece: string) => void): void {
 
 /** In a secret URL: its userinfo password, query values and path segments (raw and decoded), never the host. */
 function urlPieces(text: string, add: (piece: string) => void): void {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return;
-  }
+  const url = parseUrl(text);
+  if (!url) return;
   addEncoded(url.password, add);
   for (const [, v] of url.searchParams) addEncoded(v, add);
   if (url.hash.length > 1) addEncoded(url.hash.slice(1), add);
@@ -178,12 +174,8 @@ function urlPieces(text: string, add: (piece: string) => void): void {
 /** In a text that is not itself secret: the password and credential-like query values of each URL in it. */
 function urlCredentials(text: string, add: (piece: string) => void): void {
   for (const m of text.match(URL_IN_TEXT) ?? []) {
-    let url: URL;
-    try {
-      url = new URL(m);
-    } catch {
-      continue;
-    }
+    const url = parseUrl(m);
+    if (!url) continue;
     addEncoded(url.password, add);
     for (const [k, v] of url.searchParams) if (isSecretParam(k)) addEncoded(v, add);
   }
@@ -207,6 +199,15 @@ function connectionStringPieces(text: string, add: (piece: string) => void): voi
     add(raw.replace(/;+$/, '').trim());
     for (const piece of raw.split(';')) add(piece.trim());
   });
+}
+
+/** The URL `text` spells; null when it is not one. */
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
 }
 
 function addEncoded(raw: string, add: (piece: string) => void): void {
