@@ -41,8 +41,16 @@ export function declareDriverSecrets(driver: string, configSchema: TSchema): voi
   driverSchemas.set(driver, configSchema);
 }
 
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi;
+/** A URL anywhere in a text (global: use with `match`/`matchAll`). */
+export const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi;
 const INDEX = /^\d+$/;
+
+/** `path` without the array indexes at its end: an element of an array is held by the array's key. */
+export function keyPathOf(path: readonly string[]): readonly string[] {
+  let end = path.length;
+  while (end > 0 && INDEX.test(path[end - 1] as string)) end--;
+  return end === path.length ? path : path.slice(0, end);
+}
 
 /** Any non-empty text counts as a literal unless the caller says otherwise (redact.ts: not only `${NAME}`). */
 const nonEmpty = (s: string) => s !== '';
@@ -53,12 +61,10 @@ const nonEmpty = (s: string) => s !== '';
  * the path is in, for rules that depend on a device's driver.
  */
 export function isSecretKey(path: readonly string[], tree: unknown): boolean {
-  let end = path.length;
-  while (end > 0 && INDEX.test(path[end - 1] as string)) end--;
-  const key = path[end - 1];
+  const keyPath = keyPathOf(path);
+  const key = keyPath[keyPath.length - 1];
   if (key === undefined) return false;
   if (nameIsSecret(key)) return true;
-  const keyPath = path.slice(0, end);
   if (keyPath[0] === 'devices') {
     if (keyPath.length < 3) return false;
     const schema = driverSchemas.get(deviceDriver(tree, keyPath[1] as string) ?? '');

@@ -10,7 +10,7 @@
 // a device without secrets gets no scrubber and costs nothing.
 import type { Logger } from 'pino';
 import type { DeviceConfig } from '../config/schema.js';
-import { isSecretKey, nameIsSecret } from '../config/secret-rule.js';
+import { isSecretKey, keyPathOf, nameIsSecret, URL_IN_TEXT } from '../config/secret-rule.js';
 import { isSecretParam } from '../video/redact.js';
 import { AgentError, DeviceError } from '../util/errors.js';
 
@@ -19,8 +19,6 @@ export const MIN_SECRET_CHARS = 4;
 /** A path segment of a secret URL that is a plain lowercase word this short (`calendar.ics`) is not the credential. */
 const PLAIN_SEGMENT = /^[a-z._-]{1,15}$/;
 const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi;
-const INDEX = /^\d+$/;
 /** `key=` at the start of a `key=value; key=value` pair (a connection string). */
 const PAIR_KEY = /(?:^|;)\s*([A-Za-z][\w -]*?)\s*=/g;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -47,7 +45,7 @@ export function deviceSecrets(id: string, config: DeviceConfig): Map<string, str
   };
   const walk = (v: unknown, path: string[], inSecret: boolean) => {
     const secret = inSecret || (path.length > 0 && isSecretKey(['devices', id, ...path], tree));
-    const label = `devices.${id}.${keyPath(path)}`;
+    const label = `devices.${id}.${keyPathOf(path).join('.')}`;
     if (typeof v === 'string') {
       if (secret) secretPieces(v, (piece) => add(piece, label));
       else urlCredentials(v, (piece) => add(piece, label));
@@ -224,13 +222,6 @@ function safeDecode(s: string): string {
   } catch {
     return s;
   }
-}
-
-/** `a.b` for a value's path, without the array indexes at its end (an element is held by its array's key). */
-function keyPath(path: string[]): string {
-  let end = path.length;
-  while (end > 0 && INDEX.test(path[end - 1] as string)) end--;
-  return path.slice(0, end).join('.');
 }
 
 function escapeRegExp(s: string): string {
