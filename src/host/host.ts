@@ -342,7 +342,6 @@ export class DeviceHost {
     const plainLogger = this.o.logger.child({ device: m.id, driver: m.driver.name });
     const scrub = m.scrubber;
     const logger = scrub ? scrub.logger(plainLogger) : plainLogger;
-    const clean = (message: string) => (scrub ? scrub.text(message) : message);
     const state = this.o.state;
     const dir = path.join(this.o.dataDir, 'devices', m.id);
     m.deviceNoise ??= new RateLimitedLog(logger, { clock: this.clock, perWindow: this.o.deviceLogLinesPerMin ?? 5 });
@@ -366,7 +365,7 @@ export class DeviceHost {
           limits: lifecycleLimits(m.config),
           report: (status, rawMessage, { restart }) => {
             if (m.stopped || !m.connections.includes(c)) return;
-            const message = clean(rawMessage);
+            const message = scrubText(m, rawMessage);
             const prev = state.get(m.id)?.status.status;
             if (status !== prev) logger.info({ status, message }, `device ${status}`);
             state.setStatus(m.id, status, message, { restart });
@@ -377,7 +376,7 @@ export class DeviceHost {
       },
       setStatus: (status, rawMessage) => {
         if (m.stopped) return;
-        const message = clean(rawMessage);
+        const message = scrubText(m, rawMessage);
         const prev = state.get(m.id)?.status.status;
         // A link that comes back online after being lost counts as a restart.
         const restart = status === 'online' && prev !== undefined && prev !== 'online' && prev !== 'connecting';
@@ -385,7 +384,7 @@ export class DeviceHost {
         state.setStatus(m.id, status, message, { restart });
       },
       reportError: (rawMessage) => {
-        const message = clean(rawMessage);
+        const message = scrubText(m, rawMessage);
         logger.warn({ err: message }, 'device error');
         state.reportError(m.id, message);
       },
@@ -427,7 +426,7 @@ export class DeviceHost {
       m.backoff.reset();
     } catch (e) {
       if (m.stopped) return;
-      const msg = m.scrubber ? m.scrubber.text(errorMessage(e)) : errorMessage(e);
+      const msg = scrubText(m, errorMessage(e));
       const badConfig = e instanceof AgentError && e.code === 'INVALID_PARAMS';
       this.o.state.setStatus(m.id, badConfig ? 'bad_config' : 'error', msg);
       ctx.logger.error({ err: msg }, 'driver failed to start');
@@ -450,7 +449,7 @@ export class DeviceHost {
       try {
         await inst.stop();
       } catch (e) {
-        const err = m.scrubber ? m.scrubber.text(errorMessage(e)) : errorMessage(e);
+        const err = scrubText(m, errorMessage(e));
         this.o.logger.warn({ device: m.id, err }, 'driver stop failed');
       }
     }
@@ -474,4 +473,9 @@ function lifecycleLimits(c: DeviceConfig): LifecycleLimits {
     timeoutsBeforeReconnect: c.timeouts_before_reconnect,
     handshakeTimeoutMs: c.handshake_timeout_ms,
   };
+}
+
+/** `text` with the device's secrets hidden (src/host/secret-scrub.ts); as is when it has none. */
+function scrubText(m: Managed, text: string): string {
+  return m.scrubber ? m.scrubber.text(text) : text;
 }
