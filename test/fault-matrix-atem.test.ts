@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { setAtemFactory } from '../drivers/atem/backend.js';
 import { FakeAtem } from '../drivers/atem/fake-atem.js';
 import { atemDriver } from '../drivers/atem/index.js';
-import { AgentError } from '../src/util/errors.js';
+import { expectRefusedOffline, offlineAlertRaised } from './support/fault-checks.js';
 import { DEBOUNCE_S, type Rig, startRig } from './support/fault-rig.js';
 
 const CONNECT_TIMEOUT = 10_000;
@@ -40,16 +40,7 @@ async function setup(fake: FakeAtem, extra: Record<string, unknown> = {}): Promi
 }
 
 const connects = (fake: FakeAtem) => fake.calls.filter((c) => c.method === 'connect').length;
-const alertRaised = (r: Rig) => r.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised');
-
-async function refusedWhileOffline(r: Rig): Promise<void> {
-  const err = await r.invoke('cut').then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AgentError);
-  expect((err as AgentError).code).toBe('DEVICE_OFFLINE');
-}
+const refusedWhileOffline = (r: Rig) => expectRefusedOffline(r, 'cut');
 
 describe('fault matrix: atem (through atem-connection)', { timeout: 60_000 }, () => {
   it('unreachable from boot: offline (not connecting forever) with the reason, attempts held to the backoff, alert after the debounce; online once it answers', async () => {
@@ -66,7 +57,7 @@ describe('fault matrix: atem (through atem-connection)', { timeout: 60_000 }, ()
     await r.advance(120_000, 250);
     expect(connects(fake)).toBeLessThanOrEqual(8);
     expect(connects(fake)).toBeGreaterThanOrEqual(5);
-    expect(alertRaised(r)).toBe(true);
+    expect(offlineAlertRaised(r)).toBe(true);
     fake.comeBack();
     await r.pump(() => r.status === 'online', 'online', 120_000);
     expect(r.state()).toMatchObject({ program: 1, preview: 2 });

@@ -18,6 +18,7 @@ import { setSerialBinding, simulatedSerialPorts } from '../src/transport/index.j
 import { FakeClock } from '../src/util/clock.js';
 import { GARBAGE, ScriptablePeer } from './support/fault-peer.js';
 import { maxConnects } from './support/fault-matrix.js';
+import { offlineAlertRaised } from './support/fault-checks.js';
 import { DEBOUNCE_S, type Rig, startRig } from './support/fault-rig.js';
 
 let cleanup: (() => Promise<void>) | null = null;
@@ -66,7 +67,6 @@ async function serialRig(
   return { sim, rig };
 }
 
-const alertRaised = (rig: Rig) => rig.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised');
 /** The driver's default `sync_timeout_ms`: three of the manual's ~5 s syncs missed. */
 const SYNC_TIMEOUT_MS = 15_000;
 
@@ -82,7 +82,7 @@ async function neverOnline(rig: Rig, attempts: () => number, why: RegExp): Promi
   // Each attempt waits up to the sync timeout for a frame, then backs off 1 s doubling to 60 s.
   expect(attempts() - before).toBeGreaterThanOrEqual(2);
   expect(attempts() - before).toBeLessThanOrEqual(maxConnects(120_000));
-  expect(alertRaised(rig)).toBe(true);
+  expect(offlineAlertRaised(rig)).toBe(true);
 }
 
 async function udpRig(): Promise<{ sim: ConferenceMicSimulator; rig: Rig; port: number }> {
@@ -130,12 +130,11 @@ describe('fault matrix: conference-mic (serial, SDC 8000)', { timeout: 60_000 },
     expect(rig.message).toMatch(/next attempt in/);
     // A microphone seen on before the loss is not shown as on while nothing is known.
     expect(active(rig)).toEqual([]);
-    const alertRaised = () => rig.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised');
     const attempts = sim.serialOpenAttempts;
     await rig.advance((DEBOUNCE_S - 1) * 1000, 250);
-    expect(alertRaised()).toBe(false);
+    expect(offlineAlertRaised(rig)).toBe(false);
     await rig.advance(2000, 250);
-    expect(alertRaised()).toBe(true);
+    expect(offlineAlertRaised(rig)).toBe(true);
     // Reopens while the adapter is gone: 1 s doubling to 60 s (a failed open is a failed attempt).
     await rig.advance(120_000 - (DEBOUNCE_S + 1) * 1000, 250);
     const tried = sim.serialOpenAttempts - attempts;

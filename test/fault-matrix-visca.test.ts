@@ -13,7 +13,8 @@ import { viscaDriver } from '../drivers/visca/index.js';
 import { ViscaSimulator } from '../drivers/visca/simulator.js';
 import { viscaConfig } from '../drivers/visca/test-support.js';
 import { simulatedSerialPorts } from '../src/transport/simulated-ports.js';
-import { AgentError } from '../src/util/errors.js';
+import type { AgentError } from '../src/util/errors.js';
+import { expectRefusedOffline, offlineAlertRaised } from './support/fault-checks.js';
 import { maxConnects } from './support/fault-matrix.js';
 import { DEBOUNCE_S, type Rig, startRig } from './support/fault-rig.js';
 
@@ -98,17 +99,9 @@ async function setup(framing: Framing, opts: { before?: (sim: ViscaSimulator) =>
   return s;
 }
 
-const alertRaised = (rig: Rig) => rig.alerts.some((a) => a.kind === 'device_offline' && a.state === 'raised');
 const attempts = (rig: Rig) => rig.messages.filter((m) => /^(offline|bad_config): .*next attempt in/.test(m)).length;
 
-async function refusedWhileOffline(rig: Rig): Promise<void> {
-  const err = await rig.invoke('home').then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AgentError);
-  expect((err as AgentError).code).toBe('DEVICE_OFFLINE');
-}
+const refusedWhileOffline = (rig: Rig) => expectRefusedOffline(rig, 'home');
 
 for (const framing of ['sony-udp', 'raw-udp', 'serial'] as const) {
   describe(`fault matrix: visca (${framing})`, { timeout: 120_000 }, () => {
@@ -118,9 +111,9 @@ for (const framing of ['sony-udp', 'raw-udp', 'serial'] as const) {
       expect(rig.statuses.slice(0, 2)).toEqual(['connecting', 'offline']);
       await refusedWhileOffline(rig);
       await rig.advance((DEBOUNCE_S - 1) * 1000, 250);
-      expect(alertRaised(rig)).toBe(false);
+      expect(offlineAlertRaised(rig)).toBe(false);
       await rig.advance(2000, 250);
-      expect(alertRaised(rig)).toBe(true);
+      expect(offlineAlertRaised(rig)).toBe(true);
       await rig.advance(WINDOW_MS - DEBOUNCE_S * 1000, 250);
       expect(attempts(rig)).toBeGreaterThanOrEqual(2);
       expect(attempts(rig)).toBeLessThanOrEqual(maxConnects(WINDOW_MS + 1000));
@@ -137,7 +130,7 @@ for (const framing of ['sony-udp', 'raw-udp', 'serial'] as const) {
       expect(rig.statuses).not.toContain('online');
       expect(rig.messages.filter((m) => m.startsWith('offline')).every((m) => /next attempt in/.test(m))).toBe(true);
       expect(attempts(rig)).toBeLessThanOrEqual(maxConnects(WINDOW_MS + 60_000));
-      expect(alertRaised(rig)).toBe(true);
+      expect(offlineAlertRaised(rig)).toBe(true);
       sim.setGarbage('off');
       await rig.pump(() => rig.status === 'online', 'online', 70_000);
     });
