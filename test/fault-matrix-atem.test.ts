@@ -25,8 +25,12 @@ afterEach(async () => {
   setAtemFactory(null);
 });
 
-async function setup(fake: FakeAtem, extra: Record<string, unknown> = {}): Promise<Rig> {
-  setAtemFactory(async () => fake);
+/** `onCreate`: called each time the driver asks the factory for a library instance. */
+async function setup(fake: FakeAtem, extra: Record<string, unknown> = {}, onCreate = () => {}): Promise<Rig> {
+  setAtemFactory(async () => {
+    onCreate();
+    return fake;
+  });
   rig = await startRig(atemDriver, {
     host: '10.0.0.20',
     port: 9910,
@@ -102,21 +106,7 @@ describe('fault matrix: atem (through atem-connection)', { timeout: 60_000 }, ()
   it('100 drop/return cycles leave no timer behind, and one library instance serves them all', async () => {
     const fake = new FakeAtem();
     let instances = 0;
-    setAtemFactory(async () => {
-      instances++;
-      return fake;
-    });
-    rig = await startRig(atemDriver, {
-      host: '10.0.0.20',
-      port: 9910,
-      me: 0,
-      worker_thread: true,
-      connect_timeout_ms: CONNECT_TIMEOUT,
-      probe_interval_ms: PROBE,
-      reconnect_min_ms: 10,
-      reconnect_max_ms: 40,
-    });
-    const r = rig;
+    const r = await setup(fake, { reconnect_min_ms: 10, reconnect_max_ms: 40 }, () => instances++);
     await r.pump(() => r.status === 'online', 'online', 5000);
     for (let i = 0; i < 100; i++) {
       fake.drop();
