@@ -43,6 +43,7 @@ import { vmixDriver } from '../../drivers/vmix/index.js';
 import { VmixSimulator } from '../../drivers/vmix/simulator.js';
 import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
 import { ScriptablePeer } from '../../test/support/fault-peer.js';
+import { until as waitUntil } from '../../test/support/wait.js';
 import { type Rig, startRig } from '../../test/support/fault-rig.js';
 import fs from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
@@ -237,15 +238,8 @@ const CASES: Case[] = [
   },
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred: () => boolean, what: string, limitMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > limitMs) throw new Error(`no ${what} within ${limitMs} ms`);
-    await sleep(2);
-  }
-}
+/** Polls every 2 ms: the alert figure is taken when the poll sees it (status times come from the events). */
+const until = (pred: () => boolean, what: string, limitMs: number) => waitUntil(pred, what, limitMs, 2);
 
 interface Timing {
   offlineMs: number;
