@@ -11,14 +11,10 @@ import { TcsEmulator } from '../drivers/tcs/simulator.js';
 import type { CalendarList } from '../src/calendar/index.js';
 import { ERROR_CODES } from '../src/util/errors.js';
 import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { icsTime } from './support/ics.js';
 
 const PASSWORD = 'Tcs-ctl-Pa55w0rd';
 const START_S = Math.floor((Date.now() - 10 * 60_000) / 60_000) * 60; // a whole minute, 10 min ago
-const icsTime = (s: number) =>
-  new Date(s * 1000)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
 
 const ICS = [
   'BEGIN:VCALENDAR',

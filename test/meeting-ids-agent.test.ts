@@ -10,16 +10,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TcsEmulator } from '../drivers/tcs/simulator.js';
 import type { CalendarList } from '../src/calendar/index.js';
 import { type RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { icsTime } from './support/ics.js';
 import { TwilioStandin } from './support/twilio-standin.js';
 
 const PASSWORD = 'Tcs-ids-Pa55w0rd';
 const FROM = '+15005550006';
 const START_S = Math.floor((Date.now() - 10 * 60_000) / 60_000) * 60;
-const icsTime = (s: number) =>
-  new Date(s * 1000)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
 const ICS = [
   'BEGIN:VCALENDAR',
   'VERSION:2.0',
