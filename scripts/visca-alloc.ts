@@ -10,6 +10,8 @@
 //   PROBE_FLAGS=--trace-deopt PROBE_DUMP=/tmp/agent.out npx tsx scripts/visca-alloc.ts
 //   PROBE_HEAP=seq|spread|cold npx tsx scripts/visca-alloc.ts   (a sampling heap profile of that
 //     phase, collected objects included, written as <PROBE_HEAP_DIR or cwd>/visca-<phase>.heapprofile)
+//   PROBE_CPU=seq|spread|cold npx tsx scripts/visca-alloc.ts   (a CPU profile of that phase alone, 100 µs
+//     sampling, written as <PROBE_HEAP_DIR or cwd>/visca-<phase>.cpuprofile)
 // PROBE_ROUNDS (default 3) steady rounds; PROBE_SEQ (default 3000) calls per steady sequential
 // round: the bytes are read at each scavenge, so a short window is off by up to a new space.
 import fs from 'node:fs';
@@ -52,8 +54,30 @@ async function main(): Promise<void> {
     `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "operator"\n\n${devices}`,
   );
   const extra = (process.env.PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const heapPhase = process.env.PROBE_HEAP;
-  if (heapPhase) {
+  const cpuPhase = process.env.PROBE_CPU;
+  const heapPhase = process.env.PROBE_HEAP ?? cpuPhase;
+  if (cpuPhase) {
+    // Profiles the agent's CPU between two SIGUSR2 through the inspector.
+    const out = path.resolve(process.env.PROBE_HEAP_DIR ?? '.', `visca-${cpuPhase}.cpuprofile`);
+    const preload = path.join(dir, 'cpu-profiler.mjs');
+    fs.writeFileSync(
+      preload,
+      `import { Session } from 'node:inspector';
+import fs from 'node:fs';
+const s = new Session();
+s.connect();
+s.post('Profiler.enable');
+s.post('Profiler.setSamplingInterval', { interval: 100 });
+let on = false;
+process.on('SIGUSR2', () => {
+  on = !on;
+  if (on) s.post('Profiler.start');
+  else s.post('Profiler.stop', (err, r) => fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(r.profile)));
+});
+`,
+    );
+    extra.push('--import', preload);
+  } else if (heapPhase) {
     // Samples the agent's heap between two SIGUSR2 through the inspector, collected objects included.
     const out = path.resolve(process.env.PROBE_HEAP_DIR ?? '.', `visca-${heapPhase}.heapprofile`);
     const preload = path.join(dir, 'heap-sampler.mjs');
