@@ -23,6 +23,37 @@ export const auditMigrations: Migration[] = [
       CREATE INDEX audit_device_at ON audit(device, at);`);
     },
   },
+  {
+    // Every commit wrote three pages: the table leaf, the (device, at) index leaf and
+    // sqlite_sequence (AUTOINCREMENT). Without AUTOINCREMENT a new row takes max(id) + 1, which
+    // keeps ids increasing as long as the newest row is never deleted (retention keeps it:
+    // audit-retention.ts). The index serves what is asked: audit.list by device, newest id first
+    // (an index on (device) holds (device, rowid)); nothing looks rows up by time of day.
+    // Rows and ids are copied as they are; the copy's pages left behind are reused by new rows.
+    version: 2,
+    name: 'audit log without AUTOINCREMENT, indexed by device',
+    up(db: Db) {
+      db.exec(`CREATE TABLE audit_v2 (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        cause_kind TEXT NOT NULL,
+        cause_name TEXT,
+        cause_detail TEXT,
+        device TEXT NOT NULL,
+        action TEXT NOT NULL,
+        params TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        result TEXT,
+        error TEXT,
+        duration_ms REAL NOT NULL
+      );
+      INSERT INTO audit_v2 (id, at, cause_kind, cause_name, cause_detail, device, action, params, ok, result, error, duration_ms)
+        SELECT id, at, cause_kind, cause_name, cause_detail, device, action, params, ok, result, error, duration_ms FROM audit;
+      DROP TABLE audit;
+      ALTER TABLE audit_v2 RENAME TO audit;
+      CREATE INDEX audit_device ON audit(device);`);
+    },
+  },
 ];
 
 export interface AuditEntry {
@@ -47,8 +78,13 @@ export class AuditLog {
   /** The promise every row of the open batch waits on (one transaction: all commit or none). */
   private batchDone: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
   private readonly flushSoon = () => this.flush();
-  constructor(private readonly store: Store) {
+  /** audit.list with and without a device: each one a range of one index, newest id first. */
+  private readonly listAll;
+  private readonly listDevice;
+  constructor(store: Store) {
     store.migrate('audit', auditMigrations);
+    this.listAll = store.db.prepare('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?');
+    this.listDevice = store.db.prepare('SELECT * FROM audit WHERE device = ? AND id < ? ORDER BY id DESC LIMIT ?');
     this.insert = store.db.prepare(
       `INSERT INTO audit (at, cause_kind, cause_name, cause_detail, device, action, params, ok, result, error, duration_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -112,15 +148,11 @@ export class AuditLog {
   }
 
   list(q: { device?: string; limit?: number; before_id?: number } = {}): AuditEntry[] {
-    const rows = this.store.db
-      .prepare(
-        `SELECT * FROM audit WHERE (@device IS NULL OR device = @device) AND (@before IS NULL OR id < @before)
-         ORDER BY id DESC LIMIT @limit`,
-      )
-      .all({ device: q.device ?? null, before: q.before_id ?? null, limit: Math.min(q.limit ?? 100, 1000) }) as Record<
-      string,
-      unknown
-    >[];
+    const before = q.before_id ?? Number.MAX_SAFE_INTEGER;
+    const limit = Math.min(q.limit ?? 100, 1000);
+    const rows = (
+      q.device === undefined ? this.listAll.all(before, limit) : this.listDevice.all(q.device, before, limit)
+    ) as Record<string, unknown>[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as string,
