@@ -35,6 +35,7 @@ import { DriverRegistry } from './host/registry.js';
 import { Bus, RoomEvents } from './state/bus.js';
 import { DeviceStateStore } from './state/devices.js';
 import { AuditLog } from './store/audit.js';
+import { AuditRetention } from './store/audit-retention.js';
 import { Store } from './store/db.js';
 import { realClock, type Clock } from './util/clock.js';
 import { AgentError } from './util/errors.js';
@@ -66,6 +67,8 @@ export class Agent {
   private running: LoadedConfig;
   readonly logger: Logger;
   readonly store: Store;
+  /** Deletes audit rows past [agent] audit_max_age_days / audit_max_rows from a timer. */
+  readonly auditRetention: AuditRetention;
   readonly http: FastifyInstance;
   readonly host: DeviceHost;
   readonly devices: DeviceStateStore;
@@ -123,6 +126,15 @@ export class Agent {
     const dataDir = path.resolve(path.dirname(this.running.file), o.dataDir ?? cfg.agent.data_dir);
     this.store = new Store(path.join(dataDir, 'room-agent.db'), { backgroundCheckpoint: true, logger: this.logger });
     const audit = new AuditLog(this.store);
+    this.auditRetention = new AuditRetention({
+      store: this.store,
+      clock,
+      logger: this.logger.child({ mod: 'audit' }),
+      limits: () => ({
+        maxAgeDays: this.running.config.agent.audit_max_age_days,
+        maxRows: this.running.config.agent.audit_max_rows,
+      }),
+    });
     this.devices = new DeviceStateStore(this.bus, this.events, clock);
     this.host = new DeviceHost({
       devices: cfg.devices,
@@ -408,6 +420,7 @@ export class Agent {
     this.fileReloader.start();
     this.logger.info({ address: this.address, devices: this.host.ids().length }, 'room-agent ready');
     this.readyGate.resolve();
+    this.auditRetention.start();
     return this.address;
   }
 
@@ -427,6 +440,7 @@ export class Agent {
       this.ws?.closeAll();
       await this.http.close().catch(() => undefined);
       await this.host.stop();
+      this.auditRetention.stop();
       await this.store.closeAsync();
       this.logger.flush?.();
     })();

@@ -78,6 +78,9 @@ const LIVE_KEYS = new Set([
   // Read by config versions at each apply (src/config/versions/).
   'agent.config_health_window_s',
   'agent.config_history_max',
+  // Read by the audit log's retention at each batch (src/store/audit-retention.ts).
+  'agent.audit_max_age_days',
+  'agent.audit_max_rows',
   'api',
 ]);
 

@@ -82,6 +82,20 @@ export const AgentSchema = Type.Object(
       default: 500,
       description: 'Config versions kept in the history (config.history); older ones are pruned, the running one never.',
     }),
+    audit_max_age_days: Type.Integer({
+      minimum: 1,
+      maximum: 36_500,
+      default: 365,
+      description:
+        'Audit log rows (audit.list) older than this many days are deleted, oldest first, by a pass a minute in small batches (docs/architecture.md "Audit log retention").',
+    }),
+    audit_max_rows: Type.Integer({
+      minimum: 1000,
+      maximum: 100_000_000,
+      default: 1_000_000,
+      description:
+        'At most this many of the newest audit log rows are kept (about 150 bytes each on disk: 1,000,000 ≈ 150 MB); older ones are deleted the same way (docs/architecture.md "Audit log retention").',
+    }),
     device_queue_max: Type.Integer({
       minimum: 1,
       maximum: 10_000,
