@@ -5,7 +5,8 @@
 //                                            pages per commit. AUDIT_SCHEMA=1|2 runs one schema only (strace -c).
 //   npx tsx scripts/audit-store.ts upgrade   AUDIT_ROWS (default 1,000,000) version-1 rows, then the
 //                                            migration to version 2 (Store.migrate, as the agent's start
-//                                            runs it) and a prune to 100,000 rows (AuditRetention batches).
+//                                            runs it) and a prune to a tenth of them (AuditRetention batches,
+//                                            AUDIT_PAUSE_MS apart: default the agent's PRUNE_PAUSE_MS).
 //
 // CPU figures come from process.cpuUsage (a loaded machine slows them less than wall time);
 // the files go to AUDIT_DIR (default a new directory under the system's temp dir).
@@ -113,7 +114,7 @@ async function upgrade(): Promise<void> {
     cpuUs += dc.user + dc.system;
     deleted += b.deleted;
     if (!b.more) break;
-    await new Promise((r) => setTimeout(r, PRUNE_PAUSE_MS));
+    await new Promise((r) => setTimeout(r, Number(process.env.AUDIT_PAUSE_MS ?? PRUNE_PAUSE_MS)));
   }
   const q = (xs: number[], p: number) => {
     const sorted = [...xs].sort((a, b) => a - b);
@@ -121,7 +122,8 @@ async function upgrade(): Promise<void> {
   };
   console.log(
     `prune to ${keep} rows: ${deleted} deleted in ${times.length} batches; each held the event loop ` +
-      `median ${q(times, 0.5)} ms, p99 ${q(times, 0.99)} ms, max ${q(times, 1)} ms wall; main-thread CPU ` +
+      `median ${q(times, 0.5)} ms, p99 ${q(times, 0.99)} ms, max ${q(times, 1)} ms wall ` +
+      `(${times.filter((t) => t > 10).length} over 10 ms); main-thread CPU ` +
       `${(cpuUs / 1000 / times.length).toFixed(2)} ms a batch on average (WAL checkpoints on the worker as in the agent; ` +
       'getrusage counts in scheduler ticks, so only the sum is meaningful)',
   );
