@@ -4,49 +4,48 @@
 // Packets are read and answered by sim-codec.ts, written from the Sony
 // command list; nothing here comes from the driver's protocol code.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '../../src/transport/serial.js';
 import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/transport/serial-mock.js';
 import { CameraModel, type Position } from './camera-model.js';
-import { CameraStreamDecoder, type CameraRequest, cameraReply, type Framing, hexBytes, parseCameraRequest } from './sim-codec.js';
+import {
+  CameraStreamDecoder,
+  type CameraRequest,
+  cameraReply,
+  eachDatagramPacket,
+  type Framing,
+  hexRange,
+  isSonyFrame,
+  readCameraRequest,
+  SONY_ERROR_MESSAGE as ERROR_MESSAGE,
+  SONY_ERROR_SEQUENCE as ERROR_SEQUENCE,
+  SONY_RESET as RESET,
+  SONY_TYPE as TYPE,
+  sonyFrame,
+  sonySequence,
+} from './sim-codec.js';
 import type { SimulatedModel, SimulatedModelName } from './sim-models.js';
 
-// The Sony VISCA-over-IP header as the camera sees it, written from the Sony
-// SRG-300H / BRC-X400 technical manuals (VISCA over IP: payload types, the
-// control command and control reply payloads), not from the
-// driver's ip-header codec.
-const TYPE = {
-  command: 0x0100,
-  inquiry: 0x0110,
-  reply: 0x0111,
-  deviceSetting: 0x0120,
-  /** Control command: RESET from the controller; the camera's ERRORs travel as this type too. */
-  control: 0x0200,
-  /** Control reply: only the ACK of RESET. */
-  controlReply: 0x0201,
-} as const;
-const RESET = Buffer.from([0x01]);
-/** ERROR "abnormal sequence number" (sent as a control command, 02 00). */
-const ERROR_SEQUENCE = Buffer.from([0x0f, 0x01]);
-/** ERROR "abnormal message" (sent as a control command, 02 00). */
-const ERROR_MESSAGE = Buffer.from([0x0f, 0x02]);
+/** What setGarbage sends before or instead of a reply. */
+const JUNK = Buffer.from([0x12, 0x00, 0xff, 0x7e, 0x41]);
 
-function sonyFrame(type: number, sequence: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt16BE(type, 0);
-  head.writeUInt16BE(payload.length, 2);
-  head.writeUInt32BE(sequence >>> 0, 4);
-  return Buffer.concat([head, payload]);
-}
-
-/** Header + payload, or null when the datagram is shorter than its header says or the length is outside 1–16. */
-function readSonyFrame(msg: Buffer): { type: number; sequence: number; payload: Buffer } | null {
-  if (msg.length < 9) return null;
-  const length = msg.readUInt16BE(2);
-  if (length < 1 || length > 16 || msg.length !== 8 + length) return null;
-  return { type: msg.readUInt16BE(0), sequence: msg.readUInt32BE(4), payload: msg.subarray(8) };
+/**
+ * The socket's name lookup: a reply goes to the IP address it came from, so an IP literal is
+ * used as it is, at once (dns.lookup answers a literal on the next tick: one more task and the
+ * datagram leaves a tick later, for every reply); a name (the listen host may be one) goes
+ * through dns.lookup. dgram passes the family (4 or 6) as `options`.
+ */
+function lookupLiteral(
+  address: string,
+  options: dns.LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const literal = net.isIP(address);
+  if (literal !== 0) callback(null, address, literal);
+  else dns.lookup(address, options, callback);
 }
 
 export interface ViscaSimulatorOptions {
@@ -81,13 +80,40 @@ export interface ReceivedCommand {
   hex: string;
 }
 
+/** A ReceivedCommand that keeps the packet's bytes where they arrived and writes `hex` only when read. */
+class ReceivedPacket implements ReceivedCommand {
+  preset?: number;
+  private hexText: string | undefined = undefined;
+  constructor(
+    readonly at: number,
+    readonly request: CameraRequest,
+    readonly peer: string,
+    private readonly bytes: Uint8Array,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+  get hex(): string {
+    if (this.hexText === undefined) this.hexText = hexRange(this.bytes, this.start, this.end);
+    return this.hexText;
+  }
+}
+
 export type GarbageMode = 'off' | 'prefix' | 'replace';
 
 interface SimEvents {
   command: [ReceivedCommand];
 }
 
-interface SonyPeer {
+/** A controller on UDP, kept per address and port: its name, how to answer it, and (Sony) its sequence state. */
+interface UdpPeer {
+  address: string;
+  name: string;
+  /** The next controller on the same port (another address), if any. */
+  samePort: UdpPeer | null;
+  /** Sends one datagram to the controller. */
+  send: (b: Buffer) => void;
+  /** Raw VISCA: sends one reply through sendRaw. */
+  reply: (b: Buffer) => void;
   lastSeq: number | undefined;
   lastError: Buffer | null;
 }
@@ -101,7 +127,8 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   private tcp: net.Server | null = null;
   private readonly tcpClients = new Set<net.Socket>();
   private serial: SerialPortStream | null = null;
-  private readonly sonyPeers = new Map<string, SonyPeer>();
+  /** UDP controllers by port (a number: no string to hash per datagram), then address. */
+  private readonly udpPeers = new Map<number, UdpPeer>();
   private silent = false;
   private splitWrites = false;
   private mergeWrites = false;
@@ -225,16 +252,13 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   // ---- transports ----
 
   private async startUdp(host: string): Promise<void> {
-    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const s = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', lookup: lookupLiteral });
     s.on('message', (msg, rinfo) => {
-      const peer = `udp:${rinfo.address}:${rinfo.port}`;
-      const send = (b: Buffer) => {
-        if (this.udp) s.send(b, this.o.replyPort ?? rinfo.port, rinfo.address);
-      };
-      if (this.o.framing === 'sony-udp') this.onSonyDatagram(msg, peer, send);
+      const peer = this.udpPeer(s, rinfo.address, rinfo.port);
+      if (this.o.framing === 'sony-udp') this.onSonyDatagram(msg, peer);
       else {
         // Raw UDP: one datagram, any number of packets.
-        for (const p of new CameraStreamDecoder().push(msg)) this.onPacket(p, peer, (r) => this.sendRaw(r, send));
+        eachDatagramPacket(msg, (bytes, start, end) => this.onPacket(bytes, start, end, peer.name, peer.reply));
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -248,6 +272,26 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     this.addr = { host, port: s.address().port };
   }
 
+  /** The controller at address:port, made at its first datagram. */
+  private udpPeer(s: dgram.Socket, address: string, port: number): UdpPeer {
+    const first = this.udpPeers.get(port);
+    for (let p: UdpPeer | null | undefined = first; p; p = p.samePort) if (p.address === address) return p;
+    const send = (b: Buffer) => {
+      if (this.udp) s.send(b, this.o.replyPort ?? port, address);
+    };
+    const peer: UdpPeer = {
+      address,
+      name: `udp:${address}:${port}`,
+      samePort: first ?? null,
+      send,
+      reply: (r) => this.sendRaw(r, send),
+      lastSeq: undefined,
+      lastError: null,
+    };
+    this.udpPeers.set(port, peer);
+    return peer;
+  }
+
   private async startTcp(host: string): Promise<void> {
     const server = net.createServer((c) => {
       this.tcpClients.add(c);
@@ -256,10 +300,10 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       const send = this.streamWriter((b) => {
         if (!c.destroyed) c.write(b);
       });
+      const reply = (r: Buffer) => this.sendRaw(r, send);
+      const onPacket = (p: Buffer) => this.onPacket(p, 0, p.length, peer, reply);
       c.setNoDelay(true);
-      c.on('data', (chunk) => {
-        for (const p of dec.push(chunk)) this.onPacket(p, peer, (r) => this.sendRaw(r, send));
-      });
+      c.on('data', (chunk) => dec.each(chunk, onPacket));
       c.on('error', () => undefined);
       c.on('close', () => this.tcpClients.delete(c));
     });
@@ -285,9 +329,10 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       const binding = autoDetect() as unknown as BindingInterface;
       const port = new SerialPortStream({ binding, path, baudRate: this.o.baudRate ?? 9600, autoOpen: false });
       await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
-      port.on('data', (chunk: Buffer) => {
-        for (const p of dec.push(chunk)) this.onPacket(p, 'serial', (r) => this.sendRaw(r, (b) => port.write(b)));
-      });
+      const write = (b: Buffer) => port.write(b);
+      const reply = (r: Buffer) => this.sendRaw(r, write);
+      const onPacket = (p: Buffer) => this.onPacket(p, 0, p.length, 'serial', reply);
+      port.on('data', (chunk: Buffer) => dec.each(chunk, onPacket));
       this.serial = port;
       return;
     }
@@ -302,7 +347,8 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       onData: (buffer) => {
         const asker = peer;
         const send = this.streamWriter((b) => asker?.send(b));
-        for (const p of dec.push(buffer)) this.onPacket(p, 'serial', (r) => this.sendRaw(r, send));
+        const reply = (r: Buffer) => this.sendRaw(r, send);
+        dec.each(buffer, (p) => this.onPacket(p, 0, p.length, 'serial', reply));
       },
       onClose: () => dec.reset(),
     });
@@ -330,59 +376,62 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
 
   // ---- message handling ----
 
-  private onSonyDatagram(msg: Buffer, peer: string, send: (b: Buffer) => void) {
+  private onSonyDatagram(msg: Buffer, state: UdpPeer) {
     if (this.silent) return;
-    const frame = readSonyFrame(msg);
-    if (!frame) {
+    const send = state.send;
+    if (!isSonyFrame(msg)) {
       // A bad length: "abnormal message", as a control command (02 00).
-      return send(sonyFrame(TYPE.control, msg.length >= 8 ? msg.readUInt32BE(4) : 0, ERROR_MESSAGE));
+      return send(sonyFrame(TYPE.control, msg.length >= 8 ? sonySequence(msg) : 0, ERROR_MESSAGE));
     }
-    const { type: payloadType, sequence, payload } = frame;
-    let state = this.sonyPeers.get(peer);
-    if (!state) {
-      state = { lastSeq: undefined, lastError: null };
-      this.sonyPeers.set(peer, state);
-    }
-    const sendSeq = (type: number, p: Buffer) => this.sendRaw(sonyFrame(type, sequence, p), send, true);
+    // The header and the payload (bytes 8 to the end) are read in the datagram itself.
+    const payloadType = (msg[0] << 8) | msg[1];
+    const sequence = sonySequence(msg);
     if (payloadType === TYPE.control) {
-      if (!payload.equals(RESET)) return sendSeq(TYPE.control, ERROR_MESSAGE);
+      if (msg.length !== 9 || msg[8] !== RESET[0]) return this.sendSony(TYPE.control, sequence, ERROR_MESSAGE, send);
       state.lastSeq = undefined;
       state.lastError = null;
       // RESET ACK is the control reply's only payload (02 01, payload 01).
-      return sendSeq(TYPE.controlReply, RESET);
+      return this.sendSony(TYPE.controlReply, sequence, RESET, send);
     }
-    if (payloadType !== TYPE.command && payloadType !== TYPE.inquiry) return sendSeq(TYPE.control, ERROR_MESSAGE);
+    if (payloadType !== TYPE.command && payloadType !== TYPE.inquiry) {
+      return this.sendSony(TYPE.control, sequence, ERROR_MESSAGE, send);
+    }
     if (this.dropRequests > 0) {
       this.dropRequests--;
       return;
     }
     if (this.sequenceErrors > 0) {
       this.sequenceErrors--;
-      return sendSeq(TYPE.control, ERROR_SEQUENCE);
+      return this.sendSony(TYPE.control, sequence, ERROR_SEQUENCE, send);
     }
     if (sequence === state.lastSeq) {
       // A resend of the last message: repeat a lost error, otherwise say it was already seen [PROTOCOLS §1.2].
-      if (state.lastError) return sendSeq(TYPE.reply, state.lastError);
-      return sendSeq(TYPE.control, ERROR_SEQUENCE);
+      if (state.lastError) return this.sendSony(TYPE.reply, sequence, state.lastError, send);
+      return this.sendSony(TYPE.control, sequence, ERROR_SEQUENCE, send);
     }
     state.lastSeq = sequence;
     state.lastError = null;
-    const p = Buffer.from(payload);
-    this.onPacket(p, peer, (reply) => {
+    // One closure per message: its replies (ACK now, Completion maybe later) carry its sequence number.
+    this.onPacket(msg, 8, msg.length, state.name, (reply) => {
       if ((reply[1] & 0xf0) === 0x60 && reply.length === 4) state.lastError = reply;
-      sendSeq(TYPE.reply, reply);
+      this.sendSony(TYPE.reply, sequence, reply, send);
     });
   }
 
-  /** One VISCA packet from the controller. */
-  private onPacket(p: Buffer, peer: string, send: (b: Buffer) => void) {
+  /** A Sony frame of the given type and sequence number around `payload`, through sendRaw. */
+  private sendSony(type: number, sequence: number, payload: Uint8Array, send: (b: Buffer) => void): void {
+    this.sendRaw(sonyFrame(type, sequence, payload), send, true);
+  }
+
+  /** One VISCA packet from the controller: bytes[start, end), read in place. */
+  private onPacket(bytes: Uint8Array, start: number, end: number, peer: string, send: (b: Buffer) => void) {
     if (this.silent) return;
     if (this.o.framing !== 'sony-udp' && this.dropRequests > 0) {
       this.dropRequests--;
       return;
     }
-    const request = parseCameraRequest(p);
-    const rec: ReceivedCommand = { at: Date.now(), request, peer, hex: hexBytes(p) };
+    const request = readCameraRequest(bytes, start, end);
+    const rec = new ReceivedPacket(Date.now(), request, peer, bytes, start, end);
     if (request.kind === 'preset') rec.preset = this.model.camera.presetOfByte(request.byte);
     this.received.push(rec);
     if (this.received.length > 10_000) this.received.splice(0, 5_000);
@@ -398,15 +447,14 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       return;
     }
     if (this.garbage === 'off') return send(b);
-    const junk = Buffer.from([0x12, 0x00, 0xff, 0x7e, 0x41]);
-    if (this.garbage === 'replace') return send(junk);
+    if (this.garbage === 'replace') return send(JUNK);
     // Datagram framings get the junk as its own datagram; streams get it inline.
     if (framed || this.o.framing === 'raw-udp') {
-      send(framed ? junk : Buffer.concat([junk, b]));
+      send(framed ? JUNK : Buffer.concat([JUNK, b]));
       if (framed) send(b);
       return;
     }
-    send(Buffer.concat([junk, b]));
+    send(Buffer.concat([JUNK, b]));
   }
 
   private broadcastRaw(b: Buffer): void {
