@@ -48,6 +48,38 @@ export const builtinsByRequirePlugin: esbuild.Plugin = {
   },
 };
 
+/**
+ * Built-ins a bundled library requires at its top but uses only on a path the agent never takes:
+ * the module is required on the first property read instead (a Proxy over the same module object).
+ * fastify's server.js requires `node:http2` for `http2: true` servers; the agent serves HTTP/1.1
+ * only (src/api/server.ts), and `node:http2` costs the idle agent ~1 MB (its JS, its code cache in
+ * the binary's pages, its objects; docs/performance.md, "Idle memory: what each MB buys").
+ * The build fails if the line is not there exactly once (a fastify update moved it: look again).
+ */
+export const LAZY_BUILTINS: { file: RegExp; line: string; builtin: string }[] = [
+  {
+    file: /[\\/]node_modules[\\/]fastify[\\/]lib[\\/]server\.js$/,
+    line: "const http2 = require('node:http2')",
+    builtin: 'node:http2',
+  },
+];
+
+export const lazyBuiltinsPlugin: esbuild.Plugin = {
+  name: 'lazy-unused-builtins',
+  setup(build) {
+    for (const { file, line, builtin } of LAZY_BUILTINS) {
+      build.onLoad({ filter: file }, async (args) => {
+        const source = await fs.promises.readFile(args.path, 'utf8');
+        const at = source.split('\n').filter((l) => l.trim() === line).length;
+        if (at !== 1) throw new Error(`${args.path}: expected the line \`${line}\` once, found it ${at} times`);
+        const name = line.slice('const '.length, line.indexOf(' = '));
+        const lazy = `const ${name} = new Proxy({}, { get: (_, key) => require(${JSON.stringify(builtin)})[key] })`;
+        return { contents: source.replace(line, lazy), loader: 'js' };
+      });
+    }
+  },
+};
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The entry that is run (the launcher); the agent bundle is agent.js beside it. */
 export const AGENT_BUNDLE = path.join(ROOT, 'dist', 'agent', 'cli.js');
@@ -110,8 +142,9 @@ export function agentBuildOptions(entry: string, outfile: string): esbuild.Build
       js: "import { createRequire as __roomAgentRequire } from 'node:module';\nconst require = __roomAgentRequire(import.meta.url);",
     },
     // The config, device, scenario-file and params validators as code Ajv generated now, not
-    // compiled at start; Node's built-ins by require, not as ES modules.
-    plugins: [standaloneValidatorsPlugin(builtinDrivers), builtinsByRequirePlugin],
+    // compiled at start; Node's built-ins by require, not as ES modules; node:http2 (fastify's,
+    // never used here) on first use.
+    plugins: [standaloneValidatorsPlugin(builtinDrivers), builtinsByRequirePlugin, lazyBuiltinsPlugin],
     metafile: true,
     logLevel: 'warning',
   };

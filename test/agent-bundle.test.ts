@@ -73,8 +73,20 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
       .replace(/^listen = "[^"]+"/m, 'listen = "127.0.0.1:0"')
       .replace(/^data_dir = "[^"]+"/m, `data_dir = "${dir}/data"`);
     fs.writeFileSync(path.join(dir, 'api.toml'), demo);
+    // Which of Node's built-in modules the room loaded, written when it exits.
+    const loaded = path.join(dir, 'modules.txt');
+    const recorder = path.join(dir, 'record-modules.cjs');
+    fs.writeFileSync(
+      recorder,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join('\\n')));`,
+    );
     // Resolves at `room-agent ready`, rejects if the bundle exits or stalls first.
-    const agent = await startChildAgent(path.join(dir, 'api.toml'), agentEnv(), READY_BOUND_MS, [...FLAGS, OUT]);
+    const agent = await startChildAgent(path.join(dir, 'api.toml'), agentEnv(), READY_BOUND_MS, [
+      '--require',
+      recorder,
+      ...FLAGS,
+      OUT,
+    ]);
     try {
       const health = (await (await fetch(`${agent.url}/healthz`)).json()) as { devices: Record<string, string> };
       expect(Object.keys(health.devices)).toEqual(expect.arrayContaining(['cam-1', 'matrix', 'mixer', 'audio']));
@@ -95,8 +107,13 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
       const files = fs
         .readdirSync(cache, { recursive: true, encoding: 'utf8' })
         .filter((f) => fs.statSync(path.join(cache, f)).isFile());
+      const modules = fs.readFileSync(loaded, 'utf8').split('\n');
       fs.rmSync(dir, { recursive: true, force: true });
       expect(files.length).toBeGreaterThan(0);
+      // fastify requires node:http2 at its top for `http2: true` servers; the agent has none, and the
+      // module costs ~1 MB of idle RSS (scripts/build-agent.ts LAZY_BUILTINS).
+      expect(modules).toContain('NativeModule http');
+      expect(modules.filter((m) => /^NativeModule (http2|internal\/http2\/)/.test(m))).toEqual([]);
     }
     // A bound, not a measurement: the start (READY_BOUND_MS, 60 s) plus 30 s for the devices, and the stop.
   }, 120_000);
