@@ -13,11 +13,9 @@ import { type SerialDevice, type SerialPeer, serialDevice } from '../../src/tran
 import { CameraModel, type Position } from './camera-model.js';
 import {
   CameraStreamDecoder,
-  type CameraRequest,
   cameraReply,
   eachDatagramPacket,
   type Framing,
-  hexRange,
   isSonyFrame,
   readCameraRequest,
   SONY_ERROR_MESSAGE as ERROR_MESSAGE,
@@ -28,6 +26,9 @@ import {
   sonySequence,
 } from './sim-codec.js';
 import type { SimulatedModel, SimulatedModelName } from './sim-models.js';
+import { type ReceivedCommand, ReceivedLog } from './sim-received-log.js';
+
+export type { ReceivedCommand } from './sim-received-log.js';
 
 /** What setGarbage sends before or instead of a reply. */
 const JUNK = Buffer.from([0x12, 0x00, 0xff, 0x7e, 0x41]);
@@ -69,35 +70,6 @@ export interface ViscaSimulatorOptions {
   replyPort?: number;
 }
 
-/** One message the camera received, decoded. */
-export interface ReceivedCommand {
-  at: number;
-  request: CameraRequest;
-  /** For preset commands: the preset number as the camera's menu counts it. */
-  preset?: number;
-  /** Who sent it: "udp:127.0.0.1:40000", "tcp:…", "serial". */
-  peer: string;
-  hex: string;
-}
-
-/** A ReceivedCommand that keeps the packet's bytes where they arrived and writes `hex` only when read. */
-class ReceivedPacket implements ReceivedCommand {
-  preset?: number;
-  private hexText: string | undefined = undefined;
-  constructor(
-    readonly at: number,
-    readonly request: CameraRequest,
-    readonly peer: string,
-    private readonly bytes: Uint8Array,
-    private readonly start: number,
-    private readonly end: number,
-  ) {}
-  get hex(): string {
-    if (this.hexText === undefined) this.hexText = hexRange(this.bytes, this.start, this.end);
-    return this.hexText;
-  }
-}
-
 export type GarbageMode = 'off' | 'prefix' | 'replace';
 
 interface SimEvents {
@@ -120,7 +92,7 @@ interface UdpPeer {
 
 export class ViscaSimulator extends EventEmitter<SimEvents> {
   readonly model: CameraModel;
-  readonly received: ReceivedCommand[] = [];
+  private readonly log = new ReceivedLog();
   /** Binding for the driver's SerialLink when the simulator sits on a binding-mock port. */
   binding: BindingInterface | null = null;
   private udp: dgram.Socket | null = null;
@@ -156,6 +128,13 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
 
   get position(): Position {
     return this.model.position;
+  }
+  /**
+   * Every message the camera decoded, oldest first (the last 10,000 at most): current when read,
+   * so read it again rather than keep the array. Tests may splice it.
+   */
+  get received(): ReceivedCommand[] {
+    return this.log.list;
   }
   /** Last recalled preset as the camera's menu numbers it, or null. */
   get lastPreset(): number | null {
@@ -431,11 +410,11 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
       return;
     }
     const request = readCameraRequest(bytes, start, end);
-    const rec = new ReceivedPacket(Date.now(), request, peer, bytes, start, end);
-    if (request.kind === 'preset') rec.preset = this.model.camera.presetOfByte(request.byte);
-    this.received.push(rec);
-    if (this.received.length > 10_000) this.received.splice(0, 5_000);
-    this.emit('command', rec);
+    const preset = request.kind === 'preset' ? this.model.camera.presetOfByte(request.byte) : undefined;
+    // The log keeps the bytes; a record is built now only for a listener (sim-received-log.ts).
+    if (this.listenerCount('command') > 0) {
+      this.emit('command', this.log.push(request, bytes, start, end, Date.now(), peer, preset));
+    } else this.log.add(request, bytes, start, end, Date.now(), peer, preset);
     this.model.handle(request, send);
   }
 
