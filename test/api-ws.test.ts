@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ERROR_CODES } from '../src/util/errors.js';
@@ -189,4 +190,35 @@ describe('actions, state and subscriptions', () => {
     expect(m).toMatch(/room_agent_device_status\{device="dev1",driver="line-test",status="online"\} 1/);
     expect(m).toMatch(/room_agent_actions_total\{driver="line-test",action="set",ok="true"\}/);
   });
+});
+
+describe('replies leave together', () => {
+  it('replies produced in one turn leave the agent in one TCP write', async () => {
+    // The agent's end of the next WebSocket: count the writes it hands to the kernel
+    // (a stream's _write/_writev is one write or writev system call each; behaviour unchanged).
+    let writes = 0;
+    t.agent.http.server.once('upgrade', (_req, socket: net.Socket) => {
+      const s = socket as net.Socket & { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
+      const write = s._write.bind(s);
+      const writev = s._writev.bind(s);
+      s._write = (...a) => {
+        writes++;
+        write(...a);
+      };
+      s._writev = (...a) => {
+        writes++;
+        writev(...a);
+      };
+    });
+    const c = await t.connect(TOKENS.operator);
+    const n = 5;
+    writes = 0;
+    // Five requests handled in one turn of the agent (a pipelining client, or one read of five frames).
+    const replies = await Promise.all(Array.from({ length: n }, () => c.request('system.info')));
+    expect(replies.every((r) => r.result !== undefined)).toBe(true);
+    expect(writes).toBe(1);
+    // A lone call after them is answered (nothing waits for a later turn to write it).
+    expect((await c.request('system.info')).result).toBeDefined();
+    expect(writes).toBe(2);
+  }, 20_000);
 });

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -29,7 +30,15 @@ interface Connection {
   client: RpcClient;
   /** Requests (batch items included) whose handler has not finished. */
   inFlight: number;
+  /** The TCP socket under the WebSocket (the upgraded request's), corked while replies gather. */
+  tcp: Duplex;
+  /** Bytes (frames, headers included) sent since `tcp` was corked: held back by the cork, not by the client. */
+  corkedBytes: number;
+  corked: boolean;
 }
+
+/** Replies and events gathered in one turn past this many bytes are written at once. */
+const CORK_MAX_BYTES = 64 * 1024;
 
 type Id = string | number | null;
 
@@ -80,6 +89,9 @@ export function registerWs(
       socket,
       client: { principal, remote: req.ip, topics: new Set(), transport: 'ws' },
       inFlight: 0,
+      tcp: req.socket,
+      corkedBytes: 0,
+      corked: false,
     };
     clients.set(socket, conn);
     socket.on('close', () => clients.delete(socket));
@@ -204,10 +216,18 @@ export function registerWs(
    * The one way out to a client. A client whose unwritten replies and events
    * would pass max_queued_bytes has stopped reading: it is closed with 4408
    * (one message always fits an empty queue).
+   *
+   * Everything sent to a client in one turn leaves in one write: the TCP socket
+   * is corked at the first message and uncorked when the turn's microtasks are
+   * done (process.nextTick), so a lone reply waits for nothing. While other
+   * requests of the client are still in flight it stays corked until the event
+   * loop's check phase (setImmediate): the replies of every device answer read
+   * in this poll phase then share one write instead of one writev each.
    */
   function sendText(ws: WebSocket, conn: Connection, text: string | Buffer): void {
     if (ws.readyState !== ws.OPEN) return;
-    const queued = ws.bufferedAmount;
+    // What was written in earlier turns and still waits for the kernel; not this turn's corked bytes.
+    const queued = ws.bufferedAmount - conn.corkedBytes;
     const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
     if (queued > 0 && queued + bytes > limits.max_queued_bytes) {
       noisy.warn(
@@ -216,10 +236,20 @@ export function registerWs(
         'ws client too slow, disconnecting',
       );
       clients.delete(ws);
+      uncork(conn);
       ws.close(WS_CLOSE.TOO_SLOW, 'too slow: reconnect and subscribe again for a fresh snapshot');
       return;
     }
+    if (!conn.corked) {
+      conn.corked = true;
+      conn.tcp.cork();
+      if (conn.inFlight > 0) setImmediate(uncork, conn);
+      else process.nextTick(uncork, conn);
+    }
+    const before = ws.bufferedAmount;
     ws.send(text, TEXT_FRAME);
+    conn.corkedBytes += ws.bufferedAmount - before; // the frame, header included
+    if (conn.corkedBytes >= CORK_MAX_BYTES) uncork(conn);
   }
 
   return {
@@ -256,6 +286,14 @@ export function wsErrorHandler(logger: Logger): (error: Error, socket: WebSocket
     noisy.warn(`ws-error:${code}`, { code, remote: req.ip, err: error.message }, 'ws client protocol error; socket closed');
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.terminate();
   };
+}
+
+/** Writes what a connection gathered this turn (at most once per cork). */
+function uncork(conn: Connection): void {
+  if (!conn.corked) return;
+  conn.corked = false;
+  conn.corkedBytes = 0;
+  conn.tcp.uncork();
 }
 
 interface Reply {
