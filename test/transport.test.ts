@@ -1,5 +1,6 @@
 import net from 'node:net';
 import fc from 'fast-check';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Backoff } from '../src/transport/backoff.js';
 import { DelimiterFramer, LineFramer } from '../src/transport/framing.js';
@@ -8,6 +9,7 @@ import { TcpLink } from '../src/transport/tcp.js';
 import { TelnetFilter } from '../src/transport/telnet.js';
 import { UdpLink } from '../src/transport/udp.js';
 import { FakeClock } from '../src/util/clock.js';
+import { until } from './support/wait.js';
 
 /** Splits a buffer at random points (fast-check), the way TCP may deliver it. */
 const chunked = (data: Buffer) =>
@@ -211,10 +213,14 @@ describe('TcpLink', () => {
 });
 
 describe('UdpLink', () => {
-  it('sends and receives datagrams only from the device address', async () => {
+  const udp = async (port = 0) => {
     const dgram = await import('node:dgram');
-    const dev = dgram.createSocket('udp4');
-    await new Promise<void>((r) => dev.bind(0, '127.0.0.1', () => r()));
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(port, '127.0.0.1', () => r()));
+    return s;
+  };
+  it('sends and receives datagrams only from the device address', async () => {
+    const dev = await udp();
     dev.on('message', (m, rinfo) => dev.send(Buffer.concat([Buffer.from('re:'), m]), rinfo.port, rinfo.address));
     const link = new UdpLink({ host: '127.0.0.1', port: dev.address().port });
     link.start();
@@ -222,6 +228,60 @@ describe('UdpLink', () => {
     const got = new Promise<string>((r) => link.once('data', (d) => r(d.toString())));
     link.write('ping');
     expect(await got).toBe('re:ping');
+    await link.stop();
+    dev.close();
+  });
+
+  it('connected: only the device address and port reach the driver; the rest is dropped by the kernel', async () => {
+    const dev = await udp();
+    const other = await udp(); // the same host, another port: e.g. another device or a stray sender
+    dev.on('message', (m, rinfo) => dev.send(Buffer.concat([Buffer.from('re:'), m]), rinfo.port, rinfo.address));
+    const link = new UdpLink({ host: '127.0.0.1', port: dev.address().port, connected: true });
+    link.start();
+    await new Promise<void>((r) => link.once('up', () => r()));
+    const got: string[] = [];
+    link.on('data', (d) => got.push(d.toString()));
+    const local = link.localPort ?? 0;
+    // The stray datagram is sent before the device's answer is asked for: were it delivered, it would come first.
+    await new Promise<void>((r) => other.send('stray', local, '127.0.0.1', () => r()));
+    link.write('ping');
+    await until(() => got.length > 0, 'the device answer');
+    expect(got).toEqual(['re:ping']);
+    await link.stop();
+    dev.close();
+    other.close();
+  });
+
+  it('connected: a closed device port (ICMP port unreachable) neither downs the link nor stops it working', async () => {
+    const gone = await udp();
+    const port = gone.address().port;
+    await new Promise<void>((r) => gone.close(() => r()));
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
+    const link = new UdpLink({ host: '127.0.0.1', port, connected: true, logger });
+    const downs: string[] = [];
+    link.on('down', (why) => downs.push(why));
+    link.start();
+    await new Promise<void>((r) => link.once('up', () => r()));
+    link.write('anyone?');
+    await until(() => lines.some((l) => l.includes('device port unreachable')), 'the ICMP error on the socket');
+    expect(link.connected).toBe(true);
+    // The device comes back on its port: the same socket reaches it (a send may carry away one pending error).
+    const dev = await udp(port);
+    dev.on('message', (m, rinfo) => dev.send(Buffer.concat([Buffer.from('re:'), m]), rinfo.port, rinfo.address));
+    const got: string[] = [];
+    link.on('data', (d) => got.push(d.toString()));
+    await until(
+      () => {
+        if (got.length === 0) link.write('ping');
+        return got.length > 0;
+      },
+      'an answer after the device came back',
+      10_000,
+      50,
+    );
+    expect(got[0]).toBe('re:ping');
+    expect(downs).toEqual([]);
     await link.stop();
     dev.close();
   });

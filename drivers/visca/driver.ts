@@ -134,10 +134,10 @@ export class ViscaCamera implements DeviceInstance {
         const target = { host: c.host!, port: c.port ?? DEFAULT_PORTS['sony-udp'] };
         // A fixed local port (52381) is shared by every camera that asks for it.
         if (c.local_port !== 0) return new SharedUdpLink({ ...common, ...target, localPort: c.local_port });
-        return new UdpLink({ ...common, ...target });
+        return new UdpLink({ ...common, ...target, connected: true });
       }
       case 'raw-udp':
-        return new UdpLink({ ...common, host: c.host!, port: c.port ?? DEFAULT_PORTS['raw-udp'] });
+        return new UdpLink({ ...common, host: c.host!, port: c.port ?? DEFAULT_PORTS['raw-udp'], connected: true });
       case 'raw-tcp':
         return new TcpLink({ ...common, host: c.host!, port: c.port ?? DEFAULT_PORTS['raw-tcp'] });
       case 'serial':

@@ -11,6 +11,15 @@ export interface UdpLinkOptions extends LinkOptions {
   localAddress?: string;
   /** Accept datagrams only from the device's address (and port when strict). */
   strictSourcePort?: boolean;
+  /**
+   * connect() the socket to the device's address and port: each send skips the
+   * address lookup and the kernel's route lookup, and the kernel itself drops
+   * datagrams from any other address or port (strict source port implied). An ICMP
+   * port unreachable from the device is then reported on the socket (ECONNREFUSED):
+   * it is logged at debug and otherwise ignored, like a lost datagram (liveness stays
+   * the driver's job), and the socket keeps working.
+   */
+  connected?: boolean;
 }
 
 /** UDP "link": up once bound. UDP cannot tell whether the device is there,
@@ -31,7 +40,10 @@ export class UdpLink extends Link {
       let bound = false;
       s.on('error', (err) => {
         if (!bound) reject(err);
-        else {
+        else if (this.o.connected && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+          // The device's port is closed (ICMP port unreachable): for UDP that is a lost datagram.
+          this.logger?.debug({ link: this.describe(), err: err.message }, 'udp: device port unreachable');
+        } else {
           this.logger?.debug({ link: this.describe(), err: err.message }, 'udp error');
           this.socket = null;
           s.close();
@@ -39,15 +51,25 @@ export class UdpLink extends Link {
         }
       });
       s.on('message', (msg, rinfo) => {
-        if (rinfo.address !== this.o.host && !isLoopbackPair(rinfo.address, this.o.host)) return;
-        if (this.o.strictSourcePort && rinfo.port !== this.o.port) return;
+        // A connected socket receives only the device's datagrams (the kernel filters them).
+        if (!this.o.connected) {
+          if (rinfo.address !== this.o.host && !isLoopbackPair(rinfo.address, this.o.host)) return;
+          if (this.o.strictSourcePort && rinfo.port !== this.o.port) return;
+        }
         // dgram's rinfo carries address and port already: no second object per datagram.
         this.emit('data', msg, rinfo);
       });
-      s.bind({ port: this.o.localPort ?? 0, address: this.o.localAddress, exclusive: true }, () => {
+      const ready = () => {
         bound = true;
         this.socket = s;
         resolve();
+      };
+      s.bind({ port: this.o.localPort ?? 0, address: this.o.localAddress, exclusive: true }, () => {
+        if (!this.o.connected) return ready();
+        // A connect error (no route, a name that does not resolve) fails the open like a bind error;
+        // dgram passes it to the callback (its typings declare no argument).
+        const connected = (err?: Error) => (err ? reject(err) : ready());
+        s.connect(this.o.port, this.o.host, connected as () => void);
       });
     });
   }
@@ -61,7 +83,9 @@ export class UdpLink extends Link {
       this.logger?.debug({ link: this.describe() }, 'write while down dropped');
       return;
     }
-    this.socket.send(typeof data === 'string' ? Buffer.from(data) : data, this.o.port, this.o.host);
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    if (this.o.connected) this.socket.send(buf);
+    else this.socket.send(buf, this.o.port, this.o.host);
   }
   /** The locally bound port (for tests and diagnostics). */
   get localPort(): number | undefined {
