@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, type Histogram, Registry } from 'prom-client';
 import type { ActionMetrics } from '../host/host.js';
 import type { DeviceStateStore } from '../state/devices.js';
 import { DEVICE_STATUSES } from '../host/contract.js';
@@ -30,8 +30,8 @@ export interface MetricSources {
  */
 export class AgentMetrics implements ActionMetrics {
   readonly registry = new Registry();
-  private readonly actions: Counter<'driver' | 'action' | 'ok'>;
-  private readonly latency: Histogram<'driver'>;
+  /** Every device action passes `observe`: tallied here, handed to prom-client at scrape time. */
+  private readonly tallies = new ActionTallies();
   private recorderMeetings: () => string[] = () => [];
   /** Automatic config rollbacks (the health gate of src/config/versions/). */
   readonly configRollbacks: Counter;
@@ -43,19 +43,21 @@ export class AgentMetrics implements ActionMetrics {
     /** Devices with `enabled = false` in the config: shown offline, not alerted on. */
     disabledDevices: ReadonlySet<string> = new Set(),
   ) {
-    this.actions = new Counter({
+    const tallies = this.tallies;
+    new Counter({
       name: 'room_agent_actions_total',
       help: 'Device actions run, by driver, action and outcome.',
       labelNames: ['driver', 'action', 'ok'],
       registers: [this.registry],
+      collect() {
+        // prom-client hashes the labels of each inc: once per series and scrape, not per action.
+        for (const c of tallies.counts) {
+          if (c.n > c.seen) this.inc(c.labels, c.n - c.seen);
+          c.seen = c.n;
+        }
+      },
     });
-    this.latency = new Histogram({
-      name: 'room_agent_action_seconds',
-      help: 'Device action latency by driver (from API call to device confirmation).',
-      labelNames: ['driver'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [this.registry],
-    });
+    this.registry.registerMetric(new LatencyHistogram(tallies) as unknown as Histogram);
     new Gauge({
       name: 'room_agent_device_status',
       help: '1 for the status each device is in.',
@@ -112,8 +114,117 @@ export class AgentMetrics implements ActionMetrics {
     if (sources.recorderMeetings) this.recorderMeetings = sources.recorderMeetings;
   }
   observe(driver: string, action: string, ok: boolean, seconds: number): void {
-    this.actions.inc({ driver, action, ok: ok ? 'true' : 'false' });
-    this.latency.observe({ driver }, seconds);
+    this.tallies.add(driver, action, ok, seconds);
+  }
+}
+
+/** `le` of room_agent_action_seconds (seconds). */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface DriverTally {
+  driver: string;
+  actions: Map<string, ActionTally>;
+  /** Actions per latency bucket (not cumulative); the last slot is over the largest bound. */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+interface ActionTally {
+  ok: CountTally | null;
+  failed: CountTally | null;
+}
+/** One series of room_agent_actions_total. */
+interface CountTally {
+  labels: { driver: string; action: string; ok: 'true' | 'false' };
+  n: number;
+  /** What the last scrape handed to the prom-client counter. */
+  seen: number;
+}
+
+/**
+ * Action counts and latencies per driver and action, kept as plain numbers: prom-client
+ * hashes the labels of every `inc`/`observe` (its labelled children too), a string built
+ * and looked up per action. Series are created on first use and listed in that order, as
+ * prom-client does.
+ */
+class ActionTallies {
+  readonly drivers = new Map<string, DriverTally>();
+  /** Every counter series, in the order they were first counted. */
+  readonly counts: CountTally[] = [];
+  add(driver: string, action: string, ok: boolean, seconds: number): void {
+    let d = this.drivers.get(driver);
+    if (d === undefined) {
+      d = { driver, actions: new Map(), buckets: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 };
+      this.drivers.set(driver, d);
+    }
+    let a = d.actions.get(action);
+    if (a === undefined) {
+      a = { ok: null, failed: null };
+      d.actions.set(action, a);
+    }
+    let c = ok ? a.ok : a.failed;
+    if (c === null) {
+      c = { labels: { driver, action, ok: ok ? 'true' : 'false' }, n: 0, seen: 0 };
+      if (ok) a.ok = c;
+      else a.failed = c;
+      this.counts.push(c);
+    }
+    c.n++;
+    if (!Number.isFinite(seconds)) return; // counted, not timed (prom-client would throw)
+    let b = 0;
+    while (b < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[b]) b++;
+    d.buckets[b]++;
+    d.sum += seconds;
+    d.count++;
+  }
+  clear(): void {
+    this.drivers.clear();
+    this.counts.length = 0;
+  }
+}
+
+/**
+ * room_agent_action_seconds for prom-client's Registry (which formats it): the values of a
+ * prom-client Histogram with labelNames ['driver'] and LATENCY_BUCKETS, read from the tallies.
+ */
+class LatencyHistogram {
+  readonly name = 'room_agent_action_seconds';
+  readonly help = 'Device action latency by driver (from API call to device confirmation).';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  constructor(private readonly tallies: ActionTallies) {}
+  async getForPromString() {
+    const values: {
+      labels: Record<string, string | number>;
+      sharedLabels: Record<string, string>;
+      value: number;
+      metricName: string;
+    }[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const d of this.tallies.drivers.values()) {
+      const sharedLabels = { driver: d.driver };
+      let acc = 0;
+      for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+        acc += d.buckets[i];
+        values.push({ labels: { le: LATENCY_BUCKETS[i] }, sharedLabels, value: acc, metricName: bucket });
+      }
+      values.push({ labels: { le: '+Inf' }, sharedLabels, value: d.count, metricName: bucket });
+      values.push({ labels: {}, sharedLabels, value: d.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: {}, sharedLabels, value: d.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+  /** As prom-client's: the labels of each value in one object (JSON form). */
+  async get() {
+    const data = await this.getForPromString();
+    return {
+      ...data,
+      values: data.values.map(({ labels, sharedLabels, ...v }) => ({ ...v, labels: { ...labels, ...sharedLabels } })),
+    };
+  }
+  /** Registry.resetMetrics(): forget every series. */
+  reset(): void {
+    this.tallies.clear();
   }
 }
 
