@@ -32,6 +32,8 @@ interface Connection {
   inFlight: number;
   /** The TCP socket under the WebSocket (the upgraded request's), corked while replies gather. */
   tcp: Duplex;
+  /** Sends the reply of one request (none for a notification); made once per connection. */
+  answer: (reply: Reply | null) => void;
   /** Bytes (frames, headers included) sent since `tcp` was corked: held back by the cork, not by the client. */
   corkedBytes: number;
   corked: boolean;
@@ -90,6 +92,13 @@ export function registerWs(
       client: { principal, remote: req.ip, topics: new Set(), transport: 'ws' },
       inFlight: 0,
       tcp: req.socket,
+      answer: (reply) => {
+        try {
+          if (reply) sendReply(socket, conn, reply);
+        } catch (e) {
+          failedOutsideHandler(e);
+        }
+      },
       corkedBytes: 0,
       corked: false,
     };
@@ -101,8 +110,12 @@ export function registerWs(
         sendReply(socket, conn, errorReply(null, ERROR_CODES.INVALID_REQUEST, 'expected a JSON text message, got binary'));
         return;
       }
-      // Everything below answers or logs; nothing a client sends may reject unhandled.
-      handleText(String(raw), socket, conn).catch(failedOutsideHandler);
+      // Everything below answers or logs; nothing a client sends may throw or reject unhandled.
+      try {
+        handleText(String(raw), socket, conn);
+      } catch (e) {
+        failedOutsideHandler(e);
+      }
     });
   });
 
@@ -111,7 +124,12 @@ export function registerWs(
     noisy.error('handler', { err: errorMessage(e) }, 'ws request failed outside any handler');
   }
 
-  async function handleText(text: string, socket: WebSocket, conn: Connection): Promise<void> {
+  /**
+   * One message: a request, a notification or a batch. Not async: a single request (what
+   * every call of a Coordinator is) waits in handleOne only, and its reply is sent by the
+   * connection's one `answer` function, not by a suspended frame and promise per message.
+   */
+  function handleText(text: string, socket: WebSocket, conn: Connection): void {
     const depth = jsonDepth(text, limits.max_json_depth);
     if (depth > limits.max_json_depth) {
       const msg = `message nested deeper than ${limits.max_json_depth} levels ([api] max_json_depth)`;
@@ -126,8 +144,7 @@ export function registerWs(
       return;
     }
     if (!Array.isArray(msg)) {
-      const reply = await handleOne(msg, conn);
-      if (reply) sendReply(socket, conn, reply);
+      handleOne(msg, conn).then(conn.answer, failedOutsideHandler);
       return;
     }
     if (msg.length === 0) {
@@ -139,8 +156,14 @@ export function registerWs(
       sendReply(socket, conn, errorReply(null, ERROR_CODES.INVALID_REQUEST, why));
       return;
     }
-    const replies = (await Promise.all(msg.map((m) => handleOne(m, conn)))).filter((r) => r !== null);
-    if (replies.length) sendBatch(socket, conn, replies);
+    Promise.all(msg.map((m) => handleOne(m, conn))).then((all) => {
+      try {
+        const replies = all.filter((r) => r !== null);
+        if (replies.length) sendBatch(socket, conn, replies);
+      } catch (e) {
+        failedOutsideHandler(e);
+      }
+    }, failedOutsideHandler);
   }
 
   async function handleOne(msg: unknown, conn: Connection): Promise<Reply | null> {
