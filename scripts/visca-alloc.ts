@@ -10,10 +10,20 @@
 //   PROBE_FLAGS=--trace-deopt PROBE_DUMP=/tmp/agent.out npx tsx scripts/visca-alloc.ts
 //   PROBE_HEAP=seq|spread|cold npx tsx scripts/visca-alloc.ts   (a sampling heap profile of that
 //     phase, collected objects included, written as <PROBE_HEAP_DIR or cwd>/visca-<phase>.heapprofile)
-//   PROBE_CPU=seq|spread|cold npx tsx scripts/visca-alloc.ts   (a CPU profile of that phase alone, 100 µs
-//     sampling, written as <PROBE_HEAP_DIR or cwd>/visca-<phase>.cpuprofile)
+//   PROBE_CPU=seq|spread|cold npx tsx scripts/visca-alloc.ts   (a CPU profile of that phase alone, sampled
+//     every PROBE_CPU_US µs (100), written as <PROBE_HEAP_DIR or cwd>/visca-<phase>.cpuprofile)
+// The cold start (docs/performance.md, "Cold start: what the slow first calls wait for"):
+//   PROBE_PERF=/tmp/cold.perf npx tsx scripts/visca-alloc.ts   (the machine's scheduler switches during
+//     the cold sequential calls; prints for the slowest what held the cores: scripts/sched-windows.ts)
+//   PROBE_STOP=cold (stop after the cold calls), PROBE_PRE (20) calls before them, PROBE_COLD (1000) of them,
+//   PROBE_SHOW_SLOW=1 (the slowest calls of each sequential phase with their index), PROBE_DUMP_DIR (what the
+//   agent printed in each phase, e.g. with PROBE_FLAGS="--trace-opt --trace-deopt"), PROBE_CALLS_OUT (the
+//   cold calls' start and end, µs of the monotonic clock the CPU profile's samples use, and the pids).
+// Each phase prints the agent's CPU per action by thread (main, V8Worker: V8's compilers and GC helpers,
+// WorkerThread: worker_threads) from /proc/<pid>/task/*/schedstat.
 // PROBE_ROUNDS (default 3) steady rounds; PROBE_SEQ (default 3000) calls per steady sequential
 // round: the bytes are read at each scavenge, so a short window is off by up to a new space.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,10 +31,34 @@ import WebSocket from 'ws';
 import { startChildAgent } from '../test/support/child-agent.js';
 import { agentEnv, agentNodeFlags, processCpuMs, procStatus, requireBundle, startViscaSimulator } from './bench/support.js';
 import { percentile } from './bench/types.js';
+import { explainSlowCalls } from './sched-windows.js';
 
 Object.assign(process.env, agentEnv());
 const TOKEN = 'bench-operator-token-0123456789';
 const CAMERAS = 4;
+
+/** CPU time (ns, /proc/<pid>/task/<tid>/schedstat) of each thread of a process, summed by thread name. */
+function threadCpuNs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      // The main thread has the process's own id; name it so whatever Node calls it.
+      const key = tid === String(pid) ? 'main' : name;
+      byName.set(key, (byName.get(key) ?? 0) + ns);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byName;
+}
 
 const simGc: string[] = [];
 async function main(): Promise<void> {
@@ -67,7 +101,7 @@ import fs from 'node:fs';
 const s = new Session();
 s.connect();
 s.post('Profiler.enable');
-s.post('Profiler.setSamplingInterval', { interval: 100 });
+s.post('Profiler.setSamplingInterval', { interval: ${Number(process.env.PROBE_CPU_US ?? 100)} });
 let on = false;
 process.on('SIGUSR2', () => {
   on = !on;
@@ -132,12 +166,24 @@ process.on('SIGUSR2', () => {
         }),
       );
     });
+  /** Start and end (µs of the monotonic clock, as V8's CPU profile stamps its samples) of the calls of the last seq(). */
+  let windows: [number, number][] = [];
   const seq = async (n: number) => {
     const ms: number[] = [];
+    windows = [];
     for (let i = 0; i < n; i++) {
       const t0 = process.hrtime.bigint();
       await recall(0, (i % 100) + 1);
-      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const t1 = process.hrtime.bigint();
+      ms.push(Number(t1 - t0) / 1e6);
+      windows.push([Number(t0 / 1000n), Number(t1 / 1000n)]);
+    }
+    if (process.env.PROBE_SHOW_SLOW) {
+      const slowest = ms
+        .map((v, i) => [i, v] as const)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 25);
+      console.log(`  slowest of ${n}: ${slowest.map(([i, v]) => `#${i} ${v.toFixed(2)}`).join(', ')} ms`);
     }
     return ms.sort((a, b) => a - b);
   };
@@ -184,6 +230,8 @@ process.on('SIGUSR2', () => {
   };
   const phase = async (name: string, n: number, body: () => Promise<number[] | undefined>) => {
     const mark = agent.output().length;
+    const threads0 = threadCpuNs(pid);
+    const sims0 = sims.map((s) => processCpuMs(s.proc.pid ?? 0));
     const cpu0 = processCpuMs(pid);
     const t0 = performance.now();
     const simMark = simGc.join('').length;
@@ -191,6 +239,18 @@ process.on('SIGUSR2', () => {
     const wall = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 200)); // let the GC lines arrive
     const cpu = processCpuMs(pid) - cpu0;
+    // PROBE_DUMP_DIR: what the agent printed during each phase (its log and the V8 traces PROBE_FLAGS asked for).
+    if (process.env.PROBE_DUMP_DIR)
+      fs.writeFileSync(path.join(process.env.PROBE_DUMP_DIR, `${name.replace(/\W+/g, '-')}.out`), agent.output().slice(mark));
+    const threads = threadCpuNs(pid);
+    const perThread = [...threads]
+      .map(([k, v]) => [k, (v - (threads0.get(k) ?? 0)) / 1e6 / n] as const)
+      .filter(([, v]) => v >= 0.0005)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+      .join(', ');
+    const simCpu = sims.reduce((t, s, i) => t + processCpuMs(s.proc.pid ?? 0) - sims0[i], 0);
+    console.log(`  agent CPU per action by thread (ms): ${perThread}; cameras ${(simCpu / n).toFixed(3)} ms`);
     const g = gcSince(mark);
     if (process.env.PROBE_SIM_GC) {
       const lines = simGc
@@ -224,14 +284,38 @@ process.on('SIGUSR2', () => {
     for (const s of sims) s.proc.kill('SIGTERM');
     return;
   }
-  await seq(20);
+  await seq(Number(process.env.PROBE_PRE ?? 20));
+  if (heapPhase === 'cold') {
+    process.kill(pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 100)); // the profiler is on before the first measured call
+  }
+  // PROBE_PERF=<file>: the scheduler's switches and wake-ups of the whole machine during the cold calls
+  // (perf, monotonic clock, as the call windows of PROBE_CALLS_OUT), to see what ran while a call was slow.
+  const perfFile = process.env.PROBE_PERF;
+  let perf: ReturnType<typeof spawn> | undefined;
+  if (perfFile) {
+    const events = ['-e', 'sched:sched_switch', '-e', 'sched:sched_wakeup'];
+    perf = spawn('perf', ['record', '-q', '-k', 'CLOCK_MONOTONIC', '-a', ...events, '-o', perfFile], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1000)); // perf is recording before the first call
+  }
+  const coldCalls = Number(process.env.PROBE_COLD ?? 1000);
+  if (coldCalls > 0) await phase(`cold seq ${coldCalls}`, coldCalls, () => seq(coldCalls));
   if (heapPhase === 'cold') process.kill(pid, 'SIGUSR2');
-  await phase('cold seq 1000', 1000, () => seq(1000));
-  if (heapPhase === 'cold') process.kill(pid, 'SIGUSR2');
-  await phase('cold spread 10000', 10_000, async () => void (await spread(10_000)));
-  await spread(10_000);
-  await seq(2000);
-  const rounds = Number(process.env.PROBE_ROUNDS ?? 3);
+  const roles = { agent: pid, client: process.pid, cameras: sims.map((s) => s.proc.pid ?? 0) };
+  if (perf && perfFile && coldCalls > 0) {
+    const ended = new Promise((r) => perf?.once('exit', r));
+    perf.kill('SIGINT');
+    await ended;
+    console.log(`cold seq ${coldCalls}: what ran while the slowest calls were in flight (perf ${perfFile})`);
+    explainSlowCalls(perfFile, windows, roles);
+  }
+  if (process.env.PROBE_CALLS_OUT) fs.writeFileSync(process.env.PROBE_CALLS_OUT, JSON.stringify({ windows, ...roles }));
+  // PROBE_STOP=cold: stop after the cold sequential calls (e.g. to count what they compiled, against PROBE_CALLS=0).
+  const stopEarly = process.env.PROBE_STOP === 'cold';
+  if (!stopEarly) await phase('cold spread 10000', 10_000, async () => void (await spread(10_000)));
+  if (!stopEarly) await spread(10_000);
+  if (!stopEarly) await seq(2000);
+  const rounds = stopEarly ? 0 : Number(process.env.PROBE_ROUNDS ?? 3);
   for (let r = 0; r < rounds; r++) {
     const n = Number(process.env.PROBE_SEQ ?? 3000);
     await phase(`steady seq ${n} #${r + 1}`, n, () => seq(n));
