@@ -90,6 +90,21 @@ export function explainSlowCalls(file: string, windows: [number, number][], role
   };
   const waited = (a: number, b: number) =>
     waits.reduce((sum, w) => (w.to < a || w.from > b ? sum : sum + Math.min(w.to, b) - Math.max(w.from, a)), 0);
+  // Core time the agent's own other threads (V8's helpers, worker threads) held while its main thread waited.
+  const heldByAgent = (a: number, b: number) => {
+    let sum = 0;
+    for (const w of waits) {
+      const from = Math.max(w.from, a);
+      const to = Math.min(w.to, b);
+      if (to <= from) continue;
+      for (const r of ran) {
+        if (r.tid === roles.agent || processOf.get(r.tid) !== roles.agent) continue;
+        const o = Math.min(r.end, to) - Math.max(r.start, from);
+        if (o > 0) sum += o;
+      }
+    }
+    return sum;
+  };
   const ms = (us: number) => (us / 1000).toFixed(2);
   const first = windows[0][0];
   const last = windows[windows.length - 1][1];
@@ -99,7 +114,9 @@ export function explainSlowCalls(file: string, windows: [number, number][], role
       .map(([k, v]) => `${k} ${ms(v)}`)
       .join(', ')}`,
   );
-  console.log(`  agent main thread runnable but not running: ${ms(waited(first, last))} ms in all`);
+  console.log(
+    `  agent main thread runnable but not running: ${ms(waited(first, last))} ms in all; meanwhile the agent's other threads held ${ms(heldByAgent(first, last))} core-ms`,
+  );
   const slow = windows
     .map(([a, b], i) => ({ i, a, b }))
     .sort((x, y) => y.b - y.a - (x.b - x.a))
