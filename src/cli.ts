@@ -50,6 +50,8 @@ export interface LaunchInfo {
   compileCache?: string | null;
   /** Stops recording signals in the launcher; returns the one that came while the bundle loaded, if any. */
   takeEarlySignal?: () => NodeJS.Signals | null;
+  /** Called once `start` is ready (the launcher writes the compile cache then, not only at exit). */
+  afterReady?: () => void;
 }
 
 async function main(argv: string[], launch: LaunchInfo = {}): Promise<number> {
@@ -199,6 +201,7 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
       { dir: launch.compileCache ?? null, node: process.version },
       launch.compileCache ? 'compile cache on' : 'compile cache off',
     );
+    launch.afterReady?.();
   } catch (e) {
     // Stopped during start: the stop handler tears down and exits.
     if (signals.requested) return new Promise<number>(() => undefined);

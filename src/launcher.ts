@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // dist/agent/cli.js: the small entry `npm start`, the .deb and the benchmarks
-// run. It turns on the compile cache for `start` (src/util/compile-cache.ts),
-// then loads the agent bundle (dist/agent/agent.js: src/cli.ts and everything
-// it imports) and runs its command line. On a Node line other than the one
+// run. It turns on the compile cache for `start` (src/util/compile-cache.ts;
+// written once the agent is ready, not only at exit), then loads the agent
+// bundle (dist/agent/agent.js: src/cli.ts and everything it imports) and runs
+// its command line. On a Node line other than the one
 // the addons are built for it stops with a message (src/util/runtime.ts).
-import { compileCacheDir, enableCompileCache } from './util/compile-cache.js';
+import { compileCacheDir, enableCompileCache, flushCompileCache } from './util/compile-cache.js';
 import { unsupportedRuntime } from './util/runtime.js';
 
 const wrongRuntime = unsupportedRuntime();
@@ -32,7 +33,9 @@ const takeEarlySignal = () => {
 };
 const compileCache = enableCompileCache(compileCacheDir(argv));
 import(new URL('./agent.js', import.meta.url).href)
-  .then(({ main }: typeof import('./cli.js')) => main(argv, { compileCache, takeEarlySignal }))
+  .then(({ main }: typeof import('./cli.js')) =>
+    main(argv, { compileCache, takeEarlySignal, afterReady: compileCache ? flushCompileCache : undefined }),
+  )
   .then(
     (code) => {
       process.exitCode = code;

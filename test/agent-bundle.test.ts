@@ -80,6 +80,11 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
       recorder,
       `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join('\\n')));`,
     );
+    const cache = path.join(dir, 'data', 'compile-cache');
+    const cacheFiles = () =>
+      fs.existsSync(cache)
+        ? fs.readdirSync(cache, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(cache, f)).isFile())
+        : [];
     // Resolves at `room-agent ready`, rejects if the bundle exits or stalls first.
     const agent = await startChildAgent(path.join(dir, 'api.toml'), agentEnv(), READY_BOUND_MS, [
       '--require',
@@ -100,13 +105,15 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
       expect(devices).toMatchObject({ 'cam-1': 'online', outlook: 'online' });
       expect(agent.output()).not.toMatch(/"level":(50|60)/); // no error or fatal log line
       expect(agent.output()).toContain(`"dir":"${dir}/data/compile-cache"`);
+      // The compiled bundle is on disk while the agent runs (written once ready, not only at a
+      // clean stop): a room PC that loses power still boots from the cache next time.
+      const bundleCached = () => cacheFiles().some((f) => fs.statSync(path.join(cache, f)).size > 100_000);
+      for (const end = Date.now() + 10_000; !bundleCached() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+      expect(bundleCached()).toBe(true);
     } finally {
       expect(await agent.kill('SIGTERM')).toBe(0);
       // Node writes the compiled bundle to the cache under the data dir; the next start reads it.
-      const cache = path.join(dir, 'data', 'compile-cache');
-      const files = fs
-        .readdirSync(cache, { recursive: true, encoding: 'utf8' })
-        .filter((f) => fs.statSync(path.join(cache, f)).isFile());
+      const files = cacheFiles();
       const modules = fs.readFileSync(loaded, 'utf8').split('\n');
       fs.rmSync(dir, { recursive: true, force: true });
       expect(files.length).toBeGreaterThan(0);

@@ -4,6 +4,13 @@
 // compiling ~2 MB of JavaScript at every boot (docs/performance.md, "Cold
 // start"). A module compiled before the cache is on is not cached.
 //
+// Node serializes a module's code cache when it compiles the module (what V8
+// compiled while loading it, not the functions compiled lazily later) and
+// writes the files at exit. The agent runs for weeks and a room PC may lose
+// power instead of stopping cleanly, so `start` writes them once ready
+// (flushCompileCache): a crash or a power cut no longer costs the next boot
+// its cache, and Node frees the serialized copies it kept for the exit.
+//
 // Only the data_dir is read here (the same key and relative-path rule as the
 // agent: relative to the config file's folder); anything unexpected leaves the
 // cache off and the agent, which validates the config, reports the problem.
@@ -47,5 +54,15 @@ export function enableCompileCache(dir: string | null): string | null {
     return r.directory ?? null;
   } catch {
     return null;
+  }
+}
+
+/** Writes the compile cache to disk now (Node ≥ 22.10) instead of only at exit; a no-op when it is off. Never throws. */
+export function flushCompileCache(): void {
+  if (typeof module.flushCompileCache !== 'function') return;
+  try {
+    module.flushCompileCache();
+  } catch {
+    // a cache that cannot be written costs the next boot its compile, nothing else
   }
 }
