@@ -77,29 +77,43 @@ export class RpcRegistry {
   }
 
   /** Runs one call; errors come back as JSON-RPC error objects, never thrown.
-   * `params` must belong to this call: validation fills in defaults in place. */
-  async call(method: string, params: unknown, client: RpcClient): Promise<{ result: unknown } | { error: RpcError }> {
+   * `params` must belong to this call: validation fills in defaults in place.
+   * Not async: the handler's promise is answered by two module-level functions, without a
+   * suspended frame of this function per call (every device action passes here). */
+  call(method: string, params: unknown, client: RpcClient): Promise<RpcOutcome> {
     const m = this.methods.get(method);
-    if (!m) return { error: { code: ERROR_CODES.METHOD_NOT_FOUND, message: `unknown method "${method}"` } };
+    if (!m) return Promise.resolve({ error: { code: ERROR_CODES.METHOD_NOT_FOUND, message: `unknown method "${method}"` } });
     if (!allows(client.principal.role, m.def.role)) {
-      return {
+      return Promise.resolve({
         error: {
           code: ERROR_CODES.FORBIDDEN,
           message: `${method} needs role ${m.def.role}; token "${client.principal.name}" has role ${client.principal.role}`,
         },
-      };
+      });
     }
     if (jsonValueDepth(params, this.maxParamsDepth) > this.maxParamsDepth) {
       const message = `${method}: params nested deeper than ${this.maxParamsDepth} levels ([api] max_json_depth)`;
-      return { error: { code: ERROR_CODES.INVALID_PARAMS, message } };
+      return Promise.resolve({ error: { code: ERROR_CODES.INVALID_PARAMS, message } });
     }
+    let out: unknown;
     try {
-      const p = m.validate(params ?? {});
-      return { result: (await m.def.handler(p, client)) ?? null };
+      out = m.def.handler(m.validate(params ?? {}), client);
     } catch (e) {
-      return { error: toRpcError(e) };
+      return Promise.resolve(asError(e));
     }
+    // Promise.resolve returns a native promise as it is and follows any other thenable.
+    return Promise.resolve(out).then(asResult, asError);
   }
+}
+
+export type RpcOutcome = { result: unknown } | { error: RpcError };
+
+function asResult(value: unknown): RpcOutcome {
+  return { result: value ?? null };
+}
+
+function asError(e: unknown): RpcOutcome {
+  return { error: toRpcError(e) };
 }
 
 export function toRpcError(e: unknown): RpcError {
