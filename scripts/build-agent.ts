@@ -84,7 +84,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The entry that is run (the launcher); the agent bundle is agent.js beside it. */
 export const AGENT_BUNDLE = path.join(ROOT, 'dist', 'agent', 'cli.js');
 
-function packageConfig(): { node_flags?: string; malloc_arena_max?: string } {
+function packageConfig(): { node_flags?: string; malloc_arena_max?: string; malloc_mmap_threshold?: string } {
   return (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: object }).config ?? {};
 }
 
@@ -94,14 +94,23 @@ export function agentNodeFlags(): string[] {
 }
 
 /**
- * The environment the agent runs with: MALLOC_ARENA_MAX from package.json
- * config.malloc_arena_max (one glibc arena: V8's helper threads otherwise get
- * arenas of their own that keep freed memory, ~7 MB idle; docs/performance.md).
- * An explicit MALLOC_ARENA_MAX in the caller's environment wins.
+ * The environment the agent runs with, from package.json config: MALLOC_ARENA_MAX
+ * (malloc_arena_max: one glibc arena; V8's helper threads otherwise get arenas of
+ * their own that keep freed memory, ~7 MB idle) and MALLOC_MMAP_THRESHOLD_
+ * (malloc_mmap_threshold: blocks of 32 KB and more by mmap, returned when freed;
+ * start's freed compiler zones otherwise stay in the heap, 3-14 MB idle; a fixed
+ * value also stops glibc raising the threshold to 3.3 MB when the bundle's read
+ * buffer is freed). docs/performance.md, "Idle memory: what each MB buys".
+ * A value in the caller's environment wins.
  */
 export function agentEnv(): Record<string, string> {
-  const arenas = process.env.MALLOC_ARENA_MAX ?? packageConfig().malloc_arena_max;
-  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
+  const config = packageConfig();
+  const env: Record<string, string> = {};
+  const arenas = process.env.MALLOC_ARENA_MAX ?? config.malloc_arena_max;
+  if (arenas) env.MALLOC_ARENA_MAX = arenas;
+  const mmapThreshold = process.env.MALLOC_MMAP_THRESHOLD_ ?? config.malloc_mmap_threshold;
+  if (mmapThreshold) env.MALLOC_MMAP_THRESHOLD_ = mmapThreshold;
+  return env;
 }
 
 /**

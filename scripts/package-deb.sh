@@ -108,7 +108,9 @@ fi
 # The launcher gets the V8 flags of package.json "config.node_flags" (what `npm start` uses).
 NODE_FLAGS=$(node -p "require('./package.json').config.node_flags")
 MALLOC_ARENA_MAX=$(node -p "require('./package.json').config.malloc_arena_max")
-sed -e "s|@NODE_FLAGS@|$NODE_FLAGS|" -e "s|@MALLOC_ARENA_MAX@|$MALLOC_ARENA_MAX|" scripts/deb/room-agent.sh >"$STAGE/usr/bin/room-agent"
+MALLOC_MMAP_THRESHOLD=$(node -p "require('./package.json').config.malloc_mmap_threshold")
+sed -e "s|@NODE_FLAGS@|$NODE_FLAGS|" -e "s|@MALLOC_ARENA_MAX@|$MALLOC_ARENA_MAX|" -e "s|@MALLOC_MMAP_THRESHOLD@|$MALLOC_MMAP_THRESHOLD|" \
+  scripts/deb/room-agent.sh >"$STAGE/usr/bin/room-agent"
 chmod 0755 "$STAGE/usr/bin/room-agent"
 install -m 0644 scripts/deb/api.toml "$STAGE/etc/room-agent/api.toml"
 install -m 0644 scripts/deb/room-agent.service "$STAGE/lib/systemd/system/room-agent.service"

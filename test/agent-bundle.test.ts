@@ -33,8 +33,11 @@ describe('the bundled agent (dist/agent/cli.js)', () => {
     expect(r.status).toBe(0);
   });
 
-  it('runs with one malloc arena unless the environment says otherwise (package.json config.malloc_arena_max)', () => {
-    expect(agentEnv()).toEqual({ MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1' });
+  it('runs with one malloc arena and 32 KB blocks by mmap unless the environment says otherwise (package.json config)', () => {
+    expect(agentEnv()).toEqual({
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1',
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '32768',
+    });
   });
 
   it('loads Node built-ins with require, not as ES modules (an ES import of node:http loads undici)', () => {

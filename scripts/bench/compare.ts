@@ -46,10 +46,13 @@ function parseTable(text: string): Row[] {
 function runSide(label: string, tree: string, node: string, name: string, out: string): Promise<void> {
   const pkg = JSON.parse(fs.readFileSync(path.join(tree, 'package.json'), 'utf8')) as { config?: Record<string, string> };
   const flags = (pkg.config?.node_flags ?? '').split(/\s+/).filter(Boolean);
+  const mmapThreshold = process.env.MALLOC_MMAP_THRESHOLD_ ?? pkg.config?.malloc_mmap_threshold;
   const env = {
     ...process.env,
     PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}`,
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? pkg.config?.malloc_arena_max ?? '',
+    // Only where that tree's package.json has it: an empty value is not "unset" to glibc.
+    ...(mmapThreshold ? { MALLOC_MMAP_THRESHOLD_: mmapThreshold } : {}),
     BENCH_OUT: out,
   };
   return new Promise((resolve, reject) => {

@@ -70,6 +70,8 @@ echo "node_modules: $(wc -l <<<"$HAVE") packages, the externals' dependency tree
 dpkg-deb -x "$DEB1" "$WORK/x" && grep -q '^Type=notify' "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit is not Type=notify"
 ! grep -q '@NODE_FLAGS@' "$WORK/x/usr/bin/room-agent" || fail "launcher flags were not substituted"
 grep -qF 'MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"' "$WORK/x/usr/bin/room-agent" || fail "launcher does not set MALLOC_ARENA_MAX"
+grep -qF "MALLOC_MMAP_THRESHOLD_=\"\${MALLOC_MMAP_THRESHOLD_:-$(node -p "require('./package.json').config.malloc_mmap_threshold")}\"" "$WORK/x/usr/bin/room-agent" ||
+  fail "launcher does not set MALLOC_MMAP_THRESHOLD_ from package.json"
 grep -qF -- "$(node -p "require('./package.json').config.node_flags")" "$WORK/x/usr/bin/room-agent" || fail "launcher lacks package.json node_flags"
 for k in WatchdogSec= Restart=always User=room-agent SupplementaryGroups=dialout NoNewPrivileges=yes ProtectSystem=strict \
   "ReadWritePaths=/var/lib/room-agent /etc/room-agent" PrivateTmp=yes; do
@@ -156,6 +158,7 @@ step "run $V1 as room-agent: first start generates the admin token"
 run_agent v1
 # env, chroot and the launcher all exec, so the pid is the node process.
 tr '\0' '\n' <"/proc/$AGENT_PID/environ" | grep -qx 'MALLOC_ARENA_MAX=1' || fail "the agent runs without MALLOC_ARENA_MAX=1"
+tr '\0' '\n' <"/proc/$AGENT_PID/environ" | grep -qx 'MALLOC_MMAP_THRESHOLD_=32768' || fail "the agent runs without MALLOC_MMAP_THRESHOLD_=32768"
 TOKEN_FILE="$R/var/lib/room-agent/tokens/admin.token"
 [ -f "$TOKEN_FILE" ] || fail "admin token was not generated"
 MODE="$(in_root stat -c '%a %U' /var/lib/room-agent/tokens/admin.token)"
