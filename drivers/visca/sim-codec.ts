@@ -238,12 +238,34 @@ function bytes3(a: number, b: number, c: number): Buffer {
   return out;
 }
 
+/**
+ * ACK and Completion for each header byte and socket nibble, made once: they are sent for every
+ * command, and a reply is only read after it is built (copied into a Sony frame, written to a
+ * socket). A reply found changed is made again.
+ */
+const SOCKET_REPLIES: Array<Buffer | undefined> = [];
+
+/** `y0 kz FF` (k = 4 ACK, 5 Completion) from SOCKET_REPLIES; other values as a fresh buffer. */
+function socketReply(address: number, kind: 0x40 | 0x50, socket: number): Buffer {
+  const header = replyHeader(address);
+  const second = kind | socket;
+  if (!(socket >= 0 && socket <= 0x0f && Number.isInteger(socket) && Number.isInteger(address))) {
+    return bytes3(header, second, TERMINATOR);
+  }
+  const key = (header << 5) | (((kind >> 4) & 1) << 4) | socket;
+  const cached = SOCKET_REPLIES[key];
+  if (cached !== undefined && cached[0] === header && cached[1] === second && cached[2] === TERMINATOR) return cached;
+  const reply = bytes3(header, second, TERMINATOR);
+  SOCKET_REPLIES[key] = reply;
+  return reply;
+}
+
 /** The camera's messages [X400 Command List "ACK/Completion message", "Error message"; PROTOCOLS §1.1 table]. */
 export const cameraReply = {
   /** y0 4z FF: command accepted into socket z. */
-  ack: (address: number, socket: number) => bytes3(replyHeader(address), 0x40 | socket, TERMINATOR),
+  ack: (address: number, socket: number) => socketReply(address, 0x40, socket),
   /** y0 5z FF: command in socket z executed. */
-  completion: (address: number, socket: number) => bytes3(replyHeader(address), 0x50 | socket, TERMINATOR),
+  completion: (address: number, socket: number) => socketReply(address, 0x50, socket),
   /** y0 50 … FF: inquiry answer (and IF_Clear's reply with no data). */
   data: (address: number, data: number[]) => {
     const out = Buffer.allocUnsafe(data.length + 3);
@@ -350,7 +372,11 @@ export const SONY_ERROR_MESSAGE = Buffer.from([0x0f, 0x02]);
 
 /** Header (type, payload length, sequence number, big-endian) + payload, in one buffer. */
 export function sonyFrame(type: number, sequence: number, payload: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(8 + payload.length);
+  return writeSonyFrame(Buffer.allocUnsafe(8 + payload.length), type, sequence, payload);
+}
+
+/** sonyFrame written into `frame`, which has 8 + payload.length bytes; returns it. */
+export function writeSonyFrame(frame: Buffer, type: number, sequence: number, payload: Uint8Array): Buffer {
   frame[0] = type >>> 8;
   frame[1] = type & 0xff;
   frame[2] = payload.length >>> 8;

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../test/support/wait.js';
 import {
   CameraStreamDecoder,
+  cameraReply,
   eachDatagramPacket,
   hexBytes,
   hexRange,
@@ -74,6 +75,15 @@ describe('reading in place (sim-codec.ts)', () => {
     }
   });
 
+  it('ACK and Completion are made once, and made again if someone changed one', () => {
+    const ack = cameraReply.ack(1, 2);
+    expect(cameraReply.ack(1, 2)).toBe(ack);
+    expect(hexBytes(cameraReply.completion(1, 2))).toBe('90 52 FF');
+    ack[1] = 0x61;
+    expect(hexBytes(cameraReply.ack(1, 2))).toBe('90 42 FF');
+    expect(hexBytes(cameraReply.ack(2, 0x11))).toBe('A0 51 FF'); // outside the socket nibble: built as before
+  });
+
   it('a stream decoder hands out packets of their own: later chunks do not change earlier packets', () => {
     const dec = new CameraStreamDecoder();
     const seen: Buffer[] = [];
@@ -131,5 +141,42 @@ describe('the Sony camera answers byte for byte as before (simulator.ts on a rea
     expect(sim.received.map((r) => r.peer)).toEqual(Array(2).fill(`udp:127.0.0.1:${c.address().port}`));
     expect(sim.received[0]).toMatchObject({ request: { kind: 'preset', op: 'recall', byte: 0x0a }, preset: 11 });
     expect(sim.presetRecalls()).toEqual([11]);
+  });
+
+  it('a burst of inquiries from two controllers: each reply carries its own sequence number (reply frames are reused)', async () => {
+    sim = await new ViscaSimulator({ framing: 'sony-udp', motionMs: 0 }).start();
+    const { port } = sim.endpoint as { port: number };
+    const c = dgram.createSocket('udp4');
+    const d = dgram.createSocket('udp4');
+    controller = c;
+    const other = d;
+    const replies = new Map<dgram.Socket, string[]>([
+      [c, []],
+      [d, []],
+    ]);
+    for (const s of [c, d]) {
+      s.on('message', (m) => replies.get(s)!.push(hexBytes(m)));
+      await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    }
+    try {
+      // CAM_PowerInq 8x 09 04 00 FF, answered y0 50 02 FF (on) with the inquiry's sequence number.
+      const inquiry = (seq: number) => bytes(`01 10 00 05 00 00 00 ${seq.toString(16).padStart(2, '0')} 81 09 04 00 FF`);
+      for (let i = 1; i <= 8; i++) {
+        c.send(inquiry(i), port, '127.0.0.1');
+        d.send(inquiry(0x80 + i), port, '127.0.0.1');
+      }
+      await until(() => replies.get(c)!.length >= 8 && replies.get(d)!.length >= 8, 'sixteen answers', 10_000);
+      const seqs = (s: dgram.Socket) =>
+        replies
+          .get(s)!
+          .map((r) => r.slice(21, 23))
+          .sort();
+      expect(seqs(c)).toEqual(['01', '02', '03', '04', '05', '06', '07', '08']);
+      expect(seqs(d)).toEqual(['81', '82', '83', '84', '85', '86', '87', '88']);
+      for (const r of [...replies.get(c)!, ...replies.get(d)!])
+        expect(r).toMatch(/^01 11 00 04 00 00 00 [0-9A-F]{2} 90 50 0[23] FF$/);
+    } finally {
+      other.close();
+    }
   });
 });

@@ -24,6 +24,7 @@ import {
   SONY_TYPE as TYPE,
   sonyFrame,
   sonySequence,
+  writeSonyFrame,
 } from './sim-codec.js';
 import type { SimulatedModel, SimulatedModelName } from './sim-models.js';
 import { type ReceivedCommand, ReceivedLog } from './sim-received-log.js';
@@ -79,6 +80,8 @@ interface SimEvents {
 /** A controller on UDP, kept per address and port: its name, how to answer it, and (Sony) its sequence state. */
 interface UdpPeer {
   address: string;
+  /** The address is an IP literal: a send to it is handed to the socket within send() (lookupLiteral). */
+  literal: boolean;
   name: string;
   /** The next controller on the same port (another address), if any. */
   samePort: UdpPeer | null;
@@ -99,6 +102,8 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
   private tcp: net.Server | null = null;
   private readonly tcpClients = new Set<net.Socket>();
   private serial: SerialPortStream | null = null;
+  /** Sony reply frames by payload length, reused while no send holds them (sendSony). */
+  private readonly frames: Array<Buffer | undefined> = [];
   /** UDP controllers by port (a number: no string to hash per datagram), then address. */
   private readonly udpPeers = new Map<number, UdpPeer>();
   private silent = false;
@@ -260,6 +265,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     };
     const peer: UdpPeer = {
       address,
+      literal: net.isIP(address) !== 0,
       name: `udp:${address}:${port}`,
       samePort: first ?? null,
       send,
@@ -366,14 +372,14 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     const payloadType = (msg[0] << 8) | msg[1];
     const sequence = sonySequence(msg);
     if (payloadType === TYPE.control) {
-      if (msg.length !== 9 || msg[8] !== RESET[0]) return this.sendSony(TYPE.control, sequence, ERROR_MESSAGE, send);
+      if (msg.length !== 9 || msg[8] !== RESET[0]) return this.sendSony(TYPE.control, sequence, ERROR_MESSAGE, state);
       state.lastSeq = undefined;
       state.lastError = null;
       // RESET ACK is the control reply's only payload (02 01, payload 01).
-      return this.sendSony(TYPE.controlReply, sequence, RESET, send);
+      return this.sendSony(TYPE.controlReply, sequence, RESET, state);
     }
     if (payloadType !== TYPE.command && payloadType !== TYPE.inquiry) {
-      return this.sendSony(TYPE.control, sequence, ERROR_MESSAGE, send);
+      return this.sendSony(TYPE.control, sequence, ERROR_MESSAGE, state);
     }
     if (this.dropRequests > 0) {
       this.dropRequests--;
@@ -381,25 +387,33 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
     }
     if (this.sequenceErrors > 0) {
       this.sequenceErrors--;
-      return this.sendSony(TYPE.control, sequence, ERROR_SEQUENCE, send);
+      return this.sendSony(TYPE.control, sequence, ERROR_SEQUENCE, state);
     }
     if (sequence === state.lastSeq) {
       // A resend of the last message: repeat a lost error, otherwise say it was already seen [PROTOCOLS §1.2].
-      if (state.lastError) return this.sendSony(TYPE.reply, sequence, state.lastError, send);
-      return this.sendSony(TYPE.control, sequence, ERROR_SEQUENCE, send);
+      if (state.lastError) return this.sendSony(TYPE.reply, sequence, state.lastError, state);
+      return this.sendSony(TYPE.control, sequence, ERROR_SEQUENCE, state);
     }
     state.lastSeq = sequence;
     state.lastError = null;
     // One closure per message: its replies (ACK now, Completion maybe later) carry its sequence number.
     this.onPacket(msg, 8, msg.length, state.name, (reply) => {
       if ((reply[1] & 0xf0) === 0x60 && reply.length === 4) state.lastError = reply;
-      this.sendSony(TYPE.reply, sequence, reply, send);
+      this.sendSony(TYPE.reply, sequence, reply, state);
     });
   }
 
   /** A Sony frame of the given type and sequence number around `payload`, through sendRaw. */
-  private sendSony(type: number, sequence: number, payload: Uint8Array, send: (b: Buffer) => void): void {
-    this.sendRaw(sonyFrame(type, sequence, payload), send, true);
+  private sendSony(type: number, sequence: number, payload: Uint8Array, peer: UdpPeer): void {
+    const length = payload.length;
+    const frame = writeSonyFrame(this.frames[length] ?? Buffer.alloc(8 + length), type, sequence, payload);
+    this.frames[length] = undefined;
+    this.sendRaw(frame, peer.send, true);
+    // dgram gives the datagram to the kernel within send() when the socket takes it at once (a
+    // bound socket, an IP literal: no lookup to wait for). When it cannot, libuv queues the send
+    // and reads the buffer later (getSendQueueCount() > 0): the frame then stays with that send.
+    const udp = this.udp;
+    if (peer.literal && udp !== null && udp.getSendQueueCount() === 0) this.frames[length] = frame;
   }
 
   /** One VISCA packet from the controller: bytes[start, end), read in place. */
