@@ -144,7 +144,9 @@ export function registerWs(
       return;
     }
     if (!Array.isArray(msg)) {
-      handleOne(msg, conn).then(conn.answer, failedOutsideHandler);
+      const reply = handleOne(msg, conn);
+      if (reply instanceof Promise) reply.then(conn.answer, failedOutsideHandler);
+      else conn.answer(reply);
       return;
     }
     if (msg.length === 0) {
@@ -166,7 +168,8 @@ export function registerWs(
     }, failedOutsideHandler);
   }
 
-  async function handleOne(msg: unknown, conn: Connection): Promise<Reply | null> {
+  /** One request: its reply (null for a notification), at once for a refused one, else a promise. */
+  function handleOne(msg: unknown, conn: Connection): Reply | null | Promise<Reply | null> {
     if (!msg || typeof msg !== 'object' || Array.isArray(msg)) {
       return errorReply(null, ERROR_CODES.INVALID_REQUEST, 'expected a JSON-RPC 2.0 object');
     }
@@ -188,14 +191,26 @@ export function registerWs(
       return errorReply(id, ERROR_CODES.TOO_MANY_REQUESTS, why);
     }
     conn.inFlight++;
-    let out: Awaited<ReturnType<RpcRegistry['call']>>;
+    let pending: ReturnType<RpcRegistry['call']>;
     try {
-      out = await o.rpc.call(m.method, m.params, conn.client);
-    } finally {
+      pending = o.rpc.call(m.method, m.params, conn.client);
+    } catch (e) {
       conn.inFlight--;
+      throw e;
     }
-    if (isNotification) return null;
-    return 'error' in out ? { jsonrpc: '2.0', id, error: out.error } : { jsonrpc: '2.0', id, result: out.result };
+    // Not async: one callback per call instead of a suspended frame (every device action passes here).
+    return pending.then(
+      (out) => {
+        conn.inFlight--;
+        if (isNotification) return null;
+        return 'error' in out ? { jsonrpc: '2.0', id, error: out.error } : { jsonrpc: '2.0', id, result: out.result };
+      },
+      (e: unknown) => {
+        // call() answers errors as error objects; should it ever reject, the slot is still given back.
+        conn.inFlight--;
+        throw e;
+      },
+    );
   }
 
   /** One reply as text: never throws; too large or unserializable becomes an error reply with the same id. */
