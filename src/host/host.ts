@@ -10,6 +10,7 @@ import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
 import { iso } from '../util/iso.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { keepTimerList } from '../util/timer-lists.js';
 import { Backoff } from '../transport/backoff.js';
 import { DeviceConnection, type LifecycleLimits } from '../transport/lifecycle.js';
 import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
@@ -261,6 +262,7 @@ export class DeviceHost {
     try {
       // The action's answer or its timeout, whichever comes first (one promise, not a race of two).
       result = await new Promise<unknown>((resolve, reject) => {
+        keepTimerList(timeoutMs); // one action at a time would rebuild Node's list for this duration
         timer = setTimeout(() => {
           const err = new DeviceError(`device ${id}: action "${action}" timed out after ${timeoutMs} ms`, 'DEVICE_TIMEOUT');
           ac.abort(err);

@@ -9,6 +9,7 @@
 // clock's underlying timers behave like Node's, so a test on it sees the same
 // overflow a real timer would.
 import { iso } from './iso.js';
+import { keepTimerList } from './timer-lists.js';
 
 export type TimerHandle = { readonly id: number };
 
@@ -85,6 +86,7 @@ class RealClock extends ChainingClock<NodeJS.Timeout> {
     return Date.now();
   }
   protected setRaw(fire: (timer: ChainedTimer<NodeJS.Timeout>) => void, ms: number, timer: ChainedTimer<NodeJS.Timeout>) {
+    keepTimerList(ms);
     const t = setTimeout(fire, ms, timer);
     t.unref?.();
     return t;
