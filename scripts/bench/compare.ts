@@ -47,8 +47,10 @@ function runSide(label: string, tree: string, node: string, name: string, out: s
   const pkg = JSON.parse(fs.readFileSync(path.join(tree, 'package.json'), 'utf8')) as { config?: Record<string, string> };
   const flags = (pkg.config?.node_flags ?? '').split(/\s+/).filter(Boolean);
   const mmapThreshold = process.env.MALLOC_MMAP_THRESHOLD_ ?? pkg.config?.malloc_mmap_threshold;
+  // Both sides without NODE_EXTRA_CA_CERTS, as the service runs (the new side's run.ts drops it too).
+  const { NODE_EXTRA_CA_CERTS: _shellCerts, ...inherited } = process.env;
   const env = {
-    ...process.env,
+    ...inherited,
     PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}`,
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? pkg.config?.malloc_arena_max ?? '',
     // Only where that tree's package.json has it: an empty value is not "unset" to glibc.

@@ -11,6 +11,10 @@ import type { BenchResult } from './types.js';
 // Every process a bench starts (the agent, simulators, baselines) inherits
 // the agent's shipped environment, so both sides of a comparison run alike.
 Object.assign(process.env, agentEnv());
+// The agents the benches start inherit this environment. The room PC's service has no
+// NODE_EXTRA_CA_CERTS (scripts/deb/room-agent.service); a shell that sets it (this build
+// machine's does) makes Node load an extra certificate store at start (~1.1 MB of RSS).
+delete process.env.NODE_EXTRA_CA_CERTS;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
