@@ -119,7 +119,9 @@ async function main(): Promise<void> {
     const newRows = fs.existsSync(newOut) ? parseTable(fs.readFileSync(newOut, 'utf8')) : [];
     // Figure names carry their run's numbers (samples, the runs behind a median): match without
     // them, in order (both sides print their figures in the same order).
-    const key = (figure: string) => figure.replace(/\d[\d.,]*/g, '#');
+    // The launch environment in a label (MALLOC_… settings a side ships with) differs between the
+    // sides by design; it is not part of what the figure is.
+    const key = (figure: string) => figure.replace(/MALLOC_[A-Z_]+=\S+ /g, '').replace(/\d[\d.,]*/g, '#');
     const oldByFigure = new Map<string, Row[]>();
     for (const r of oldRows) oldByFigure.set(key(r.figure), [...(oldByFigure.get(key(r.figure)) ?? []), r]);
     for (const r of newRows) {
