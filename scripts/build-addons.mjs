@@ -10,7 +10,12 @@
 // and unix-dgram has none; a build links against the build machine's glibc,
 // which scripts/package-deb.sh then states in the package's Depends.
 //
+// The compiler: Node 24's headers (V8 13.6) are C++20 (common.gypi passes -std=gnu++20,
+// v8config.h refuses older modes). Astra Linux SE 1.7's own GCC 8 has no such mode; the script
+// checks the compiler before building and says so.
+//
 //   node scripts/build-addons.mjs [--force]   (skips addons already built for this runtime)
+//   node scripts/build-addons.mjs --check-compiler   (only the C++20 check of $CXX or g++)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(ROOT, 'package.json'));
 const force = process.argv.includes('--force');
+const checkOnly = process.argv.includes('--check-compiler');
 
 /** The addons, where node-gyp leaves each binary, and the extra gyp variables they need. */
 const ADDONS = [
@@ -71,7 +77,40 @@ function nodeGypScript() {
   }
 }
 
+/**
+ * Fails with a clear message unless the C++ compiler node-gyp will use ($CXX, else g++) compiles
+ * the pinned runtime's node.h in the C++20 mode its common.gypi asks for.
+ */
+function checkCompiler(runtime) {
+  const cxx = process.env.CXX || 'g++';
+  const version = spawnSync(cxx, ['--version'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0) {
+    fail(
+      `no C++ compiler: ${cxx} did not run (${version.error?.message ?? `exit ${version.status}`}); install a C++20 g++ (apt-get install -y python3 make g++)`,
+    );
+  }
+  const name = version.stdout.split('\n')[0].trim();
+  const include = path.join(runtime.dir, 'include', 'node');
+  const probe = spawnSync(cxx, ['-std=gnu++20', '-fsyntax-only', '-x', 'c++', '-I', include, '-'], {
+    input: '#include <node.h>\n#include <node_api.h>\n',
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0) {
+    const why = (probe.stderr || probe.error?.message || '').trim().split('\n').slice(0, 3).join(' | ');
+    fail(
+      `${cxx} (${name}) cannot compile ${runtime.name}@${runtime.version}'s headers: Node.js ${runtime.version.split('.')[0]} ` +
+        'needs a C++20 compiler (verified with GCC 12.2; GCC 8, which Astra Linux SE 1.7 ships, has no C++20 mode): ' +
+        `set CXX to a newer g++ (docs/install.md, "Building on Astra Linux SE 1.7"). The compiler said: ${why}`,
+    );
+  }
+  return name;
+}
+
 const runtime = pinnedRuntime();
+if (checkOnly) {
+  console.log(`build-addons: ${checkCompiler(runtime)} compiles ${runtime.name}@${runtime.version}'s headers as C++20`);
+  process.exit(0);
+}
 const abi = spawnSync(runtime.node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).stdout.trim();
 if (!abi) fail(`${runtime.node} does not run on this machine`);
 const stampText = (addonVersion) => `node ${runtime.version} abi ${abi} addon ${addonVersion}\n`;
@@ -80,6 +119,7 @@ const env = { ...process.env, PATH: `${path.dirname(runtime.node)}${path.delimit
 for (const k of Object.keys(env)) if (/^npm_config_(nodedir|target|runtime|dist_url|arch)$/i.test(k)) delete env[k];
 
 let gyp;
+let compiler;
 for (const addon of ADDONS) {
   const dir = path.dirname(require.resolve(`${addon.name}/package.json`));
   const version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
@@ -92,6 +132,10 @@ for (const addon of ADDONS) {
   ) {
     console.log(`build-addons: ${addon.name}@${version} already built for node ${runtime.version}`);
     continue;
+  }
+  if (!compiler) {
+    compiler = checkCompiler(runtime);
+    console.log(`build-addons: compiler ${compiler}`);
   }
   gyp ??= nodeGypScript();
   const t0 = Date.now();

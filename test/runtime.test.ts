@@ -80,3 +80,49 @@ describe('the runtime the tests run on', () => {
     }
   });
 });
+
+describe('the compiler the addons are built with (scripts/build-addons.mjs)', () => {
+  const script = path.join(ROOT, 'scripts', 'build-addons.mjs');
+  const run = (env: Record<string, string>) => {
+    try {
+      return {
+        code: 0,
+        out: execFileSync(process.execPath, [script, '--check-compiler'], {
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+          stdio: 'pipe',
+        }),
+      };
+    } catch (e) {
+      const err = e as { status: number; stdout: string; stderr: string };
+      return { code: err.status, out: `${err.stdout}${err.stderr}` };
+    }
+  };
+
+  it("compiles the pinned runtime's node.h as C++20 with this machine's g++", () => {
+    const r = run({});
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/compiles node-linux-\w+@[\d.]+'s headers as C\+\+20/);
+  });
+
+  it("refuses a compiler without C++20 (Astra Linux SE 1.7's GCC 8) before building, and says what is needed", () => {
+    const dir = fs.mkdtempSync(path.join(fs.realpathSync(ROOT), '.tmp-gcc8-'));
+    try {
+      // What GCC 8 answers: a version line, and no -std=gnu++20 (it knows only gnu++2a).
+      const fake = path.join(dir, 'g++-8');
+      fs.writeFileSync(
+        fake,
+        `#!/bin/sh\ncase "$*" in *--version*) echo "g++ (Debian 8.3.0-6) 8.3.0"; exit 0;; esac\necho "g++: error: unrecognized command-line option '-std=gnu++20'; did you mean '-std=gnu++2a'?" >&2\nexit 1\n`,
+        { mode: 0o755 },
+      );
+      const r = run({ CXX: fake });
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(/g\+\+ \(Debian 8\.3\.0-6\) 8\.3\.0\) cannot compile node-linux-\w+@[\d.]+'s headers/);
+      expect(r.out).toMatch(/needs a C\+\+20 compiler/);
+      expect(r.out).toMatch(/Astra Linux SE 1\.7/);
+      expect(r.out).toMatch(/unrecognized command-line option '-std=gnu\+\+20'/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
