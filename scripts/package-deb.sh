@@ -8,8 +8,10 @@
 #   /usr/bin/room-agent   wrapper
 #   /etc/room-agent/api.toml (conffile), the systemd unit, docs, man page
 # The Node runtime is the node-linux-<arch> package pinned in package.json
-# (optionalDependencies), as npm ci installed it: the very binary the tests and
-# benchmarks ran on, and the headers the addons were compiled against.
+# (optionalDependencies), as npm ci installed it — the binary the tests and
+# benchmarks ran on, with its symbol table stripped (18 MB less; test-deb.sh
+# checks its code and data sections are byte for byte the pinned binary's) —
+# and the headers the addons were compiled against.
 # Depends states the newest glibc symbol version any shipped ELF file needs,
 # so dpkg refuses the package on a system with an older glibc.
 # Usage: scripts/package-deb.sh   (env: VERSION, OUT)

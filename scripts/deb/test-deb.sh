@@ -68,6 +68,17 @@ HAVE=$(grep -oE '^./opt/room-agent/node_modules/((@[^/]+/)?[^/@]+)(/node_modules
 echo "node_modules: $(wc -l <<<"$HAVE") packages, the externals' dependency trees"
 ! grep -q '^./opt/room-agent/dist/.*\.test\.js$' <<<"$LIST" || fail "test files are packaged"
 dpkg-deb -x "$DEB1" "$WORK/x" && grep -q '^Type=notify' "$WORK/x/lib/systemd/system/room-agent.service" || fail "unit is not Type=notify"
+# The bundled node is the pinned runtime the suite ran on with its symbol table stripped (18 MB
+# less): its code and data sections are byte for byte the pinned binary's.
+PINNED_NODE="node_modules/node-linux-$(node -p process.arch)/bin/node"
+for sec in .text .rodata .data; do
+  objcopy -O binary --only-section="$sec" "$PINNED_NODE" "$WORK/sec-pinned" &&
+    objcopy -O binary --only-section="$sec" "$WORK/x/opt/room-agent/node/bin/node" "$WORK/sec-shipped" ||
+    fail "objcopy could not read $sec of node"
+  cmp -s "$WORK/sec-pinned" "$WORK/sec-shipped" || fail "the shipped node's $sec differs from $PINNED_NODE's"
+done
+rm -f "$WORK/sec-pinned" "$WORK/sec-shipped"
+echo "node: .text, .rodata and .data identical to $PINNED_NODE (symbols stripped)"
 ! grep -q '@NODE_FLAGS@' "$WORK/x/usr/bin/room-agent" || fail "launcher flags were not substituted"
 grep -qF 'MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"' "$WORK/x/usr/bin/room-agent" || fail "launcher does not set MALLOC_ARENA_MAX"
 grep -qF "MALLOC_MMAP_THRESHOLD_=\"\${MALLOC_MMAP_THRESHOLD_:-$(node -p "require('./package.json').config.malloc_mmap_threshold")}\"" "$WORK/x/usr/bin/room-agent" ||
