@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SUPPORTED_NODE_MAJOR, unsupportedRuntime } from '../src/util/runtime.js';
+import { SUPPORTED_NODE_MAJOR, SUPPORTED_NODE_MINOR, unsupportedRuntime } from '../src/util/runtime.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -39,13 +39,19 @@ describe('the runtime the tests run on', () => {
     expect(major).toBe(Number(m?.[1]));
     expect(minor).toBeGreaterThanOrEqual(Number(m?.[2]));
     expect(SUPPORTED_NODE_MAJOR).toBe(major);
+    // The launcher's lower bound is engines' lower bound.
+    expect(SUPPORTED_NODE_MINOR).toBe(Number(m?.[2]));
   });
 
   it('the launcher refuses another Node line with a message (the addons would crash it)', () => {
     expect(unsupportedRuntime()).toBeNull();
     expect(unsupportedRuntime('20.20.2', '/usr/bin/node')).toMatch(
-      /runs on Node\.js 24 .*not 20\.20\.2 \(\/usr\/bin\/node\).*npm start/,
+      /runs on Node\.js 24 LTS \(24\.11 or later.*not 20\.20\.2 \(\/usr\/bin\/node\).*npm start/,
     );
+    // 24.x before the line became LTS (24.11.0) is outside engines, and so refused.
+    expect(unsupportedRuntime('24.10.0', '/opt/node/bin/node')).toMatch(/not 24\.10\.0/);
+    expect(unsupportedRuntime('24.11.0', '/opt/node/bin/node')).toBeNull();
+    expect(unsupportedRuntime('25.0.0', '/opt/node/bin/node')).toMatch(/not 25\.0\.0/);
     const bundle = path.join(ROOT, 'dist', 'agent', 'cli.js');
     if (fs.existsSync('/usr/bin/node') && fs.existsSync(bundle)) {
       const other = execFileSync('/usr/bin/node', ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
