@@ -27,11 +27,16 @@ async function main(): Promise<void> {
       (f) =>
         f.endsWith(ext) && !f.endsWith(`.d${ext}`) && !['run', 'types', 'support', 'compare'].includes(path.basename(f, ext)),
     )
-    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
     .sort();
+  // A name that is a bench's own selects that bench alone (bench:compare runs one at a time:
+  // `tracking` must not run `tracking-push` too); any other word selects every bench containing it.
+  const names = files.map((f) => path.basename(f, ext));
+  const selected = files.filter(
+    (f, i) => only.length === 0 || only.some((o) => (names.includes(o) ? names[i] === o : f.includes(o))),
+  );
   const rows: string[] = [];
   const started = new Date().toISOString();
-  for (const f of files) {
+  for (const f of selected) {
     const mod = (await import(pathToFileURL(path.join(here, f)).href)) as { run?: () => Promise<BenchResult[]> };
     if (typeof mod.run !== 'function') continue;
     process.stdout.write(`\n## ${f}\n`);
