@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ActionMetrics } from '../host/host.js';
 import type { DeviceStateStore } from '../state/devices.js';
 import { DEVICE_STATUSES } from '../host/contract.js';
@@ -30,8 +30,9 @@ export interface MetricSources {
  */
 export class AgentMetrics implements ActionMetrics {
   readonly registry = new Registry();
-  /** Every device action passes `observe`: tallied here, handed to prom-client at scrape time. */
-  private readonly tallies = new ActionTallies();
+  /** Every device action passes `observe`: counted here, handed to prom-client's counter at scrape time. */
+  private readonly counts = new ActionCounts();
+  private readonly latency: Histogram<'driver'>;
   private recorderMeetings: () => string[] = () => [];
   /** Automatic config rollbacks (the health gate of src/config/versions/). */
   readonly configRollbacks: Counter;
@@ -43,7 +44,7 @@ export class AgentMetrics implements ActionMetrics {
     /** Devices with `enabled = false` in the config: shown offline, not alerted on. */
     disabledDevices: ReadonlySet<string> = new Set(),
   ) {
-    const tallies = this.tallies;
+    const counts = this.counts;
     new Counter({
       name: 'room_agent_actions_total',
       help: 'Device actions run, by driver, action and outcome.',
@@ -51,13 +52,19 @@ export class AgentMetrics implements ActionMetrics {
       registers: [this.registry],
       collect() {
         // prom-client hashes the labels of each inc: once per series and scrape, not per action.
-        for (const c of tallies.counts) {
+        for (const c of counts.series) {
           if (c.n > c.seen) this.inc(c.labels, c.n - c.seen);
           c.seen = c.n;
         }
       },
     });
-    this.registry.registerMetric(new LatencyHistogram(tallies) as unknown as Histogram);
+    this.latency = new Histogram({
+      name: 'room_agent_action_seconds',
+      help: 'Device action latency by driver (from API call to device confirmation).',
+      labelNames: ['driver'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
     new Gauge({
       name: 'room_agent_device_status',
       help: '1 for the status each device is in.',
@@ -114,27 +121,13 @@ export class AgentMetrics implements ActionMetrics {
     if (sources.recorderMeetings) this.recorderMeetings = sources.recorderMeetings;
   }
   observe(driver: string, action: string, ok: boolean, seconds: number): void {
-    this.tallies.add(driver, action, ok, seconds);
+    this.counts.add(driver, action, ok);
+    if (Number.isFinite(seconds)) this.latency.observe({ driver }, seconds); // prom-client throws on NaN
   }
 }
 
-/** `le` of room_agent_action_seconds (seconds). */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-interface DriverTally {
-  driver: string;
-  actions: Map<string, ActionTally>;
-  /** Actions per latency bucket (not cumulative); the last slot is over the largest bound. */
-  buckets: Float64Array;
-  sum: number;
-  count: number;
-}
-interface ActionTally {
-  ok: CountTally | null;
-  failed: CountTally | null;
-}
 /** One series of room_agent_actions_total. */
-interface CountTally {
+interface CountSeries {
   labels: { driver: string; action: string; ok: 'true' | 'false' };
   n: number;
   /** What the last scrape handed to the prom-client counter. */
@@ -142,89 +135,33 @@ interface CountTally {
 }
 
 /**
- * Action counts and latencies per driver and action, kept as plain numbers: prom-client
- * hashes the labels of every `inc`/`observe` (its labelled children too), a string built
- * and looked up per action. Series are created on first use and listed in that order, as
- * prom-client does.
+ * Action counts per driver, action and outcome, kept as plain numbers: prom-client hashes
+ * the three labels of every `inc` (its labelled children too), a string built and looked up
+ * per action; here that happens once per series and scrape. Series are listed in the order
+ * they were first counted, as prom-client does.
  */
-class ActionTallies {
-  readonly drivers = new Map<string, DriverTally>();
-  /** Every counter series, in the order they were first counted. */
-  readonly counts: CountTally[] = [];
-  add(driver: string, action: string, ok: boolean, seconds: number): void {
-    let d = this.drivers.get(driver);
-    if (d === undefined) {
-      d = { driver, actions: new Map(), buckets: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 };
-      this.drivers.set(driver, d);
+class ActionCounts {
+  private readonly byKey = new Map<string, Map<string, { ok: CountSeries | null; failed: CountSeries | null }>>();
+  readonly series: CountSeries[] = [];
+  add(driver: string, action: string, ok: boolean): void {
+    let actions = this.byKey.get(driver);
+    if (actions === undefined) {
+      actions = new Map();
+      this.byKey.set(driver, actions);
     }
-    let a = d.actions.get(action);
+    let a = actions.get(action);
     if (a === undefined) {
       a = { ok: null, failed: null };
-      d.actions.set(action, a);
+      actions.set(action, a);
     }
     let c = ok ? a.ok : a.failed;
     if (c === null) {
       c = { labels: { driver, action, ok: ok ? 'true' : 'false' }, n: 0, seen: 0 };
       if (ok) a.ok = c;
       else a.failed = c;
-      this.counts.push(c);
+      this.series.push(c);
     }
     c.n++;
-    if (!Number.isFinite(seconds)) return; // counted, not timed (prom-client would throw)
-    let b = 0;
-    while (b < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[b]) b++;
-    d.buckets[b]++;
-    d.sum += seconds;
-    d.count++;
-  }
-  clear(): void {
-    this.drivers.clear();
-    this.counts.length = 0;
-  }
-}
-
-/**
- * room_agent_action_seconds for prom-client's Registry (which formats it): the values of a
- * prom-client Histogram with labelNames ['driver'] and LATENCY_BUCKETS, read from the tallies.
- */
-class LatencyHistogram {
-  readonly name = 'room_agent_action_seconds';
-  readonly help = 'Device action latency by driver (from API call to device confirmation).';
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  constructor(private readonly tallies: ActionTallies) {}
-  async getForPromString() {
-    const values: {
-      labels: Record<string, string | number>;
-      sharedLabels: Record<string, string>;
-      value: number;
-      metricName: string;
-    }[] = [];
-    const bucket = `${this.name}_bucket`;
-    for (const d of this.tallies.drivers.values()) {
-      const sharedLabels = { driver: d.driver };
-      let acc = 0;
-      for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
-        acc += d.buckets[i];
-        values.push({ labels: { le: LATENCY_BUCKETS[i] }, sharedLabels, value: acc, metricName: bucket });
-      }
-      values.push({ labels: { le: '+Inf' }, sharedLabels, value: d.count, metricName: bucket });
-      values.push({ labels: {}, sharedLabels, value: d.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: {}, sharedLabels, value: d.count, metricName: `${this.name}_count` });
-    }
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-  /** As prom-client's: the labels of each value in one object (JSON form). */
-  async get() {
-    const data = await this.getForPromString();
-    return {
-      ...data,
-      values: data.values.map(({ labels, sharedLabels, ...v }) => ({ ...v, labels: { ...labels, ...sharedLabels } })),
-    };
-  }
-  /** Registry.resetMetrics(): forget every series. */
-  reset(): void {
-    this.tallies.clear();
   }
 }
 
