@@ -91,46 +91,27 @@ async function main(): Promise<void> {
   const cpuPhase = process.env.PROBE_CPU;
   const heapPhase = process.env.PROBE_HEAP ?? cpuPhase;
   if (cpuPhase) {
-    // Profiles the agent's CPU between two SIGUSR2 through the inspector.
-    const out = path.resolve(process.env.PROBE_HEAP_DIR ?? '.', `visca-${cpuPhase}.cpuprofile`);
-    const preload = path.join(dir, 'cpu-profiler.mjs');
-    fs.writeFileSync(
-      preload,
-      `import { Session } from 'node:inspector';
-import fs from 'node:fs';
-const s = new Session();
-s.connect();
-s.post('Profiler.enable');
-s.post('Profiler.setSamplingInterval', { interval: ${Number(process.env.PROBE_CPU_US ?? 100)} });
-let on = false;
-process.on('SIGUSR2', () => {
-  on = !on;
-  if (on) s.post('Profiler.start');
-  else s.post('Profiler.stop', (err, r) => fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(r.profile)));
-});
-`,
+    // Profiles the agent's CPU between two SIGUSR2.
+    const us = Number(process.env.PROBE_CPU_US ?? 100);
+    extra.push(
+      '--import',
+      signalProfiler(dir, `visca-${cpuPhase}.cpuprofile`, {
+        enable: `s.post('Profiler.enable'); s.post('Profiler.setSamplingInterval', { interval: ${us} });`,
+        start: `s.post('Profiler.start')`,
+        stop: 'Profiler.stop',
+      }),
     );
-    extra.push('--import', preload);
   } else if (heapPhase) {
-    // Samples the agent's heap between two SIGUSR2 through the inspector, collected objects included.
-    const out = path.resolve(process.env.PROBE_HEAP_DIR ?? '.', `visca-${heapPhase}.heapprofile`);
-    const preload = path.join(dir, 'heap-sampler.mjs');
-    fs.writeFileSync(
-      preload,
-      `import { Session } from 'node:inspector';
-import fs from 'node:fs';
-const s = new Session();
-s.connect();
-s.post('HeapProfiler.enable');
-let on = false;
-process.on('SIGUSR2', () => {
-  on = !on;
-  if (on) s.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: ${process.env.PROBE_HEAP_LIVE !== '1'}, includeObjectsCollectedByMinorGC: ${!process.env.PROBE_HEAP_LIVE} });
-  else s.post('HeapProfiler.stopSampling', (err, r) => fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(r.profile)));
-});
-`,
+    // Samples the agent's heap between two SIGUSR2, collected objects included.
+    const sampling = `{ samplingInterval: 1024, includeObjectsCollectedByMajorGC: ${process.env.PROBE_HEAP_LIVE !== '1'}, includeObjectsCollectedByMinorGC: ${!process.env.PROBE_HEAP_LIVE} }`;
+    extra.push(
+      '--import',
+      signalProfiler(dir, `visca-${heapPhase}.heapprofile`, {
+        enable: `s.post('HeapProfiler.enable');`,
+        start: `s.post('HeapProfiler.startSampling', ${sampling})`,
+        stop: 'HeapProfiler.stopSampling',
+      }),
     );
-    extra.push('--import', preload);
   }
   const agent = await startChildAgent(file, {}, 60_000, [...agentNodeFlags(), '--trace-gc-nvp', ...extra, requireBundle()]);
   const pid = agent.proc.pid ?? 0;
@@ -341,3 +322,28 @@ main().catch((e) => {
   console.error(e);
   process.exit(1);
 });
+
+/**
+ * A preload for the agent that starts an inspector profile at the first SIGUSR2 and writes it to
+ * <PROBE_HEAP_DIR or cwd>/`file` at the second; returns its path (written into `dir`).
+ */
+function signalProfiler(dir: string, file: string, p: { enable: string; start: string; stop: string }): string {
+  const out = path.resolve(process.env.PROBE_HEAP_DIR ?? '.', file);
+  const preload = path.join(dir, `${file}.mjs`);
+  fs.writeFileSync(
+    preload,
+    `import { Session } from 'node:inspector';
+import fs from 'node:fs';
+const s = new Session();
+s.connect();
+${p.enable}
+let on = false;
+process.on('SIGUSR2', () => {
+  on = !on;
+  if (on) ${p.start};
+  else s.post('${p.stop}', (err, r) => fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(r.profile)));
+});
+`,
+  );
+  return preload;
+}
