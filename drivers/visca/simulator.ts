@@ -363,7 +363,7 @@ export class ViscaSimulator extends EventEmitter<SimEvents> {
 
   /**
    * One datagram on port 52381, as the Sony VISCA-over-IP camera reads it (Sony SRG-300H technical
-   * manual, "VISCA over IP", pp. 31–32; PROTOCOLS.md §1.2): an 8-byte header — payload type (bytes
+   * manual, "VISCA over IP", pp. 31–32): an 8-byte header — payload type (bytes
    * 0–1), payload length (2–3), sequence number (4–7) — then the payload. Errors of the header go
    * back as a control command (02 00): 0F 01 "abnormal sequence number", 0F 02 "abnormal message";
    * RESET (control command, payload 01) is answered by a control reply (02 01) with payload 01.
