@@ -50,7 +50,10 @@ export interface LaunchInfo {
   compileCache?: string | null;
   /** Stops recording signals in the launcher; returns the one that came while the bundle loaded, if any. */
   takeEarlySignal?: () => NodeJS.Signals | null;
-  /** Called once `start` is ready (the launcher writes the compile cache then, not only at exit). */
+  /**
+   * Called once `start` is ready and the lines logged so far are written (the launcher writes the compile
+   * cache then, not only at exit, and collects start's garbage).
+   */
   afterReady?: () => void;
 }
 
@@ -201,7 +204,8 @@ async function start(args: string[], launch: LaunchInfo): Promise<number> {
       { dir: launch.compileCache ?? null, node: process.version },
       launch.compileCache ? 'compile cache on' : 'compile cache off',
     );
-    launch.afterReady?.();
+    // Once the lines above are out (the ready line first), so nothing the launcher does delays them.
+    if (launch.afterReady) agent.logger.flush(launch.afterReady);
   } catch (e) {
     // Stopped during start: the stop handler tears down and exits.
     if (signals.requested) return new Promise<number>(() => undefined);

@@ -3,10 +3,13 @@
 // run. It turns on the compile cache for `start` (src/util/compile-cache.ts;
 // written once the agent is ready, not only at exit), then loads the agent
 // bundle (dist/agent/agent.js: src/cli.ts and everything it imports) and runs
-// its command line. On a Node line other than the one
-// the addons are built for it stops with a message (src/util/runtime.ts).
+// its command line. Once `start` is ready and its ready line is out, it runs
+// one full garbage collection of what start left (src/util/start-gc.ts). On a
+// Node line other than the one the addons are built for it stops with a
+// message (src/util/runtime.ts).
 import { compileCacheDir, enableCompileCache, flushCompileCache } from './util/compile-cache.js';
 import { unsupportedRuntime } from './util/runtime.js';
+import { collectStartGarbage } from './util/start-gc.js';
 
 const wrongRuntime = unsupportedRuntime();
 if (wrongRuntime) {
@@ -34,7 +37,14 @@ const takeEarlySignal = () => {
 const compileCache = enableCompileCache(compileCacheDir(argv));
 import(new URL('./agent.js', import.meta.url).href)
   .then(({ main }: typeof import('./cli.js')) =>
-    main(argv, { compileCache, takeEarlySignal, afterReady: compileCache ? flushCompileCache : undefined }),
+    main(argv, {
+      compileCache,
+      takeEarlySignal,
+      afterReady: () => {
+        if (compileCache) flushCompileCache();
+        collectStartGarbage();
+      },
+    }),
   )
   .then(
     (code) => {

@@ -1,0 +1,41 @@
+// One full garbage collection once the agent is ready.
+//
+// Start reads and validates the config, builds every driver, migrates the
+// database and compiles validators: megabytes that are garbage the moment the
+// agent is ready. Left to V8, that garbage is collected by the first
+// mark-compact, which comes with the room's first busy minute (a 4-camera room
+// meets it within its first ~300 preset recalls, stalling several of them for
+// milliseconds on a 2-core PC), and V8's memory reducer, which returns the
+// freed pages, first runs ~100 s after start when the start's allocation burst
+// is all it has seen. Collecting once, right after the ready line is written,
+// does that work while nobody waits, and arms the memory reducer early.
+// docs/performance.md, "Cold start and idle memory: one collection once ready".
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+type GcFunction = (options: { type: 'major'; execution: 'sync' }) => void;
+
+/**
+ * V8's gc(), taken from a fresh context so the agent's own global scope never
+ * has it: --expose-gc is set only while that context is made.
+ */
+function v8Gc(): GcFunction | null {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : null');
+    return typeof gc === 'function' ? (gc as GcFunction) : null;
+  } catch {
+    return null;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
+
+/** Runs one full, synchronous collection; returns its duration in ms, or null if the runtime refused. */
+export function collectStartGarbage(): number | null {
+  const gc = v8Gc();
+  if (!gc) return null;
+  const t0 = performance.now();
+  gc({ type: 'major', execution: 'sync' });
+  return performance.now() - t0;
+}
