@@ -8,5 +8,7 @@ export default defineConfig({
     // Two cores: run files in parallel, but keep heavy end-to-end files from starving each other.
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // One temporary directory per run, removed at its end (test/support/test-tmpdir.ts).
+    globalSetup: ['./test/support/test-tmpdir.ts'],
   },
 });

@@ -1,0 +1,23 @@
+// Every test file, agent, simulator and browser the suite starts makes its
+// temporary directories under os.tmpdir(). This global setup points TMPDIR at
+// one fresh directory per `vitest run` (the workers and their child processes
+// inherit it) and removes it when the run ends, so a CI machine or a
+// developer's /tmp does not collect thousands of data dirs, sockets and
+// SQLite files over the day. ROOM_AGENT_KEEP_TEST_TMP=1 keeps it (its path is
+// printed) to look at what a failing test left.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export default function setup(): () => void {
+  const parent = process.env.TMPDIR && fs.existsSync(process.env.TMPDIR) ? process.env.TMPDIR : os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(parent, 'room-agent-vitest-'));
+  process.env.TMPDIR = dir;
+  return () => {
+    if (process.env.ROOM_AGENT_KEEP_TEST_TMP === '1') {
+      console.log(`test temporary files kept in ${dir}`);
+      return;
+    }
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  };
+}
