@@ -7,12 +7,12 @@
 // the calendar's X-WR-TIMEZONE or the configured zone.
 import ICAL from 'ical.js';
 import { type CalendarEvent, type CalendarPerson, extractLinks } from '../../src/calendar/model.js';
-import { fromWallClock, resolveZone } from '../../src/calendar/zone.js';
+import { fromWallClock } from '../../src/calendar/zone.js';
+import { type FeedZone, ianaZoneOf, withFeedZones } from './zones.js';
 
 type IcalTime = InstanceType<typeof ICAL.Time>;
 type IcalComponent = InstanceType<typeof ICAL.Component>;
 type IcalEvent = InstanceType<typeof ICAL.Event>;
-type IcalTimezone = InstanceType<typeof ICAL.Timezone>;
 
 export interface ParseOptions {
   /** IANA zone for floating times and all-day dates when the file names none. */
@@ -66,36 +66,45 @@ export function parseIcs(text: string, fromMs: number, toMs: number, opts: Parse
     if (cal.name !== 'vcalendar')
       throw new Error(`not a valid iCalendar file: top component is ${printable(String(cal.name)).slice(0, 40)}`);
     name ??= str(cal.getFirstPropertyValue('x-wr-calname'));
-    const calZone = resolveZone(str(cal.getFirstPropertyValue('x-wr-timezone'))) ?? opts.zone;
-    const ctx: ZoneContext = { calZone, vtimezones: new Map() };
-    for (const vtz of cal.getAllSubcomponents('vtimezone')) {
-      const tzid = str(vtz.getFirstPropertyValue('tzid'));
-      if (tzid) ctx.vtimezones.set(tzid, new ICAL.Timezone(vtz));
-    }
-    const masters = new Map<string, IcalComponent>();
-    const exceptions: IcalComponent[] = [];
-    for (const ve of cal.getAllSubcomponents('vevent')) {
-      if (ve.hasProperty('recurrence-id')) exceptions.push(ve);
-      else masters.set(str(ve.getFirstPropertyValue('uid')) ?? `no-uid-${masters.size}`, ve);
-    }
-    const series = new Map<string, IcalEvent>();
-    for (const [uid, comp] of masters) series.set(uid, new ICAL.Event(comp));
-    for (const ex of exceptions) {
-      const uid = str(ex.getFirstPropertyValue('uid')) ?? '';
-      const master = series.get(uid);
-      if (master) master.relateException(new ICAL.Event(ex));
-      // An override without its series (feeds that publish only a window) stands alone.
-      else series.set(`${uid}#${series.size}`, new ICAL.Event(ex));
-    }
-    for (const ev of series.values()) events.push(...expand(ev, fromMs, toMs, ctx, opts.maxOccurrences ?? 5000));
+    const calZone = ianaZoneOf(str(cal.getFirstPropertyValue('x-wr-timezone'))) ?? opts.zone;
+    withFeedZones(cal, (zones) => {
+      const ctx: ZoneContext = { calZone, zones };
+      for (const ev of seriesOf(cal)) events.push(...expand(ev, fromMs, toMs, ctx, opts.maxOccurrences ?? 5000));
+    });
   }
   events.sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   return { name, events };
 }
 
+/**
+ * The calendar's series, each with its own overrides (RECURRENCE-ID events of its UID, RFC 5545
+ * §3.8.4.4), and overrides whose series the feed does not carry, standing alone. ical.js relates
+ * every override in the calendar to an event made without `exceptions`, whatever its UID.
+ */
+function seriesOf(cal: IcalComponent): IcalEvent[] {
+  const masters = new Map<string, IcalComponent>();
+  const overrides: { uid: string; comp: IcalComponent }[] = [];
+  const byUid = new Map<string, IcalComponent[]>();
+  for (const ve of cal.getAllSubcomponents('vevent')) {
+    const uid = str(ve.getFirstPropertyValue('uid'));
+    if (!ve.hasProperty('recurrence-id')) {
+      masters.set(uid ?? `no-uid-${masters.size}`, ve);
+      continue;
+    }
+    overrides.push({ uid: uid ?? '', comp: ve });
+    const own = byUid.get(uid ?? '');
+    if (own) own.push(ve);
+    else byUid.set(uid ?? '', [ve]);
+  }
+  const series: IcalEvent[] = [];
+  for (const [uid, comp] of masters) series.push(new ICAL.Event(comp, { exceptions: byUid.get(uid) ?? [] }));
+  for (const o of overrides) if (!masters.has(o.uid)) series.push(new ICAL.Event(o.comp, { exceptions: [] }));
+  return series;
+}
+
 interface ZoneContext {
   calZone: string;
-  vtimezones: Map<string, IcalTimezone>;
+  zones: Map<string, FeedZone>;
 }
 
 function expand(ev: IcalEvent, fromMs: number, toMs: number, z: ZoneContext, max: number): CalendarEvent[] {
@@ -113,25 +122,40 @@ function expand(ev: IcalEvent, fromMs: number, toMs: number, z: ZoneContext, max
   if (isCancelled(ev.component)) return [];
   const it = ev.iterator();
   const masterTz = tzidOf(ev.component, 'dtstart');
-  // Zone conversion is the costly part; occurrences days before the window
-  // (by naive wall clock, which is within ±14 h of the instant) are skipped
-  // unless an override may have moved them.
-  const overridden = new Set(Object.values(ev.exceptions).map((x) => naive(x.recurrenceId)));
-  const skipBefore = fromMs - 2 * 86_400_000 - (ev.duration?.toSeconds() ?? 0) * 1000;
+  // Occurrences whose wall clock (within ±14 h of their instant) is days before or a day after the
+  // window are stepped over without looking them up, unless an override may have moved them. An
+  // override names its occurrence in any zone (a RECURRENCE-ID in UTC for a series with a TZID), and
+  // ical.js matches it by either wall clock, so both are kept. A THISANDFUTURE override can shift any
+  // later occurrence, so then nothing is stepped over.
+  const overridden = new Set<number>();
+  let lastOverridden = -Infinity;
+  for (const x of Object.values(ev.exceptions)) {
+    for (const t of [naive(x.recurrenceId), naive(x.recurrenceId.convertToZone(ev.startDate.zone))]) {
+      overridden.add(t);
+      lastOverridden = Math.max(lastOverridden, t);
+    }
+  }
+  const ranged = ev.rangeExceptions.length > 0;
+  const skipBefore = ranged ? -Infinity : fromMs - 2 * DAY_MS - (ev.duration?.toSeconds() ?? 0) * 1000;
+  const skipAfter = ranged ? Infinity : toMs + DAY_MS;
   let walked = 0;
   for (let n = 0; walked < max && n < 200_000; n++) {
     const next = it.next();
     if (!next) break;
     const nv = naive(next);
-    if (nv < skipBefore && !overridden.has(nv)) continue;
+    // Later occurrences (ordered by instant) have wall clocks at most 26 h earlier than this one's.
+    const noOverrideLater = nv > lastOverridden + 2 * DAY_MS;
+    if (nv >= skipAfter && noOverrideLater) break;
+    if ((nv < skipBefore || nv >= skipAfter) && !overridden.has(nv)) continue;
     walked++;
     const d = ev.getOccurrenceDetails(next);
     const item = d.item.component;
     const startTz = d.startDate.timezone ?? tzidOf(item, 'dtstart') ?? masterTz;
     const start = instant(d.startDate, startTz, z);
     const nominal = instant(d.recurrenceId, d.recurrenceId.timezone ?? masterTz, z);
-    // Overrides can move an occurrence out of or into the window, so judge by both times.
-    if (start >= toMs && nominal >= toMs) break;
+    // Overrides can move an occurrence out of or into the window, so judge by both times, and go on
+    // while a later occurrence's override may have moved it into the window.
+    if (start >= toMs && nominal >= toMs && noOverrideLater) break;
     if (isCancelled(item)) continue;
     const end = instant(d.endDate, d.endDate.timezone ?? tzidOf(item, 'dtend') ?? startTz, z);
     const e = toEvent(item, ev.uid, new Date(nominal).toISOString(), start, Math.max(end, start), d.startDate.isDate);
@@ -139,6 +163,8 @@ function expand(ev: IcalEvent, fromMs: number, toMs: number, z: ZoneContext, max
   }
   return out;
 }
+
+const DAY_MS = 86_400_000;
 
 function naive(t: IcalTime): number {
   return Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second);
@@ -158,10 +184,10 @@ function instant(t: IcalTime, tzid: string | null | undefined, z: ZoneContext): 
     return Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second);
   }
   if (tzid) {
-    const iana = resolveZone(tzid);
+    const zone = z.zones.get(tzid);
+    const iana = zone ? zone.iana : ianaZoneOf(tzid);
     if (iana) return fromWallClock(wall, iana);
-    const vtz = z.vtimezones.get(tzid);
-    if (vtz) return ICAL.Time.fromData(wall, vtz).toUnixTime() * 1000;
+    if (zone?.vtimezone) return ICAL.Time.fromData(wall, zone.vtimezone).toUnixTime() * 1000;
   }
   return fromWallClock(wall, z.calZone);
 }
