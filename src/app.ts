@@ -243,6 +243,7 @@ export class Agent {
       outbox: sync && (() => sync()?.metricsReading() ?? { rows: 0, dropped: 0, connected: false }),
       disk: alerts && (() => alerts()?.diskReading() ?? null),
       recorderMeetings: video && (() => video()?.recordersInMeeting() ?? []),
+      auditPrunedRows: () => this.auditRetention.prunedRows,
     });
     this.fileReloader = new ConfigFileReloader(this);
     // Every config that runs is a stored version: config.* methods, and SIGHUP / the file watch

@@ -122,7 +122,7 @@ describe('audit retention', () => {
     r.store.close();
   });
 
-  it('the agent prunes a file an older agent filled, by its [agent] keys, after start', async () => {
+  it('the agent prunes a file an older agent filled, by its [agent] keys, after start, and counts it on /metrics', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-ret-agent-'));
     const file = path.join(dir, 'data', 'room-agent.db');
     const old = new Store(file);
@@ -135,13 +135,29 @@ describe('audit retention', () => {
     const t = await startTestAgent('', { dir, clock, logger, agentKeys: 'audit_max_rows = 1000\naudit_max_age_days = 400' });
     try {
       const count = () => (t.agent.store.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+      // The counter on /metrics, as Prometheus scrapes it.
+      const scraped = async () => {
+        const text = await (await fetch(`${t.url}/metrics`)).text();
+        expect(text).toContain('# TYPE room_agent_audit_pruned_rows_total counter');
+        return Number(/^room_agent_audit_pruned_rows_total (\d+)$/m.exec(text)?.[1]);
+      };
       expect(count()).toBe(3000);
+      expect(await scraped()).toBe(0);
       clock.advance(60_000);
       expect(count()).toBe(1000);
       expect(lines.find((l) => l.msg === 'pruned the audit log')).toMatchObject({ pruned: 2000, oldest_kept_id: 2001 });
+      expect(await scraped()).toBe(2000);
+      // Later passes find nothing to delete: the count stays, and a scrape does not count twice.
+      clock.advance(5 * 60_000);
+      expect(await scraped()).toBe(2000);
+      // 500 more rows: the next pass deletes the 500 oldest, and the counter adds them.
+      fill(t.agent.store, 500, NOW, 1000);
+      clock.advance(60_000);
+      expect(count()).toBe(1000);
+      expect(await scraped()).toBe(2500);
       const c = await t.connect();
       const page = await c.call<{ id: number }[]>('audit.list', { limit: 2 });
-      expect(page.map((r) => r.id)).toEqual([3000, 2999]);
+      expect(page.map((r) => r.id)).toEqual([3500, 3499]);
     } finally {
       await t.stop();
     }

@@ -21,6 +21,8 @@ export interface MetricSources {
   disk?: () => { path: string; free_bytes: number; min_free_bytes: number } | null;
   /** Recorders that follow a meeting that is running now (they should be recording). */
   recorderMeetings?: () => string[];
+  /** Audit rows the retention deleted since the agent started (src/store/audit-retention.ts; always running). */
+  auditPrunedRows?: () => number;
 }
 
 /**
@@ -119,6 +121,7 @@ export class AgentMetrics implements ActionMetrics {
     if (sources.outbox) registerOutbox(this.registry, sources.outbox);
     if (sources.disk) registerDisk(this.registry, sources.disk);
     if (sources.recorderMeetings) this.recorderMeetings = sources.recorderMeetings;
+    if (sources.auditPrunedRows) registerAuditRetention(this.registry, sources.auditPrunedRows);
   }
   observe(driver: string, action: string, ok: boolean, seconds: number): void {
     this.counts.add(driver, action, ok);
@@ -273,6 +276,22 @@ function registerRecorders(registry: Registry, devices: DeviceStateStore, inMeet
       const now = new Set(inMeeting());
       for (const d of devices.list()) {
         if (d.driver === RECORDER_DRIVER) this.set({ device: d.id }, now.has(d.id) ? 1 : 0);
+      }
+    },
+  });
+}
+
+function registerAuditRetention(registry: Registry, prunedRows: () => number): void {
+  let seen = 0;
+  new Counter({
+    name: 'room_agent_audit_pruned_rows_total',
+    help: 'Audit log rows deleted by retention ([agent] audit_max_age_days / audit_max_rows) since the agent started.',
+    registers: [registry],
+    collect() {
+      const n = prunedRows();
+      if (n > seen) {
+        this.inc(n - seen);
+        seen = n;
       }
     },
   });

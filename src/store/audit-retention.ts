@@ -65,6 +65,8 @@ export class AuditRetention {
   private pass: PrunePass | null = null;
   /** The last pass that deleted something (tests, diagnostics). */
   lastPass: PrunePass | null = null;
+  /** Rows deleted since this agent started, batch by batch (room_agent_audit_pruned_rows_total). */
+  prunedRows = 0;
 
   constructor(private readonly o: AuditRetentionOptions) {
     const db = o.store.db;
@@ -132,6 +134,7 @@ export class AuditRetention {
       batch = this.pruneBatch();
       const took = performance.now() - t0;
       if (batch.deleted > 0) {
+        this.prunedRows += batch.deleted;
         pass.batches++;
         pass.pruned += batch.deleted;
         pass.longest_batch_ms = Math.max(pass.longest_batch_ms, Math.round(took * 1000) / 1000);
