@@ -36,8 +36,21 @@ export type DeviceKind = 'camera' | 'matrix' | 'mixer' | 'audio' | 'microphone' 
 
 export interface ActionContext {
   cause: Cause;
-  /** Aborted when the host's action timeout fires or the caller cancels. */
+  /**
+   * Aborted when the host's action timeout fires or the caller cancels. The host makes it when a
+   * driver first reads it: an action that never waits on anything cancellable need not.
+   */
   signal: AbortSignal;
+  /**
+   * Whether `signal` is aborted, without making it (the host's context has it; a context built
+   * elsewhere, e.g. in a test, may not: see actionAborted).
+   */
+  readonly aborted?: boolean;
+}
+
+/** Whether an action was aborted (timeout, caller), asked without making its signal when the context allows. */
+export function actionAborted(ctx: ActionContext): boolean {
+  return ctx.aborted ?? ctx.signal.aborted;
 }
 
 export interface ActionDefinition<P extends TSchema = TSchema> {

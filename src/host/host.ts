@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { type DeviceConfig, driverConfig } from '../config/schema.js';
 import type { RoomEvents } from '../state/bus.js';
@@ -10,9 +9,10 @@ import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
 import { iso } from '../util/iso.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
-import { keepTimerList } from '../util/timer-lists.js';
 import { Backoff } from '../transport/backoff.js';
 import { DeviceConnection, type LifecycleLimits } from '../transport/lifecycle.js';
+import { type ActionMetrics, ActionRun, type ActionRunHost } from './action-run.js';
+import { TimeoutList } from './action-timeouts.js';
 import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
 import type { DriverRegistry } from './registry.js';
 import { type SecretScrubber, secretScrubber } from './secret-scrub.js';
@@ -49,7 +49,7 @@ interface Managed {
   /** The device's links under the lifecycle (`ctx.connect`), told about action timeouts and stopped with the instance. */
   connections: DeviceConnection[];
   /** Cause of the action in flight, so device reports during it are attributed. */
-  activeCause: { cause: Cause; until: number } | null;
+  activeCause: { readonly cause: Cause; readonly until: number } | null;
   /** The device's rate limit for garbage it sends; created with the first context, kept across restarts. */
   deviceNoise: RateLimitedLog | null;
   /** Hides the device's secret config values in what its driver reports and logs; null when it has none. */
@@ -57,12 +57,7 @@ interface Managed {
   stopped: boolean;
 }
 
-export interface ActionMetrics {
-  observe(driver: string, action: string, ok: boolean, seconds: number): void;
-}
-
-/** How long after an action a device report is still attributed to it (ms). */
-const CAUSE_WINDOW_MS = 2000;
+export type { ActionMetrics } from './action-run.js';
 
 /**
  * Owns device lifecycle: starts every device concurrently, restarts crashed
@@ -73,9 +68,29 @@ export class DeviceHost {
   private readonly managed = new Map<string, Managed>();
   private readonly clock: Clock;
   metrics: ActionMetrics | null = null;
+  /** What an action run reads of this host when it ends (src/host/action-run.ts). */
+  private readonly runHost: ActionRunHost;
 
   constructor(private readonly o: HostOptions) {
     this.clock = o.clock ?? realClock;
+    const host = this;
+    const timeoutLists = new Map<number, TimeoutList>();
+    this.runHost = {
+      clock: this.clock,
+      timeouts(ms) {
+        let list = timeoutLists.get(ms);
+        if (list === undefined) {
+          list = new TimeoutList(ms);
+          timeoutLists.set(ms, list);
+        }
+        return list;
+      },
+      audit: o.audit,
+      events: o.events,
+      get metrics() {
+        return host.metrics;
+      },
+    };
     for (const [id, config] of Object.entries(o.devices)) this.manage(id, config);
   }
 
@@ -200,23 +215,18 @@ export class DeviceHost {
 
   /** Runs a device action: validate, check online, time out, audit. Never throws: rejects. */
   invoke(id: string, action: string, params: unknown, cause: Cause, signal?: AbortSignal): Promise<unknown> {
-    // The checks run synchronously and the waiting in a smaller async function: every action
-    // allocates the suspended frame of the async one, which is as big as its registers.
-    let checked: { m: Managed; def: ActionDefinition; p: unknown; timeoutMs: number };
+    // The checks run synchronously; the action then runs in one object (src/host/action-run.ts).
+    let run: ActionRun;
     try {
-      checked = this.checkAction(id, action, params);
+      run = this.checkAction(id, action, params, cause);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.runAction(checked.m, id, action, checked.def, checked.p, checked.timeoutMs, cause, signal);
+    return run.start(signal);
   }
 
-  /** Validates an action call: the device and action exist, the params fit, the device is online. */
-  private checkAction(
-    id: string,
-    action: string,
-    params: unknown,
-  ): { m: Managed; def: ActionDefinition; p: unknown; timeoutMs: number } {
+  /** Validates an action call (the device and action exist, the params fit, the device is online): its run. */
+  private checkAction(id: string, action: string, params: unknown, cause: Cause): ActionRun {
     const m = this.require(id);
     const actions = m.instance?.actions;
     // The action name comes from clients: only the driver's own names count, never Object.prototype's.
@@ -235,92 +245,7 @@ export class DeviceHost {
       );
     }
     const timeoutMs = def.timeoutMs ?? m.config.action_timeout_ms ?? this.o.actionTimeoutMs ?? 10_000;
-    return { m, def, p, timeoutMs };
-  }
-
-  private async runAction(
-    m: Managed,
-    id: string,
-    action: string,
-    def: ActionDefinition,
-    p: unknown,
-    timeoutMs: number,
-    cause: Cause,
-    signal: AbortSignal | undefined,
-  ): Promise<unknown> {
-    const ac = new AbortController();
-    const onOuterAbort = signal ? () => ac.abort(signal.reason) : null;
-    if (onOuterAbort) signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const started = performance.now();
-    const at = iso(this.clock.now());
-    const active = { cause, until: Number.POSITIVE_INFINITY };
-    m.activeCause = active;
-    let timer: NodeJS.Timeout | undefined;
-    let ok = true;
-    let result: unknown;
-    let error: unknown;
-    try {
-      // The action's answer or its timeout, whichever comes first (one promise, not a race of two).
-      result = await new Promise<unknown>((resolve, reject) => {
-        keepTimerList(timeoutMs); // one action at a time would rebuild Node's list for this duration
-        timer = setTimeout(() => {
-          const err = new DeviceError(`device ${id}: action "${action}" timed out after ${timeoutMs} ms`, 'DEVICE_TIMEOUT');
-          ac.abort(err);
-          reject(err);
-        }, timeoutMs);
-        // Promise.resolve: the same promise for a native one; a driver returning a plain value still works.
-        Promise.resolve(def.run(p, { cause, signal: ac.signal })).then(resolve, reject);
-      });
-    } catch (e) {
-      ok = false;
-      error = e;
-    } finally {
-      clearTimeout(timer);
-      if (onOuterAbort) signal?.removeEventListener('abort', onOuterAbort);
-      // The same record, its window now ending: no second object per action.
-      if (m.activeCause === active) active.until = this.clock.now() + CAUSE_WINDOW_MS;
-    }
-    const timedOut = !ok && error instanceof AgentError && error.code === 'DEVICE_TIMEOUT';
-    // Indexed: before V8 optimizes this, each for-of step allocates (the first calls after start).
-    for (let i = 0; i < m.connections.length; i++) {
-      if (timedOut) m.connections[i].noteActionTimeout();
-      else m.connections[i].noteActionAnswered();
-    }
-    if (ok) {
-      await this.finishAction(m, action, p, cause, at, started, true, result, null);
-      return result;
-    }
-    // A driver's error may quote its own secrets: the caller, the audit row and the event get it scrubbed.
-    if (m.scrubber) error = m.scrubber.error(error);
-    await this.finishAction(m, action, p, cause, at, started, false, undefined, errorMessage(error));
-    if (error instanceof AgentError) throw error;
-    throw new DeviceError(`device ${id}: ${action} failed: ${errorMessage(error)}`);
-  }
-
-  /** Metrics, then the audit row (and its room event); resolves once that committed. */
-  private finishAction(
-    m: Managed,
-    action: string,
-    params: unknown,
-    cause: Cause,
-    at: string,
-    started: number,
-    ok: boolean,
-    result: unknown,
-    error: string | null,
-  ): Promise<void> {
-    const duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
-    this.metrics?.observe(m.driver.name, action, ok, duration_ms / 1000);
-    // The caller hears back only after the audit row (and the room event's
-    // outbox row, same transaction) committed: an acknowledged action is
-    // always in the log (see the SIGKILL test).
-    return this.o.audit.append({ at, cause, device: m.id, action, params, ok, result, error, duration_ms }, () =>
-      this.o.events.emit({
-        type: 'device.action',
-        at,
-        data: { device: m.id, action, params: params as Record<string, unknown>, ok, error, duration_ms, cause },
-      }),
-    );
+    return new ActionRun(this.runHost, m, def, action, p, cause, timeoutMs);
   }
 
   private validator(m: Managed, action: string, def: ActionDefinition): ParamsValidator {

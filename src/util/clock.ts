@@ -160,3 +160,90 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
 }
 
 export const isoNow = (clock: Clock = realClock): string => iso(clock.now());
+
+/**
+ * One timer started again and again, one wait at a time (e.g. a connection's reply timeout:
+ * one message on the wire at a time): `fn` runs `ms` after the last `start` unless `stop`
+ * came first.
+ */
+export interface ReusableTimer {
+  start(ms: number): void;
+  stop(): void;
+}
+
+/**
+ * A ReusableTimer on `clock`. On the real clock it is one Node timer for its whole life: a
+ * start within the same duration re-arms it with `refresh()` and a stop only disarms it (it
+ * fires once more, doing nothing, unless started again), so a start allocates nothing where
+ * setTimeout makes a handle and a Node timer each time. Other clocks (FakeClock) get one
+ * setTimeout per start.
+ */
+export function reusableTimer(clock: Clock, fn: () => void): ReusableTimer {
+  return clock === realClock ? new RefreshedTimer(fn) : new ClockTimer(clock, fn);
+}
+
+/** The real clock's reusable timer: one Node timer, re-armed in place. */
+class RefreshedTimer implements ReusableTimer {
+  private timer: NodeJS.Timeout | null = null;
+  /** The duration `timer` was made with (refresh() keeps it). */
+  private ms = -1;
+  private armed = false;
+  constructor(private readonly fn: () => void) {}
+
+  start(ms: number): void {
+    const wait = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+    if (wait > MAX_TIMER_MS) {
+      // Beyond one Node timer: the chaining clock's own timers (a reply timeout never is).
+      this.armed = false;
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
+      this.fallback ??= new ClockTimer(realClock, this.fn);
+      this.fallback.start(wait);
+      return;
+    }
+    this.fallback?.stop();
+    this.armed = true;
+    keepTimerList(wait);
+    if (this.timer !== null && this.ms === wait) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.ms = wait;
+    this.timer = setTimeout(this.fire, wait);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.armed = false;
+    this.fallback?.stop();
+  }
+
+  private fallback: ClockTimer | null = null;
+  private readonly fire = (): void => {
+    if (!this.armed) return;
+    this.armed = false;
+    this.fn();
+  };
+}
+
+/** A reusable timer on any clock: a clock timer per start. */
+class ClockTimer implements ReusableTimer {
+  private handle: TimerHandle | null = null;
+  constructor(
+    private readonly clock: Clock,
+    private readonly fn: () => void,
+  ) {}
+  start(ms: number): void {
+    this.clock.clearTimeout(this.handle);
+    this.handle = this.clock.setTimeout(this.fire, ms);
+  }
+  stop(): void {
+    this.clock.clearTimeout(this.handle);
+    this.handle = null;
+  }
+  private readonly fire = (): void => {
+    this.handle = null;
+    this.fn();
+  };
+}

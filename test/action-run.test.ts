@@ -1,0 +1,183 @@
+// A device action's context makes its AbortSignal only when the driver reads it
+// (src/host/action-run.ts): the timeout and the caller's cancel still reach a driver that
+// reads it before, during or after they happen, the audit row and the caller's error are
+// those of a timeout, and the `aborted` flag answers without making the signal.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Type } from '@sinclair/typebox';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceConfig } from '../src/config/schema.js';
+import {
+  type ActionContext,
+  actionAborted,
+  defineAction,
+  type DriverContext,
+  type DriverDefinition,
+} from '../src/host/contract.js';
+import { DeviceHost } from '../src/host/host.js';
+import { DriverRegistry } from '../src/host/registry.js';
+import { Bus, RoomEvents } from '../src/state/bus.js';
+import { DeviceStateStore } from '../src/state/devices.js';
+import { AuditLog } from '../src/store/audit.js';
+import { Store } from '../src/store/db.js';
+
+const TIMEOUT_MS = 40;
+
+/** Contexts the driver was given, by action, and what each saw of its signal. */
+interface Seen {
+  contexts: ActionContext[];
+  abortedEarly: boolean[];
+  reasons: unknown[];
+}
+
+function testDriver(seen: Seen): DriverDefinition {
+  const never = () => new Promise<never>(() => undefined);
+  const actions = {
+    // Never reads the signal; never answers.
+    silent: defineAction({
+      description: 'waits forever without looking at its signal',
+      params: Type.Object({}),
+      timeoutMs: TIMEOUT_MS,
+      async run(_p, ctx) {
+        seen.contexts.push(ctx);
+        return never();
+      },
+    }),
+    // Reads the signal at once and answers when it aborts.
+    listening: defineAction({
+      description: 'answers when its signal aborts',
+      params: Type.Object({}),
+      timeoutMs: TIMEOUT_MS,
+      run(_p, ctx) {
+        seen.contexts.push(ctx);
+        const signal = ctx.signal;
+        seen.abortedEarly.push(signal.aborted);
+        return new Promise((_, reject) => {
+          signal.addEventListener('abort', () => {
+            seen.reasons.push(signal.reason);
+            reject(signal.reason);
+          });
+        });
+      },
+    }),
+    // Answers at once, never touching its signal.
+    quick: defineAction({
+      description: 'answers at once',
+      params: Type.Object({ n: Type.Integer() }),
+      async run({ n }, ctx) {
+        seen.contexts.push(ctx);
+        return { n };
+      },
+    }),
+  };
+  return {
+    name: 'action-run-test',
+    kind: 'other',
+    description: 'actions for the host action-run tests',
+    config: Type.Object({}),
+    create: (_config: unknown, ctx: DriverContext) => ({
+      actions: actions as never,
+      async start() {
+        ctx.setStatus('online', 'test device');
+      },
+      async stop() {},
+    }),
+  } as unknown as DriverDefinition;
+}
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function startHost(seen: Seen): Promise<{ host: DeviceHost; audit: AuditLog }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'action-run-'));
+  const store = new Store(path.join(dir, 'agent.db'));
+  const audit = new AuditLog(store);
+  const bus = new Bus();
+  const events = new RoomEvents();
+  const driver = testDriver(seen);
+  const host = new DeviceHost({
+    devices: { dev: { driver: driver.name } as DeviceConfig },
+    registry: new DriverRegistry([driver]),
+    state: new DeviceStateStore(bus, events),
+    events,
+    audit,
+    logger: pino({ level: 'silent' }),
+    dataDir: dir,
+  });
+  await host.start();
+  cleanup = async () => {
+    await host.stop();
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { host, audit };
+}
+
+const cause = { kind: 'api' as const, name: 'test' };
+
+describe('device action context: a signal made on demand', () => {
+  it('times out a driver that never read its signal; read later, the signal is aborted with the timeout', async () => {
+    const seen: Seen = { contexts: [], abortedEarly: [], reasons: [] };
+    const { host, audit } = await startHost(seen);
+    await expect(host.invoke('dev', 'silent', {}, cause)).rejects.toMatchObject({
+      code: 'DEVICE_TIMEOUT',
+      message: `device dev: action "silent" timed out after ${TIMEOUT_MS} ms`,
+    });
+    const ctx = seen.contexts[0];
+    expect(ctx.aborted).toBe(true);
+    expect(actionAborted(ctx)).toBe(true);
+    expect(ctx.signal.aborted).toBe(true);
+    expect(ctx.signal.reason).toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    expect(ctx.signal).toBe(ctx.signal); // one signal, whenever read
+    const [row] = audit.list({ device: 'dev' });
+    expect(row).toMatchObject({
+      action: 'silent',
+      ok: false,
+      error: `device dev: action "silent" timed out after ${TIMEOUT_MS} ms`,
+    });
+  });
+
+  it('aborts a signal read before the timeout, with the timeout as its reason', async () => {
+    const seen: Seen = { contexts: [], abortedEarly: [], reasons: [] };
+    const { host } = await startHost(seen);
+    await expect(host.invoke('dev', 'listening', {}, cause)).rejects.toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    expect(seen.abortedEarly).toEqual([false]);
+    expect(seen.reasons).toHaveLength(1);
+    expect(seen.reasons[0]).toMatchObject({ code: 'DEVICE_TIMEOUT' });
+  });
+
+  it("passes the caller's cancel on, to a signal read before or after it", async () => {
+    const seen: Seen = { contexts: [], abortedEarly: [], reasons: [] };
+    const { host } = await startHost(seen);
+    const caller = new AbortController();
+    const listening = host.invoke('dev', 'listening', {}, { kind: 'scenario', name: 's' }, caller.signal);
+    const silent = host.invoke('dev', 'silent', {}, { kind: 'scenario', name: 's' }, caller.signal);
+    const why = new Error('scenario cancelled');
+    caller.abort(why);
+    // The listening driver rejects with the reason it heard; the host reports its failure.
+    await expect(listening).rejects.toThrow('device dev: listening failed: scenario cancelled');
+    expect(seen.reasons).toEqual([why]);
+    const silentCtx = seen.contexts[1];
+    expect(silentCtx.aborted).toBe(true);
+    expect(silentCtx.signal.aborted).toBe(true);
+    expect(silentCtx.signal.reason).toBe(why);
+    // The silent one still ends by its timeout (cancel withdraws nothing a driver ignores).
+    await expect(silent).rejects.toMatchObject({ code: 'DEVICE_TIMEOUT' });
+  });
+
+  it('an action that answers leaves its signal unmade and never aborted', async () => {
+    const seen: Seen = { contexts: [], abortedEarly: [], reasons: [] };
+    const { host, audit } = await startHost(seen);
+    await expect(host.invoke('dev', 'quick', { n: 7 }, cause)).resolves.toEqual({ n: 7 });
+    const ctx = seen.contexts[0];
+    expect(ctx.cause).toEqual(cause);
+    expect(ctx.aborted).toBe(false);
+    expect(ctx.signal.aborted).toBe(false);
+    expect(audit.list({ device: 'dev' })[0]).toMatchObject({ action: 'quick', ok: true, result: { n: 7 }, params: { n: 7 } });
+  });
+});
