@@ -2,10 +2,12 @@
 // its profile; motion actions resolve on the camera's Completion, so a caller
 // (scenario, director) knows when a preset recall has finished.
 import { Type } from '@sinclair/typebox';
-import { type ActionDefinition, defineAction } from '../../src/host/contract.js';
+import { type ActionContext, type ActionDefinition, defineAction } from '../../src/host/contract.js';
+import type { MotionState } from '../../src/host/kinds.js';
 import { AgentError } from '../../src/util/errors.js';
-import type { ViscaCamera } from './driver.js';
+import type { CameraPreset, ViscaCamera } from './driver.js';
 import { encode, type PanTiltDirection } from './protocol.js';
+import type { SendOptions, ViscaSession } from './session.js';
 
 const PresetRef = Type.Union([Type.Integer({ minimum: 0, maximum: 255 }), Type.String({ minLength: 1 })], {
   description: 'Camera preset number (as the camera counts them) or a name from the presets map',
@@ -24,40 +26,27 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
   const PanSpeed = Type.Optional(Type.Integer({ minimum: 1, maximum: panMax, description: `1–${panMax}` }));
   const TiltSpeed = Type.Optional(Type.Integer({ minimum: 1, maximum: tiltMax, description: `1–${tiltMax}` }));
 
-  /** Runs a command whose motion ends with its Completion, keeping `moving` true meanwhile. */
-  const motion = async (label: string, bytes: Buffer, signal: AbortSignal, onDone?: Record<string, unknown>): Promise<void> => {
-    let acked = false;
-    let ok = false;
-    try {
-      await session.command(label, bytes, {
-        signal,
-        onAck: () => {
-          acked = true;
-          cam.motion.moveStarted();
-        },
-      });
-      ok = true;
-    } finally {
-      // One state change when the move ends: moving=false together with its result.
-      if (acked) cam.motion.moveEnded(ok ? onDone : undefined);
-      else if (ok) cam.motion.settledWithoutMove(onDone);
-    }
-  };
+  /** Runs a command whose motion ends with its Completion, keeping `moving` true meanwhile (see Move). */
+  const motion = (label: string, bytes: Buffer, action: ActionContext, reached?: CameraPreset): Promise<void> =>
+    new Move<void>(cam.motion, action, reached).send(session, label, bytes);
 
   const presetAction = (op: 'recall' | 'set' | 'reset', description: string) =>
     defineAction({
       description,
       params: Type.Object({ preset: PresetRef }, { additionalProperties: false }),
       timeoutMs: op === 'recall' ? motionTimeoutMs : undefined,
-      async run({ preset }, { signal }) {
-        const p = cam.resolvePreset(preset);
-        const label = `preset ${op} ${p.number}`;
-        if (op === 'recall') {
-          await motion(label, encode.preset(a, 'recall', p.byte), signal, { last_preset: p.number, last_preset_name: p.name });
-        } else {
-          await session.command(label, encode.preset(a, op, p.byte), { signal });
+      run({ preset }, action) {
+        // Not async: a recall is the action rooms run most, and its promise is the move's own.
+        let p: CameraPreset;
+        try {
+          p = cam.resolvePreset(preset);
+        } catch (e) {
+          return Promise.reject(e);
         }
-        return { preset: p.number, name: p.name };
+        const { label, bytes } = cam.presetCommand(p, op);
+        const result = { preset: p.number, name: p.name };
+        if (op === 'recall') return new Move(cam.motion, action, p, result).send(session, label, bytes);
+        return session.command(label, bytes, { action }).then(() => result);
       },
     });
 
@@ -76,12 +65,12 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
         },
         { additionalProperties: false },
       ),
-      async run({ direction, pan_speed, tilt_speed }, { signal }) {
+      async run({ direction, pan_speed, tilt_speed }, action) {
         const dir = direction as PanTiltDirection;
         await session.command(
           `pan-tilt ${dir}`,
           encode.panTiltDrive(a, dir, pan_speed ?? panDefault, tilt_speed ?? tiltDefault),
-          { signal, priority: dir === 'stop', drive: 'pan-tilt' },
+          { action, priority: dir === 'stop', drive: 'pan-tilt' },
         );
         cam.motion.drive(dir !== 'stop');
         return { direction: dir };
@@ -91,15 +80,15 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
     stop: defineAction({
       description: 'Cancel running moves, then stop pan/tilt and zoom (jumps ahead of queued commands)',
       params: Type.Object({}, { additionalProperties: false }),
-      async run(_p, { signal }) {
+      async run(_p, action) {
         // A running recall/home/goto holds a socket until it ends: cancel it first.
-        await session.cancelRunning(a, signal);
+        await session.cancelRunning(a, action);
         await session.command('pan-tilt stop', encode.panTiltDrive(a, 'stop', panDefault, tiltDefault), {
-          signal,
+          action,
           priority: true,
           drive: 'pan-tilt',
         });
-        await session.command('zoom stop', encode.zoom(a, 'stop'), { signal, priority: true, drive: 'zoom' });
+        await session.command('zoom stop', encode.zoom(a, 'stop'), { action, priority: true, drive: 'zoom' });
         cam.motion.reset();
         return { stopped: true };
       },
@@ -116,13 +105,13 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
         { additionalProperties: false },
       ),
       timeoutMs: motionTimeoutMs,
-      async run({ op, speed, position }, { signal }) {
+      async run({ op, speed, position }, action) {
         if (op === 'direct') {
           if (position === undefined) throw new AgentError('INVALID_PARAMS', 'zoom "direct" needs position');
-          await motion(`zoom direct ${position}`, encode.zoomDirect(a, position), signal);
+          await motion(`zoom direct ${position}`, encode.zoomDirect(a, position), action);
           return { op, position };
         }
-        await session.command(`zoom ${op}`, encode.zoom(a, op, speed), { signal, priority: op === 'stop', drive: 'zoom' });
+        await session.command(`zoom ${op}`, encode.zoom(a, op, speed), { action, priority: op === 'stop', drive: 'zoom' });
         return { op };
       },
     }),
@@ -131,8 +120,8 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
       description: 'Move to the home position; answers when the move is complete',
       params: Type.Object({}, { additionalProperties: false }),
       timeoutMs: motionTimeoutMs,
-      async run(_p, { signal }) {
-        await motion('home', encode.home(a), signal);
+      async run(_p, action) {
+        await motion('home', encode.home(a), action);
         return { home: true };
       },
     }),
@@ -150,11 +139,11 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
         { additionalProperties: false },
       ),
       timeoutMs: motionTimeoutMs,
-      async run({ pan, tilt, zoom, pan_speed, tilt_speed }, { signal }) {
+      async run({ pan, tilt, zoom, pan_speed, tilt_speed }, action) {
         const ww = profile.absoluteTiltSpeed ? (tilt_speed ?? tiltDefault) : 0;
-        const moves = [motion(`goto ${pan},${tilt}`, encode.absolute(a, pan_speed ?? panDefault, ww, pan, tilt), signal)];
+        const moves = [motion(`goto ${pan},${tilt}`, encode.absolute(a, pan_speed ?? panDefault, ww, pan, tilt), action)];
         // Pan/tilt and zoom run in the two sockets at once.
-        if (zoom !== undefined) moves.push(motion(`zoom direct ${zoom}`, encode.zoomDirect(a, zoom), signal));
+        if (zoom !== undefined) moves.push(motion(`zoom direct ${zoom}`, encode.zoomDirect(a, zoom), action));
         await Promise.all(moves);
         return { pan, tilt, zoom: zoom ?? null };
       },
@@ -164,8 +153,8 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
       description: 'Power the camera on or put it in standby',
       params: Type.Object({ state: Type.Union([Type.Literal('on'), Type.Literal('standby')]) }, { additionalProperties: false }),
       timeoutMs: motionTimeoutMs,
-      async run({ state }, { signal }) {
-        await session.command(`power ${state}`, encode.power(a, state === 'on'), { signal });
+      async run({ state }, action) {
+        await session.command(`power ${state}`, encode.power(a, state === 'on'), { action });
         cam.ctx.setState({ power: state });
         return { power: state };
       },
@@ -175,8 +164,8 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
       description: 'Ask the camera for its pan/tilt and zoom position',
       params: Type.Object({}, { additionalProperties: false }),
       readOnly: true,
-      async run(_p, { signal }) {
-        return cam.readPosition(signal);
+      async run(_p, action) {
+        return cam.readPosition(action);
       },
     }),
 
@@ -184,11 +173,51 @@ export function buildActions(cam: ViscaCamera): Record<string, ActionDefinition>
       description: 'Read the current position as ready-made params for "goto" (Companion-style learn)',
       params: Type.Object({}, { additionalProperties: false }),
       readOnly: true,
-      async run(_p, { signal }) {
-        const pos = await cam.readPosition(signal);
+      async run(_p, action) {
+        const pos = await cam.readPosition(action);
         return { action: 'goto', params: pos };
       },
     }),
   };
   return actions as unknown as Record<string, ActionDefinition>;
+}
+
+/**
+ * One move whose end the camera reports with its Completion (preset recall, home, goto, zoom
+ * direct): `moving` is true from its ACK until it ends, and its end publishes `moving` with the
+ * move's result (the preset reached) in one state change. The object is the session's send
+ * options too (the action that may withdraw the queued message; `onAck`, which the session
+ * calls as their method), so a move costs no async frame and no closure over the call.
+ */
+class Move<R> implements SendOptions {
+  private acked = false;
+  constructor(
+    private readonly state: MotionState,
+    readonly action: ActionContext,
+    private readonly reached?: CameraPreset,
+    private readonly result?: R,
+  ) {}
+
+  onAck(): void {
+    this.acked = true;
+    this.state.moveStarted();
+  }
+
+  /** Sends the command; resolves with `result` once the move ended and its state was published. */
+  send(session: ViscaSession, label: string, bytes: Buffer): Promise<R> {
+    return session.command(label, bytes, this).then(this.ended, this.failed);
+  }
+
+  private readonly ended = (): R => {
+    // One state change when the move ends: moving=false together with its result.
+    if (this.reached) this.state.presetReached(this.acked, this.reached.number, this.reached.name);
+    else if (this.acked) this.state.moveEnded();
+    else this.state.settledWithoutMove();
+    return this.result as R;
+  };
+
+  private readonly failed = (e: unknown): never => {
+    if (this.acked) this.state.moveEnded();
+    throw e;
+  };
 }

@@ -3,7 +3,7 @@
 // retries and sets the status; actions live in actions.ts, the wire
 // conversation in session.ts.
 import net from 'node:net';
-import type { DeviceInstance, DriverContext } from '../../src/host/contract.js';
+import type { ActionContext, DeviceInstance, DriverContext } from '../../src/host/contract.js';
 import { MotionState, presetName, resolvePreset } from '../../src/host/kinds.js';
 import type { Link } from '../../src/transport/link.js';
 import { simulatedSerialPorts } from '../../src/transport/simulated-ports.js';
@@ -13,11 +13,24 @@ import { AgentError, DeviceError, errorMessage } from '../../src/util/errors.js'
 import { buildActions } from './actions.js';
 import { DEFAULT_PORTS, type ViscaConfig } from './config.js';
 import { type CameraProfile, PROFILES, presetByte } from './profiles.js';
-import { encode, inquiry } from './protocol.js';
+import { encode, inquiry, type PresetOp } from './protocol.js';
 import { ViscaSession } from './session.js';
 import { SharedUdpLink } from './shared-udp.js';
 
 const GARBAGE_LOG_INTERVAL_MS = 10_000;
+
+/** A preset as this camera knows it: its number, its name in the presets map (or null) and its wire byte. */
+export interface CameraPreset {
+  readonly number: number;
+  readonly name: string | null;
+  readonly byte: number;
+}
+
+/** A preset command as sent: its label (errors, logs) and its packet. */
+export interface PresetCommand {
+  readonly label: string;
+  readonly bytes: Buffer;
+}
 
 export class ViscaCamera implements DeviceInstance {
   readonly profile: CameraProfile;
@@ -31,6 +44,10 @@ export class ViscaCamera implements DeviceInstance {
   private garbageLoggedAt = Number.NEGATIVE_INFINITY;
   /** `moving`: commands whose motion ends with their Completion, and a drive until `stop`. */
   readonly motion: MotionState;
+  private readonly presetsByNumber = new Map<number, CameraPreset>();
+  private readonly presetsByName = new Map<string, CameraPreset>();
+  /** By operation, indexed by the preset's wire byte. */
+  private readonly presetCommands: Record<PresetOp, (PresetCommand | undefined)[]> = { recall: [], set: [], reset: [] };
 
   constructor(
     readonly config: ViscaConfig,
@@ -59,12 +76,40 @@ export class ViscaCamera implements DeviceInstance {
     this.actions = buildActions(this);
   }
 
-  /** Named presets resolve to camera preset numbers (the kind contract's lookup, docs/kinds.md). */
-  resolvePreset(ref: number | string): { number: number; name: string | null; byte: number } {
+  /**
+   * Named presets resolve to camera preset numbers (the kind contract's lookup, docs/kinds.md).
+   * The config is fixed for this instance: each preset a caller used is resolved once and kept
+   * (frozen), by number and by name (at most the profile's presets and the config's names).
+   */
+  resolvePreset(ref: number | string): CameraPreset {
+    const known = typeof ref === 'number' ? this.presetsByNumber.get(ref) : this.presetsByName.get(ref);
+    if (known) return known;
     const { number, name } = resolvePreset(ref, this.config.presets);
     const b = presetByte(this.profile, number);
     if (!b.ok) throw new AgentError('INVALID_PARAMS', b.error);
-    return { number, name, byte: b.byte };
+    const preset: CameraPreset = Object.freeze({ number, name, byte: b.byte });
+    if (typeof ref === 'number') this.presetsByNumber.set(ref, preset);
+    else if (name === ref) this.presetsByName.set(ref, preset);
+    return preset;
+  }
+
+  /**
+   * A preset command's label and bytes, made once per preset and operation. The bytes are
+   * never written to after they are made, so every send may pass the same buffer (a link
+   * that keeps it until sent sees it unchanged).
+   */
+  presetCommand(preset: CameraPreset, op: PresetOp): PresetCommand {
+    const made = this.presetCommands[op];
+    let c = made[preset.byte];
+    if (c === undefined) {
+      const packet = encode.preset(this.config.address, op, preset.byte);
+      // A buffer of its own, not a slice of Node's shared pool (a kept slice would keep the pool's 8 KB).
+      const bytes = Buffer.alloc(packet.length);
+      packet.copy(bytes);
+      c = Object.freeze({ label: `preset ${op} ${preset.number}`, bytes });
+      made[preset.byte] = c;
+    }
+    return c;
   }
 
   async start(): Promise<void> {
@@ -95,10 +140,10 @@ export class ViscaCamera implements DeviceInstance {
   }
 
   /** Reads pan/tilt and zoom and publishes them. */
-  async readPosition(signal?: AbortSignal): Promise<{ pan: number; tilt: number; zoom: number }> {
+  async readPosition(action?: ActionContext): Promise<{ pan: number; tilt: number; zoom: number }> {
     const a = this.config.address;
-    const pt = inquiry.panTilt(await this.session.inquiry('pan-tilt position inquiry', encode.inqPanTilt(a), { signal }));
-    const zoom = inquiry.zoom(await this.session.inquiry('zoom position inquiry', encode.inqZoom(a), { signal }));
+    const pt = inquiry.panTilt(await this.session.inquiry('pan-tilt position inquiry', encode.inqPanTilt(a), { action }));
+    const zoom = inquiry.zoom(await this.session.inquiry('zoom position inquiry', encode.inqZoom(a), { action }));
     if (!pt || zoom === null) throw new DeviceError('camera sent a malformed position reply', 'DEVICE_ERROR');
     const position = { pan: pt.pan, tilt: pt.tilt, zoom };
     this.ctx.setState({ position });

@@ -56,20 +56,41 @@ const KNOWN_TYPES = new Set<number>(Object.values(PAYLOAD));
 
 /** Decodes one datagram. Never throws; a bad datagram is `{ok: false}` with a reason. */
 export function decodeFrame(d: Uint8Array): FrameResult {
-  if (d.length < HEADER_LENGTH + 1)
-    return { ok: false, reason: `datagram of ${d.length} bytes is shorter than header + payload` };
+  const problem = frameProblem(d);
+  if (problem !== null) return { ok: false, reason: problem };
   // A datagram from dgram is a Buffer already: read it in place, no second view.
   const b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-  const payloadType = (b[0] << 8) | b[1];
+  return {
+    ok: true,
+    frame: { payloadType: framePayloadType(b), sequence: frameSequence(b), payload: b.subarray(HEADER_LENGTH) },
+  };
+}
+
+/**
+ * Why a datagram is not one well-formed frame, or null when it is (what decodeFrame accepts).
+ * With framePayloadType and frameSequence it reads a frame in place, building nothing: every ACK
+ * and Completion a camera sends passes here.
+ */
+export function frameProblem(b: Uint8Array): string | null {
+  if (b.length < HEADER_LENGTH + 1) return `datagram of ${b.length} bytes is shorter than header + payload`;
+  const payloadType = framePayloadType(b);
   const length = (b[2] << 8) | b[3];
-  if (!KNOWN_TYPES.has(payloadType))
-    return { ok: false, reason: `unknown payload type 0x${payloadType.toString(16).padStart(4, '0')}` };
-  if (length < 1 || length > 16) return { ok: false, reason: `payload length ${length} outside 1–16` };
+  if (!KNOWN_TYPES.has(payloadType)) return `unknown payload type 0x${payloadType.toString(16).padStart(4, '0')}`;
+  if (length < 1 || length > 16) return `payload length ${length} outside 1–16`;
   if (b.length !== HEADER_LENGTH + length) {
-    return { ok: false, reason: `payload length field ${length} but ${b.length - HEADER_LENGTH} bytes follow` };
+    return `payload length field ${length} but ${b.length - HEADER_LENGTH} bytes follow`;
   }
-  const sequence = b[4] * 0x1000000 + ((b[5] << 16) | (b[6] << 8) | b[7]);
-  return { ok: true, frame: { payloadType, sequence, payload: b.subarray(HEADER_LENGTH) } };
+  return null;
+}
+
+/** The payload type of a frame (its first two bytes, big-endian). */
+export function framePayloadType(b: Uint8Array): number {
+  return (b[0] << 8) | b[1];
+}
+
+/** The sequence number of a frame (bytes 4–7, big-endian, unsigned). */
+export function frameSequence(b: Uint8Array): number {
+  return b[4] * 0x1000000 + ((b[5] << 16) | (b[6] << 8) | b[7]);
 }
 
 /** The sequence number after `s` (wraps to 0 at the limit). */

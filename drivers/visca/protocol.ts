@@ -191,33 +191,63 @@ export type CameraMessage =
   | { type: 'unknown'; bytes: Buffer };
 
 /** Built only when needed (a copy of the bytes): every ACK and Completion passes through decodeMessage. */
-const unknownMessage = (p: Buffer): CameraMessage => ({ type: 'unknown', bytes: Buffer.from(p) });
+const unknownMessage = (p: Buffer, start: number): CameraMessage => ({
+  type: 'unknown',
+  bytes: Buffer.from(start === 0 ? p : p.subarray(start)),
+});
+
+/**
+ * ACKs and Completions by sender and socket: the same frozen message each time (every command
+ * gets one of each; nothing keeps or changes a decoded message).
+ */
+const acks: (CameraMessage | undefined)[] = [];
+const completions: (CameraMessage | undefined)[] = [];
+function socketMessage(
+  table: (CameraMessage | undefined)[],
+  type: 'ack' | 'completion',
+  from: number,
+  socket: number,
+): CameraMessage {
+  const i = from * 16 + socket;
+  const known = table[i];
+  if (known !== undefined) return known;
+  const m: CameraMessage = Object.freeze({ type, from, socket });
+  table[i] = m;
+  return m;
+}
 
 /** Decodes one camera → controller packet (with its FF). Never throws. */
 export function decodeMessage(p: Buffer): CameraMessage {
-  const n = p.length;
-  if (n < 3 || n > MAX_PACKET || p[n - 1] !== TERMINATOR) return unknownMessage(p);
-  const h = p[0];
+  return decodeMessageAt(p, 0);
+}
+
+/** decodeMessage of the packet from `start` to the end of `p` (e.g. after a VISCA-over-IP header), read in place. */
+export function decodeMessageAt(p: Buffer, start: number): CameraMessage {
+  const end = p.length;
+  const n = end - start;
+  if (n < 3 || n > MAX_PACKET || p[end - 1] !== TERMINATOR) return unknownMessage(p, start);
+  const h = p[start];
+  const b1 = p[start + 1];
   if (h === BROADCAST) {
-    if (n === 4 && p[1] === 0x30) return { type: 'address-set', next: p[2] };
-    if (n === 5 && p[1] === 0x01 && p[2] === 0x00 && p[3] === 0x01) return { type: 'if-clear-broadcast' };
-    return unknownMessage(p);
+    if (n === 4 && b1 === 0x30) return { type: 'address-set', next: p[start + 2] };
+    if (n === 5 && b1 === 0x01 && p[start + 2] === 0x00 && p[start + 3] === 0x01) return { type: 'if-clear-broadcast' };
+    return unknownMessage(p, start);
   }
-  if ((h & 0x80) === 0 || (h & 0x0f) !== 0) return unknownMessage(p);
+  if ((h & 0x80) === 0 || (h & 0x0f) !== 0) return unknownMessage(p, start);
   // Network change is sent with several headers in the field (80/90/A0 38 FF).
-  if (n === 3 && p[1] === 0x38) return { type: 'network-change', from: (h >> 4) & 0x7 || 0 };
-  if (h < 0x90) return unknownMessage(p);
+  if (n === 3 && b1 === 0x38) return { type: 'network-change', from: (h >> 4) & 0x7 || 0 };
+  if (h < 0x90) return unknownMessage(p, start);
   const from = (h >> 4) - 8;
-  const kind = p[1] & 0xf0;
-  const socket = p[1] & 0x0f;
-  if (kind === 0x40 && n === 3) return { type: 'ack', from, socket };
-  if (kind === 0x50 && socket === 0) return { type: 'reply', from, data: Buffer.from(p.subarray(2, n - 1)) };
-  if (kind === 0x50 && n === 3) return { type: 'completion', from, socket };
+  const kind = b1 & 0xf0;
+  const socket = b1 & 0x0f;
+  if (kind === 0x40 && n === 3) return socketMessage(acks, 'ack', from, socket);
+  if (kind === 0x50 && socket === 0) return { type: 'reply', from, data: Buffer.from(p.subarray(start + 2, end - 1)) };
+  if (kind === 0x50 && n === 3) return socketMessage(completions, 'completion', from, socket);
   if (kind === 0x60 && n === 4) {
-    const code = p[2];
+    const code = p[start + 2];
     return { type: 'error', from, socket, code, reason: ERROR_REASONS[code] ?? `error 0x${code.toString(16).padStart(2, '0')}` };
   }
-  return unknownMessage(p);
+  return unknownMessage(p, start);
 }
 
 export const reply = {

@@ -4,10 +4,20 @@
 // or by order and socket (raw framings). Transport-agnostic: the driver hands
 // in `write` and feeds received bytes to `receive`.
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../../src/util/clock.js';
+import { type ActionContext, actionAborted } from '../../src/host/contract.js';
+import { type Clock, type ReusableTimer, reusableTimer, type TimerHandle } from '../../src/util/clock.js';
 import { DeviceError } from '../../src/util/errors.js';
-import { CONTROL, decodeFrame, encodeFrame, nextSequence, PAYLOAD } from './ip-header.js';
-import { type CameraMessage, decodeMessage, encode, hex, ViscaStreamDecoder } from './protocol.js';
+import {
+  CONTROL,
+  encodeFrame,
+  framePayloadType,
+  frameProblem,
+  frameSequence,
+  HEADER_LENGTH,
+  nextSequence,
+  PAYLOAD,
+} from './ip-header.js';
+import { type CameraMessage, decodeMessage, decodeMessageAt, encode, hex, ViscaStreamDecoder } from './protocol.js';
 
 export type Framing = 'sony-udp' | 'raw-tcp' | 'raw-udp' | 'serial';
 
@@ -26,18 +36,21 @@ interface Exchange {
   busyRetried: boolean;
   seqErrors: number;
   notBefore: number;
+  /** Its completion timeout while it runs in a socket: one of the session's slot timers, else a clock timer (the reply timeout is the session's: replyTimer). */
+  slot: number;
   timer: TimerHandle | null;
   completionTimeoutMs: number;
   /** 'ack': the command answers at its ACK (continuous drives); its Completion only frees the socket. */
   answerAt: 'ack' | 'completion';
   /** Drives of one motor replace each other in the camera: a newer drive's ACK retires the older one. */
   drive: 'pan-tilt' | 'zoom' | null;
-  /** Sequence numbers this command was sent with before (a late ACK or Completion for them counts). */
-  earlierSeqs: number[];
+  /** Sequence numbers this command was sent with before (a late ACK or Completion for them counts); null: none. */
+  earlierSeqs: number[] | null;
   acked: boolean;
   /** For broadcasts: picks the answer out of the camera's messages. */
   match?: (m: CameraMessage) => unknown;
-  onAck?: () => void;
+  /** The caller's options, whose `onAck` is called as their method. */
+  send: SendOptions;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -65,9 +78,15 @@ export interface SessionOptions {
 
 export interface SendOptions {
   signal?: AbortSignal;
+  /**
+   * The device action the message belongs to: like `signal`, its abort withdraws the message while
+   * it is still queued. Its signal is read only then, so a message sent at once makes none.
+   */
+  action?: ActionContext;
   /** Jump the queue (e.g. `stop` must not wait behind queued moves). */
   priority?: boolean;
   completionTimeoutMs?: number;
+  /** Called (as a method of these options) when the camera accepted the command (ACK, or proof that it ran). */
   onAck?: () => void;
   /** Continuous drives (pan-tilt drive, zoom tele/wide/stop): answer at the ACK, since some
    * cameras never send their Completion; a later drive retires the earlier one. */
@@ -86,7 +105,18 @@ export class ViscaSession {
   /** Messages that crossed the wire since start (diagnostics, tests). */
   stats = { sent: 0, resent: 0, timeouts: 0, busyRetries: 0, garbageBytes: 0, staleReplies: 0 };
 
+  /** The reply timeout of the message on the wire (one at a time): one timer for the session's life. */
+  private readonly replyTimer: ReusableTimer;
+  /** The commands running in the camera's sockets, by slot, and their completion timers. */
+  private readonly slotHolders: (Exchange | null)[] = [];
+  private readonly slotTimers: ReusableTimer[] = [];
+
   constructor(private readonly o: SessionOptions) {
+    this.replyTimer = reusableTimer(o.clock, this.replyTimedOut);
+    for (let slot = 0; slot < SOCKETS; slot++) {
+      this.slotHolders.push(null);
+      this.slotTimers.push(reusableTimer(o.clock, () => this.slotTimedOut(slot)));
+    }
     // Over IP the reply header is fixed at 90 whatever the address [PROTOCOLS §1.1].
     this.fromHeaders = new Set([o.address, ...(o.framing === 'serial' ? [] : [1])]);
   }
@@ -109,9 +139,9 @@ export class ViscaSession {
   }
 
   /** Cancels the commands running in the camera's sockets (`8x 2z FF`); they fail with "command canceled". */
-  async cancelRunning(address: number, signal?: AbortSignal): Promise<void> {
+  async cancelRunning(address: number, action?: ActionContext): Promise<void> {
     const sockets = [...new Set(this.executing.map((e) => e.socket))];
-    const opts = { priority: true, signal };
+    const opts = { priority: true, action };
     await Promise.all(
       sockets.map((z) => this.enqueue('cancel', `cancel socket ${z}`, encode.cancel(address, z), opts, undefined, z)),
     );
@@ -128,11 +158,12 @@ export class ViscaSession {
   failAll(err: Error): void {
     const all = [...(this.inFlight ? [this.inFlight] : []), ...this.executing.splice(0), ...this.queue.splice(0)];
     this.inFlight = null;
+    this.replyTimer.stop();
     this.o.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = null;
     this.stream.reset();
     for (const ex of all) {
-      this.o.clock.clearTimeout(ex.timer);
+      this.disarmCompletion(ex);
       ex.reject(err);
     }
   }
@@ -146,21 +177,22 @@ export class ViscaSession {
     const packets = dec.push(chunk);
     const skipped = dec === this.stream ? dec.garbageBytes - before : chunk.length - packets.reduce((n, p) => n + p.length, 0);
     if (skipped > 0) this.garbage(skipped, chunk);
-    for (const p of packets) this.handle(decodeMessage(p), null, p);
+    for (const p of packets) this.handle(decodeMessage(p), null, p, 0);
   }
 
   private receiveFrame(d: Buffer) {
-    const r = decodeFrame(d);
-    if (!r.ok) return this.garbage(d.length, d);
-    const { payloadType, sequence, payload } = r.frame;
+    // Read in place: no frame object or payload view for every ACK and Completion.
+    if (frameProblem(d) !== null) return this.garbage(d.length, d);
+    const payloadType = framePayloadType(d);
+    const sequence = frameSequence(d);
     // The camera's ERRORs travel as control commands (02 00); only the RESET
     // acknowledge is a control reply (02 01) [SRG-300H / BRC-X400 technical
     // manuals, VISCA over IP]. Errors on 02 01 are tolerated as well.
     if (payloadType === PAYLOAD.control || payloadType === PAYLOAD.controlReply) {
-      return this.handleControl(payloadType, sequence, payload);
+      return this.handleControl(payloadType, sequence, d.subarray(HEADER_LENGTH));
     }
     if (payloadType !== PAYLOAD.reply) return this.garbage(d.length, d);
-    this.handle(decodeMessage(payload), sequence, payload);
+    this.handle(decodeMessageAt(d, HEADER_LENGTH), sequence, d, HEADER_LENGTH);
   }
 
   /** The exchange a Sony reply belongs to: the message on the wire, or a command running in a socket. */
@@ -220,18 +252,19 @@ export class ViscaSession {
     // or counters out of step (a first try): send again with a new sequence
     // number, after a RESET when it was the first try.
     const firstTry = ex.attempts === 1;
-    ex.earlierSeqs.push(ex.seq);
+    (ex.earlierSeqs ??= []).push(ex.seq);
     ex.attempts = 0;
     this.queue.unshift(ex);
     if (firstTry) this.queue.unshift(this.makeExchange('control', 'RESET', CONTROL.reset, {}, undefined, noop, noop));
     return this.pump();
   }
 
-  private handle(m: CameraMessage, sequence: number | null, raw: Buffer) {
-    if (m.type === 'unknown') return this.garbage(raw.length, raw);
+  /** One camera message, decoded from `raw` after `start` (the VISCA-over-IP header, if any). */
+  private handle(m: CameraMessage, sequence: number | null, raw: Buffer, start: number) {
+    if (m.type === 'unknown') return this.garbage(raw.length - start, raw.subarray(start));
     if (m.type === 'network-change') return this.o.onNetworkChange();
     if ('from' in m && !this.fromHeaders.has(m.from)) {
-      this.o.logger?.debug({ from: m.from, bytes: hex(raw) }, 'message from another camera ignored');
+      this.o.logger?.debug({ from: m.from, bytes: hex(raw.subarray(start)) }, 'message from another camera ignored');
       return;
     }
     const ex = this.inFlight;
@@ -266,20 +299,7 @@ export class ViscaSession {
         ex.socket = m.socket;
         this.executing.push(ex);
         if (!ex.acked) this.acked(ex);
-        ex.timer = this.o.clock.setTimeout(() => {
-          this.remove(this.executing, ex);
-          if (ex.answerAt === 'ack') {
-            // Answered already; some cameras never send a drive's Completion.
-            this.o.logger?.debug({ label: ex.label }, 'no completion for a drive; socket assumed free');
-          } else {
-            this.fail(
-              ex,
-              new DeviceError(`${ex.label}: no completion within ${ex.completionTimeoutMs} ms`, 'DEVICE_TIMEOUT'),
-              false,
-            );
-          }
-          this.pump();
-        }, ex.completionTimeoutMs);
+        this.armCompletion(ex);
         return this.pump();
       case 'completion':
         // Completion without an ACK (some cameras skip it for instant commands).
@@ -321,22 +341,68 @@ export class ViscaSession {
         this.retire(old);
       }
     }
-    ex.onAck?.();
+    ex.send.onAck?.();
     if (ex.answerAt === 'ack') ex.resolve(undefined);
   }
 
   /** Drops a running command whose end we will not hear about (it answered already, or the camera says it ended). */
   private retire(ex: Exchange): void {
     this.remove(this.executing, ex);
+    this.disarmCompletion(ex);
+    ex.resolve(undefined);
+  }
+
+  /**
+   * Arms the completion timeout of a command now running in a socket. The camera runs at most
+   * SOCKETS commands: each running command takes one of the session's reusable timers (any
+   * more, should a camera ever ACK them, get a clock timer of their own).
+   */
+  private armCompletion(ex: Exchange): void {
+    const slot = this.slotHolders.indexOf(null);
+    if (slot < 0) {
+      ex.timer = this.o.clock.setTimeout(() => this.noCompletion(ex), ex.completionTimeoutMs);
+      return;
+    }
+    this.slotHolders[slot] = ex;
+    ex.slot = slot;
+    this.slotTimers[slot].start(ex.completionTimeoutMs);
+  }
+
+  private disarmCompletion(ex: Exchange): void {
+    if (ex.slot >= 0) {
+      this.slotTimers[ex.slot].stop();
+      this.slotHolders[ex.slot] = null;
+      ex.slot = -1;
+    }
     this.o.clock.clearTimeout(ex.timer);
     ex.timer = null;
-    ex.resolve(undefined);
+  }
+
+  /** A slot's completion timeout fired: the command it holds. */
+  private slotTimedOut(slot: number): void {
+    const ex = this.slotHolders[slot];
+    if (!ex) return;
+    this.slotHolders[slot] = null;
+    ex.slot = -1;
+    this.noCompletion(ex);
+  }
+
+  /** No Completion came for a running command within its completion timeout. */
+  private noCompletion(ex: Exchange): void {
+    this.remove(this.executing, ex);
+    if (ex.answerAt === 'ack') {
+      // Answered already; some cameras never send a drive's Completion.
+      this.o.logger?.debug({ label: ex.label }, 'no completion for a drive; socket assumed free');
+    } else {
+      this.fail(ex, new DeviceError(`${ex.label}: no completion within ${ex.completionTimeoutMs} ms`, 'DEVICE_TIMEOUT'), false);
+    }
+    this.pump();
   }
 
   private handleExecuting(ex: Exchange, m: CameraMessage) {
     if (m.type === 'completion') {
       this.remove(this.executing, ex);
-      this.o.clock.clearTimeout(ex.timer);
+      this.disarmCompletion(ex);
       if (this.inFlight === ex) this.clearInFlight(ex);
       if (!ex.acked) this.acked(ex);
       ex.resolve(undefined);
@@ -344,7 +410,7 @@ export class ViscaSession {
     }
     if (m.type === 'error' && this.inFlight !== ex) {
       this.remove(this.executing, ex);
-      this.o.clock.clearTimeout(ex.timer);
+      this.disarmCompletion(ex);
       ex.reject(viscaError(ex.label, m.code, m.reason));
       return this.pump();
     }
@@ -365,26 +431,32 @@ export class ViscaSession {
         new DeviceError(`${label}: camera busy, ${this.queue.length} requests already waiting`, 'DEVICE_BUSY'),
       );
     }
-    if (opts.signal?.aborted) return Promise.reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
-    return new Promise((resolve, reject) => {
-      const ex = this.makeExchange(kind, label, bytes, opts, match, resolve, reject);
-      ex.socket = socket;
-      if (opts.priority) this.queue.unshift(ex);
-      else this.queue.push(ex);
-      this.pump();
-      // Only a message not yet sent can be withdrawn; one on the wire runs to its reply. So the
-      // listener is needed only when pump() left it queued (nothing runs in between): an idle
-      // camera's message goes out at once, without a listener (and its allocations) per command.
-      if (opts.signal && this.queue.includes(ex)) {
-        opts.signal.addEventListener(
-          'abort',
-          () => {
-            if (this.remove(this.queue, ex)) reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
-          },
-          { once: true },
-        );
-      }
-    });
+    if (opts.signal?.aborted || (opts.action !== undefined && actionAborted(opts.action))) {
+      return Promise.reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
+    }
+    const ex = this.makeExchange(kind, label, bytes, opts, match, noop, noop);
+    ex.socket = socket;
+    // The exchange holds its promise's settlers (no executor closure over this call's arguments).
+    settling = ex;
+    const answer = new Promise(takeSettlers);
+    settling = null;
+    if (opts.priority) this.queue.unshift(ex);
+    else this.queue.push(ex);
+    this.pump();
+    // Only a message not yet sent can be withdrawn; one on the wire runs to its reply. So the
+    // listener is needed only when pump() left it queued (nothing runs in between): an idle
+    // camera's message goes out at once, without a listener (and its allocations) per command.
+    // (An action's signal is read only here, so an idle camera's message makes none.)
+    if ((opts.signal || opts.action) && this.queue.includes(ex)) {
+      (opts.signal ?? opts.action?.signal)?.addEventListener(
+        'abort',
+        () => {
+          if (this.remove(this.queue, ex)) ex.reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
+        },
+        { once: true },
+      );
+    }
+    return answer;
   }
 
   private makeExchange(
@@ -406,16 +478,17 @@ export class ViscaSession {
       busyRetried: false,
       seqErrors: 0,
       notBefore: 0,
+      slot: -1,
       timer: null,
       // A camera that sends a drive's Completion sends it at once; one that does not never will.
       completionTimeoutMs:
         opts.completionTimeoutMs ?? (opts.drive ? this.o.replyTimeoutMs * (this.o.retries + 1) : this.o.completionTimeoutMs),
       answerAt: opts.drive ? 'ack' : 'completion',
       drive: opts.drive ?? null,
-      earlierSeqs: [],
+      earlierSeqs: null,
       acked: false,
       match,
-      onAck: opts.onAck,
+      send: opts,
       resolve,
       reject,
     };
@@ -461,13 +534,22 @@ export class ViscaSession {
     ex.attempts++;
     this.stats.sent++;
     if (ex.attempts > 1) this.stats.resent++;
-    ex.timer = this.o.clock.setTimeout(() => this.onReplyTimeout(ex), this.o.replyTimeoutMs);
+    this.replyTimer.start(this.o.replyTimeoutMs);
     try {
       this.o.write(this.o.framing === 'sony-udp' ? encodeFrame(payloadTypeOf(ex.kind), ex.seq, ex.bytes) : ex.bytes);
     } catch (e) {
       this.fail(ex, e instanceof Error ? e : new Error(String(e)));
     }
   }
+
+  /**
+   * The reply timeout's one callback for every message: the message on the wire, since the
+   * session's one reply timer is stopped whenever that message leaves the wire (clearInFlight,
+   * failAll).
+   */
+  private readonly replyTimedOut = (): void => {
+    if (this.inFlight) this.onReplyTimeout(this.inFlight);
+  };
 
   private onReplyTimeout(ex: Exchange) {
     if (this.inFlight !== ex) return;
@@ -478,7 +560,7 @@ export class ViscaSession {
       // would be taken for the next message's. Wait the same total instead, without resending
       // (the PTZOptics Companion module never replays commands either [PROTOCOLS §1.4]).
       ex.attempts++;
-      ex.timer = this.o.clock.setTimeout(() => this.onReplyTimeout(ex), this.o.replyTimeoutMs);
+      this.replyTimer.start(this.o.replyTimeoutMs);
       return;
     }
     if (ex.attempts <= this.o.retries) {
@@ -507,9 +589,11 @@ export class ViscaSession {
   }
 
   private clearInFlight(ex: Exchange): void {
-    this.o.clock.clearTimeout(ex.timer);
-    ex.timer = null;
-    if (this.inFlight === ex) this.inFlight = null;
+    this.disarmCompletion(ex);
+    if (this.inFlight === ex) {
+      this.replyTimer.stop();
+      this.inFlight = null;
+    }
   }
 
   private remove(list: Exchange[], ex: Exchange): boolean {
@@ -530,9 +614,17 @@ export class ViscaSession {
 
 const noop = () => undefined;
 
+/** The exchange whose promise is being made (its executor runs at once, inside enqueue). */
+let settling: Exchange | null = null;
+function takeSettlers(resolve: (v: unknown) => void, reject: (e: Error) => void): void {
+  if (settling === null) return;
+  settling.resolve = resolve;
+  settling.reject = reject;
+}
+
 /** Whether a Sony reply with this sequence number answers the exchange (its number now or an earlier one). */
 function answersTo(ex: Exchange, sequence: number): boolean {
-  return ex.seq === sequence || ex.earlierSeqs.includes(sequence);
+  return ex.seq === sequence || ex.earlierSeqs?.includes(sequence) === true;
 }
 
 function payloadTypeOf(kind: Kind): number {

@@ -196,6 +196,8 @@ export function presetName(number: number, named: Record<string, number> | undef
  * `publish` receives `{moving, ...extra}` on every change, so the move's result
  * (e.g. `last_preset`) lands in the same state change as `moving: false`.
  */
+const MOVING: Readonly<Record<string, unknown>> = Object.freeze({ moving: true });
+
 export class MotionState {
   private moves = 0;
   private driving = false;
@@ -209,13 +211,23 @@ export class MotionState {
   /** A move that ends with a report started. */
   moveStarted(): void {
     this.moves++;
-    this.publish({ moving: true });
+    this.publish(MOVING); // the same patch each time: a publisher reads it and keeps nothing
   }
 
   /** A move ended (reached, failed or cancelled); `extra` is published with it. */
   moveEnded(extra?: Record<string, unknown>): void {
     this.moves = Math.max(0, this.moves - 1);
     this.publish({ moving: this.moving, ...extra });
+  }
+
+  /**
+   * A move to a preset ended with the camera there (`started`: after moveStarted, else it came
+   * without a started move): `moving` and the last preset in one change, as
+   * moveEnded/settledWithoutMove with `{last_preset, last_preset_name}` publish it.
+   */
+  presetReached(started: boolean, number: number, name: string | null): void {
+    if (started) this.moves = Math.max(0, this.moves - 1);
+    this.publish({ moving: this.moving, last_preset: number, last_preset_name: name });
   }
 
   /** A result that came without a started move (e.g. a camera that completed at once). */
