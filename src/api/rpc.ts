@@ -79,31 +79,45 @@ export class RpcRegistry {
   /** Runs one call; errors come back as JSON-RPC error objects, never thrown.
    * `params` must belong to this call: validation fills in defaults in place.
    * Not async: the handler's promise is answered by two module-level functions, without a
-   * suspended frame of this function per call (every device action passes here). */
+   * suspended frame of this function per call. */
   call(method: string, params: unknown, client: RpcClient): Promise<RpcOutcome> {
+    const out = this.begin(method, params, client);
+    if (out instanceof RpcRefusal) return Promise.resolve({ error: out.error });
+    // Promise.resolve returns a native promise as it is and follows any other thenable.
+    return Promise.resolve(out).then(asResult, asError);
+  }
+
+  /**
+   * A call up to its handler: a refusal (unknown method, role, params too deep or invalid) or a
+   * handler that threw at once comes back as an RpcRefusal; otherwise the handler's own answer,
+   * a value or a promise, whose rejection the caller turns into an error with toRpcError (its
+   * result is `value ?? null`). `call` is this, wrapped; the WebSocket path answers from it with
+   * one promise callback per call (every device action passes here).
+   */
+  begin(method: string, params: unknown, client: RpcClient): unknown {
     const m = this.methods.get(method);
-    if (!m) return Promise.resolve({ error: { code: ERROR_CODES.METHOD_NOT_FOUND, message: `unknown method "${method}"` } });
+    if (!m) return new RpcRefusal({ code: ERROR_CODES.METHOD_NOT_FOUND, message: `unknown method "${method}"` });
     if (!allows(client.principal.role, m.def.role)) {
-      return Promise.resolve({
-        error: {
-          code: ERROR_CODES.FORBIDDEN,
-          message: `${method} needs role ${m.def.role}; token "${client.principal.name}" has role ${client.principal.role}`,
-        },
+      return new RpcRefusal({
+        code: ERROR_CODES.FORBIDDEN,
+        message: `${method} needs role ${m.def.role}; token "${client.principal.name}" has role ${client.principal.role}`,
       });
     }
     if (jsonValueDepth(params, this.maxParamsDepth) > this.maxParamsDepth) {
       const message = `${method}: params nested deeper than ${this.maxParamsDepth} levels ([api] max_json_depth)`;
-      return Promise.resolve({ error: { code: ERROR_CODES.INVALID_PARAMS, message } });
+      return new RpcRefusal({ code: ERROR_CODES.INVALID_PARAMS, message });
     }
-    let out: unknown;
     try {
-      out = m.def.handler(m.validate(params ?? {}), client);
+      return m.def.handler(m.validate(params ?? {}), client);
     } catch (e) {
-      return Promise.resolve(asError(e));
+      return new RpcRefusal(toRpcError(e));
     }
-    // Promise.resolve returns a native promise as it is and follows any other thenable.
-    return Promise.resolve(out).then(asResult, asError);
   }
+}
+
+/** A call answered with an error before its handler's answer (RpcRegistry.begin). */
+export class RpcRefusal {
+  constructor(readonly error: RpcError) {}
 }
 
 export type RpcOutcome = { result: unknown } | { error: RpcError };

@@ -8,7 +8,7 @@ import { jsonDepth, jsonSyntaxReason } from '../util/json-depth.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { TokenAuth } from './auth.js';
 import type { ApiSection } from './config.js';
-import type { RpcClient, RpcRegistry } from './rpc.js';
+import { type RpcClient, type RpcError, type RpcRegistry, RpcRefusal, toRpcError } from './rpc.js';
 
 /** Close codes (documented in docs/api.md, "Limits" and "Connecting"). */
 export const WS_CLOSE = {
@@ -43,6 +43,9 @@ interface Connection {
 const CORK_MAX_BYTES = 64 * 1024;
 
 type Id = string | number | null;
+
+/** handleOne's answer for a single request whose reply its own callback sends. */
+const WAITING = Symbol('waiting');
 
 /** ws.send options of every reply and event (one object, not one per message). */
 const TEXT_FRAME = { binary: false } as const;
@@ -144,9 +147,9 @@ export function registerWs(
       return;
     }
     if (!Array.isArray(msg)) {
-      const reply = handleOne(msg, conn);
-      if (reply instanceof Promise) reply.then(conn.answer, failedOutsideHandler);
-      else conn.answer(reply);
+      // A call that waits answers from its own promise callback; the rest are answered here.
+      const reply = handleOne(msg, conn, true);
+      if (reply !== WAITING) conn.answer(reply);
       return;
     }
     if (msg.length === 0) {
@@ -158,7 +161,7 @@ export function registerWs(
       sendReply(socket, conn, errorReply(null, ERROR_CODES.INVALID_REQUEST, why));
       return;
     }
-    Promise.all(msg.map((m) => handleOne(m, conn))).then((all) => {
+    Promise.all(msg.map((m) => handleOne(m, conn, false))).then((all) => {
       try {
         const replies = all.filter((r) => r !== null);
         if (replies.length) sendBatch(socket, conn, replies);
@@ -168,8 +171,14 @@ export function registerWs(
     }, failedOutsideHandler);
   }
 
-  /** One request: its reply (null for a notification), at once for a refused one, else a promise. */
-  function handleOne(msg: unknown, conn: Connection): Reply | null | Promise<Reply | null> {
+  /**
+   * One request: its reply (null for a notification), at once for a request refused here, else a
+   * promise. `single` (a message of one request, what every call of a Coordinator is): a call
+   * that waits sends its own reply and WAITING is returned.
+   */
+  function handleOne(msg: unknown, conn: Connection, single: true): Reply | null | typeof WAITING;
+  function handleOne(msg: unknown, conn: Connection, single: false): Reply | null | Promise<Reply | null>;
+  function handleOne(msg: unknown, conn: Connection, single: boolean): Reply | null | Promise<Reply | null> | typeof WAITING {
     if (!msg || typeof msg !== 'object' || Array.isArray(msg)) {
       return errorReply(null, ERROR_CODES.INVALID_REQUEST, 'expected a JSON-RPC 2.0 object');
     }
@@ -191,30 +200,47 @@ export function registerWs(
       return errorReply(id, ERROR_CODES.TOO_MANY_REQUESTS, why);
     }
     conn.inFlight++;
-    let pending: ReturnType<RpcRegistry['call']>;
+    let out: unknown;
     try {
-      pending = o.rpc.call(m.method, m.params, conn.client);
+      out = o.rpc.begin(m.method, m.params, conn.client);
     } catch (e) {
       conn.inFlight--;
       throw e;
     }
-    // Not async: one callback per call instead of a suspended frame (every device action passes here).
-    return pending.then(
-      (out) => {
+    // Not async: one pair of callbacks on the handler's own promise per call, no promise of the
+    // RPC layer's outcome in between (every device action passes here). A refused call is
+    // answered the same way, after this turn's synchronous work.
+    const pending = out instanceof RpcRefusal ? Promise.reject(out) : Promise.resolve(out);
+    const answered = pending.then(
+      (value) => {
         conn.inFlight--;
-        if (isNotification) return null;
-        return 'error' in out ? { jsonrpc: '2.0', id, error: out.error } : { jsonrpc: '2.0', id, result: out.result };
+        const reply: Reply | null = isNotification ? null : { jsonrpc: '2.0', id, result: value ?? null };
+        if (!single) return reply;
+        conn.answer(reply);
+        return null;
       },
       (e: unknown) => {
-        // call() answers errors as error objects; should it ever reject, the slot is still given back.
         conn.inFlight--;
-        throw e;
+        let error: RpcError;
+        try {
+          error = e instanceof RpcRefusal ? e.error : toRpcError(e);
+        } catch (err) {
+          // Nothing to answer with (an error whose text cannot be read): logged, as a batch's is.
+          if (!single) throw err;
+          failedOutsideHandler(err);
+          return null;
+        }
+        const reply: Reply | null = isNotification ? null : { jsonrpc: '2.0', id, error };
+        if (!single) return reply;
+        conn.answer(reply);
+        return null;
       },
     );
+    return single ? WAITING : answered;
   }
 
   /** One reply as text: never throws; too large or unserializable becomes an error reply with the same id. */
-  function replyText(reply: Reply, budget: number): { text: string; bytes: number } {
+  function replyText(reply: Reply, budget: number): string {
     let text: string;
     try {
       text = JSON.stringify(reply);
@@ -223,17 +249,16 @@ export function registerWs(
       noisy.error('serialize', { err: errorMessage(e) }, 'reply could not be serialized');
       text = JSON.stringify(errorReply(reply.id, ERROR_CODES.INTERNAL, `internal error: the reply could not be serialized`));
     }
-    let bytes = Buffer.byteLength(text);
+    const bytes = Buffer.byteLength(text);
     if (bytes > budget) {
       const why = `the reply would be ${bytes} bytes, over [api] max_reply_bytes (${limits.max_reply_bytes}): ask for less per call`;
       text = JSON.stringify(errorReply(reply.id, ERROR_CODES.REPLY_TOO_LARGE, why));
-      bytes = Buffer.byteLength(text);
     }
-    return { text, bytes };
+    return text;
   }
 
   function sendReply(ws: WebSocket, conn: Connection, reply: Reply): void {
-    sendText(ws, conn, replyText(reply, limits.max_reply_bytes).text);
+    sendText(ws, conn, replyText(reply, limits.max_reply_bytes));
   }
 
   /** A batch reply is one message and counts as one reply against max_reply_bytes. */
@@ -243,9 +268,9 @@ export function registerWs(
     for (const r of replies) {
       // Each item gets what is left; an item that does not fit is answered with REPLY_TOO_LARGE.
       const left = Math.max(0, limits.max_reply_bytes - total - 1);
-      const { text, bytes } = replyText(r, left);
+      const text = replyText(r, left);
       parts.push(text);
-      total += bytes + 1;
+      total += Buffer.byteLength(text) + 1;
     }
     sendText(ws, conn, `[${parts.join(',')}]`);
   }

@@ -26,6 +26,11 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
   return max;
 }
 
+/** The stacks of jsonValueDepth's walk, and how many entries of them are kept between calls. */
+let walkValues: (object | undefined)[] = [];
+let walkDepths: number[] = [];
+const KEPT_STACK = 256;
+
 /**
  * The same for a value parsed from JSON (no shared references; MQTT payloads,
  * internal callers): an iterative walk that stops once past `limit`, so a value
@@ -34,36 +39,45 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
 export function jsonValueDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
   if (value === null || typeof value !== 'object') return 0;
   let max = 0;
-  // Two plain stacks and indexed / for-in loops: every RPC call's params pass here, and
-  // before V8 optimizes this, each entry object, Object.values array and iterator step is garbage.
-  const values: object[] = [value];
-  const depths: number[] = [1];
-  while (values.length > 0) {
-    const v = values.pop() as Record<string, unknown>;
-    const d = depths.pop() as number;
+  // Two plain stacks kept from call to call (a walk runs to its end before anything else), with
+  // indexed / for-in loops: every RPC call's params pass here, and a new pair of arrays per call
+  // (grown at their first push) was most of what a call allocated here.
+  walkValues[0] = value;
+  walkDepths[0] = 1;
+  let top = 1;
+  let used = 1;
+  while (top > 0) {
+    top--;
+    const v = walkValues[top] as Record<string, unknown>;
+    const d = walkDepths[top];
     if (d > max) {
       max = d;
-      if (max > limit) return max;
+      if (max > limit) break;
     }
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         const child: unknown = v[i];
-        if (child !== null && typeof child === 'object') {
-          values.push(child);
-          depths.push(d + 1);
-        }
+        if (child === null || typeof child !== 'object') continue;
+        walkValues[top] = child;
+        walkDepths[top++] = d + 1;
+        if (top > used) used = top;
       }
       continue;
     }
     for (const k in v) {
       if (!Object.hasOwn(v, k)) continue;
       const child = v[k];
-      if (child !== null && typeof child === 'object') {
-        values.push(child);
-        depths.push(d + 1);
-      }
+      if (child === null || typeof child !== 'object') continue;
+      walkValues[top] = child;
+      walkDepths[top++] = d + 1;
+      if (top > used) used = top;
     }
   }
+  // The stacks keep no reference to the caller's values, and no more room than a usual call needs.
+  if (used > KEPT_STACK) {
+    walkValues = [];
+    walkDepths = [];
+  } else walkValues.fill(undefined, 0, used);
   return max;
 }
 
