@@ -74,9 +74,21 @@ export class AuditLog {
   private readonly insert;
   /** Built once: better-sqlite3 compiles a wrapper (and BEGIN/COMMIT statements) per transaction() call. */
   private readonly writeBatch;
-  private batch: { entry: Omit<AuditEntry, 'id'>; inTx?: () => void }[] = [];
-  /** The promise every row of the open batch waits on (one transaction: all commit or none). */
-  private batchDone: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  /**
+   * The rows of the open batch and what runs with each inside its transaction, `batchLength` of
+   * them; the arrays are kept and reused (cleared after each commit), so a batch of one row — every
+   * sequential action — grows no new array. Two pairs: rows appended while one batch is written go
+   * to the other.
+   */
+  private entries: (Omit<AuditEntry, 'id'> | undefined)[] = [];
+  private inTxs: ((() => void) | undefined)[] = [];
+  private batchLength = 0;
+  private spareEntries: (Omit<AuditEntry, 'id'> | undefined)[] = [];
+  private spareInTxs: ((() => void) | undefined)[] = [];
+  /** The promise every row of the open batch waits on (one transaction: all commit or none), and its settlers. */
+  private batchDone: Promise<void> | null = null;
+  private commitBatch: () => void = noop;
+  private failBatch: (e: Error) => void = noop;
   private readonly flushSoon = () => this.flush();
   /** audit.list with and without a device: each one a range of one index, newest id first. */
   private readonly listAll;
@@ -89,27 +101,28 @@ export class AuditLog {
       `INSERT INTO audit (at, cause_kind, cause_name, cause_detail, device, action, params, ok, result, error, duration_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.writeBatch = store.db.transaction((items: { entry: Omit<AuditEntry, 'id'>; inTx?: () => void }[]) => {
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i];
-        const e = it.entry;
-        // Positional binding: cheaper than building a named-parameter object per row.
-        this.insert.run(
-          e.at,
-          e.cause.kind,
-          e.cause.name ?? null,
-          e.cause.detail ?? null,
-          e.device,
-          e.action,
-          JSON.stringify(e.params ?? {}),
-          e.ok ? 1 : 0,
-          e.result === undefined ? null : JSON.stringify(e.result),
-          e.error,
-          e.duration_ms,
-        );
-        it.inTx?.();
-      }
-    });
+    this.writeBatch = store.db.transaction(
+      (entries: (Omit<AuditEntry, 'id'> | undefined)[], inTxs: ((() => void) | undefined)[], n: number) => {
+        for (let i = 0; i < n; i++) {
+          const e = entries[i]!;
+          // Positional binding: cheaper than building a named-parameter object per row.
+          this.insert.run(
+            e.at,
+            e.cause.kind,
+            e.cause.name ?? null,
+            e.cause.detail ?? null,
+            e.device,
+            e.action,
+            JSON.stringify(e.params ?? {}),
+            e.ok ? 1 : 0,
+            e.result === undefined ? null : JSON.stringify(e.result),
+            e.error,
+            e.duration_ms,
+          );
+          inTxs[i]?.();
+        }
+      },
+    );
   }
 
   /**
@@ -120,30 +133,42 @@ export class AuditLog {
    * outbox row must land with the audit row).
    */
   append(e: Omit<AuditEntry, 'id'>, inTx?: () => void): Promise<void> {
-    this.batch.push({ entry: e, inTx });
+    const i = this.batchLength++;
+    this.entries[i] = e;
+    this.inTxs[i] = inTx;
     if (this.batchDone === null) {
-      let resolve!: () => void;
-      let reject!: (e: Error) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
+      this.batchDone = new Promise<void>((resolve, reject) => {
+        this.commitBatch = resolve;
+        this.failBatch = reject;
       });
-      this.batchDone = { promise, resolve, reject };
       setImmediate(this.flushSoon);
     }
-    return this.batchDone.promise;
+    return this.batchDone;
   }
 
   private flush(): void {
-    const items = this.batch;
-    const done = this.batchDone;
-    this.batch = [];
+    const entries = this.entries;
+    const inTxs = this.inTxs;
+    const n = this.batchLength;
+    const commit = this.commitBatch;
+    const fail = this.failBatch;
+    this.commitBatch = noop;
+    this.failBatch = noop;
+    this.entries = this.spareEntries;
+    this.inTxs = this.spareInTxs;
+    this.batchLength = 0;
     this.batchDone = null;
     try {
-      this.writeBatch(items);
-      done?.resolve();
+      this.writeBatch(entries, inTxs, n);
+      commit();
     } catch (e) {
-      done?.reject(e as Error);
+      fail(e as Error);
+    } finally {
+      // Written (or rolled back): the rows go, the arrays stay for a later batch.
+      entries.fill(undefined, 0, n);
+      inTxs.fill(undefined, 0, n);
+      this.spareEntries = entries;
+      this.spareInTxs = inTxs;
     }
   }
 
@@ -171,3 +196,5 @@ export class AuditLog {
     }));
   }
 }
+
+function noop(): void {}
