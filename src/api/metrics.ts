@@ -125,7 +125,19 @@ export class AgentMetrics implements ActionMetrics {
   }
   observe(driver: string, action: string, ok: boolean, seconds: number): void {
     this.counts.add(driver, action, ok);
-    if (Number.isFinite(seconds)) this.latency.observe({ driver }, seconds); // prom-client throws on NaN
+    // prom-client throws on NaN. The labels object of a driver is made once: prom-client only
+    // reads it (and keeps the first one of each series).
+    if (Number.isFinite(seconds)) this.latency.observe(this.driverLabels(driver), seconds);
+  }
+
+  private readonly latencyLabels = new Map<string, { driver: string }>();
+  private driverLabels(driver: string): { driver: string } {
+    let labels = this.latencyLabels.get(driver);
+    if (labels === undefined) {
+      labels = { driver };
+      this.latencyLabels.set(driver, labels);
+    }
+    return labels;
   }
 }
 
