@@ -14,13 +14,23 @@
 // v8config.h refuses older modes). Astra Linux SE 1.7's own GCC 8 has no such mode; the script
 // checks the compiler before building and says so.
 //
-//   node scripts/build-addons.mjs [--force]   (skips addons already built for this runtime)
+// The link: a C++20 g++ brings a libstdc++ newer than Astra 1.7's (GCC 8: up to GLIBCXX_3.4.25),
+// so every build links libstdc++ and libgcc statically into the addons (STATIC_LINK below, through
+// LDFLAGS, which node-gyp's Makefiles honour; --exclude-libs keeps their symbols out of the addon's
+// exports) and then checks each addon needs no GLIBCXX_/CXXABI_ version and neither library
+// (scripts/elf-needs.mjs): the package then needs only glibc from the system. An addon's glibc
+// need is the build machine's business (built on Astra 1.7: at most 2.28; package-deb.sh puts it
+// in Depends). ROOM_AGENT_ADDON_LDFLAGS replaces STATIC_LINK (set it empty to link libstdc++
+// dynamically, as g++ does by default; the check is then skipped); LDFLAGS, if set, comes after.
+//
+//   node scripts/build-addons.mjs [--force]   (skips addons already built for this runtime and link)
 //   node scripts/build-addons.mjs --check-compiler   (only the C++20 check of $CXX or g++)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { problems } from './elf-needs.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(ROOT, 'package.json'));
@@ -34,6 +44,9 @@ const ADDONS = [
   { name: 'unix-dgram', binary: 'build/Release/unix_dgram.node', gyp: [] },
   { name: '@serialport/bindings-cpp', binary: 'build/Release/bindings.node', gyp: [] },
 ];
+
+/** The default link flags: libstdc++ and libgcc inside each addon, their symbols not exported. */
+const STATIC_LINK = '-static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL';
 
 function fail(message) {
   console.error(`build-addons: ${message}`);
@@ -113,8 +126,16 @@ if (checkOnly) {
 }
 const abi = spawnSync(runtime.node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).stdout.trim();
 if (!abi) fail(`${runtime.node} does not run on this machine`);
-const stampText = (addonVersion) => `node ${runtime.version} abi ${abi} addon ${addonVersion}\n`;
-const env = { ...process.env, PATH: `${path.dirname(runtime.node)}${path.delimiter}${process.env.PATH ?? ''}` };
+const linkFlags = process.env.ROOM_AGENT_ADDON_LDFLAGS ?? STATIC_LINK;
+const staticLink = linkFlags === STATIC_LINK;
+const ldflags = [linkFlags, process.env.LDFLAGS ?? ''].filter((f) => f.trim() !== '').join(' ');
+// The link flags are part of the stamp: changing them (or this default) rebuilds.
+const stampText = (addonVersion) => `node ${runtime.version} abi ${abi} addon ${addonVersion} ldflags ${ldflags}\n`;
+const env = {
+  ...process.env,
+  PATH: `${path.dirname(runtime.node)}${path.delimiter}${process.env.PATH ?? ''}`,
+  LDFLAGS: ldflags,
+};
 // npm passes its own config to scripts; none of it may point node-gyp elsewhere.
 for (const k of Object.keys(env)) if (/^npm_config_(nodedir|target|runtime|dist_url|arch)$/i.test(k)) delete env[k];
 
@@ -135,7 +156,7 @@ for (const addon of ADDONS) {
   }
   if (!compiler) {
     compiler = checkCompiler(runtime);
-    console.log(`build-addons: compiler ${compiler}`);
+    console.log(`build-addons: compiler ${compiler}, LDFLAGS="${ldflags}"`);
   }
   gyp ??= nodeGypScript();
   const t0 = Date.now();
@@ -149,9 +170,22 @@ for (const addon of ADDONS) {
     );
   }
   if (!fs.existsSync(path.join(dir, addon.binary))) fail(`${addon.name}: node-gyp succeeded but ${addon.binary} is missing`);
+  let built;
+  try {
+    built = problems(path.join(dir, addon.binary), { noLibstdcxx: staticLink });
+  } catch (e) {
+    fail(`${addon.name}: cannot read what ${addon.binary} needs: ${e.message}`);
+  }
+  if (built.problems.length) {
+    fail(
+      `${addon.name}@${version}: ${addon.binary} ${built.problems.join('; ')} although LDFLAGS="${ldflags}" asks for a static ` +
+        "libstdc++: Astra Linux SE 1.7's libstdc++ (GCC 8) would not load it. Does the compiler ($CXX) ignore LDFLAGS?",
+    );
+  }
   fs.writeFileSync(stamp, stampText(version));
   console.log(
-    `build-addons: ${addon.name}@${version} built for node ${runtime.version} (ABI ${abi}) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `build-addons: ${addon.name}@${version} built for node ${runtime.version} (ABI ${abi}) in ${((Date.now() - t0) / 1000).toFixed(0)} s; ` +
+      `needs glibc ${built.glibc ?? 'none'}, GLIBCXX ${built.glibcxx ?? 'none'}, CXXABI ${built.cxxabi ?? 'none'}`,
   );
 }
 

@@ -17,6 +17,12 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const runtimePackage = `node-linux-${process.arch}`;
 const pinned = pkg.optionalDependencies[runtimePackage];
 const require = createRequire(import.meta.url);
+/** The addons scripts/build-addons.mjs builds from source, and where each binary lands. */
+const BUILT_ADDONS = [
+  ['better-sqlite3', 'build/Release/better_sqlite3.node'],
+  ['unix-dgram', 'build/Release/unix_dgram.node'],
+  ['@serialport/bindings-cpp', 'build/Release/bindings.node'],
+];
 
 describe('the runtime the tests run on', () => {
   it('is the pinned node-linux package, the one scripts/package-deb.sh bundles', () => {
@@ -68,11 +74,7 @@ describe('the runtime the tests run on', () => {
   });
 
   it('loads the native addons built from source for it, not the binaries bundled in their packages', () => {
-    const built = [
-      ['better-sqlite3', 'build/Release/better_sqlite3.node'],
-      ['unix-dgram', 'build/Release/unix_dgram.node'],
-      ['@serialport/bindings-cpp', 'build/Release/bindings.node'],
-    ];
+    const built = BUILT_ADDONS;
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     const db = new Database(':memory:');
     expect(db.prepare('select sqlite_version() as v').get()).toHaveProperty('v');
@@ -83,6 +85,82 @@ describe('the runtime the tests run on', () => {
     for (const [name, binary] of built) {
       const file = path.join(path.dirname(require.resolve(`${name}/package.json`)), binary);
       expect(loaded.has(fs.realpathSync(file)) || loaded.has(file), `${name}: ${binary} is not the loaded addon`).toBe(true);
+    }
+  });
+});
+
+/** `node scripts/elf-needs.mjs … --json FILE…`: exit code and, per file, what it needs and what is wrong. */
+function elfNeeds(args: string[]) {
+  const script = path.join(ROOT, 'scripts', 'elf-needs.mjs');
+  type Reading = { glibc: string | null; glibcxx: string | null; cxxabi: string | null; problems: string[] };
+  try {
+    const out = execFileSync(process.execPath, [script, '--json', ...args], { encoding: 'utf8', stdio: 'pipe' });
+    return { code: 0, files: JSON.parse(out) as Record<string, Reading> };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { code: err.status, files: (err.stdout ? JSON.parse(err.stdout) : {}) as Record<string, Reading>, stderr: err.stderr };
+  }
+}
+
+describe('what the shipped binaries need from the system (scripts/elf-needs.mjs)', () => {
+  it("the pinned node binary needs glibc 2.28 at most (Astra Linux SE 1.7) and GCC 8's libstdc++", () => {
+    const node = path.join(ROOT, 'node_modules', runtimePackage, 'bin', 'node');
+    const r = elfNeeds(['--max-glibc', '2.28', '--max-glibcxx', '3.4.25', node]);
+    expect(r.code, JSON.stringify(r)).toBe(0);
+    expect(r.files[node].glibc).toBe('2.28');
+  });
+
+  it('the addons built for it link libstdc++ and libgcc statically: no GLIBCXX_/CXXABI_ need, neither library loaded', () => {
+    const files = BUILT_ADDONS.map(([name, binary]) => path.join(path.dirname(require.resolve(`${name}/package.json`)), binary));
+    const r = elfNeeds(['--no-libstdcxx', ...files]);
+    for (const f of files) {
+      expect(r.files[f]?.problems, `${f} (rebuild: npm run postinstall)`).toEqual([]);
+      expect(r.files[f].glibcxx).toBeNull();
+      expect(r.files[f].cxxabi).toBeNull();
+    }
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses a shared object linked the way g++ links by default, and passes the same code linked statically', () => {
+    const dir = fs.mkdtempSync(path.join(fs.realpathSync(ROOT), '.tmp-elf-'));
+    try {
+      // C++ that uses the library: a std::string, a thrown and caught exception.
+      const src = path.join(dir, 'lib.cc');
+      fs.writeFileSync(
+        src,
+        '#include <stdexcept>\n#include <string>\nextern "C" int probe(int n) {\n' +
+          "  try { if (n > 0) throw std::runtime_error(std::string(n, 'x')); } catch (const std::exception &e) { return (int)std::string(e.what()).size(); }\n" +
+          '  return 0;\n}\n',
+      );
+      const dynamic = path.join(dir, 'dynamic.so');
+      const linkedIn = path.join(dir, 'static.so');
+      const cxx = process.env.CXX || 'g++';
+      execFileSync(cxx, ['-shared', '-fPIC', '-O1', '-o', dynamic, src]);
+      execFileSync(cxx, [
+        '-shared',
+        '-fPIC',
+        '-O1',
+        '-static-libstdc++',
+        '-static-libgcc',
+        '-Wl,--exclude-libs,ALL',
+        '-o',
+        linkedIn,
+        src,
+      ]);
+      const bad = elfNeeds(['--no-libstdcxx', dynamic]);
+      expect(bad.code).toBe(1);
+      expect(bad.files[dynamic].problems.join('; ')).toMatch(
+        /needs .*(GLIBCXX|CXXABI)_[\d.]+.*libstdc\+\+ was linked dynamically.*loads libstdc\+\+\.so\.6/,
+      );
+      const good = elfNeeds(['--no-libstdcxx', linkedIn]);
+      expect(good.code, JSON.stringify(good)).toBe(0);
+      expect(good.files[linkedIn].glibcxx).toBeNull();
+      // A glibc bound older than anything a C++ shared object needs.
+      const old = elfNeeds(['--max-glibc', '2.0', linkedIn]);
+      expect(old.code).toBe(1);
+      expect(old.files[linkedIn].problems[0]).toMatch(/needs GLIBC_[\d.]+, newer than glibc 2\.0/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

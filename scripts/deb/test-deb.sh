@@ -40,6 +40,30 @@ field() { dpkg-deb -f "$DEB1" "$1"; }
 dpkg-deb -x "$DEB1" "$WORK/elf"
 NEED=$(find "$WORK/elf/opt/room-agent" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
   grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
+# What the shipped ELF files need beyond glibc (scripts/elf-needs.mjs reads their version needs):
+# the addons built from source carry libstdc++ and libgcc inside (scripts/build-addons.mjs links them
+# statically), so they need no GLIBCXX_/CXXABI_ version at all; the bundled node needs glibc 2.28 at
+# most; nothing needs a libstdc++ newer than Astra Linux SE 1.7's (GCC 8: GLIBCXX_3.4.25).
+APP_ELF="$WORK/elf/opt/room-agent"
+ELF_FILES=()
+while IFS= read -r -d '' f; do
+  [ "$(head -c4 "$f" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ] && ELF_FILES+=("$f")
+done < <(find "$APP_ELF" -type f \( -name '*.node' -o -path '*/bin/*' \) -print0)
+BUILT=("$APP_ELF"/node_modules/better-sqlite3/build/Release/better_sqlite3.node "$APP_ELF"/node_modules/unix-dgram/build/Release/unix_dgram.node
+  "$APP_ELF"/node_modules/@serialport/bindings-cpp/build/Release/bindings.node)
+node scripts/elf-needs.mjs --no-libstdcxx "${BUILT[@]}" | sed "s|$APP_ELF/||" ||
+  fail "a packaged addon needs the system's libstdc++ (build it with scripts/build-addons.mjs' default static link)"
+node scripts/elf-needs.mjs --max-glibc 2.28 --max-glibcxx 3.4.25 "$APP_ELF/node/bin/node" | sed "s|$APP_ELF/||" ||
+  fail "the bundled node needs more than Astra Linux SE 1.7 has (glibc 2.28, GLIBCXX_3.4.25)"
+node scripts/elf-needs.mjs --max-glibcxx 3.4.25 "${ELF_FILES[@]}" >/dev/null ||
+  fail "a shipped ELF file needs a libstdc++ newer than Astra Linux SE 1.7's (GLIBCXX_3.4.25)"
+# The glibc the addons need is the build machine's (Debian 12: 2.34; an astra-1.7 agent: 2.28 at most).
+# DEB_MAX_GLIBC (the Jenkinsfile sets 2.28 for the astra-1.7 agents) makes it a bound for every ELF file.
+if [ -n "${DEB_MAX_GLIBC:-}" ]; then
+  node scripts/elf-needs.mjs --max-glibc "$DEB_MAX_GLIBC" "${ELF_FILES[@]}" >/dev/null ||
+    fail "a shipped ELF file needs a glibc newer than $DEB_MAX_GLIBC (DEB_MAX_GLIBC): this machine's glibc is $(ldd --version | head -1 | grep -o '[0-9.]*$')"
+fi
+echo "${#ELF_FILES[@]} ELF files: the built addons need no libstdc++, node needs glibc <= 2.28, none needs more than GLIBCXX_3.4.25"
 rm -rf "$WORK/elf"
 DEP=$(field Depends | sed -n 's/.*libc6 (>= \([0-9.]*\)).*/\1/p')
 [ -n "$DEP" ] || fail "Depends lacks libc6 (>= …)"
