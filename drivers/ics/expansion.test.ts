@@ -156,6 +156,38 @@ describe('parseIcs returns what the straightforward expansion returns', () => {
     }
   });
 
+  it('windows in any order (each parse resumes where the last walk of the series saved the expansion)', () => {
+    const order = [12, 3, 27, 4, 5, 28, 0, 13, 14];
+    for (const i of order) {
+      const [fromMs, toMs] = windows[i % windows.length] as [number, number];
+      expect(parsed(FEED, fromMs, toMs)).toEqual(referenceExpansion(FEED, fromMs, toMs, ZONE));
+    }
+  });
+
+  it('an override added or removed since the last parse, of an occurrence long before the window, is seen', () => {
+    const [fromMs, toMs] = [NOW - DAY, NOW + 8 * DAY];
+    parsed(FEED, fromMs, toMs);
+    parsed(FEED, fromMs + DAY, toMs + DAY);
+    // The stand-up of the series' 100th day, moved to the day after tomorrow.
+    const early = new Date(FIRST + 100 * DAY + 5 * DAY).toISOString().slice(0, 10).replace(/-/g, '');
+    const target = new Date(NOW + 2 * DAY).toISOString().slice(0, 10).replace(/-/g, '');
+    const moved = [
+      'BEGIN:VEVENT',
+      'UID:standup-3y',
+      `RECURRENCE-ID;TZID=W. Europe Standard Time:${early}T093000`,
+      `DTSTART;TZID=W. Europe Standard Time:${target}T173000`,
+      `DTEND;TZID=W. Europe Standard Time:${target}T174500`,
+      'SUMMARY:Stand-up from long ago',
+      'END:VEVENT',
+      'END:VCALENDAR',
+    ].join('\r\n');
+    const withMove = FEED.replace('END:VCALENDAR', moved);
+    const got = parsed(withMove, fromMs + DAY, toMs + DAY);
+    expect(got.some((l) => l.includes('Stand-up from long ago'))).toBe(true);
+    expect(got).toEqual(referenceExpansion(withMove, fromMs + DAY, toMs + DAY, ZONE));
+    expect(parsed(FEED, fromMs + DAY, toMs + DAY)).toEqual(referenceExpansion(FEED, fromMs + DAY, toMs + DAY, ZONE));
+  });
+
   it('a second parse of the same text and window returns the same events', () => {
     const [fromMs, toMs] = [NOW - DAY, NOW + 8 * DAY];
     const first = parseIcs(FEED, fromMs, toMs, { zone: ZONE });

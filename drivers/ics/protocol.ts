@@ -8,11 +8,13 @@
 import ICAL from 'ical.js';
 import { type CalendarEvent, type CalendarPerson, extractLinks } from '../../src/calendar/model.js';
 import { fromWallClock } from '../../src/calendar/zone.js';
+import { type Checkpoint, checkpointOf, recurrenceKey, saveCheckpoint } from './resume.js';
 import { type FeedZone, ianaZoneOf, withFeedZones } from './zones.js';
 
 type IcalTime = InstanceType<typeof ICAL.Time>;
 type IcalComponent = InstanceType<typeof ICAL.Component>;
 type IcalEvent = InstanceType<typeof ICAL.Event>;
+type IcalExpansion = InstanceType<typeof ICAL.RecurExpansion>;
 
 export interface ParseOptions {
   /** IANA zone for floating times and all-day dates when the file names none. */
@@ -107,7 +109,7 @@ interface ZoneContext {
   zones: Map<string, FeedZone>;
 }
 
-function expand(ev: IcalEvent, fromMs: number, toMs: number, z: ZoneContext, max: number): CalendarEvent[] {
+function expand(ev: IcalEvent, fromMs: number, toMs: number, z: ZoneContext, max: number, resume = true): CalendarEvent[] {
   if (!ev.startDate) return [];
   const out: CalendarEvent[] = [];
   if (!ev.isRecurring()) {
@@ -120,34 +122,38 @@ function expand(ev: IcalEvent, fromMs: number, toMs: number, z: ZoneContext, max
     return out;
   }
   if (isCancelled(ev.component)) return [];
-  const it = ev.iterator();
   const masterTz = tzidOf(ev.component, 'dtstart');
+  const seriesZone = ev.startDate.zone;
   // Occurrences whose wall clock (within ±14 h of their instant) is days before or a day after the
   // window are stepped over without looking them up, unless an override may have moved them. An
   // override names its occurrence in any zone (a RECURRENCE-ID in UTC for a series with a TZID), and
   // ical.js matches it by either wall clock, so both are kept. A THISANDFUTURE override can shift any
-  // later occurrence, so then nothing is stepped over.
+  // later occurrence, so then nothing is stepped over (nor resumed).
+  // Only an override whose own times reach into the window (±1 day of wall clock) can bring its
+  // occurrence in from elsewhere: the walk goes on up to the last of those.
   const overridden = new Set<number>();
+  /** Overrides by wall clock in the series' zone (those of the series' own value type: DATE or DATE-TIME). */
+  const ownOverrides = new Map<number, IcalTime>();
+  const reachingWindow = new Set<number>();
   let lastOverridden = -Infinity;
   for (const x of Object.values(ev.exceptions)) {
-    for (const t of [naive(x.recurrenceId), naive(x.recurrenceId.convertToZone(ev.startDate.zone))]) {
+    const own = x.recurrenceId.convertToZone(seriesZone);
+    const movedStart = x.startDate ? naive(x.startDate) : naive(own);
+    const movedEnd = x.endDate ? naive(x.endDate) : movedStart;
+    const reaches = movedStart < toMs + DAY_MS && movedEnd > fromMs - DAY_MS;
+    for (const t of [naive(x.recurrenceId), naive(own)]) {
       overridden.add(t);
-      lastOverridden = Math.max(lastOverridden, t);
+      if (reaches) lastOverridden = Math.max(lastOverridden, t);
     }
+    if (own.isDate === ev.startDate.isDate) ownOverrides.set(naive(own), own);
+    if (reaches) reachingWindow.add(naive(own));
   }
   const ranged = ev.rangeExceptions.length > 0;
   const skipBefore = ranged ? -Infinity : fromMs - 2 * DAY_MS - (ev.duration?.toSeconds() ?? 0) * 1000;
   const skipAfter = ranged ? Infinity : toMs + DAY_MS;
-  let walked = 0;
-  for (let n = 0; walked < max && n < 200_000; n++) {
-    const next = it.next();
-    if (!next) break;
-    const nv = naive(next);
-    // Later occurrences (ordered by instant) have wall clocks at most 26 h earlier than this one's.
-    const noOverrideLater = nv > lastOverridden + 2 * DAY_MS;
-    if (nv >= skipAfter && noOverrideLater) break;
-    if ((nv < skipBefore || nv >= skipAfter) && !overridden.has(nv)) continue;
-    walked++;
+
+  /** One occurrence looked up: its override applied, cancelled ones dropped; false once past the window. */
+  const visit = (next: IcalTime, noOverrideLater: boolean): boolean => {
     const d = ev.getOccurrenceDetails(next);
     const item = d.item.component;
     const startTz = d.startDate.timezone ?? tzidOf(item, 'dtstart') ?? masterTz;
@@ -155,12 +161,79 @@ function expand(ev: IcalEvent, fromMs: number, toMs: number, z: ZoneContext, max
     const nominal = instant(d.recurrenceId, d.recurrenceId.timezone ?? masterTz, z);
     // Overrides can move an occurrence out of or into the window, so judge by both times, and go on
     // while a later occurrence's override may have moved it into the window.
-    if (start >= toMs && nominal >= toMs && noOverrideLater) break;
-    if (isCancelled(item)) continue;
+    if (start >= toMs && nominal >= toMs && noOverrideLater) return false;
+    if (isCancelled(item)) return true;
     const end = instant(d.endDate, d.endDate.timezone ?? tzidOf(item, 'dtend') ?? startTz, z);
     const e = toEvent(item, ev.uid, new Date(nominal).toISOString(), start, Math.max(end, start), d.startDate.isDate);
     if (overlapsRange(e, fromMs, toMs)) out.push(e);
+    return true;
+  };
+
+  // Resume where the last walk of the same recurrence saved ical.js's expansion, if that lies before
+  // this window and every override up to there is one it knew (drivers/ics/resume.ts). Only a series
+  // of one RRULE and no RDATE is saved: ical.js's saved state forgets that a rule ended (its UNTIL or
+  // COUNT reached), which the occurrence after the saved one tells apart.
+  const key =
+    !ranged && ev.component.getAllProperties('rrule').length === 1 && !ev.component.hasProperty('rdate')
+      ? recurrenceKey(ev.component, z.zones)
+      : null;
+  const saved = key && resume ? checkpointOf(key) : undefined;
+  const resumable =
+    saved !== undefined &&
+    saved.maxNaive < skipBefore &&
+    [...ownOverrides.keys()].every((t) => saved.overrides.has(t) || t > saved.at + 2 * DAY_MS);
+  let it: IcalExpansion;
+  let steps = 0;
+  let walked = 0;
+  let first: IcalTime | null | undefined;
+  const passedOverrides = new Map<number, boolean>();
+  if (saved && resumable) {
+    it = new ICAL.RecurExpansion(JSON.parse(saved.state));
+    steps = saved.steps;
+    first = saved.successor === null ? null : it.next();
+    if (first !== null && (!first || naive(first) !== saved.successor)) return expand(ev, fromMs, toMs, z, max, false);
+    for (const [t, occurrence] of [...ownOverrides].sort((a, b) => a[0] - b[0])) {
+      if (saved.overrides.get(t) !== true) continue;
+      passedOverrides.set(t, true);
+      // An occurrence the walk passed, moved where this window cannot see it: nothing to look up.
+      if (!reachingWindow.has(t)) continue;
+      walked++;
+      visit(occurrence, t > lastOverridden + 2 * DAY_MS);
+    }
+  } else it = ev.iterator();
+
+  // This walk's checkpoint: the expansion saved at an occurrence before the window (the last one
+  // within 35 days of it, or every 64th step before that), with which overrides it had passed, made
+  // whole by the occurrence that follows it.
+  let checkpoint: Checkpoint | null = null;
+  let pending: Omit<Checkpoint, 'successor'> | null = null;
+  let maxNaive = saved && resumable ? saved.maxNaive : -Infinity;
+  for (; walked < max && steps < 200_000; ) {
+    const next = first !== undefined ? first : it.next();
+    first = undefined;
+    if (pending) checkpoint = { ...pending, successor: next ? naive(next) : null };
+    pending = null;
+    if (!next) break;
+    steps++;
+    const nv = naive(next);
+    maxNaive = Math.max(maxNaive, nv);
+    const own = next.zone === seriesZone ? nv : naive(next.convertToZone(seriesZone));
+    if (ownOverrides.has(own)) passedOverrides.set(own, true);
+    // Later occurrences (ordered by instant) have wall clocks at most 26 h earlier than this one's.
+    const noOverrideLater = nv > lastOverridden + 2 * DAY_MS;
+    if (nv >= skipAfter && noOverrideLater) break;
+    const skip = (nv < skipBefore || nv >= skipAfter) && !overridden.has(nv);
+    if (!skip) {
+      walked++;
+      if (!visit(next, noOverrideLater)) break;
+    }
+    if (key && maxNaive < skipBefore && (nv >= skipBefore - 35 * DAY_MS || steps % 64 === 0)) {
+      const overrides = new Map<number, boolean>();
+      for (const t of ownOverrides.keys()) overrides.set(t, passedOverrides.get(t) === true);
+      pending = { state: JSON.stringify(it), at: own, maxNaive, steps, overrides };
+    }
   }
+  if (key && checkpoint) saveCheckpoint(key, checkpoint);
   return out;
 }
 

@@ -123,6 +123,8 @@ function feedZones(cal: IcalComponent): { named: Set<string>; vtimezones: Map<st
 export interface FeedZone {
   iana: string | null;
   vtimezone: IcalTimezone | null;
+  /** What the zone is, as text: the IANA name or the VTIMEZONE (saved expansions are keyed by it). */
+  key: string;
 }
 
 /**
@@ -139,7 +141,11 @@ export function withFeedZones<T>(cal: IcalComponent, body: (zones: Map<string, F
     const iana = ianaZoneOf(tzid);
     const vtz = vtimezones.get(tzid);
     const zone = iana ? tzdbZone(tzid, iana) : vtz ? vtimezoneZone(vtz, tzid) : null;
-    zones.set(tzid, { iana, vtimezone: iana ? null : zone });
+    zones.set(tzid, {
+      iana,
+      vtimezone: iana ? null : zone,
+      key: iana ? `iana ${iana}` : vtz ? `vtimezone ${vtz.toString()}` : 'floating',
+    });
     // UTC, Z and GMT are ical.js's own; a name ical.js already knows is left to it.
     if (!zone || ICAL.TimezoneService.has(tzid)) continue;
     ICAL.TimezoneService.register(zone, tzid);
