@@ -6,7 +6,7 @@
 // are this object's fields, not a suspended async frame and closures per action.
 import { performance } from 'node:perf_hooks';
 import type { RoomEvents } from '../state/bus.js';
-import type { AuditLog } from '../store/audit.js';
+import type { AuditEntry, AuditLog, AuditRowHooks } from '../store/audit.js';
 import type { Clock } from '../util/clock.js';
 import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
 import { iso } from '../util/iso.js';
@@ -39,6 +39,8 @@ export interface ActionDevice {
   activeCause: { readonly cause: Cause; readonly until: number } | null;
 }
 
+type AuditRow = Omit<AuditEntry, 'id'>;
+
 /** How long after an action a device report is still attributed to it (ms). */
 export const CAUSE_WINDOW_MS = 2000;
 
@@ -47,7 +49,7 @@ const RUNNING = 0;
 const COMMITTING = 1;
 const DONE = 2;
 
-export class ActionRun implements ActionContext, Timed {
+export class ActionRun implements ActionContext, Timed, AuditRowHooks {
   /** Until when device reports are attributed to this action (it is its device's `activeCause`). */
   until = Number.POSITIVE_INFINITY;
   /** Made by the first read of `signal`: most actions end without anyone listening to it. */
@@ -69,6 +71,8 @@ export class ActionRun implements ActionContext, Timed {
   private error: unknown = undefined;
   private resolveCaller: (value: unknown) => void = noop;
   private rejectCaller: (error: unknown) => void = noop;
+  /** Its audit row, from the action's end until it committed. */
+  private row: AuditRow | null = null;
 
   constructor(
     private readonly host: ActionRunHost,
@@ -138,7 +142,7 @@ export class ActionRun implements ActionContext, Timed {
     this.end(false, err);
   }
 
-  /** The driver's answer (ignored once the timeout ended the action). */
+  /** The driver's answer or failure (ignored once the timeout ended the action). */
   private readonly answered = (value: unknown): void => {
     if (this.stage === RUNNING) this.end(true, value);
   };
@@ -169,22 +173,28 @@ export class ActionRun implements ActionContext, Timed {
     const error = ok ? null : errorMessage(this.error);
     // The caller hears back only after the audit row (and the room event's
     // outbox row, same transaction) committed: an acknowledged action is
-    // always in the log (see the SIGKILL test).
+    // always in the log (see the SIGKILL test). This run hears it as the row's hooks.
     const { at, cause, action, params } = this;
-    this.host.audit
-      .append({ at, cause, device: m.id, action, params, ok, result: this.result, error, duration_ms }, () =>
-        this.host.events.emit({
-          type: 'device.action',
-          at,
-          data: { device: m.id, action, params: params as Record<string, unknown>, ok, error, duration_ms, cause },
-        }),
-      )
-      .then(this.committed, this.commitFailed);
+    const row = { at, cause, device: m.id, action, params, ok, result: this.result, error, duration_ms };
+    this.row = row;
+    this.host.audit.appendRow(row, this);
   }
 
-  /** The audit row committed: the caller gets the result, or the action's error. */
-  private readonly committed = (): void => {
+  /** The audit row's transaction (AuditRowHooks): the room event lands with it. */
+  inTransaction(): void {
+    const row = this.row!;
+    const { at, device, action, params, ok, error, duration_ms, cause } = row;
+    this.host.events.emit({
+      type: 'device.action',
+      at,
+      data: { device, action, params: params as Record<string, unknown>, ok, error, duration_ms, cause },
+    });
+  }
+
+  /** The audit row committed (AuditRowHooks): the caller gets the result, or the action's error. */
+  committed(): void {
     this.stage = DONE;
+    this.row = null;
     if (this.ok) {
       this.resolveCaller(this.result);
       return;
@@ -193,12 +203,14 @@ export class ActionRun implements ActionContext, Timed {
     this.rejectCaller(
       e instanceof AgentError ? e : new DeviceError(`device ${this.device.id}: ${this.action} failed: ${errorMessage(e)}`),
     );
-  };
-  /** The audit commit failed: the caller hears that. */
-  private readonly commitFailed = (e: unknown): void => {
+  }
+
+  /** The audit commit failed (AuditRowHooks): the caller hears that. */
+  notCommitted(e: Error): void {
     this.stage = DONE;
+    this.row = null;
     this.rejectCaller(e);
-  };
+  }
 }
 
 /** The run whose answer promise is being made (its executor runs at once, inside `start`). */

@@ -69,23 +69,42 @@ export interface AuditEntry {
   duration_ms: number;
 }
 
+/**
+ * What goes with an audit row appended by AuditLog.appendRow: a callback inside its transaction,
+ * and one when it committed or did not. Called as methods of this object (e.g. a device action's
+ * run: no closures or promise per row). They must not throw.
+ */
+export interface AuditRowHooks {
+  /** Inside the row's transaction (e.g. the room event whose outbox row must land with it). */
+  inTransaction(): void;
+  committed(): void;
+  notCommitted(e: Error): void;
+}
+
+type RowEntry = Omit<AuditEntry, 'id'>;
+/** What goes with a row: append's `inTx`, appendRow's hooks, or nothing. */
+type RowWith = (() => void) | AuditRowHooks | undefined;
+
 /** Every device action, who asked for it and how it went. */
 export class AuditLog {
   private readonly insert;
   /** Built once: better-sqlite3 compiles a wrapper (and BEGIN/COMMIT statements) per transaction() call. */
   private readonly writeBatch;
   /**
-   * The rows of the open batch and what runs with each inside its transaction, `batchLength` of
-   * them; the arrays are kept and reused (cleared after each commit), so a batch of one row — every
-   * sequential action — grows no new array. Two pairs: rows appended while one batch is written go
-   * to the other.
+   * The rows of the open batch and what goes with each, `batchLength` of them; the arrays are
+   * kept and reused (cleared after each commit), so a batch of one row — every sequential action —
+   * grows no new array. Two pairs: rows appended while one batch is written go to the other.
    */
-  private entries: (Omit<AuditEntry, 'id'> | undefined)[] = [];
-  private inTxs: ((() => void) | undefined)[] = [];
+  private entries: (RowEntry | undefined)[] = [];
+  private withs: RowWith[] = [];
   private batchLength = 0;
-  private spareEntries: (Omit<AuditEntry, 'id'> | undefined)[] = [];
-  private spareInTxs: ((() => void) | undefined)[] = [];
-  /** The promise every row of the open batch waits on (one transaction: all commit or none), and its settlers. */
+  private spareEntries: (RowEntry | undefined)[] = [];
+  private spareWiths: RowWith[] = [];
+  private flushScheduled = false;
+  /**
+   * The promise the open batch's append() rows wait on (one transaction: all commit or none), and
+   * its settlers; made only when append() asks for it (appendRow's rows hear through their hooks).
+   */
   private batchDone: Promise<void> | null = null;
   private commitBatch: () => void = noop;
   private failBatch: (e: Error) => void = noop;
@@ -101,28 +120,28 @@ export class AuditLog {
       `INSERT INTO audit (at, cause_kind, cause_name, cause_detail, device, action, params, ok, result, error, duration_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.writeBatch = store.db.transaction(
-      (entries: (Omit<AuditEntry, 'id'> | undefined)[], inTxs: ((() => void) | undefined)[], n: number) => {
-        for (let i = 0; i < n; i++) {
-          const e = entries[i]!;
-          // Positional binding: cheaper than building a named-parameter object per row.
-          this.insert.run(
-            e.at,
-            e.cause.kind,
-            e.cause.name ?? null,
-            e.cause.detail ?? null,
-            e.device,
-            e.action,
-            JSON.stringify(e.params ?? {}),
-            e.ok ? 1 : 0,
-            e.result === undefined ? null : JSON.stringify(e.result),
-            e.error,
-            e.duration_ms,
-          );
-          inTxs[i]?.();
-        }
-      },
-    );
+    this.writeBatch = store.db.transaction((entries: (RowEntry | undefined)[], withs: RowWith[], n: number) => {
+      for (let i = 0; i < n; i++) {
+        const e = entries[i]!;
+        // Positional binding: cheaper than building a named-parameter object per row.
+        this.insert.run(
+          e.at,
+          e.cause.kind,
+          e.cause.name ?? null,
+          e.cause.detail ?? null,
+          e.device,
+          e.action,
+          JSON.stringify(e.params ?? {}),
+          e.ok ? 1 : 0,
+          e.result === undefined ? null : JSON.stringify(e.result),
+          e.error,
+          e.duration_ms,
+        );
+        const w = withs[i];
+        if (typeof w === 'function') w();
+        else if (w !== undefined) w.inTransaction();
+      }
+    });
   }
 
   /**
@@ -132,44 +151,64 @@ export class AuditLog {
    * action. `inTx` runs inside that transaction (e.g. the room event whose
    * outbox row must land with the audit row).
    */
-  append(e: Omit<AuditEntry, 'id'>, inTx?: () => void): Promise<void> {
-    const i = this.batchLength++;
-    this.entries[i] = e;
-    this.inTxs[i] = inTx;
+  append(e: RowEntry, inTx?: () => void): Promise<void> {
+    this.add(e, inTx);
     if (this.batchDone === null) {
       this.batchDone = new Promise<void>((resolve, reject) => {
         this.commitBatch = resolve;
         this.failBatch = reject;
       });
-      setImmediate(this.flushSoon);
     }
     return this.batchDone;
   }
 
+  /** append() for a row whose caller hears through `hooks` (called once the batch committed or failed) instead of a promise. */
+  appendRow(e: RowEntry, hooks: AuditRowHooks): void {
+    this.add(e, hooks);
+  }
+
+  private add(e: RowEntry, w: RowWith): void {
+    const i = this.batchLength++;
+    this.entries[i] = e;
+    this.withs[i] = w;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
   private flush(): void {
     const entries = this.entries;
-    const inTxs = this.inTxs;
+    const withs = this.withs;
     const n = this.batchLength;
     const commit = this.commitBatch;
     const fail = this.failBatch;
     this.commitBatch = noop;
     this.failBatch = noop;
     this.entries = this.spareEntries;
-    this.inTxs = this.spareInTxs;
+    this.withs = this.spareWiths;
     this.batchLength = 0;
     this.batchDone = null;
+    this.flushScheduled = false;
+    let error: Error | null = null;
     try {
-      this.writeBatch(entries, inTxs, n);
-      commit();
+      this.writeBatch(entries, withs, n);
     } catch (e) {
-      fail(e as Error);
-    } finally {
-      // Written (or rolled back): the rows go, the arrays stay for a later batch.
-      entries.fill(undefined, 0, n);
-      inTxs.fill(undefined, 0, n);
-      this.spareEntries = entries;
-      this.spareInTxs = inTxs;
+      error = e as Error;
     }
+    if (error === null) commit();
+    else fail(error);
+    for (let i = 0; i < n; i++) {
+      const w = withs[i];
+      if (w === undefined || typeof w === 'function') continue;
+      if (error === null) w.committed();
+      else w.notCommitted(error);
+    }
+    // Written (or rolled back): the rows go, the arrays stay for a later batch.
+    entries.fill(undefined, 0, n);
+    withs.fill(undefined, 0, n);
+    this.spareEntries = entries;
+    this.spareWiths = withs;
   }
 
   list(q: { device?: string; limit?: number; before_id?: number } = {}): AuditEntry[] {
