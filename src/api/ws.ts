@@ -34,6 +34,10 @@ interface Connection {
   tcp: Duplex;
   /** Sends the reply of one request (none for a notification); made once per connection. */
   answer: (reply: Reply | null) => void;
+  /** The same for the reply of a call that waited (its promise callback): alone, it is written at once. */
+  answerCall: (reply: Reply | null) => void;
+  /** Writes what the connection gathered (uncork), made once per connection for nextTick/setImmediate. */
+  flush: () => void;
   /** Bytes (frames, headers included) sent since `tcp` was corked: held back by the cork, not by the client. */
   corkedBytes: number;
   corked: boolean;
@@ -97,11 +101,19 @@ export function registerWs(
       tcp: req.socket,
       answer: (reply) => {
         try {
-          if (reply) sendReply(socket, conn, reply);
+          if (reply) sendReply(socket, conn, reply, false);
         } catch (e) {
           failedOutsideHandler(e);
         }
       },
+      answerCall: (reply) => {
+        try {
+          if (reply) sendReply(socket, conn, reply, true);
+        } catch (e) {
+          failedOutsideHandler(e);
+        }
+      },
+      flush: () => uncork(conn),
       corkedBytes: 0,
       corked: false,
     };
@@ -216,7 +228,7 @@ export function registerWs(
         conn.inFlight--;
         const reply: Reply | null = isNotification ? null : { jsonrpc: '2.0', id, result: value ?? null };
         if (!single) return reply;
-        conn.answer(reply);
+        conn.answerCall(reply);
         return null;
       },
       (e: unknown) => {
@@ -232,7 +244,7 @@ export function registerWs(
         }
         const reply: Reply | null = isNotification ? null : { jsonrpc: '2.0', id, error };
         if (!single) return reply;
-        conn.answer(reply);
+        conn.answerCall(reply);
         return null;
       },
     );
@@ -257,8 +269,8 @@ export function registerWs(
     return text;
   }
 
-  function sendReply(ws: WebSocket, conn: Connection, reply: Reply): void {
-    sendText(ws, conn, replyText(reply, limits.max_reply_bytes));
+  function sendReply(ws: WebSocket, conn: Connection, reply: Reply, call = false): void {
+    sendText(ws, conn, replyText(reply, limits.max_reply_bytes), call);
   }
 
   /** A batch reply is one message and counts as one reply against max_reply_bytes. */
@@ -285,9 +297,12 @@ export function registerWs(
    * done (process.nextTick), so a lone reply waits for nothing. While other
    * requests of the client are still in flight it stays corked until the event
    * loop's check phase (setImmediate): the replies of every device answer read
-   * in this poll phase then share one write instead of one writev each.
+   * in this poll phase then share one write instead of one writev each. The reply
+   * of a client's only call in flight, when nothing was gathered before it in this
+   * turn (a Coordinator's sequential calls), is written at once: one write either
+   * way, without the cork's turn-end callback.
    */
-  function sendText(ws: WebSocket, conn: Connection, text: string | Buffer): void {
+  function sendText(ws: WebSocket, conn: Connection, text: string | Buffer, call = false): void {
     if (ws.readyState !== ws.OPEN) return;
     // What was written in earlier turns and still waits for the kernel; not this turn's corked bytes.
     const queued = ws.bufferedAmount - conn.corkedBytes;
@@ -304,10 +319,16 @@ export function registerWs(
       return;
     }
     if (!conn.corked) {
+      // The reply of the client's last call in flight, with nothing gathered before it (a
+      // Coordinator's sequential calls): one write whether corked or not, so it is written now.
+      if (call && conn.inFlight === 0) {
+        ws.send(text, TEXT_FRAME);
+        return;
+      }
       conn.corked = true;
       conn.tcp.cork();
-      if (conn.inFlight > 0) setImmediate(uncork, conn);
-      else process.nextTick(uncork, conn);
+      if (conn.inFlight > 0) setImmediate(conn.flush);
+      else process.nextTick(conn.flush);
     }
     const before = ws.bufferedAmount;
     ws.send(text, TEXT_FRAME);
