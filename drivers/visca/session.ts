@@ -521,7 +521,7 @@ export class ViscaSession {
     }
     const ex = this.queue[i];
     if (i === 0) this.queue.shift();
-    else this.queue.splice(i, 1);
+    else removeAt(this.queue, i);
     this.inFlight = ex;
     if (ex.attempts === 0 || ex.kind === 'control') {
       ex.seq = this.seq;
@@ -598,8 +598,9 @@ export class ViscaSession {
 
   private remove(list: Exchange[], ex: Exchange): boolean {
     const i = list.indexOf(ex);
-    if (i >= 0) list.splice(i, 1);
-    return i >= 0;
+    if (i < 0) return false;
+    removeAt(list, i);
+    return true;
   }
 
   private stale(): void {
@@ -613,6 +614,12 @@ export class ViscaSession {
 }
 
 const noop = () => undefined;
+
+/** Removes entry `i` in place (splice would allocate the array of what it removed). */
+function removeAt(list: Exchange[], i: number): void {
+  for (let k = i; k < list.length - 1; k++) list[k] = list[k + 1];
+  list.pop();
+}
 
 /** The exchange whose promise is being made (its executor runs at once, inside enqueue). */
 let settling: Exchange | null = null;
