@@ -17,6 +17,7 @@
 // (mqtt when [sync] is on, atem-connection for an ATEM, nodemailer at the first
 // e-mailed code), so they cost nothing until a room uses them.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -30,23 +31,64 @@ import { standaloneValidatorsPlugin } from './ajv-standalone.js';
  * `WebSocket`, `CloseEvent` and `MessageEvent` are getters that load undici (Node's fetch and
  * WebSocket), which the agent never uses: in the agent that was ~1.2 MB of heap (undici's source)
  * and ~30 ms of CPU at start (nodejs/node#59686; docs/performance.md, "Start and idle memory:
- * lean start"). `require` returns the same module object; named imports become reads of its
- * properties.
+ * lean start"). `require` returns the same module object.
+ *
+ * A static import gets an ES module in between (builtinModuleSource): the module object as its
+ * default export and each of its properties as a named export, read once when the bundle starts
+ * and only if some module imports that name (each read is marked pure, so esbuild drops the
+ * unused ones: no getter of `node:http` runs unless asked for). A CommonJS module in its place
+ * made esbuild copy every property of the built-in into a fresh object of getters at each
+ * importing file (its `__toESM`): 110 copies, ~5,200 closures, ~0.9 MB of the idle heap
+ * (docs/performance.md, "Idle memory: the evening's leads"). A dynamic `import()` of a built-in
+ * keeps the CommonJS module (its namespace would need every export read).
  */
 export const builtinsByRequirePlugin: esbuild.Plugin = {
   name: 'node-builtins-by-require',
   setup(build) {
     build.onResolve({ filter: /^node:/ }, (args) =>
-      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+      args.kind === 'import-statement'
         ? { path: args.path, namespace: 'node-builtin' }
-        : undefined,
+        : args.kind === 'dynamic-import'
+          ? { path: args.path, namespace: 'node-builtin-cjs' }
+          : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: builtinModuleSource(args.path),
+      loader: 'js',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin-cjs' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(args.path)});`,
       loader: 'js',
     }));
   },
 };
+
+const requireHere = createRequire(import.meta.url);
+
+/** A property name that can be the name of an exported `const`. */
+function bindable(name: string): boolean {
+  if (!/^[A-Za-z_$][\w$]*$/.test(name) || name === 'default') return false;
+  try {
+    new Function(`"use strict"; let ${name};`);
+    return true;
+  } catch {
+    return false; // a reserved word
+  }
+}
+
+/**
+ * The ES module standing for built-in `specifier` in the bundle: `require`s it, exports it as the
+ * default and each property this Node has (the one the agent is built with and runs on) as a
+ * named export whose read is marked pure, so only the names some module imports stay.
+ */
+export function builtinModuleSource(specifier: string): string {
+  const names = Object.keys(requireHere(specifier) as object).filter(bindable);
+  return [
+    `const builtin = require(${JSON.stringify(specifier)});`,
+    'export default builtin;',
+    ...names.map((n) => `export const ${n} = /* @__PURE__ */ (() => builtin.${n})();`),
+  ].join('\n');
+}
 
 /**
  * Built-ins a bundled library requires at its top but uses only on a path the agent never takes:
