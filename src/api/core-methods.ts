@@ -144,12 +144,20 @@ export function registerCoreMethods(d: CoreDeps): void {
       },
       { additionalProperties: false },
     ),
+    // The params were parsed for this call (WS or MQTT request): the host validates them in place.
     handler: (p, client) =>
-      host.invoke(p.device, p.action, p.params ?? {}, {
-        kind: client.transport === 'mqtt' ? 'mqtt' : 'api',
-        name: client.principal.name,
-        detail: client.remote,
-      }),
+      host.invoke(
+        p.device,
+        p.action,
+        p.params ?? {},
+        {
+          kind: client.transport === 'mqtt' ? 'mqtt' : 'api',
+          name: client.principal.name,
+          detail: client.remote,
+        },
+        undefined,
+        true,
+      ),
   });
 
   rpc.method({

@@ -43,7 +43,8 @@ interface Managed {
   driver: DriverDefinition;
   instance: DeviceInstance | null;
   simulator: RunningSimulator | null;
-  validators: Map<string, ParamsValidator>;
+  /** Per action: its params validator working on a copy, and the one working in place (owned params). */
+  validators: Map<string, { copying: ParamsValidator; inPlace: ParamsValidator }>;
   restartTimer: TimerHandle | null;
   backoff: Backoff;
   /** The device's links under the lifecycle (`ctx.connect`), told about action timeouts and stopped with the instance. */
@@ -213,12 +214,17 @@ export class DeviceHost {
     return m.instance?.actions ?? {};
   }
 
-  /** Runs a device action: validate, check online, time out, audit. Never throws: rejects. */
-  invoke(id: string, action: string, params: unknown, cause: Cause, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * Runs a device action: validate, check online, time out, audit. Never throws: rejects.
+   * `ownParams`: the caller hands `params` over (a request parsed for this call, e.g. the API's
+   * device.action): they are validated and given their defaults in place instead of in a copy
+   * (a scenario's params, used run after run, are copied).
+   */
+  invoke(id: string, action: string, params: unknown, cause: Cause, signal?: AbortSignal, ownParams = false): Promise<unknown> {
     // The checks run synchronously; the action then runs in one object (src/host/action-run.ts).
     let run: ActionRun;
     try {
-      run = this.checkAction(id, action, params, cause);
+      run = this.checkAction(id, action, params, cause, ownParams);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -226,7 +232,7 @@ export class DeviceHost {
   }
 
   /** Validates an action call (the device and action exist, the params fit, the device is online): its run. */
-  private checkAction(id: string, action: string, params: unknown, cause: Cause): ActionRun {
+  private checkAction(id: string, action: string, params: unknown, cause: Cause, ownParams: boolean): ActionRun {
     const m = this.require(id);
     const actions = m.instance?.actions;
     // The action name comes from clients: only the driver's own names count, never Object.prototype's.
@@ -235,8 +241,8 @@ export class DeviceHost {
       const known = Object.keys(m.instance?.actions ?? {}).join(', ') || 'none (device not started)';
       throw new AgentError('ACTION_NOT_FOUND', `device ${id} has no action "${action}"; actions: ${known}`);
     }
-    const validator = this.validator(m, action, def);
-    const p = validator(params ?? {});
+    const validators = this.validators(m, action, def);
+    const p = (ownParams ? validators.inPlace : validators.copying)(params ?? {});
     const status = this.o.state.get(id)?.status;
     if (!def.allowOffline && status?.status !== 'online') {
       throw new DeviceError(
@@ -248,10 +254,11 @@ export class DeviceHost {
     return new ActionRun(this.runHost, m, def, action, p, cause, timeoutMs);
   }
 
-  private validator(m: Managed, action: string, def: ActionDefinition): ParamsValidator {
+  private validators(m: Managed, action: string, def: ActionDefinition): { copying: ParamsValidator; inPlace: ParamsValidator } {
     let v = m.validators.get(action);
     if (!v) {
-      v = compileParams(`${m.id}.${action}`, def.params);
+      const label = `${m.id}.${action}`;
+      v = { copying: compileParams(label, def.params), inPlace: compileParams(label, def.params, { inPlace: true }) };
       m.validators.set(action, v);
     }
     return v;
