@@ -125,7 +125,7 @@ export class Agent {
     this.logger = o.logger ?? createLogger(cfg.agent.log_level);
     const dataDir = path.resolve(path.dirname(this.running.file), o.dataDir ?? cfg.agent.data_dir);
     this.store = new Store(path.join(dataDir, 'room-agent.db'), { backgroundCheckpoint: true, logger: this.logger });
-    const audit = new AuditLog(this.store);
+    const audit = new AuditLog(this.store, this.logger.child({ mod: 'audit' }));
     this.auditRetention = new AuditRetention({
       store: this.store,
       clock,

@@ -76,4 +76,48 @@ describe('audit rows with hooks', () => {
     expect(log.at(-1)).toBe('later committed');
     expect(audit.list().map((r) => r.action)).toEqual(['later']);
   });
+
+  it('a hook that throws stops no other row hearing back, and later batches still work', async () => {
+    const { store, audit } = open();
+    const log: string[] = [];
+    const warned: unknown[] = [];
+    const logged = new AuditLog(store, { warn: (o: unknown) => warned.push(o) } as never);
+    const throwing: AuditRowHooks = {
+      inTransaction: () => {},
+      committed: () => {
+        throw new Error('hook broke');
+      },
+      notCommitted: () => {
+        throw new Error('hook broke');
+      },
+    };
+    // Without a logger: the throw is swallowed; the next row still hears its commit.
+    audit.appendRow(row('throws'), throwing);
+    audit.appendRow(row('next'), hooks(store, log, 'next'));
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['next in tx (open: true)', 'next committed']);
+    // Two later batches (each array pair used again) still write and report every row.
+    audit.appendRow(row('later1'), hooks(store, log, 'later1'));
+    await new Promise((r) => setImmediate(r));
+    audit.appendRow(row('later2a'), hooks(store, log, 'later2a'));
+    audit.appendRow(row('later2b'), hooks(store, log, 'later2b'));
+    await new Promise((r) => setImmediate(r));
+    expect(log.slice(2)).toEqual([
+      'later1 in tx (open: true)',
+      'later1 committed',
+      'later2a in tx (open: true)',
+      'later2b in tx (open: true)',
+      'later2a committed',
+      'later2b committed',
+    ]);
+    expect(audit.list().map((r) => r.action)).toEqual(['later2b', 'later2a', 'later1', 'next', 'throws']);
+    // With a logger: the throw is logged, and a failed batch's later rows hear it too.
+    logged.appendRow(row('throws again'), throwing);
+    const bad = { ...row('bad'), cause: { kind: null } } as unknown as Omit<AuditEntry, 'id'>;
+    logged.appendRow(row('after'), hooks(store, log, 'after'));
+    await expect(logged.append(bad)).rejects.toThrow(/NOT NULL/);
+    expect(log.at(-1)).toMatch(/^after not committed: .*NOT NULL/);
+    expect(warned).toHaveLength(1);
+    expect(String((warned[0] as { err: Error }).err.message)).toBe('hook broke');
+  });
 });

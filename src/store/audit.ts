@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Cause } from '../host/contract.js';
 import type { Db, Migration, Store } from './db.js';
 
@@ -72,7 +73,8 @@ export interface AuditEntry {
 /**
  * What goes with an audit row appended by AuditLog.appendRow: a callback inside its transaction,
  * and one when it committed or did not. Called as methods of this object (e.g. a device action's
- * run: no closures or promise per row). They must not throw.
+ * run: no closures or promise per row). They must not throw (one that does is logged, if the log
+ * has a logger, and the other rows still hear back).
  */
 export interface AuditRowHooks {
   /** Inside the row's transaction (e.g. the room event whose outbox row must land with it). */
@@ -112,7 +114,11 @@ export class AuditLog {
   /** audit.list with and without a device: each one a range of one index, newest id first. */
   private readonly listAll;
   private readonly listDevice;
-  constructor(store: Store) {
+  /** `logger`: where a row hook that throws is reported (ignored without one). */
+  constructor(
+    store: Store,
+    private readonly logger?: Logger,
+  ) {
     store.migrate('audit', auditMigrations);
     this.listAll = store.db.prepare('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?');
     this.listDevice = store.db.prepare('SELECT * FROM audit WHERE device = ? AND id < ? ORDER BY id DESC LIMIT ?');
@@ -196,19 +202,27 @@ export class AuditLog {
     } catch (e) {
       error = e as Error;
     }
-    if (error === null) commit();
-    else fail(error);
-    for (let i = 0; i < n; i++) {
-      const w = withs[i];
-      if (w === undefined || typeof w === 'function') continue;
-      if (error === null) w.committed();
-      else w.notCommitted(error);
+    try {
+      if (error === null) commit();
+      else fail(error);
+      for (let i = 0; i < n; i++) {
+        const w = withs[i];
+        if (w === undefined || typeof w === 'function') continue;
+        // A hook must not throw; if one does, the rows after it still hear back.
+        try {
+          if (error === null) w.committed();
+          else w.notCommitted(error);
+        } catch (hookError) {
+          this.logger?.warn({ err: hookError }, 'an audit row hook threw; the rows after it still hear back');
+        }
+      }
+    } finally {
+      // Written (or rolled back): the rows go, the arrays stay for a later batch.
+      entries.fill(undefined, 0, n);
+      withs.fill(undefined, 0, n);
+      this.spareEntries = entries;
+      this.spareWiths = withs;
     }
-    // Written (or rolled back): the rows go, the arrays stay for a later batch.
-    entries.fill(undefined, 0, n);
-    withs.fill(undefined, 0, n);
-    this.spareEntries = entries;
-    this.spareWiths = withs;
   }
 
   list(q: { device?: string; limit?: number; before_id?: number } = {}): AuditEntry[] {
