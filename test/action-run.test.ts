@@ -181,3 +181,42 @@ describe('device action context: a signal made on demand', () => {
     expect(audit.list({ device: 'dev' })[0]).toMatchObject({ action: 'quick', ok: true, result: { n: 7 }, params: { n: 7 } });
   });
 });
+
+describe('device action end: a throw while it is wrapped up', () => {
+  // Found in review: with the action's end run from promise callbacks and a timer, a throw there
+  // (a metric, a listener of the status a timeout changes, the audit queue) left the caller
+  // waiting forever on an answer, or escaped from the timer as an uncaught exception.
+  const throwingMetrics = () => ({
+    observe() {
+      throw new Error('observe broke');
+    },
+  });
+
+  it('an answered action fails for its caller with that error, and the host goes on', async () => {
+    const seen: Seen = { contexts: [], abortedEarly: [], reasons: [] };
+    const { host } = await startHost(seen);
+    host.metrics = throwingMetrics();
+    await expect(host.invoke('dev', 'quick', { n: 1 }, cause)).rejects.toThrow('observe broke');
+    host.metrics = null;
+    await expect(host.invoke('dev', 'quick', { n: 2 }, cause)).resolves.toEqual({ n: 2 });
+  });
+
+  it('a timed-out action fails for its caller with that error; nothing escapes the timer', async () => {
+    const seen: Seen = { contexts: [], abortedEarly: [], reasons: [] };
+    const { host } = await startHost(seen);
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      host.metrics = throwingMetrics();
+      await expect(host.invoke('dev', 'silent', {}, cause)).rejects.toThrow('observe broke');
+      // A turn for anything thrown from the timer to surface.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(uncaught).toEqual([]);
+      host.metrics = null;
+      await expect(host.invoke('dev', 'silent', {}, cause)).rejects.toMatchObject({ code: 'DEVICE_TIMEOUT' });
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});

@@ -2,15 +2,15 @@
 // gets, its timeout, and how it ends — metrics, the audit row with its room event, then the
 // caller's answer. Every action of every device passes here, so one object holds all of it:
 // the driver's context is this object, its signal is made only when a driver reads it, its
-// timeout is its place in its duration's list (action-timeouts.ts), and the promise callbacks
-// are this object's fields, not a suspended async frame and closures per action.
+// timeout is one Node timer, and the promise callbacks are this object's fields, not a
+// suspended async frame and closures per action.
 import { performance } from 'node:perf_hooks';
 import type { RoomEvents } from '../state/bus.js';
 import type { AuditEntry, AuditLog, AuditRowHooks } from '../store/audit.js';
 import type { Clock } from '../util/clock.js';
+import { keepTimerList } from '../util/timer-lists.js';
 import { AgentError, DeviceError, errorMessage } from '../util/errors.js';
 import { iso } from '../util/iso.js';
-import type { Timed, TimeoutList } from './action-timeouts.js';
 import type { ActionContext, ActionDefinition, Cause } from './contract.js';
 import type { SecretScrubber } from './secret-scrub.js';
 
@@ -21,8 +21,6 @@ export interface ActionMetrics {
 /** What a run needs of its host (read when the action ends: metrics may be attached after start). */
 export interface ActionRunHost {
   readonly clock: Clock;
-  /** The timeout list of a duration (one per duration in use, src/host/action-timeouts.ts). */
-  timeouts(ms: number): TimeoutList;
   readonly audit: AuditLog;
   readonly events: RoomEvents;
   readonly metrics: ActionMetrics | null;
@@ -49,19 +47,15 @@ const RUNNING = 0;
 const COMMITTING = 1;
 const DONE = 2;
 
-export class ActionRun implements ActionContext, Timed, AuditRowHooks {
+export class ActionRun implements ActionContext, AuditRowHooks {
   /** Until when device reports are attributed to this action (it is its device's `activeCause`). */
   until = Number.POSITIVE_INFINITY;
   /** Made by the first read of `signal`: most actions end without anyone listening to it. */
   private controller: AbortController | null = null;
   private abortedWith: { reason: unknown } | null = null;
   private stage = RUNNING;
-  /** Its place in the timeout list of its duration (Timed). */
-  deadline = 0;
-  prevTimed: Timed | null = null;
-  nextTimed: Timed | null = null;
-  inTimeoutList = false;
-  private timeouts: TimeoutList | null = null;
+  /** Its timeout: a Node timer in real time, as before (a host on a fake clock still times actions out). */
+  private timer: NodeJS.Timeout | null = null;
   private outer: AbortSignal | undefined = undefined;
   private onOuterAbort: (() => void) | null = null;
   private readonly started = performance.now();
@@ -112,8 +106,8 @@ export class ActionRun implements ActionContext, Timed, AuditRowHooks {
     capturing = this;
     const answer = new Promise(captureResolvers);
     capturing = null;
-    this.timeouts = this.host.timeouts(this.timeoutMs);
-    this.timeouts.add(this);
+    keepTimerList(this.timeoutMs); // one action at a time would rebuild Node's list for this duration
+    this.timer = setTimeout(this.timedOut, this.timeoutMs);
     let ran: unknown;
     try {
       ran = this.def.run(this.params as never, this);
@@ -131,8 +125,9 @@ export class ActionRun implements ActionContext, Timed, AuditRowHooks {
     this.controller?.abort(reason);
   }
 
-  /** The timeout came first (Timed): the driver's signal aborts, then the action fails with the timeout. */
-  timedOut(): void {
+  /** The timeout came first: the driver's signal aborts, then the action fails with the timeout. */
+  private readonly timedOut = (): void => {
+    this.timer = null;
     if (this.stage !== RUNNING) return;
     const err = new DeviceError(
       `device ${this.device.id}: action "${this.action}" timed out after ${this.timeoutMs} ms`,
@@ -140,7 +135,7 @@ export class ActionRun implements ActionContext, Timed, AuditRowHooks {
     );
     this.abort(err);
     this.end(false, err);
-  }
+  };
 
   /** The driver's answer or failure (ignored once the timeout ended the action). */
   private readonly answered = (value: unknown): void => {
@@ -150,10 +145,28 @@ export class ActionRun implements ActionContext, Timed, AuditRowHooks {
     if (this.stage === RUNNING) this.end(false, e);
   };
 
-  /** The driver answered or failed, or the timeout fired: stop listening, note it, audit it. */
+  /**
+   * The driver answered or failed, or the timeout fired: stop listening, note it, audit it.
+   * Whatever throws on the way (a metric, a listener of the status a timeout changes, the audit
+   * queue) fails this action for its caller, as an exception in the old async run did: it never
+   * leaves the caller waiting or escapes from a timer callback.
+   */
   private end(ok: boolean, value: unknown): void {
     this.stage = COMMITTING;
-    this.timeouts?.remove(this);
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    try {
+      this.record(ok, value);
+    } catch (e) {
+      this.stage = DONE;
+      this.row = null;
+      this.rejectCaller(e);
+    }
+  }
+
+  private record(ok: boolean, value: unknown): void {
     if (this.onOuterAbort) this.outer?.removeEventListener('abort', this.onOuterAbort);
     const m = this.device;
     // This run, its window now ending: no second object per action.

@@ -12,7 +12,6 @@ import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Backoff } from '../transport/backoff.js';
 import { DeviceConnection, type LifecycleLimits } from '../transport/lifecycle.js';
 import { type ActionMetrics, ActionRun, type ActionRunHost } from './action-run.js';
-import { TimeoutList } from './action-timeouts.js';
 import type { ActionDefinition, Cause, DeviceInstance, DriverContext, DriverDefinition, RunningSimulator } from './contract.js';
 import type { DriverRegistry } from './registry.js';
 import { type SecretScrubber, secretScrubber } from './secret-scrub.js';
@@ -75,17 +74,8 @@ export class DeviceHost {
   constructor(private readonly o: HostOptions) {
     this.clock = o.clock ?? realClock;
     const host = this;
-    const timeoutLists = new Map<number, TimeoutList>();
     this.runHost = {
       clock: this.clock,
-      timeouts(ms) {
-        let list = timeoutLists.get(ms);
-        if (list === undefined) {
-          list = new TimeoutList(ms);
-          timeoutLists.set(ms, list);
-        }
-        return list;
-      },
       audit: o.audit,
       events: o.events,
       get metrics() {
