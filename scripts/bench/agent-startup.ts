@@ -4,8 +4,9 @@
 // RSS is read 2 s after ready and again once idle, 20 s after ready (the
 // issue's figure). On Node 24 V8's memory reducer starts by itself only from
 // its 100 s watchdog (an embedder allocation rate of 0 reads as "high"); the
-// launcher's collection once ready (src/util/start-gc.ts) arms it for ~8 s
-// after ready: docs/performance.md, "One full collection once ready".
+// vm context of the launcher's collection once ready (src/util/start-gc.ts)
+// arms it for ~8 s after ready: docs/performance.md, "One full collection
+// once ready".
 // Each round starts the agent twice: on an empty data dir (first boot: no
 // database, no compile cache) and again on the data that start left behind
 // (every later boot: the compile cache in <data_dir>/compile-cache is warm).

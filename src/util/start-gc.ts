@@ -5,10 +5,16 @@
 // agent is ready. Left to V8, that garbage is collected by the first
 // mark-compact, which comes with the room's first busy minute (a 4-camera room
 // meets it within its first ~300 preset recalls, stalling several of them for
-// milliseconds on a 2-core PC), and V8's memory reducer, which returns the
-// freed pages, first runs ~100 s after start when the start's allocation burst
-// is all it has seen. Collecting once, right after the ready line is written,
-// does that work while nobody waits, and arms the memory reducer early.
+// milliseconds on a 2-core PC). Collecting once, right after the ready line is
+// written, does that work while nobody waits.
+//
+// It also arms V8's memory reducer, which returns the freed pages: on Node 24
+// the reducer reads an embedder (CppHeap) allocation rate of exactly 0 as
+// "high" and otherwise waits for its 100 s watchdog. The fresh vm context the
+// gc() function is taken from is an allocation on the CppHeap, so the reducer
+// runs ~8 s after ready, once (docs/performance.md, "Idle memory: the
+// evening's leads"). Taking gc() some other way (e.g. --expose-gc on the
+// command line) would keep the collection and lose that.
 // docs/performance.md, "Cold start and idle memory: one collection once ready".
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -17,7 +23,8 @@ type GcFunction = (options: { type: 'major'; execution: 'sync' }) => void;
 
 /**
  * V8's gc(), taken from a fresh context so the agent's own global scope never
- * has it: --expose-gc is set only while that context is made.
+ * has it: --expose-gc is set only while that context is made. The context is
+ * load-bearing: it is the CppHeap allocation that arms the memory reducer.
  */
 function v8Gc(): GcFunction | null {
   try {
