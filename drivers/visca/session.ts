@@ -2,58 +2,18 @@
 // reply (ACK, inquiry reply or error), at most two commands executing in the
 // camera's two sockets, replies correlated by sequence number (Sony framing)
 // or by order and socket (raw framings). Transport-agnostic: the driver hands
-// in `write` and feeds received bytes to `receive`.
+// in `write` and feeds received bytes to `receive`. This file reads the camera's messages; the
+// queue, the wire and the timeouts are session-queue.ts.
 import type { Logger } from 'pino';
-import { type ActionContext, actionAborted } from '../../src/host/contract.js';
-import { type Clock, type ReusableTimer, reusableTimer, type TimerHandle } from '../../src/util/clock.js';
+import type { ActionContext } from '../../src/host/contract.js';
+import type { Clock } from '../../src/util/clock.js';
 import { DeviceError } from '../../src/util/errors.js';
-import {
-  CONTROL,
-  encodeFrame,
-  framePayloadType,
-  frameProblem,
-  frameSequence,
-  HEADER_LENGTH,
-  nextSequence,
-  PAYLOAD,
-} from './ip-header.js';
+import { CONTROL, framePayloadType, frameProblem, frameSequence, HEADER_LENGTH, PAYLOAD } from './ip-header.js';
 import { type CameraMessage, decodeMessage, decodeMessageAt, encode, hex, ViscaStreamDecoder } from './protocol.js';
+import { answersTo, type Exchange, makeExchange, noop, viscaError } from './exchange.js';
+import { SessionQueue } from './session-queue.js';
 
 export type Framing = 'sony-udp' | 'raw-tcp' | 'raw-udp' | 'serial';
-
-/** Sony cameras (and the PTZOptics family) have two command sockets. */
-export const SOCKETS = 2;
-
-type Kind = 'command' | 'inquiry' | 'control' | 'broadcast' | 'cancel';
-
-interface Exchange {
-  kind: Kind;
-  label: string;
-  bytes: Buffer;
-  seq: number;
-  attempts: number;
-  socket: number;
-  busyRetried: boolean;
-  seqErrors: number;
-  notBefore: number;
-  /** Its completion timeout while it runs in a socket: one of the session's slot timers, else a clock timer (the reply timeout is the session's: replyTimer). */
-  slot: number;
-  timer: TimerHandle | null;
-  completionTimeoutMs: number;
-  /** 'ack': the command answers at its ACK (continuous drives); its Completion only frees the socket. */
-  answerAt: 'ack' | 'completion';
-  /** Drives of one motor replace each other in the camera: a newer drive's ACK retires the older one. */
-  drive: 'pan-tilt' | 'zoom' | null;
-  /** Sequence numbers this command was sent with before (a late ACK or Completion for them counts); null: none. */
-  earlierSeqs: number[] | null;
-  acked: boolean;
-  /** For broadcasts: picks the answer out of the camera's messages. */
-  match?: (m: CameraMessage) => unknown;
-  /** The caller's options, whose `onAck` is called as their method. */
-  send: SendOptions;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
 
 export interface SessionOptions {
   framing: Framing;
@@ -93,30 +53,12 @@ export interface SendOptions {
   drive?: 'pan-tilt' | 'zoom';
 }
 
-export class ViscaSession {
-  private readonly queue: Exchange[] = [];
-  private inFlight: Exchange | null = null;
-  private readonly executing: Exchange[] = [];
-  private seq = 0;
+export class ViscaSession extends SessionQueue {
   private readonly stream = new ViscaStreamDecoder();
-  private wakeTimer: TimerHandle | null = null;
   private readonly fromHeaders: Set<number>;
   private toleratedNoted = false;
-  /** Messages that crossed the wire since start (diagnostics, tests). */
-  stats = { sent: 0, resent: 0, timeouts: 0, busyRetries: 0, garbageBytes: 0, staleReplies: 0 };
-
-  /** The reply timeout of the message on the wire (one at a time): one timer for the session's life. */
-  private readonly replyTimer: ReusableTimer;
-  /** The commands running in the camera's sockets, by slot, and their completion timers. */
-  private readonly slotHolders: (Exchange | null)[] = [];
-  private readonly slotTimers: ReusableTimer[] = [];
-
-  constructor(private readonly o: SessionOptions) {
-    this.replyTimer = reusableTimer(o.clock, this.replyTimedOut);
-    for (let slot = 0; slot < SOCKETS; slot++) {
-      this.slotHolders.push(null);
-      this.slotTimers.push(reusableTimer(o.clock, () => this.slotTimedOut(slot)));
-    }
+  constructor(o: SessionOptions) {
+    super(o);
     // Over IP the reply header is fixed at 90 whatever the address [PROTOCOLS §1.1].
     this.fromHeaders = new Set([o.address, ...(o.framing === 'serial' ? [] : [1])]);
   }
@@ -163,7 +105,7 @@ export class ViscaSession {
     this.wakeTimer = null;
     this.stream.reset();
     for (const ex of all) {
-      this.disarmCompletion(ex);
+      this.completions.disarm(ex);
       ex.reject(err);
     }
   }
@@ -255,7 +197,7 @@ export class ViscaSession {
     (ex.earlierSeqs ??= []).push(ex.seq);
     ex.attempts = 0;
     this.queue.unshift(ex);
-    if (firstTry) this.queue.unshift(this.makeExchange('control', 'RESET', CONTROL.reset, {}, undefined, noop, noop));
+    if (firstTry) this.queue.unshift(makeExchange(this.o, 'control', 'RESET', CONTROL.reset, {}, undefined, noop, noop));
     return this.pump();
   }
 
@@ -299,7 +241,7 @@ export class ViscaSession {
         ex.socket = m.socket;
         this.executing.push(ex);
         if (!ex.acked) this.acked(ex);
-        this.armCompletion(ex);
+        this.completions.arm(ex);
         return this.pump();
       case 'completion':
         // Completion without an ACK (some cameras skip it for instant commands).
@@ -348,61 +290,14 @@ export class ViscaSession {
   /** Drops a running command whose end we will not hear about (it answered already, or the camera says it ended). */
   private retire(ex: Exchange): void {
     this.remove(this.executing, ex);
-    this.disarmCompletion(ex);
+    this.completions.disarm(ex);
     ex.resolve(undefined);
-  }
-
-  /**
-   * Arms the completion timeout of a command now running in a socket. The camera runs at most
-   * SOCKETS commands: each running command takes one of the session's reusable timers (any
-   * more, should a camera ever ACK them, get a clock timer of their own).
-   */
-  private armCompletion(ex: Exchange): void {
-    const slot = this.slotHolders.indexOf(null);
-    if (slot < 0) {
-      ex.timer = this.o.clock.setTimeout(() => this.noCompletion(ex), ex.completionTimeoutMs);
-      return;
-    }
-    this.slotHolders[slot] = ex;
-    ex.slot = slot;
-    this.slotTimers[slot].start(ex.completionTimeoutMs);
-  }
-
-  private disarmCompletion(ex: Exchange): void {
-    if (ex.slot >= 0) {
-      this.slotTimers[ex.slot].stop();
-      this.slotHolders[ex.slot] = null;
-      ex.slot = -1;
-    }
-    this.o.clock.clearTimeout(ex.timer);
-    ex.timer = null;
-  }
-
-  /** A slot's completion timeout fired: the command it holds. */
-  private slotTimedOut(slot: number): void {
-    const ex = this.slotHolders[slot];
-    if (!ex) return;
-    this.slotHolders[slot] = null;
-    ex.slot = -1;
-    this.noCompletion(ex);
-  }
-
-  /** No Completion came for a running command within its completion timeout. */
-  private noCompletion(ex: Exchange): void {
-    this.remove(this.executing, ex);
-    if (ex.answerAt === 'ack') {
-      // Answered already; some cameras never send a drive's Completion.
-      this.o.logger?.debug({ label: ex.label }, 'no completion for a drive; socket assumed free');
-    } else {
-      this.fail(ex, new DeviceError(`${ex.label}: no completion within ${ex.completionTimeoutMs} ms`, 'DEVICE_TIMEOUT'), false);
-    }
-    this.pump();
   }
 
   private handleExecuting(ex: Exchange, m: CameraMessage) {
     if (m.type === 'completion') {
       this.remove(this.executing, ex);
-      this.disarmCompletion(ex);
+      this.completions.disarm(ex);
       if (this.inFlight === ex) this.clearInFlight(ex);
       if (!ex.acked) this.acked(ex);
       ex.resolve(undefined);
@@ -410,197 +305,12 @@ export class ViscaSession {
     }
     if (m.type === 'error' && this.inFlight !== ex) {
       this.remove(this.executing, ex);
-      this.disarmCompletion(ex);
+      this.completions.disarm(ex);
       ex.reject(viscaError(ex.label, m.code, m.reason));
       return this.pump();
     }
     // A repeated ACK (after a resend) changes nothing.
     this.stale();
-  }
-
-  private enqueue(
-    kind: Kind,
-    label: string,
-    bytes: Buffer,
-    opts: SendOptions,
-    match?: (m: CameraMessage) => unknown,
-    socket = 0,
-  ): Promise<unknown> {
-    if (this.queue.length >= this.o.maxQueue) {
-      return Promise.reject(
-        new DeviceError(`${label}: camera busy, ${this.queue.length} requests already waiting`, 'DEVICE_BUSY'),
-      );
-    }
-    if (opts.signal?.aborted || (opts.action !== undefined && actionAborted(opts.action))) {
-      return Promise.reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
-    }
-    const ex = this.makeExchange(kind, label, bytes, opts, match, noop, noop);
-    ex.socket = socket;
-    // The exchange holds its promise's settlers (no executor closure over this call's arguments).
-    settling = ex;
-    const answer = new Promise(takeSettlers);
-    settling = null;
-    if (opts.priority) this.queue.unshift(ex);
-    else this.queue.push(ex);
-    this.pump();
-    // Only a message not yet sent can be withdrawn; one on the wire runs to its reply. So the
-    // listener is needed only when pump() left it queued (nothing runs in between): an idle
-    // camera's message goes out at once, without a listener (and its allocations) per command.
-    // (An action's signal is read only here, so an idle camera's message makes none.)
-    if ((opts.signal || opts.action) && this.queue.includes(ex)) {
-      (opts.signal ?? opts.action?.signal)?.addEventListener(
-        'abort',
-        () => {
-          if (this.remove(this.queue, ex)) ex.reject(new DeviceError(`${label}: cancelled before it was sent`, 'DEVICE_ERROR'));
-        },
-        { once: true },
-      );
-    }
-    return answer;
-  }
-
-  private makeExchange(
-    kind: Kind,
-    label: string,
-    bytes: Buffer,
-    opts: SendOptions,
-    match: ((m: CameraMessage) => unknown) | undefined,
-    resolve: (v: unknown) => void,
-    reject: (e: Error) => void,
-  ): Exchange {
-    return {
-      kind,
-      label,
-      bytes,
-      seq: 0,
-      attempts: 0,
-      socket: 0,
-      busyRetried: false,
-      seqErrors: 0,
-      notBefore: 0,
-      slot: -1,
-      timer: null,
-      // A camera that sends a drive's Completion sends it at once; one that does not never will.
-      completionTimeoutMs:
-        opts.completionTimeoutMs ?? (opts.drive ? this.o.replyTimeoutMs * (this.o.retries + 1) : this.o.completionTimeoutMs),
-      answerAt: opts.drive ? 'ack' : 'completion',
-      drive: opts.drive ?? null,
-      earlierSeqs: null,
-      acked: false,
-      match,
-      send: opts,
-      resolve,
-      reject,
-    };
-  }
-
-  private pump(): void {
-    if (this.inFlight) return;
-    const now = this.o.clock.now();
-    let wakeAt = Number.POSITIVE_INFINITY;
-    // A loop, not findIndex with a closure: pump runs at least twice per command.
-    let i = -1;
-    for (let k = 0; k < this.queue.length; k++) {
-      const q = this.queue[k];
-      if (q.kind === 'command' && this.executing.length >= SOCKETS) continue;
-      if (q.notBefore > now) {
-        wakeAt = Math.min(wakeAt, q.notBefore);
-        continue;
-      }
-      i = k;
-      break;
-    }
-    if (i < 0) {
-      if (wakeAt < Number.POSITIVE_INFINITY && !this.wakeTimer) {
-        this.wakeTimer = this.o.clock.setTimeout(() => {
-          this.wakeTimer = null;
-          this.pump();
-        }, wakeAt - now);
-      }
-      return;
-    }
-    const ex = this.queue[i];
-    if (i === 0) this.queue.shift();
-    else removeAt(this.queue, i);
-    this.inFlight = ex;
-    if (ex.attempts === 0 || ex.kind === 'control') {
-      ex.seq = this.seq;
-      this.seq = nextSequence(this.seq);
-    }
-    this.transmit(ex);
-  }
-
-  private transmit(ex: Exchange): void {
-    ex.attempts++;
-    this.stats.sent++;
-    if (ex.attempts > 1) this.stats.resent++;
-    this.replyTimer.start(this.o.replyTimeoutMs);
-    try {
-      this.o.write(this.o.framing === 'sony-udp' ? encodeFrame(payloadTypeOf(ex.kind), ex.seq, ex.bytes) : ex.bytes);
-    } catch (e) {
-      this.fail(ex, e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-
-  /**
-   * The reply timeout's one callback for every message: the message on the wire, since the
-   * session's one reply timer is stopped whenever that message leaves the wire (clearInFlight,
-   * failAll).
-   */
-  private readonly replyTimedOut = (): void => {
-    if (this.inFlight) this.onReplyTimeout(this.inFlight);
-  };
-
-  private onReplyTimeout(ex: Exchange) {
-    if (this.inFlight !== ex) return;
-    this.stats.timeouts++;
-    if (ex.attempts <= this.o.retries && this.o.framing === 'raw-tcp') {
-      // TCP delivered the message or drops the connection: the camera has it and is slow. A resend
-      // would only run it twice, and with no sequence numbers the duplicate's ACK and Completion
-      // would be taken for the next message's. Wait the same total instead, without resending
-      // (the PTZOptics Companion module never replays commands either [PROTOCOLS §1.4]).
-      ex.attempts++;
-      this.replyTimer.start(this.o.replyTimeoutMs);
-      return;
-    }
-    if (ex.attempts <= this.o.retries) {
-      // Same sequence number: the camera can tell a resend from a new message.
-      this.o.logger?.debug({ label: ex.label, attempt: ex.attempts + 1 }, 'no reply, resending');
-      return this.transmit(ex);
-    }
-    const reason =
-      this.o.framing === 'raw-tcp'
-        ? `${ex.label}: no reply within ${this.o.replyTimeoutMs * ex.attempts} ms`
-        : `${ex.label}: no reply within ${this.o.replyTimeoutMs} ms (${ex.attempts} attempts)`;
-    this.fail(ex, new DeviceError(reason, 'DEVICE_TIMEOUT'));
-    this.o.onUnresponsive(reason);
-  }
-
-  private settle(ex: Exchange, value: unknown): void {
-    this.clearInFlight(ex);
-    ex.resolve(value);
-    this.pump();
-  }
-
-  private fail(ex: Exchange, err: Error, wasInFlight = true): void {
-    if (wasInFlight) this.clearInFlight(ex);
-    ex.reject(err);
-    this.pump();
-  }
-
-  private clearInFlight(ex: Exchange): void {
-    this.disarmCompletion(ex);
-    if (this.inFlight === ex) {
-      this.replyTimer.stop();
-      this.inFlight = null;
-    }
-  }
-
-  private remove(list: Exchange[], ex: Exchange): boolean {
-    const i = list.indexOf(ex);
-    if (i < 0) return false;
-    removeAt(list, i);
-    return true;
   }
 
   private stale(): void {
@@ -611,35 +321,4 @@ export class ViscaSession {
     this.stats.garbageBytes += n;
     this.o.onGarbage(n, hex(sample.subarray(0, 24)));
   }
-}
-
-const noop = () => undefined;
-
-/** Removes entry `i` in place (splice would allocate the array of what it removed). */
-function removeAt(list: Exchange[], i: number): void {
-  for (let k = i; k < list.length - 1; k++) list[k] = list[k + 1];
-  list.pop();
-}
-
-/** The exchange whose promise is being made (its executor runs at once, inside enqueue). */
-let settling: Exchange | null = null;
-function takeSettlers(resolve: (v: unknown) => void, reject: (e: Error) => void): void {
-  if (settling === null) return;
-  settling.resolve = resolve;
-  settling.reject = reject;
-}
-
-/** Whether a Sony reply with this sequence number answers the exchange (its number now or an earlier one). */
-function answersTo(ex: Exchange, sequence: number): boolean {
-  return ex.seq === sequence || ex.earlierSeqs?.includes(sequence) === true;
-}
-
-function payloadTypeOf(kind: Kind): number {
-  return kind === 'control' ? PAYLOAD.control : kind === 'inquiry' ? PAYLOAD.inquiry : PAYLOAD.command;
-}
-
-function viscaError(label: string, code: number, reason: string): DeviceError {
-  return new DeviceError(`${label}: camera answered "${reason}"`, code === 0x03 ? 'DEVICE_BUSY' : 'DEVICE_ERROR', {
-    visca_error: code,
-  });
 }
