@@ -12,6 +12,11 @@ import path from 'node:path';
 export default function setup(): () => void {
   const parent = process.env.TMPDIR && fs.existsSync(process.env.TMPDIR) ? process.env.TMPDIR : os.tmpdir();
   const dir = fs.mkdtempSync(path.join(parent, 'room-agent-vitest-'));
+  // Open like /tmp itself (sticky, world-writable): processes the tests start that drop to another
+  // user must reach their own directories inside. Mosquitto started as root runs as `mosquitto`
+  // and saves its persistence file in one (test/sync-support.ts); behind a 0700 parent it could
+  // not, and a broker restart lost the persistent session's queued messages.
+  fs.chmodSync(dir, 0o1777);
   process.env.TMPDIR = dir;
   return () => {
     if (process.env.ROOM_AGENT_KEEP_TEST_TMP === '1') {
