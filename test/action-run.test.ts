@@ -2,26 +2,10 @@
 // (src/host/action-run.ts): the timeout and the caller's cancel still reach a driver that
 // reads it before, during or after they happen, the audit row and the caller's error are
 // those of a timeout, and the `aborted` flag answers without making the signal.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceConfig } from '../src/config/schema.js';
-import {
-  type ActionContext,
-  actionAborted,
-  defineAction,
-  type DriverContext,
-  type DriverDefinition,
-} from '../src/host/contract.js';
-import { DeviceHost } from '../src/host/host.js';
-import { DriverRegistry } from '../src/host/registry.js';
-import { Bus, RoomEvents } from '../src/state/bus.js';
-import { DeviceStateStore } from '../src/state/devices.js';
-import { AuditLog } from '../src/store/audit.js';
-import { Store } from '../src/store/db.js';
+import { describe, expect, it } from 'vitest';
+import { type ActionContext, actionAborted, defineAction } from '../src/host/contract.js';
+import { startOneDeviceHost } from './support/one-device-host.js';
 
 const TIMEOUT_MS = 40;
 
@@ -32,7 +16,7 @@ interface Seen {
   reasons: unknown[];
 }
 
-function testDriver(seen: Seen): DriverDefinition {
+function testActions(seen: Seen): Record<string, unknown> {
   const never = () => new Promise<never>(() => undefined);
   const actions = {
     // Never reads the signal; never answers.
@@ -72,51 +56,11 @@ function testDriver(seen: Seen): DriverDefinition {
       },
     }),
   };
-  return {
-    name: 'action-run-test',
-    kind: 'other',
-    description: 'actions for the host action-run tests',
-    config: Type.Object({}),
-    create: (_config: unknown, ctx: DriverContext) => ({
-      actions: actions as never,
-      async start() {
-        ctx.setStatus('online', 'test device');
-      },
-      async stop() {},
-    }),
-  } as unknown as DriverDefinition;
+  return actions;
 }
 
-let cleanup: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = null;
-});
-
-async function startHost(seen: Seen): Promise<{ host: DeviceHost; audit: AuditLog }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'action-run-'));
-  const store = new Store(path.join(dir, 'agent.db'));
-  const audit = new AuditLog(store);
-  const bus = new Bus();
-  const events = new RoomEvents();
-  const driver = testDriver(seen);
-  const host = new DeviceHost({
-    devices: { dev: { driver: driver.name } as DeviceConfig },
-    registry: new DriverRegistry([driver]),
-    state: new DeviceStateStore(bus, events),
-    events,
-    audit,
-    logger: pino({ level: 'silent' }),
-    dataDir: dir,
-  });
-  await host.start();
-  cleanup = async () => {
-    await host.stop();
-    store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  return { host, audit };
-}
+/** The host with device "dev" on these actions (test/support/one-device-host.ts). */
+const startHost = (seen: Seen) => startOneDeviceHost('action-run-test', testActions(seen));
 
 const cause = { kind: 'api' as const, name: 'test' };
 
