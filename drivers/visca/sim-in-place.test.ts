@@ -3,8 +3,10 @@
 // for `received[].hex` (written only when read). These tests pin that the in-place
 // readings equal the copying ones and that what the camera sends is unchanged:
 // Sony VISCA over IP header, ACK then Completion with the sequence number echoed,
-// ERROR 0F 01 for a resend, 0F 02 for a bad length [PROTOCOLS §1.2 "Control command
-// payloads", "Delivery confirmation"; X400 Command List "ACK/Completion message"].
+// ERROR 0F 01 for a resend, 0F 02 for a bad length (Sony SRG-300H technical manual,
+// "VISCA over IP", pp. 31–32: control command payloads, delivery confirmation; Sony
+// BRC-X400 VISCA command list, "ACK/Completion message") — the sources of the rows in
+// conformance.ts, which run against this simulator unchanged.
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../test/support/wait.js';
