@@ -1,10 +1,13 @@
 // What an ELF file needs from the system it runs on: the shared libraries it names (DT_NEEDED) and
 // the symbol versions of its version-needs section (.gnu.version_r), read with binutils' readelf,
 // which reads every architecture (an arm64 binary on an amd64 build machine too). Used by
-// scripts/build-addons.mjs (after a build), test/runtime.test.ts and scripts/deb/test-deb.sh.
+// scripts/build-addons.mjs (after a build), scripts/package-deb.sh, test/runtime.test.ts and
+// scripts/deb/test-deb.sh.
 //
-//   node scripts/elf-needs.mjs [--max-glibc 2.28] [--max-glibcxx 3.4.25] [--no-libstdcxx] [--json] FILE...
+//   node scripts/elf-needs.mjs [--max-glibc 2.28] [--max-glibcxx 3.4.25] [--no-libstdcxx] [--json | --newest] FILE...
 //
+// --newest prints one line instead: the newest glibc and GLIBCXX_ versions any of the files needs
+// ("2.36 3.4.30", "none" for a need no file has; scripts/package-deb.sh's Depends, test-deb.sh).
 // prints each file's newest GLIBC_ / GLIBCXX_ / CXXABI_ need and exits 1, naming file and need,
 // when one is newer than --max-glibc / --max-glibcxx, or (--no-libstdcxx) when the file needs
 // libstdc++ or libgcc_s at all: what a native addon linked with a static libstdc++ must not
@@ -85,7 +88,9 @@ export function problems(file, { maxGlibc, maxGlibcxx, noLibstdcxx } = {}) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const usage = () => {
-    console.error('usage: node scripts/elf-needs.mjs [--max-glibc X.Y] [--max-glibcxx 3.4.N] [--no-libstdcxx] [--json] FILE...');
+    console.error(
+      'usage: node scripts/elf-needs.mjs [--max-glibc X.Y] [--max-glibcxx 3.4.N] [--no-libstdcxx] [--json | --newest] FILE...',
+    );
     process.exit(2);
   };
   const option = (name) => {
@@ -98,9 +103,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const maxGlibc = option('--max-glibc');
   const maxGlibcxx = option('--max-glibcxx');
   const json = args.includes('--json');
+  const newestOnly = args.includes('--newest');
   const noLibstdcxx = args.includes('--no-libstdcxx');
   const files = args.filter((a) => !a.startsWith('--'));
-  if (files.length === 0 || files.length + (json ? 1 : 0) + (noLibstdcxx ? 1 : 0) !== args.length) usage();
+  const flags = [json, newestOnly, noLibstdcxx].filter(Boolean).length;
+  if (files.length === 0 || files.length + flags !== args.length || (json && newestOnly)) usage();
   let bad = 0;
   const out = {};
   for (const file of files) {
@@ -113,12 +120,21 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     }
     out[file] = r;
     if (r.problems.length) bad++;
-    if (!json) {
+    if (!json && !newestOnly) {
       const line = `${file}: glibc ${r.glibc ?? 'none'}, GLIBCXX ${r.glibcxx ?? 'none'}, CXXABI ${r.cxxabi ?? 'none'}`;
       if (r.problems.length) console.error(`elf-needs: FAIL ${line}: ${r.problems.join('; ')}`);
       else console.log(line);
     }
   }
   if (json) console.log(JSON.stringify(out));
+  if (newestOnly) {
+    const newest = (key) =>
+      Object.values(out)
+        .map((r) => r[key])
+        .filter(Boolean)
+        .sort(compareVersions)
+        .pop() ?? 'none';
+    console.log(`${newest('glibc')} ${newest('glibcxx')}`);
+  }
   process.exit(bad ? 1 : 0);
 }

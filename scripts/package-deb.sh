@@ -129,13 +129,19 @@ install -m 0644 scripts/deb/lintian-overrides "$STAGE/usr/share/lintian/override
 # any shipped ELF file (node, the addons, go2rtc) needs. Built on Astra 1.7
 # (glibc 2.28) that is at most 2.28; built on Debian 12 it is newer, and dpkg
 # then refuses the package on Astra 1.7 instead of the addons failing to load.
-GLIBC_MIN=$(find "$APP" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
-  grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
-[ -n "$GLIBC_MIN" ] || { echo "package-deb: no glibc symbol versions found (objdump missing?)" >&2; exit 1; }
+# One reading of every shipped ELF file's version needs (scripts/elf-needs.mjs, readelf): the newest
+# glibc and libstdc++ (GLIBCXX_3.4.N) versions any of them needs.
+ELF_FILES=()
+while IFS= read -r -d '' f; do
+  [ "$(head -c4 "$f" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ] && ELF_FILES+=("$f")
+done < <(find "$APP" -type f \( -name '*.node' -o -path '*/bin/*' \) -print0)
+NEWEST=$(node scripts/elf-needs.mjs --newest "${ELF_FILES[@]}")
+read -r GLIBC_MIN GLIBCXX_NEWEST <<<"$NEWEST"
+[ "$GLIBC_MIN" != none ] || { echo "package-deb: no glibc version needs found in ${#ELF_FILES[@]} ELF files" >&2; exit 1; }
 GLIBC_MIN=$(printf '%s\n2.28\n' "$GLIBC_MIN" | sort -V | tail -1)
-# The same for libstdc++ (GLIBCXX_3.4.N → the GCC release that first shipped it).
-GLIBCXX_MAX=$(find "$APP" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
-  grep -o 'GLIBCXX_3\.4\.[0-9]*' | sed 's/GLIBCXX_3\.4\.//' | sort -n | tail -1)
+# The GCC release that first shipped that libstdc++.
+GLIBCXX_MAX=""
+[ "$GLIBCXX_NEWEST" = none ] || GLIBCXX_MAX=${GLIBCXX_NEWEST#3.4.}
 case "${GLIBCXX_MAX:-0}" in
   2[0-5] | 1[0-9] | [0-9]) GCC_MIN=8 ;;
   26) GCC_MIN=9 ;; 27 | 28) GCC_MIN=10 ;; 29) GCC_MIN=11 ;; 30) GCC_MIN=12 ;; 31 | 32) GCC_MIN=13 ;; 33) GCC_MIN=14 ;;

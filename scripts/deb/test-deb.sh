@@ -38,8 +38,6 @@ field() { dpkg-deb -f "$DEB1" "$1"; }
 [ "$(field Architecture)" = "$ARCH" ] || fail "Architecture"
 # Depends carries the newest glibc symbol version of any shipped ELF file (never below 2.28).
 dpkg-deb -x "$DEB1" "$WORK/elf"
-NEED=$(find "$WORK/elf/opt/room-agent" -type f \( -name '*.node' -o -path '*/bin/*' \) -exec sh -c 'objdump -T "$1" 2>/dev/null' _ {} \; |
-  grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
 # What the shipped ELF files need beyond glibc (scripts/elf-needs.mjs reads their version needs):
 # the addons built from source carry libstdc++ and libgcc inside (scripts/build-addons.mjs links them
 # statically), so they need no GLIBCXX_/CXXABI_ version at all; the bundled node needs glibc 2.28 at
@@ -64,6 +62,10 @@ if [ -n "${DEB_MAX_GLIBC:-}" ]; then
     fail "a shipped ELF file needs a glibc newer than $DEB_MAX_GLIBC (DEB_MAX_GLIBC): this machine's glibc is $(ldd --version | head -1 | grep -o '[0-9.]*$')"
 fi
 echo "${#ELF_FILES[@]} ELF files: the built addons need no libstdc++, node needs glibc <= 2.28, none needs more than GLIBCXX_3.4.25"
+# The newest glibc version any of them needs.
+NEWEST=$(node scripts/elf-needs.mjs --newest "${ELF_FILES[@]}")
+read -r NEED _ <<<"$NEWEST"
+[ "$NEED" != none ] || fail "no glibc version need read from the shipped ELF files"
 rm -rf "$WORK/elf"
 DEP=$(field Depends | sed -n 's/.*libc6 (>= \([0-9.]*\)).*/\1/p')
 [ -n "$DEP" ] || fail "Depends lacks libc6 (>= …)"
