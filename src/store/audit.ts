@@ -85,7 +85,7 @@ export interface AuditRowHooks {
 
 type RowEntry = Omit<AuditEntry, 'id'>;
 /** What goes with a row: append's `inTx`, appendRow's hooks, or nothing. */
-type RowWith = (() => void) | AuditRowHooks | undefined;
+type RowExtra = (() => void) | AuditRowHooks | undefined;
 
 /** Every device action, who asked for it and how it went. */
 export class AuditLog {
@@ -98,10 +98,10 @@ export class AuditLog {
    * grows no new array. Two pairs: rows appended while one batch is written go to the other.
    */
   private entries: (RowEntry | undefined)[] = [];
-  private withs: RowWith[] = [];
+  private extras: RowExtra[] = [];
   private batchLength = 0;
   private spareEntries: (RowEntry | undefined)[] = [];
-  private spareWiths: RowWith[] = [];
+  private spareExtras: RowExtra[] = [];
   private flushScheduled = false;
   /**
    * The promise the open batch's append() rows wait on (one transaction: all commit or none), and
@@ -126,7 +126,7 @@ export class AuditLog {
       `INSERT INTO audit (at, cause_kind, cause_name, cause_detail, device, action, params, ok, result, error, duration_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.writeBatch = store.db.transaction((entries: (RowEntry | undefined)[], withs: RowWith[], n: number) => {
+    this.writeBatch = store.db.transaction((entries: (RowEntry | undefined)[], extras: RowExtra[], n: number) => {
       for (let i = 0; i < n; i++) {
         const e = entries[i]!;
         // Positional binding: cheaper than building a named-parameter object per row.
@@ -143,9 +143,9 @@ export class AuditLog {
           e.error,
           e.duration_ms,
         );
-        const w = withs[i];
-        if (typeof w === 'function') w();
-        else if (w !== undefined) w.inTransaction();
+        const extra = extras[i];
+        if (typeof extra === 'function') extra();
+        else if (extra !== undefined) extra.inTransaction();
       }
     });
   }
@@ -173,10 +173,10 @@ export class AuditLog {
     this.add(e, hooks);
   }
 
-  private add(e: RowEntry, w: RowWith): void {
+  private add(e: RowEntry, extra: RowExtra): void {
     const i = this.batchLength++;
     this.entries[i] = e;
-    this.withs[i] = w;
+    this.extras[i] = extra;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushSoon);
@@ -185,20 +185,20 @@ export class AuditLog {
 
   private flush(): void {
     const entries = this.entries;
-    const withs = this.withs;
+    const extras = this.extras;
     const n = this.batchLength;
     const commit = this.commitBatch;
     const fail = this.failBatch;
     this.commitBatch = noop;
     this.failBatch = noop;
     this.entries = this.spareEntries;
-    this.withs = this.spareWiths;
+    this.extras = this.spareExtras;
     this.batchLength = 0;
     this.batchDone = null;
     this.flushScheduled = false;
     let error: Error | null = null;
     try {
-      this.writeBatch(entries, withs, n);
+      this.writeBatch(entries, extras, n);
     } catch (e) {
       error = e as Error;
     }
@@ -206,12 +206,12 @@ export class AuditLog {
       if (error === null) commit();
       else fail(error);
       for (let i = 0; i < n; i++) {
-        const w = withs[i];
-        if (w === undefined || typeof w === 'function') continue;
+        const extra = extras[i];
+        if (extra === undefined || typeof extra === 'function') continue;
         // A hook must not throw; if one does, the rows after it still hear back.
         try {
-          if (error === null) w.committed();
-          else w.notCommitted(error);
+          if (error === null) extra.committed();
+          else extra.notCommitted(error);
         } catch (hookError) {
           this.logger?.warn({ err: hookError }, 'an audit row hook threw; the rows after it still hear back');
         }
@@ -219,9 +219,9 @@ export class AuditLog {
     } finally {
       // Written (or rolled back): the rows go, the arrays stay for a later batch.
       entries.fill(undefined, 0, n);
-      withs.fill(undefined, 0, n);
+      extras.fill(undefined, 0, n);
       this.spareEntries = entries;
-      this.spareWiths = withs;
+      this.spareExtras = extras;
     }
   }
 
