@@ -49,7 +49,9 @@ describe('video.status', () => {
   });
 
   it('says unresponsive at the first missed probe; the proxy answers 503 until go2rtc answers again', async () => {
-    const toml = await videoToml('health_interval_ms = 100\nhealth_timeout_ms = 300\nhealth_misses = 20\n');
+    // 1.5 s per probe, not 300 ms: a loaded machine can answer one GET /api late, and a miss before the hang
+    // would make the first frame below a 503 (the hung emulator never answers, so the first miss still comes).
+    const toml = await videoToml('health_interval_ms = 100\nhealth_timeout_ms = 1500\nhealth_misses = 20\n');
     const apiPort = Number(/api_port = (\d+)/.exec(toml)![1]);
     const t = await startTestAgent(toml);
     agents.push(t);

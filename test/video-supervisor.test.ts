@@ -35,9 +35,13 @@ async function setup(over: Partial<SupervisorOptions> = {}, env: Record<string, 
     apiPort,
     ports: [apiPort, rtspPort],
     healthIntervalMs: 100,
-    healthTimeoutMs: 800,
-    healthMisses: 2,
-    readyTimeoutMs: 5000,
+    // A loaded machine can answer one GET /api late; a restart for it would be a "hang" no test asked for
+    // (and would break the crash, RSS and stop tests' expectations). The hang test sets its own, short ones.
+    healthTimeoutMs: 2_000,
+    healthMisses: 3,
+    // Long enough for a node child to start on a loaded machine; the ERR-line test then also shows the
+    // line ends the attempt well before this timeout would.
+    readyTimeoutMs: 20_000,
     stopGraceMs: 300,
     rssLimitBytes: 1024 * 1024 * 1024,
     restartMinMs: 50,
@@ -81,19 +85,19 @@ describe('go2rtc supervisor', () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(apiPort, '127.0.0.1', r));
     sup.start();
-    await waitUntil(() => /in use/.test(sup.status().message), 5000, 'port in use');
+    await waitUntil(() => /in use/.test(sup.status().message), 10_000, 'port in use');
     expect(sup.status().state).toBe('restarting');
     await new Promise<void>((r) => blocker.close(() => r()));
     await running();
   });
 
   it('treats "ERR [api] listen" as a failed start even though the process lives on (B.8)', async () => {
-    const { sup, apiPort } = await setup({ ports: [], readyTimeoutMs: 5000 });
+    const { sup, apiPort } = await setup({ ports: [] });
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(apiPort, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
     sup.start();
-    await waitUntil(() => /could not open its API/.test(sup.status().message), 5000, 'listen error');
+    await waitUntil(() => /could not open its API/.test(sup.status().message), 10_000, 'listen error');
     expect(sup.status().state).toBe('restarting');
   });
 
@@ -107,12 +111,12 @@ describe('go2rtc supervisor', () => {
     await waitUntil(() => sup.status().restarts >= 1 && sup.status().state === 'running', 10_000, 'restart');
     expect(sup.status().pid).not.toBe(first.pid);
     expect(sup.status().last_exit?.code).toBe(2);
-    await waitUntil(() => !alive(childPid), 3000, 'orphan gone');
+    await waitUntil(() => !alive(childPid), 10_000, 'orphan gone');
     expect(groupMembers(first.pid!)).toEqual([]);
   });
 
   it('restarts a hung go2rtc (no answer to GET /api) and ends the hung group', async () => {
-    const { sup, emu, running } = await setup();
+    const { sup, emu, running } = await setup({ healthTimeoutMs: 800, healthMisses: 2 });
     sup.start();
     const first = await running();
     await emu('/__emu/hang');
@@ -139,7 +143,7 @@ describe('go2rtc supervisor', () => {
     expect(groupMembers(st.pid!).length).toBe(3);
     await sup.stop();
     expect(sup.status().state).toBe('stopped');
-    await waitUntil(() => groupMembers(st.pid!).length === 0, 3000, 'group gone');
+    await waitUntil(() => groupMembers(st.pid!).length === 0, 10_000, 'group gone');
     for (const p of [st.pid!, ...pids]) expect(alive(p)).toBe(false);
   });
 
@@ -152,7 +156,11 @@ describe('go2rtc supervisor', () => {
         process.kill(-orphan.pid!, 'SIGKILL');
       } catch {}
     });
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${first.apiPort}/api`).catch(() => null))?.ok, 5000, 'orphan up');
+    await waitUntil(
+      async () => (await fetch(`http://127.0.0.1:${first.apiPort}/api`).catch(() => null))?.ok,
+      10_000,
+      'orphan up',
+    );
     const pidFile = path.join(first.dir, 'go2rtc.pid');
     fs.writeFileSync(pidFile, String(orphan.pid));
     const sup = new Go2rtcSupervisor({ ...(first.sup as unknown as { o: SupervisorOptions }).o, pidFile });
@@ -177,19 +185,23 @@ describe('go2rtc supervisor', () => {
         process.kill(-group, 'SIGKILL');
       } catch {}
     });
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${first.apiPort}/api`).catch(() => null))?.ok, 5000, 'orphan up');
+    await waitUntil(
+      async () => (await fetch(`http://127.0.0.1:${first.apiPort}/api`).catch(() => null))?.ok,
+      10_000,
+      'orphan up',
+    );
     const { pid: childPid } = (await (await first.emu('/__emu/spawn')).json()) as { pid: number };
     const pidFile = path.join(first.dir, 'go2rtc.pid');
     fs.writeFileSync(pidFile, String(group));
     process.kill(group, 'SIGKILL');
-    await waitUntil(() => !alive(group), 3000, 'leader gone');
+    await waitUntil(() => !alive(group), 10_000, 'leader gone');
     expect(alive(childPid)).toBe(true);
     expect(groupMembers(group)).toEqual([childPid]);
 
     const sup = new Go2rtcSupervisor({ ...(first.sup as unknown as { o: SupervisorOptions }).o, pidFile });
     cleanups.push(() => sup.stop());
     sup.start();
-    await waitUntil(() => !alive(childPid), 3000, 'left-behind child gone');
+    await waitUntil(() => !alive(childPid), 10_000, 'left-behind child gone');
     expect(groupMembers(group)).toEqual([]);
     await waitUntil(() => sup.status().state === 'running', 10_000, 'running');
   });
