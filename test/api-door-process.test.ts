@@ -64,5 +64,5 @@ describe('last-resort handler', () => {
     const logged = lines.slice(0, -1).map((l) => JSON.parse(l));
     expect(logged).toHaveLength(5);
     expect(logged[0]).toMatchObject({ level: 50, err: 'boom 0' });
-  });
+  }, 120_000); // a bound: the script starts through tsx, which alone can take a minute on a loaded machine
 });

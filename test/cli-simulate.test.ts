@@ -16,7 +16,8 @@ describe('room-agent simulate', () => {
     });
     let out = '';
     const endpoint = await new Promise<{ host: string; port: number }>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no endpoint line:\n${out}`)), 20_000);
+      // A hang's bound: the CLI starts through tsx, which alone can take a minute on a loaded machine.
+      const t = setTimeout(() => reject(new Error(`no endpoint line:\n${out}`)), 90_000);
       proc.stdout.on('data', (c: Buffer) => {
         out += c.toString();
         const m = /\{"simulator":"visca","endpoint":(\{[^}]*\})\}/.exec(out);
@@ -40,7 +41,7 @@ describe('room-agent simulate', () => {
       proc.kill('SIGTERM');
     });
     expect(code).toBe(0);
-  });
+  }, 120_000);
 
   it('refuses a driver without a simulator, listing the ones that have one', async () => {
     const { main } = await import('../src/cli.js');

@@ -62,7 +62,7 @@ describe('commissioning console in chromium: scenarios, calendar and meeting', (
     // The clock ticks in the page between pushes (no new event is sent).
     // (Polled from here: the page's CSP forbids the string evaluation waitForFunction would need.)
     let second = first;
-    const end = Date.now() + 5000;
+    const end = Date.now() + 10_000; // a hang's bound: the page ticks every second
     while (second === first && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 100));
       second = await page.textContent('#meeting-timer');

@@ -71,7 +71,7 @@ describe('recorder free-space guard', () => {
     await r.run('start', { meeting_id: 'm1' });
     expect((await r.run<{ recording: boolean }>('status')).recording).toBe(true);
     free = 900 * MB;
-    await waitUntil(async () => !(await r.run<{ recording: boolean }>('status')).recording, 5000, 'stopped');
+    await waitUntil(async () => !(await r.run<{ recording: boolean }>('status')).recording, 10_000, 'stopped');
     const st = await r.run<{ alert: string }>('status');
     expect(st.alert).toMatch(/free space 900 MB below the 1000 MB minimum.*recording stopped/);
     expect(r.events.find((e) => e.type === 'recorder.alert')?.data.reason).toBe(st.alert);
@@ -133,10 +133,10 @@ describe('recorder free-space guard', () => {
     cleanups.push(() => {
       orphan.kill('SIGKILL');
     });
-    await waitUntil(() => alive(orphan.pid!), 2000, 'orphan up');
+    await waitUntil(() => alive(orphan.pid!), 10_000, 'orphan up');
     fs.writeFileSync(path.join(r.dataDir, 'ffmpeg.pid'), String(orphan.pid));
     await r.rec.start();
-    await waitUntil(() => !alive(orphan.pid!), 3000, 'orphan gone');
+    await waitUntil(() => !alive(orphan.pid!), 10_000, 'orphan gone');
     expect(fs.existsSync(path.join(r.dataDir, 'ffmpeg.pid'))).toBe(false);
     // A pid file naming an unrelated process is ignored.
     const other = spawn('sleep', ['600'], { stdio: 'ignore' });

@@ -152,13 +152,13 @@ export async function createMosquitto(fixedPort?: number): Promise<TestBroker> {
       );
       proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
       const p = proc;
-      // Ready once the port accepts connections.
-      for (let i = 0; i < 100; i++) {
+      // Ready once the port accepts connections: bounded by time (10 s), not by a count of polls.
+      for (const end = Date.now() + 10_000; Date.now() < end; ) {
         if (p.exitCode !== null) throw new Error(`mosquitto exited with ${p.exitCode}`);
         if (await canConnect(port)) return;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error('mosquitto did not start');
+      throw new Error('mosquitto did not accept connections within 10 s');
     },
     async stop() {
       const p = proc;

@@ -131,8 +131,9 @@ function sdcRule(data: string): string {
   return `%${data}${sum.toString(16).toUpperCase().padStart(4, '0')}\r`;
 }
 
+/** Up to 10 s of real time: a hang's bound on a loaded machine, not a timing. */
 async function waitUntil(pred: () => boolean): Promise<void> {
-  const end = Date.now() + 3000;
+  const end = Date.now() + 10_000;
   while (!pred()) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 5));

@@ -177,7 +177,7 @@ const cases: DriverCase[] = [
     peer: peer([answer('ChangeGroup.AddControl', null, { error: rowError(T['error-unknown-control']) })]),
     config,
     run: async (dev) => {
-      const d = await dev.until((r) => r.status.status === 'bad_config', 'bad_config', 1500);
+      const d = await dev.until((r) => r.status.status === 'bad_config', 'bad_config', 10_000);
       expect(d.status.message).toContain('Unknown control');
     },
   },

@@ -319,7 +319,7 @@ const cases: DriverCase[] = [
     peer: peer([], { banner: false }),
     config,
     run: async (dev) => {
-      await dev.until(() => dev.peer.connections >= 2, 'a reconnect after the banner timeout', 4000);
+      await dev.until(() => dev.peer.connections >= 2, 'a reconnect after the banner timeout', 10_000);
       expect((await dev.device()).status.status).not.toBe('online');
     },
   },
@@ -376,7 +376,7 @@ const cases: DriverCase[] = [
       peer: peer([subscribeAnswer(9, row)]),
       config: withControl({ instance: 'Level1', type: 'level', channel: 9 }),
       run: async (dev) => {
-        const d = await dev.until((r) => r.status.status === 'bad_config', 'bad_config', 3000);
+        const d = await dev.until((r) => r.status.status === 'bad_config', 'bad_config', 10_000);
         expect(d.status.message).toMatch(words);
       },
     }),
@@ -401,7 +401,7 @@ const cases: DriverCase[] = [
     run: async (dev) => {
       await online(dev);
       const probes = () => dev.peer.received.filter((f) => f === T['session-verbose'].send.trim()).length;
-      await dev.until(() => probes() >= 3, 'two probes after the one of the handshake', 5000);
+      await dev.until(() => probes() >= 3, 'two probes after the one of the handshake', 10_000);
       expect((await dev.device()).status.status).toBe('online');
     },
   },
@@ -448,7 +448,7 @@ cases.push({
     await online(dev);
     pushedSim.pushConfiguration();
     pushedSim.setValue('Level1', 1, -33);
-    await dev.until((d) => d.state.main?.value === -33, 'main = -33 once the driver subscribed again', 5000);
+    await dev.until((d) => d.state.main?.value === -33, 'main = -33 once the driver subscribed again', 10_000);
   },
 });
 

@@ -145,7 +145,7 @@ describe('drive commands, stop and liveness', () => {
     const recall = settled(r.act('preset.recall', { preset: 4 }));
     await until(() => r.peer.busySockets === 1, 'recall running');
     r.peer.silent = true;
-    await until(() => r.ctx.status === 'offline', 'offline while the move is pending', 5000);
+    await until(() => r.ctx.status === 'offline', 'offline while the move is pending', 10_000);
     expect(await recall).toMatchObject({ code: 'DEVICE_OFFLINE' });
   });
 });

@@ -124,7 +124,7 @@ const cases: DriverCase[] = [
     config: { poll_interval_ms: 1000, request_timeout_ms: 500 },
     run: async (dev) => {
       await online(dev);
-      await dev.until(() => dev.peer.received.filter((f) => f === 'XML').length >= 3, 'two keep-alive XML ER replies', 4000);
+      await dev.until(() => dev.peer.received.filter((f) => f === 'XML').length >= 3, 'two keep-alive XML ER replies', 10_000);
       const d = await dev.device();
       expect(d.status.status).toBe('online');
       expect(dev.peer.connections).toBe(1);

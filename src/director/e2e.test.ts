@@ -78,7 +78,7 @@ describe('microphones → director → VISCA over UDP', () => {
     mic.setGate(1, false);
     const ws = await agent.connect(TOKENS.viewer);
     let st: DirectorStatus | null = null;
-    const end = Date.now() + 5000;
+    const end = Date.now() + 10_000;
     while (Date.now() < end) {
       st = await ws.call<DirectorStatus>('director.status');
       if (st.shot?.kind === 'overview') break;

@@ -56,8 +56,8 @@ export function lastStatus(r: Recorded): { status: DeviceStatus; message: string
   return r.statuses[r.statuses.length - 1];
 }
 
-/** Polls `pred` on real timers (the HTTP side of these tests is real). */
-export async function waitUntil(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/** Polls `pred` on real timers (the HTTP side of these tests is real), up to 10 s: a hang's bound on a loaded machine, not a timing. */
+export async function waitUntil(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -292,7 +292,7 @@ export interface DeviceProbe {
   /** Runs an action; resolves with the result or with the error's stable code name and message. */
   action(name: string, params?: Record<string, unknown>): Promise<ActionOutcome>;
   device(): Promise<DeviceRecord>;
-  /** Waits until the device's record satisfies `pred` (polled over the API). */
+  /** Waits until the device's record satisfies `pred` (polled over the API; real time, 10 s by default: a hang's bound, not a timing). */
   until(pred: (d: DeviceRecord) => boolean, what: string, timeoutMs?: number): Promise<DeviceRecord>;
   state(key: string): Promise<unknown>;
 }
@@ -391,7 +391,7 @@ function deviceProbe(id: string, client: RpcTestClient, peer: ConformancePeer): 
       if (r.error) return { ok: false, code: CODE_NAMES.get(r.error.code) ?? String(r.error.code), message: r.error.message };
       return { ok: true, result: r.result };
     },
-    async until(pred, what, timeoutMs = 5000) {
+    async until(pred, what, timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs;
       let last = await device();
       while (!pred(last)) {
@@ -411,6 +411,6 @@ function deviceProbe(id: string, client: RpcTestClient, peer: ConformancePeer): 
 }
 
 /** Waits for `online` (common first step of a case). */
-export function online(dev: DeviceProbe, timeoutMs = 5000): Promise<DeviceRecord> {
+export function online(dev: DeviceProbe, timeoutMs = 10_000): Promise<DeviceRecord> {
   return dev.until((d) => d.status.status === 'online', 'online', timeoutMs);
 }

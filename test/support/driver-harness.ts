@@ -47,7 +47,7 @@ export interface RecordingContext extends DriverContext {
   /** Parsed pino lines (level, msg, …). */
   logs: LogLine[];
   readonly status: DeviceStatus | undefined;
-  /** Resolves when `pred` holds, checked now and after every change. */
+  /** Resolves when `pred` holds, checked now and after every change (real time, 10 s by default: a hang's bound, not a timing). */
   until(pred: (c: RecordingContext) => boolean, what: string, timeoutMs?: number): Promise<void>;
 }
 
@@ -107,7 +107,7 @@ export function recordingContext(id = 'dev', clock: Clock = realClock): Recordin
       rec.events.push(event);
       changed();
     },
-    until(pred, what, timeoutMs = 5000) {
+    until(pred, what, timeoutMs = 10_000) {
       if (pred(rec)) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const check = () => {
