@@ -77,6 +77,11 @@ describe('stream URL redaction', () => {
         fc.stringMatching(/^(\/[A-Za-z0-9._-]{1,10}){0,3}$/),
         fc.stringMatching(/^[A-Za-z0-9]{4,12}$/),
         (pw, p, token) => {
+          // A secret that is a piece of what may be shown anyway (fast-check draws words like "call" for the
+          // password and the path alike) proves nothing: about 1 run in 60 failed on seeds such as 35 ("call",
+          // "/call") and 58 (token "call", path "/calla").
+          const shownAnyway = `[rtsp @ 0x55] 'rtsp://***@10.0.0.5${p}?channel=1': Connection refused`;
+          fc.pre(![pw, token, 'admin'].some((secret) => shownAnyway.includes(secret)));
           const url = `rtsp://admin:${pw}@10.0.0.5${p}?channel=1&access_token=${token}`;
           const shown = redactUrl(url);
           const logged = redactUrlsInText(`[rtsp @ 0x55] '${url}': Connection refused`);
