@@ -31,9 +31,11 @@ function readTrace(file: string, agentMain: number) {
   const processOf = new Map<number, number>();
   const names = new Map<number, string>();
   const ran: Ran[] = [];
-  const waits: { from: number; to: number }[] = [];
+  // `behind`: the thread on the core the agent's main thread was woken onto (what it queued behind).
+  const waits: { from: number; to: number; behind: number }[] = [];
   const onCpu = new Map<number, { tid: number; since: number }>();
   const runnableSince = new Map<number, number>();
+  let mainBehind = -1;
   const line = /^\s*(\d+)\/(\d+)\s+\[(\d+)\]\s+([\d.]+): sched:(\w+): (.*)$/;
   for (const l of text.split('\n')) {
     const m = line.exec(l);
@@ -42,10 +44,13 @@ function readTrace(file: string, agentMain: number) {
     const cpu = Number(m[3]);
     const t = Number(m[4]) * 1e6;
     if (m[5] === 'sched_wakeup') {
-      const w = /comm=(.*) pid=(\d+)/.exec(m[6]);
+      const w = /comm=(.*) pid=(\d+).*target_cpu=(\d+)/.exec(m[6]);
       if (!w) continue;
       names.set(Number(w[2]), w[1]);
-      if (!runnableSince.has(Number(w[2]))) runnableSince.set(Number(w[2]), t);
+      if (!runnableSince.has(Number(w[2]))) {
+        runnableSince.set(Number(w[2]), t);
+        if (Number(w[2]) === agentMain) mainBehind = onCpu.get(Number(w[3]))?.tid ?? -1;
+      }
       continue;
     }
     const s = /prev_comm=(.*) prev_pid=(\d+) .*prev_state=(\S+) ==> next_comm=(.*) next_pid=(\d+)/.exec(m[6]);
@@ -59,9 +64,12 @@ function readTrace(file: string, agentMain: number) {
     onCpu.set(cpu, { tid: next, since: t });
     const since = runnableSince.get(next);
     runnableSince.delete(next);
-    if (next === agentMain && since !== undefined) waits.push({ from: since, to: t });
-    // Preempted: still runnable, waiting for a core from now on.
-    if (s[3].startsWith('R')) runnableSince.set(prev, t);
+    if (next === agentMain && since !== undefined) waits.push({ from: since, to: t, behind: mainBehind });
+    // Preempted: still runnable, waiting for a core from now on (behind whatever runs next here).
+    if (s[3].startsWith('R')) {
+      runnableSince.set(prev, t);
+      if (prev === agentMain) mainBehind = next;
+    }
   }
   return { processOf, names, ran, waits };
 }
@@ -116,6 +124,20 @@ export function explainSlowCalls(file: string, windows: [number, number][], role
   );
   console.log(
     `  agent main thread runnable but not running: ${ms(waited(first, last))} ms in all; meanwhile the agent's other threads held ${ms(heldByAgent(first, last))} core-ms`,
+  );
+  // The main thread's longer waits by what held the core it was woken onto (its own V8 helpers, or others').
+  const behind = new Map<string, number>();
+  for (const w of waits) {
+    if (w.to < first || w.from > last || w.to - w.from < 100) continue;
+    const k = w.behind < 0 ? '?' : who(w.behind);
+    behind.set(k, (behind.get(k) ?? 0) + w.to - w.from);
+  }
+  console.log(
+    `  its waits over 0.1 ms, by the thread on the core it was woken onto (ms): ${[...behind]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 8)
+      .map(([k, v]) => `${k} ${ms(v)}`)
+      .join(', ')}`,
   );
   const slow = windows
     .map(([a, b], i) => ({ i, a, b }))

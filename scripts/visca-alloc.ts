@@ -21,6 +21,12 @@
 //   cold calls' start and end, µs of the monotonic clock the CPU profile's samples use, and the pids).
 // Each phase prints the agent's CPU per action by thread (main, V8Worker: V8's compilers and GC helpers,
 // WorkerThread: worker_threads) from /proc/<pid>/task/*/schedstat.
+// A/B of the agent's settings: PROBE_NODE_FLAGS (the agent's node flags instead of package.json
+// config.node_flags), PROBE_AGENT_TOML (lines added to the probe config's [agent] table). Of the test rig:
+// PROBE_WARM_CAMS=N (N preset recalls sent straight to each camera simulator before the agent starts),
+// PROBE_WARM_CLIENT=N (N calls of this client's code against a local WebSocket server that answers at
+// once). With PROBE_SHOW_SLOW each sequential phase also prints its calls over 1, 1.5 and 2 ms and their
+// excess over 1 ms (less noisy than one p99). docs/performance.md, "The cold window, third look".
 // PROBE_ROUNDS (default 3) steady rounds; PROBE_SEQ (default 3000) calls per steady sequential
 // round: the bytes are read at each scavenge, so a short window is off by up to a new space.
 import { spawn } from 'node:child_process';
@@ -73,6 +79,31 @@ async function main(): Promise<void> {
   process.once('exit', () => {
     for (const s of sims) s.proc.kill('SIGTERM');
   });
+  // PROBE_WARM_CAMS=N (experiment): N preset recalls sent straight to each camera before the agent starts.
+  const warmCams = Number(process.env.PROBE_WARM_CAMS ?? 0);
+  if (warmCams > 0) {
+    const dgram = await import('node:dgram');
+    for (const s of sims) {
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      let waiting: (() => void) | null = null;
+      let replies = 0;
+      sock.on('message', (m: Buffer) => {
+        // ACK then completion; an error reply (6y) is the only one.
+        if (++replies === 2 || (m[9] & 0xf0) === 0x60) waiting?.();
+      });
+      for (let i = 0; i < warmCams; i++) {
+        replies = 0;
+        const pkt = Buffer.from(`0100000700000001810104${'3f02'}${(i % 100).toString(16).padStart(2, '0')}ff`, 'hex');
+        pkt.writeUInt32BE(i + 1, 4);
+        await new Promise<void>((r) => {
+          waiting = r;
+          sock.send(pkt, s.port, '127.0.0.1');
+        });
+      }
+      sock.close();
+    }
+  }
   // PROBE_DIR: a data dir kept across runs (a later boot: compile cache and database of the run before).
   const dir = process.env.PROBE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'probe-visca-'));
   fs.mkdirSync(dir, { recursive: true });
@@ -85,9 +116,12 @@ async function main(): Promise<void> {
   const file = path.join(dir, 'api.toml');
   fs.writeFileSync(
     file,
-    `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "operator"\n\n${devices}`,
+    `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n${process.env.PROBE_AGENT_TOML ?? ''}\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "operator"\n\n${devices}`,
   );
   const extra = (process.env.PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  // PROBE_NODE_FLAGS: the agent's node flags instead of package.json config.node_flags (an A/B of the shipped flags).
+  const nodeFlags =
+    process.env.PROBE_NODE_FLAGS !== undefined ? process.env.PROBE_NODE_FLAGS.split(/\s+/).filter(Boolean) : agentNodeFlags();
   const cpuPhase = process.env.PROBE_CPU;
   const heapPhase = process.env.PROBE_HEAP ?? cpuPhase;
   if (cpuPhase) {
@@ -113,7 +147,7 @@ async function main(): Promise<void> {
       }),
     );
   }
-  const agent = await startChildAgent(file, {}, 60_000, [...agentNodeFlags(), '--trace-gc-nvp', ...extra, requireBundle()]);
+  const agent = await startChildAgent(file, {}, 60_000, [...nodeFlags, '--trace-gc-nvp', ...extra, requireBundle()]);
   const pid = agent.proc.pid ?? 0;
   for (const deadline = Date.now() + 20_000; ; ) {
     const h = (await (await fetch(`${agent.url}/healthz`)).json()) as { devices: Record<string, string> };
@@ -121,32 +155,52 @@ async function main(): Promise<void> {
     if (Date.now() > deadline) throw new Error('cameras not online');
     await new Promise((r) => setTimeout(r, 20));
   }
-  const ws = new WebSocket(`${agent.url.replace('http', 'ws')}/ws?token=${TOKEN}`);
-  await new Promise((r, j) => {
-    ws.once('open', r);
-    ws.once('error', j);
-  });
-  const pending = new Map<number, (m: { error?: unknown }) => void>();
-  ws.on('message', (raw) => {
-    const m = JSON.parse(raw.toString());
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  });
-  let next = 1;
-  const recall = (cam: number, preset: number) =>
-    new Promise<void>((resolve, reject) => {
-      const id = next++;
-      pending.set(id, (m) => (m.error ? reject(new Error(JSON.stringify(m.error))) : resolve()));
-      ws.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id,
-          // PROBE_METHOD: another method without params instead (what the WS/RPC layer alone costs).
-          method: process.env.PROBE_METHOD || 'device.action',
-          params: process.env.PROBE_METHOD ? {} : { device: `cam-${cam + 1}`, action: 'preset.recall', params: { preset } },
-        }),
-      );
+  // The client's side of a call, made once per connection (PROBE_WARM_CLIENT runs the same code first).
+  const connect = async (url: string) => {
+    const ws = new WebSocket(url);
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
     });
+    const pending = new Map<number, (m: { error?: unknown }) => void>();
+    ws.on('message', (raw) => {
+      const m = JSON.parse(raw.toString());
+      pending.get(m.id)?.(m);
+      pending.delete(m.id);
+    });
+    let next = 1;
+    const recall = (cam: number, preset: number) =>
+      new Promise<void>((resolve, reject) => {
+        const id = next++;
+        pending.set(id, (m) => (m.error ? reject(new Error(JSON.stringify(m.error))) : resolve()));
+        ws.send(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id,
+            // PROBE_METHOD: another method without params instead (what the WS/RPC layer alone costs).
+            method: process.env.PROBE_METHOD || 'device.action',
+            params: process.env.PROBE_METHOD ? {} : { device: `cam-${cam + 1}`, action: 'preset.recall', params: { preset } },
+          }),
+        );
+      });
+    return { ws, recall };
+  };
+  // PROBE_WARM_CLIENT=N (experiment): N calls of this client against a local WebSocket server that
+  // answers at once, before its first call to the agent (the client's own code then runs optimised).
+  const warmClient = Number(process.env.PROBE_WARM_CLIENT ?? 0);
+  if (warmClient > 0) {
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    wss.on('connection', (c) =>
+      c.on('message', (raw) => c.send(JSON.stringify({ jsonrpc: '2.0', id: JSON.parse(raw.toString()).id, result: {} }))),
+    );
+    const w = await connect(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+    for (let i = 0; i < warmClient; i++) await w.recall(0, (i % 100) + 1);
+    w.ws.close();
+    wss.close();
+  }
+  const { ws, recall } = await connect(`${agent.url.replace('http', 'ws')}/ws?token=${TOKEN}`);
   /** Start and end (µs of the monotonic clock, as V8's CPU profile stamps its samples) of the calls of the last seq(). */
   let windows: [number, number][] = [];
   const seq = async (n: number) => {
@@ -165,6 +219,13 @@ async function main(): Promise<void> {
         .sort((a, b) => b[1] - a[1])
         .slice(0, 25);
       console.log(`  slowest of ${n}: ${slowest.map(([i, v]) => `#${i} ${v.toFixed(2)}`).join(', ')} ms`);
+    }
+    if (process.env.PROBE_SHOW_SLOW) {
+      const over = (x: number) => ms.filter((v) => v > x).length;
+      const excess = ms.reduce((a, v) => a + Math.max(0, v - 1), 0);
+      console.log(
+        `  over 1 ms ${over(1)}, over 1.5 ms ${over(1.5)}, over 2 ms ${over(2)}; excess over 1 ms ${excess.toFixed(1)} ms`,
+      );
     }
     return ms.sort((a, b) => a - b);
   };
