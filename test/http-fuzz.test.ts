@@ -65,8 +65,9 @@ main = "rtsp://10.0.0.5/main"
 `,
     { level: 'debug' },
   );
-  // The proxy answers 503 until go2rtc (the emulator) is up; fuzz the running proxy.
-  for (let i = 0; i < 200; i++) {
+  // The proxy answers 503 until go2rtc (the emulator) is up; fuzz the running proxy (waited for up to 20 s of
+  // time, not a count of polls).
+  for (const end = Date.now() + 20_000; Date.now() < end; ) {
     const r = await fetch(`${t.url}/video/frame.jpeg?src=cam-1_main`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
     await r.arrayBuffer();
     if (r.status === 200) break;
@@ -350,7 +351,9 @@ describe('HTTP fuzz (every route)', () => {
     const statuses = new Map<number, number>();
     const twilioStatuses = new Set<number>();
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 6, arbitrary: request }, { weight: 1, arbitrary: twilioRequest }), async (r) => {
+      // Twilio callbacks weigh 3 in 9: at 1 in 7 a run stored ~6 callbacks (200) on average and none at all
+      // about once in 400 runs, failing the check below by chance; now ~12 (none: about once in 160,000).
+      fc.asyncProperty(fc.oneof({ weight: 6, arbitrary: request }, { weight: 3, arbitrary: twilioRequest }), async (r) => {
         const { status, text } = await send(r);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (r.route.path.startsWith('/hooks/twilio')) twilioStatuses.add(status);
