@@ -15,8 +15,8 @@
 // checks the compiler before building and says so.
 //
 // The link: a C++20 g++ brings a libstdc++ newer than Astra 1.7's (GCC 8: up to GLIBCXX_3.4.25),
-// so every build links libstdc++ and libgcc statically into the addons (STATIC_LINK below, through
-// LDFLAGS, which node-gyp's Makefiles honour; --exclude-libs keeps their symbols out of the addon's
+// so every build links libstdc++ and libgcc statically into the addons (STATIC_LINK of
+// scripts/addons.mjs, through LDFLAGS, which node-gyp's Makefiles honour; --exclude-libs keeps their symbols out of the addon's
 // exports) and then checks each addon needs no GLIBCXX_/CXXABI_ version and neither library
 // (scripts/elf-needs.mjs): the package then needs only glibc from the system. An addon's glibc
 // need is the build machine's business (built on Astra 1.7: at most 2.28; package-deb.sh puts it
@@ -30,6 +30,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADDONS, STATIC_LINK } from './addons.mjs';
 import { problems } from './elf-needs.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,24 +38,13 @@ const require = createRequire(path.join(ROOT, 'package.json'));
 const force = process.argv.includes('--force');
 const checkOnly = process.argv.includes('--check-compiler');
 
-/** The addons, where node-gyp leaves each binary, and the extra gyp variables they need. */
-const ADDONS = [
-  // force_build: the package's binding.gyp builds nothing when a bundled binary matches the host.
-  { name: 'better-sqlite3', binary: 'build/Release/better_sqlite3.node', gyp: ['--force_build=1'] },
-  { name: 'unix-dgram', binary: 'build/Release/unix_dgram.node', gyp: [] },
-  { name: '@serialport/bindings-cpp', binary: 'build/Release/bindings.node', gyp: [] },
-];
-
-/** The default link flags: libstdc++ and libgcc inside each addon, their symbols not exported. */
-const STATIC_LINK = '-static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL';
-
 function fail(message) {
   console.error(`build-addons: ${message}`);
   process.exit(1);
 }
 
 /** The pinned runtime for this machine: its directory, node binary and version. */
-export function pinnedRuntime() {
+function pinnedRuntime() {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const name = `node-linux-${process.arch}`;
   const pinned = pkg.optionalDependencies?.[name];

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ADDONS, STATIC_LINK } from '../scripts/addons.mjs';
 import { SUPPORTED_NODE_MAJOR, SUPPORTED_NODE_MINOR, unsupportedRuntime } from '../src/util/runtime.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -17,12 +18,6 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const runtimePackage = `node-linux-${process.arch}`;
 const pinned = pkg.optionalDependencies[runtimePackage];
 const require = createRequire(import.meta.url);
-/** The addons scripts/build-addons.mjs builds from source, and where each binary lands. */
-const BUILT_ADDONS = [
-  ['better-sqlite3', 'build/Release/better_sqlite3.node'],
-  ['unix-dgram', 'build/Release/unix_dgram.node'],
-  ['@serialport/bindings-cpp', 'build/Release/bindings.node'],
-];
 
 describe('the runtime the tests run on', () => {
   it('is the pinned node-linux package, the one scripts/package-deb.sh bundles', () => {
@@ -74,7 +69,6 @@ describe('the runtime the tests run on', () => {
   });
 
   it('loads the native addons built from source for it, not the binaries bundled in their packages', () => {
-    const built = BUILT_ADDONS;
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     const db = new Database(':memory:');
     expect(db.prepare('select sqlite_version() as v').get()).toHaveProperty('v');
@@ -82,7 +76,7 @@ describe('the runtime the tests run on', () => {
     require('unix-dgram');
     (require('@serialport/bindings-cpp') as typeof import('@serialport/bindings-cpp')).autoDetect();
     const loaded = new Set((process.report.getReport() as { sharedObjects: string[] }).sharedObjects);
-    for (const [name, binary] of built) {
+    for (const { name, binary } of ADDONS) {
       const file = path.join(path.dirname(require.resolve(`${name}/package.json`)), binary);
       expect(loaded.has(fs.realpathSync(file)) || loaded.has(file), `${name}: ${binary} is not the loaded addon`).toBe(true);
     }
@@ -111,7 +105,7 @@ describe('what the shipped binaries need from the system (scripts/elf-needs.mjs)
   });
 
   it('the addons built for it link libstdc++ and libgcc statically: no GLIBCXX_/CXXABI_ need, neither library loaded', () => {
-    const files = BUILT_ADDONS.map(([name, binary]) => path.join(path.dirname(require.resolve(`${name}/package.json`)), binary));
+    const files = ADDONS.map(({ name, binary }) => path.join(path.dirname(require.resolve(`${name}/package.json`)), binary));
     const r = elfNeeds(['--no-libstdcxx', ...files]);
     for (const f of files) {
       expect(r.files[f]?.problems, `${f} (rebuild: npm run postinstall)`).toEqual([]);
@@ -136,17 +130,7 @@ describe('what the shipped binaries need from the system (scripts/elf-needs.mjs)
       const linkedIn = path.join(dir, 'static.so');
       const cxx = process.env.CXX || 'g++';
       execFileSync(cxx, ['-shared', '-fPIC', '-O1', '-o', dynamic, src]);
-      execFileSync(cxx, [
-        '-shared',
-        '-fPIC',
-        '-O1',
-        '-static-libstdc++',
-        '-static-libgcc',
-        '-Wl,--exclude-libs,ALL',
-        '-o',
-        linkedIn,
-        src,
-      ]);
+      execFileSync(cxx, ['-shared', '-fPIC', '-O1', ...STATIC_LINK.split(' '), '-o', linkedIn, src]);
       const bad = elfNeeds(['--no-libstdcxx', dynamic]);
       expect(bad.code).toBe(1);
       expect(bad.files[dynamic].problems.join('; ')).toMatch(

@@ -18,8 +18,10 @@ cd "$ROOT"
 WORK="${WORK:-$ROOT/build/arm64-qemu}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
-# The same flags as STATIC_LINK in scripts/build-addons.mjs.
-LINK_FLAGS="-static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL"
+# The addons and their default link flags, as scripts/build-addons.mjs builds them (scripts/addons.mjs):
+# lines "name binary gyp-args…", then "link <flags>".
+ADDON_LINES=$(node scripts/addons.mjs)
+LINK_FLAGS=$(sed -n 's/^link //p' <<<"$ADDON_LINES")
 fail() { echo "arm64-qemu-check: FAIL: $*" >&2; exit 1; }
 for t in qemu-aarch64-static aarch64-linux-gnu-g++ debootstrap readelf; do
   command -v "$t" >/dev/null || fail "$t is missing (apt-get install qemu-user-static g++-aarch64-linux-gnu debootstrap binutils)"
@@ -64,15 +66,14 @@ for d in better-sqlite3 node-addon-api unix-dgram nan bindings file-uri-to-path 
   [ -d "node_modules/$d" ] || fail "node_modules/$d is missing (npm ci)"
   cp -a "node_modules/$d" "$NM/$(dirname "$d")/"
 done
-for a in better-sqlite3:--force_build=1 unix-dgram @serialport/bindings-cpp; do
-  d="${a%%:*}"; extra=""; [ "$a" != "$d" ] && extra="${a#*:}"
+ADDONS=()
+while read -r d binary extra; do
   rm -rf "$NM/$d/build"
   (cd "$NM/$d" && CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar LINK=aarch64-linux-gnu-g++ \
     LDFLAGS="$LINK_FLAGS" "$HOST_NODE" "$GYP" rebuild --release --arch=arm64 --nodedir="$ARM_NODE" --jobs="${JOBS:-2}" $extra \
     >"$WORK/build-$(basename "$d").log" 2>&1) || { tail -20 "$WORK/build-$(basename "$d").log"; fail "$d did not build for arm64"; }
-done
-ADDONS=("$NM/better-sqlite3/build/Release/better_sqlite3.node" "$NM/unix-dgram/build/Release/unix_dgram.node"
-  "$NM/@serialport/bindings-cpp/build/Release/bindings.node")
+  ADDONS+=("$NM/$d/$binary")
+done < <(grep -v '^link ' <<<"$ADDON_LINES")
 node scripts/elf-needs.mjs --no-libstdcxx "${ADDONS[@]}" | sed "s|$NM/||" || fail "an arm64 addon needs the system's libstdc++"
 
 echo "== they load and work in the arm64 node"
