@@ -34,6 +34,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { encodeFrame, HEADER_LENGTH, PAYLOAD } from '../drivers/visca/ip-header.js';
+import { decodeMessageAt, encode } from '../drivers/visca/protocol.js';
 import { startChildAgent } from '../test/support/child-agent.js';
 import { agentEnv, agentNodeFlags, processCpuMs, procStatus, requireBundle, startViscaSimulator } from './bench/support.js';
 import { percentile } from './bench/types.js';
@@ -87,15 +89,13 @@ async function main(): Promise<void> {
       const sock = dgram.createSocket('udp4');
       await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
       let waiting: (() => void) | null = null;
-      let replies = 0;
       sock.on('message', (m: Buffer) => {
-        // ACK then completion; an error reply (6y) is the only one.
-        if (++replies === 2 || (m[9] & 0xf0) === 0x60) waiting?.();
+        // ACK then Completion; an error is the only answer.
+        const type = decodeMessageAt(m, HEADER_LENGTH).type;
+        if (type === 'completion' || type === 'error') waiting?.();
       });
       for (let i = 0; i < warmCams; i++) {
-        replies = 0;
-        const pkt = Buffer.from(`0100000700000001810104${'3f02'}${(i % 100).toString(16).padStart(2, '0')}ff`, 'hex');
-        pkt.writeUInt32BE(i + 1, 4);
+        const pkt = encodeFrame(PAYLOAD.command, i + 1, encode.preset(1, 'recall', i % 100));
         await new Promise<void>((r) => {
           waiting = r;
           sock.send(pkt, s.port, '127.0.0.1');
