@@ -68,12 +68,14 @@ poll_interval_ms = 60000
 const toml = (name: string, body: string, tokens = TOKENS_TOML) =>
   `[agent]\nroom_id = "features-room"\nname = "${name}"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\nwatch_config = false\n\n${tokens}\n${body}\n`;
 
-async function startAgent(text: string, features: FeatureFactory[]) {
+/** `beforeStart`: e.g. listen to events from the start on (an alert may be raised before start returns). */
+async function startAgent(text: string, features: FeatureFactory[], beforeStart?: (agent: Agent) => void) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'room-agent-features-'));
   const file = path.join(dir, 'api.toml');
   fs.writeFileSync(file, text);
   const agent = new Agent({ configFile: file, logger: pino({ level: 'silent' }), features });
   cleanups.push(() => agent.stop());
+  beforeStart?.(agent);
   const url = await agent.start();
   const apply = (next: string): Promise<ReloadReport> => {
     fs.writeFileSync(file, next);
@@ -216,15 +218,18 @@ describe('tokens', () => {
   }, 30_000);
 });
 
+/** Every alert event from the start on, as "type kind key" (the debounce is 0: the first may come before start returns). */
+const watchAlerts = (seen: string[]) => (agent: Agent) =>
+  agent.events.on((e) => {
+    if (e.type.startsWith('alert.')) seen.push(`${e.type} ${e.data.kind} ${e.data.key}`);
+  });
+
 describe('alerts across a reload', () => {
   it('a restarted [alerts] keeps its active alerts (no second raise); a removed device has its alert cleared', async () => {
     // Nothing listens on port 1: the camera stays down and is alerted at once.
     const alertsToml = (after: number, body: string) => `[alerts]\ndevice_offline_after_s = ${after}\n${body}`;
-    const { agent, apply } = await startAgent(toml('Room', alertsToml(0, camera(1))), [createAlerts]);
     const seen: string[] = [];
-    agent.events.on((e) => {
-      if (e.type.startsWith('alert.')) seen.push(`${e.type} ${e.data.kind} ${e.data.key}`);
-    });
+    const { agent, apply } = await startAgent(toml('Room', alertsToml(0, camera(1))), [createAlerts], watchAlerts(seen));
     const alerts = () => agent.feature<AlertSink & Feature>('alerts');
     await until(() => alerts()?.isActive('device_offline', 'cam-a') === true, 'cam-a alerted');
     const first = alerts();
@@ -245,11 +250,8 @@ describe('alerts across a reload', () => {
   it('a device disabled by a reload has its device_offline alert cleared and is not alerted again; /metrics says enabled 0', async () => {
     // Nothing listens on port 1: the camera stays down and is alerted at once.
     const alertsToml = '[alerts]\ndevice_offline_after_s = 0\n';
-    const { agent, apply, url } = await startAgent(toml('Room', alertsToml + camera(1)), [createAlerts]);
     const seen: string[] = [];
-    agent.events.on((e) => {
-      if (e.type.startsWith('alert.')) seen.push(`${e.type} ${e.data.kind} ${e.data.key}`);
-    });
+    const { agent, apply, url } = await startAgent(toml('Room', alertsToml + camera(1)), [createAlerts], watchAlerts(seen));
     const alerts = () => agent.feature<AlertSink & Feature>('alerts');
     await until(() => alerts()?.isActive('device_offline', 'cam-a') === true, 'cam-a alerted');
 
