@@ -10,6 +10,7 @@ import { AgentMetrics, type BuildInfo } from './api/metrics.js';
 import { AlertsFeature, SyncFeature } from './sync/index.js';
 import { VideoFeature } from './video/index.js';
 import { RpcRegistry } from './api/rpc.js';
+import { warmUpBeforeReady } from './api/warm-up.js';
 import { registerWs, wsErrorHandler } from './api/ws.js';
 import { apiLimits, clientLimits } from './api/config.js';
 import type { AgentContext, Feature, FeatureFactory } from './app-context.js';
@@ -416,6 +417,8 @@ export class Agent {
     this.abortIfStopping();
     await this.host.start();
     await this.features.startAll(() => this.abortIfStopping());
+    this.abortIfStopping();
+    await warmUpBeforeReady(this.http.server, this.ctx.auth, this.apiLimits, this.logger);
     this.abortIfStopping();
     this.started = true;
     this.fileReloader.start();

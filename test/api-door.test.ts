@@ -305,6 +305,8 @@ describe('[api] in api.toml', () => {
       max_reply_bytes: 4 * 1024 * 1024,
       max_queued_bytes: 8 * 1024 * 1024,
       max_in_flight: 128,
+      warm_up_requests: 1000,
+      warm_up_max_ms: 250,
     });
     const text = '[agent]\nroom_id = "r"\n\n[api]\nmax_batch = 0\nmax_frames = 3\n';
     let issues: string[] = [];

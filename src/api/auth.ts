@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role, TokenConfig } from '../config/schema.js';
 
 export interface Principal {
@@ -24,6 +24,8 @@ export function allows(have: Role, need: Role): boolean {
 /** Token lookup in constant time per token; secrets are kept only as hashes. */
 export class TokenAuth {
   private entries: { hash: Buffer; principal: Principal }[] = [];
+  /** The agent's own tokens (grantTemporary): not in any file, untouched by a reload. */
+  private temporary: { hash: Buffer; principal: Principal }[] = [];
   constructor(tokens: readonly (TokenConfig & { token: string })[]) {
     this.replace(tokens);
   }
@@ -41,14 +43,31 @@ export class TokenAuth {
   }
   /** False for the principal of a token a reload removed or changed. */
   isCurrent(p: Principal): boolean {
-    return this.entries.some((e) => e.principal === p);
+    return this.entries.some((e) => e.principal === p) || this.temporary.some((e) => e.principal === p);
   }
   check(token: string | null | undefined): Principal | null {
     if (!token) return null;
     const h = sha(token);
     let found: Principal | null = null;
     for (const e of this.entries) if (timingSafeEqual(e.hash, h)) found = e.principal;
+    for (const e of this.temporary) if (timingSafeEqual(e.hash, h)) found = e.principal;
     return found;
+  }
+  /**
+   * A token the agent makes for a client of its own (the API warm-up, src/api/warm-up.ts): 256
+   * random bits, accepted until `revoke()`, kept here only as a hash like the config's. The
+   * caller holds the only copy and never writes it anywhere.
+   */
+  grantTemporary(principal: Principal): { token: string; revoke: () => void } {
+    const token = randomBytes(32).toString('base64url');
+    const entry = { hash: sha(token), principal };
+    this.temporary.push(entry);
+    return {
+      token,
+      revoke: () => {
+        this.temporary = this.temporary.filter((e) => e !== entry);
+      },
+    };
   }
   /** Bearer header first, then `?token=`. */
   fromRequest(headers: Record<string, string | string[] | undefined>, url: string): Principal | null {

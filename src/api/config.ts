@@ -47,6 +47,19 @@ export const ApiSectionSchema = Type.Object(
       description:
         'Requests of one connection being worked on at once (each batch item counts, so keep it above max_batch); more: TOO_MANY_REQUESTS.',
     }),
+    warm_up_requests: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      default: 1000,
+      description:
+        'Read-only requests (system.info) the agent sends through its own WebSocket API over loopback before it logs ready, so the first operator calls after a boot do not wait for V8 to compile the request path (docs/performance.md, "API warm-up"); 0: none. Read at start.',
+    }),
+    warm_up_max_ms: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 250,
+      description: 'Longest the API warm-up may hold back ready; it ends there however many requests it sent. Read at start.',
+    }),
   },
   { additionalProperties: false },
 );
