@@ -22,7 +22,8 @@
 // Each phase prints the agent's CPU per action by thread (main, V8Worker: V8's compilers and GC helpers,
 // WorkerThread: worker_threads) from /proc/<pid>/task/*/schedstat.
 // A/B of the agent's settings: PROBE_NODE_FLAGS (the agent's node flags instead of package.json
-// config.node_flags), PROBE_AGENT_TOML (lines added to the probe config's [agent] table). Of the test rig:
+// config.node_flags), PROBE_AGENT_TOML (lines added to the probe config's [agent] table), PROBE_API_TOML (lines of
+// an [api] table, e.g. "warm_up_requests = 0": docs/performance.md, "API warm-up"). Of the test rig:
 // PROBE_WARM_CAMS=N (N preset recalls sent straight to each camera simulator before the agent starts),
 // PROBE_WARM_CLIENT=N (N calls of this client's code against a local WebSocket server that answers at
 // once). With PROBE_SHOW_SLOW each sequential phase also prints its calls over 1, 1.5 and 2 ms and their
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
   const file = path.join(dir, 'api.toml');
   fs.writeFileSync(
     file,
-    `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n${process.env.PROBE_AGENT_TOML ?? ''}\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "operator"\n\n${devices}`,
+    `[agent]\nroom_id = "bench"\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n${process.env.PROBE_AGENT_TOML ?? ''}\n\n[[agent.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "operator"\n\n${process.env.PROBE_API_TOML ? `[api]\n${process.env.PROBE_API_TOML}\n\n` : ''}${devices}`,
   );
   const extra = (process.env.PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   // PROBE_NODE_FLAGS: the agent's node flags instead of package.json config.node_flags (an A/B of the shipped flags).
