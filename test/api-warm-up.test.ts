@@ -116,6 +116,28 @@ describe('warmUpApi', () => {
   });
 });
 
+describe('warmUpBeforeReady', () => {
+  it('warns when the listener takes the connection but never answers within warm_up_max_ms', async () => {
+    // A TCP listener that accepts and says nothing: the upgrade never completes.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const held: net.Socket[] = [];
+    silent.on('connection', (c) => held.push(c));
+    try {
+      const logged: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'info' }, { write: (l: string) => logged.push(JSON.parse(l)) });
+      await warmUpBeforeReady(silent, new TokenAuth([]), { warm_up_requests: 5, warm_up_max_ms: 100 }, logger);
+      expect(logged).toMatchObject([{ level: 40, msg: 'API warm-up failed; the agent starts without it' }]);
+      expect(String(logged[0].err)).toMatch(
+        /no answer from ws:\/\/127\.0\.0\.1:\d+\/ws within \[api\] warm_up_max_ms \(100 ms\)/,
+      );
+    } finally {
+      for (const c of held) c.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
+
 describe('TokenAuth.grantTemporary', () => {
   it('is accepted until revoked, survives a reload of the config tokens, and is never the same twice', () => {
     const auth = new TokenAuth([{ name: 'ops', role: 'operator', token: TOKENS.operator }]);

@@ -116,6 +116,10 @@ export async function warmUpBeforeReady(
   try {
     const r = await warmUpApi({ address, auth, requests: limits.warm_up_requests, maxMs: limits.warm_up_max_ms });
     if (r.answered > 0) logger.info({ requests: r.answered, ms: Math.round(r.ms), ended_by: r.endedBy }, 'API warmed up');
+    else if (r.endedBy === 'time') {
+      const why = `no answer from ${apiUrl(address)} within [api] warm_up_max_ms (${limits.warm_up_max_ms} ms)`;
+      logger.warn({ err: why }, 'API warm-up failed; the agent starts without it');
+    }
   } catch (e) {
     logger.warn({ err: errorMessage(e) }, 'API warm-up failed; the agent starts without it');
   }
