@@ -23,9 +23,8 @@ export function allows(have: Role, need: Role): boolean {
 
 /** Token lookup in constant time per token; secrets are kept only as hashes. */
 export class TokenAuth {
-  private entries: { hash: Buffer; principal: Principal }[] = [];
-  /** The agent's own tokens (grantTemporary): not in any file, untouched by a reload. */
-  private temporary: { hash: Buffer; principal: Principal }[] = [];
+  /** The config's tokens, then the agent's own (`temporary`: grantTemporary's, not in any file, kept by a reload). */
+  private entries: { hash: Buffer; principal: Principal; temporary?: true }[] = [];
   constructor(tokens: readonly (TokenConfig & { token: string })[]) {
     this.replace(tokens);
   }
@@ -35,22 +34,22 @@ export class TokenAuth {
    */
   replace(tokens: readonly (TokenConfig & { token: string })[]): void {
     const old = this.entries;
-    this.entries = tokens.map((t) => {
+    const fromConfig = tokens.map((t) => {
       const hash = sha(t.token);
       const kept = old.find((e) => e.hash.equals(hash) && e.principal.name === t.name && e.principal.role === t.role);
       return kept ?? { hash, principal: { name: t.name, role: t.role } };
     });
+    this.entries = [...fromConfig, ...old.filter((e) => e.temporary)];
   }
   /** False for the principal of a token a reload removed or changed. */
   isCurrent(p: Principal): boolean {
-    return this.entries.some((e) => e.principal === p) || this.temporary.some((e) => e.principal === p);
+    return this.entries.some((e) => e.principal === p);
   }
   check(token: string | null | undefined): Principal | null {
     if (!token) return null;
     const h = sha(token);
     let found: Principal | null = null;
     for (const e of this.entries) if (timingSafeEqual(e.hash, h)) found = e.principal;
-    for (const e of this.temporary) if (timingSafeEqual(e.hash, h)) found = e.principal;
     return found;
   }
   /**
@@ -60,12 +59,12 @@ export class TokenAuth {
    */
   grantTemporary(principal: Principal): { token: string; revoke: () => void } {
     const token = randomBytes(32).toString('base64url');
-    const entry = { hash: sha(token), principal };
-    this.temporary.push(entry);
+    const entry = { hash: sha(token), principal, temporary: true as const };
+    this.entries.push(entry);
     return {
       token,
       revoke: () => {
-        this.temporary = this.temporary.filter((e) => e !== entry);
+        this.entries = this.entries.filter((e) => e !== entry);
       },
     };
   }
