@@ -37,7 +37,7 @@ export interface WarmUpResult {
   /** Requests answered. */
   answered: number;
   ms: number;
-  /** `time`: warm_up_max_ms ended it before warm_up_requests were answered. */
+  /** `time`: warm_up_max_ms ended it before warm_up_requests were answered (after one at least). */
   endedBy: 'count' | 'time';
 }
 
@@ -52,7 +52,8 @@ export function warmUpApi(o: WarmUpOptions): Promise<WarmUpResult> {
   const started = performance.now();
   if (o.requests <= 0 || o.maxMs <= 0) return Promise.resolve({ answered: 0, ms: 0, endedBy: 'count' });
   const grant = o.auth.grantTemporary({ name: WARM_UP_CLIENT, role: 'viewer' });
-  const ws = new WebSocket(apiUrl(o.address), {
+  const url = apiUrl(o.address);
+  const ws = new WebSocket(url, {
     headers: { authorization: `Bearer ${grant.token}` },
     perMessageDeflate: false,
   });
@@ -83,7 +84,11 @@ export function warmUpApi(o: WarmUpOptions): Promise<WarmUpResult> {
       });
       ws.close(1000, 'warm-up done');
     };
-    const timer = setTimeout(() => end({ endedBy: 'time' }), o.maxMs);
+    // The time bound ends a warm-up that has run; one that got no answer at all has failed.
+    const timer = setTimeout(() => {
+      if (answered > 0) end({ endedBy: 'time' });
+      else end({ error: `no answer from ${url} within [api] warm_up_max_ms (${o.maxMs} ms)` });
+    }, o.maxMs);
     const next = () => {
       if (answered >= o.requests) end({ endedBy: 'count' });
       else ws.send(`{"jsonrpc":"2.0","id":${answered},"method":"system.info"}`);
@@ -116,10 +121,6 @@ export async function warmUpBeforeReady(
   try {
     const r = await warmUpApi({ address, auth, requests: limits.warm_up_requests, maxMs: limits.warm_up_max_ms });
     if (r.answered > 0) logger.info({ requests: r.answered, ms: Math.round(r.ms), ended_by: r.endedBy }, 'API warmed up');
-    else if (r.endedBy === 'time') {
-      const why = `no answer from ${apiUrl(address)} within [api] warm_up_max_ms (${limits.warm_up_max_ms} ms)`;
-      logger.warn({ err: why }, 'API warm-up failed; the agent starts without it');
-    }
   } catch (e) {
     logger.warn({ err: errorMessage(e) }, 'API warm-up failed; the agent starts without it');
   }
