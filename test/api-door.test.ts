@@ -9,7 +9,7 @@ import type { FeatureFactory } from '../src/app-context.js';
 import { type ConfigError, formatIssue, parseConfig } from '../src/config/load.js';
 import { DriverRegistry } from '../src/host/registry.js';
 import { ERROR_CODES } from '../src/util/errors.js';
-import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { startTestAgent, type TestAgent, TOKENS, wsClientCount } from './support/agent.js';
 import { lineDriver } from './support/line-driver.js';
 import { nestedObjects, openRaw } from './support/ws-raw.js';
 
@@ -201,10 +201,7 @@ describe('slow clients (finding 3)', () => {
     const slow = await openRaw(t.url, TOKENS.viewer);
     const watcher = await openRaw(t.url, TOKENS.viewer);
     slow.tcp.pause();
-    const clients = async () => {
-      const text = await (await fetch(`${t.url}/metrics`)).text();
-      return Number(/^room_agent_ws_clients (\d+)/m.exec(text)?.[1]);
-    };
+    const clients = () => wsClientCount(t.url);
     const start = await clients();
     const batch = JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'devices.list' })));
     // Replies first fill the kernel's socket buffers, then the agent's queue; default max_queued_bytes (8 MiB); bounded at ~100 MB of replies.
@@ -228,7 +225,7 @@ describe('slow subscribers', () => {
     const reader = await t.connect(TOKENS.viewer);
     await reader.call('subscribe', { topics: ['devices'] });
     slow.tcp.pause();
-    const clients = async () => Number(/^room_agent_ws_clients (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    const clients = () => wsClientCount(t.url);
     const start = await clients();
     // Device changes as the devices topic carries them, 64 KB each, through the agent's real bus.
     const big = 'v'.repeat(64 * 1024);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, DOCUMENTED_CODES, fuzzMethods, LANE_TOKENS_TOML, readDevices, runs, TOKENS } from './support/api-fuzz-kit.js';
+import { wsClientCount } from './support/agent.js';
 import { type ChildAgent, startChildAgent } from './support/child-agent.js';
 import { FuzzConn, type Reply } from './support/fuzz-conn.js';
 import type { Hints, JsonSchema } from './support/schema-arbitrary.js';
@@ -230,8 +231,7 @@ describe('API fuzz: readers that stop reading', () => {
     const batch = JSON.stringify(
       Array.from({ length: MAX_BATCH }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'devices.list' })),
     );
-    const clients = async () =>
-      Number(/^room_agent_ws_clients (\d+)/m.exec(await (await fetch(`${child.url}/metrics`)).text())?.[1]);
+    const clients = () => wsClientCount(child.url);
     const start = await clients();
     for (let round = 0; round < 200 && (await clients()) === start; round++) {
       for (let i = 0; i < 10; i++) slow.ws.send(batch);
@@ -256,8 +256,7 @@ describe('API fuzz: readers that stop reading', () => {
     expect((await reader.call('subscribe', { topics })).result).toBeTruthy();
     const operator = await FuzzConn.open(child.url, TOKENS.operator);
     slow.tcp.pause();
-    const clients = async () =>
-      Number(/^room_agent_ws_clients (\d+)/m.exec(await (await fetch(`${child.url}/metrics`)).text())?.[1]);
+    const clients = () => wsClientCount(child.url);
     const start = await clients();
     // Events come from real device changes (an operator recalling presets); the paused
     // subscriber also keeps asking for snapshots, as a panel stuck in a retry loop would.

@@ -7,7 +7,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenAuth } from '../src/api/auth.js';
 import { apiUrl, WARM_UP_CLIENT, warmUpApi, warmUpBeforeReady } from '../src/api/warm-up.js';
-import { RpcTestClient, startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { RpcTestClient, startTestAgent, type TestAgent, TOKENS, wsClientCount } from './support/agent.js';
+import { freePort } from './video-helpers.js';
 import { startLoggedAgent } from './support/logged-agent.js';
 
 /** The warm-up needs no device; a room with none starts fastest. */
@@ -18,11 +19,6 @@ afterEach(async () => {
   for (const r of running) await r.stop();
   running = [];
 });
-
-async function wsClients(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^room_agent_ws_clients (\d+)/m.exec(text)?.[1]);
-}
 
 /** Lines of a pino JSON log whose msg is `msg`. */
 function lines(log: string, msg: string): Record<string, unknown>[] {
@@ -48,7 +44,7 @@ describe('API warm-up at start', () => {
     expect(log).not.toContain(WARM_UP_CLIENT);
     expect(log).not.toMatch(/Bearer|authorization/i);
 
-    expect(await wsClients(a.url)).toBe(0);
+    expect(await wsClientCount(a.url)).toBe(0);
     const t = await RpcTestClient.open(`${a.url.replace('http', 'ws')}/ws?token=${TOKENS.admin}`);
     const rows = await t.call<unknown[]>('audit.list', {});
     expect(rows).toEqual([]);
@@ -102,7 +98,7 @@ describe('warmUpApi', () => {
   });
 
   it('fails with the reason when nothing listens, and the start step only warns', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there any more
     const auth = new TokenAuth([]);
     await expect(
       warmUpApi({ address: { address: '127.0.0.1', family: 'IPv4', port }, auth, requests: 5, maxMs: 5000 }),
@@ -169,14 +165,6 @@ describe('apiUrl', () => {
 function addressOf(url: string): net.AddressInfo {
   const u = new URL(url);
   return { address: u.hostname, family: 'IPv4', port: Number(u.port) };
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function closeCodeOf(url: string): Promise<number> {

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { CLIENT_ERROR_CODES, ERROR_CODES, RoomAgentClient, RpcError, type TopicEvent } from '../src/client/index.js';
 import type { WebSocketConstructor } from '../src/client/client.js';
 import { until } from './console-helpers.js';
-import { startTestAgent, type TestAgent, TOKENS } from './support/agent.js';
+import { startTestAgent, type TestAgent, TOKENS, wsClientCount } from './support/agent.js';
 import { lineDriver } from './support/line-driver.js';
 
 const DEVICE = '[devices.dev1]\ndriver = "line-test"\nsimulated = true\ntimeout_ms = 5000\n';
@@ -207,7 +207,6 @@ describe('client and the agent limits', () => {
 });
 
 /** WebSocket clients the agent counts (the paused one leaves when it is closed with 4408). */
-async function wsClients(): Promise<number> {
-  const text = await (await fetch(`${agent.url}/metrics`)).text();
-  return Number(/^room_agent_ws_clients (\d+)/m.exec(text)?.[1]);
+function wsClients(): Promise<number> {
+  return wsClientCount(agent.url);
 }

@@ -79,6 +79,12 @@ export async function startTestAgent(
   };
 }
 
+/** The agent's count of connected WebSocket clients (`room_agent_ws_clients` on /metrics at `url`). */
+export async function wsClientCount(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^room_agent_ws_clients (\d+)/m.exec(text)?.[1]);
+}
+
 export interface RpcNotification {
   topic: string;
   data: unknown;
