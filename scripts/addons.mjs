@@ -1,6 +1,7 @@
 // The native addons the project builds from source, and the link flags they are built with by default.
 // Read by scripts/build-addons.mjs (which builds them), scripts/deb/arm64-qemu-check.sh (which
 // cross-compiles them for arm64) and test/runtime.test.ts (which checks what was built). No side effects.
+import { pathToFileURL } from 'node:url';
 
 /** The addons, where node-gyp leaves each binary, and the extra gyp variables they need. */
 export const ADDONS = [
@@ -14,7 +15,7 @@ export const ADDONS = [
 export const STATIC_LINK = '-static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL';
 
 // `node scripts/addons.mjs`: one line per addon, "name binary gyp-args…", then "link <flags>" (for shell scripts).
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const a of ADDONS) console.log([a.name, a.binary, ...a.gyp].join(' '));
   console.log(`link ${STATIC_LINK}`);
 }
